@@ -1,0 +1,108 @@
+"""The command line: a thin click layer.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+`dropstream-sync --help` stays fast. Errors are mapped to exit codes here, once:
+
+    0  success (with --detailed-exitcode: no changes)
+    1  error, invalid input, refusal, or a failed change (also click usage errors)
+    2  with --detailed-exitcode only: the plan has changes
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from dropstream_sync import __version__
+from dropstream_sync.errors import ConfigError, DropstreamSyncError
+
+# name -> (module, attribute, one-line help shown by `--help` without importing it)
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": ("dropstream_sync.cli.validate", "validate", "Check configuration files."),
+    "schema": ("dropstream_sync.cli.validate", "schema", "Print the JSON Schema of the config."),
+    "plan": ("dropstream_sync.cli.plan", "plan", "Show what apply would change."),
+    "apply": ("dropstream_sync.cli.apply", "apply", "Make the live account match."),
+    "show": ("dropstream_sync.cli.plan", "show", "Render a saved plan."),
+    "import": ("dropstream_sync.cli.importer", "import_", "Write the live account as YAML."),
+    "demo": ("dropstream_sync.cli.demo", "demo", "A guided tour on a throwaway sandbox."),
+    "sandbox": ("dropstream_sync.cli.sandbox", "sandbox", "Run or drive the DropStream sandbox."),
+}
+
+MAIN_HELP = """Amazon store connections in DropStream, managed as code.
+
+\b
+Examples:
+  dropstream-sync validate stores.yaml
+  dropstream-sync plan stores/ --out plan.json
+  dropstream-sync apply plan.json
+  dropstream-sync plan examples/stores.yaml --sandbox
+  dropstream-sync demo
+
+Credentials come from DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD (or
+DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN; never from flags or YAML.
+"""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        command = getattr(module, entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing short help from the table avoids importing every subcommand for --help.
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dropstream-sync")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP debug).")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["color"] = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the group and maps every expected failure to an exit code."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="dropstream-sync", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        errors = sum(1 for p in exc.problems if p.severity == "error")
+        click.echo(f"error: configuration is invalid ({errors} error(s))", err=True)
+        sys.exit(1)
+    except DropstreamSyncError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,150 @@
+"""The desired state: what the configuration asks for, normalized and fully resolved.
+
+The loader (config/) produces it from YAML; a saved plan carries it as JSON so that
+`apply PLANFILE` needs no YAML. The planner reads only this, never the raw config:
+every default is already applied, every status set is canonical, every marketplace is
+a catalog code. Equal desired states therefore serialize to equal bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a merchant or store was declared, for messages that point at the YAML."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """The four settings of the wizard, as the adapter stores them."""
+
+    fulfillment_channel: str = "MFN"
+    import_order_statuses: frozenset[str] = frozenset({"Unshipped", "PartiallyShipped"})
+    fulfillment_latency: int | None = None
+    fulfillment_channel_code: str = "DEFAULT"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredStore:
+    merchant: str
+    name: str
+    marketplace: str  # catalog code, e.g. "US", "UK" (never "GB")
+    settings: StoreSettings = field(default_factory=StoreSettings)
+    id: int | None = None
+    warehouse: str | None = None  # a warehouse description; None: the merchant's default
+    enabled: bool = True
+    protect: bool = False
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredMerchant:
+    name: str  # the customer's company_name
+    email: str | None = None
+    prune: bool = False
+    reauthorize_days: int = 30
+    stores: tuple[DesiredStore, ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    max_update_percent: float = 30
+    max_disable_percent: float = 10
+    min_existing: int = 10
+    max_invites_per_run: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    merchants: tuple[DesiredMerchant, ...] = ()
+    safety: Safety = field(default_factory=Safety)
+
+    def merchant_names(self) -> frozenset[str]:
+        return frozenset(m.name for m in self.merchants)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready, deterministic form (sources left out: they are not desired state)."""
+        return {
+            "safety": {
+                "max_update_percent": self.safety.max_update_percent,
+                "max_disable_percent": self.safety.max_disable_percent,
+                "min_existing": self.safety.min_existing,
+                "max_invites_per_run": self.safety.max_invites_per_run,
+            },
+            "merchants": [
+                {
+                    "name": m.name,
+                    "email": m.email,
+                    "prune": m.prune,
+                    "reauthorize_days": m.reauthorize_days,
+                    "stores": [_store_to_dict(s) for s in m.stores],
+                }
+                for m in self.merchants
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DesiredState:
+        safety = Safety(**data.get("safety", {}))
+        merchants = tuple(
+            DesiredMerchant(
+                name=m["name"],
+                email=m.get("email"),
+                prune=bool(m.get("prune", False)),
+                reauthorize_days=int(m.get("reauthorize_days", 30)),
+                stores=tuple(_store_from_dict(m["name"], s) for s in m.get("stores", [])),
+            )
+            for m in data.get("merchants", [])
+        )
+        return cls(merchants=merchants, safety=safety)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form: the plan's `config_digest`."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _store_to_dict(s: DesiredStore) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "id": s.id,
+        "marketplace": s.marketplace,
+        "fulfillment_channel": s.settings.fulfillment_channel,
+        "import_order_statuses": sorted(s.settings.import_order_statuses),
+        "fulfillment_latency": s.settings.fulfillment_latency,
+        "fulfillment_channel_code": s.settings.fulfillment_channel_code,
+        "warehouse": s.warehouse,
+        "enabled": s.enabled,
+        "protect": s.protect,
+    }
+
+
+def _store_from_dict(merchant: str, d: dict[str, Any]) -> DesiredStore:
+    return DesiredStore(
+        merchant=merchant,
+        name=d["name"],
+        id=d.get("id"),
+        marketplace=d["marketplace"],
+        settings=StoreSettings(
+            fulfillment_channel=d["fulfillment_channel"],
+            import_order_statuses=frozenset(d["import_order_statuses"]),
+            fulfillment_latency=d.get("fulfillment_latency"),
+            fulfillment_channel_code=d["fulfillment_channel_code"],
+        ),
+        warehouse=d.get("warehouse"),
+        enabled=bool(d.get("enabled", True)),
+        protect=bool(d.get("protect", False)),
+    )

@@ -1,0 +1,138 @@
+"""The one exception tree of dropstream-sync.
+
+    DropstreamSyncError                 every expected failure; the CLI maps it to exit 1
+    ├── ConfigError                     the YAML is invalid: .problems lists every one
+    ├── SettingsError                   where/how to connect is wrong (credentials, URL, flags)
+    ├── PlanError                       the plan cannot be made (missing warehouse, ...)
+    ├── PlanFileError                   a saved plan cannot be read or is of another version
+    ├── StalePlanError                  live changed since the saved plan was made
+    ├── BlockedPlanError                safety blocked the plan and --force was not given
+    ├── ApplyError                      one or more changes failed (.failures)
+    └── ApiError                        DropStream answered with an error, or did not answer
+        ├── AuthenticationError         401/403, or no usable credentials were accepted
+        ├── NotFoundError               404 (also another account's objects)
+        ├── ConflictError               409
+        ├── ApiValidationError          422 (.details carries the API's field reasons)
+        ├── RateLimitedError            429 after the retries ran out
+        ├── ServerError                 5xx after the retries ran out
+        └── TransportError              timeouts, resets, dropped connections
+
+Messages say what went wrong, where, and what to do. None of them ever holds a
+credential: the client builds them from method, path, status and the API's sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class DropstreamSyncError(Exception):
+    """Base of every expected failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem in a configuration file, with its position (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        what = f"{self.path}: {self.message}" if self.path else self.message
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{what}"
+
+
+class ConfigError(DropstreamSyncError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        super().__init__("\n".join(str(p) for p in errors) or "invalid configuration")
+
+
+class SettingsError(DropstreamSyncError):
+    pass
+
+
+class PlanError(DropstreamSyncError):
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = tuple(messages)
+        super().__init__("\n".join(self.messages))
+
+
+class PlanFileError(DropstreamSyncError):
+    pass
+
+
+class StalePlanError(DropstreamSyncError):
+    pass
+
+
+class BlockedPlanError(DropstreamSyncError):
+    pass
+
+
+class ApplyError(DropstreamSyncError):
+    def __init__(self, failures: Sequence[str]) -> None:
+        self.failures = tuple(failures)
+        super().__init__(f"{len(self.failures)} change(s) failed:\n" + "\n".join(self.failures))
+
+
+class ApiError(DropstreamSyncError):
+    """An error answer (or no answer) from DropStream for one request."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        details: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.api_message = message
+        self.details = details or {}
+        where = f"{method} {path}".strip()
+        code = f" -> {status}" if status is not None else ""
+        text = f"{where}{code}: {message}" if where else message
+        if self.details:
+            reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(self.details.items()))
+            text = f"{text} ({reasons})"
+        super().__init__(text)
+
+
+class AuthenticationError(ApiError):
+    pass
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+class ConflictError(ApiError):
+    pass
+
+
+class ApiValidationError(ApiError):
+    pass
+
+
+class RateLimitedError(ApiError):
+    pass
+
+
+class ServerError(ApiError):
+    pass
+
+
+class TransportError(ApiError):
+    pass

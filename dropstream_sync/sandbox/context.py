@@ -1,0 +1,49 @@
+"""What a handler receives (`Ctx`) and returns (`Reply`), independent of ASGI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Html:
+    """A text/html answer body (the merchant's authorization page)."""
+
+    text: str
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-able, Html, or None for an empty answer
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    invite_ttl_seconds: float
+    token_ttl_seconds: int
+
+
+@dataclass
+class Ctx:
+    conn: sqlite3.Connection
+    now: dt.datetime
+    now_s: str
+    account_id: int
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    base_url: str
+    path: str
+    settings: Settings
+    count: Callable[[str, tuple[Any, ...]], int]
+    form: dict[str, str] = field(default_factory=dict)
+
+    def int_param(self, name: str) -> int:
+        """A path id; the router only matches digits, so this cannot fail."""
+        return int(self.params[name])

@@ -1,0 +1,82 @@
+"""The architecture, checked: which layer may import which.
+
+Walks every module's import statements (static, so lazy imports inside functions count
+too) and fails on an import that crosses a layer boundary the wrong way.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dropstream_sync"
+
+# layer -> the layers of ours it must never import
+FORBIDDEN: dict[str, set[str]] = {
+    "catalog": {"config", "planner", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "errors": {"config", "planner", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "desired": {"config", "planner", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "live": {"config", "planner", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "config": {"planner", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "planner": {"config", "render", "client", "apply", "importer", "cli", "sandbox"},
+    "render": {"config", "client", "apply", "importer", "cli", "sandbox"},
+    "client": {"config", "planner", "render", "apply", "importer", "cli", "sandbox"},
+    "apply": {"config", "render", "cli", "sandbox"},
+    "importer": {"planner", "render", "apply", "cli", "sandbox"},
+}
+
+
+def _layer(module_path: Path) -> str:
+    rel = module_path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = path.parent.relative_to(PACKAGE.parent).parts
+                base = base[: len(base) - node.level + 1]
+                found.add(".".join([*base, node.module or ""]).rstrip("."))
+            elif node.module:
+                found.add(node.module)
+    return found
+
+
+def _our_layers(imported: set[str]) -> set[str]:
+    layers = set()
+    for name in imported:
+        parts = name.split(".")
+        if parts[0] == "dropstream_sync" and len(parts) > 1:
+            layers.add(parts[1])
+    return layers
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_respects_layering(path: Path) -> None:
+    layer = _layer(path)
+    used = _our_layers(_imports(path))
+    if layer == "sandbox":
+        assert used <= {"sandbox"}, f"the sandbox must import nothing of the tool, got {used}"
+        return
+    bad = used & FORBIDDEN.get(layer, set())
+    assert not bad, f"{layer} must not import {sorted(bad)}"
+
+
+def test_sandbox_module_imports_nothing_else_even_for_dunder_init() -> None:
+    for path in (PACKAGE / "sandbox").rglob("*.py"):
+        imported = _imports(path)
+        assert not any(
+            name == "dropstream_sync" or (name.startswith("dropstream_sync.")
+                                          and not name.startswith("dropstream_sync.sandbox"))
+            for name in imported
+        ), path

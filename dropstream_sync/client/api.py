@@ -1,0 +1,519 @@
+"""Everything the client knows about the DropStream API's wire format, in one place.
+
+shared/spec/dropstream-api.md marks each rule [doc] (DropStream's public reference) or
+[assumed] (our model). Every [assumed] rule the client relies on lives in this module and
+is tagged ``[assumed]`` where it is used, so that correcting the model against the real
+service means editing this file only. docs/api-assumptions.md lists them.
+
+Nothing here does I/O: these are paths, request bodies, JSON -> model mappings, the error
+body, the status -> exception table, pagination headers, and the rules that tell a
+recovery read which object a lost POST would have created.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, TypeVar
+
+from dropstream_sync import errors, live
+from dropstream_sync.desired import StoreSettings
+
+# -- basics [doc] ------------------------------------------------------------------------------
+
+DEFAULT_API_URL: Final = "https://api.getdropstream.com"  # [doc]
+AMAZON: Final = "amazon"
+
+# -- authentication -----------------------------------------------------------------------------
+
+TOKEN_PATH: Final = "/auth/token"  # [doc]
+TOKEN_REQUEST_BODY: Final[Mapping[str, str]] = {"grant_type": "client_credentials"}  # [doc]
+# [assumed] the docs call the token "ephemeral"; `expires_in` (seconds) is our model. When a
+# server leaves it out we assume this lifetime, and refresh this many seconds before the end.
+TOKEN_LIFETIME_FALLBACK_SECONDS: Final = 3600.0
+TOKEN_REFRESH_MARGIN_SECONDS: Final = 60.0
+# [assumed] a 401 on any other call means the token expired: get a new one once, retry once.
+REFRESH_ON_401: Final = True
+
+
+def parse_token(body: Any) -> tuple[str, float]:
+    """`(access_token, lifetime_seconds)` from the /auth/token answer [doc + assumed]."""
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        raise ValueError("the token answer has no access_token")
+    expires_in = body.get("expires_in")
+    lifetime = (
+        float(expires_in)
+        if isinstance(expires_in, int | float) and expires_in > 0
+        else TOKEN_LIFETIME_FALLBACK_SECONDS
+    )
+    return body["access_token"], lifetime
+
+
+# -- paths [doc, except the GET /x/{id} reads: assumed] ---------------------------------------
+
+CUSTOMERS: Final = "/customers"
+WAREHOUSES: Final = "/warehouses"
+STORES: Final = "/stores"
+CONNECTIONS: Final = "/connections"
+AUTHORIZATION_REQUESTS: Final = "/authorization_requests"  # [assumed] the whole resource
+
+
+def customer_path(customer_id: int) -> str:
+    return f"{CUSTOMERS}/{int(customer_id)}"  # GET [assumed], PATCH [doc]
+
+
+def warehouse_path(warehouse_id: int) -> str:
+    return f"{WAREHOUSES}/{int(warehouse_id)}"  # GET [assumed]
+
+
+def store_path(store_id: int) -> str:
+    return f"{STORES}/{int(store_id)}"  # GET [assumed], PATCH [doc]
+
+
+def connection_path(connection_id: int) -> str:
+    return f"{CONNECTIONS}/{int(connection_id)}"  # GET [assumed], PATCH [assumed]
+
+
+def store_authorization_requests_path(store_id: int) -> str:
+    return f"{store_path(store_id)}/authorization_requests"  # POST [assumed]
+
+
+def authorization_request_path(request_id: int) -> str:
+    return f"{AUTHORIZATION_REQUESTS}/{int(request_id)}"  # GET, DELETE [assumed]
+
+
+# -- lists [assumed] --------------------------------------------------------------------------
+
+PAGE_PARAM: Final = "page"  # 1-based
+PER_PAGE_PARAM: Final = "per_page"
+PER_PAGE: Final = 100  # the maximum the API accepts; default would be 25
+TOTAL_COUNT_HEADER: Final = "X-Total-Count"
+PENDING: Final = "pending"
+
+_LINK_RE = re.compile(r"<\s*([^>]*)\s*>((?:\s*;\s*[^;,]+)*)")
+_REL_RE = re.compile(r"""rel\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
+
+
+def next_link(headers: Mapping[str, str]) -> str | None:
+    """The URL of `Link: <url>; rel="next"`, or None when there is no next page."""
+    value = headers.get("link")
+    if not value:
+        return None
+    for match in _LINK_RE.finditer(value):
+        url, params = match.group(1), match.group(2)
+        for rel in _REL_RE.findall(params):
+            if "next" in rel.lower().split():
+                return url.strip()
+    return None
+
+
+def total_count(headers: Mapping[str, str]) -> int | None:
+    value = headers.get(TOTAL_COUNT_HEADER)
+    try:
+        total = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return total if total is not None and total >= 0 else None
+
+
+def page_count(total: int, first_page_len: int) -> int:
+    """How many pages `total` items make, sized like the first page the server gave.
+
+    The server may cap per_page below what we asked; its first page shows the real size.
+    """
+    if total <= 0 or first_page_len <= 0:
+        return 1
+    return max(1, math.ceil(total / first_page_len))
+
+
+# -- filters [assumed] ------------------------------------------------------------------------
+
+
+def stores_query(
+    *, platform: str | None = AMAZON, customer_id: int | None = None
+) -> dict[str, Any]:
+    return _query(platform=platform, customer_id=customer_id)
+
+
+def connections_query(
+    *, customer_id: int | None = None, store_id: int | None = None
+) -> dict[str, Any]:
+    return _query(customer_id=customer_id, store_id=store_id)
+
+
+def authorization_requests_query(
+    *, status: str | None = PENDING, store_id: int | None = None
+) -> dict[str, Any]:
+    return _query(status=status, store_id=store_id)
+
+
+def _query(**params: Any) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+# -- errors [assumed] -------------------------------------------------------------------------
+
+_MAX_SENTENCE = 500
+
+
+def error_sentence(body: Any, fallback: str) -> tuple[str, dict[str, list[str]]]:
+    """The API's sentence and field details from `{"error": ..., "details": {...}}`."""
+    if not isinstance(body, dict):
+        return fallback, {}
+    sentence = body.get("error")
+    text = sentence.strip()[:_MAX_SENTENCE] if isinstance(sentence, str) and sentence else fallback
+    details: dict[str, list[str]] = {}
+    raw = body.get("details")
+    if isinstance(raw, dict):
+        for key, reasons in raw.items():
+            if isinstance(reasons, list):
+                details[str(key)] = [str(r)[:_MAX_SENTENCE] for r in reasons]
+            elif reasons is not None:
+                details[str(key)] = [str(reasons)[:_MAX_SENTENCE]]
+    return text, details
+
+
+# 400 is a request the API could not read; for a user it is as final as a 422, so both are
+# ApiValidationError. 403 is treated like 401: this login may not do that.
+STATUS_ERRORS: Final[Mapping[int, type[errors.ApiError]]] = {
+    400: errors.ApiValidationError,
+    401: errors.AuthenticationError,
+    403: errors.AuthenticationError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    422: errors.ApiValidationError,
+    429: errors.RateLimitedError,
+}
+
+
+def error_class(status: int) -> type[errors.ApiError]:
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    if status >= 500:
+        return errors.ServerError
+    return errors.ApiError
+
+
+def retryable_status(status: int) -> bool:
+    """429 and every 5xx are worth another try [assumed]; other statuses are final."""
+    return status == 429 or 500 <= status <= 599
+
+
+# [assumed] a 429 is refused before the request is processed, so a POST answered 429 did not
+# take effect and may be sent again without a recovery read. A 5xx may come after a commit.
+POST_429_IS_UNCOMMITTED: Final = True
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` in seconds [assumed: seconds]; an HTTP-date is accepted too."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+# -- timestamps [doc] -------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a timestamp: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- JSON -> live models ----------------------------------------------------------------------
+
+
+def _int(d: Mapping[str, Any], key: str) -> int:
+    value = d[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key} is not an integer id")
+    return value
+
+
+def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = d.get(key)
+    return value if isinstance(value, str) else default
+
+
+def customer(d: Mapping[str, Any]) -> live.Customer:
+    return live.Customer(id=_int(d, "id"), company_name=_str(d, "company_name"))
+
+
+def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
+    return live.Warehouse(
+        id=_int(d, "id"),
+        customer_id=_int(d, "customer_id"),
+        description=_str(d, "description"),
+        enabled_at=parse_time(d.get("enabled_at")),
+    )
+
+
+def authorization(d: Any) -> live.Authorization:
+    """The store adapter's read-only `authorization` [assumed]; absent means missing."""
+    if not isinstance(d, Mapping):
+        return live.Authorization()
+    partner = d.get("selling_partner_id")
+    return live.Authorization(
+        status=_str(d, "status", "missing") or "missing",
+        selling_partner_id=partner if isinstance(partner, str) else None,
+        authorized_at=parse_time(d.get("authorized_at")),
+        expires_at=parse_time(d.get("expires_at")),
+    )
+
+
+def store(d: Mapping[str, Any]) -> live.Store:
+    """A store; for Amazon, the settings come from the adapter [assumed shape]."""
+    adapter = d.get("adapter")
+    a: Mapping[str, Any] = adapter if isinstance(adapter, Mapping) else {}
+    statuses = a.get("import_order_statuses")
+    latency = a.get("fulfillment_latency")
+    marketplace = a.get("marketplace_id")
+    channel = a.get("fulfillment_channel")
+    code = a.get("fulfillment_channel_code")
+    return live.Store(
+        id=_int(d, "id"),
+        customer_id=_int(d, "customer_id"),
+        name=_str(d, "name"),
+        platform=_str(d, "platform"),
+        marketplace_id=marketplace if isinstance(marketplace, str) else None,
+        fulfillment_channel=channel if isinstance(channel, str) else None,
+        import_order_statuses=(
+            tuple(str(s) for s in statuses) if isinstance(statuses, list) else ()
+        ),
+        fulfillment_latency=(
+            latency if isinstance(latency, int) and not isinstance(latency, bool) else None
+        ),
+        fulfillment_channel_code=code if isinstance(code, str) else None,
+        authorization=authorization(a.get("authorization")),
+        enabled_at=parse_time(d.get("enabled_at")),
+    )
+
+
+def connection(d: Mapping[str, Any]) -> live.Connection:
+    return live.Connection(
+        id=_int(d, "id"),
+        customer_id=_int(d, "customer_id"),
+        store_id=_int(d, "store_id"),
+        warehouse_id=_int(d, "warehouse_id"),
+        name=_str(d, "name"),
+        enabled_at=parse_time(d.get("enabled_at")),
+    )
+
+
+def authorization_request(d: Mapping[str, Any]) -> live.AuthorizationRequest:
+    """The "Send to merchant" request [assumed: the whole object and its statuses]."""
+    created = parse_time(d.get("created_at"))
+    expires = parse_time(d.get("expires_at"))
+    if created is None or expires is None:
+        raise ValueError("an authorization request needs created_at and expires_at")
+    return live.AuthorizationRequest(
+        id=_int(d, "id"),
+        store_id=_int(d, "store_id"),
+        customer_id=_int(d, "customer_id"),
+        email=_str(d, "email"),
+        status=_str(d, "status"),
+        created_at=created,
+        expires_at=expires,
+        completed_at=parse_time(d.get("completed_at")),
+    )
+
+
+def created_id(body: Any) -> int:
+    """The id from a create's `201 {"id": N}` [doc]."""
+    if not isinstance(body, Mapping):
+        raise ValueError("a create answered without a JSON object")
+    return _int(body, "id")
+
+
+# -- our values -> request bodies -------------------------------------------------------------
+
+
+def customer_body(company_name: str) -> dict[str, Any]:
+    return {"company_name": company_name}  # [doc]
+
+
+def adapter_settings(settings: StoreSettings) -> dict[str, Any]:
+    """The four wizard settings as adapter keys [assumed]; statuses sorted for stable bodies."""
+    return {
+        "fulfillment_channel": settings.fulfillment_channel,
+        "import_order_statuses": sorted(settings.import_order_statuses),
+        "fulfillment_latency": settings.fulfillment_latency,
+        "fulfillment_channel_code": settings.fulfillment_channel_code,
+    }
+
+
+def store_create_body(
+    customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+) -> dict[str, Any]:
+    """`POST /stores` [doc fields; assumed Amazon adapter]. Stores are created disabled
+    [assumed], so the body carries no enabled_at; `description` is optional and left out."""
+    return {
+        "customer_id": customer_id,
+        "name": name,
+        "platform": AMAZON,
+        "adapter": {"marketplace_id": marketplace_id, **adapter_settings(settings)},
+    }
+
+
+ADAPTER_SETTING_KEYS: Final = frozenset(
+    {"fulfillment_channel", "import_order_statuses", "fulfillment_latency",
+     "fulfillment_channel_code"}
+)  # fmt: skip
+
+
+def adapter_patch(settings_patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Adapter keys to merge [assumed: PATCH merges the keys it is given]. Only the four
+    settings may be sent: marketplace_id cannot change and authorization is read-only."""
+    unknown = set(settings_patch) - ADAPTER_SETTING_KEYS
+    if unknown:
+        raise ValueError(f"not a store setting: {', '.join(sorted(unknown))}")
+    out: dict[str, Any] = {}
+    for key, value in settings_patch.items():
+        if key == "import_order_statuses":
+            out[key] = sorted(value)
+        else:
+            out[key] = value
+    return out
+
+
+def patch_body(
+    *,
+    name: str | None = None,
+    adapter: Mapping[str, Any] | None = None,
+    enabled_at: datetime | None,
+    set_enabled_at: bool,
+) -> dict[str, Any]:
+    """A PATCH body: only the keys that change. `enabled_at: null` disables [doc]."""
+    body: dict[str, Any] = {}
+    if name is not None:
+        body["name"] = name
+    if adapter:
+        body["adapter"] = dict(adapter)
+    if set_enabled_at:
+        body["enabled_at"] = format_time(enabled_at)
+    return body
+
+
+def connection_create_body(
+    customer_id: int, store_id: int, warehouse_id: int | None, name: str
+) -> dict[str, Any]:
+    """`POST /connections` [doc]; leaving warehouse_id out means the default warehouse."""
+    body: dict[str, Any] = {"name": name, "customer_id": customer_id, "store_id": store_id}
+    if warehouse_id is not None:
+        body["warehouse_id"] = warehouse_id
+    return body
+
+
+def authorization_request_body(email: str) -> dict[str, Any]:
+    return {"email": email}  # [assumed]
+
+
+# -- rules about objects ----------------------------------------------------------------------
+
+
+def default_warehouse(
+    warehouses: Iterable[live.Warehouse], customer_id: int
+) -> live.Warehouse | None:
+    """A customer's default warehouse: its first warehouse by id [assumed]."""
+    own = [w for w in warehouses if w.customer_id == customer_id]
+    return min(own, key=lambda w: w.id) if own else None
+
+
+# After a POST whose answer was lost, these decide which object it would have created. The
+# API promises no idempotency keys [assumed], so identity is the object's natural key. When
+# several match (the API does not make customer names or store names unique), the newest
+# (highest id) is the one a lost POST could have made.
+
+
+def find_customer(customers: Iterable[live.Customer], company_name: str) -> live.Customer | None:
+    return _newest(c for c in customers if c.company_name == company_name)
+
+
+def find_store(
+    stores: Iterable[live.Store], customer_id: int, name: str, marketplace_id: str | None = None
+) -> live.Store | None:
+    return _newest(
+        s for s in stores
+        if s.customer_id == customer_id and s.name == name and s.platform == AMAZON
+        and (marketplace_id is None or s.marketplace_id == marketplace_id)
+    )  # fmt: skip
+
+
+def find_connection(
+    connections: Iterable[live.Connection], customer_id: int, store_id: int, warehouse_id: int
+) -> live.Connection | None:
+    """(customer_id, store_id, warehouse_id) is unique [doc]."""
+    return _newest(
+        c for c in connections
+        if (c.customer_id, c.store_id, c.warehouse_id) == (customer_id, store_id, warehouse_id)
+    )  # fmt: skip
+
+
+def same_email(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def find_pending_request(
+    requests: Iterable[live.AuthorizationRequest], store_id: int, email: str | None = None
+) -> live.AuthorizationRequest | None:
+    """At most one request per store is pending [assumed: a second POST answers 409]."""
+    return _newest(
+        r for r in requests
+        if r.store_id == store_id and r.status == PENDING
+        and (email is None or same_email(r.email, email))
+    )  # fmt: skip
+
+
+# [assumed] DELETE of a request that is no longer pending answers 409; if it reads canceled or
+# expired, "no pending request" (what a cancel wants) already holds.
+CANCEL_ALREADY_DONE_STATUSES: Final = frozenset({"canceled", "expired"})
+
+
+_Obj = TypeVar("_Obj", live.Customer, live.Store, live.Connection, live.AuthorizationRequest)
+
+
+def _newest(items: Iterable[_Obj]) -> _Obj | None:
+    found = list(items)
+    return max(found, key=lambda x: x.id) if found else None
+
+
+def dedupe_by_id(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Drop repeats that offset pagination yields when rows are inserted during a read."""
+    seen: set[Any] = set()
+    out: list[Mapping[str, Any]] = []
+    for item in items:
+        key = item.get("id") if isinstance(item, Mapping) else None
+        if key is not None and key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+    return out

@@ -1,0 +1,330 @@
+"""The public async clients: `ReadClient` (plan, show, import) and `WriteClient` (apply).
+
+Both return live models, never responses. `ReadClient` has no write methods and its core
+sits on a transport that refuses every write, so a read-only command cannot change the
+account however it is called. `WriteClient` adds the writes the applier needs; each POST
+carries the read that finds its effect when its answer is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Final, Literal, Self, TypeVar
+
+import httpx
+
+from dropstream_sync import live
+from dropstream_sync.client import api
+from dropstream_sync.client.http import HttpCore, first_leaf
+from dropstream_sync.client.limiter import Timing
+from dropstream_sync.client.settings import ClientSettings
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.errors import ApiError, ConflictError
+
+log = logging.getLogger("dropstream_sync.client")
+
+M = TypeVar("M")
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Leave `enabled_at` as it is (None would disable)."""
+
+EnabledAt = datetime | None | Literal[_Unset.UNSET]
+
+
+class ReadClient:
+    """Reads of a DropStream account. No method here can change anything."""
+
+    _read_only: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timing: Timing | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._core = HttpCore(
+            settings, transport=transport, timing=timing, rng=rng, read_only=self._read_only
+        )
+
+    @property
+    def api_url(self) -> str:
+        return self._core.api_url
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far (every attempt, the token included)."""
+        return self._core.requests_sent
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.api_url}>"
+
+    async def aclose(self) -> None:
+        await self._core.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- lists: one paginated read each ---------------------------------------------------
+
+    async def list_customers(self) -> list[live.Customer]:
+        return await self._list(api.CUSTOMERS, {}, api.customer)
+
+    async def list_warehouses(self) -> list[live.Warehouse]:
+        return await self._list(api.WAREHOUSES, {}, api.warehouse)
+
+    async def list_stores(
+        self, platform: str | None = api.AMAZON, *, customer_id: int | None = None
+    ) -> list[live.Store]:
+        query = api.stores_query(platform=platform, customer_id=customer_id)
+        return await self._list(api.STORES, query, api.store)
+
+    async def list_connections(
+        self, *, customer_id: int | None = None, store_id: int | None = None
+    ) -> list[live.Connection]:
+        query = api.connections_query(customer_id=customer_id, store_id=store_id)
+        return await self._list(api.CONNECTIONS, query, api.connection)
+
+    async def list_authorization_requests(
+        self, status: str | None = api.PENDING, *, store_id: int | None = None
+    ) -> list[live.AuthorizationRequest]:
+        query = api.authorization_requests_query(status=status, store_id=store_id)
+        return await self._list(api.AUTHORIZATION_REQUESTS, query, api.authorization_request)
+
+    # -- single objects -------------------------------------------------------------------
+
+    async def get_customer(self, customer_id: int) -> live.Customer:
+        return await self._one(api.customer_path(customer_id), api.customer)
+
+    async def get_warehouse(self, warehouse_id: int) -> live.Warehouse:
+        return await self._one(api.warehouse_path(warehouse_id), api.warehouse)
+
+    async def get_store(self, store_id: int) -> live.Store:
+        return await self._one(api.store_path(store_id), api.store)
+
+    async def get_connection(self, connection_id: int) -> live.Connection:
+        return await self._one(api.connection_path(connection_id), api.connection)
+
+    async def get_authorization_request(self, request_id: int) -> live.AuthorizationRequest:
+        return await self._one(
+            api.authorization_request_path(request_id), api.authorization_request
+        )
+
+    # -- what a plan reads ----------------------------------------------------------------
+
+    async def read_live(self, merchant_names: Collection[str] | None = None) -> live.LiveState:
+        """The live state a plan needs: one paginated read per list, all five at once.
+
+        With `merchant_names`, only those customers (by company_name) and their objects are
+        kept; the filtering happens here, after the reads, so the request count does not
+        grow with the number of merchants.
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                customers = group.create_task(self.list_customers())
+                warehouses = group.create_task(self.list_warehouses())
+                stores = group.create_task(self.list_stores(api.AMAZON))
+                connections = group.create_task(self.list_connections())
+                requests = group.create_task(self.list_authorization_requests(api.PENDING))
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        state = live.LiveState(
+            customers=tuple(customers.result()),
+            warehouses=tuple(warehouses.result()),
+            stores=tuple(stores.result()),
+            connections=tuple(connections.result()),
+            authorization_requests=tuple(requests.result()),
+        )
+        return state if merchant_names is None else only_merchants(state, merchant_names)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    async def _list(
+        self, path: str, query: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], M]
+    ) -> list[M]:
+        items = await self._core.get_list(path, query)
+        try:
+            return [parse(item) for item in items]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(f"unexpected answer: {exc}", method="GET", path=path) from None
+
+    async def _one(self, path: str, parse: Callable[[Mapping[str, Any]], M]) -> M:
+        data = await self._core.get_json(path)
+        try:
+            if not isinstance(data, Mapping):
+                raise TypeError("not a JSON object")
+            return parse(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(f"unexpected answer: {exc}", method="GET", path=path) from None
+
+
+def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> live.LiveState:
+    """The part of `state` that belongs to customers with these company names."""
+    names = set(merchant_names)
+    ids = {c.id for c in state.customers if c.company_name in names}
+    return live.LiveState(
+        customers=tuple(c for c in state.customers if c.id in ids),
+        warehouses=tuple(w for w in state.warehouses if w.customer_id in ids),
+        stores=tuple(s for s in state.stores if s.customer_id in ids),
+        connections=tuple(c for c in state.connections if c.customer_id in ids),
+        authorization_requests=tuple(
+            r for r in state.authorization_requests if r.customer_id in ids
+        ),
+    )
+
+
+class WriteClient(ReadClient):
+    """Reads plus the writes an apply makes. Every write is safe to repeat after a fault."""
+
+    _read_only: ClassVar[bool] = False
+
+    async def create_customer(self, company_name: str) -> int:
+        async def find() -> int | None:
+            found = api.find_customer(await self.list_customers(), company_name)
+            return None if found is None else found.id
+
+        try:
+            return await self._core.create(
+                api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
+            )
+        except ConflictError:
+            existing = await find()
+            if existing is None:
+                raise
+            return existing
+
+    async def create_store(
+        self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+    ) -> int:
+        """A new Amazon store, created disabled; returns its id."""
+
+        async def find() -> int | None:
+            stores = await self.list_stores(api.AMAZON, customer_id=customer_id)
+            found = api.find_store(stores, customer_id, name, marketplace_id)
+            return None if found is None else found.id
+
+        body = api.store_create_body(customer_id, name, marketplace_id, settings)
+        try:
+            return await self._core.create(api.STORES, body, parse=api.created_id, find=find)
+        except ConflictError:
+            existing = await find()
+            if existing is None:
+                raise
+            return existing
+
+    async def update_store(
+        self,
+        store_id: int,
+        *,
+        name: str | None = None,
+        settings_patch: Mapping[str, Any] | None = None,
+        enabled_at: EnabledAt = UNSET,
+    ) -> None:
+        """PATCH only what is given; `enabled_at=None` disables, a time enables."""
+        body = api.patch_body(
+            name=name,
+            adapter=api.adapter_patch(settings_patch) if settings_patch else None,
+            enabled_at=None if enabled_at is UNSET else enabled_at,
+            set_enabled_at=enabled_at is not UNSET,
+        )
+        if body:
+            await self._core.patch(api.store_path(store_id), body)
+
+    async def create_authorization_request(
+        self, store_id: int, email: str
+    ) -> live.AuthorizationRequest:
+        """Send the merchant an authorization link. If a request to the same email is
+        already pending (a concurrent apply, or a lost answer), that one is returned."""
+
+        async def find() -> live.AuthorizationRequest | None:
+            pending = await self.list_authorization_requests(api.PENDING, store_id=store_id)
+            return api.find_pending_request(pending, store_id, email)
+
+        path = api.store_authorization_requests_path(store_id)
+        body = api.authorization_request_body(email)
+        try:
+            return await self._core.create(
+                path, body, parse=_object(api.authorization_request), find=find
+            )
+        except ConflictError:
+            existing = await find()
+            if existing is None:
+                raise
+            return existing
+
+    async def cancel_authorization_request(self, request_id: int) -> None:
+        """Cancel a pending request. Done also when it is already canceled or expired
+        (a retry after a lost answer, or a concurrent apply, got there first)."""
+        path = api.authorization_request_path(request_id)
+        try:
+            await self._core.delete(path)
+        except ConflictError:
+            current = await self.get_authorization_request(request_id)
+            if current.status not in api.CANCEL_ALREADY_DONE_STATUSES:
+                raise
+            log.info("DELETE %s: the request is already %s", path, current.status)
+
+    async def create_connection(
+        self, customer_id: int, store_id: int, warehouse_id: int, name: str
+    ) -> int:
+        """The wizard's Finalize; the connection starts disabled. If the connection with
+        this (customer, store, warehouse) already exists, its id is returned."""
+
+        async def find() -> int | None:
+            found = api.find_connection(
+                await self.list_connections(customer_id=customer_id, store_id=store_id),
+                customer_id, store_id, warehouse_id,
+            )
+            return None if found is None else found.id
+
+        body = api.connection_create_body(customer_id, store_id, warehouse_id, name)
+        try:
+            return await self._core.create(api.CONNECTIONS, body, parse=api.created_id, find=find)
+        except ConflictError:
+            existing = await find()
+            if existing is None:
+                raise
+            return existing
+
+    async def update_connection(
+        self, connection_id: int, *, name: str | None = None, enabled_at: EnabledAt = UNSET
+    ) -> None:
+        body = api.patch_body(
+            name=name,
+            enabled_at=None if enabled_at is UNSET else enabled_at,
+            set_enabled_at=enabled_at is not UNSET,
+        )
+        if body:
+            await self._core.patch(api.connection_path(connection_id), body)
+
+
+def _object(parse: Callable[[Mapping[str, Any]], M]) -> Callable[[Any], M]:
+    def parse_object(data: Any) -> M:
+        if not isinstance(data, Mapping):
+            raise TypeError("not a JSON object")
+        return parse(data)
+
+    return parse_object

@@ -1,0 +1,206 @@
+"""Where and how to connect: the API URL, credentials and the client's limits.
+
+Credentials come from the environment only (product.md section 4), and are held in
+`Secret` so that no repr, str, f-string or log line can show them by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from dropstream_sync.client.api import DEFAULT_API_URL
+from dropstream_sync.errors import SettingsError
+
+ENV_API_URL: Final = "DROPSTREAM_API_URL"
+ENV_USERNAME: Final = "DROPSTREAM_USERNAME"
+ENV_PASSWORD: Final = "DROPSTREAM_PASSWORD"
+ENV_PASSWORD_FILE: Final = "DROPSTREAM_PASSWORD_FILE"
+ENV_TOKEN: Final = "DROPSTREAM_TOKEN"
+
+CREDENTIALS_HINT: Final = (
+    f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_PASSWORD_FILE}), or {ENV_TOKEN}"
+)
+
+
+class Secret:
+    """A credential: `reveal()` is the only way to read it; everything else shows ***."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickling would write the secret to disk or a pipe; nothing here needs it.
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True, slots=True)
+class BasicCredentials:
+    """A DropStream login, exchanged for a bearer token (refreshable)."""
+
+    username: str
+    password: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCredentials:
+    """A ready bearer token (cannot be refreshed: a 401 is final)."""
+
+    token: Secret
+
+
+Credentials = BasicCredentials | TokenCredentials
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How hard the client may push the API.
+
+    `rate_limit_rps=None` turns the client-side limiter off. The defaults stay under a
+    modest server bucket; an apply that knows its account's limit should set it.
+    """
+
+    rate_limit_rps: float | None = 20.0
+    burst: int = 20
+    max_concurrency: int = 8
+    page_concurrency: int = 4
+    max_attempts: int = 8
+    max_retry_seconds: float = 120.0
+    backoff_base_seconds: float = 0.25
+    backoff_max_seconds: float = 20.0
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
+            raise SettingsError("the client rate limit must be positive (or None for no limit)")
+        if self.burst < 1 or self.max_concurrency < 1 or self.page_concurrency < 1:
+            raise SettingsError("burst and concurrency limits must be at least 1")
+        if self.max_attempts < 1:
+            raise SettingsError("max_attempts must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    api_url: str
+    credentials: Credentials
+    limits: Limits = field(default_factory=Limits)
+
+    def with_limits(self, **changes: object) -> ClientSettings:
+        return replace(self, limits=replace(self.limits, **changes))  # type: ignore[arg-type]
+
+
+def check_api_url(url: str) -> str:
+    """The URL without a trailing slash; refuses plain http:// except to loopback."""
+    text = url.strip()
+    try:
+        parsed = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise SettingsError(f"invalid API URL {text!r}: {exc}") from None
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        raise SettingsError(
+            f"invalid API URL {text!r}: it must start with https:// and name a host"
+        )
+    if parsed.userinfo:
+        raise SettingsError(
+            "the API URL must not contain a login; " + CREDENTIALS_HINT + " instead"
+        )
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
+        raise SettingsError(
+            f"refusing plain http:// to {parsed.host}: credentials would cross the network "
+            "unencrypted; use https:// (plain http is allowed only to loopback addresses)"
+        )
+    return text.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials_from_env(env: Mapping[str, str]) -> Credentials:
+    """Username + password (or password file) if given, else a ready token.
+
+    A login is preferred over a token when both are set, because only a login can get
+    a new token when the old one expires in the middle of a long apply.
+    """
+    username = env.get(ENV_USERNAME, "").strip()
+    password = env.get(ENV_PASSWORD, "")
+    password_file = env.get(ENV_PASSWORD_FILE, "").strip()
+    token = env.get(ENV_TOKEN, "").strip()
+    if username:
+        if password and password_file:
+            raise SettingsError(f"set only one of {ENV_PASSWORD} and {ENV_PASSWORD_FILE}")
+        if password_file:
+            password = _read_password_file(password_file)
+        if not password:
+            raise SettingsError(
+                f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or "
+                f"{ENV_PASSWORD_FILE}"
+            )
+        return BasicCredentials(username, Secret(password))
+    if token:
+        return TokenCredentials(Secret(token))
+    if password or password_file:
+        raise SettingsError(f"a password is set but {ENV_USERNAME} is not: set it too")
+    raise SettingsError(f"no DropStream credentials: {CREDENTIALS_HINT}")
+
+
+def _read_password_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot read {ENV_PASSWORD_FILE} {path!r}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    # Files written by editors or `echo` end with a newline that is not part of the password.
+    password = text.rstrip("\r\n")
+    if not password:
+        raise SettingsError(f"{ENV_PASSWORD_FILE} {path!r} is empty")
+    return password
+
+
+def settings_from_env(
+    api_url: str | None, env: Mapping[str, str], *, limits: Limits | None = None
+) -> ClientSettings:
+    """Settings from `--api-url` (else DROPSTREAM_API_URL, else the real service) and the
+    credential variables. Raises SettingsError saying what to set."""
+    url = api_url or env.get(ENV_API_URL) or DEFAULT_API_URL
+    return ClientSettings(
+        api_url=check_api_url(url),
+        credentials=credentials_from_env(env),
+        limits=limits or Limits(),
+    )

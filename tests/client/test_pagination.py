@@ -125,8 +125,8 @@ def test_a_next_link_to_another_host_is_refused_and_gets_no_token(
         if request.url.host != "api.test":
             raise AssertionError("the client followed a link to another host")
         fake.log.append(request)
-        return httpx.Response(200, json=[{"id": 1, "company_name": "A"}],
-                              headers={"Link": '<https://evil.example/customers?page=2>; rel="next"'})
+        link = '<https://evil.example/customers?page=2>; rel="next"'
+        return httpx.Response(200, json=[{"id": 1, "company_name": "A"}], headers={"Link": link})
 
     with pytest.raises(ApiError, match="next-page link points outside"):
         asyncio.run(make_reader(httpx.MockTransport(evil), token="t").list_customers())

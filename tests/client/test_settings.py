@@ -1,0 +1,108 @@
+"""Where to connect comes from --api-url or the environment; credentials only from the
+environment; plain http:// only to loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync.client import (
+    BasicCredentials,
+    Limits,
+    TokenCredentials,
+    check_api_url,
+    settings_from_env,
+)
+from dropstream_sync.errors import SettingsError
+
+LOGIN = {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD": "pw"}
+
+
+def test_the_real_service_is_the_default() -> None:
+    assert settings_from_env(None, LOGIN).api_url == "https://api.getdropstream.com"
+
+
+def test_the_flag_wins_over_the_environment() -> None:
+    env = {**LOGIN, "DROPSTREAM_API_URL": "https://env.example"}
+    assert settings_from_env(None, env).api_url == "https://env.example"
+    assert settings_from_env("https://flag.example/", env).api_url == "https://flag.example"
+
+
+@pytest.mark.parametrize("url", ["http://api.example", "http://10.0.0.5:8080",
+                                 "http://192.168.1.1", "http://[2001:db8::1]"])
+def test_plain_http_to_another_host_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="refusing plain http://"):
+        settings_from_env(url, LOGIN)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.5.6.7", "http://[::1]:9000",
+                                 "http://localhost:8000", "https://api.example"])
+def test_https_and_loopback_http_are_allowed(url: str) -> None:
+    assert check_api_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["ftp://api.example", "api.example", "https://", "::::"])
+def test_a_url_that_is_not_http_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="invalid API URL"):
+        check_api_url(url)
+
+
+def test_a_login_inside_the_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        check_api_url("https://ops:hunter2@api.example")
+    assert "hunter2" not in str(caught.value)
+    assert "DROPSTREAM_USERNAME" in str(caught.value)
+
+
+def test_missing_credentials_say_which_variables_to_set() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_from_env(None, {})
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_PASSWORD_FILE",
+                 "DROPSTREAM_TOKEN"):
+        assert name in str(caught.value)
+
+
+def test_a_username_without_password_is_refused() -> None:
+    with pytest.raises(SettingsError, match="DROPSTREAM_PASSWORD"):
+        settings_from_env(None, {"DROPSTREAM_USERNAME": "ops"})
+
+
+def test_a_password_without_username_is_refused() -> None:
+    with pytest.raises(SettingsError, match="DROPSTREAM_USERNAME"):
+        settings_from_env(None, {"DROPSTREAM_PASSWORD": "pw"})
+
+
+def test_the_password_can_come_from_a_file_without_its_newline(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    s = settings_from_env(None, {"DROPSTREAM_USERNAME": "ops",
+                                 "DROPSTREAM_PASSWORD_FILE": str(secret)})
+    assert isinstance(s.credentials, BasicCredentials)
+    assert s.credentials.password.reveal() == "s3cret"
+
+
+def test_an_unreadable_password_file_is_named_in_the_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(SettingsError, match="cannot read DROPSTREAM_PASSWORD_FILE"):
+        settings_from_env(None, {"DROPSTREAM_USERNAME": "ops",
+                                 "DROPSTREAM_PASSWORD_FILE": str(missing)})
+
+
+def test_a_ready_token_is_used_when_no_login_is_given() -> None:
+    s = settings_from_env(None, {"DROPSTREAM_TOKEN": "t0k"})
+    assert isinstance(s.credentials, TokenCredentials)
+    assert s.credentials.token.reveal() == "t0k"
+
+
+def test_a_login_is_preferred_over_a_token_because_it_can_renew() -> None:
+    s = settings_from_env(None, {**LOGIN, "DROPSTREAM_TOKEN": "t0k"})
+    assert isinstance(s.credentials, BasicCredentials)
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(SettingsError):
+        Limits(rate_limit_rps=0)
+    with pytest.raises(SettingsError):
+        Limits(max_concurrency=0)
+    assert Limits(rate_limit_rps=None).rate_limit_rps is None

@@ -101,10 +101,13 @@ def _prepare(
     env: Mapping[str, str] | None,
     limits: Mapping[str, Any],
 ) -> tuple[ClientSettings, httpx.AsyncBaseTransport | None]:
-    chosen = _limits(limits)
     if sandbox_dir is not None:
+        # The in-process sandbox has no rate limit unless one is asked for, and pacing it
+        # would only make plans slower than the reads they are made of.
+        chosen = _limits({"rate_limit_rps": None, **limits})
         settings, transport = _sandbox(sandbox_dir)
         return ClientSettings(settings.api_url, settings.credentials, chosen), transport
+    chosen = _limits(limits)
     environment = os.environ if env is None else env
     return settings_from_env(api_url, environment, limits=chosen), None
 

@@ -207,6 +207,23 @@ def retryable_status(status: int) -> bool:
 POST_429_IS_UNCOMMITTED: Final = True
 
 
+# [assumed, best effort] an Amazon-style header carrying the sustained rate of the login's
+# bucket in requests per second. Used to pace the client when a server sends it; nothing
+# depends on it being present (it is never sent on a 429).
+RATE_LIMIT_HEADER: Final = "x-amzn-RateLimit-Limit"
+
+
+def rate_limit_hint(headers: Mapping[str, str]) -> float | None:
+    value = headers.get(RATE_LIMIT_HEADER)
+    if value is None:
+        return None
+    try:
+        rate = float(value.strip())
+    except ValueError:
+        return None
+    return rate if math.isfinite(rate) and rate > 0 else None
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """`Retry-After` in seconds [assumed: seconds]; an HTTP-date is accepted too."""
     if value is None:

@@ -422,6 +422,7 @@ class HttpCore:
                 log.debug("%s %s -> %s after %.1f ms", method, request.url, type(exc).__name__,
                           (time.perf_counter() - began) * 1000)
                 raise
+        self._learn_rate(response)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d (%.1f ms) request headers: %s", method, request.url,
                       response.status_code, (time.perf_counter() - began) * 1000,
@@ -439,6 +440,14 @@ class HttpCore:
             await self._timing.sleep(wait)
         if self._bucket is not None:
             await self._bucket.acquire()
+
+    def _learn_rate(self, response: httpx.Response) -> None:
+        if self._bucket is None or not self._limits.learn_rate:
+            return
+        rate = api.rate_limit_hint(response.headers)
+        if rate is not None and rate != self._bucket.rate:
+            log.debug("pacing at the server's rate: %.3g requests/s", rate)
+            self._bucket.set_rate(rate)
 
     def _cool_down(self, seconds: float) -> None:
         # The server's bucket is per login, so every call of this client waits, not only the

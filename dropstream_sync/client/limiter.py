@@ -49,6 +49,15 @@ class TokenBucket:
         if wait > 0:
             await self._timing.sleep(wait)
 
+    def set_rate(self, rate: float) -> None:
+        """Change the sustained rate (tokens saved so far are kept, at the old rate)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        now = self._timing.clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        self.rate = rate
+
     def drain(self) -> None:
         """Forget the saved-up burst: after a 429 the server's bucket is empty too."""
         self._tokens = min(self._tokens, 0.0)

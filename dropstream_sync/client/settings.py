@@ -84,12 +84,14 @@ Credentials = BasicCredentials | TokenCredentials
 class Limits:
     """How hard the client may push the API.
 
-    `rate_limit_rps=None` turns the client-side limiter off. The defaults stay under a
-    modest server bucket; an apply that knows its account's limit should set it.
+    `rate_limit_rps=None` turns the client-side limiter off. The default stays under a
+    modest server bucket; an apply that knows its account's limit should set it. With
+    `learn_rate`, a server that announces its rate (`x-amzn-RateLimit-Limit`) sets the pace.
     """
 
     rate_limit_rps: float | None = 20.0
     burst: int = 20
+    learn_rate: bool = True
     max_concurrency: int = 8
     page_concurrency: int = 4
     max_attempts: int = 8

@@ -88,3 +88,22 @@ def test_all_calls_share_one_concurrency_bound(fake: FakeDropStream) -> None:
     state = asyncio.run(client.read_live())
     assert len(state.stores) == 500
     assert peak == 3
+
+
+def test_a_server_that_announces_its_rate_sets_the_pace(
+    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
+) -> None:
+    for i in range(1, 42):
+        fake.customers[i] = {"id": i, "company_name": f"M{i}"}
+    fake.max_per_page = 1
+    original = fake.handle
+
+    def announce(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        response.headers["x-amzn-RateLimit-Limit"] = "40.0"
+        return response
+
+    asyncio.run(make_reader(httpx.MockTransport(announce), rate_limit_rps=10,
+                            burst=1).list_customers())
+    # 42 requests: the token from the burst, then 41 at the announced 40/s (not 10/s).
+    assert fake_time.now - 1000.0 == pytest.approx(41 / 40)

@@ -154,9 +154,12 @@ class ReadClient:
         state = live.LiveState(
             customers=tuple(customers.result()),
             warehouses=tuple(warehouses.result()),
-            stores=tuple(stores.result()),
+            # Filtered again here so that a server ignoring a filter cannot widen the plan.
+            stores=tuple(s for s in stores.result() if s.platform == api.AMAZON),
             connections=tuple(connections.result()),
-            authorization_requests=tuple(requests.result()),
+            authorization_requests=tuple(
+                r for r in requests.result() if r.status == api.PENDING
+            ),
         )
         return state if merchant_names is None else only_merchants(state, merchant_names)
 

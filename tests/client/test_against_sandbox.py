@@ -1,0 +1,148 @@
+"""The client against the bundled sandbox in this process, with faults on: every object
+asked for exists exactly once afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dropstream_sync.client import (
+    BasicCredentials,
+    ClientSettings,
+    Limits,
+    ReadClient,
+    Secret,
+    Timing,
+    WriteClient,
+)
+from dropstream_sync.desired import StoreSettings
+
+sandbox = pytest.importorskip("dropstream_sync.sandbox")
+if not hasattr(sandbox, "create_app"):
+    pytest.skip("the sandbox is not built yet", allow_module_level=True)
+
+URL = "http://sandbox.local"
+US = "ATVPDKIKX0DER"
+
+
+def _info(app: Any) -> tuple[str, str, str]:
+    info = app.sandbox_info
+    def get(key: str) -> Any:
+        return info[key] if isinstance(info, dict) else getattr(info, key)
+
+    password = get("password")
+    if hasattr(password, "reveal"):
+        password = password.reveal()
+    return str(get("username")), str(password), str(get("admin_key"))
+
+
+class Sandbox:
+    def __init__(self, state: Path, **options: Any) -> None:
+        self.app = sandbox.create_app(state, **options)
+        self.username, self.password, self.admin_key = _info(self.app)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        transport: httpx.AsyncBaseTransport = sandbox.inprocess_transport(self.app)
+        return transport
+
+    def settings(self, **limits: Any) -> ClientSettings:
+        return ClientSettings(URL, BasicCredentials(self.username, Secret(self.password)),
+                              Limits(**{"rate_limit_rps": None, **limits}))
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """A control call, repeated through injected faults; after a failed attempt a 4xx
+        means that attempt already did it."""
+        failed = False
+        async with httpx.AsyncClient(transport=self.transport(), base_url=URL) as raw:
+            for _ in range(50):
+                try:
+                    response = await raw.request(method, path, json=body,
+                                                 headers={"X-Sandbox-Admin": self.admin_key})
+                except httpx.TransportError:
+                    failed = True
+                    continue
+                if failed and 400 <= response.status_code < 500:
+                    return None
+                if response.status_code >= 500:
+                    failed = True
+                else:
+                    response.raise_for_status()
+                    return response.json() if response.content else None
+        raise AssertionError(f"{method} {path} kept failing")
+
+
+def _instant() -> Timing:
+    async def no_wait(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    return Timing(sleep=no_wait)
+
+
+def test_a_fresh_sandbox_reads_as_an_empty_account(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path)
+
+    async def read() -> Any:
+        async with ReadClient(box.settings(), transport=box.transport()) as client:
+            return await client.read_live()
+
+    state = asyncio.run(read())
+    assert state.customers == () and state.stores == ()
+
+
+def test_read_only_client_is_refused_by_its_transport_not_the_sandbox(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path)
+    client = ReadClient(box.settings(), transport=box.transport())
+
+    async def sneak() -> None:
+        await client._core._exchange("POST", "/customers", json={"company_name": "X"})
+
+    with pytest.raises(RuntimeError, match="read-only"):
+        asyncio.run(sneak())
+
+
+def test_under_faults_every_object_is_created_exactly_once(tmp_path: Path) -> None:
+    n = 12
+    box = Sandbox(tmp_path, fault_rate=0.3, fault_after_commit=0.5, fault_seed=4)
+
+    async def scenario() -> Any:
+        async with WriteClient(box.settings(max_attempts=30, max_retry_seconds=600),
+                               transport=box.transport(), timing=_instant(),
+                               rng=random.Random(1)) as client:
+            customers = await asyncio.gather(
+                *(client.create_customer(f"Merchant {i}") for i in range(n)))
+            stores = await asyncio.gather(*(
+                client.create_store(cid, f"Store {i}", US, StoreSettings(fulfillment_latency=2))
+                for i, cid in enumerate(customers)))
+            invites = await asyncio.gather(*(
+                client.create_authorization_request(sid, f"ops{i}@merchant.example")
+                for i, sid in enumerate(stores)))
+            for invite in invites:
+                await box.admin("POST", f"/_sandbox/authorization_requests/{invite.id}/complete",
+                                {"selling_partner_id": f"A{invite.store_id}"})
+            warehouses = await client.list_warehouses()
+            default = {w.customer_id: w.id for w in sorted(warehouses, key=lambda w: -w.id)}
+            connections = await asyncio.gather(*(
+                client.create_connection(cid, sid, default[cid], f"Store {i}")
+                for i, (cid, sid) in enumerate(zip(customers, stores, strict=True))))
+            now = datetime(2026, 11, 26, 17, tzinfo=UTC)
+            await asyncio.gather(*(client.update_connection(c, enabled_at=now)
+                                   for c in connections))
+            await asyncio.gather(*(client.update_store(s, enabled_at=now) for s in stores))
+            return await client.read_live(), client.requests_sent
+
+    state, sent = asyncio.run(scenario())
+
+    assert sorted(c.company_name for c in state.customers) == sorted(
+        f"Merchant {i}" for i in range(n))
+    assert len(state.stores) == n and len({s.name for s in state.stores}) == n
+    assert all(s.enabled and s.authorization.status == "authorized" for s in state.stores)
+    assert all(s.fulfillment_latency == 2 for s in state.stores)
+    assert len(state.connections) == n and all(c.enabled for c in state.connections)
+    assert state.authorization_requests == ()  # all completed
+    assert sent > 6 * n  # the faults did make the client retry

@@ -1,0 +1,15 @@
+"""The planner: pure. `plan(desired, live, now=...) -> Plan`; no I/O, no clock."""
+
+from dropstream_sync.planner.model import (
+    CHANGE_KINDS,
+    PENDING_KINDS,
+    PHASES,
+    Change,
+    FieldChange,
+    Pending,
+    Plan,
+    Target,
+)
+
+__all__ = ["CHANGE_KINDS", "PENDING_KINDS", "PHASES", "Change", "FieldChange", "Pending", "Plan",
+           "Target"]

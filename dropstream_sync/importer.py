@@ -74,7 +74,7 @@ def _store(
     entry: dict[str, Any] = {
         "name": store.name,
         "id": store.id,
-        "marketplace": catalog.BY_ID[store.marketplace_id].code,
+        "marketplace": catalog.BY_ID[store.marketplace_id or ""].code,
     }
     if store.fulfillment_channel not in (None, _DEFAULTS.fulfillment_channel):
         entry["fulfillment_channel"] = store.fulfillment_channel

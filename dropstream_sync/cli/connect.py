@@ -73,6 +73,11 @@ def _limits(overrides: Mapping[str, Any]) -> Limits:
 
 
 def _sandbox(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport]:
+    settings, transport, _app = _sandbox_parts(sandbox_dir)
+    return settings, transport
+
+
+def _sandbox_parts(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport, Any]:
     # Imported here so that commands run against a real server never load the emulator.
     from dropstream_sync.sandbox import create_app, inprocess_transport
 
@@ -84,7 +89,15 @@ def _sandbox(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport
     app = create_app(state)
     username, password = _sandbox_login(app)
     settings = ClientSettings(SANDBOX_URL, BasicCredentials(username, Secret(password)))
-    return settings, inprocess_transport(app)
+    return settings, inprocess_transport(app), app
+
+
+def open_sandbox(sandbox_dir: str) -> tuple[SyncWriteClient, Any, httpx.AsyncBaseTransport]:
+    """A write client on the in-process sandbox, with the app and transport, for the demo
+    (which also drives the sandbox's control surface, as the merchants would)."""
+    settings, transport, app = _sandbox_parts(sandbox_dir)
+    settings = ClientSettings(settings.api_url, settings.credentials, _limits({}))
+    return SyncWriteClient(WriteClient(settings, transport=transport)), app, transport
 
 
 def _sandbox_login(app: Any) -> tuple[str, str]:

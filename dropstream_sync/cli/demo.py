@@ -1,0 +1,127 @@
+"""`dropstream-sync demo`: the whole lifecycle on a throwaway in-process sandbox."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+HELP = """A guided tour of the whole lifecycle on a throwaway sandbox.
+
+In a fresh temporary sandbox (in this process: no server, no credentials), it plans and
+applies examples/stores.yaml, shows the authorization invites in the sandbox outbox,
+approves some of them as the merchants would, plans and applies again (connections
+finalized), changes a setting behind the tool's back to show drift, and ends with a plan
+that has no changes. Nothing outside the temporary folder is touched.
+
+\b
+Examples:
+  dropstream-sync demo
+  dropstream-sync demo --config my-stores.yaml --keep
+"""
+
+PACKAGED_EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "stores.yaml"
+
+
+def _example_path(config: str | None) -> Path:
+    if config:
+        return Path(config)
+    local = Path("examples/stores.yaml")
+    return local if local.is_file() else PACKAGED_EXAMPLE
+
+
+def _say(step: str, text: str) -> None:
+    click.secho(f"\n== {step}: {text}", bold=True, err=False)
+
+
+@click.command("demo", help=HELP)
+@click.option("--config", "config", type=click.Path(exists=True), default=None,
+              help="Config to use (default: examples/stores.yaml).")
+@click.option("--approve", type=int, default=3, show_default=True,
+              help="How many invites to approve as the merchants.")
+@click.option("--keep", is_flag=True, help="Keep the sandbox folder and print where it is.")
+@click.pass_context
+def demo(ctx: click.Context, config: str | None, approve: int, keep: bool) -> None:
+    state = Path(tempfile.mkdtemp(prefix="dropstream-demo-"))
+    try:
+        _tour(ctx, _example_path(config), state, approve)
+    finally:
+        if keep:
+            click.echo(f"\nSandbox state kept in {state} (use --sandbox {state}).")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
+    import httpx
+
+    from dropstream_sync.apply import apply_plan
+    from dropstream_sync.cli.apply import _line
+    from dropstream_sync.cli.connect import open_sandbox
+    from dropstream_sync.cli.plan import load_and_plan
+    from dropstream_sync.render.text import render_text
+
+    color = bool(ctx.obj and ctx.obj.get("color"))
+    client, app, transport = open_sandbox(str(state))
+    admin = httpx.AsyncClient(
+        transport=transport,
+        base_url="http://sandbox.local",
+        headers={"X-Sandbox-Admin": _admin_key(app)},
+    )
+
+    def control(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = client.run(admin.request(method, path, json=body))
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def plan_and_apply(title: str) -> None:
+        plan = load_and_plan((str(config),), client, ())
+        _say(title, "plan")
+        click.echo(render_text(plan, color=color), nl=False)
+        if plan.changes:
+            _say(title, "apply")
+            report = client.run(
+                apply_plan(plan, client.aio, on_result=lambda r: click.echo(_line(r)))
+            )
+            click.echo(f"{report.count('ok')} done, {report.count('failed')} failed.")
+
+    with client:
+        click.echo(f"Sandbox: {state}\nConfig:  {config}")
+        plan_and_apply("1. A new 3PL account")
+
+        outbox = control("GET", "/_sandbox/outbox")
+        _say("2", f"DropStream emailed {len(outbox)} authorization links to merchants")
+        for mail in outbox:
+            click.echo(f"  to {mail['to']}: {mail['subject']}")
+
+        requests = [m["authorization_request_id"] for m in outbox][:approve]
+        _say("3", f"{len(requests)} merchants approve the app in Seller Central")
+        for request_id in requests:
+            control("POST", f"/_sandbox/authorization_requests/{request_id}/complete", {})
+            click.echo(f"  request {request_id} approved")
+
+        plan_and_apply("4. Finalize the approved stores")
+
+        live = client.read_live()
+        store = next((s for s in live.stores if s.authorization.status == "authorized"), None)
+        if store is not None:
+            _say("5", f"someone changes {store.name!r} in the web UI (handling time 9 days)")
+            client.run(client.aio.update_store(store.id, settings_patch={"fulfillment_latency": 9}))
+            plan_and_apply("6. The drift shows up and is put back")
+
+        plan = load_and_plan((str(config),), client, ())
+        _say("7", "the account matches the config")
+        click.echo(render_text(plan, color=color), nl=False)
+        client.run(admin.aclose())
+        click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
+                   f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/.")
+
+
+def _admin_key(app: Any) -> str:
+    info = app.sandbox_info
+    key = info["admin_key"] if isinstance(info, dict) else info.admin_key
+    return key.reveal() if hasattr(key, "reveal") else str(key)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_fakes import FakeDropStream, FakeTime, settings
+from tests.client.client_fakes import FakeDropStream, FakeTime, settings
 
 from dropstream_sync.client import ReadClient, WriteClient
 

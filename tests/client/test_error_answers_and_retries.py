@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from client_fakes import FakeDropStream, FakeTime
+from tests.client.client_fakes import FakeDropStream, FakeTime
 
 from dropstream_sync.client import ReadClient, WriteClient
 from dropstream_sync.errors import (

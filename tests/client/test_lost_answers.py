@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from client_fakes import FakeDropStream
+from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync.client import WriteClient
 from dropstream_sync.desired import StoreSettings

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from client_fakes import FakeDropStream, FakeTime
+from tests.client.client_fakes import FakeDropStream, FakeTime
 
 from dropstream_sync.client import ReadClient, Timing
 from dropstream_sync.client.limiter import TokenBucket
@@ -81,7 +81,7 @@ def test_all_calls_share_one_concurrency_bound(fake: FakeDropStream) -> None:
         in_flight -= 1
         return fake.handle(request)
 
-    from client_fakes import settings
+    from tests.client.client_fakes import settings
 
     client = ReadClient(settings(max_concurrency=3, page_concurrency=8),
                         transport=httpx.MockTransport(slow), timing=Timing())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from client_fakes import FakeDropStream
+from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync.client import ReadClient
 from dropstream_sync.errors import ApiError

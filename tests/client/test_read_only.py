@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from client_fakes import BASE, FakeDropStream
+from tests.client.client_fakes import BASE, FakeDropStream
 
 from dropstream_sync.client import ReadClient, ReadOnlyViolation, WriteClient
 from dropstream_sync.client.http import ReadOnlyTransport

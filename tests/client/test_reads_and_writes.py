@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from client_fakes import FakeDropStream
+from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync import live
 from dropstream_sync.client import ReadClient, WriteClient

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from client_fakes import PASSWORD, USERNAME, FakeDropStream, settings
+from tests.client.client_fakes import PASSWORD, USERNAME, FakeDropStream, settings
 
 from dropstream_sync.client import ReadClient, Secret, WriteClient, settings_from_env
 from dropstream_sync.errors import ApiError, AuthenticationError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 from click.testing import CliRunner
-from client_fakes import FakeDropStream, settings
+from tests.client.client_fakes import FakeDropStream, settings
 
 from dropstream_sync.cli.connect import connection_options, open_async_client, open_client
 from dropstream_sync.client import (

@@ -302,3 +302,53 @@ async def apply_plan(
     return await Applier(
         client, parallelism=parallelism, on_result=on_result, clock=clock
     ).apply(plan)
+
+
+class ApplyLock:
+    """One apply at a time per account on this machine (like Terraform's state lock).
+
+    DropStream offers no lock and no uniqueness for customers or store names, so two
+    applies of one config racing each other could both create the same store. Applies on
+    one machine take this file lock before planning; applies on several machines rely on
+    the CI's concurrency group (docs/ci.md).
+    """
+
+    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0) -> None:
+        import hashlib
+
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp")
+        key = hashlib.sha256(f"{api_url}\n{account}".encode()).hexdigest()[:16]
+        self.path = base / f"dropstream-sync-apply-{key}.lock"
+        self._timeout = timeout
+        self._fh: Any = None
+
+    def __enter__(self) -> ApplyLock:
+        import fcntl
+        import sys
+
+        self._fh = self.path.open("a+")
+        deadline = time.monotonic() + self._timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if not waited:
+                    print("Another apply on this account is running; waiting for it to finish...",
+                          file=sys.stderr)
+                    waited = True
+                if time.monotonic() > deadline:
+                    self._fh.close()
+                    raise DropstreamSyncError(
+                        f"another apply on this account held the lock {self.path} for "
+                        f"{self._timeout:.0f} s; try again when it has finished"
+                    ) from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()

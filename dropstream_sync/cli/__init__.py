@@ -68,7 +68,9 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="dropstream-sync")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP debug).")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
@@ -78,7 +80,9 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.obj["verbose"] = verbose
     ctx.obj["color"] = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

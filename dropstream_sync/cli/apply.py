@@ -84,11 +84,14 @@ def apply(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    from dropstream_sync.apply import check_fresh
+    from dropstream_sync.apply import ApplyLock, check_fresh
 
     color = bool(ctx.obj and ctx.obj.get("color"))
     saved = _is_plan_file(paths)
-    with open_client(api_url, sandbox_dir, write=True) as client:
+    with (
+        open_client(api_url, sandbox_dir, write=True) as client,
+        ApplyLock(client.api_url, client.aio.account),
+    ):
         if saved:
             plan = read_plan_file(paths[0])
             check_fresh(plan, client.read_live(plan.merchants or None))

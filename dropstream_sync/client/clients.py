@@ -23,7 +23,7 @@ from dropstream_sync import live
 from dropstream_sync.client import api
 from dropstream_sync.client.http import HttpCore, first_leaf
 from dropstream_sync.client.limiter import Timing
-from dropstream_sync.client.settings import ClientSettings
+from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiError, ConflictError
 
@@ -61,6 +61,18 @@ class ReadClient:
         self._core = HttpCore(
             settings, transport=transport, timing=timing, rng=rng, read_only=self._read_only
         )
+        self._credentials = settings.credentials
+
+    @property
+    def account(self) -> str:
+        """Who this client acts as, safe to show or hash: the login name, or for a ready
+        token a digest of it (never the token)."""
+        creds = self._credentials
+        if isinstance(creds, BasicCredentials):
+            return creds.username
+        import hashlib
+
+        return "token:" + hashlib.sha256(creds.token.reveal().encode()).hexdigest()[:12]
 
     @property
     def api_url(self) -> str:

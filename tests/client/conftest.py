@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.client.client_fakes import FakeDropStream, FakeTime, settings
 
 from dropstream_sync.client import ReadClient, WriteClient
+from tests.client.client_fakes import FakeDropStream, FakeTime, settings
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from tests.client.client_fakes import FakeDropStream, FakeTime
 
 from dropstream_sync.client import ReadClient, WriteClient
 from dropstream_sync.errors import (
@@ -19,6 +18,7 @@ from dropstream_sync.errors import (
     ServerError,
     TransportError,
 )
+from tests.client.client_fakes import FakeDropStream, FakeTime
 
 
 @pytest.mark.parametrize(

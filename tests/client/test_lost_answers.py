@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync.client import WriteClient
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ConflictError
+from tests.client.client_fakes import FakeDropStream
 
 COMMITTED = ["drop_after", "timeout_after", "500_after"]
 NOT_COMMITTED = ["drop_before", 500, 502, 503]

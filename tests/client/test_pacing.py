@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.client.client_fakes import FakeDropStream, FakeTime
 
 from dropstream_sync.client import ReadClient, Timing
 from dropstream_sync.client.limiter import TokenBucket
+from tests.client.client_fakes import FakeDropStream, FakeTime
 
 
 def test_the_bucket_allows_a_burst_then_the_rate(fake_time: FakeTime) -> None:

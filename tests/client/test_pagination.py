@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync.client import ReadClient
 from dropstream_sync.errors import ApiError
+from tests.client.client_fakes import FakeDropStream
 
 
 def _customers(fake: FakeDropStream, n: int) -> None:

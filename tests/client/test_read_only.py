@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.client.client_fakes import BASE, FakeDropStream
 
 from dropstream_sync.client import ReadClient, ReadOnlyViolation, WriteClient
 from dropstream_sync.client.http import ReadOnlyTransport
+from tests.client.client_fakes import BASE, FakeDropStream
 
 WRITES = ["create_customer", "create_store", "update_store", "create_authorization_request",
           "cancel_authorization_request", "create_connection", "update_connection"]

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from tests.client.client_fakes import FakeDropStream
 
 from dropstream_sync import live
 from dropstream_sync.client import ReadClient, WriteClient
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiValidationError, NotFoundError
+from tests.client.client_fakes import FakeDropStream
 
 
 def test_read_live_returns_models_of_every_list(

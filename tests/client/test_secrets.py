@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.client.client_fakes import PASSWORD, USERNAME, FakeDropStream, settings
 
 from dropstream_sync.client import ReadClient, Secret, WriteClient, settings_from_env
 from dropstream_sync.errors import ApiError, AuthenticationError
+from tests.client.client_fakes import PASSWORD, USERNAME, FakeDropStream, settings
 
 BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 

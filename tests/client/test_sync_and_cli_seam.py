@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 import pytest
 from click.testing import CliRunner
-from tests.client.client_fakes import FakeDropStream, settings
 
 from dropstream_sync.cli.connect import connection_options, open_async_client, open_client
 from dropstream_sync.client import (
@@ -16,6 +15,7 @@ from dropstream_sync.client import (
 )
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import SettingsError
+from tests.client.client_fakes import FakeDropStream, settings
 
 
 def test_the_sync_write_client_creates_and_the_sync_reader_sees_it(fake: FakeDropStream) -> None:

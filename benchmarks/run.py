@@ -148,7 +148,6 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Row]:
     from dropstream_sync.config import load
-
     from dropstream_sync.planner import plan
 
     rows = []
@@ -207,7 +206,6 @@ def memory_figure(merchants: int, stores_per: int) -> Row:
 
 async def plan_memory_child(merchants: int, stores_per: int) -> None:
     from dropstream_sync.config import load
-
     from dropstream_sync.planner import plan
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -224,9 +222,8 @@ async def plan_memory_child(merchants: int, stores_per: int) -> None:
 
 
 async def apply_figure(changes: int, rps: float) -> Row:
-    from dropstream_sync.config import load
-
     from dropstream_sync.apply import apply_plan
+    from dropstream_sync.config import load
     from dropstream_sync.planner import plan
 
     merchants = max(1, changes // 50)

@@ -1,0 +1,107 @@
+"""The applier against the in-process sandbox: phases, dependencies, failures, audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dropstream_sync.apply import AuditLog, apply_plan
+from dropstream_sync.cli.connect import open_sandbox
+from dropstream_sync.planner.model import Change, Plan, Target
+
+SETTINGS = {
+    "fulfillment_channel": "MFN",
+    "import_order_statuses": ["PartiallyShipped", "Unshipped"],
+    "fulfillment_latency": None,
+    "fulfillment_channel_code": "DEFAULT",
+}
+
+
+def create_merchant(cid: str, name: str) -> Change:
+    return Change(cid, "create_merchant", name, None, Target("customer"),
+                  detail={"company_name": name})
+
+
+def create_store(cid: str, merchant: str, name: str, after: str | None = None,
+                 customer_id: int | None = None) -> Change:
+    detail: dict[str, Any] = {"customer_id": customer_id, "name": name,
+                              "marketplace_id": "ATVPDKIKX0DER", "settings": SETTINGS}
+    if after:
+        detail["refs"] = {"customer_id": after}
+    return Change(cid, "create_store", merchant, name, Target("store"),
+                  depends_on=(after,) if after else (), detail=detail)
+
+
+def invite(cid: str, merchant: str, store: str, after: str) -> Change:
+    return Change(cid, "invite", merchant, store, Target("store"), depends_on=(after,),
+                  detail={"store_id": None, "email": "ops@example.com",
+                          "refs": {"store_id": after}})
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Any:
+    client, _app, _transport = open_sandbox(str(tmp_path / "state"))
+    with client:
+        yield client
+
+
+def test_created_ids_flow_to_dependent_changes(sandbox: Any) -> None:
+    plan = Plan(changes=(
+        create_merchant("m1", "Acme"),
+        create_store("s1", "Acme", "Acme US", after="m1"),
+        invite("i1", "Acme", "Acme US", after="s1"),
+    ))
+    report = sandbox.run(apply_plan(plan, sandbox.aio))
+    assert [r.outcome for r in report.results] == ["ok", "ok", "ok"]
+    live = sandbox.read_live()
+    assert [c.company_name for c in live.customers] == ["Acme"]
+    assert [(s.name, s.customer_id) for s in live.stores] == [("Acme US", live.customers[0].id)]
+    assert [r.store_id for r in live.authorization_requests] == [live.stores[0].id]
+
+
+def test_failed_change_skips_dependants_but_not_independent_changes(sandbox: Any) -> None:
+    plan = Plan(changes=(
+        create_merchant("m1", "Acme"),
+        create_store("bad", "Ghost", "Ghost US", customer_id=999999),
+        create_store("s1", "Acme", "Acme US", after="m1"),
+        invite("i-bad", "Ghost", "Ghost US", after="bad"),
+        invite("i1", "Acme", "Acme US", after="s1"),
+    ))
+    report = sandbox.run(apply_plan(plan, sandbox.aio))
+    outcome = {r.change.id: r.outcome for r in report.results}
+    assert outcome == {"m1": "ok", "bad": "failed", "s1": "ok", "i-bad": "skipped", "i1": "ok"}
+    failure = next(r for r in report.results if r.change.id == "bad")
+    assert failure.error and "POST /stores" in failure.error
+    assert len(sandbox.read_live().authorization_requests) == 1
+
+
+def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(sandbox: Any) -> None:
+    plan = Plan(changes=tuple(create_merchant(f"m{i}", f"M{i}") for i in range(12)))
+    seen: list[str] = []
+    report = sandbox.run(apply_plan(plan, sandbox.aio, parallelism=3,
+                                    on_result=lambda r: seen.append(r.change.id)))
+    assert report.count("ok") == 12 and len(seen) == 12
+    assert len({c.company_name for c in sandbox.read_live().customers}) == 12
+
+
+def test_audit_log_appends_one_json_line_per_change(sandbox: Any, tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", "sha256:abc")
+    plan = Plan(changes=(create_merchant("m1", "Acme"),
+                         create_store("s1", "Acme", "Acme US", after="m1")))
+    sandbox.run(apply_plan(plan, sandbox.aio, on_result=log.write))
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["change_id"] for r in records] == ["m1", "s1"]
+    assert all(r["outcome"] == "ok" and r["config_digest"] == "sha256:abc" for r in records)
+    assert records[1]["target"]["id"] is not None
+    assert {"time", "actor", "git_commit", "kind", "fields", "error"} <= set(records[0])
+
+
+def test_parallelism_below_one_is_refused() -> None:
+    from dropstream_sync.apply import Applier
+    from dropstream_sync.errors import DropstreamSyncError
+
+    with pytest.raises(DropstreamSyncError):
+        Applier(None, parallelism=0)  # type: ignore[arg-type]

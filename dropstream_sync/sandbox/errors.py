@@ -36,7 +36,7 @@ def invalid(field: str, reason: str, message: str | None = None) -> ApiError:
     return ApiError(422, message or f"The request is invalid: {field} {reason}.", {field: [reason]})
 
 
-class ConnectionDropped(Exception):  # noqa: N818 - it names the event, not a failure of ours
+class ConnectionDropped(Exception):
     """Raised by the app, after it sent response headers, to make the server drop the connection.
 
     Over a socket uvicorn then closes the TCP connection mid-response; in-process the transport

@@ -210,14 +210,18 @@ def amazon_adapter(
     return {key: result[key] for key in AMAZON_ADAPTER_KEYS}
 
 
-def int_param(query: dict[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
+def int_param(
+    query: dict[str, str], name: str, default: int | None, lo: int, hi: int
+) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"Validation failed: {name} must be an integer.", {name: ["must be an integer"]}) from None
+        raise ApiError(
+            422, f"Validation failed: {name} must be an integer.", {name: ["must be an integer"]}
+        ) from None
     if not lo <= value <= hi:
         raise ApiError(
             422, f"Validation failed: {name} must be between {lo} and {hi}.",

@@ -1,0 +1,703 @@
+"""Handlers of the DropStream API proper (everything but auth, the merchant page and /_sandbox/).
+
+Each handler runs inside one SQLite transaction opened by the app (a write transaction for
+anything but GET), reads and writes through `ctx.conn`, and returns a `Reply` or raises
+`ApiError`. Every query is scoped by `account_id`, which is what makes another account's object
+a 404. Time-dependent statuses (expired requests and authorizations) are computed on read from
+the sandbox clock, never stored, so two apps sharing a folder always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
+from .context import Ctx, Reply
+from .errors import ApiError, invalid, not_found
+from .store import fmt_ts
+from .validation import (
+    MISSING,
+    PLATFORM_RE,
+    Fields,
+    amazon_adapter,
+    int_param,
+    valid_email,
+)
+
+CUSTOMER_FIELDS = (
+    "company_name", "street1", "street2", "street3", "city", "state", "zipcode", "country",
+    "provider",
+)  # fmt: skip
+REQUEST_STATUSES = ("pending", "completed", "expired", "canceled")
+
+# -- views -----------------------------------------------------------------------------------
+
+
+def customer_view(row: sqlite3.Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row["id"]}
+    for key in CUSTOMER_FIELDS:
+        out[key] = row[key]
+    out["created_at"] = row["created_at"]
+    return out
+
+
+def warehouse_view(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "description": row["description"],
+        "platform": row["platform"],
+        "adapter": json.loads(row["adapter"]),
+        "created_at": row["created_at"],
+        "enabled_at": row["enabled_at"],
+        "order_status_imported_at": row["order_status_imported_at"],
+        "inventory_updated_at": row["inventory_updated_at"],
+    }
+
+
+def authorization_status(row: sqlite3.Row, now_s: str) -> str:
+    status: str = row["auth_status"]
+    if status == "authorized" and row["auth_expires"] is not None and row["auth_expires"] <= now_s:
+        return "expired"
+    return status
+
+
+def store_view(row: sqlite3.Row, now_s: str) -> dict[str, Any]:
+    adapter: dict[str, Any] = json.loads(row["adapter"])
+    if row["platform"] == "amazon":
+        adapter["authorization"] = {
+            "status": authorization_status(row, now_s),
+            "selling_partner_id": row["auth_partner"],
+            "authorized_at": row["auth_at"],
+            "expires_at": row["auth_expires"],
+        }
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "name": row["name"],
+        "description": row["description"],
+        "url": row["url"],
+        "platform": row["platform"],
+        "adapter": adapter,
+        "created_at": row["created_at"],
+        "enabled_at": row["enabled_at"],
+        "order_imported_at": row["order_imported_at"],
+        "inventory_updated_at": row["inventory_updated_at"],
+    }
+
+
+def connection_view(row: sqlite3.Row, channels: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "warehouse_id": row["warehouse_id"],
+        "store_id": row["store_id"],
+        "name": row["name"],
+        "connection_type": row["connection_type"],
+        "created_at": row["created_at"],
+        "enabled_at": row["enabled_at"],
+        "locations": json.loads(row["locations"]),
+        "channels": channels,
+    }
+
+
+def request_status(row: sqlite3.Row, now_s: str) -> str:
+    status: str = row["status"]
+    if status == "pending" and row["expires_at"] <= now_s:
+        return "expired"
+    return status
+
+
+def request_view(row: sqlite3.Row, now_s: str) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "store_id": row["store_id"],
+        "customer_id": row["customer_id"],
+        "email": row["email"],
+        "status": request_status(row, now_s),
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "completed_at": row["completed_at"],
+    }
+
+
+def channels_of(conn: sqlite3.Connection, connection_ids: Sequence[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {cid: [] for cid in connection_ids}
+    if not connection_ids:
+        return out
+    marks = ",".join("?" * len(connection_ids))
+    rows = conn.execute(
+        f"SELECT id, connection_id, type, enabled_at FROM channels "
+        f"WHERE connection_id IN ({marks}) ORDER BY connection_id, id",
+        tuple(connection_ids),
+    )
+    for cid, conn_id, kind, enabled_at in rows:
+        out[conn_id].append({"id": cid, "type": kind, "enabled_at": enabled_at})
+    return out
+
+
+# -- lists -----------------------------------------------------------------------------------
+
+
+def list_page(
+    ctx: Ctx,
+    table: str,
+    filters: list[tuple[str, Any]],
+    echo: dict[str, str],
+    render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
+) -> Reply:
+    """One page of an id-ordered list, with `X-Total-Count` and `Link: rel="next"`.
+
+    The next link carries `after=<last id>`, a keyset hint: following it costs an index seek
+    instead of an OFFSET scan, so reading page 500 costs what page 1 does. Clients treat the link
+    as opaque; `page` alone gives the same rows, since ids only grow and nothing is deleted.
+    """
+    page = int_param(ctx.query, "page", 1, 1, 10**9)
+    per_page = int_param(ctx.query, "per_page", 25, 1, 100)
+    after = int_param(ctx.query, "after", None, 0, 2**62)
+    assert page is not None and per_page is not None
+    where = " AND ".join(["account_id = ?", *(f[0] for f in filters)])
+    args: tuple[Any, ...] = (ctx.account_id, *(f[1] for f in filters))
+    total = ctx.count(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+    if after is not None:
+        rows = ctx.conn.execute(
+            f"SELECT * FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ?",
+            (*args, after, per_page),
+        ).fetchall()
+    else:
+        rows = ctx.conn.execute(
+            f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*args, per_page, (page - 1) * per_page),
+        ).fetchall()
+    headers = {"X-Total-Count": str(total)}
+    if page * per_page < total and rows:
+        query = dict(echo)
+        query.update(page=str(page + 1), per_page=str(per_page), after=str(rows[-1]["id"]))
+        headers["Link"] = f'<{ctx.base_url}{ctx.path}?{urlencode(query)}>; rel="next"'
+    return Reply(200, render(rows), headers)
+
+
+def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
+    value = int_param(ctx.query, name, None, 1, 2**62)
+    if value is not None:
+        filters.append((f"{name} = ?", value))
+        echo[name] = str(value)
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+def _get_row(ctx: Ctx, table: str, kind: str, ident: int) -> sqlite3.Row:
+    row: sqlite3.Row | None = ctx.conn.execute(
+        f"SELECT * FROM {table} WHERE id = ? AND account_id = ?", (ident, ctx.account_id)
+    ).fetchone()
+    if row is None:
+        raise not_found(kind, ident)
+    return row
+
+
+def list_customers(ctx: Ctx) -> Reply:
+    return list_page(ctx, "customers", [], {}, lambda rows: [customer_view(r) for r in rows])
+
+
+def get_customer(ctx: Ctx) -> Reply:
+    return Reply(200, customer_view(_get_row(ctx, "customers", "Customer", ctx.int_param("id"))))
+
+
+def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in CUSTOMER_FIELDS:
+        value = fields.string(
+            key, required=create and key == "company_name", nullable=key != "company_name"
+        )
+        if value is not MISSING:
+            values[key] = value
+    return values
+
+
+def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
+    cols = ["account_id", "created_at", *values]
+    cur = ctx.conn.execute(
+        f"INSERT INTO customers({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        (ctx.account_id, ctx.now_s, *values.values()),
+    )
+    assert cur.lastrowid is not None
+    customer_id = cur.lastrowid
+    # Every customer starts with one warehouse, so connections always have a default.
+    ctx.conn.execute(
+        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
+        " created_at, enabled_at) VALUES (?, ?, ?, 'dropstream', '{}', ?, ?)",
+        (ctx.account_id, customer_id, f"{values['company_name']} Warehouse", ctx.now_s, ctx.now_s),
+    )
+    return customer_id
+
+
+def create_customer(ctx: Ctx) -> Reply:
+    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    values = _customer_fields(fields, create=True)
+    fields.done()
+    return Reply(201, {"id": insert_customer(ctx, values)})
+
+
+def _update(ctx: Ctx, table: str, ident: int, values: dict[str, Any]) -> None:
+    if values:
+        sets = ", ".join(f"{key} = ?" for key in values)
+        ctx.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), ident))
+
+
+def patch_customer(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "customers", "Customer", ctx.int_param("id"))
+    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    values = _customer_fields(fields, create=False)
+    fields.done()
+    _update(ctx, "customers", row["id"], values)
+    return Reply(204)
+
+
+# -- warehouses ------------------------------------------------------------------------------
+
+WAREHOUSE_FIELDS = ("customer_id", "description", "platform", "adapter", "enabled_at")
+
+
+def list_warehouses(ctx: Ctx) -> Reply:
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    _id_filter(ctx, "customer_id", filters, echo)
+    return list_page(ctx, "warehouses", filters, echo, lambda rs: [warehouse_view(r) for r in rs])
+
+
+def get_warehouse(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
+    return Reply(200, warehouse_view(row))
+
+
+def _check_customer(ctx: Ctx, fields: Fields, customer_id: Any) -> None:
+    if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+        row = ctx.conn.execute(
+            "SELECT 1 FROM customers WHERE id = ? AND account_id = ?",
+            (customer_id, ctx.account_id),
+        ).fetchone()
+        if row is None:
+            fields.add("customer_id", "is not a customer of this account")
+
+
+def create_warehouse(ctx: Ctx) -> Reply:
+    fields = Fields(ctx.body, WAREHOUSE_FIELDS[:4], read_only=("id", "created_at"))
+    customer_id = fields.ident("customer_id", required=True)
+    description = fields.string("description", required=True)
+    platform = fields.string("platform", nullable=False)
+    adapter = fields.json_object("adapter")
+    _check_customer(ctx, fields, customer_id)
+    fields.done()
+    cur = ctx.conn.execute(
+        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            ctx.account_id,
+            customer_id,
+            description,
+            "dropstream" if platform is MISSING else platform,
+            json.dumps({} if adapter is MISSING else adapter),
+            ctx.now_s,
+        ),
+    )
+    return Reply(201, {"id": cur.lastrowid})
+
+
+def patch_warehouse(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
+    fields = Fields(
+        ctx.body, ("description", "adapter", "enabled_at"),
+        read_only=("id", "customer_id", "platform", "created_at"),
+    )  # fmt: skip
+    values: dict[str, Any] = {}
+    description = fields.string("description", nullable=False)
+    if description is not MISSING:
+        values["description"] = description
+    adapter = fields.json_object("adapter")
+    if adapter is not MISSING:
+        values["adapter"] = json.dumps(json.loads(row["adapter"]) | adapter)
+    enabled_at = fields.timestamp("enabled_at")
+    if enabled_at is not MISSING:
+        values["enabled_at"] = enabled_at
+    fields.done()
+    _update(ctx, "warehouses", row["id"], values)
+    return Reply(204)
+
+
+# -- stores ----------------------------------------------------------------------------------
+
+STORE_CREATE = ("customer_id", "name", "description", "url", "platform", "adapter")
+STORE_READ_ONLY = (
+    "id", "created_at", "order_imported_at", "inventory_updated_at",
+)  # fmt: skip
+
+
+def list_stores(ctx: Ctx) -> Reply:
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    _id_filter(ctx, "customer_id", filters, echo)
+    platform = ctx.query.get("platform")
+    if platform:
+        filters.append(("platform = ?", platform))
+        echo["platform"] = platform
+    now_s = ctx.now_s
+    return list_page(ctx, "stores", filters, echo, lambda rs: [store_view(r, now_s) for r in rs])
+
+
+def get_store(ctx: Ctx) -> Reply:
+    return Reply(200, store_view(_get_row(ctx, "stores", "Store", ctx.int_param("id")), ctx.now_s))
+
+
+def create_store(ctx: Ctx) -> Reply:
+    fields = Fields(ctx.body, STORE_CREATE, read_only=(*STORE_READ_ONLY, "enabled_at"))
+    customer_id = fields.ident("customer_id", required=True)
+    name = fields.string("name", required=True)
+    description = fields.string("description", max_len=1000)
+    url = fields.string("url", max_len=2000)
+    platform = fields.string("platform", required=True, max_len=32)
+    if isinstance(platform, str) and not PLATFORM_RE.match(platform):
+        fields.add("platform", "must be a lower-case platform name such as amazon")
+    _check_customer(ctx, fields, customer_id)
+    adapter: dict[str, Any] | None
+    if platform == "amazon":
+        adapter = amazon_adapter(ctx.body.get("adapter"), fields)
+    else:
+        raw = fields.json_object("adapter")
+        adapter = {} if raw is MISSING else raw
+    fields.done()
+    assert adapter is not None
+    cur = ctx.conn.execute(
+        "INSERT INTO stores(account_id, customer_id, name, description, url, platform, adapter,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ctx.account_id,
+            customer_id,
+            name,
+            None if description is MISSING else description,
+            None if url is MISSING else url,
+            platform,
+            json.dumps(adapter),
+            ctx.now_s,
+        ),
+    )
+    return Reply(201, {"id": cur.lastrowid})
+
+
+def patch_store(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
+    fields = Fields(
+        ctx.body, ("name", "description", "url", "adapter", "enabled_at"),
+        read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
+    )  # fmt: skip
+    values: dict[str, Any] = {}
+    for key, nullable, max_len in (("name", False, 255), ("description", True, 1000),
+                                   ("url", True, 2000)):  # fmt: skip
+        value = fields.string(key, nullable=nullable, max_len=max_len)
+        if value is not MISSING:
+            values[key] = value
+    if "adapter" in ctx.body:
+        current = json.loads(row["adapter"])
+        if row["platform"] == "amazon":
+            merged = amazon_adapter(ctx.body["adapter"], fields, current)
+            if merged is not None:
+                values["adapter"] = json.dumps(merged)
+        else:
+            raw = fields.json_object("adapter")
+            if raw is not MISSING:
+                values["adapter"] = json.dumps(current | raw)
+    enabled_at = fields.timestamp("enabled_at")
+    if enabled_at is not MISSING:
+        values["enabled_at"] = enabled_at
+    fields.done()
+    _update(ctx, "stores", row["id"], values)
+    return Reply(204)
+
+
+# -- connections -----------------------------------------------------------------------------
+
+
+def _render_connections(ctx: Ctx, rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    channels = channels_of(ctx.conn, [r["id"] for r in rows])
+    return [connection_view(r, channels[r["id"]]) for r in rows]
+
+
+def list_connections(ctx: Ctx) -> Reply:
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    _id_filter(ctx, "customer_id", filters, echo)
+    _id_filter(ctx, "store_id", filters, echo)
+    return list_page(
+        ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows)
+    )
+
+
+def get_connection(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
+    return Reply(200, _render_connections(ctx, [row])[0])
+
+
+def default_warehouse(conn: sqlite3.Connection, customer_id: int) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM warehouses WHERE customer_id = ? ORDER BY id LIMIT 1", (customer_id,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def create_connection(ctx: Ctx) -> Reply:
+    fields = Fields(
+        ctx.body, ("name", "customer_id", "store_id", "warehouse_id"),
+        read_only=("id", "created_at", "enabled_at", "channels", "connection_type", "locations"),
+    )  # fmt: skip
+    name = fields.string("name", required=True)
+    customer_id = fields.ident("customer_id", required=True)
+    store_id = fields.ident("store_id", required=True)
+    warehouse_id = fields.ident("warehouse_id")
+    _check_customer(ctx, fields, customer_id)
+    fields.done()
+    store = ctx.conn.execute(
+        "SELECT * FROM stores WHERE id = ? AND account_id = ?", (store_id, ctx.account_id)
+    ).fetchone()
+    if store is None or store["customer_id"] != customer_id:
+        fields.add("store_id", "is not a store of this customer")
+    if warehouse_id is MISSING:
+        warehouse_id = default_warehouse(ctx.conn, customer_id)
+        if warehouse_id is None:
+            fields.add("warehouse_id", "is required: the customer has no warehouse")
+    else:
+        wh = ctx.conn.execute(
+            "SELECT customer_id FROM warehouses WHERE id = ? AND account_id = ?",
+            (warehouse_id, ctx.account_id),
+        ).fetchone()
+        if wh is None or wh[0] != customer_id:
+            fields.add("warehouse_id", "is not a warehouse of this customer")
+    fields.done()
+    if store["platform"] == "amazon" and authorization_status(store, ctx.now_s) != "authorized":
+        raise invalid(
+            "store_id",
+            "is not authorized with Amazon",
+            f"Store {store_id} must be authorized with Amazon before it can be connected.",
+        )
+    clash = ctx.conn.execute(
+        "SELECT id FROM connections WHERE customer_id = ? AND store_id = ? AND warehouse_id = ?",
+        (customer_id, store_id, warehouse_id),
+    ).fetchone()
+    if clash is not None:
+        raise ApiError(
+            409,
+            f"A connection of store {store_id} to warehouse {warehouse_id} already exists "
+            f"(connection {clash[0]}).",
+            {"store_id": ["is already connected to this warehouse"]},
+        )
+    cur = ctx.conn.execute(
+        "INSERT INTO connections(account_id, customer_id, warehouse_id, store_id, name,"
+        " connection_type, created_at) VALUES (?, ?, ?, ?, ?, 'standard', ?)",
+        (ctx.account_id, customer_id, warehouse_id, store_id, name, ctx.now_s),
+    )
+    connection_id = cur.lastrowid
+    ctx.conn.executemany(
+        "INSERT INTO channels(connection_id, type) VALUES (?, ?)",
+        [(connection_id, kind) for kind in CHANNEL_TYPES],
+    )
+    return Reply(201, {"id": connection_id})
+
+
+def patch_connection(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
+    fields = Fields(
+        ctx.body, ("name", "enabled_at"),
+        read_only=("id", "customer_id", "store_id", "warehouse_id", "created_at", "channels",
+                   "connection_type", "locations"),
+    )  # fmt: skip
+    values: dict[str, Any] = {}
+    name = fields.string("name", nullable=False)
+    if name is not MISSING:
+        values["name"] = name
+    enabled_at = fields.timestamp("enabled_at")
+    if enabled_at is not MISSING:
+        values["enabled_at"] = enabled_at
+    fields.done()
+    _update(ctx, "connections", row["id"], values)
+    return Reply(204)
+
+
+def list_channels(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
+    channels = channels_of(ctx.conn, [row["id"]])[row["id"]]
+    return Reply(200, channels, {"X-Total-Count": str(len(channels))})
+
+
+def patch_channel(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
+    channel_id = ctx.int_param("chid")
+    found = ctx.conn.execute(
+        "SELECT id FROM channels WHERE id = ? AND connection_id = ?", (channel_id, row["id"])
+    ).fetchone()
+    if found is None:
+        raise not_found("Channel", channel_id)
+    fields = Fields(ctx.body, ("enabled_at",), read_only=("id", "type"))
+    enabled_at = fields.timestamp("enabled_at")
+    fields.done()
+    if enabled_at is not MISSING:
+        ctx.conn.execute(
+            "UPDATE channels SET enabled_at = ? WHERE id = ?", (enabled_at, channel_id)
+        )
+    return Reply(204)
+
+
+# -- authorization requests ------------------------------------------------------------------
+
+
+def pending_request(ctx: Ctx, store_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = ctx.conn.execute(
+        "SELECT * FROM authorization_requests WHERE account_id = ? AND store_id = ?"
+        " AND status = 'pending' AND expires_at > ? ORDER BY id LIMIT 1",
+        (ctx.account_id, store_id, ctx.now_s),
+    ).fetchone()
+    return row
+
+
+def create_authorization_request(ctx: Ctx) -> Reply:
+    store = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
+    fields = Fields(ctx.body, ("email",))
+    email = ctx.body.get("email")
+    if "email" not in ctx.body:
+        fields.add("email", "is required")
+    elif not valid_email(email):
+        fields.add("email", "is not an email address")
+    fields.done()
+    if store["platform"] != "amazon":
+        raise invalid("store_id", "is not an Amazon store", "Only Amazon stores are authorized.")
+    if authorization_status(store, ctx.now_s) == "authorized":
+        raise invalid(
+            "store_id", "is already authorized", f"Store {store['id']} is already authorized."
+        )
+    pending = pending_request(ctx, store["id"])
+    if pending is not None:
+        raise ApiError(
+            409,
+            f"Store {store['id']} already has a pending authorization request ({pending['id']}).",
+            {"store_id": ["has a pending authorization request"]},
+        )
+    token = secrets.token_urlsafe(24)
+    expires = fmt_ts(ctx.now + dt.timedelta(seconds=ctx.settings.invite_ttl_seconds))
+    cur = ctx.conn.execute(
+        "INSERT INTO authorization_requests(account_id, store_id, customer_id, email, status,"
+        " created_at, expires_at, token) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+        (ctx.account_id, store["id"], store["customer_id"], email, ctx.now_s, expires, token),
+    )
+    request_id = cur.lastrowid
+    assert request_id is not None
+    marketplace = MARKETPLACE_NAMES.get(json.loads(store["adapter"]).get("marketplace_id"), "")
+    ctx.conn.execute(
+        "INSERT INTO outbox(account_id, recipient, subject, link, authorization_request_id,"
+        " sent_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            ctx.account_id,
+            email,
+            f"Authorize DropStream for {store['name']} on Amazon {marketplace}".rstrip(),
+            f"{ctx.base_url}/authorize/{token}",
+            request_id,
+            ctx.now_s,
+        ),
+    )
+    row = _get_row(ctx, "authorization_requests", "Authorization request", request_id)
+    return Reply(201, request_view(row, ctx.now_s))
+
+
+def list_authorization_requests(ctx: Ctx) -> Reply:
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    _id_filter(ctx, "store_id", filters, echo)
+    status = ctx.query.get("status")
+    if status:
+        if status not in REQUEST_STATUSES:
+            raise ApiError(
+                422,
+                f"Validation failed: status must be one of {', '.join(REQUEST_STATUSES)}.",
+                {"status": [f"must be one of {', '.join(REQUEST_STATUSES)}"]},
+            )
+        echo["status"] = status
+        if status == "pending":
+            filters.append(("status = 'pending' AND expires_at > ?", ctx.now_s))
+        elif status == "expired":
+            filters.append(("status = 'pending' AND expires_at <= ?", ctx.now_s))
+        else:
+            filters.append(("status = ?", status))
+    now_s = ctx.now_s
+    return list_page(
+        ctx, "authorization_requests", filters, echo,
+        lambda rows: [request_view(r, now_s) for r in rows],
+    )  # fmt: skip
+
+
+def get_authorization_request(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "authorization_requests", "Authorization request", ctx.int_param("id"))
+    return Reply(200, request_view(row, ctx.now_s))
+
+
+def cancel_authorization_request(ctx: Ctx) -> Reply:
+    row = _get_row(ctx, "authorization_requests", "Authorization request", ctx.int_param("id"))
+    status = request_status(row, ctx.now_s)
+    if status != "pending":
+        raise ApiError(
+            409, f"Authorization request {row['id']} is {status}, not pending.",
+            {"status": [f"is {status}"]},
+        )  # fmt: skip
+    ctx.conn.execute(
+        "UPDATE authorization_requests SET status = 'canceled' WHERE id = ?", (row["id"],)
+    )
+    return Reply(204)
+
+
+def complete_request(
+    conn: sqlite3.Connection, row: sqlite3.Row, now: dt.datetime, partner: str | None
+) -> str:
+    """Approve a pending request as the merchant; returns the selling partner id used."""
+    partner = partner or "A" + "".join(
+        secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(13)
+    )
+    now_s = fmt_ts(now)
+    conn.execute(
+        "UPDATE authorization_requests SET status = 'completed', completed_at = ? WHERE id = ?",
+        (now_s, row["id"]),
+    )
+    conn.execute(
+        "UPDATE stores SET auth_status = 'authorized', auth_partner = ?, auth_at = ?,"
+        " auth_expires = ? WHERE id = ?",
+        (partner, now_s, fmt_ts(now + dt.timedelta(days=AUTHORIZATION_DAYS)), row["store_id"]),
+    )
+    return partner
+
+
+# The route table: (method, template, handler). Templates use {name} for numeric ids.
+API_ROUTES: list[tuple[str, str, Callable[[Ctx], Reply]]] = [
+    ("GET", "/customers", list_customers),
+    ("POST", "/customers", create_customer),
+    ("GET", "/customers/{id}", get_customer),
+    ("PATCH", "/customers/{id}", patch_customer),
+    ("GET", "/warehouses", list_warehouses),
+    ("POST", "/warehouses", create_warehouse),
+    ("GET", "/warehouses/{id}", get_warehouse),
+    ("PATCH", "/warehouses/{id}", patch_warehouse),
+    ("GET", "/stores", list_stores),
+    ("POST", "/stores", create_store),
+    ("GET", "/stores/{id}", get_store),
+    ("PATCH", "/stores/{id}", patch_store),
+    ("POST", "/stores/{id}/authorization_requests", create_authorization_request),
+    ("GET", "/connections", list_connections),
+    ("POST", "/connections", create_connection),
+    ("GET", "/connections/{id}", get_connection),
+    ("PATCH", "/connections/{id}", patch_connection),
+    ("GET", "/connections/{id}/channels", list_channels),
+    ("PATCH", "/connections/{id}/channels/{chid}", patch_channel),
+    ("GET", "/authorization_requests", list_authorization_requests),
+    ("GET", "/authorization_requests/{id}", get_authorization_request),
+    ("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
+]

@@ -58,3 +58,74 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@dataclass
+class Account:
+    """One tenant of the served sandbox, and the levers a test pulls on it."""
+
+    server: Server
+    username: str
+    password: str
+    workdir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
+        env.update(
+            DROPSTREAM_API_URL=self.server.url,
+            DROPSTREAM_USERNAME=self.username,
+            DROPSTREAM_PASSWORD=self.password,
+            NO_COLOR="1",
+        )
+        return env
+
+    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*CLI, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
+            timeout=300, stdin=subprocess.DEVNULL,
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        if check:
+            assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+        return result
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.request(
+            method, self.server.url + path, json=body, timeout=30,
+            headers={"X-Sandbox-Admin": self.server.admin_key},
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            params: dict[str, Any] | None = None) -> Any:
+        token = httpx.post(
+            self.server.url + "/auth/token", auth=(self.username, self.password),
+            json={"grant_type": "client_credentials"}, timeout=30,
+        ).json()["access_token"]
+        response = httpx.request(
+            method, self.server.url + path, json=body, params=params, timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """The invitation emails this account's applies made DropStream send."""
+        return self.control(  # type: ignore[no-any-return]
+            "GET", f"/_sandbox/outbox?username={self.username}"
+        )
+
+    def outbox_for(self, email: str) -> list[dict[str, Any]]:
+        return [m for m in self.outbox() if m["to"] == email]
+
+    def write_config(self, config: dict[str, Any], name: str = "stores.yaml") -> Path:
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def plan_json(self, *paths: str) -> dict[str, Any]:
+        result = self.cli("plan", *paths, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]

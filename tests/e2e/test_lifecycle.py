@@ -31,7 +31,7 @@ def kinds(plan: dict[str, Any]) -> list[str]:
 
 
 def approve_all(account: Account) -> None:
-    for mail in account.control("GET", "/_sandbox/outbox"):
+    for mail in account.outbox():
         request = account.api("GET", f"/authorization_requests/{mail['authorization_request_id']}")
         if request["status"] == "pending":
             account.control(

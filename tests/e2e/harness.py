@@ -4,6 +4,7 @@ the CLI exactly as a user runs it (subprocesses, environment credentials)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -11,8 +12,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 CLI = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
 

@@ -1,0 +1,9 @@
+"""Configuration: YAML files -> the desired state, with every problem reported at once.
+
+    load(paths) -> LoadResult(desired, warnings, files)      raises ConfigError
+"""
+
+from dropstream_sync.config.loader import LoadResult
+from dropstream_sync.config.loader import load_paths as load
+
+__all__ = ["LoadResult", "load"]

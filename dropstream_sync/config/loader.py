@@ -1,0 +1,274 @@
+"""Load configuration files into the desired state, reporting every problem at once.
+
+    files/folders -> YAML with positions (yamlsafe) -> models (pydantic) -> checks across
+    stores and files -> resolve defaults -> DesiredState
+
+Each problem names FILE:LINE:COLUMN and a path like `merchants[0].stores[2].marketplace`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dropstream_sync import catalog
+from dropstream_sync.config import models
+from dropstream_sync.config.yamlsafe import PathKey, Positions, YamlProblem, load, read_text
+from dropstream_sync.desired import (
+    DesiredMerchant,
+    DesiredState,
+    DesiredStore,
+    Safety,
+    Source,
+    StoreSettings,
+)
+from dropstream_sync.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    desired: DesiredState
+    warnings: tuple[Problem, ...]
+    files: tuple[str, ...]
+
+
+def dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
+                           and p.is_file())
+            if not found:
+                problems.append(Problem(str(path), 1, 1, "", "folder has no *.yaml or *.yml file"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 1, 1, "", "no such file or folder"))
+    return files, problems
+
+
+@dataclass
+class _File:
+    name: str
+    model: models.StoresFile
+    positions: Positions
+
+    def at(self, path: PathKey, message: str, *, key: bool = False,
+           severity: str = "error") -> Problem:
+        line, column = self.positions.of(path, key=key)
+        return Problem(self.name, line, column, dotted(path), message, severity)
+
+
+def load_paths(paths: Sequence[str | Path]) -> LoadResult:
+    files, problems = expand(paths)
+    parsed: list[_File] = []
+    for path in files:
+        result = _load_file(path, problems)
+        if result is not None:
+            parsed.append(result)
+    problems.extend(_cross_checks(parsed))
+    order = {str(f): i for i, f in enumerate(files)}
+    problems.sort(key=lambda p: (order.get(p.file, -1), p.line, p.column))
+    if any(p.severity == "error" for p in problems):
+        raise ConfigError(problems)
+    desired = _resolve(parsed)
+    return LoadResult(desired, tuple(problems), tuple(str(f) for f in files))
+
+
+def _load_file(path: Path, problems: list[Problem]) -> _File | None:
+    name = str(path)
+    try:
+        text = read_text(path)
+        data, positions, yaml_problems = load(text)
+    except YamlProblem as exc:
+        problems.append(Problem(name, exc.line, exc.column, dotted(exc.path), exc.message))
+        return None
+    except OSError as exc:
+        problems.append(Problem(name, 1, 1, "", f"cannot read: {exc.strerror}"))
+        return None
+    for p in yaml_problems:
+        problems.append(Problem(name, p.line, p.column, dotted(p.path), p.message))
+    if data is None:
+        problems.append(Problem(name, 1, 1, "", "empty file: a config needs at least "
+                                                "'version: 1'"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(name, 1, 1, "", "a config file is a mapping with 'version: 1', "
+                                                "'merchants', ..."))
+        return None
+    try:
+        model = models.StoresFile.model_validate(data)
+    except ValidationError as exc:
+        holder = _File(name, models.StoresFile.model_construct(), positions)
+        problems.extend(_from_pydantic(holder, exc, data))
+        return None
+    if yaml_problems:
+        return None
+    return _File(name, model, positions)
+
+
+def _shape(path: PathKey) -> str:
+    if not path:
+        return "file"
+    if path[-1] == "defaults":
+        return "settings"
+    if path == ("safety",):
+        return "safety"
+    if len(path) == 2 and path[0] == "merchants":
+        return "merchant"
+    if len(path) == 4 and path[2] == "stores":
+        return "store"
+    return ""
+
+
+def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[Problem]:
+    for error in exc.errors(include_url=False):
+        loc: PathKey = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            choices = models.FIELDS_BY_SHAPE.get(_shape(loc[:-1]), [])
+            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            yield holder.at(loc, f"unknown key '{key}'{hint}", key=True)
+        elif kind == "missing":
+            field = str(loc[-1])
+            line, column = holder.positions.of(loc[:-1])
+            yield Problem(holder.name, line, column, dotted(loc),
+                          f"'{field}' is required")
+        else:
+            message = str(error["msg"])
+            message = message.removeprefix("Value error, ")
+            value = error.get("input")
+            if kind in ("bool_type", "int_type", "float_type", "string_type", "list_type",
+                        "model_type", "dict_type", "literal_error") and not isinstance(
+                            value, dict | list):
+                message += f", got {value!r}"
+            yield holder.at(loc, message)
+
+
+def _cross_checks(files: list[_File]) -> Iterable[Problem]:
+    merchants: dict[str, tuple[_File, int]] = {}
+    pinned: dict[int, tuple[_File, PathKey]] = {}
+    for f in files:
+        for mi, merchant in enumerate(f.model.merchants):
+            where = ("merchants", mi, "name")
+            if merchant.name in merchants:
+                other, oi = merchants[merchant.name]
+                line, column = other.positions.of(("merchants", oi, "name"))
+                yield f.at(where, f"merchant '{merchant.name}' is already defined at "
+                                  f"{other.name}:{line}:{column}")
+            else:
+                merchants[merchant.name] = (f, mi)
+            names: dict[str, int] = {}
+            markets: dict[str, int] = {}
+            for si, store in enumerate(merchant.stores):
+                spath = ("merchants", mi, "stores", si)
+                if store.name in names:
+                    line, _ = f.positions.of(("merchants", mi, "stores", names[store.name]))
+                    yield f.at((*spath, "name"), f"duplicate store name '{store.name}' in "
+                                                 f"merchant '{merchant.name}' (also line {line})")
+                names.setdefault(store.name, si)
+                if store.id is not None:
+                    if store.id in pinned:
+                        other, opath = pinned[store.id]
+                        line, column = other.positions.of((*opath, "id"))
+                        yield f.at((*spath, "id"), f"store id {store.id} is pinned twice "
+                                                   f"(also {other.name}:{line}:{column})")
+                    pinned.setdefault(store.id, (f, spath))
+                code = catalog.canonical_marketplace(store.marketplace) or store.marketplace
+                if code in markets:
+                    yield f.at((*spath, "marketplace"),
+                               f"merchant '{merchant.name}' has two stores in marketplace "
+                               f"{code} (also stores[{markets[code]}])", severity="warning")
+                markets.setdefault(code, si)
+                settings = _settings(f.model, merchant, store)
+                if settings.fulfillment_channel == "AFN":
+                    if settings.fulfillment_latency is not None:
+                        yield f.at(spath, "fulfillment_latency means nothing for AFN (Amazon "
+                                          "ships those orders)", severity="warning")
+                    if settings.fulfillment_channel_code != "DEFAULT":
+                        yield f.at(spath, "a custom fulfillment_channel_code is not used for "
+                                          "FBA (AFN) stock", severity="warning")
+                if settings.fulfillment_channel_code != "DEFAULT" and (
+                        code not in catalog.MLI_MARKETPLACES):
+                    yield f.at(spath, f"custom fulfillment_channel_code "
+                                      f"'{settings.fulfillment_channel_code}' outside the US: "
+                                      "Multi-Location Inventory is US only", severity="warning")
+
+
+def _pick(name: str, *layers: models.StoreSettings | None) -> Any:
+    for layer in layers:
+        if layer is not None and name in layer.model_fields_set:
+            return getattr(layer, name)
+    return getattr(StoreSettings(), name)
+
+
+def _settings(file: models.StoresFile, merchant: models.Merchant,
+              store: models.Store) -> StoreSettings:
+    layers = (store, merchant.defaults, file.defaults)
+    statuses = _pick("import_order_statuses", *layers)
+    return StoreSettings(
+        fulfillment_channel=_pick("fulfillment_channel", *layers),
+        import_order_statuses=frozenset(
+            catalog.canonical_status(s) or s for s in statuses
+        ),
+        fulfillment_latency=_pick("fulfillment_latency", *layers),
+        fulfillment_channel_code=_pick("fulfillment_channel_code", *layers),
+    )
+
+
+def _resolve(files: list[_File]) -> DesiredState:
+    merchants: list[DesiredMerchant] = []
+    safety = [f.model.safety for f in files if f.model.safety is not None]
+    default = Safety()
+    for f in files:
+        for mi, m in enumerate(f.model.merchants):
+            line, column = f.positions.of(("merchants", mi))
+            stores = []
+            for si, s in enumerate(m.stores):
+                sl, sc = f.positions.of(("merchants", mi, "stores", si))
+                stores.append(DesiredStore(
+                    merchant=m.name,
+                    name=s.name,
+                    marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
+                    settings=_settings(f.model, m, s),
+                    id=s.id,
+                    warehouse=s.warehouse or m.warehouse,
+                    enabled=s.enabled,
+                    protect=s.protect,
+                    source=Source(f.name, sl, sc),
+                ))
+            merchants.append(DesiredMerchant(
+                name=m.name, email=m.email, prune=f.model.prune,
+                reauthorize_days=f.model.reauthorize_days,
+                stores=tuple(sorted(stores, key=lambda st: st.name)),
+                source=Source(f.name, line, column),
+            ))
+    return DesiredState(
+        merchants=tuple(sorted(merchants, key=lambda mm: mm.name)),
+        safety=Safety(
+            max_update_percent=min([s.max_update_percent for s in safety],
+                                   default=default.max_update_percent),
+            max_disable_percent=min([s.max_disable_percent for s in safety],
+                                    default=default.max_disable_percent),
+            min_existing=min([s.min_existing for s in safety], default=default.min_existing),
+            max_invites_per_run=min([s.max_invites_per_run for s in safety],
+                                    default=default.max_invites_per_run),
+        ),
+    )

@@ -1,0 +1,209 @@
+"""Pydantic models of the configuration, format version 1 (product.md §1).
+
+They check types and ranges, and carry the titles and descriptions that go into
+schemas/stores.schema.json for editors. Values that have several spellings (order statuses,
+marketplaces) are checked here and canonicalized later, in one step (loader.resolve).
+Models are strict: `"true"` is not a boolean and `"2"` is not a number.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from dropstream_sync import catalog
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}$")
+
+
+def _hint(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(value.upper(), [c.upper() for c in choices], n=1)
+        close = [c for c in choices if c.upper() in close]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_status(value: str) -> str:
+    if catalog.canonical_status(value) is None:
+        names = list(catalog.ORDER_STATUSES)
+        raise ValueError(f"unknown order status '{value}'{_hint(value, names)}; "
+                         f"one of {', '.join(names)}")
+    return value
+
+
+def _check_marketplace(value: str) -> str:
+    if catalog.canonical_marketplace(value) is None:
+        codes = [m.code for m in catalog.MARKETPLACES]
+        raise ValueError(f"unknown marketplace '{value}'{_hint(value, codes)}; "
+                         f"one of {', '.join(codes)} (GB = UK)")
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
+_STATUS_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"enum": list(catalog.ORDER_STATUSES)},
+        {"type": "string", "pattern": "^[A-Za-z_]+$"},
+    ],
+    "description": "An Amazon order status (Orders API v0 name; 2026 names such as "
+                   "PARTIALLY_SHIPPED and any letter case are accepted).",
+}
+_MARKETPLACE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"enum": [m.code for m in catalog.MARKETPLACES] + ["GB"]},
+        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+    ],
+}
+
+OrderStatus = Annotated[str, AfterValidator(_check_status), WithJsonSchema(_STATUS_SCHEMA)]
+MarketplaceCode = Annotated[
+    str, AfterValidator(_check_marketplace), WithJsonSchema(_MARKETPLACE_SCHEMA)
+]
+Email = Annotated[str, AfterValidator(_check_email),
+                  WithJsonSchema({"type": "string", "format": "email"})]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class StoreSettings(BaseModel):
+    """The four settings of DropStream's Amazon wizard. Unset means: inherit."""
+
+    model_config = _STRICT
+
+    fulfillment_channel: Literal["MFN", "AFN"] | None = Field(
+        None, title="Fulfillment channel",
+        description="MFN: you (the 3PL) ship the orders. AFN: Fulfilled by Amazon. Default MFN.",
+    )
+    import_order_statuses: list[OrderStatus] | None = Field(
+        None, min_length=1, title="Import order statuses",
+        description="Amazon order statuses to import, as a set (order and spelling do not "
+                    "matter). Default [Unshipped, PartiallyShipped].",
+    )
+    fulfillment_latency: int | None = Field(
+        None, ge=catalog.LATENCY_MIN, le=catalog.LATENCY_MAX, title="Fulfillment latency",
+        description="Handling time in days (1..30); null: the marketplace default. "
+                    "Means nothing for AFN.",
+    )
+    fulfillment_channel_code: str | None = Field(
+        None, pattern=catalog.CHANNEL_CODE_PATTERN, title="Fulfillment channel code",
+        description="Where inventory is pushed: DEFAULT (single location), or a Multi-Location "
+                    "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
+    )
+
+
+class Store(StoreSettings):
+    """One Amazon store in one marketplace (one billed connection)."""
+
+    name: str = Field(..., min_length=1, title="Store name",
+                      description="Unique within the merchant; the connection is named after it.")
+    id: int | None = Field(
+        None, gt=0, title="Store id",
+        description="Pins a live store by its DropStream id, so a rename is an update.",
+    )
+    platform: Literal["amazon"] = Field(
+        "amazon", title="Platform", description="Only amazon is managed.")
+    marketplace: MarketplaceCode = Field(
+        ..., title="Marketplace",
+        description="Amazon marketplace code: US, CA, MX, BR, UK (or GB), DE, FR, IT, ES, NL, "
+                    "SE, PL, BE, IE, TR, AE, SA, EG, ZA, IN, JP, AU, SG.",
+    )
+    warehouse: str | None = Field(
+        None, min_length=1, title="Warehouse",
+        description="Description of the merchant's warehouse to connect to; default: the "
+                    "merchant's warehouse, else its first (default) warehouse.",
+    )
+    enabled: bool = Field(
+        True, title="Enabled",
+        description="false: keep the store and its connection, switched off.")
+    protect: bool = Field(
+        False, title="Protect",
+        description="Never disabled by prune; disabling it blocks the plan unless --force.")
+
+
+class Merchant(BaseModel):
+    """A DropStream customer of the 3PL, and its Amazon stores."""
+
+    model_config = _STRICT
+
+    name: str = Field(..., min_length=1, title="Merchant name",
+                      description="The DropStream customer's company_name.")
+    email: Email | None = Field(
+        None, title="Authorization email",
+        description="Receives the Amazon authorization invites. Leave out when the merchant "
+                    "runs its own DropStream account and authorizes in the UI.",
+    )
+    warehouse: str | None = Field(
+        None, min_length=1, title="Warehouse",
+        description="Description of the warehouse its stores connect to; default: the "
+                    "merchant's first (default) warehouse.",
+    )
+    defaults: StoreSettings | None = Field(
+        None, title="Merchant defaults",
+        description="Store settings for this merchant's stores, unless a store sets its own.",
+    )
+    stores: list[Store] = Field(
+        default_factory=list, title="Stores", description="The merchant's Amazon stores.")
+
+
+class Safety(BaseModel):
+    """Thresholds that block a surprising plan (apply needs --force)."""
+
+    model_config = _STRICT
+
+    max_update_percent: float = Field(
+        30, ge=0, le=100, title="Max update percent",
+        description="Block when more than this share of existing managed stores is updated.")
+    max_disable_percent: float = Field(
+        10, ge=0, le=100, title="Max disable percent",
+        description="Block when more than this share of existing managed stores is disabled.")
+    min_existing: int = Field(
+        10, ge=0, title="Min existing",
+        description="Thresholds apply only from this many existing managed stores.")
+    max_invites_per_run: int = Field(
+        50, ge=0, title="Max invites per run",
+        description="Invites beyond this stay queued for the next run.")
+
+
+class StoresFile(BaseModel):
+    """A dropstream-sync configuration file: Amazon stores in DropStream, as code."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, title="dropstream-sync stores",
+    )
+
+    version: Literal[1] = Field(..., title="Format version", description="Must be 1.")
+    prune: bool = Field(
+        False, title="Prune",
+        description="true: Amazon stores of the merchants in this file that it does not list "
+                    "get disabled (never deleted).",
+    )
+    reauthorize_days: int = Field(
+        30, ge=0, le=365, title="Reauthorize days",
+        description="Invite again this many days before an authorization expires (365-day "
+                    "Amazon authorizations).",
+    )
+    safety: Safety | None = Field(
+        None, title="Safety", description="Thresholds; the strictest value across files wins.")
+    defaults: StoreSettings | None = Field(
+        None, title="Defaults",
+        description="Store settings unless a merchant or store sets its own.")
+    merchants: list[Merchant] = Field(
+        default_factory=list, title="Merchants", description="The merchants and their stores.")
+
+
+FIELDS_BY_SHAPE: dict[str, list[str]] = {
+    "file": list(StoresFile.model_fields),
+    "safety": list(Safety.model_fields),
+    "settings": list(StoreSettings.model_fields),
+    "merchant": list(Merchant.model_fields),
+    "store": list(Store.model_fields),
+}

@@ -10,6 +10,8 @@ from dropstream_sync.planner.model import (
     Plan,
     Target,
 )
+from dropstream_sync.planner.plan import plan
 
 __all__ = ["CHANGE_KINDS", "PENDING_KINDS", "PHASES", "Change", "FieldChange", "Pending", "Plan",
-           "Target"]
+           "Target",
+           "plan"]

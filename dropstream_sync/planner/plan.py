@@ -1,0 +1,431 @@
+"""plan(desired, live, now) -> Plan: pure. No I/O, no clock, no printing.
+
+1. Match each desired store to a live one: by pinned `id`, else by (merchant, store name).
+2. Normalize live values the way desired ones already are (status sets, marketplace codes)
+   and compare only the fields a user can declare, so server-managed fields never drift.
+3. Decide the changes of product.md §2 per store, and the pending items.
+4. Apply the invite budget, evaluate safety (§3), order deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from dropstream_sync import catalog
+from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore
+from dropstream_sync.errors import PlanError
+from dropstream_sync.live import (
+    AuthorizationRequest,
+    Connection,
+    Customer,
+    LiveState,
+    Store,
+    Warehouse,
+)
+from dropstream_sync.planner.fingerprint import live_fingerprint
+from dropstream_sync.planner.model import PHASE_OF, Change, FieldChange, Pending, Plan, Target
+
+_SETTINGS = ("fulfillment_channel", "import_order_statuses", "fulfillment_latency",
+             "fulfillment_channel_code")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def change_id(kind: str, merchant: str, store: str | None, target: Target,
+              fields: Sequence[FieldChange]) -> str:
+    """Stable across runs: the same change gets the same id (never position or time)."""
+    material = json.dumps(
+        [kind, merchant, store, target.type, target.id,
+         [[f.path, f.before, f.after] for f in fields]],
+        sort_keys=True, default=str,
+    )
+    return f"{kind}-{hashlib.sha256(material.encode()).hexdigest()[:12]}"
+
+
+@dataclass
+class _Index:
+    customers: dict[str, list[Customer]] = field(default_factory=lambda: defaultdict(list))
+    warehouses: dict[int, list[Warehouse]] = field(default_factory=lambda: defaultdict(list))
+    stores_by_customer: dict[int, list[Store]] = field(default_factory=lambda: defaultdict(list))
+    stores_by_id: dict[int, Store] = field(default_factory=dict)
+    connections: dict[int, list[Connection]] = field(default_factory=lambda: defaultdict(list))
+    requests: dict[int, list[AuthorizationRequest]] = field(
+        default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def of(cls, live: LiveState) -> _Index:
+        ix = cls()
+        for c in sorted(live.customers, key=lambda c: c.id):
+            ix.customers[c.company_name].append(c)
+        for w in sorted(live.warehouses, key=lambda w: w.id):
+            ix.warehouses[w.customer_id].append(w)
+        for s in sorted(live.stores, key=lambda s: s.id):
+            if s.platform == "amazon":
+                ix.stores_by_customer[s.customer_id].append(s)
+                ix.stores_by_id[s.id] = s
+        for n in sorted(live.connections, key=lambda n: n.id):
+            ix.connections[n.store_id].append(n)
+        for r in sorted(live.authorization_requests, key=lambda r: r.id):
+            if r.status == "pending":
+                ix.requests[r.store_id].append(r)
+        return ix
+
+
+class _Planner:
+    def __init__(self, desired: DesiredState, live: LiveState, now: datetime) -> None:
+        self.desired = desired
+        self.now = now
+        self.ix = _Index.of(live)
+        self.changes: list[Change] = []
+        self.pending: list[Pending] = []
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        self.existing = 0
+
+    def add(self, kind: str, merchant: str, store: str | None, target: Target,
+            fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = (), /,
+            **detail: Any) -> Change:
+        cid = change_id(kind, merchant, store, target, fields)
+        change = Change(cid, kind, merchant, store, target, tuple(fields), tuple(depends_on),
+                        detail)
+        self.changes.append(change)
+        return change
+
+    # -- merchants ---------------------------------------------------------------------------
+
+    def merchant(self, m: DesiredMerchant) -> None:
+        customers = self.ix.customers.get(m.name, [])
+        if len(customers) > 1:
+            ids = ", ".join(str(c.id) for c in customers)
+            self.errors.append(f"merchant '{m.name}': {len(customers)} DropStream customers have "
+                               f"this company name (ids {ids}); rename all but one in DropStream")
+            return
+        if not customers:
+            created = self.add("create_merchant", m.name, None, Target("customer"),
+                               [FieldChange("company_name", None, m.name)], company_name=m.name)
+            for s in m.stores:
+                self.new_store(m, s, None, created.id)
+            return
+        customer = customers[0]
+        live_stores = self.ix.stores_by_customer.get(customer.id, [])
+        self.existing += len(live_stores)
+        matched: dict[int, DesiredStore] = {}
+        pinned = {s.id for s in m.stores if s.id is not None}
+        for s in m.stores:
+            live = self.match(m, s, customer, live_stores, pinned)
+            if live is None:
+                if not self.errors:
+                    self.new_store(m, s, customer.id, None)
+                continue
+            if live.id in matched:
+                self.errors.append(f"{s.source}: store '{s.name}' and store "
+                                   f"'{matched[live.id].name}' both match live store {live.id}")
+                continue
+            matched[live.id] = s
+            self.existing_store(m, s, customer, live)
+        unlisted = [ls for ls in live_stores if ls.id not in matched]
+        if m.prune and unlisted:
+            for ls in unlisted:
+                self.prune(m, ls)
+            if not matched and live_stores:
+                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
+                                    f"({len(live_stores)}): is the merchant's name right?")
+
+    def match(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
+              live_stores: list[Store], pinned: set[int]) -> Store | None:
+        if s.id is not None:
+            live = self.ix.stores_by_id.get(s.id)
+            if live is None or live.customer_id != customer.id:
+                self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an Amazon "
+                                   f"store of merchant '{m.name}'; remove the id to create a "
+                                   "new store")
+                return None
+            return live
+        same = [ls for ls in live_stores if ls.name == s.name and ls.id not in pinned]
+        if len(same) > 1:
+            ids = ", ".join(str(ls.id) for ls in same)
+            self.errors.append(f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "
+                               f"{len(same)} live stores (ids {ids}); pin one with `id:`")
+            return None
+        return same[0] if same else None
+
+    # -- stores ------------------------------------------------------------------------------
+
+    def new_store(self, m: DesiredMerchant, s: DesiredStore, customer_id: int | None,
+                  merchant_change: str | None) -> None:
+        settings = {
+            "fulfillment_channel": s.settings.fulfillment_channel,
+            "import_order_statuses": sorted(s.settings.import_order_statuses),
+            "fulfillment_latency": s.settings.fulfillment_latency,
+            "fulfillment_channel_code": s.settings.fulfillment_channel_code,
+        }
+        fields = [FieldChange("name", None, s.name),
+                  FieldChange("marketplace", None, s.marketplace),
+                  *(FieldChange(k, None, v) for k, v in settings.items())]
+        detail: dict[str, Any] = {
+            "customer_id": customer_id, "name": s.name,
+            "marketplace_id": catalog.BY_CODE[s.marketplace].marketplace_id,
+            "settings": settings,
+        }
+        if merchant_change:
+            detail["refs"] = {"customer_id": merchant_change}
+        created = self.add("create_store", m.name, s.name, Target("store"), fields,
+                           [merchant_change] if merchant_change else [], **detail)
+        if m.email:
+            self.add("invite", m.name, s.name, Target("store"),
+                     [FieldChange("authorization_request.email", None, m.email)], [created.id],
+                     store_id=None, email=m.email, refs={"store_id": created.id})
+        else:
+            self.pending.append(self.needs_ui(m, s.name))
+
+    def needs_ui(self, m: DesiredMerchant, store: str) -> Pending:
+        return Pending("needs_ui_authorization", m.name, store,
+                       "the merchant authorizes Amazon in the DropStream UI (no email in config)")
+
+    def existing_store(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
+                       ls: Store) -> None:
+        live_code = catalog.BY_ID[ls.marketplace_id].code if ls.marketplace_id in catalog.BY_ID \
+            else ls.marketplace_id
+        if live_code != s.marketplace:
+            self.errors.append(
+                f"{s.source}: store '{s.name}' is in marketplace {live_code} live, {s.marketplace} "
+                "in the config; another marketplace is another store: add a new entry instead")
+            return
+        self.update_store(m, s, ls)
+        self.authorization(m, s, ls)
+        self.connection(m, s, customer, ls)
+
+    def update_store(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
+        fields: list[FieldChange] = []
+        patch: dict[str, Any] = {}
+        if ls.name != s.name:
+            fields.append(FieldChange("name", ls.name, s.name))
+        live_statuses = sorted({catalog.canonical_status(x) or x
+                                for x in ls.import_order_statuses})
+        want = s.settings
+        pairs = (
+            ("fulfillment_channel", ls.fulfillment_channel, want.fulfillment_channel),
+            ("import_order_statuses", live_statuses, sorted(want.import_order_statuses)),
+            ("fulfillment_latency", ls.fulfillment_latency, want.fulfillment_latency),
+            ("fulfillment_channel_code", ls.fulfillment_channel_code,
+             want.fulfillment_channel_code),
+        )
+        for key, before, after in pairs:
+            if before != after:
+                fields.append(FieldChange(key, before, after))
+                patch[key] = after
+        if fields:
+            detail: dict[str, Any] = {"settings_patch": patch}
+            if ls.name != s.name:
+                detail["name"] = s.name
+            self.add("update_store", m.name, s.name, Target("store", ls.id), fields, **detail)
+
+    def authorized(self, ls: Store) -> bool:
+        a = ls.authorization
+        return a.status == "authorized" and (a.expires_at is None or a.expires_at > self.now)
+
+    def authorization(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
+        requests = self.ix.requests.get(ls.id, [])
+        request = requests[-1] if requests else None
+        if self.authorized(ls):
+            expires = ls.authorization.expires_at
+            if m.email and expires is not None and \
+                    expires - self.now <= timedelta(days=m.reauthorize_days):
+                days = max(0, (expires - self.now).days)
+                self.warnings.append(
+                    f"{m.name} / {s.name}: the Amazon authorization expires {_iso(expires)} "
+                    f"(in {days} days); DropStream accepts a new invite once it has lapsed, "
+                    "and the next apply after that sends it")
+            return
+        if not m.email:
+            if request is not None:
+                self.cancel(m, s.name, request, "the merchant has no email in the config")
+            self.pending.append(self.needs_ui(m, s.name))
+            return
+        status = ls.authorization.status
+        field_change = [FieldChange("authorization_request.email",
+                                    request.email if request else None, m.email)]
+        if request is None:
+            self.add("invite", m.name, s.name, Target("store", ls.id), field_change,
+                     store_id=ls.id, email=m.email, reason=f"authorization {status}")
+        elif request.expires_at <= self.now:
+            self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
+                     store_id=ls.id, email=m.email, cancel_request_id=request.id,
+                     reason=f"the invitation sent {_iso(request.created_at)} expired")
+        elif request.email != m.email:
+            self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
+                     store_id=ls.id, email=m.email, cancel_request_id=request.id,
+                     reason=f"the invitation went to {request.email}")
+        else:
+            age = self.now - request.created_at
+            self.pending.append(Pending(
+                "awaiting_merchant", m.name, s.name,
+                f"waiting for {request.email} since {_iso(request.created_at)} "
+                f"(expires {_iso(request.expires_at)})",
+                {"request_id": request.id, "email": request.email,
+                 "created_at": _iso(request.created_at), "expires_at": _iso(request.expires_at),
+                 "age_days": age.days},
+            ))
+
+    def cancel(self, m: DesiredMerchant, store: str, request: AuthorizationRequest,
+               reason: str) -> None:
+        self.add("cancel_invite", m.name, store, Target("authorization_request", request.id),
+                 [FieldChange("authorization_request.status", "pending", "canceled")],
+                 request_id=request.id, store_id=request.store_id, email=request.email,
+                 reason=reason)
+
+    def warehouse_for(self, m: DesiredMerchant, s: DesiredStore, customer: Customer) -> int | None:
+        warehouses = self.ix.warehouses.get(customer.id, [])
+        if s.warehouse is None:
+            if not warehouses:
+                self.errors.append(f"{s.source}: merchant '{m.name}' has no warehouse in "
+                                   f"DropStream to connect store '{s.name}' to")
+                return None
+            return warehouses[0].id
+        for w in warehouses:
+            if w.description == s.warehouse:
+                return w.id
+        known = ", ".join(repr(w.description) for w in warehouses) or "none"
+        self.errors.append(f"{s.source}: warehouse '{s.warehouse}' of merchant '{m.name}' does "
+                           f"not exist (its warehouses: {known})")
+        return None
+
+    def connection(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
+                   ls: Store) -> None:
+        connections = self.ix.connections.get(ls.id, [])
+        authorized = self.authorized(ls)
+        if not connections:
+            if authorized:
+                wh = self.warehouse_for(m, s, customer)
+                if wh is None:
+                    return
+                fields = [FieldChange("name", None, s.name), FieldChange("warehouse_id", None, wh)]
+                if s.enabled:
+                    fields.append(FieldChange("enabled", False, True))
+                self.add("create_connection", m.name, s.name, Target("connection"), fields,
+                         customer_id=customer.id, store_id=ls.id, warehouse_id=wh, name=s.name,
+                         enable=s.enabled)
+            elif not s.enabled and ls.enabled:
+                self.disable(m, s.name, ls, None, s.protect, "enabled: false")
+            return
+        wanted = self.warehouse_for(m, s, customer) if s.warehouse is not None else None
+        conn = next((c for c in connections if c.warehouse_id == wanted), connections[0])
+        if wanted is not None and conn.warehouse_id != wanted:
+            self.errors.append(
+                f"{s.source}: store '{s.name}' is connected to warehouse {conn.warehouse_id}, "
+                f"the config says '{s.warehouse}'; move it in DropStream, or disable it and "
+                "add a new store entry")
+            return
+        if conn.name != s.name:
+            self.add("update_connection", m.name, s.name, Target("connection", conn.id),
+                     [FieldChange("name", conn.name, s.name)], name=s.name)
+        if s.enabled:
+            if authorized and (not ls.enabled or not conn.enabled):
+                self.add("enable", m.name, s.name, Target("store", ls.id),
+                         [FieldChange("enabled", False, True)], store_id=ls.id,
+                         connection_id=conn.id, store=not ls.enabled,
+                         connection=not conn.enabled)
+        elif ls.enabled or conn.enabled:
+            self.disable(m, s.name, ls, conn, s.protect, "enabled: false")
+
+    def disable(self, m: DesiredMerchant, store: str, ls: Store, conn: Connection | None,
+                protect: bool, reason: str) -> None:
+        self.add("disable", m.name, store, Target("store", ls.id),
+                 [FieldChange("enabled", True, False)], store_id=ls.id,
+                 connection_id=conn.id if conn else None, store=ls.enabled,
+                 connection=bool(conn and conn.enabled), reason=reason)
+        if protect:
+            self.blocked.append(f"store '{store}' of merchant '{m.name}' is protected "
+                                "(protect: true) and would be disabled")
+
+    def prune(self, m: DesiredMerchant, ls: Store) -> None:
+        for request in self.ix.requests.get(ls.id, []):
+            self.cancel(m, ls.name, request, "pruned: the store is not in the config")
+        connections = self.ix.connections.get(ls.id, [])
+        conn = next((c for c in connections if c.enabled), connections[0] if connections else None)
+        if ls.enabled or (conn is not None and conn.enabled):
+            self.disable(m, ls.name, ls, conn, False, "pruned: the store is not in the config")
+
+    # -- budget, safety, order ---------------------------------------------------------------
+
+    def invite_budget(self) -> None:
+        budget = self.desired.safety.max_invites_per_run
+        invites = sorted((c for c in self.changes if c.kind in ("invite", "reinvite")),
+                         key=lambda c: (c.merchant, c.store or "", c.id))
+        for change in invites[budget:]:
+            self.changes.remove(change)
+            self.pending.append(Pending(
+                "queued", change.merchant, change.store or "",
+                f"{change.kind} to {change.detail['email']} queued: over max_invites_per_run "
+                f"({budget}); the next run sends it",
+                {"kind": change.kind, "email": change.detail["email"]},
+            ))
+
+    def safety(self) -> None:
+        s = self.desired.safety
+        if self.existing == 0 or self.existing < s.min_existing:
+            return
+        for kind, limit, label in (("update_store", s.max_update_percent, "update"),
+                                   ("disable", s.max_disable_percent, "disable")):
+            count = sum(1 for c in self.changes if c.kind == kind)
+            share = 100 * count / self.existing
+            if share > limit:
+                self.blocked.append(
+                    f"the plan would {label} {count} of {self.existing} existing stores "
+                    f"({share:.0f}% > max_{label}_percent {limit:g}%)")
+
+
+def plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    now: datetime,
+    merchants: Collection[str] | None = None,
+    warnings: Sequence[str] = (),
+    api_url: str = "",
+    tool_version: str = "",
+    created_at: str = "",
+) -> Plan:
+    """What apply would change to make `live` match `desired`, at time `now`."""
+    wanted = set(merchants) if merchants else None
+    if wanted is not None:
+        unknown = sorted(wanted - desired.merchant_names())
+        if unknown:
+            raise PlanError([f"--merchant {name!r} is not in the config" for name in unknown])
+    scope = [m for m in sorted(desired.merchants, key=lambda m: m.name)
+             if wanted is None or m.name in wanted]
+    planner = _Planner(desired, live, now)
+    for m in scope:
+        planner.merchant(m)
+    if planner.errors:
+        raise PlanError(planner.errors)
+    planner.invite_budget()
+    planner.safety()
+    names = tuple(m.name for m in scope)
+    digest, index = live_fingerprint(live, names)
+    changes = sorted(planner.changes, key=lambda c: (PHASE_OF[c.kind], c.merchant, c.store or "",
+                                                     c.kind, c.id))
+    pending = sorted(planner.pending, key=lambda p: (p.merchant, p.store, p.kind))
+    return Plan(
+        changes=tuple(changes),
+        pending=tuple(pending),
+        warnings=(*warnings, *planner.warnings),
+        blocked_reasons=tuple(dict.fromkeys(planner.blocked)),
+        desired=desired,
+        merchants=names,
+        config_digest=desired.digest(),
+        live_fingerprint=digest,
+        live_index=index,
+        created_at=created_at,
+        api_url=api_url,
+        tool_version=tool_version,
+    )

@@ -1,0 +1,75 @@
+"""The plan as a pull-request comment (GitHub-flavoured Markdown), at most 60,000 chars.
+
+The first line is a hidden marker so CI can find and update its own comment. Blocked
+reasons come first, then a summary table, then one <details> block per merchant. When the
+whole does not fit, merchant blocks are dropped from the end and the comment says so.
+"""
+
+from __future__ import annotations
+
+import html
+
+from dropstream_sync.planner.model import Plan
+from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
+
+MARKER = "<!-- dropstream-sync:plan -->"
+LIMIT = 60_000
+
+
+def _merchant_block(group: MerchantRows) -> str:
+    n = len(group.changes)
+    title = f"{html.escape(group.merchant)}: {n} change(s)"
+    if group.pending:
+        title += f", {len(group.pending)} pending"
+    lines = [f"<details><summary>{title}</summary>", "", "```diff"]
+    for row in group.changes:
+        symbol = {">": "+", "~": "!"}.get(row.symbol, row.symbol)
+        lines.append(f"{symbol} {row.text}")
+        lines.extend(f"    {d}" for d in row.details)
+    for row in group.pending:
+        lines.append(f"# pending: {row.text}")
+    lines += ["```", "", "</details>", ""]
+    return "\n".join(lines)
+
+
+def render_markdown(plan: Plan) -> str:
+    s = plan.summary()
+    head = [MARKER, "### dropstream-sync plan", ""]
+    if plan.blocked:
+        head.append("> [!CAUTION]")
+        head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
+        head.extend(f"> - {html.escape(r)}" for r in plan.blocked_reasons)
+        head.append("")
+    head.append(f"**{summary_line(plan)}**")
+    head.append("")
+    head += ["| change | count |", "|---|---:|"]
+    for kind in ("create_merchant", "create_store", "update_store", "cancel_invite", "invite",
+                 "reinvite", "create_connection", "update_connection", "enable", "disable"):
+        if s[kind]:
+            head.append(f"| `{kind}` | {s[kind]} |")
+    head.append(f"| pending | {s['pending']} |")
+    head.append(f"| connections billed | +{s['connections_billed']} |")
+    head.append("")
+    tail: list[str] = []
+    if plan.warnings:
+        tail.append("**Warnings**")
+        tail.append("")
+        tail.extend(f"- {html.escape(w)}" for w in plan.warnings)
+        tail.append("")
+    tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}"
+                "</sub>")
+    blocks = [_merchant_block(g) for g in merchant_rows(plan)]
+    fixed = len("\n".join(head)) + len("\n".join(tail)) + 400
+    kept: list[str] = []
+    used = fixed
+    for block in blocks:
+        if used + len(block) + 1 > LIMIT:
+            break
+        kept.append(block)
+        used += len(block) + 1
+    body = head + kept
+    left = len(blocks) - len(kept)
+    if left:
+        body += [f"_{left} more merchant(s) left out to stay under {LIMIT:,} characters: "
+                 "see the full plan with `dropstream-sync show plan.json`._", ""]
+    return "\n".join(body + tail) + "\n"

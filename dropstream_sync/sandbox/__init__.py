@@ -77,6 +77,14 @@ def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
         f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
         "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml"
     )
+    import logging
+
+    class _QuietDrops(logging.Filter):
+        # An injected dropped connection is the sandbox working as asked, not an error.
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     try:

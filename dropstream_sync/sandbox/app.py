@@ -160,9 +160,15 @@ class SandboxApp:
             if not message.get("more_body"):
                 break
         reply, drop = await self._handle(scope, body)
-        await self._send(send, reply)
         if drop:
+            # Promise a body, send a piece of it, then fail: the peer sees a connection cut
+            # mid-response, as with a real network fault.
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", b"64")]})
+            await send({"type": "http.response.body", "body": b'{"', "more_body": True})
             raise ConnectionDropped("the sandbox dropped the connection (injected fault)")
+        await self._send(send, reply)
 
     async def _send(self, send: Send, reply: Reply) -> None:
         headers = dict(reply.headers)

@@ -29,16 +29,18 @@ class Server:
 
 def start_server(state: Path, *extra: str) -> Server:
     admin_key = secrets.token_hex(16)
+    # The server's output goes to a file: an unread pipe would fill up and stall it.
+    log = (state / "server.log").open("w")
     process = subprocess.Popen(
         [*CLI, "sandbox", "serve", "--port", "0", "--state", str(state),
          "--admin-key", admin_key, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     info_file = state / "sandbox.json"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = (state / "server.log").read_text()
             raise RuntimeError(f"sandbox serve exited: {output}")
         if info_file.exists():
             try:

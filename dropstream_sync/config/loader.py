@@ -115,7 +115,13 @@ def _load_file(path: Path, problems: list[Problem]) -> _File | None:
         model = models.StoresFile.model_validate(data)
     except ValidationError as exc:
         holder = _File(name, models.StoresFile.model_construct(), positions)
-        problems.extend(_from_pydantic(holder, exc, data))
+        # A value the YAML layer already refused would only be reported again as "None".
+        refused = {p.path for p in yaml_problems}
+        problems.extend(
+            p for p in _from_pydantic(holder, exc, data)
+            if not any(p.path == dotted(r) or p.path.startswith(dotted(r) + ".")
+                       or p.path.startswith(dotted(r) + "[") for r in refused)
+        )
         return None
     if yaml_problems:
         return None

@@ -24,6 +24,7 @@ Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 PathKey = tuple[str | int, ...]
+_PLAIN: Final = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass
@@ -106,6 +107,11 @@ class _Walker:
         else:
             self._seen.add(id(node))
         self.positions.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN:
+            line, column = _mark(node)
+            self.problems.append(YamlProblem(line, column, path,
+                                             f"unsupported YAML value: tag '{node.tag}'"))
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,206 @@
+"""Loading: defaults resolution, spellings, folders, cross-file checks, warnings, schema."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dropstream_sync.config import load
+from dropstream_sync.config.schema import generate_schema
+from dropstream_sync.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp: Path, text: str, name: str = "stores.yaml") -> Path:
+    path = tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_store_value_beats_merchant_beats_file_beats_builtin(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+version: 1
+defaults: {fulfillment_latency: 5, fulfillment_channel_code: FILE}
+merchants:
+  - name: Acme
+    defaults: {fulfillment_latency: 4, import_order_statuses: [Shipped]}
+    stores:
+      - {name: A, marketplace: US, fulfillment_latency: 3}
+      - {name: B, marketplace: US}
+  - name: Beta
+    stores:
+      - {name: C, marketplace: CA}
+""")
+    merchants = {m.name: m for m in load([path]).desired.merchants}
+    a, b = merchants["Acme"].stores
+    c = merchants["Beta"].stores[0]
+    assert (a.settings.fulfillment_latency, b.settings.fulfillment_latency) == (3, 4)
+    assert b.settings.import_order_statuses == frozenset({"Shipped"})
+    assert c.settings.fulfillment_latency == 5
+    assert c.settings.fulfillment_channel_code == "FILE"
+    assert c.settings.fulfillment_channel == "MFN"
+    assert c.settings.import_order_statuses == frozenset({"Unshipped", "PartiallyShipped"})
+
+
+def test_explicit_null_latency_overrides_an_inherited_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\ndefaults: {fulfillment_latency: 5}\nmerchants:\n"
+                           "  - name: A\n    stores:\n      - {name: S, marketplace: US, "
+                           "fulfillment_latency: null}\n")
+    assert load([path]).desired.merchants[0].stores[0].settings.fulfillment_latency is None
+
+
+@pytest.mark.parametrize("spelling", ["UNSHIPPED", "unshipped", "Unshipped"])
+def test_status_spellings_are_one_status(tmp_path: Path, spelling: str) -> None:
+    path = write(tmp_path, f"version: 1\nmerchants:\n  - name: A\n    stores:\n"
+                           f"      - name: S\n        marketplace: US\n"
+                           f"        import_order_statuses: [{spelling}, PARTIALLY_SHIPPED, "
+                           f"CANCELLED]\n")
+    statuses = load([path]).desired.merchants[0].stores[0].settings.import_order_statuses
+    assert statuses == frozenset({"Unshipped", "PartiallyShipped", "Canceled"})
+
+
+def test_gb_and_uk_are_one_marketplace(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    stores:\n"
+                           "      - {name: S, marketplace: gb}\n")
+    assert load([path]).desired.merchants[0].stores[0].marketplace == "UK"
+
+
+def test_a_folder_merges_its_yaml_files_in_sorted_order(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nmerchants:\n  - name: Zed\n    stores: []\n", "b/zed.yml")
+    write(tmp_path, "version: 1\nprune: true\nmerchants:\n  - name: Acme\n    stores: []\n",
+          "a.yaml")
+    write(tmp_path, "not: a config\n", "notes.txt")
+    result = load([tmp_path])
+    assert [Path(f).name for f in result.files] == ["a.yaml", "zed.yml"]
+    prune = {m.name: m.prune for m in result.desired.merchants}
+    assert prune == {"Acme": True, "Zed": False}
+
+
+def test_duplicate_merchant_across_files_names_both_places(tmp_path: Path) -> None:
+    one = write(tmp_path, "version: 1\nmerchants:\n  - name: Acme\n", "one.yaml")
+    two = write(tmp_path, "version: 1\nmerchants:\n  - name: Other\n  - name: Acme\n", "two.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load([tmp_path])
+    text = str(caught.value)
+    assert f"{two}:4:" in text and f"already defined at {one}:3:" in text
+
+
+def test_strictest_safety_value_across_files_wins(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nsafety: {max_update_percent: 50, max_invites_per_run: 5}\n"
+                    "merchants: []\n", "a.yaml")
+    write(tmp_path, "version: 1\nsafety: {max_update_percent: 20}\nmerchants: []\n", "b.yaml")
+    safety = load([tmp_path]).desired.safety
+    assert (safety.max_update_percent, safety.max_invites_per_run) == (20, 5)
+
+
+def test_warnings_are_reported_but_not_fatal(tmp_path: Path) -> None:
+    path = write(tmp_path, """version: 1
+merchants:
+  - name: A
+    stores:
+      - {name: S1, marketplace: US, fulfillment_channel: AFN, fulfillment_latency: 2}
+      - {name: S2, marketplace: DE, fulfillment_channel_code: LOC-1}
+      - {name: S3, marketplace: US}
+""")
+    warnings = [w.message for w in load([path]).warnings]
+    assert any("means nothing for AFN" in w for w in warnings)
+    assert any("outside the US" in w for w in warnings)
+    assert any("two stores in marketplace US" in w for w in warnings)
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file or folder"):
+        load([tmp_path / "nope.yaml"])
+
+
+def test_committed_schema_is_the_generated_one() -> None:
+    committed = json.loads((ROOT / "schemas" / "stores.schema.json").read_text())
+    assert committed == generate_schema(), (
+        "regenerate: python -m dropstream_sync.config.schema > schemas/stores.schema.json")
+
+
+def test_schema_is_valid_draft_2020_12_with_descriptions_everywhere() -> None:
+    schema = generate_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for name, definition in schema["$defs"].items():
+        for key, prop in definition["properties"].items():
+            assert prop.get("description"), f"{name}.{key} has no description"
+            assert prop.get("title"), f"{name}.{key} has no title"
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
+def test_examples_are_valid_against_the_schema_and_the_loader(example: Path) -> None:
+    jsonschema.validate(yaml.safe_load(example.read_text()), generate_schema())
+    result = load([example])
+    assert not result.warnings
+
+
+def test_example_is_a_realistic_3pl() -> None:
+    desired = load([ROOT / "examples" / "stores.yaml"]).desired
+    stores = [s for m in desired.merchants for s in m.stores]
+    from dropstream_sync import catalog
+
+    regions = {catalog.BY_CODE[s.marketplace].region for s in stores}
+    assert len(desired.merchants) >= 4 and len(stores) >= 10
+    assert regions == {"NA", "EU", "FE"}
+    assert any(m.email is None for m in desired.merchants)
+    assert any(not s.enabled for s in stores) and any(s.protect for s in stores)
+    assert (ROOT / "examples" / "stores.yaml").read_text().startswith(
+        "# yaml-language-server: $schema=../schemas/stores.schema.json")
+
+
+def test_packaged_demo_config_is_the_example() -> None:
+    packaged = ROOT / "dropstream_sync" / "data" / "stores.yaml"
+    assert packaged.read_text() == (ROOT / "examples" / "stores.yaml").read_text()
+
+
+def test_every_schema_key_is_documented() -> None:
+    docs = (ROOT / "docs" / "config.md").read_text()
+    for definition in generate_schema()["$defs"].values():
+        for key in definition["properties"]:
+            assert f"`{key}`" in docs, f"docs/config.md does not describe `{key}`"
+
+
+BASE = {"version": 1, "merchants": [{"name": "A", "email": "a@b.example", "stores": [
+    {"name": "S", "marketplace": "US", "fulfillment_latency": 2}]}]}
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 40) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200))
+def test_loader_never_crashes_on_random_text(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with contextlib.suppress(ConfigError):
+        load([path])
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["version", "prune", "merchants", "name", "email", "stores",
+                            "marketplace", "fulfillment_latency", "enabled", "id", "x"]),
+       value=yaml_values, depth=st.integers(0, 2))
+def test_loader_never_crashes_on_near_valid_configs(tmp_path: Path, key: str, value: object,
+                                                    depth: int) -> None:
+    doc = json.loads(json.dumps(BASE))
+    target = [doc, doc["merchants"][0], doc["merchants"][0]["stores"][0]][depth]
+    target[key] = value
+    path = write(tmp_path, yaml.safe_dump(doc))
+    try:
+        load([path])
+    except ConfigError as exc:
+        assert exc.problems

@@ -18,7 +18,7 @@ LIMIT = 60_000
 
 def _merchant_block(group: MerchantRows) -> str:
     n = len(group.changes)
-    title = f"{html.escape(group.merchant)}: {n} change(s)"
+    title = f"{html.escape(group.merchant, quote=False)}: {n} change(s)"
     if group.pending:
         title += f", {len(group.pending)} pending"
     lines = [f"<details><summary>{title}</summary>", "", "```diff"]
@@ -38,7 +38,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        head.extend(f"> - {html.escape(r)}" for r in plan.blocked_reasons)
+        head.extend(f"> - {html.escape(r, quote=False)}" for r in plan.blocked_reasons)
         head.append("")
     head.append(f"**{summary_line(plan)}**")
     head.append("")
@@ -54,7 +54,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        tail.extend(f"- {html.escape(w)}" for w in plan.warnings)
+        tail.extend(f"- {html.escape(w, quote=False)}" for w in plan.warnings)
         tail.append("")
     tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}"
                 "</sub>")

@@ -1,0 +1,20 @@
+"""The benchmark harness runs end to end at tiny sizes (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_harness_measures_every_figure() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    rows = [ln for ln in result.stdout.splitlines() if ln.startswith("| ") and "---" not in ln]
+    figures = " ".join(rows)
+    for figure in ("requests for a plan", "plan wall time", "plan peak memory", "apply of",
+                   "validate of", "--help"):
+        assert figure in figures, figure

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import html
 import json
 import math
@@ -193,8 +192,12 @@ class SandboxApp:
     async def _handle(self, scope: Scope, raw: bytes) -> tuple[Reply, bool]:
         method: str = scope["method"]
         path: str = scope["path"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
+        # latin-1 and "replace": a garbled header or query is the client's problem, answered
+        # with a 4xx, never a crash.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        query = dict(parse_qsl(scope.get("query_string", b"").decode(errors="replace"),
+                               keep_blank_values=True))
         host = headers.get("host") or "sandbox.local"
         base_url = f"{scope.get('scheme', 'http')}://{host}"
         try:
@@ -213,6 +216,10 @@ class SandboxApp:
             if exc.status == 401:
                 reply.headers["WWW-Authenticate"] = "Bearer"
             return reply, False
+        except Exception as exc:
+            # A bug in the sandbox still answers in the API's error shape, so a client sees a
+            # 5xx it can handle; the contract tests assert that this never happens.
+            return Reply(500, {"error": f"Internal sandbox error ({type(exc).__name__})."}), False
 
     async def _api(
         self, method: str, path: str, headers: dict[str, str], query: dict[str, str],
@@ -249,13 +256,8 @@ class SandboxApp:
             after_commit = self.rng.random() < self.faults.after_commit_share
             if not after_commit:
                 return self._fault_reply(fault)
-        body: Any = None
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise ApiError(400, "The request body is not valid JSON.") from None
-        elif method in ("POST", "PATCH"):
+        body: Any = parse_json(raw) if raw.strip() else None
+        if body is None and method in ("POST", "PATCH"):
             body = {}
         reply = self._run(fn, method, path, account_id, params, query, body, base_url)
         if fault is not None:
@@ -284,13 +286,15 @@ class SandboxApp:
     def _count(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
         # A plan reads every page of a list: count once per database generation, not per page.
         generation = self.db.generation(conn)
-        cached = self._counts.get((sql, args))
+        # data_version is only comparable within one connection, hence the connection's id.
+        key = (sql, (id(conn), *args))
+        cached = self._counts.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
         total = int(conn.execute(sql, args).fetchone()[0])
         if len(self._counts) > 10_000:
             self._counts.clear()
-        self._counts[(sql, args)] = (generation, total)
+        self._counts[key] = (generation, total)
         return total
 
     # -- auth --------------------------------------------------------------------------------
@@ -318,13 +322,12 @@ class SandboxApp:
         if not value.startswith("Basic "):
             raise ApiError(401, "Basic credentials are required.")
         try:
-            username, _, password = base64.b64decode(value[6:]).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            username, _, password = base64.b64decode(value[6:], validate=True).decode().partition(
+                ":"
+            )
+        except ValueError:  # binascii.Error and UnicodeDecodeError included
             raise ApiError(401, "Malformed Basic credentials.") from None
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            raise ApiError(400, "The request body is not valid JSON.") from None
+        body = parse_json(raw) if raw.strip() else {}
         if not isinstance(body, dict) or body.get("grant_type", "client_credentials") != (
             "client_credentials"
         ):
@@ -383,10 +386,7 @@ class SandboxApp:
             headers.get("x-sandbox-admin", ""), self.sandbox_info.admin_key
         ):
             raise ApiError(403, "The sandbox control surface needs X-Sandbox-Admin.")
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise ApiError(400, "The request body is not valid JSON.") from None
+        body = parse_json(raw) if raw.strip() else {}
         if not isinstance(body, dict):
             raise ApiError(422, "The request body must be a JSON object.")
         route = f"{method} {self._control_template(path)}"
@@ -404,7 +404,9 @@ class SandboxApp:
         if route == "POST /_sandbox/faults":
             return self._set_faults(body)
         if route == "POST /_sandbox/rate_limit":
-            self.buckets = TokenBuckets(float(body.get("rps", 0)), int(body.get("burst", 10)))
+            rps = _number(body, "rps", 0.0, 0, 1e6)
+            burst = int(_number(body, "burst", 10, 1, 1e6, integer=True))
+            self.buckets = TokenBuckets(rps, burst)
             return Reply(200, {"rps": self.buckets.rps, "burst": self.buckets.burst})
         if route == "GET /_sandbox/stats":
             return Reply(200, {
@@ -428,8 +430,9 @@ class SandboxApp:
 
     def _users(self, body: dict[str, Any]) -> Reply:
         username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not username or not isinstance(password, str):
-            raise ApiError(422, "username and password are required strings.")
+        if (not isinstance(username, str) or not username or len(username) > 255
+                or ":" in username or not isinstance(password, str)):
+            raise ApiError(422, "username (without ':') and password are required strings.")
         with self.db.write() as conn:
             exists = conn.execute("SELECT 1 FROM accounts WHERE username = ?", (username,))
             if exists.fetchone():
@@ -476,24 +479,47 @@ class SandboxApp:
         return Reply(204)
 
     def _clock(self, body: dict[str, Any]) -> Reply:
-        advance = body.get("advance_seconds", 0)
-        if not isinstance(advance, int | float) or advance < 0:
-            raise ApiError(422, "advance_seconds must be a non-negative number.")
+        advance = _number(body, "advance_seconds", 0.0, 0, 100 * 365 * 86400)
         with self.db.write() as conn:
-            offset = Database.clock_offset(conn) + float(advance)
+            offset = Database.clock_offset(conn) + advance
             conn.execute("UPDATE meta SET value = ? WHERE key = 'clock_offset'", (str(offset),))
             now = Database.now(conn)
         return Reply(200, {"now": fmt_ts(now), "offset_seconds": offset})
 
     def _set_faults(self, body: dict[str, Any]) -> Reply:
-        rate = float(body.get("rate", self.faults.rate))
-        share = float(body.get("after_commit_share", self.faults.after_commit_share))
-        if not (0 <= rate <= 1 and 0 <= share <= 1):
-            raise ApiError(422, "rate and after_commit_share are shares between 0 and 1.")
+        rate = _number(body, "rate", self.faults.rate, 0, 1)
+        share = _number(body, "after_commit_share", self.faults.after_commit_share, 0, 1)
+        latency = int(_number(body, "latency_ms", self.faults.latency_ms, 0, 60_000, integer=True))
         seed = body.get("seed", self.faults.seed)
-        self.faults = Faults(rate, share, int(body.get("latency_ms", self.faults.latency_ms)),
-                             seed)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ApiError(422, "Validation failed: seed must be an integer or null.",
+                           {"seed": ["must be an integer or null"]})
+        self.faults = Faults(rate, share, latency, seed)
         if "seed" in body:
             self.rng = random.Random(seed)
         return Reply(200, {"rate": rate, "after_commit_share": share,
                            "latency_ms": self.faults.latency_ms, "seed": seed})
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body, or a 400. Lone surrogates (`"\\ud800"`) are refused here once, so no
+    handler ever tries to store a string SQLite and UTF-8 cannot hold."""
+    try:
+        body = json.loads(raw)
+        json.dumps(body, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        raise ApiError(400, "The request body is not valid JSON.") from None
+    return body
+
+
+def _number(body: dict[str, Any], key: str, default: float, lo: float, hi: float,
+            *, integer: bool = False) -> float:
+    value = body.get(key, default)
+    ok = isinstance(value, int) or (isinstance(value, float) and not integer)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not ok or not (
+        lo <= value <= hi
+    ):
+        kind = "an integer" if integer else "a number"
+        raise ApiError(422, f"Validation failed: {key} must be {kind} from {lo:g} to {hi:g}.",
+                       {key: [f"must be {kind} from {lo:g} to {hi:g}"]})
+    return float(value)

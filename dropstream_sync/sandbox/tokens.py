@@ -42,7 +42,8 @@ def verify(key: str, token: str) -> dict[str, Any] | None:
         return None
     body = f"{parts[0]}.{parts[1]}"
     expected = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, parts[2]):
+    # Bytes, because compare_digest refuses non-ASCII str and a forged header may hold some.
+    if not hmac.compare_digest(expected.encode(), parts[2].encode("utf-8", "replace")):
         return None
     try:
         payload = json.loads(_unb64(parts[1]))

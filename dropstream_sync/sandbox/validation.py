@@ -97,7 +97,8 @@ class Fields:
                 self.add(key, "is required")
             return MISSING
         value = self.body[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        # SQLite integers stop at 2**63: larger ids cannot exist, so they are invalid, not 500s.
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**62:
             self.add(key, "must be a positive integer id")
             return MISSING
         return value
@@ -114,7 +115,7 @@ class Fields:
             return MISSING
         try:
             return fmt_ts(parse_ts(value))
-        except ValueError:
+        except (ValueError, OverflowError):
             self.add(key, "must be an ISO 8601 timestamp or null")
             return MISSING
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .api import API_ROUTES
+from .catalog import MARKETPLACE_IDS, ORDER_STATUSES
 
 CONTROL_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/_sandbox/users", "Create a login with its own empty account (a tenant)."),
@@ -79,11 +80,67 @@ SCHEMAS: dict[str, Any] = {
                              "expires_in": {"type": "integer"}}},
 }
 
+# Every object the API answers carries every documented field and nothing else, so a response
+# that drifts from the spec breaks the document (the fuzz test validates against it).
+for _name in ("Customer", "Warehouse", "Store", "Channel", "Connection", "AuthorizationRequest"):
+    SCHEMAS[_name]["required"] = list(SCHEMAS[_name]["properties"])
+    SCHEMAS[_name]["additionalProperties"] = False
+
+_STR = {"type": "string", "maxLength": 255}
+_NSTR = {"type": ["string", "null"], "maxLength": 255}
+_ADAPTER_IN = {"type": "object", "additionalProperties": False, "properties": {
+    "marketplace_id": {"enum": sorted(MARKETPLACE_IDS)},
+    "fulfillment_channel": {"enum": ["MFN", "AFN"]},
+    "import_order_statuses": {"type": "array", "minItems": 1,
+                              "items": {"enum": list(ORDER_STATUSES)}},
+    "fulfillment_latency": {"type": ["integer", "null"], "minimum": 1, "maximum": 30},
+    "fulfillment_channel_code": {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]{1,64}$"}}}
+_ENABLED = {"enabled_at": {"type": ["string", "null"], "format": "date-time"}}
+_CUSTOMER_IN = {"company_name": {**_STR, "minLength": 1},
+                **{k: _NSTR for k in ("street1", "street2", "street3", "city", "state",
+                                      "zipcode", "country", "provider")}}
+
+# What each write accepts (the sandbox answers 422 for anything else, unknown keys included).
+REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/customers"): {"required": ["company_name"], "properties": _CUSTOMER_IN},
+    ("PATCH", "/customers/{id}"): {"properties": _CUSTOMER_IN},
+    ("POST", "/warehouses"): {"required": ["customer_id", "description"], "properties": {
+        "customer_id": ID, "description": {**_STR, "minLength": 1},
+        "platform": _STR, "adapter": {"type": "object"}}},
+    ("PATCH", "/warehouses/{id}"): {"properties": {
+        "description": _STR, "adapter": {"type": "object"}, **_ENABLED}},
+    ("POST", "/stores"): {"required": ["customer_id", "name", "platform", "adapter"],
+                          "properties": {
+        "customer_id": ID, "name": {**_STR, "minLength": 1},
+        "description": {"type": ["string", "null"], "maxLength": 1000},
+        "url": {"type": ["string", "null"], "maxLength": 2000},
+        "platform": {"const": "amazon"},
+        "adapter": {**_ADAPTER_IN, "required": ["marketplace_id"]}}},
+    ("PATCH", "/stores/{id}"): {"properties": {
+        "name": {**_STR, "minLength": 1},
+        "description": {"type": ["string", "null"], "maxLength": 1000},
+        "url": {"type": ["string", "null"], "maxLength": 2000},
+        "adapter": _ADAPTER_IN, **_ENABLED}},
+    ("POST", "/stores/{id}/authorization_requests"): {"required": ["email"], "properties": {
+        "email": {"type": "string", "format": "email", "maxLength": 254}}},
+    ("POST", "/connections"): {"required": ["name", "customer_id", "store_id"], "properties": {
+        "name": {**_STR, "minLength": 1}, "customer_id": ID, "store_id": ID,
+        "warehouse_id": ID}},
+    ("PATCH", "/connections/{id}"): {"properties": {"name": {**_STR, "minLength": 1},
+                                                    **_ENABLED}},
+    ("PATCH", "/connections/{id}/channels/{chid}"): {"properties": _ENABLED},
+}
+
 _OBJECT_OF = {"customers": "Customer", "warehouses": "Warehouse", "stores": "Store",
               "connections": "Connection", "authorization_requests": "AuthorizationRequest",
               "channels": "Channel"}
 _FILTERS = {"/stores": ["customer_id", "platform"], "/connections": ["customer_id", "store_id"],
             "/authorization_requests": ["status", "store_id"]}
+
+
+_FILTER_SCHEMAS: dict[str, Any] = {
+    "customer_id": ID, "store_id": ID, "platform": {"type": "string"},
+    "status": {"enum": ["pending", "completed", "expired", "canceled"]}}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -112,8 +169,11 @@ def _operation(method: str, template: str) -> dict[str, Any]:
         params += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                    {"name": "per_page", "in": "query",
                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
-        params += [{"name": f, "in": "query", "schema": {"type": "string"}}
+        params += [{"name": f, "in": "query", "schema": _FILTER_SCHEMAS[f]}
                    for f in _FILTERS.get(template, [])]
+        params.append({"name": "after", "in": "query", "schema": {"type": "integer",
+                       "minimum": 0}, "description": "Keyset hint the next link carries: "
+                       "the last id of the previous page. Optional; page alone suffices."})
         responses = {"200": {**_json({"type": "array", "items": _ref(kind)}, "One page"),
                              "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
                                          "Link": {"schema": {"type": "string"}}}}}
@@ -126,8 +186,10 @@ def _operation(method: str, template: str) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": f"{method} {template}", "parameters": params,
                           "security": [{"bearer": []}], "responses": {**responses, **ERRORS}}
     if method in ("POST", "PATCH"):
+        schema = {"type": "object", "additionalProperties": False,
+                  **REQUEST_BODIES[(method, template)]}
         op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"type": "object"}}}}
+            "schema": schema}}}
     return op
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from typing import Any
 
 from .catalog import CHANNEL_TYPES
@@ -66,6 +67,17 @@ def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, 
                      s.get("created_at", now), s.get("enabled_at")),
                 )
                 ids["stores"][s.get("id", cur.lastrowid)] = int(cur.lastrowid or 0)
+            # As POST /customers does: a customer the document gives no warehouse gets its
+            # default one, so connections to it can still leave warehouse_id out.
+            with_warehouse = {ref("customers", w["customer_id"])
+                              for w in doc.get("warehouses", [])}
+            conn.executemany(
+                "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
+                " created_at, enabled_at) SELECT ?, id, company_name || ' Warehouse',"
+                " 'dropstream', '{}', ?, ? FROM customers WHERE id = ?",
+                [(account, now, now, cid) for cid in ids["customers"].values()
+                 if cid not in with_warehouse],
+            )
             for c in doc.get("connections", []):
                 cur = conn.execute(
                     "INSERT INTO connections(account_id, customer_id, warehouse_id, store_id,"
@@ -94,6 +106,7 @@ def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, 
                 ids["authorization_requests"][r.get("id", cur.lastrowid)] = int(cur.lastrowid or 0)
             for kind in KINDS:
                 counts[kind] = len(ids[kind])
-    except (KeyError, TypeError) as exc:
-        raise ApiError(422, f"seed: malformed document ({exc})") from None
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError,
+            sqlite3.IntegrityError) as exc:
+        raise ApiError(422, f"seed: malformed document ({type(exc).__name__}: {exc})") from None
     return counts

@@ -161,7 +161,9 @@ def test_lists_paginate_with_link_and_total(live: Live) -> None:
     seeded = live.admin("POST", "/_sandbox/seed", {"customers": customers}).json()
     assert seeded["customers"] == 230
     with live.client() as c:
-        names, url, pages = [], "/customers?per_page=100", 0
+        names: list[str] = []
+        url: str | None = "/customers?per_page=100"
+        pages = 0
         while url:
             page = c.get(url)
             assert page.headers["X-Total-Count"] == "230"

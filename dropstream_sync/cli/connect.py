@@ -96,7 +96,8 @@ def open_sandbox(sandbox_dir: str) -> tuple[SyncWriteClient, Any, httpx.AsyncBas
     """A write client on the in-process sandbox, with the app and transport, for the demo
     (which also drives the sandbox's control surface, as the merchants would)."""
     settings, transport, app = _sandbox_parts(sandbox_dir)
-    settings = ClientSettings(settings.api_url, settings.credentials, _limits({}))
+    settings = ClientSettings(settings.api_url, settings.credentials,
+                              _limits({"rate_limit_rps": None}))
     return SyncWriteClient(WriteClient(settings, transport=transport)), app, transport
 
 

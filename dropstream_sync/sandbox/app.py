@@ -262,6 +262,9 @@ class SandboxApp:
         reply = self._run(fn, method, path, account_id, params, query, body, base_url)
         if fault is not None:
             return self._fault_reply(fault)
+        if self.buckets.rps > 0:
+            # Best effort, as Amazon's own: announced on answers, never on a 429.
+            reply.headers["x-amzn-RateLimit-Limit"] = f"{self.buckets.rps:g}"
         return reply, False
 
     def _fault_reply(self, fault: int | str) -> tuple[Reply, bool]:

@@ -98,17 +98,21 @@ class Sandbox:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def client(self, write: bool = False) -> Any:
+    def client(self, write: bool = False, *, paced: bool = False) -> Any:
+        """A client set up as `--sandbox` sets it up (no client-side limiter), or with
+        `paced`, as against a real server (default limiter, learning the announced rate)."""
         from dropstream_sync.client import (
             BasicCredentials,
             ClientSettings,
+            Limits,
             ReadClient,
             Secret,
             WriteClient,
         )
 
+        limits = Limits() if paced else Limits(rate_limit_rps=None)
         settings = ClientSettings("http://sandbox.local",
-                                  BasicCredentials(self.username, Secret(self.password)))
+                                  BasicCredentials(self.username, Secret(self.password)), limits)
         cls = WriteClient if write else ReadClient
         return cls(settings, transport=self.transport)
 
@@ -235,7 +239,7 @@ async def apply_figure(changes: int, rps: float) -> Row:
         cfg = Path(tmp) / "stores.yaml"
         cfg.write_text(json.dumps(config_for(merchants, changes // merchants)))
         desired = load([cfg]).desired
-        client = sandbox.client(write=True)
+        client = sandbox.client(write=True, paced=True)
         the_plan = plan(desired, await client.read_live(), now=datetime.now(UTC))
         writes = len(the_plan.changes)
         await sandbox.control("POST", "/_sandbox/rate_limit", {"rps": rps, "burst": int(rps)})

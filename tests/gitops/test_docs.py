@@ -1,0 +1,149 @@
+"""The user guides stay true: every command and option is in the CLI reference, every
+command line in the guides uses real options, the errors they quote are the tool's own,
+their links resolve, and shell completion works as documented."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import click
+import pytest
+
+from dropstream_sync.cli import cli
+from tests.gitops.gitops_files import ROOT
+
+DOCS = ROOT / "docs"
+GUIDES = ["onboarding.md", "ci.md", "troubleshooting.md", "cli.md"]
+
+
+def commands() -> Iterator[tuple[str, click.Command]]:
+    ctx = click.Context(cli, info_name="dropstream-sync")
+
+    def walk(group: click.Group, prefix: str) -> Iterator[tuple[str, click.Command]]:
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None
+            yield f"{prefix}{name}", command
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{prefix}{name} ")
+
+    yield from walk(cli, "")
+
+
+COMMANDS = dict(commands())
+
+
+def long_options(command: click.Command) -> set[str]:
+    return {o for p in command.params if isinstance(p, click.Option) for o in p.opts
+            if o.startswith("--") and o != "--help"}
+
+
+GLOBAL = long_options(cli) | {"--version"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_cli_reference_shows_every_command_and_option(name: str) -> None:
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert f"dropstream-sync {name}" in text
+    for option in long_options(COMMANDS[name]):
+        assert option in text, f"{name} {option} is not in docs/cli.md"
+
+
+def command_lines() -> Iterator[tuple[str, str]]:
+    for guide in GUIDES:
+        text = (DOCS / guide).read_text(encoding="utf-8")
+        for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+            for line in block.splitlines():
+                if re.search(r"(^|[\s;&|(])dropstream-sync\s+[a-z-]", line) and \
+                        "_COMPLETE=" not in line and "install" not in line:
+                    yield guide, line
+
+
+@pytest.mark.parametrize(("guide", "line"), list(command_lines()))
+def test_command_lines_in_the_guides_use_real_commands_and_options(guide: str,
+                                                                   line: str) -> None:
+    lexer = shlex.shlex(line.split("dropstream-sync ", 1)[1], posix=True,
+                        punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = list(lexer)
+    stop = next((i for i, w in enumerate(words) if w[0] in "|>&;"), None)
+    words = words[:stop]
+    while words and words[0] in GLOBAL | {"-v", "-vv"}:
+        words.pop(0)
+    name = words[0]
+    if f"{name} {words[1] if len(words) > 1 else ''}" in COMMANDS:
+        name = f"{name} {words[1]}"
+    assert name in COMMANDS, f"{guide}: unknown command in {line!r}"
+    known = long_options(COMMANDS[name]) | GLOBAL
+    for word in words:
+        if word.startswith("--"):
+            assert word.split("=")[0] in known, f"{guide}: {word} is not an option of {name}"
+
+
+# What the troubleshooting page quotes, as it must appear in the tool's source.
+QUOTED = [
+    "plan is stale: live objects changed since it was made",
+    "the plan is blocked by safety checks: ",
+    "(its warehouses: ",
+    "has no warehouse",
+    "move it in DropStream, or disable it and add a new store entry",
+    "another marketplace is another store: add a new entry instead",
+    "the account allows fewer requests per second than this client sends",
+    "was refused; it may have expired",
+    "this login may not do that",
+    "credentials would cross the network ",
+    "no DropStream credentials: ",
+    "not on a terminal: add --auto-approve to apply without asking",
+    "Another apply on this account is running; waiting for it to finish...",
+    "the merchant authorizes Amazon in the DropStream UI (no email in config)",
+]
+
+
+def test_the_errors_troubleshooting_quotes_are_the_tools_own() -> None:
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in (ROOT / "dropstream_sync").rglob("*.py"))
+    # Messages are built from adjacent string literals; join them as Python would.
+    source = re.sub(r'"\s*\n\s*f?"', "", source)
+    page = " ".join((DOCS / "troubleshooting.md").read_text(encoding="utf-8").split())
+    for quote in QUOTED:
+        assert quote in source, f"the tool no longer says {quote!r}"
+        assert " ".join(quote.split()) in page, f"troubleshooting.md does not quote {quote!r}"
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_links_in_the_guides_resolve(guide: str) -> None:
+    text = (DOCS / guide).read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if target.startswith("http"):
+            continue
+        assert (DOCS / target).resolve().exists(), f"{guide} links to missing {target}"
+
+
+def complete(env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_documented_completion_scripts_are_generated(shell: str) -> None:
+    assert f"_DROPSTREAM_SYNC_COMPLETE={shell}_source" in (DOCS / "cli.md").read_text()
+    script = complete({"_DROPSTREAM_SYNC_COMPLETE": f"{shell}_source"})
+    assert "_dropstream_sync_completion" in script
+
+
+def test_completion_offers_commands_and_their_options() -> None:
+    words = complete({"_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+                      "COMP_WORDS": "dropstream-sync pl", "COMP_CWORD": "1"})
+    assert "plain,plan" in words.splitlines()
+    options = complete({"_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+                        "COMP_WORDS": "dropstream-sync plan --det", "COMP_CWORD": "2"})
+    assert "plain,--detailed-exitcode" in options.splitlines()

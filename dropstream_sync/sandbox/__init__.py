@@ -48,46 +48,69 @@ def inprocess_transport(app: SandboxApp) -> httpx.AsyncBaseTransport:
 
 def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
           announce: Any = print) -> None:
-    """Serve `app` with uvicorn until SIGINT/SIGTERM; writes `<state>/sandbox.json` with the
-    URL and login once the port is bound (port 0 picks a free one)."""
+    """Serve `app` with uvicorn until SIGINT/SIGTERM, then return normally. Once it listens
+    (port 0 picks a free port) it announces the URL and login and writes them to
+    `<state>/sandbox.json` (mode 0600), which it removes on the way out."""
+    import contextlib
+    import logging
     import socket
+    from collections.abc import Iterator
 
     import uvicorn
 
+    info = app.sandbox_info
+    state = Path(info.state_dir)
+    target = state / "sandbox.json"
+    # A file left by a server that was killed would point control commands at nothing.
+    target.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{bound}"
-    info = app.sandbox_info
-    state = Path(info.state_dir)
-    record = {"url": url, "username": info.username, "password": info.password,
-              "admin_key": info.admin_key}
-    target = state / "sandbox.json"
-    tmp = state / "sandbox.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.chmod(0o600)
-    tmp.replace(target)
-    announce(
-        f"DropStream sandbox at {url}\n"
-        f"  login:     {info.username} / {info.password}\n"
-        f"  admin key: {info.admin_key}  (header X-Sandbox-Admin)\n"
-        f"  state:     {state}  (also written to {target})\n"
-        f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
-        "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml"
-    )
-    import logging
+
+    def started() -> None:
+        record = {"url": url, "username": info.username, "password": info.password,
+                  "admin_key": info.admin_key}
+        tmp = state / "sandbox.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(target)
+        announce(
+            f"DropStream sandbox at {url}\n"
+            f"  login:     {info.username} / {info.password}\n"
+            f"  admin key: {info.admin_key}  (header X-Sandbox-Admin)\n"
+            f"  state:     {state}  (also written to {target})\n"
+            f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
+            "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml\n"
+            "Stop with Ctrl-C."
+        )
 
     class _QuietDrops(logging.Filter):
         # An injected dropped connection is the sandbox working as asked, not an error.
         def filter(self, record: logging.LogRecord) -> bool:
             return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # Announced only now: signal handlers are in place and the socket listens, so
+            # whoever reads sandbox.json can connect, and stop us, right away.
+            if not self.should_exit:
+                started()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                # uvicorn re-raises the stop signal after shutting down; for a person
+                # ending `sandbox serve` that is a clean stop, exit status 0.
+                self._captured_signals.clear()
+
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        _Server(config).run(sockets=[sock])
     finally:
         target.unlink(missing_ok=True)

@@ -134,9 +134,8 @@ class _Planner:
             self.existing_store(m, s, customer, live)
         unlisted = [ls for ls in live_stores if ls.id not in matched]
         if m.prune and unlisted:
-            for ls in unlisted:
-                self.prune(m, ls)
-            if not matched and live_stores:
+            disabled = sum(self.prune(m, ls) for ls in unlisted)
+            if not matched and disabled:
                 self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
                                     f"({len(live_stores)}): is the merchant's name right?")
 
@@ -180,6 +179,9 @@ class _Planner:
             detail["refs"] = {"customer_id": merchant_change}
         created = self.add("create_store", m.name, s.name, Target("store"), fields,
                            [merchant_change] if merchant_change else [], **detail)
+        if not s.enabled:
+            # A store switched off is kept, but nobody is asked to authorize it (documented).
+            return
         if m.email:
             self.add("invite", m.name, s.name, Target("store"),
                      [FieldChange("authorization_request.email", None, m.email)], [created.id],
@@ -245,6 +247,10 @@ class _Planner:
                     f"{m.name} / {s.name}: the Amazon authorization expires {_iso(expires)} "
                     f"(in {days} days); DropStream accepts a new invite once it has lapsed, "
                     "and the next apply after that sends it")
+            return
+        if not s.enabled:
+            if request is not None:
+                self.cancel(m, s.name, request, "enabled: false: no authorization wanted")
             return
         if not m.email:
             if request is not None:
@@ -347,13 +353,15 @@ class _Planner:
             self.blocked.append(f"store '{store}' of merchant '{m.name}' is protected "
                                 "(protect: true) and would be disabled")
 
-    def prune(self, m: DesiredMerchant, ls: Store) -> None:
+    def prune(self, m: DesiredMerchant, ls: Store) -> bool:
         for request in self.ix.requests.get(ls.id, []):
             self.cancel(m, ls.name, request, "pruned: the store is not in the config")
         connections = self.ix.connections.get(ls.id, [])
         conn = next((c for c in connections if c.enabled), connections[0] if connections else None)
         if ls.enabled or (conn is not None and conn.enabled):
             self.disable(m, ls.name, ls, conn, False, "pruned: the store is not in the config")
+            return True
+        return False
 
     # -- budget, safety, order ---------------------------------------------------------------
 

@@ -87,6 +87,24 @@ def test_plan_invites_when_authorization_expired_or_revoked(status: str) -> None
     assert kinds(run(state(merchant("Acme", store("Acme", "Acme US"))), live)) == ["invite"]
 
 
+def test_new_store_with_enabled_false_is_created_but_nobody_is_invited() -> None:
+    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))), account())
+    assert kinds(p) == ["create_store"] and p.pending == ()
+
+
+def test_unauthorized_store_with_enabled_false_gets_no_invite_and_its_request_is_canceled(
+) -> None:
+    live = account(live_store(1, "Acme US"), requests=(request(9, 1),))
+    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))), live)
+    assert kinds(p) == ["cancel_invite"] and p.pending == ()
+
+
+def test_prune_of_already_disabled_stores_does_not_block() -> None:
+    s, c = connected(1, "Acme Old", enabled=False)
+    p = run(state(merchant("Acme", prune=True)), account(s, connections=(c,)))
+    assert p.changes == () and not p.blocked
+
+
 def test_pending_request_is_shown_as_awaiting_merchant_not_a_change() -> None:
     live = account(live_store(1, "Acme US"), requests=(request(9, 1, age_days=3),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)

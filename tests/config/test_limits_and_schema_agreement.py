@@ -1,0 +1,171 @@
+"""What a large or hostile file costs, and that the JSON Schema accepts every valid config.
+
+An editor validating with schemas/stores.schema.json must never flag a file that
+`dropstream-sync validate` accepts (aliases, letter case, GB for UK included).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dropstream_sync import catalog
+from dropstream_sync.config import load
+from dropstream_sync.config.schema import generate_schema
+from dropstream_sync.errors import ConfigError
+
+VALIDATOR = jsonschema.Draft202012Validator(generate_schema())
+
+
+def big_config(stores: int) -> str:
+    markets = [m.code for m in catalog.MARKETPLACES]
+    lines = ["version: 1", "defaults:", "  import_order_statuses: [Unshipped, PartiallyShipped]",
+             "merchants:"]
+    per_merchant = len(markets)
+    for m in range(stores // per_merchant + 1):
+        lines += [f"  - name: Merchant {m}", f"    email: ops@merchant-{m}.example", "    stores:"]
+        for s, market in enumerate(markets):
+            if m * per_merchant + s >= stores:
+                break
+            lines += [f"      - name: Merchant {m} {market}", f"        marketplace: {market}",
+                      "        fulfillment_latency: 2", f"        id: {m * per_merchant + s + 1}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_ten_thousand_stores_validate_in_under_two_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(big_config(10_000))
+    started = time.perf_counter()
+    result = load([path])
+    elapsed = time.perf_counter() - started
+    assert sum(len(m.stores) for m in result.desired.merchants) == 10_000
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+
+def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
+    lines = ["version: 1", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as caught:
+        load([path])
+    assert time.perf_counter() - started < 1.0
+    assert any("alias" in p.message for p in caught.value.problems)
+
+
+def test_an_anchor_reused_by_many_stores_is_not_a_bomb(tmp_path: Path) -> None:
+    stores = "\n".join(f"      - {{name: S{i}, marketplace: US, import_order_statuses: *st}}"
+                       for i in range(500))
+    path = tmp_path / "anchors.yaml"
+    path.write_text("version: 1\ndefaults:\n  import_order_statuses: &st [Unshipped]\n"
+                    f"merchants:\n  - name: Acme\n    stores:\n{stores}\n")
+    assert len(load([path]).desired.merchants[0].stores) == 500
+
+
+def spelled(text: str, draw: st.DrawFn) -> str:
+    return "".join(c.upper() if draw(st.booleans()) else c.lower() for c in text)
+
+
+@st.composite
+def status_spelling(draw: st.DrawFn) -> str:
+    status = draw(st.sampled_from(catalog.ORDER_STATUSES))
+    if draw(st.booleans()):
+        return status
+    # The 2026 Orders API spelling: PARTIALLY_SHIPPED, CANCELLED.
+    snake = "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(status))
+    snake = snake.replace("Canceled", "Cancelled")
+    return spelled(snake, draw)
+
+
+@st.composite
+def marketplace_spelling(draw: st.DrawFn) -> str:
+    code = draw(st.sampled_from([m.code for m in catalog.MARKETPLACES] + ["GB"]))
+    return spelled(code, draw)
+
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABC-0123456789", min_size=1,
+                max_size=12).filter(lambda s: s.strip() == s and s[0].isalpha())
+
+
+@st.composite
+def store_settings(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out["import_order_statuses"] = draw(st.lists(status_spelling(), min_size=1, max_size=4))
+    if draw(st.booleans()):
+        out["fulfillment_latency"] = draw(st.none() | st.integers(1, 30))
+    if draw(st.booleans()):
+        out["fulfillment_channel_code"] = draw(st.from_regex(r"\A[A-Za-z0-9_.\-]{1,64}\Z"))
+    if draw(st.booleans()):
+        out["fulfillment_channel"] = draw(st.sampled_from(["MFN", "AFN"]))
+    return out
+
+
+@st.composite
+def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {"version": 1}
+    if draw(st.booleans()):
+        doc["prune"] = draw(st.booleans())
+    if draw(st.booleans()):
+        doc["reauthorize_days"] = draw(st.integers(0, 365))
+    if draw(st.booleans()):
+        doc["safety"] = {"max_update_percent": draw(st.integers(0, 100) | st.floats(0, 100)),
+                         "min_existing": draw(st.integers(0, 1000))}
+    if draw(st.booleans()):
+        doc["defaults"] = draw(store_settings())
+    merchants = []
+    for name in draw(st.lists(names, max_size=3, unique=True)):
+        merchant: dict[str, Any] = {"name": name}
+        if draw(st.booleans()):
+            merchant["email"] = "ops@merchant.example"
+        if draw(st.booleans()):
+            merchant["defaults"] = draw(store_settings())
+        stores = []
+        for store_name in draw(st.lists(names, max_size=3, unique=True)):
+            store = {"name": store_name, "marketplace": draw(marketplace_spelling()),
+                     **draw(store_settings())}
+            if draw(st.booleans()):
+                store["enabled"] = draw(st.booleans())
+            if draw(st.booleans()):
+                store["protect"] = draw(st.booleans())
+            stores.append(store)
+        merchant["stores"] = stores
+        merchants.append(merchant)
+    doc["merchants"] = merchants
+    return doc
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=valid_configs())
+def test_every_config_the_loader_accepts_passes_the_schema(tmp_path: Path,
+                                                          doc: dict[str, Any]) -> None:
+    path = tmp_path / "stores.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    load([path])  # raises if the generator made something invalid
+    errors = [e.message for e in VALIDATOR.iter_errors(yaml.safe_load(path.read_text()))]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("text", ["UNSHIPPED", "unshipped", "PARTIALLY_SHIPPED", "CANCELLED",
+                                  "partially-shipped", "Canceled", "InvoiceUnconfirmed"])
+def test_schema_and_loader_agree_on_status_spellings(text: str) -> None:
+    assert catalog.canonical_status(text) is not None
+    doc = {"version": 1, "defaults": {"import_order_statuses": [text]}}
+    assert not list(VALIDATOR.iter_errors(doc))
+
+
+@pytest.mark.parametrize("text", ["Shipped!", "Unshipped Now", "Pendings"])
+def test_schema_refuses_a_status_the_loader_refuses(text: str) -> None:
+    assert catalog.canonical_status(text) is None
+    doc = {"version": 1, "defaults": {"import_order_statuses": [text]}}
+    assert list(VALIDATOR.iter_errors(doc))

@@ -1,0 +1,127 @@
+"""`dropstream-sync validate` and `dropstream-sync schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dropstream_sync.cli import cli
+from dropstream_sync.config.schema import generate_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "stores.yaml"
+MAIN = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    # main() maps errors to exit codes; only a real process shows what a user sees.
+    return subprocess.run([*MAIN, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_valid_example_prints_one_summary_line_on_stdout() -> None:
+    result = CliRunner().invoke(cli, ["validate", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("OK: 1 file")
+    for word in ("merchant", "store", "marketplace", "0 warning"):
+        assert word in lines[0]
+
+
+def test_summary_counts_files_merchants_stores_and_marketplaces(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: US}\n      - {name: Acme UK, marketplace: GB}\n")
+    (tmp_path / "b.yml").write_text(
+        "version: 1\nmerchants:\n  - name: Beta\n    stores:\n"
+        "      - {name: Beta UK, marketplace: UK}\n")
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "OK: 2 file(s), 2 merchant(s), 3 store(s) in 2 marketplace(s), 0 warning(s)")
+
+
+def test_warnings_go_to_stderr_with_their_position_and_do_not_fail(tmp_path: Path) -> None:
+    path = tmp_path / "stores.yaml"
+    path.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - name: Acme DE\n        marketplace: DE\n        fulfillment_channel_code: LOC-1\n")
+    result = run_main("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1 and "1 warning" in result.stdout
+    warning = [ln for ln in result.stderr.splitlines() if ln.startswith(f"{path}:")]
+    assert len(warning) == 1
+    assert warning[0].startswith(f"{path}:5:") and "warning:" in warning[0]
+    assert "outside the US" in warning[0]
+
+
+def test_invalid_config_exits_1_with_every_problem_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "stores.yaml"
+    path.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - name: Acme US\n        marketplace: USA\n        fulfilment_latency: 2\n")
+    result = run_main("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert f"{path}:6:22: merchants[0].stores[0].marketplace: unknown marketplace 'USA'" in (
+        result.stderr)
+    assert (f"{path}:7:9: merchants[0].stores[0].fulfilment_latency: unknown key "
+            "'fulfilment_latency' (did you mean 'fulfillment_latency'?)") in result.stderr
+    assert "2 error(s)" in result.stderr
+
+
+def test_missing_path_exits_1_naming_it(tmp_path: Path) -> None:
+    result = run_main("validate", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert "nope.yaml" in result.stderr and "no such file or folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_folder_without_yaml_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("version: 1\n")
+    result = run_main("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "no *.yaml or *.yml" in result.stderr
+
+
+def test_validate_needs_a_path() -> None:
+    result = run_main("validate")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_prints_the_committed_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    printed = json.loads(result.stdout)
+    assert printed == generate_schema()
+    assert printed == json.loads((ROOT / "schemas" / "stores.schema.json").read_text())
+    assert result.stdout.startswith('{\n  "')  # indent 2, for diffs that read well
+
+
+def test_schema_module_prints_the_same_schema() -> None:
+    result = subprocess.run([sys.executable, "-m", "dropstream_sync.config.schema"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == generate_schema()
+
+
+def test_schema_is_deterministic() -> None:
+    first = json.dumps(generate_schema(), sort_keys=True)
+    assert json.dumps(generate_schema(), sort_keys=True) == first
+    assert generate_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for key in ("$id", "title", "description"):
+        assert generate_schema()[key]
+
+
+def test_help_of_validate_and_schema_shows_examples() -> None:
+    for command in ("validate", "schema"):
+        result = CliRunner().invoke(cli, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout
+        assert f"dropstream-sync {command}" in result.stdout

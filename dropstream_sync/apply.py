@@ -99,8 +99,10 @@ class AuditLog:
     def __init__(self, path: Path, config_digest: str) -> None:
         self._path = path
         self._digest = config_digest
-        self._actor = os.environ.get("GITHUB_ACTOR") or _os_user()
-        self._commit = os.environ.get("GITHUB_SHA") or _git_commit()
+        self._actor = (os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN")
+                       or _os_user())
+        self._commit = (os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+                        or _git_commit())
 
     def write(self, result: ChangeResult) -> None:
         change = result.change

@@ -14,6 +14,14 @@ from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_lin
 
 MARKER = "<!-- dropstream-sync:plan -->"
 LIMIT = 60_000
+# Reasons and warnings are listed up to this many, each clipped, so that they alone can
+# never push the comment over the limit (100 x 300 characters is well under it).
+MAX_LISTED = 100
+MAX_LINE = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
 def _merchant_block(group: MerchantRows) -> str:
@@ -38,7 +46,10 @@ def render_markdown(plan: Plan) -> str:
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        head.extend(f"> - {html.escape(r, quote=False)}" for r in plan.blocked_reasons)
+        head.extend(f"> - {html.escape(_clip(r), quote=False)}"
+                    for r in plan.blocked_reasons[:MAX_LISTED])
+        if len(plan.blocked_reasons) > MAX_LISTED:
+            head.append(f"> - _and {len(plan.blocked_reasons) - MAX_LISTED} more_")
         head.append("")
     head.append(f"**{summary_line(plan)}**")
     head.append("")
@@ -54,7 +65,11 @@ def render_markdown(plan: Plan) -> str:
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        tail.extend(f"- {html.escape(w, quote=False)}" for w in plan.warnings)
+        tail.extend(f"- {html.escape(_clip(w), quote=False)}"
+                    for w in plan.warnings[:MAX_LISTED])
+        if len(plan.warnings) > MAX_LISTED:
+            tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): "
+                        "see `dropstream-sync show plan.json`_")
         tail.append("")
     tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}"
                 "</sub>")

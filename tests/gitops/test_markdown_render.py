@@ -161,11 +161,6 @@ def test_a_plan_without_changes_still_renders_its_table() -> None:
     assert page(text).tables == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render/markdown.py caps merchant blocks but not warnings or blocked reasons: "
-    "a plan with thousands of warnings exceeds 60,000 characters (reported to the renderer)",
-)
 def test_thousands_of_warnings_still_fit_in_one_comment() -> None:
     warnings = tuple(f"stores/acme.yaml:{i}:9: merchants[0].stores[{i}]: warning: latency is "
                      "ignored with AFN" for i in range(3000))

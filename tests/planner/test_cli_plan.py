@@ -1,0 +1,96 @@
+"""`plan` and `show` from the command line, against the in-process sandbox (`--sandbox DIR`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync.cli import main
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def test_plan_against_an_empty_account_lists_creations_and_exits_2_with_detailed_exitcode(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
+                         "--detailed-exitcode")
+    assert code == 2, err
+    assert '+ create store "' in out and out.rstrip().splitlines()[-1].startswith("Plan:")
+    assert "Traceback" not in err
+
+
+def test_plan_without_detailed_exitcode_exits_0_even_with_changes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"))
+    assert code == 0 and "Plan:" in out
+
+
+def test_saved_plan_is_the_json_output_and_show_renders_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
+                         "--format", "json", "--out", str(saved))
+    assert code == 0, err
+    assert out == saved.read_text()
+    doc = json.loads(out)
+    assert doc["format_version"] == "1" and doc["changes"]
+    assert "password" not in out.lower()
+    code, md, _ = run(capsys, "show", str(saved), "--format", "markdown")
+    assert code == 0 and md.splitlines()[0] == "<!-- dropstream-sync:plan -->"
+    code, text, _ = run(capsys, "show", str(saved))
+    assert code == 0 and "Plan:" in text
+
+
+def test_merchant_option_limits_the_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
+                         "--format", "json", "--merchant", "Acme Outdoors")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["merchants"] == ["Acme Outdoors"]
+    assert {c["merchant"] for c in doc["changes"]} == {"Acme Outdoors"}
+
+
+def test_unknown_merchant_is_an_error_without_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
+                       "--merchant", "Nobody Inc")
+    assert code == 1 and "Nobody Inc" in err and "Traceback" not in err
+
+
+def test_after_apply_the_plan_has_no_changes_only_pending_invites(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sandbox = str(tmp_path / "sb")
+    code, _, err = run(capsys, "apply", EXAMPLE, "--sandbox", sandbox, "--auto-approve")
+    assert code == 0, err
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--detailed-exitcode")
+    assert code == 0, out + err
+    assert out.rstrip().splitlines()[-1].startswith("No changes.")
+    assert "… pending:" in out and "waiting for" in out
+
+
+def test_show_refuses_a_file_that_is_not_a_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"format_version": "9"}')
+    code, out, err = run(capsys, "show", str(bad))
+    assert code == 1 and out == "" and "Traceback" not in err and "error:" in err
+    code, _, err = run(capsys, "show", str(tmp_path / "missing.json"))
+    assert code == 1 and "Traceback" not in err

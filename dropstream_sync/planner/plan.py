@@ -113,6 +113,12 @@ class _Planner:
             created = self.add("create_merchant", m.name, None, Target("customer"),
                                [FieldChange("company_name", None, m.name)], company_name=m.name)
             for s in m.stores:
+                if s.id is not None:
+                    # The pinned store exists elsewhere or not at all: either way not this one's.
+                    self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
+                                       f"Amazon store of merchant '{m.name}', which does not "
+                                       "exist yet; remove the id to create a new store")
+                    continue
                 self.new_store(m, s, None, created.id)
             return
         customer = customers[0]

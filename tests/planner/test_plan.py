@@ -253,6 +253,12 @@ def test_pinned_id_of_another_merchant_is_a_plan_error() -> None:
         run(state(merchant("Acme", store("Acme", "X", id=5))), live)
 
 
+def test_pinned_id_under_a_merchant_that_does_not_exist_is_a_plan_error() -> None:
+    with pytest.raises(PlanError, match=r"store id 1 .*does not exist yet"):
+        run(state(merchant("New Co", store("New Co", "New US", id=1))),
+            account(live_store(1, "Acme US")))
+
+
 def test_merchant_filter_limits_the_plan() -> None:
     desired = state(merchant("Acme", store("Acme", "A")), merchant("Beta", store("Beta", "B")))
     p = run(desired, account(customers=()), merchants=["Beta"])

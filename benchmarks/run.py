@@ -137,10 +137,13 @@ async def bare_read(sandbox: Sandbox) -> int:
             total = int(first.headers.get("X-Total-Count", "0"))
             count = max(1, math.ceil(total / 100))
             pages += count
+            first.json()
             rest = [h.get(path, params={**params, "per_page": 100, "page": p}, headers=headers)
                     for p in range(2, count + 1)]
-            for i in range(0, len(rest), 8):
-                await asyncio.gather(*rest[i:i + 8])
+            for i in range(0, len(rest), 4):
+                # A read decodes what it fetched; building models and planning is the rest.
+                for response in await asyncio.gather(*rest[i:i + 4]):
+                    response.json()
         return pages
 
 

@@ -7,6 +7,7 @@ marketplace or an order status is spelled one way everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 
@@ -88,11 +89,13 @@ def _status_key(text: str) -> str:
 _STATUS_BY_KEY: Final[dict[str, str]] = {_status_key(s): s for s in ORDER_STATUSES}
 
 
+@lru_cache(maxsize=1024)
 def canonical_status(text: str) -> str | None:
     """The v0 spelling of an order status in any accepted spelling, or None if unknown."""
     return _STATUS_BY_KEY.get(_status_key(text))
 
 
+@lru_cache(maxsize=1024)
 def canonical_marketplace(code: str) -> str | None:
     """The catalog code of a marketplace given in any case (GB -> UK), or None if unknown."""
     upper = code.strip().upper()

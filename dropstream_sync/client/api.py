@@ -296,7 +296,9 @@ def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
 
 def authorization(d: Any) -> live.Authorization:
     """The store adapter's read-only `authorization` [assumed]; absent means missing."""
-    if not isinstance(d, Mapping):
+    # JSON objects decode to dict; the exact check is much cheaper than the Mapping ABC's,
+    # and a plan builds ten thousand of these.
+    if not isinstance(d, dict):
         return live.Authorization()
     partner = d.get("selling_partner_id")
     return live.Authorization(
@@ -310,7 +312,7 @@ def authorization(d: Any) -> live.Authorization:
 def store(d: Mapping[str, Any]) -> live.Store:
     """A store; for Amazon, the settings come from the adapter [assumed shape]."""
     adapter = d.get("adapter")
-    a: Mapping[str, Any] = adapter if isinstance(adapter, Mapping) else {}
+    a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else {}
     statuses = a.get("import_order_statuses")
     latency = a.get("fulfillment_latency")
     marketplace = a.get("marketplace_id")

@@ -433,9 +433,7 @@ def list_connections(ctx: Ctx) -> Reply:
     echo: dict[str, str] = {}
     _id_filter(ctx, "customer_id", filters, echo)
     _id_filter(ctx, "store_id", filters, echo)
-    return list_page(
-        ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows)
-    )
+    return list_page(ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows))
 
 
 def get_connection(ctx: Ctx) -> Reply:

@@ -42,9 +42,10 @@ def big_config(stores: int) -> str:
 def test_ten_thousand_stores_validate_in_under_two_seconds(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(big_config(10_000))
-    started = time.perf_counter()
+    # CPU time, not wall time: the suite shares two cores with other test processes.
+    started = time.process_time()
     result = load([path])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert sum(len(m.stores) for m in result.desired.merchants) == 10_000
     assert elapsed < 2.0, f"{elapsed:.2f} s"
 
@@ -55,10 +56,10 @@ def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     path = tmp_path / "laughs.yaml"
     path.write_text("\n".join(lines) + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ConfigError) as caught:
         load([path])
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert any("alias" in p.message for p in caught.value.problems)
 
 

@@ -9,6 +9,7 @@ Each problem names FILE:LINE:COLUMN and a path like `merchants[0].stores[2].mark
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,12 +82,13 @@ def load_paths(paths: Sequence[str | Path]) -> LoadResult:
         result = _load_file(path, problems)
         if result is not None:
             parsed.append(result)
-    problems.extend(_cross_checks(parsed))
+    settings: dict[int, StoreSettings] = {}
+    problems.extend(_cross_checks(parsed, settings))
     order = {str(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.file, -1), p.line, p.column))
     if any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
-    desired = _resolve(parsed)
+    desired = _resolve(parsed, settings)
     return LoadResult(desired, tuple(problems), tuple(str(f) for f in files))
 
 
@@ -142,6 +144,86 @@ def _shape(path: PathKey) -> str:
     return ""
 
 
+# What a number must be, by field, for messages that say the range instead of one bound.
+_RANGES: dict[str, str] = {
+    "fulfillment_latency": f"{catalog.LATENCY_MIN}..{catalog.LATENCY_MAX} (days), or null",
+    "reauthorize_days": "0..365 (days)",
+    "max_update_percent": "0..100 (percent)",
+    "max_disable_percent": "0..100 (percent)",
+    "min_existing": "a whole number, 0 or more",
+    "max_invites_per_run": "a whole number, 0 or more",
+    "id": "a positive whole number (a DropStream store id)",
+}
+# Other names people use for a value: the hint names the value they meant.
+_SYNONYMS: dict[str, str] = {"fba": "AFN", "fbm": "MFN", "1.0": "1"}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "fulfillment_channel": catalog.FULFILLMENT_CHANNELS,
+    "platform": ("amazon",),
+    "version": ("1",),
+}
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _message(error: Any, field: str) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    got = _show(value)
+    if kind == "bool_type":
+        text = str(value).lower()
+        hint = (" (remove the quotes)" if text in ("true", "false") else
+                " (yes, no, on and off are text in YAML 1.2)"
+                if text in ("yes", "no", "on", "off", "y", "n") else "")
+        return f"expected true or false, got {got}{hint}"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        quoted = " (remove the quotes)" if isinstance(value, str) and value.isdigit() else ""
+        return f"expected a whole number, got {got}{quoted}"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, got {got}"
+    if kind == "string_type":
+        return f"expected text, got {got}" + (
+            f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")
+    if kind == "list_type":
+        if value is None:
+            return "expected a list, got nothing (write [] for an empty list)"
+        return f"expected a list, got {got}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping (key: value), got {got}"
+    if kind == "literal_error":
+        choices = _CHOICES.get(field, ())
+        text = str(value)
+        close = [c for c in choices if c.lower() == text.lower()] or [
+            c for c in choices if c == _SYNONYMS.get(text.lower())] or (
+            difflib.get_close_matches(text, choices, n=1, cutoff=0.6))
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if field == "version":
+            hint = " (the number 1, without quotes)" if text == "1" else (
+                " (the only format version)")
+        return f"expected {' or '.join(choices) or 'another value'}, got {got}{hint}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"must be {_RANGES[field]}, got {got}" if field in _RANGES else str(error["msg"])
+    if kind == "string_pattern_mismatch" and field == "fulfillment_channel_code":
+        return (f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
+                f"got {got}")
+    if kind in ("too_short", "string_too_short"):
+        if field == "import_order_statuses":
+            return "must list at least one order status"
+        return "must not be empty"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[Problem]:
     for error in exc.errors(include_url=False):
         loc: PathKey = tuple(error["loc"])
@@ -149,26 +231,23 @@ def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[P
         if kind == "extra_forbidden":
             key = str(loc[-1])
             choices = models.FIELDS_BY_SHAPE.get(_shape(loc[:-1]), [])
-            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6) or [
+                c for c in choices if key.lower() in c]
+            hint = (f" (did you mean '{close[0]}'?)" if close
+                    else f"; expected one of: {', '.join(choices)}" if choices else "")
             yield holder.at(loc, f"unknown key '{key}'{hint}", key=True)
         elif kind == "missing":
             field = str(loc[-1])
             line, column = holder.positions.of(loc[:-1])
-            yield Problem(holder.name, line, column, dotted(loc),
-                          f"'{field}' is required")
+            needed = "'version: 1' is required" if loc == ("version",) else (
+                f"'{field}' is required")
+            yield Problem(holder.name, line, column, dotted(loc), needed)
         else:
-            message = str(error["msg"])
-            message = message.removeprefix("Value error, ")
-            value = error.get("input")
-            if kind in ("bool_type", "int_type", "float_type", "string_type", "list_type",
-                        "model_type", "dict_type", "literal_error") and not isinstance(
-                            value, dict | list):
-                message += f", got {value!r}"
-            yield holder.at(loc, message)
+            fields = [part for part in loc if isinstance(part, str)]
+            yield holder.at(loc, _message(error, fields[-1] if fields else ""))
 
 
-def _cross_checks(files: list[_File]) -> Iterable[Problem]:
+def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
     merchants: dict[str, tuple[_File, int]] = {}
     pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
@@ -204,6 +283,7 @@ def _cross_checks(files: list[_File]) -> Iterable[Problem]:
                                f"{code} (also stores[{markets[code]}])", severity="warning")
                 markets.setdefault(code, si)
                 settings = _settings(f.model, merchant, store)
+                resolved[id(store)] = settings
                 if settings.fulfillment_channel == "AFN":
                     if settings.fulfillment_latency is not None:
                         yield f.at(spath, "fulfillment_latency means nothing for AFN (Amazon "
@@ -216,6 +296,12 @@ def _cross_checks(files: list[_File]) -> Iterable[Problem]:
                     yield f.at(spath, f"custom fulfillment_channel_code "
                                       f"'{settings.fulfillment_channel_code}' outside the US: "
                                       "Multi-Location Inventory is US only", severity="warning")
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_set(statuses: tuple[str, ...]) -> frozenset[str]:
+    # Thousands of stores list the same few statuses: canonicalize each spelling list once.
+    return frozenset(catalog.canonical_status(s) or s for s in statuses)
 
 
 def _pick(name: str, *layers: models.StoreSettings | None) -> Any:
@@ -231,15 +317,13 @@ def _settings(file: models.StoresFile, merchant: models.Merchant,
     statuses = _pick("import_order_statuses", *layers)
     return StoreSettings(
         fulfillment_channel=_pick("fulfillment_channel", *layers),
-        import_order_statuses=frozenset(
-            catalog.canonical_status(s) or s for s in statuses
-        ),
+        import_order_statuses=_status_set(tuple(statuses)),
         fulfillment_latency=_pick("fulfillment_latency", *layers),
         fulfillment_channel_code=_pick("fulfillment_channel_code", *layers),
     )
 
 
-def _resolve(files: list[_File]) -> DesiredState:
+def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredState:
     merchants: list[DesiredMerchant] = []
     safety = [f.model.safety for f in files if f.model.safety is not None]
     default = Safety()
@@ -253,7 +337,7 @@ def _resolve(files: list[_File]) -> DesiredState:
                     merchant=m.name,
                     name=s.name,
                     marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
-                    settings=_settings(f.model, m, s),
+                    settings=resolved.get(id(s)) or _settings(f.model, m, s),
                     id=s.id,
                     warehouse=s.warehouse or m.warehouse,
                     enabled=s.enabled,

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from dropstream_sync import catalog
 
@@ -36,9 +43,11 @@ def _check_status(value: str) -> str:
 
 
 def _check_marketplace(value: str) -> str:
-    if catalog.canonical_marketplace(value) is None:
+    # catalog.canonical_marketplace forgives surrounding spaces; the schema's pattern does not,
+    # and a config must mean the same to both.
+    if value != value.strip() or catalog.canonical_marketplace(value) is None:
         codes = [m.code for m in catalog.MARKETPLACES]
-        raise ValueError(f"unknown marketplace '{value}'{_hint(value, codes)}; "
+        raise ValueError(f"unknown marketplace '{value}'{_hint(value.strip(), codes)}; "
                          f"one of {', '.join(codes)} (GB = UK)")
     return value
 
@@ -49,18 +58,47 @@ def _check_email(value: str) -> str:
     return value
 
 
+def _any_case(text: str, between: str = "") -> str:
+    """A JSON Schema (ECMA 262) pattern for `text` in any letter case: it has no (?i) flag."""
+    parts = [f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in text]
+    return between.join(parts)
+
+
+def _status_pattern() -> str:
+    # Exactly the spellings catalog.canonical_status accepts: any case, any '_' or '-' between
+    # letters, and Cancelled with two l's. A test checks the two agree.
+    sep = "[_-]*"
+    options = []
+    for status in catalog.ORDER_STATUSES:
+        key = status.lower()
+        body = _any_case(key, sep)
+        if key == "canceled":
+            body = _any_case("cancel", sep) + sep + f"(?:[Ll]{sep})?" + _any_case("ed", sep)
+        options.append(body)
+    return f"^{sep}(?:{'|'.join(options)}){sep}$"
+
+
+def _marketplace_pattern() -> str:
+    codes = [m.code for m in catalog.MARKETPLACES] + list(catalog.MARKETPLACE_ALIASES)
+    return f"^(?:{'|'.join(_any_case(c) for c in codes)})$"
+
+
+STATUS_PATTERN: Final = _status_pattern()
+MARKETPLACE_PATTERN: Final = _marketplace_pattern()
+
 _STATUS_SCHEMA: dict[str, Any] = {
+    # The enum is what editors offer for completion; the pattern admits the other spellings.
     "anyOf": [
         {"enum": list(catalog.ORDER_STATUSES)},
-        {"type": "string", "pattern": "^[A-Za-z_]+$"},
+        {"type": "string", "pattern": STATUS_PATTERN},
     ],
     "description": "An Amazon order status (Orders API v0 name; 2026 names such as "
                    "PARTIALLY_SHIPPED and any letter case are accepted).",
 }
 _MARKETPLACE_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"enum": [m.code for m in catalog.MARKETPLACES] + ["GB"]},
-        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        {"enum": [m.code for m in catalog.MARKETPLACES] + list(catalog.MARKETPLACE_ALIASES)},
+        {"type": "string", "pattern": MARKETPLACE_PATTERN},
     ],
 }
 
@@ -73,6 +111,19 @@ Email = Annotated[str, AfterValidator(_check_email),
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
+# Settings whose null would mean nothing: leaving them out already means "inherit".
+_NOT_NULL: Final = ("fulfillment_channel", "import_order_statuses", "fulfillment_channel_code")
+
+
+def _not_null_in_schema(schema: dict[str, Any]) -> None:
+    """Drop the null that `X | None` puts into the schema: the models refuse an explicit null."""
+    options = [o for o in schema.pop("anyOf", []) if o != {"type": "null"}]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    schema.pop("default", None)
+
 
 class StoreSettings(BaseModel):
     """The four settings of DropStream's Amazon wizard. Unset means: inherit."""
@@ -80,11 +131,12 @@ class StoreSettings(BaseModel):
     model_config = _STRICT
 
     fulfillment_channel: Literal["MFN", "AFN"] | None = Field(
-        None, title="Fulfillment channel",
+        None, title="Fulfillment channel", json_schema_extra=_not_null_in_schema,
         description="MFN: you (the 3PL) ship the orders. AFN: Fulfilled by Amazon. Default MFN.",
     )
     import_order_statuses: list[OrderStatus] | None = Field(
         None, min_length=1, title="Import order statuses",
+        json_schema_extra=_not_null_in_schema,
         description="Amazon order statuses to import, as a set (order and spelling do not "
                     "matter). Default [Unshipped, PartiallyShipped].",
     )
@@ -95,9 +147,17 @@ class StoreSettings(BaseModel):
     )
     fulfillment_channel_code: str | None = Field(
         None, pattern=catalog.CHANNEL_CODE_PATTERN, title="Fulfillment channel code",
+        json_schema_extra=_not_null_in_schema,
         description="Where inventory is pushed: DEFAULT (single location), or a Multi-Location "
                     "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
     )
+
+    @field_validator(*_NOT_NULL, mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null: leave the key out to inherit the default")
+        return value
 
 
 class Store(StoreSettings):

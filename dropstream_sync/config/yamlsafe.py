@@ -5,7 +5,9 @@ PyYAML composes a node tree (with marks) and we build plain data from it ourselv
 - a duplicate key in a mapping is an error (PyYAML keeps the last one silently);
 - only the safe tags construct (no Python objects);
 - alias expansion is bounded: aliases share nodes, so a "billion laughs" file composes
-  instantly, and walking it stops after a budget of repeated visits;
+  instantly, and walking it stops once repeated visits outgrow the file's own size;
+- only `true`/`false` are booleans (YAML 1.2, as editors read it): `yes`, `no`, `on`, `off`
+  stay text, so a store named "No" is not a boolean and `protect: yes` is reported;
 - files over 10 MB are refused before they are read.
 """
 
@@ -18,6 +20,9 @@ from typing import Any, Final
 import yaml
 
 MAX_BYTES: Final = 10 * 1024 * 1024
+# Repeated visits allowed beyond twice the number of distinct nodes: a config that reuses an
+# anchor once per store stays linear in its own size, while a "billion laughs" file (a hundred
+# nodes, 10^9 visits) stops after about ten thousand.
 MAX_ALIAS_VISITS: Final = 10_000
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -25,6 +30,12 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 PathKey = tuple[str | int, ...]
 _PLAIN: Final = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_STR: Final = "tag:yaml.org,2002:str"
+_INT: Final = "tag:yaml.org,2002:int"
+_NULL: Final = "tag:yaml.org,2002:null"
+_BOOL: Final = "tag:yaml.org,2002:bool"
+_FLOAT: Final = "tag:yaml.org,2002:float"
+_TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass
@@ -67,7 +78,10 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise YamlProblem(1, 1, (), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlProblem(line, column, (), f"not UTF-8 text ({exc.reason}): save the file as "
+                                            "UTF-8") from None
 
 
 def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
@@ -79,6 +93,9 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        index = getattr(mark, "index", -1)
+        if 0 <= index < len(text) and text[index] == "\t":
+            what += " (a tab: YAML indents with spaces only)"
         raise YamlProblem(line, column, (), f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, (), f"YAML error: {exc}") from None
@@ -98,25 +115,27 @@ class _Walker:
         self._repeats = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        if id(node) in self._seen:
+        key = id(node)
+        if key in self._seen:
             self._repeats += 1
-            if self._repeats > MAX_ALIAS_VISITS:
+            if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
                 line, column = _mark(node)
                 raise YamlProblem(line, column, path,
                                   "too many alias expansions (a YAML 'billion laughs' file?)")
         else:
-            self._seen.add(id(node))
-        self.positions.values.setdefault(path, _mark(node))
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN:
-            line, column = _mark(node)
-            self.problems.append(YamlProblem(line, column, path,
+            self._seen.add(key)
+        mark = node.start_mark
+        if path not in self.positions.values:
+            self.positions.values[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if node.tag not in _PLAIN:
+            self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
                                              f"unsupported YAML value: tag '{node.tag}'"))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalar(node, path)
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -127,12 +146,14 @@ class _Walker:
                 self.problems.append(YamlProblem(line, column, path,
                                                  "merge keys (<<) are not supported"))
                 continue
-            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) and key is not None:
+            if not isinstance(key_node, yaml.ScalarNode):
                 line, column = _mark(key_node)
                 self.problems.append(YamlProblem(line, column, path, "a key must be a plain value"))
                 continue
-            child = (*path, key if isinstance(key, str | int) else str(key))
+            # Every key of the format is a word: `1:` or `null:` is kept as the text written, so
+            # that it is reported as an unknown key rather than as a type error.
+            key = str(key_node.value)
+            child = (*path, key)
             if key in first:
                 line, column = _mark(key_node)
                 was = first[key]
@@ -145,13 +166,29 @@ class _Walker:
             out[key] = self.build(value_node, child)
         return out
 
-    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
-        if node.tag == "tag:yaml.org,2002:timestamp":
+    def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
+        # The common tags are read directly: going through the constructor for each of the
+        # ~100,000 scalars of a large file costs more than parsing it.
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            if node.value.lower() in ("true", "false"):
+                return node.value.lower() == "true"
+            return node.value  # yes/no/on/off: text, as in YAML 1.2
+        if tag == _TIMESTAMP:
             return str(node.value)  # dates stay text: no field of ours is a date
         try:
+            if tag == _INT:
+                return _CONSTRUCTOR.construct_yaml_int(node)
+            if tag == _FLOAT:
+                return _CONSTRUCTOR.construct_yaml_float(node)
             return _CONSTRUCTOR.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
             line, column = _mark(node)
+            reason = getattr(exc, "problem", None) or str(exc)
             self.problems.append(YamlProblem(line, column, path,
-                                             f"unsupported YAML value: {exc.problem}"))
+                                             f"unsupported YAML value: {reason}"))
             return None

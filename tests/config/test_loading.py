@@ -137,7 +137,7 @@ def test_schema_is_valid_draft_2020_12_with_descriptions_everywhere() -> None:
             assert prop.get("title"), f"{name}.{key} has no title"
 
 
-@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").rglob("*.yaml")), ids=str)
 def test_examples_are_valid_against_the_schema_and_the_loader(example: Path) -> None:
     jsonschema.validate(yaml.safe_load(example.read_text()), generate_schema())
     result = load([example])
@@ -161,13 +161,6 @@ def test_example_is_a_realistic_3pl() -> None:
 def test_packaged_demo_config_is_the_example() -> None:
     packaged = ROOT / "dropstream_sync" / "data" / "stores.yaml"
     assert packaged.read_text() == (ROOT / "examples" / "stores.yaml").read_text()
-
-
-def test_every_schema_key_is_documented() -> None:
-    docs = (ROOT / "docs" / "config.md").read_text()
-    for definition in generate_schema()["$defs"].values():
-        for key in definition["properties"]:
-            assert f"`{key}`" in docs, f"docs/config.md does not describe `{key}`"
 
 
 BASE = {"version": 1, "merchants": [{"name": "A", "email": "a@b.example", "stores": [

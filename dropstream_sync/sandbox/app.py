@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from . import api, control, tokens
-from .context import Ctx, Html, Reply, Settings
+from .context import Ctx, Html, RawJson, Reply, Settings
 from .errors import ApiError, ConnectionDropped
 from .faults import Faults, RateLimiter, Stats
 from .store import Database, check_password, fmt_ts, load_secrets
@@ -496,6 +496,8 @@ async def _send(send: Send, status: int, body: Any, headers: dict[str, str]) -> 
         payload, content_type = b"", None
     elif isinstance(body, Html):
         payload, content_type = body.text.encode(), b"text/html; charset=utf-8"
+    elif isinstance(body, RawJson):
+        payload, content_type = body.text.encode(), b"application/json"
     else:
         payload = json.dumps(body, separators=(",", ":")).encode()
         content_type = b"application/json"

@@ -184,7 +184,7 @@ def seed(
 
     customers = docs["customers"]
     customer_ids = sd.assign_ids("customers", customers)
-    customer_rows = []
+    customer_rows: list[tuple[Any, ...]] = []
     for i, (cid, obj) in enumerate(zip(customer_ids, customers, strict=True)):
         name = obj.get("company_name")
         if not isinstance(name, str) or not name.strip():
@@ -221,7 +221,7 @@ def seed(
 
     stores = docs["stores"]
     store_ids = sd.assign_ids("stores", stores)
-    store_rows = []
+    store_rows: list[tuple[Any, ...]] = []
     store_customer: dict[int, int] = {}
     for i, (sid, obj) in enumerate(zip(store_ids, stores, strict=True)):
         where = f"stores[{i}]"
@@ -269,7 +269,7 @@ def seed(
 
     connections = docs["connections"]
     connection_ids = sd.assign_ids("connections", connections)
-    connection_rows = []
+    connection_rows: list[tuple[Any, ...]] = []
     channel_rows: list[tuple[Any, ...]] = []
     for i, (cid, obj) in enumerate(zip(connection_ids, connections, strict=True)):
         where = f"connections[{i}]"
@@ -304,7 +304,7 @@ def seed(
 
     requests = docs["authorization_requests"]
     request_ids = sd.assign_ids("authorization_requests", requests)
-    request_rows = []
+    request_rows: list[tuple[Any, ...]] = []
     for i, (rid, obj) in enumerate(zip(request_ids, requests, strict=True)):
         where = f"authorization_requests[{i}]"
         store = sd.ref("stores", obj.get("store_id"), f"{where}.store_id")

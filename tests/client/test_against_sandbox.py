@@ -146,3 +146,52 @@ def test_under_faults_every_object_is_created_exactly_once(tmp_path: Path) -> No
     assert len(state.connections) == n and all(c.enabled for c in state.connections)
     assert state.authorization_requests == ()  # all completed
     assert sent > 6 * n  # the faults did make the client retry
+
+
+@pytest.mark.slow
+def test_many_objects_under_heavy_faults_exist_exactly_once(tmp_path: Path) -> None:
+    n = 150
+    box = Sandbox(tmp_path, fault_rate=0.3, fault_after_commit=0.5, fault_seed=11)
+
+    async def scenario() -> Any:
+        async with WriteClient(box.settings(max_attempts=40, max_retry_seconds=600),
+                               transport=box.transport(), timing=_instant()) as client:
+            customers = await asyncio.gather(
+                *(client.create_customer(f"M{i}") for i in range(n)))
+            await asyncio.gather(*(client.create_store(cid, "US", US, StoreSettings())
+                                   for cid in customers))
+            return await client.read_live()
+
+    state = asyncio.run(scenario())
+    assert len(state.customers) == n == len({c.company_name for c in state.customers})
+    assert len(state.stores) == n == len({s.customer_id for s in state.stores})
+
+
+@pytest.mark.slow
+def test_a_client_paced_at_the_accounts_rate_meets_no_429s(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path, rate_limit_rps=50, burst=10)
+
+    async def scenario() -> None:
+        async with WriteClient(box.settings(rate_limit_rps=50, burst=10),
+                               transport=box.transport()) as client:
+            cid = await client.create_customer("Acme")
+            await asyncio.gather(*(client.create_store(cid, f"S{i}", US, StoreSettings())
+                                   for i in range(100)))
+
+    asyncio.run(scenario())
+    assert box.app.stats.rate_limited == 0
+
+
+@pytest.mark.slow
+def test_an_unpaced_client_honours_429s_and_still_finishes(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path, rate_limit_rps=50, burst=10)
+
+    async def scenario() -> int:
+        async with WriteClient(box.settings(), transport=box.transport()) as client:
+            cid = await client.create_customer("Acme")
+            await asyncio.gather(*(client.create_store(cid, f"S{i}", US, StoreSettings())
+                                   for i in range(40)))
+            return len(await client.list_stores())
+
+    assert asyncio.run(scenario()) == 40
+    assert box.app.stats.rate_limited > 0

@@ -273,7 +273,8 @@ class _Planner:
             self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
                      store_id=ls.id, email=m.email, cancel_request_id=request.id,
                      reason=f"the invitation sent {_iso(request.created_at)} expired")
-        elif request.email != m.email:
+        elif request.email.casefold() != m.email.casefold():
+            # Mail is delivered case-insensitively; a server that lowercases must not loop us.
             self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
                      store_id=ls.id, email=m.email, cancel_request_id=request.id,
                      reason=f"the invitation went to {request.email}")

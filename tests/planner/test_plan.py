@@ -128,6 +128,12 @@ def test_plan_reinvites_when_email_changed() -> None:
                                    "reason": "the invitation went to old@acme.example"}
 
 
+def test_request_to_the_same_email_in_other_letter_case_is_still_awaited() -> None:
+    live = account(live_store(1, "Acme US"), requests=(request(9, 1, "ops@acme.example"),))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"), email="Ops@Acme.example")), live)
+    assert p.changes == () and [x.kind for x in p.pending] == ["awaiting_merchant"]
+
+
 def test_authorization_expiring_soon_is_warned_about() -> None:
     soon = replace(AUTHORIZED, expires_at=NOW + timedelta(days=10))
     s, c = connected(1, "Acme US", authorization=soon)

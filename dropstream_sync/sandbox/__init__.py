@@ -1,53 +1,116 @@
-"""The DropStream sandbox: an emulator of the DropStream API and its `/_sandbox/` control surface.
+"""The DropStream sandbox: an emulator of the DropStream API (shared/spec/dropstream-api.md).
 
-It is the fake of DropStream that tests, demos and benchmarks talk to, built from
-shared/spec/dropstream-api.md alone and importing nothing else of dropstream_sync (so it cannot
-echo the client's assumptions back).
-
-Modules:
-    catalog     Amazon marketplace ids and order statuses (a deliberate duplicate)
-    store       SQLite state (WAL, shared safely between processes), secrets, the sandbox clock
-    validation  hand-written request validation with the spec's 422 shape
-    api         the DropStream API handlers
-    control     /_sandbox/ operations, bulk seeding, the merchant's authorization page
-    faults      fault injection, the per-login token bucket, request stats
-    app         the plain-ASGI app: routing, auth, the request pipeline
-    transport   httpx transports to call the app in-process
-    server      `serve`: run it under uvicorn
-    openapi     the OpenAPI 3.1 document (`python -m dropstream_sync.sandbox.openapi`)
-
-Public API: `create_app`, `inprocess_transport`, `sync_inprocess_transport`, `serve`,
-`SandboxApp`, `SandboxInfo`.
+It imports nothing from the rest of dropstream_sync, so it cannot echo the client's
+assumptions back to it. Use it served (`dropstream-sync sandbox serve`) or in-process
+(`create_app` + `inprocess_transport`), both on a state folder (SQLite) they can share.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from pathlib import Path
+from typing import Any
 
-from .app import SandboxApp, SandboxInfo, create_app
+import httpx
 
-if TYPE_CHECKING:
-    from .server import serve
-    from .transport import inprocess_transport, sync_inprocess_transport
+from .app import SandboxApp, SandboxInfo
+from .errors import ConnectionDropped
 
-__all__ = [
-    "SandboxApp",
-    "SandboxInfo",
-    "create_app",
-    "inprocess_transport",
-    "serve",
-    "sync_inprocess_transport",
-]
+__all__ = ["SandboxApp", "SandboxInfo", "create_app", "inprocess_transport", "serve"]
 
 
-def __getattr__(name: str) -> Any:
-    # httpx and uvicorn are imported only by whoever needs the transport or the server.
-    if name in ("inprocess_transport", "sync_inprocess_transport"):
-        from . import transport
+def create_app(state_dir: Path, **options: Any) -> SandboxApp:
+    """The ASGI app on `state_dir` (created if missing); options as `SandboxApp`."""
+    return SandboxApp(Path(state_dir), **options)
 
-        return getattr(transport, name)
-    if name == "serve":
-        from .server import serve
 
-        return serve
-    raise AttributeError(name)
+class _InProcessTransport(httpx.AsyncBaseTransport):
+    """httpx's ASGI transport, with a dropped connection surfacing as it does on a socket."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body", request=request
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def inprocess_transport(app: SandboxApp) -> httpx.AsyncBaseTransport:
+    return _InProcessTransport(app)
+
+
+def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
+          announce: Any = print) -> None:
+    """Serve `app` with uvicorn until SIGINT/SIGTERM, then return normally. Once it listens
+    (port 0 picks a free port) it announces the URL and login and writes them to
+    `<state>/sandbox.json` (mode 0600), which it removes on the way out."""
+    import contextlib
+    import logging
+    import socket
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    info = app.sandbox_info
+    state = Path(info.state_dir)
+    target = state / "sandbox.json"
+    # A file left by a server that was killed would point control commands at nothing.
+    target.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{bound}"
+
+    def started() -> None:
+        record = {"url": url, "username": info.username, "password": info.password,
+                  "admin_key": info.admin_key}
+        tmp = state / "sandbox.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(target)
+        announce(
+            f"DropStream sandbox at {url}\n"
+            f"  login:     {info.username} / {info.password}\n"
+            f"  admin key: {info.admin_key}  (header X-Sandbox-Admin)\n"
+            f"  state:     {state}  (also written to {target})\n"
+            f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
+            "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml\n"
+            "Stop with Ctrl-C."
+        )
+
+    class _QuietDrops(logging.Filter):
+        # An injected dropped connection is the sandbox working as asked, not an error.
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # Announced only now: signal handlers are in place and the socket listens, so
+            # whoever reads sandbox.json can connect, and stop us, right away.
+            if not self.should_exit:
+                started()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                # uvicorn re-raises the stop signal after shutting down; for a person
+                # ending `sandbox serve` that is a clean stop, exit status 0.
+                self._captured_signals.clear()
+
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    try:
+        _Server(config).run(sockets=[sock])
+    finally:
+        target.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
-from .context import Ctx, RawJson, Reply
+from .context import Ctx, Reply
 from .errors import ApiError, invalid, not_found
 from .store import fmt_ts
 from .validation import (
@@ -92,54 +92,6 @@ def store_view(row: sqlite3.Row, now_s: str) -> dict[str, Any]:
     }
 
 
-# Page renderers write JSON text directly: a page of 100 stores is the sandbox's hottest answer,
-# and splicing the stored adapter text avoids decoding and re-encoding it for every row.
-_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-
-
-def _j(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        result: str = _str(value)
-        return result
-    return str(value)
-
-
-def store_json(row: sqlite3.Row, now_s: str) -> str:
-    adapter: str = row["adapter"]
-    if row["platform"] == "amazon":
-        auth = (
-            f'{{"status":"{authorization_status(row, now_s)}",'
-            f'"selling_partner_id":{_j(row["auth_partner"])},'
-            f'"authorized_at":{_j(row["auth_at"])},"expires_at":{_j(row["auth_expires"])}}}'
-        )
-        inner = adapter.strip()[1:-1].strip()
-        adapter = f'{{{inner},"authorization":{auth}}}' if inner else f'{{"authorization":{auth}}}'
-    return (
-        f'{{"id":{row["id"]},"customer_id":{row["customer_id"]},"name":{_j(row["name"])},'
-        f'"description":{_j(row["description"])},"url":{_j(row["url"])},'
-        f'"platform":{_j(row["platform"])},"adapter":{adapter},'
-        f'"created_at":{_j(row["created_at"])},"enabled_at":{_j(row["enabled_at"])},'
-        f'"order_imported_at":{_j(row["order_imported_at"])},'
-        f'"inventory_updated_at":{_j(row["inventory_updated_at"])}}}'
-    )
-
-
-def connection_json(row: sqlite3.Row, channels: list[dict[str, Any]]) -> str:
-    chans = ",".join(
-        f'{{"id":{c["id"]},"type":"{c["type"]}","enabled_at":{_j(c["enabled_at"])}}}'
-        for c in channels
-    )
-    return (
-        f'{{"id":{row["id"]},"customer_id":{row["customer_id"]},'
-        f'"warehouse_id":{row["warehouse_id"]},"store_id":{row["store_id"]},'
-        f'"name":{_j(row["name"])},"connection_type":{_j(row["connection_type"])},'
-        f'"created_at":{_j(row["created_at"])},"enabled_at":{_j(row["enabled_at"])},'
-        f'"locations":{row["locations"]},"channels":[{chans}]}}'
-    )
-
-
 def connection_view(row: sqlite3.Row, channels: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -198,7 +150,7 @@ def list_page(
     table: str,
     filters: list[tuple[str, Any]],
     echo: dict[str, str],
-    render: Callable[[list[sqlite3.Row]], list[dict[str, Any]] | str],
+    render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
 ) -> Reply:
     """One page of an id-ordered list, with `X-Total-Count` and `Link: rel="next"`.
 
@@ -228,8 +180,7 @@ def list_page(
         query = dict(echo)
         query.update(page=str(page + 1), per_page=str(per_page), after=str(rows[-1]["id"]))
         headers["Link"] = f'<{ctx.base_url}{ctx.path}?{urlencode(query)}>; rel="next"'
-    rendered = render(rows)
-    return Reply(200, RawJson(rendered) if isinstance(rendered, str) else rendered, headers)
+    return Reply(200, render(rows), headers)
 
 
 def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
@@ -397,10 +348,7 @@ def list_stores(ctx: Ctx) -> Reply:
         filters.append(("platform = ?", platform))
         echo["platform"] = platform
     now_s = ctx.now_s
-    return list_page(
-        ctx, "stores", filters, echo,
-        lambda rs: "[" + ",".join([store_json(r, now_s) for r in rs]) + "]",
-    )  # fmt: skip
+    return list_page(ctx, "stores", filters, echo, lambda rs: [store_view(r, now_s) for r in rs])
 
 
 def get_store(ctx: Ctx) -> Reply:
@@ -435,7 +383,7 @@ def create_store(ctx: Ctx) -> Reply:
             None if description is MISSING else description,
             None if url is MISSING else url,
             platform,
-            json.dumps(adapter, separators=(",", ":")),
+            json.dumps(adapter),
             ctx.now_s,
         ),
     )
@@ -459,7 +407,7 @@ def patch_store(ctx: Ctx) -> Reply:
         if row["platform"] == "amazon":
             merged = amazon_adapter(ctx.body["adapter"], fields, current)
             if merged is not None:
-                values["adapter"] = json.dumps(merged, separators=(",", ":"))
+                values["adapter"] = json.dumps(merged)
         else:
             raw = fields.json_object("adapter")
             if raw is not MISSING:
@@ -480,17 +428,14 @@ def _render_connections(ctx: Ctx, rows: list[sqlite3.Row]) -> list[dict[str, Any
     return [connection_view(r, channels[r["id"]]) for r in rows]
 
 
-def _render_connections_json(ctx: Ctx, rows: list[sqlite3.Row]) -> str:
-    channels = channels_of(ctx.conn, [r["id"] for r in rows])
-    return "[" + ",".join([connection_json(r, channels[r["id"]]) for r in rows]) + "]"
-
-
 def list_connections(ctx: Ctx) -> Reply:
     filters: list[tuple[str, Any]] = []
     echo: dict[str, str] = {}
     _id_filter(ctx, "customer_id", filters, echo)
     _id_filter(ctx, "store_id", filters, echo)
-    return list_page(ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows))
+    return list_page(
+        ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows)
+    )
 
 
 def get_connection(ctx: Ctx) -> Reply:

@@ -16,17 +16,10 @@ class Html:
     text: str
 
 
-@dataclass(frozen=True)
-class RawJson:
-    """A JSON body serialized already (the list fast path builds pages as text)."""
-
-    text: str
-
-
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None  # JSON-able, RawJson, Html, or None for an empty answer
+    body: Any = None  # JSON-able, Html, or None for an empty answer
     headers: dict[str, str] = field(default_factory=dict)
 
 

@@ -225,8 +225,7 @@ def int_param(
         ) from None
     if not lo <= value <= hi:
         raise ApiError(
-            422,
-            f"Validation failed: {name} must be between {lo} and {hi}.",
+            422, f"Validation failed: {name} must be between {lo} and {hi}.",
             {name: [f"must be between {lo} and {hi}"]},
         )
     return value

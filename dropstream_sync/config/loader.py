@@ -284,16 +284,23 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                 markets.setdefault(code, si)
                 settings = _settings(f.model, merchant, store)
                 resolved[id(store)] = settings
+                # Point at the store's own key when it sets one; else at the store, whose
+                # value came from a `defaults`.
+                own = store.model_fields_set
+                latency_at = (*spath, "fulfillment_latency") if (
+                    "fulfillment_latency" in own) else spath
+                code_at = (*spath, "fulfillment_channel_code") if (
+                    "fulfillment_channel_code" in own) else spath
                 if settings.fulfillment_channel == "AFN":
                     if settings.fulfillment_latency is not None:
-                        yield f.at(spath, "fulfillment_latency means nothing for AFN (Amazon "
-                                          "ships those orders)", severity="warning")
+                        yield f.at(latency_at, "fulfillment_latency means nothing for AFN "
+                                               "(Amazon ships those orders)", severity="warning")
                     if settings.fulfillment_channel_code != "DEFAULT":
-                        yield f.at(spath, "a custom fulfillment_channel_code is not used for "
-                                          "FBA (AFN) stock", severity="warning")
+                        yield f.at(code_at, "a custom fulfillment_channel_code is not used for "
+                                            "FBA (AFN) stock", severity="warning")
                 if settings.fulfillment_channel_code != "DEFAULT" and (
                         code not in catalog.MLI_MARKETPLACES):
-                    yield f.at(spath, f"custom fulfillment_channel_code "
+                    yield f.at(code_at, f"custom fulfillment_channel_code "
                                       f"'{settings.fulfillment_channel_code}' outside the US: "
                                       "Multi-Location Inventory is US only", severity="warning")
 
@@ -325,8 +332,6 @@ def _settings(file: models.StoresFile, merchant: models.Merchant,
 
 def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredState:
     merchants: list[DesiredMerchant] = []
-    safety = [f.model.safety for f in files if f.model.safety is not None]
-    default = Safety()
     for f in files:
         for mi, m in enumerate(f.model.merchants):
             line, column = f.positions.of(("merchants", mi))
@@ -352,13 +357,16 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
             ))
     return DesiredState(
         merchants=tuple(sorted(merchants, key=lambda mm: mm.name)),
-        safety=Safety(
-            max_update_percent=min([s.max_update_percent for s in safety],
-                                   default=default.max_update_percent),
-            max_disable_percent=min([s.max_disable_percent for s in safety],
-                                    default=default.max_disable_percent),
-            min_existing=min([s.min_existing for s in safety], default=default.min_existing),
-            max_invites_per_run=min([s.max_invites_per_run for s in safety],
-                                    default=default.max_invites_per_run),
-        ),
+        safety=_strictest([f.model.safety for f in files if f.model.safety is not None]),
     )
+
+
+def _strictest(blocks: list[models.Safety]) -> Safety:
+    """Each threshold at the lowest value any file wrote; a threshold no file wrote keeps its
+    built-in default (a file's unwritten key must not outvote another file's written one)."""
+    values: dict[str, Any] = {}
+    for name in models.Safety.model_fields:
+        given = [getattr(b, name) for b in blocks if name in b.model_fields_set]
+        if given:
+            values[name] = min(given)
+    return Safety(**values)

@@ -197,3 +197,64 @@ def test_loader_never_crashes_on_near_valid_configs(tmp_path: Path, key: str, va
         load([path])
     except ConfigError as exc:
         assert exc.problems
+
+
+def test_a_threshold_one_file_leaves_out_does_not_outvote_another_files(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nsafety: {max_disable_percent: 20}\nmerchants: []\n", "a.yaml")
+    write(tmp_path, "version: 1\nsafety: {max_update_percent: 50}\nmerchants: []\n", "b.yaml")
+    safety = load([tmp_path]).desired.safety
+    assert (safety.max_disable_percent, safety.max_update_percent) == (20, 50)
+    assert (safety.min_existing, safety.max_invites_per_run) == (10, 50)
+
+
+def test_warnings_point_at_the_stores_own_setting_or_at_the_store(tmp_path: Path) -> None:
+    path = write(tmp_path, """version: 1
+defaults: {fulfillment_channel: AFN}
+merchants:
+  - name: A
+    stores:
+      - name: S1
+        marketplace: US
+        fulfillment_latency: 2
+      - name: S2
+        marketplace: CA
+        fulfillment_channel: MFN
+    defaults: {fulfillment_channel_code: LOC-1}
+""")
+    warnings = [(w.line, w.column, w.path) for w in load([path]).warnings]
+    assert (8, 30, "merchants[0].stores[0].fulfillment_latency") in warnings
+    assert (6, 9, "merchants[0].stores[0]") in warnings  # the inherited LOC-1 with AFN
+    assert (9, 9, "merchants[0].stores[1]") in warnings  # LOC-1 outside the US
+
+
+def test_relative_paths_are_reported_as_given(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "version: 1\nprune: 1\n", "conf/stores.yaml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load(["conf"])
+    assert str(caught.value).startswith("conf/stores.yaml:2:8: prune:")
+
+
+def test_yes_and_no_are_text_so_a_store_may_be_named_no(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nmerchants:\n  - name: Yes\n    stores:\n"
+                           "      - {name: No, marketplace: US}\n")
+    merchant = load([path]).desired.merchants[0]
+    assert (merchant.name, merchant.stores[0].name) == ("Yes", "No")
+
+
+def test_every_store_records_where_it_was_declared(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    stores:\n"
+                           "      - {name: S, marketplace: US}\n")
+    merchant = load([path]).desired.merchants[0]
+    assert str(merchant.source) == f"{path}:3:5"
+    assert str(merchant.stores[0].source) == f"{path}:5:9"
+
+
+def test_store_warehouse_falls_back_to_the_merchants(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    warehouse: Main\n"
+                           "    stores:\n      - {name: S1, marketplace: US}\n"
+                           "      - {name: S2, marketplace: CA, warehouse: North}\n"
+                           "  - name: B\n    stores:\n      - {name: S3, marketplace: US}\n")
+    stores = {s.name: s.warehouse for m in load([path]).desired.merchants for s in m.stores}
+    assert stores == {"S1": "Main", "S2": "North", "S3": None}

@@ -55,7 +55,8 @@ def test_warnings_go_to_stderr_with_their_position_and_do_not_fail(tmp_path: Pat
     assert result.stdout.count("\n") == 1 and "1 warning" in result.stdout
     warning = [ln for ln in result.stderr.splitlines() if ln.startswith(f"{path}:")]
     assert len(warning) == 1
-    assert warning[0].startswith(f"{path}:5:") and "warning:" in warning[0]
+    # At the store's own fulfillment_channel_code, the value the warning is about.
+    assert warning[0].startswith(f"{path}:7:35:") and "warning:" in warning[0]
     assert "outside the US" in warning[0]
 
 

@@ -6,7 +6,7 @@ import contextlib
 import json
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -258,3 +258,49 @@ def test_store_warehouse_falls_back_to_the_merchants(tmp_path: Path) -> None:
                            "  - name: B\n    stores:\n      - {name: S3, marketplace: US}\n")
     stores = {s.name: s.warehouse for m in load([path]).desired.merchants for s in m.stores}
     assert stores == {"S1": "Main", "S2": "North", "S3": None}
+
+
+EXAMPLE_LINES = (ROOT / "examples" / "stores.yaml").read_text().splitlines()
+
+
+@st.composite
+def mutated_example(draw: st.DrawFn) -> str:
+    """The example with a few lines deleted, repeated, re-indented, tabbed or cut short."""
+    lines = list(EXAMPLE_LINES)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["delete", "repeat", "indent", "dedent", "tab", "cut", "swap"]))
+        if op == "delete":
+            del lines[i]
+        elif op == "repeat":
+            lines.insert(i, lines[i])
+        elif op == "indent":
+            lines[i] = "  " + lines[i]
+        elif op == "dedent":
+            lines[i] = lines[i][2:]
+        elif op == "tab":
+            lines[i] = "\t" + lines[i].lstrip()
+        elif op == "cut":
+            lines[i] = lines[i][: draw(st.integers(0, len(lines[i])))]
+        elif i + 1 < len(lines):
+            lines[i], lines[i + 1] = lines[i + 1], lines[i]
+        if not lines:
+            break
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mutated_example())
+def test_mutated_example_loads_or_fails_with_positioned_problems(tmp_path: Path,
+                                                                 text: str) -> None:
+    path = write(tmp_path, text)
+    lines = text.count("\n") + 1
+    try:
+        load([path])
+    except ConfigError as exc:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        assert errors
+        for problem in exc.problems:
+            assert problem.file == str(path)
+            assert 1 <= problem.line <= lines and problem.column >= 1, problem

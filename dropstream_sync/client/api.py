@@ -12,6 +12,7 @@ recovery read which object a lost POST would have created.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -252,6 +253,13 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"not a timestamp: {value!r}")
+    return _parse_time_text(value)
+
+
+# A plan maps tens of thousands of timestamps, most of them repeated (whole batches are
+# created or enabled in the same second); parsing each distinct string once is much cheaper.
+@functools.lru_cache(maxsize=8192)
+def _parse_time_text(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
@@ -294,13 +302,19 @@ def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
     )
 
 
+_NO_AUTHORIZATION: Final = live.Authorization()
+
+
 def authorization(d: Any) -> live.Authorization:
     """The store adapter's read-only `authorization` [assumed]; absent means missing."""
     # JSON objects decode to dict; the exact check is much cheaper than the Mapping ABC's,
     # and a plan builds ten thousand of these.
     if not isinstance(d, dict):
-        return live.Authorization()
+        return _NO_AUTHORIZATION
     partner = d.get("selling_partner_id")
+    if (d.get("status") == "missing" and partner is None and d.get("authorized_at") is None
+            and d.get("expires_at") is None):
+        return _NO_AUTHORIZATION  # frozen, so one instance serves every unauthorized store
     return live.Authorization(
         status=_str(d, "status", "missing") or "missing",
         selling_partner_id=partner if isinstance(partner, str) else None,
@@ -325,9 +339,7 @@ def store(d: Mapping[str, Any]) -> live.Store:
         platform=_str(d, "platform"),
         marketplace_id=marketplace if isinstance(marketplace, str) else None,
         fulfillment_channel=channel if isinstance(channel, str) else None,
-        import_order_statuses=(
-            tuple(str(s) for s in statuses) if isinstance(statuses, list) else ()
-        ),
+        import_order_statuses=_statuses(tuple(statuses)) if isinstance(statuses, list) else (),
         fulfillment_latency=(
             latency if isinstance(latency, int) and not isinstance(latency, bool) else None
         ),
@@ -335,6 +347,12 @@ def store(d: Mapping[str, Any]) -> live.Store:
         authorization=authorization(a.get("authorization")),
         enabled_at=parse_time(d.get("enabled_at")),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _statuses(values: tuple[Any, ...]) -> tuple[str, ...]:
+    # Few distinct status sets exist; sharing their tuples saves time and memory.
+    return tuple(map(str, values))
 
 
 def connection(d: Mapping[str, Any]) -> live.Connection:

@@ -122,6 +122,11 @@ class _Planner:
                 self.new_store(m, s, None, created.id)
             return
         customer = customers[0]
+        for s in m.stores:
+            if s.warehouse is not None:
+                # A misspelt warehouse is an error now, not months later when the merchant
+                # has authorized and the connection is finally planned.
+                self.warehouse_for(m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
         matched: dict[int, DesiredStore] = {}
@@ -327,7 +332,9 @@ class _Planner:
                 self.add("create_connection", m.name, s.name, Target("connection"), fields,
                          customer_id=customer.id, store_id=ls.id, warehouse_id=wh, name=s.name,
                          enable=s.enabled)
-            elif not s.enabled and ls.enabled:
+            # Not `elif`: a disabled connection was just planned, and the store must be
+            # switched off in the same apply, or a second run would still find it enabled.
+            if not s.enabled and ls.enabled:
                 self.disable(m, s.name, ls, None, s.protect, "enabled: false")
             return
         wanted = self.warehouse_for(m, s, customer) if s.warehouse is not None else None
@@ -422,7 +429,8 @@ def plan(
     for m in scope:
         planner.merchant(m)
     if planner.errors:
-        raise PlanError(planner.errors)
+        # One message per problem, though a warehouse may be looked up more than once.
+        raise PlanError(list(dict.fromkeys(planner.errors)))
     planner.invite_budget()
     planner.safety()
     names = tuple(m.name for m in scope)

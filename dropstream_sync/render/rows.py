@@ -51,7 +51,10 @@ def change_row(c: Change) -> Row:
         return Row("+", f'create merchant "{c.merchant}"')
     if c.kind == "create_store":
         market = next((f.after for f in c.fields if f.path == "marketplace"), "")
-        settings = tuple(f"{k}: {value(v)}" for k, v in d.get("settings", {}).items())
+        # From `fields`, not `detail["settings"]`: a list keeps its order through a saved
+        # plan, a dict does not (sort_keys), and `show` must print what `plan` printed.
+        settings = tuple(f"{f.path}: {value(f.after)}" for f in c.fields
+                         if f.path not in ("name", "marketplace"))
         return Row("+", f"create store {store} ({market}, created disabled)", settings)
     if c.kind == "update_store":
         return Row("~", f"update store {store} (id {c.target.id})", fields)

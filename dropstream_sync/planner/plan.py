@@ -131,8 +131,13 @@ class _Planner:
         self.existing += len(live_stores)
         matched: dict[int, DesiredStore] = {}
         pinned = {s.id for s in m.stores if s.id is not None}
+        # Indexed once per merchant: matching stays linear in the number of stores.
+        by_name: dict[str, list[Store]] = defaultdict(list)
+        for ls in live_stores:
+            if ls.id not in pinned:
+                by_name[ls.name].append(ls)
         for s in m.stores:
-            live = self.match(m, s, customer, live_stores, pinned)
+            live = self.match(m, s, customer, by_name)
             if live is None:
                 if not self.errors:
                     self.new_store(m, s, customer.id, None)
@@ -151,7 +156,7 @@ class _Planner:
                                     f"({len(live_stores)}): is the merchant's name right?")
 
     def match(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-              live_stores: list[Store], pinned: set[int]) -> Store | None:
+              by_name: dict[str, list[Store]]) -> Store | None:
         if s.id is not None:
             live = self.ix.stores_by_id.get(s.id)
             if live is None or live.customer_id != customer.id:
@@ -160,7 +165,7 @@ class _Planner:
                                    "new store")
                 return None
             return live
-        same = [ls for ls in live_stores if ls.name == s.name and ls.id not in pinned]
+        same = by_name.get(s.name, [])
         if len(same) > 1:
             ids = ", ".join(str(ls.id) for ls in same)
             self.errors.append(f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "

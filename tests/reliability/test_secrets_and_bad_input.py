@@ -27,6 +27,9 @@ def test_no_command_shows_the_password_or_token(tenant: Account) -> None:
         tenant.cli("-vv", "apply", "stores.yaml", "--auto-approve", "--audit-log", "audit.jsonl"),
         tenant.cli("-vv", "import", "--output", "imported.yaml"),
         tenant.cli("-vv", "plan", "stores.yaml", "--api-url", "http://127.0.0.1:1"),
+        tenant.cli("-vv", "schema"),
+        tenant.cli("-vv", "demo", "--approve", "1"),
+        tenant.cli("-v", "apply", "stores.yaml", "--auto-approve", "--format", "json"),
     ]
     token_env = {**tenant.env, "DROPSTREAM_TOKEN": token}
     token_env.pop("DROPSTREAM_PASSWORD")

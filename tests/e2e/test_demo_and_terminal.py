@@ -1,0 +1,54 @@
+"""The newcomer's path: the demo, and apply asking before it changes anything."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.harness import CLI, Account
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_the_whole_lifecycle_in_well_under_a_minute(tmp_path: object) -> None:
+    started = time.monotonic()
+    result = subprocess.run([*CLI, "demo"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert "authorization links" in out and "to amazon-ops@acme-outdoors.example" in out
+    assert "✓ create_connection" in out
+    assert "fulfillment_latency: 9 → " in out, "the out-of-band change shows as drift"
+    assert out.rstrip().splitlines()[-2].startswith("No changes.") or "No changes." in out
+    assert elapsed < 60
+
+
+def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, answering its prompt."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen([*CLI, *args], env=account.env, cwd=account.workdir,
+                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    time.sleep(0.5)
+    os.write(master, answer)
+    out, err = process.communicate(timeout=120)
+    os.close(master)
+    return process.returncode, (out + err).decode()
+
+
+def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account) -> None:
+    account.write_config({"version": 1, "merchants": [{"name": "Acme", "stores": [
+        {"name": "Acme US", "marketplace": "US"}]}]})
+    code, output = run_on_terminal(account, b"n\n", "apply", "stores.yaml")
+    assert "Apply?" in output and code == 1
+    assert account.api("GET", "/customers") == []
+
+    code, output = run_on_terminal(account, b"y\n", "apply", "stores.yaml")
+    assert code == 0, output
+    assert [c["company_name"] for c in account.api("GET", "/customers")] == ["Acme"]

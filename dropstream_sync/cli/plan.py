@@ -72,6 +72,16 @@ def render(plan: Plan, fmt: str, color: bool) -> str:
     return render_text(plan, color=color)
 
 
+def echo_rendered(plan: Plan, fmt: str, color: bool) -> None:
+    if fmt == "json":
+        from dropstream_sync.render.json import write_json
+
+        # Streamed: a large plan's JSON is never held as one string (peak memory).
+        write_json(plan, sys.stdout)
+        return
+    click.echo(render(plan, fmt, color), nl=False)
+
+
 @click.command("plan", help=PLAN_HELP)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
@@ -92,14 +102,15 @@ def plan(ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str,
     with open_client(api_url, sandbox_dir, write=False) as client:
         the_plan = make_plan(result, client, merchants)
     if out:
-        from dropstream_sync.render import render_json
+        from dropstream_sync.render.json import write_json
 
         try:
-            Path(out).write_text(render_json(the_plan), encoding="utf-8")
+            with Path(out).open("w", encoding="utf-8") as stream:
+                write_json(the_plan, stream)
         except OSError as exc:
             raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
     color = bool(ctx.obj and ctx.obj.get("color"))
-    click.echo(render(the_plan, fmt, color), nl=False)
+    echo_rendered(the_plan, fmt, color)
     if out:
         click.echo(f"Saved the plan to {out}.", err=True)
     if detailed_exitcode and the_plan.changes:
@@ -125,4 +136,4 @@ def show(ctx: click.Context, planfile: str, fmt: str) -> None:
 
     the_plan = read_plan_file(planfile)
     color = bool(ctx.obj and ctx.obj.get("color")) and sys.stdout.isatty()
-    click.echo(render(the_plan, fmt, color), nl=False)
+    echo_rendered(the_plan, fmt, color)

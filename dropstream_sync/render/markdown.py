@@ -8,6 +8,7 @@ whole does not fit, merchant blocks are dropped from the end and the comment say
 from __future__ import annotations
 
 import html
+import re
 
 from dropstream_sync.planner.model import Plan
 from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
@@ -24,23 +25,32 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
 def _merchant_block(group: MerchantRows) -> str:
     n = len(group.changes)
     title = f"{html.escape(group.merchant, quote=False)}: {n} change(s)"
     if group.pending:
         title += f", {len(group.pending)} pending"
-    lines = [f"<details><summary>{title}</summary>", "", "```diff"]
+    inner: list[str] = []
     for row in group.changes:
         symbol = {">": "+", "~": "!"}.get(row.symbol, row.symbol)
-        lines.append(f"{symbol} {row.text}")
-        lines.extend(f"    {d}" for d in row.details)
+        inner.append(f"{symbol} {row.text}")
+        inner.extend(f"    {d}" for d in row.details)
     for row in group.pending:
-        lines.append(f"# pending: {row.text}")
-    lines += ["```", "", "</details>", ""]
+        inner.append(f"# pending: {row.text}")
+    # A store name may hold backticks; a fence longer than any run of them cannot be closed
+    # early, so no name can turn into Markdown of its own in the comment.
+    fence = "`" * max(3, _longest_backtick_run("\n".join(inner)) + 1)
+    lines = [f"<details><summary>{title}</summary>", "", f"{fence}diff", *inner,
+             fence, "", "</details>", ""]
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, color: bool = False) -> str:
+    """`color` is accepted, like every renderer's, and ignored: GitHub colours the diff."""
     s = plan.summary()
     head = [MARKER, "### dropstream-sync plan", ""]
     if plan.blocked:

@@ -388,8 +388,14 @@ class _Planner:
         budget = self.desired.safety.max_invites_per_run
         invites = sorted((c for c in self.changes if c.kind in ("invite", "reinvite")),
                          key=lambda c: (c.merchant, c.store or "", c.id))
-        for change in invites[budget:]:
-            self.changes.remove(change)
+        held = invites[budget:]
+        if not held:
+            return
+        # One filter pass: removing each held invite from the list would be quadratic in a
+        # first run over thousands of unauthorized stores.
+        held_ids = {id(change) for change in held}
+        self.changes = [c for c in self.changes if id(c) not in held_ids]
+        for change in held:
             self.pending.append(Pending(
                 "queued", change.merchant, change.store or "",
                 f"{change.kind} to {change.detail['email']} queued: over max_invites_per_run "

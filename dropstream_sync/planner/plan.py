@@ -278,7 +278,9 @@ class _Planner:
                                     request.email if request else None, m.email)]
         if request is None:
             self.add("invite", m.name, s.name, Target("store", ls.id), field_change,
-                     store_id=ls.id, email=m.email, reason=f"authorization {status}")
+                     store_id=ls.id, email=m.email,
+                     reason="authorization expired" if status == "authorized"
+                     else f"authorization {status}")
         elif request.expires_at <= self.now:
             self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
                      store_id=ls.id, email=m.email, cancel_request_id=request.id,

@@ -89,7 +89,7 @@ class Sandbox:
         self.transport = inprocess_transport(self.app)
         info = self.app.sandbox_info
         self.username, self.password, self.admin_key = (
-            _field(info, "username"), _field(info, "password"), _field(info, "admin_key"))
+            info.username, info.password, info.admin_key)
         self.admin = httpx.AsyncClient(transport=self.transport, base_url="http://sandbox.local",
                                        headers={"X-Sandbox-Admin": self.admin_key}, timeout=600)
 
@@ -117,13 +117,9 @@ class Sandbox:
         return cls(settings, transport=self.transport)
 
 
-def _field(info: Any, name: str) -> str:
-    value = info[name] if isinstance(info, dict) else getattr(info, name)
-    return value.reveal() if hasattr(value, "reveal") else str(value)
-
-
 async def bare_read(sandbox: Sandbox) -> int:
-    """The lower bound of a plan's reads: the same pages, same transport, no parsing."""
+    """The lower bound of a plan's reads: the same pages through the same transport, each
+    decoded from JSON, and no models built."""
     async with httpx.AsyncClient(transport=sandbox.transport, base_url="http://sandbox.local") as h:
         token = (await h.post("/auth/token", auth=(sandbox.username, sandbox.password),
                               json={"grant_type": "client_credentials"})).json()["access_token"]

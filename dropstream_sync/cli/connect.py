@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 import click
 import httpx
@@ -29,6 +29,9 @@ from dropstream_sync.client import (
     settings_from_env,
 )
 from dropstream_sync.errors import SettingsError
+
+if TYPE_CHECKING:
+    from dropstream_sync.sandbox import SandboxApp
 
 DEFAULT_SANDBOX_DIR: Final = ".dropstream-sandbox"
 SANDBOX_URL: Final = "http://sandbox.local"
@@ -77,7 +80,9 @@ def _sandbox(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport
     return settings, transport
 
 
-def _sandbox_parts(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport, Any]:
+def _sandbox_parts(
+    sandbox_dir: str,
+) -> tuple[ClientSettings, httpx.AsyncBaseTransport, SandboxApp]:
     # Imported here so that commands run against a real server never load the emulator.
     from dropstream_sync.sandbox import create_app, inprocess_transport
 
@@ -87,26 +92,20 @@ def _sandbox_parts(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTra
     except OSError as exc:
         raise SettingsError(f"cannot use sandbox folder {sandbox_dir!r}: {exc.strerror}") from None
     app = create_app(state)
-    username, password = _sandbox_login(app)
-    settings = ClientSettings(SANDBOX_URL, BasicCredentials(username, Secret(password)))
+    info = app.sandbox_info
+    settings = ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password)))
     return settings, inprocess_transport(app), app
 
 
-def open_sandbox(sandbox_dir: str) -> tuple[SyncWriteClient, Any, httpx.AsyncBaseTransport]:
+def open_sandbox(
+    sandbox_dir: str,
+) -> tuple[SyncWriteClient, SandboxApp, httpx.AsyncBaseTransport]:
     """A write client on the in-process sandbox, with the app and transport, for the demo
     (which also drives the sandbox's control surface, as the merchants would)."""
     settings, transport, app = _sandbox_parts(sandbox_dir)
     settings = ClientSettings(settings.api_url, settings.credentials,
                               _limits({"rate_limit_rps": None}))
     return SyncWriteClient(WriteClient(settings, transport=transport)), app, transport
-
-
-def _sandbox_login(app: Any) -> tuple[str, str]:
-    info = app.sandbox_info
-    if isinstance(info, Mapping):
-        return str(info["username"]), str(info["password"])
-    password = info.password
-    return str(info.username), password.reveal() if hasattr(password, "reveal") else str(password)
 
 
 def _prepare(

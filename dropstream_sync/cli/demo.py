@@ -70,7 +70,7 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
     admin = httpx.AsyncClient(
         transport=transport,
         base_url="http://sandbox.local",
-        headers={"X-Sandbox-Admin": _admin_key(app)},
+        headers={"X-Sandbox-Admin": app.sandbox_info.admin_key},
     )
 
     def control(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -119,9 +119,3 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
                    f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/.")
-
-
-def _admin_key(app: Any) -> str:
-    info = app.sandbox_info
-    key = info["admin_key"] if isinstance(info, dict) else info.admin_key
-    return key.reveal() if hasattr(key, "reveal") else str(key)

@@ -137,9 +137,12 @@ class _Planner:
             if ls.id not in pinned:
                 by_name[ls.name].append(ls)
         for s in m.stores:
+            errors_before = len(self.errors)
             live = self.match(m, s, customer, by_name)
             if live is None:
-                if not self.errors:
+                # No match at all means a new store; a match that failed (an error was just
+                # recorded) means nothing for this store.
+                if len(self.errors) == errors_before:
                     self.new_store(m, s, customer.id, None)
                 continue
             if live.id in matched:

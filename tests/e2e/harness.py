@@ -134,3 +134,14 @@ class Account:
         result = self.cli("plan", *paths, "--format", "json")
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def new_account(server: Server, workdir: Path, prefix: str) -> Account:
+    """A fresh tenant of `server`, so tests never see each other's objects."""
+    username = f"{prefix}-{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(12)
+    httpx.post(
+        server.url + "/_sandbox/users", json={"username": username, "password": password},
+        headers={"X-Sandbox-Admin": server.admin_key}, timeout=30,
+    ).raise_for_status()
+    return Account(server, username, password, workdir)

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.harness import Account, Server, start_server, stop_server
+from tests.e2e.harness import Account, Server, new_account, start_server, stop_server
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +18,9 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def tenant(own_server: Server, tmp_path: Path) -> Iterator[Account]:
-    username = "rel-" + secrets.token_hex(4)
-    password = secrets.token_urlsafe(12)
-    headers = {"X-Sandbox-Admin": own_server.admin_key}
-    httpx.post(own_server.url + "/_sandbox/users", json={"username": username,
-               "password": password}, headers=headers, timeout=30).raise_for_status()
-    yield Account(own_server, username, password, tmp_path)
+    account = new_account(own_server, tmp_path, "rel")
+    yield account
     # Leave the server calm for the next test.
-    httpx.post(own_server.url + "/_sandbox/faults", json={"rate": 0, "after_commit_share": 0,
-               "latency_ms": 0}, headers=headers, timeout=30)
-    httpx.post(own_server.url + "/_sandbox/rate_limit", json={"rps": 0, "burst": 1},
-               headers=headers, timeout=30)
+    account.control("POST", "/_sandbox/faults",
+                    {"rate": 0, "after_commit_share": 0, "latency_ms": 0})
+    account.control("POST", "/_sandbox/rate_limit", {"rps": 0, "burst": 1})

@@ -221,15 +221,9 @@ class WriteClient(ReadClient):
             found = api.find_customer(await self.list_customers(), company_name)
             return None if found is None else found.id
 
-        try:
-            return await self._core.create(
-                api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
-            )
-        except ConflictError:
-            existing = await find()
-            if existing is None:
-                raise
-            return existing
+        return await self._core.create(
+            api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
+        )
 
     async def create_store(
         self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
@@ -242,13 +236,7 @@ class WriteClient(ReadClient):
             return None if found is None else found.id
 
         body = api.store_create_body(customer_id, name, marketplace_id, settings)
-        try:
-            return await self._core.create(api.STORES, body, parse=api.created_id, find=find)
-        except ConflictError:
-            existing = await find()
-            if existing is None:
-                raise
-            return existing
+        return await self._core.create(api.STORES, body, parse=api.created_id, find=find)
 
     async def update_store(
         self,
@@ -280,15 +268,9 @@ class WriteClient(ReadClient):
 
         path = api.store_authorization_requests_path(store_id)
         body = api.authorization_request_body(email)
-        try:
-            return await self._core.create(
-                path, body, parse=_object(api.authorization_request), find=find
-            )
-        except ConflictError:
-            existing = await find()
-            if existing is None:
-                raise
-            return existing
+        return await self._core.create(
+            path, body, parse=_object(api.authorization_request), find=find
+        )
 
     async def cancel_authorization_request(self, request_id: int) -> None:
         """Cancel a pending request. Done also when it is already canceled or expired
@@ -316,13 +298,7 @@ class WriteClient(ReadClient):
             return None if found is None else found.id
 
         body = api.connection_create_body(customer_id, store_id, warehouse_id, name)
-        try:
-            return await self._core.create(api.CONNECTIONS, body, parse=api.created_id, find=find)
-        except ConflictError:
-            existing = await find()
-            if existing is None:
-                raise
-            return existing
+        return await self._core.create(api.CONNECTIONS, body, parse=api.created_id, find=find)
 
     async def update_connection(
         self, connection_id: int, *, name: str | None = None, enabled_at: EnabledAt = UNSET

@@ -38,6 +38,7 @@ from dropstream_sync.client.settings import (
 from dropstream_sync.errors import (
     ApiError,
     AuthenticationError,
+    ConflictError,
     RateLimitedError,
     TransportError,
 )
@@ -226,13 +227,22 @@ class HttpCore:
         find: Callable[[], Awaitable[T | None]],
     ) -> T:
         """POST, never blindly twice: after an unknown outcome `find` reads whether the first
-        POST took effect; if it did, its result is returned and nothing is posted again."""
+        POST took effect; if it did, its result is returned and nothing is posted again.
+        A 409 is answered the same way: when `find` shows the object that conflicts is the
+        one asked for (a concurrent apply, or an earlier run), that object is the result."""
         self._writable("POST", path)
         outcome = await self._exchange("POST", path, json=body, recover=find)
         if outcome.recovered is not None:
             log.info("POST %s: the answer was lost, but a read found what it created", path)
             return cast(T, outcome.recovered)
-        response = self._check("POST", path, outcome)
+        try:
+            response = self._check("POST", path, outcome)
+        except ConflictError:
+            existing = await find()
+            if existing is None:
+                raise
+            log.info("POST %s: 409, and what conflicts is what was asked for", path)
+            return existing
         data = self._json("POST", path, response)
         try:
             return parse(data)

@@ -11,10 +11,13 @@ repeat by the client, so running apply again after any failure converges.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import getpass
+import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from dropstream_sync.client import WriteClient
+from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import DropstreamSyncError, StalePlanError
 from dropstream_sync.live import LiveState
+from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import PHASES, Change, Plan
 
 OK = "ok"
@@ -143,8 +148,6 @@ def _git_commit() -> str | None:
 
 def check_fresh(plan: Plan, live: LiveState) -> None:
     """Refuse a saved plan when any live object it read for its merchants changed."""
-    from dropstream_sync.planner.fingerprint import live_fingerprint
-
     digest, index = live_fingerprint(live, plan.merchants)
     if digest == plan.live_fingerprint:
         return
@@ -237,8 +240,6 @@ class Applier:
         if kind == "create_merchant":
             return await c.create_customer(d["company_name"])
         if kind == "create_store":
-            from dropstream_sync.desired import StoreSettings
-
             s = d["settings"]
             settings = StoreSettings(
                 fulfillment_channel=s["fulfillment_channel"],
@@ -316,8 +317,6 @@ class ApplyLock:
     """
 
     def __init__(self, api_url: str, account: str, *, timeout: float = 600.0) -> None:
-        import hashlib
-
         base = Path(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp")
         key = hashlib.sha256(f"{api_url}\n{account}".encode()).hexdigest()[:16]
         self.path = base / f"dropstream-sync-apply-{key}.lock"
@@ -325,9 +324,6 @@ class ApplyLock:
         self._fh: Any = None
 
     def __enter__(self) -> ApplyLock:
-        import fcntl
-        import sys
-
         self._fh = self.path.open("a+")
         deadline = time.monotonic() + self._timeout
         waited = False
@@ -349,8 +345,6 @@ class ApplyLock:
                 time.sleep(0.2)
 
     def __exit__(self, *exc: object) -> None:
-        import fcntl
-
         if self._fh is not None:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()

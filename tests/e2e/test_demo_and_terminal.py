@@ -52,3 +52,27 @@ def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account)
     code, output = run_on_terminal(account, b"y\n", "apply", "stores.yaml")
     assert code == 0, output
     assert [c["company_name"] for c in account.api("GET", "/customers")] == ["Acme"]
+
+
+def test_apply_shows_progress_on_a_terminal_and_results_on_stdout(account: Account) -> None:
+    account.write_config({"version": 1, "merchants": [{"name": "Acme", "stores": [
+        {"name": "Acme US", "marketplace": "US"}, {"name": "Acme CA", "marketplace": "CA"}]}]})
+    master, slave = pty.openpty()
+    process = subprocess.Popen([*CLI, "apply", "stores.yaml", "--auto-approve"],
+                               env=account.env, cwd=account.workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    out, _ = process.communicate(timeout=120)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(master)
+    assert process.returncode == 0
+    assert b"[1/3]" in terminal and b"[3/3]" in terminal, terminal
+    assert b"[1/3]" not in out and b"Apply complete: 3 done" in out

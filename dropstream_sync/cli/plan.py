@@ -49,7 +49,8 @@ def make_plan(result: Any, client: Any, merchants: Sequence[str]) -> Plan:
 
     names = merchants or sorted(result.desired.merchant_names())
     live = client.read_live(names)
-    now = datetime.now(UTC)
+    # Expiry is judged by the API's clock, which stamped it; ours may be off.
+    now = client.server_time or datetime.now(UTC)
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],

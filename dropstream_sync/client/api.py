@@ -245,6 +245,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, seconds)
 
 
+def server_date(value: str | None) -> datetime | None:
+    """The `Date` header (RFC 9110): the server's clock, which its timestamps are on."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 # -- timestamps [doc] -------------------------------------------------------------------------
 
 

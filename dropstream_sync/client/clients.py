@@ -83,6 +83,11 @@ class ReadClient:
         """HTTP requests sent so far (every attempt, the token included)."""
         return self._core.requests_sent
 
+    @property
+    def server_time(self) -> datetime | None:
+        """The API's clock at its latest answer, from `Date`; None if it sent none."""
+        return self._core.server_time
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.api_url}>"
 

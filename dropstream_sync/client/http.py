@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, TypeVar, cast
 
 import httpx
@@ -180,6 +181,8 @@ class HttpCore:
         else:
             self._remember(self._credentials.token.reveal())
         self.requests_sent = 0
+        # The server's clock as of its latest answer (None until one carried a Date).
+        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
@@ -371,6 +374,8 @@ class HttpCore:
                 raise self._transport_error(method, path, exc) from None
             else:
                 status = response.status_code
+                self.server_time = api.server_date(response.headers.get("date")) or \
+                    self.server_time
                 if status == 401 and token is not None and not renewed and self._can_renew():
                     renewed = True
                     log.debug("%s %s -> 401: getting a new token and trying once more",

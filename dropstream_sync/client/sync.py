@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Coroutine, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -33,6 +34,10 @@ class _SyncBase(Generic[C]):
     @property
     def requests_sent(self) -> int:
         return self.aio.requests_sent
+
+    @property
+    def server_time(self) -> datetime | None:
+        return self.aio.server_time
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.api_url}>"

@@ -109,7 +109,9 @@ def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
                 self._captured_signals.clear()
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    # The app sends its own Date: the sandbox clock, which /_sandbox/clock moves.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
+                            date_header=False)
     try:
         _Server(config).run(sockets=[sock])
     finally:

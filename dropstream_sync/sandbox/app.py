@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -116,6 +117,7 @@ class SandboxApp:
         latency_ms: int = 0,
         invite_ttl_hours: float = 168,
         token_ttl_seconds: int = 3600,
+        renewals: bool = True,
     ) -> None:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,7 @@ class SandboxApp:
             admin_key=admin_key or stored.admin_key,
             state_dir=str(state_dir),
         )
-        self.settings = Settings(invite_ttl_hours * 3600, token_ttl_seconds)
+        self.settings = Settings(invite_ttl_hours * 3600, token_ttl_seconds, renewals)
         self.buckets = TokenBuckets(rate_limit_rps, burst)
         self.faults = Faults(fault_rate, fault_after_commit, latency_ms, fault_seed)
         self.rng = random.Random(fault_seed)
@@ -284,7 +286,10 @@ class SandboxApp:
                 query=query, body=body, base_url=base_url, path=path, settings=self.settings,
                 count=lambda sql, args: self._count(conn, sql, args),
             )
-            return fn(ctx)
+            reply = fn(ctx)
+        # The sandbox's own clock, so a client can plan by the time the data is stamped with.
+        reply.headers.setdefault("Date", format_datetime(now, usegmt=True))
+        return reply
 
     def _count(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
         # A plan reads every page of a list: count once per database generation, not per page.

@@ -27,6 +27,8 @@ class Reply:
 class Settings:
     invite_ttl_seconds: float
     token_ttl_seconds: int
+    # False emulates the spec's stricter model: 422 for a request on an authorized store.
+    renewals: bool = True
 
 
 @dataclass

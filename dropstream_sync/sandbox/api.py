@@ -574,7 +574,8 @@ def create_authorization_request(ctx: Ctx) -> Reply:
     fields.done()
     if store["platform"] != "amazon":
         raise invalid("store_id", "is not an Amazon store", "Only Amazon stores are authorized.")
-    if authorization_status(store, ctx.now_s) == "authorized":
+    # A request on an authorized store is a renewal: approving it restarts the 365 days.
+    if not ctx.settings.renewals and authorization_status(store, ctx.now_s) == "authorized":
         raise invalid(
             "store_id", "is already authorized", f"Store {store['id']} is already authorized."
         )
@@ -660,7 +661,11 @@ def complete_request(
     conn: sqlite3.Connection, row: sqlite3.Row, now: dt.datetime, partner: str | None
 ) -> str:
     """Approve a pending request as the merchant; returns the selling partner id used."""
-    partner = partner or "A" + "".join(
+    # A renewal is approved by the same seller, who keeps their selling partner id.
+    kept = conn.execute(
+        "SELECT auth_partner FROM stores WHERE id = ?", (row["store_id"],)
+    ).fetchone()
+    partner = partner or (kept[0] if kept is not None else None) or "A" + "".join(
         secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(13)
     )
     now_s = fmt_ts(now)

@@ -178,7 +178,9 @@ def _operation(method: str, template: str) -> dict[str, Any]:
                              "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
                                          "Link": {"schema": {"type": "string"}}}}}
     elif method == "POST" and template.endswith("authorization_requests"):
-        responses = {"201": _json(_ref("AuthorizationRequest"), "Created and emailed")}
+        responses = {"201": _json(_ref("AuthorizationRequest"), "Created and emailed; on a "
+                                  "store still authorized it is a renewal, whose approval "
+                                  "restarts the 365 days")}
     elif method == "POST":
         responses = {"201": _json(_ref("Created"), "Created")}
     else:

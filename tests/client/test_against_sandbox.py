@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from dropstream_sync import sandbox
 from dropstream_sync.client import (
     BasicCredentials,
     ClientSettings,
@@ -22,30 +23,18 @@ from dropstream_sync.client import (
     WriteClient,
 )
 from dropstream_sync.desired import StoreSettings
-
-sandbox = pytest.importorskip("dropstream_sync.sandbox")
-if not hasattr(sandbox, "create_app"):
-    pytest.skip("the sandbox is not built yet", allow_module_level=True)
+from dropstream_sync.errors import ApiError
 
 URL = "http://sandbox.local"
 US = "ATVPDKIKX0DER"
 
 
-def _info(app: Any) -> tuple[str, str, str]:
-    info = app.sandbox_info
-    def get(key: str) -> Any:
-        return info[key] if isinstance(info, dict) else getattr(info, key)
-
-    password = get("password")
-    if hasattr(password, "reveal"):
-        password = password.reveal()
-    return str(get("username")), str(password), str(get("admin_key"))
-
-
 class Sandbox:
     def __init__(self, state: Path, **options: Any) -> None:
         self.app = sandbox.create_app(state, **options)
-        self.username, self.password, self.admin_key = _info(self.app)
+        info = self.app.sandbox_info
+        self.username, self.admin_key = info.username, info.admin_key
+        self.password = info.password
 
     def transport(self) -> httpx.AsyncBaseTransport:
         transport: httpx.AsyncBaseTransport = sandbox.inprocess_transport(self.app)
@@ -195,3 +184,60 @@ def test_an_unpaced_client_honours_429s_and_still_finishes(tmp_path: Path) -> No
 
     assert asyncio.run(scenario()) == 40
     assert asyncio.run(box.admin("GET", "/_sandbox/stats"))["rate_limited"] > 0
+
+
+async def _authorized_store(client: WriteClient, box: Sandbox) -> int:
+    cid = await client.create_customer("Acme")
+    sid = await client.create_store(cid, "Acme US", US, StoreSettings())
+    first = await client.create_authorization_request(sid, "ops@acme.example")
+    await box.admin("POST", f"/_sandbox/authorization_requests/{first.id}/complete",
+                    {"selling_partner_id": "A1ACME"})
+    return sid
+
+
+def test_a_request_on_an_authorized_store_renews_it_for_the_same_seller(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path)
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with WriteClient(box.settings(), transport=box.transport()) as client:
+            sid = await _authorized_store(client, box)
+            before = (await client.get_store(sid)).authorization
+            await box.admin("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
+            renewal = await client.create_authorization_request(sid, "ops@acme.example")
+            during = (await client.get_store(sid)).authorization
+            await box.admin("POST", f"/_sandbox/authorization_requests/{renewal.id}/complete",
+                            {})
+            return before, during, (await client.get_store(sid)).authorization
+
+    before, during, after = asyncio.run(scenario())
+    assert during == before  # still authorized while the merchant has not answered
+    assert after.status == "authorized" and after.selling_partner_id == "A1ACME"
+    assert after.expires_at - before.expires_at >= timedelta(days=340)
+
+
+def test_a_service_that_refuses_renewals_answers_with_its_own_reason(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path, renewals=False)
+
+    async def scenario() -> None:
+        async with WriteClient(box.settings(), transport=box.transport()) as client:
+            sid = await _authorized_store(client, box)
+            await client.create_authorization_request(sid, "ops@acme.example")
+
+    with pytest.raises(ApiError, match="already authorized") as caught:
+        asyncio.run(scenario())
+    assert caught.value.status == 422
+
+
+def test_the_client_keeps_the_apis_clock_from_its_date_header(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path)
+    asyncio.run(box.admin("POST", "/_sandbox/clock", {"advance_seconds": 100 * 86400}))
+
+    async def read() -> Any:
+        async with ReadClient(box.settings(), transport=box.transport()) as client:
+            assert client.server_time is None
+            await client.list_stores()
+            return client.server_time
+
+    seen = asyncio.run(read())
+    expected = datetime.now(UTC) + timedelta(days=100)
+    assert abs((seen - expected).total_seconds()) < 60

@@ -133,7 +133,11 @@ def test_authorization_request_lifecycle(live: Live) -> None:
         live.admin("POST", f"/_sandbox/authorization_requests/{third['id']}/complete", {})
         auth = fresh.get(f"/stores/{store}").json()["adapter"]["authorization"]
         assert auth["status"] == "authorized" and auth["selling_partner_id"]
-        assert fresh.post(path, json={"email": "ops@acme.example"}).status_code == 422
+        # On an authorized store a request is a renewal; the store stays authorized meanwhile.
+        renewal = fresh.post(path, json={"email": "ops@acme.example"})
+        assert renewal.status_code == 201 and renewal.json()["status"] == "pending"
+        assert fresh.get(f"/stores/{store}").json()["adapter"]["authorization"] == auth
+        assert fresh.delete(f"/authorization_requests/{renewal.json()['id']}").status_code == 204
         live.admin("POST", f"/_sandbox/stores/{store}/revoke")
         auth = fresh.get(f"/stores/{store}").json()["adapter"]["authorization"]
         assert auth["status"] == "revoked"

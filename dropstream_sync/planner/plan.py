@@ -257,16 +257,15 @@ class _Planner:
     def authorization(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
         requests = self.ix.requests.get(ls.id, [])
         request = requests[-1] if requests else None
+        renewal: str | None = None
+        expires: datetime | None = None
         if self.authorized(ls):
             expires = ls.authorization.expires_at
-            if m.email and expires is not None and \
-                    expires - self.now <= timedelta(days=m.reauthorize_days):
-                days = max(0, (expires - self.now).days)
-                self.warnings.append(
-                    f"{m.name} / {s.name}: the Amazon authorization expires {_iso(expires)} "
-                    f"(in {days} days); DropStream accepts a new invite once it has lapsed, "
-                    "and the next apply after that sends it")
-            return
+            if expires is None or expires - self.now > timedelta(days=m.reauthorize_days):
+                # A renewal request still pending from a wider window is left to the merchant.
+                return
+            renewal = (f"the authorization expires {_iso(expires)} "
+                       f"(in {(expires - self.now).days} days)")
         if not s.enabled:
             if request is not None:
                 self.cancel(m, s.name, request, "enabled: false: no authorization wanted")
@@ -274,12 +273,22 @@ class _Planner:
         if not m.email:
             if request is not None:
                 self.cancel(m, s.name, request, "the merchant has no email in the config")
-            self.pending.append(self.needs_ui(m, s.name))
+            self.pending.append(self.needs_ui(m, s.name) if renewal is None else Pending(
+                "needs_ui_authorization", m.name, s.name,
+                f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
+                "(no email in config)"))
             return
         status = ls.authorization.status
         field_change = [FieldChange("authorization_request.email",
                                     request.email if request else None, m.email)]
         if request is None:
+            if renewal is not None:
+                # The product's reinvite: a new link before the old authorization lapses, so
+                # orders keep flowing; nothing to cancel first.
+                self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
+                         store_id=ls.id, email=m.email, cancel_request_id=None, reason=renewal,
+                         authorization_expires_at=_iso(expires))
+                return
             self.add("invite", m.name, s.name, Target("store", ls.id), field_change,
                      store_id=ls.id, email=m.email,
                      reason="authorization expired" if status == "authorized"
@@ -391,8 +400,12 @@ class _Planner:
 
     def invite_budget(self) -> None:
         budget = self.desired.safety.max_invites_per_run
+        # Renewals first, soonest expiry first: those stores take orders today and stop when
+        # their authorization lapses; a store not yet authorized loses nothing by waiting.
         invites = sorted((c for c in self.changes if c.kind in ("invite", "reinvite")),
-                         key=lambda c: (c.merchant, c.store or "", c.id))
+                         key=lambda c: ("authorization_expires_at" not in c.detail,
+                                        c.detail.get("authorization_expires_at", ""),
+                                        c.merchant, c.store or "", c.id))
         held = invites[budget:]
         if not held:
             return

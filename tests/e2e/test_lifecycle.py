@@ -212,3 +212,30 @@ def test_audit_log_has_one_line_per_change_without_secrets(account: Account) -> 
         "create_merchant", "create_store", "create_store", "invite", "invite"]
     assert all(r["outcome"] == "ok" and r["config_digest"] for r in records)
     assert account.password not in "".join(lines)
+
+
+def test_authorization_nearing_expiry_is_renewed_without_dropping_the_connection(
+    account: Account,
+) -> None:
+    path = str(account.write_config(config(US, reauthorize_days=30)))
+    converge(account, path)
+    before = account.api("GET", "/stores")[0]["adapter"]["authorization"]
+
+    account.control("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
+    planned = account.plan_json(path)
+    assert kinds(planned) == ["reinvite"]
+    assert planned["changes"][0]["detail"]["reason"].startswith("the authorization expires")
+
+    account.cli("apply", path, "--auto-approve", check=True)
+    assert len(account.outbox_for(EMAIL)) == 2
+    # The merchant has not answered yet: the store still takes orders.
+    assert all(c["enabled_at"] for c in account.api("GET", "/connections"))
+    assert kinds(account.plan_json(path)) == []
+
+    approve_all(account)
+    after = account.api("GET", "/stores")[0]["adapter"]["authorization"]
+    assert after["status"] == "authorized"
+    assert after["selling_partner_id"] == before["selling_partner_id"]
+    assert after["expires_at"] > before["expires_at"]
+    final = account.cli("plan", path, "--detailed-exitcode")
+    assert final.returncode == 0, final.stdout

@@ -80,6 +80,9 @@ def rich() -> tuple[DesiredState, LiveState]:
     mx_s, mx_c = connected(3, "Acme MX", enabled=False, marketplace="A1AM78C64UM0Y8")
     de_s, de_c = connected(4, "Acme DE", marketplace="A1PA6795UKMFR9")
     pruned_s, pruned_c = connected(5, "Acme FR", marketplace="A13V1IB3VIYZZH")
+    renew_s, renew_c = connected(11, "Acme ES", marketplace="A1RKKUPIHCS9HS",
+                                 authorization=replace(AUTHORIZED,
+                                                       expires_at=NOW + timedelta(days=12)))
     live = account(
         us_s, replace(ca_s, fulfillment_latency=5), mx_s, de_s, pruned_s,
         live_store(6, "Acme UK", marketplace=UK, authorization=AUTHORIZED),
@@ -88,8 +91,9 @@ def rich() -> tuple[DesiredState, LiveState]:
         live_store(9, "Acme SG", marketplace="A19VAU5U5O7RUS"),
         live_store(10, "Acme IT", marketplace="APJ6JRA9NG5V4",
                    authorization=Authorization("expired")),
+        renew_s,
         live_store(20, "Solo US", customer=2),
-        connections=(us_c, ca_c, mx_c, replace(de_c, name="Acme DE (old)"), pruned_c),
+        connections=(us_c, ca_c, mx_c, replace(de_c, name="Acme DE (old)"), pruned_c, renew_c),
         requests=(request(50, 8), request(51, 9, age_days=9), request(52, 5)),
         customers=(Customer(1, "Acme"), Customer(2, "Solo")),
     )
@@ -107,11 +111,12 @@ def rich() -> tuple[DesiredState, LiveState]:
             store("Acme", "Acme SG", marketplace="SG"),
             store("Acme", "Acme IT", marketplace="IT"),
             store("Acme", "Acme NL", marketplace="NL"),
+            store("Acme", "Acme ES", marketplace="ES"),
             prune=True,
         ),
         merchant("New Co", store("New Co", "New Co US"), store("New Co", "New Co CA", "CA"),
                  email="hello@newco.example"),
         merchant("Solo", store("Solo", "Solo US"), email=None),
-        max_invites_per_run=4, min_existing=1,
+        max_invites_per_run=5, min_existing=1,
     )
     return desired, live

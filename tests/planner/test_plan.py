@@ -134,12 +134,70 @@ def test_request_to_the_same_email_in_other_letter_case_is_still_awaited() -> No
     assert p.changes == () and [x.kind for x in p.pending] == ["awaiting_merchant"]
 
 
-def test_authorization_expiring_soon_is_warned_about() -> None:
-    soon = replace(AUTHORIZED, expires_at=NOW + timedelta(days=10))
-    s, c = connected(1, "Acme US", authorization=soon)
+def expiring(days: int) -> Authorization:
+    return replace(AUTHORIZED, expires_at=NOW + timedelta(days=days))
+
+
+def test_plan_reinvites_when_authorization_expires_within_reauthorize_days() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
-    assert p.changes == ()
-    assert any("expires" in w for w in p.warnings)
+    assert kinds(p) == ["reinvite"]
+    expires = (NOW + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert p.changes[0].detail == {
+        "store_id": 1, "email": "ops@acme.example", "cancel_request_id": None,
+        "reason": f"the authorization expires {expires} (in 10 days)",
+        "authorization_expires_at": expires}
+
+
+def test_authorization_expiring_after_reauthorize_days_plans_nothing() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(31))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
+    assert p.changes == () and p.pending == ()
+
+
+def test_reauthorize_days_is_the_merchants_own_window() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(45))
+    wide = state(merchant("Acme", store("Acme", "Acme US"), reauthorize_days=60))
+    off = state(merchant("Acme", store("Acme", "Acme US"), reauthorize_days=0))
+    assert kinds(run(wide, account(s, connections=(c,)))) == ["reinvite"]
+    assert kinds(run(off, account(replace(s, authorization=expiring(1)),
+                                  connections=(c,)))) == []
+
+
+def test_renewal_request_already_pending_is_awaited_not_resent() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10))
+    live = account(s, connections=(c,), requests=(request(9, 1, age_days=2),))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
+    assert p.changes == () and [x.kind for x in p.pending] == ["awaiting_merchant"]
+
+
+def test_expired_renewal_request_is_reinvited_with_the_old_one_canceled() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10))
+    live = account(s, connections=(c,), requests=(request(9, 1, age_days=8),))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
+    assert kinds(p) == ["reinvite"] and p.changes[0].detail["cancel_request_id"] == 9
+
+
+def test_expiring_authorization_of_merchant_without_email_needs_the_ui() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"), email=None)),
+            account(s, connections=(c,)))
+    assert p.changes == () and [x.kind for x in p.pending] == ["needs_ui_authorization"]
+    assert "re-authorizes" in p.pending[0].message
+
+
+def test_expiring_authorization_of_disabled_store_is_not_renewed() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10), enabled=False)
+    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
+            account(s, connections=(c,)))
+    assert p.changes == () and p.pending == ()
+
+
+def test_renewal_keeps_the_connection_and_bills_nothing_new() -> None:
+    s, c = connected(1, "Acme US", authorization=expiring(10))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
+    assert p.summary()["connections_billed"] == 0
+    assert 're-invite ops@acme.example to authorize "Acme US"' in render_text(p)
 
 
 def test_merchant_without_email_needs_ui_authorization_and_cancels_old_requests() -> None:
@@ -304,3 +362,14 @@ def test_fingerprint_changes_when_a_live_object_changes() -> None:
     assert run(desired, changed).live_fingerprint != before
     assert run(desired, live).live_fingerprint == before
     assert CA
+
+
+def test_invite_budget_sends_renewals_first_soonest_expiry_first() -> None:
+    late, late_c = connected(1, "Acme A", authorization=expiring(20))
+    soon, soon_c = connected(2, "Acme B", authorization=expiring(5))
+    desired = state(merchant("Acme", store("Acme", "Acme 0 new"), store("Acme", "Acme A"),
+                             store("Acme", "Acme B")), max_invites_per_run=1)
+    p = run(desired, account(late, soon, connections=(late_c, soon_c)))
+    assert [(c.kind, c.store) for c in p.changes if "invite" in c.kind] == [
+        ("reinvite", "Acme B")]
+    assert sorted(x.store for x in p.pending if x.kind == "queued") == ["Acme 0 new", "Acme A"]

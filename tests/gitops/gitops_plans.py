@@ -35,9 +35,9 @@ def _market_id(code: str) -> str:
     return next(m.marketplace_id for m in catalog.MARKETPLACES if m.code == code)
 
 
-def _authorized() -> Authorization:
-    return Authorization("authorized", "A1SELLER", NOW - timedelta(days=30),
-                         NOW + timedelta(days=335))
+def _authorized(days_left: int = 335) -> Authorization:
+    return Authorization("authorized", "A1SELLER", NOW - timedelta(days=365 - days_left),
+                         NOW + timedelta(days=days_left))
 
 
 def make_plan(desired: DesiredState, live: LiveState) -> Plan:
@@ -101,13 +101,14 @@ def big_plan(merchants: int = 400, stores_each: int = 8) -> Plan:
     return make_plan(desired, LiveState())
 
 
-def audit_plan(*, drift: bool, invite_age_days: int | None) -> Plan:
-    """One connected store, optionally with a setting changed live (drift), and optionally
-    a second store whose invite has waited `invite_age_days`."""
+def audit_plan(*, drift: bool, invite_age_days: int | None, renewal: bool = False) -> Plan:
+    """One connected store, optionally with a setting changed live (drift) or an authorization
+    due for renewal, and optionally a second store whose invite has waited `invite_age_days`."""
     on = NOW - timedelta(days=40)
     latency = 4 if drift else 2
     stores = [Store(11, 1, "Acme US", marketplace_id=_market_id("US"),
-                    fulfillment_latency=latency, authorization=_authorized(), enabled_at=on)]
+                    fulfillment_latency=latency,
+                    authorization=_authorized(10 if renewal else 335), enabled_at=on)]
     wanted = [DesiredStore("Acme", "Acme US", "US", StoreSettings(fulfillment_latency=2))]
     requests: list[AuthorizationRequest] = []
     if invite_age_days is not None:

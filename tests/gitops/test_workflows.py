@@ -192,13 +192,14 @@ def test_drift_audit_runs_on_a_schedule_with_detailed_exitcode() -> None:
         assert flag in plan_line
 
 
-def drift(run: RunScript, *, drift: bool, age: int | None,
+def drift(run: RunScript, *, drift: bool, age: int | None, renewal: bool = False,
           issues: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    plan = audit_plan(drift=drift, invite_age_days=age)
-    assert bool(plan.changes) is drift
+    plan = audit_plan(drift=drift, invite_age_days=age, renewal=renewal)
+    assert bool(plan.changes) is (drift or renewal)
     return run(github_script_of(workflow("drift.yml")),
                files={"plan.json": render_json(plan)},
-               env={"EXITCODE": "2" if drift else "0", "STALE_DAYS": "7"}, issues=issues)
+               env={"EXITCODE": "2" if plan.changes else "0", "STALE_DAYS": "7"},
+               issues=issues)
 
 
 def written(calls: list[dict[str, Any]]) -> list[str]:
@@ -218,6 +219,15 @@ def test_an_invite_unanswered_for_a_week_opens_the_issue_without_drift(
     calls = drift(run_github_script, drift=False, age=9)
     assert written(calls) == ["create"]
     assert "Acme CA" in calls[-1]["params"]["body"] and "9 days" in calls[-1]["params"]["body"]
+
+
+def test_a_renewal_due_opens_the_issue_as_a_renewal_not_as_drift(
+        run_github_script: RunScript) -> None:
+    calls = drift(run_github_script, drift=False, age=None, renewal=True)
+    assert written(calls) == ["create"]
+    body = calls[-1]["params"]["body"]
+    assert "due for renewal" in body and "Acme US: expires 2026-12-06" in body
+    assert "Drift" not in body
 
 
 def test_a_fresh_invite_is_not_a_finding(run_github_script: RunScript) -> None:

@@ -106,6 +106,24 @@ OrderStatus = Annotated[str, AfterValidator(_check_status), WithJsonSchema(_STAT
 MarketplaceCode = Annotated[
     str, AfterValidator(_check_marketplace), WithJsonSchema(_MARKETPLACE_SCHEMA)
 ]
+# Control characters and line breaks: a name is printed on one line of a plan, a PR comment
+# and an audit log, where a newline could forge a line of its own.
+_NAME_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_NAME_BAD_RE: Final = re.compile(f"[{_NAME_FORBIDDEN}]")
+
+
+def _check_name(value: str) -> str:
+    bad = _NAME_BAD_RE.search(value)
+    if bad:
+        raise ValueError(f"cannot contain control characters or line breaks "
+                         f"(U+{ord(bad.group()):04X} at character {bad.start() + 1}); "
+                         "write it as one line of plain text")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
+    {"type": "string", "minLength": 1,
+     "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$"})]
 Email = Annotated[str, AfterValidator(_check_email),
                   WithJsonSchema({"type": "string", "format": "email"})]
 
@@ -163,7 +181,7 @@ class StoreSettings(BaseModel):
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
 
-    name: str = Field(..., min_length=1, title="Store name",
+    name: Name = Field(..., min_length=1, title="Store name",
                       description="Unique within the merchant; the connection is named after it.")
     id: int | None = Field(
         None, gt=0, title="Store id",
@@ -176,7 +194,7 @@ class Store(StoreSettings):
         description="Amazon marketplace code: US, CA, MX, BR, UK (or GB), DE, FR, IT, ES, NL, "
                     "SE, PL, BE, IE, TR, AE, SA, EG, ZA, IN, JP, AU, SG.",
     )
-    warehouse: str | None = Field(
+    warehouse: Name | None = Field(
         None, min_length=1, title="Warehouse",
         description="Description of the merchant's warehouse to connect to; default: the "
                     "merchant's warehouse, else its first (default) warehouse.",
@@ -194,14 +212,14 @@ class Merchant(BaseModel):
 
     model_config = _STRICT
 
-    name: str = Field(..., min_length=1, title="Merchant name",
+    name: Name = Field(..., min_length=1, title="Merchant name",
                       description="The DropStream customer's company_name.")
     email: Email | None = Field(
         None, title="Authorization email",
         description="Receives the Amazon authorization invites. Leave out when the merchant "
                     "runs its own DropStream account and authorizes in the UI.",
     )
-    warehouse: str | None = Field(
+    warehouse: Name | None = Field(
         None, min_length=1, title="Warehouse",
         description="Description of the warehouse its stores connect to; default: the "
                     "merchant's first (default) warehouse.",

@@ -15,8 +15,9 @@ HELP = """A guided tour of the whole lifecycle on a throwaway sandbox.
 In a fresh temporary sandbox (in this process: no server, no credentials), it plans and
 applies examples/stores.yaml, shows the authorization invites in the sandbox outbox,
 approves some of them as the merchants would, plans and applies again (connections
-finalized), changes a setting behind the tool's back to show drift, and ends with a plan
-that has no changes. Nothing outside the temporary folder is touched.
+finalized), changes a setting behind the tool's back to show drift, shows a plan with no
+changes, and moves the sandbox clock 340 days on, so that the authorizations about to expire
+get renewal invites. Nothing outside the temporary folder is touched.
 
 \b
 Examples:
@@ -116,6 +117,11 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
         plan = load_and_plan((str(config),), client, ())
         _say("7", "the account matches the config")
         click.echo(render_text(plan, color=color), nl=False)
+
+        # Amazon authorizations last 365 days; a stretch of time short of that brings the
+        # approved stores inside the example's reauthorize_days (30) window.
+        control("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
+        plan_and_apply("8. 340 days later: renewals, and fresh invites for the unanswered")
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
                    f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/.")

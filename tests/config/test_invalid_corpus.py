@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -75,24 +74,25 @@ def test_file_over_ten_megabytes_is_refused_before_parsing(
 ) -> None:
     big = tmp_path / "big.yaml"
     big.write_text("version: 1\n# " + "x" * (10 * 1024 * 1024) + "\n")
-    started = time.perf_counter()
-    code, _, err = run_validate(capsys, str(big))
-    assert code == 1
-    assert f"{big}:1:1:" in err and "limit is 10 MB" in err
-    assert time.perf_counter() - started < 1
-
-
-def test_alias_bomb_fails_fast_and_small() -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     try:
-        with pytest.raises(ConfigError, match="too many alias expansions"):
-            load([CORPUS / "alias_bomb.yaml"])
-        elapsed = time.perf_counter() - started
+        code, _, err = run_validate(capsys, str(big))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 1.0
+    assert code == 1
+    assert f"{big}:1:1:" in err and "limit is 10 MB" in err
+    assert peak < 2 * 1024 * 1024, "the file was read, not refused by its size"
+
+
+def test_alias_bomb_fails_before_expanding() -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match="too many alias expansions"):
+            load([CORPUS / "alias_bomb.yaml"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert peak < 8 * 1024 * 1024
 
 

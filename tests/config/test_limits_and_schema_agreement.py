@@ -6,7 +6,7 @@ An editor validating with schemas/stores.schema.json must never flag a file that
 
 from __future__ import annotations
 
-import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,14 @@ def big_config(stores: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_ten_thousand_stores_validate_in_under_two_seconds(tmp_path: Path) -> None:
+def test_ten_thousand_stores_load_each_with_its_own_position(tmp_path: Path) -> None:
+    # How fast: benchmarks/run.py ("validate of a 10000-store file").
     path = tmp_path / "big.yaml"
     path.write_text(big_config(10_000))
-    # CPU time, not wall time: the suite shares two cores with other test processes.
-    started = time.process_time()
     result = load([path])
-    elapsed = time.process_time() - started
-    assert sum(len(m.stores) for m in result.desired.merchants) == 10_000
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    stores = [s for m in result.desired.merchants for s in m.stores]
+    assert len(stores) == 10_000 == len({s.id for s in stores})
+    assert stores[-1].source.line > stores[0].source.line
 
 
 def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
@@ -56,11 +55,15 @@ def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     path = tmp_path / "laughs.yaml"
     path.write_text("\n".join(lines) + "\n")
-    started = time.process_time()
-    with pytest.raises(ConfigError) as caught:
-        load([path])
-    assert time.process_time() - started < 1.0
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as caught:
+            load([path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert any("alias" in p.message for p in caught.value.problems)
+    assert peak < 8 * 1024 * 1024, "the aliases were expanded before being refused"
 
 
 def test_an_anchor_reused_by_many_stores_is_not_a_bomb(tmp_path: Path) -> None:

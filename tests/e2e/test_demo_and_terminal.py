@@ -14,19 +14,17 @@ from tests.e2e.harness import CLI, Account
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_the_whole_lifecycle_in_well_under_a_minute(tmp_path: object) -> None:
-    started = time.monotonic()
+def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
     result = subprocess.run([*CLI, "demo"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL)
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
     assert "authorization links" in out and "to amazon-ops@acme-outdoors.example" in out
     assert "✓ create_connection" in out
     assert "fulfillment_latency: 9 → " in out, "the out-of-band change shows as drift"
-    assert out.rstrip().splitlines()[-2].startswith("No changes.") or "No changes." in out
-    assert elapsed < 60
+    assert "No changes." in out
+    assert "re-invite amazon-ops@acme-outdoors.example" in out, "a year on, renewals go out"
 
 
 def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, str]:

@@ -53,7 +53,8 @@ def desired_states(draw: st.DrawFn) -> DesiredState:
             for s in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4))
         )
         merchants.append(DesiredMerchant(name, draw(st.none() | st.just(f"{name}@x.example")),
-                                         prune=draw(st.booleans()), stores=stores))
+                                         prune=draw(st.booleans()), stores=stores,
+                                         reauthorize_days=draw(st.integers(0, 60))))
     return DesiredState(tuple(merchants), Safety(max_invites_per_run=draw(st.integers(0, 3))))
 
 
@@ -79,7 +80,9 @@ def live_states(draw: st.DrawFn) -> LiveState:
                 connections.append(Connection(sid + 1000, c.id, sid, c.id,
                                               draw(st.sampled_from([name, "other"])),
                                               NOW if draw(st.booleans()) else None))
-            if status != "authorized" and draw(st.booleans()):
+            # On an authorized store a pending request is a renewal the merchant has not
+            # answered yet.
+            if draw(st.booleans()):
                 age = draw(st.integers(0, 10))
                 requests.append(AuthorizationRequest(
                     sid + 2000, sid, c.id, draw(st.sampled_from(["A@x.example", "z@x.example"])),

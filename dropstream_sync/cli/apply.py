@@ -147,7 +147,8 @@ def _run(client: Any, plan: Plan, parallelism: int, audit_log: str | None, fmt: 
 
     report: ApplyReport = client.run(
         apply_plan(plan, client.aio, parallelism=parallelism, on_result=on_result,
-                   clock=lambda: datetime.now(UTC))
+                   # enabled_at is stamped on the API's clock, like everything it stores.
+                   clock=lambda: client.server_time or datetime.now(UTC))
     )
     if progress:
         click.echo("\r", nl=False, err=True)

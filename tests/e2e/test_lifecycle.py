@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -239,3 +240,12 @@ def test_authorization_nearing_expiry_is_renewed_without_dropping_the_connection
     assert after["expires_at"] > before["expires_at"]
     final = account.cli("plan", path, "--detailed-exitcode")
     assert final.returncode == 0, final.stdout
+
+
+def test_apply_stamps_enabled_at_on_the_apis_clock(account: Account) -> None:
+    account.control("POST", "/_sandbox/clock", {"advance_seconds": 100 * 86400})
+    path = str(account.write_config(config(US)))
+    converge(account, path)
+    enabled = account.api("GET", "/connections")[0]["enabled_at"]
+    ahead = datetime.now(UTC) + timedelta(days=99)
+    assert enabled > ahead.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +16,9 @@ from dropstream_sync.errors import SettingsError
 HELP = """Write the live account's Amazon stores as YAML configuration.
 
 Store ids are pinned and settings equal to the built-in defaults are left out; a plan
-of the written file against the same account shows no changes.
+of the written file against a settled account shows no changes. A merchant's email is
+taken from its pending invite, if any; when that makes the next plan invite its other
+stores (unauthorized, or due for renewal), a note on stderr lists those changes.
 
 \b
 Examples:
@@ -44,10 +50,35 @@ def import_(
     text = render_config(document)
     if output is None:
         click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"cannot write {output}: {exc.strerror}") from None
-    count = sum(len(m["stores"]) for m in document["merchants"])
-    click.echo(f"Wrote {output}: {len(document['merchants'])} merchants, {count} stores.", err=True)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"cannot write {output}: {exc.strerror}") from None
+        count = sum(len(m["stores"]) for m in document["merchants"])
+        click.echo(f"Wrote {output}: {len(document['merchants'])} merchants, {count} stores.",
+                   err=True)
+    for line in _first_plan_notes(text, live, client.server_time):
+        click.echo(line, err=True)
+
+
+def _first_plan_notes(text: str, live: Any, now: datetime | None) -> list[str]:
+    """What a plan of the written file would do now: nothing for a settled account, but an
+    email taken from a pending request also invites that merchant's other stores that wait
+    for one (unauthorized, or an authorization due for renewal)."""
+    from dropstream_sync.config import load
+    from dropstream_sync.planner import plan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "imported.yaml"
+        path.write_text(text, encoding="utf-8")
+        result = load([path])
+    first = plan(result.desired, live, now=now or datetime.now(UTC))
+    if not first.changes:
+        return []
+    counts = Counter(c.kind for c in first.changes)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return [f"note: a plan of this file now has {len(first.changes)} change(s) ({kinds}):"] + [
+        f"  {c.kind} {c.merchant} / {c.store}: {c.detail.get('reason', '')}".rstrip(": ")
+        for c in first.changes
+    ]

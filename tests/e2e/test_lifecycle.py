@@ -202,6 +202,7 @@ def test_import_then_plan_has_no_changes(account: Account) -> None:
     account.cli("validate", "imported.yaml", check=True)
     result = account.cli("plan", "imported.yaml", "--detailed-exitcode")
     assert result.returncode == 0, result.stdout
+    assert "note:" not in account.cli("import", "--output", "again.yaml", check=True).stderr
 
 
 def test_audit_log_has_one_line_per_change_without_secrets(account: Account) -> None:
@@ -249,3 +250,18 @@ def test_apply_stamps_enabled_at_on_the_apis_clock(account: Account) -> None:
     enabled = account.api("GET", "/connections")[0]["enabled_at"]
     ahead = datetime.now(UTC) + timedelta(days=99)
     assert enabled > ahead.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_import_notes_the_invites_its_email_would_send(account: Account) -> None:
+    account.write_config(config(US))
+    converge(account, "stores.yaml")
+    account.control("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
+    # A second store waits for the merchant: its invite is where import finds the email.
+    account.write_config(config(US, CA, reauthorize_days=0))
+    account.cli("apply", "stores.yaml", "--auto-approve", check=True)
+
+    imported = account.cli("import", "--output", "imported.yaml", check=True)
+    assert "email: ops@acme.example" in (account.workdir / "imported.yaml").read_text()
+    assert "note: a plan of this file now has 1 change(s) (1 reinvite)" in imported.stderr
+    assert "reinvite Acme / Acme US: the authorization expires" in imported.stderr
+    assert kinds(account.plan_json("imported.yaml")) == ["reinvite"]

@@ -125,9 +125,10 @@ async def bare_read(sandbox: Sandbox) -> int:
                               json={"grant_type": "client_credentials"})).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         pages = 0
-        for path, params in (("/customers", {}), ("/warehouses", {}),
-                             ("/stores", {"platform": "amazon"}), ("/connections", {}),
-                             ("/authorization_requests", {"status": "pending"})):
+        lists: tuple[tuple[str, dict[str, str | int]], ...] = (
+            ("/customers", {}), ("/warehouses", {}), ("/stores", {"platform": "amazon"}),
+            ("/connections", {}), ("/authorization_requests", {"status": "pending"}))
+        for path, params in lists:
             query = {**params, "per_page": 100, "page": 1}
             first = await h.get(path, params=query, headers=headers)
             total = int(first.headers.get("X-Total-Count", "0"))

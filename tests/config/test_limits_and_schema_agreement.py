@@ -46,7 +46,8 @@ def test_ten_thousand_stores_load_each_with_its_own_position(tmp_path: Path) -> 
     result = load([path])
     stores = [s for m in result.desired.merchants for s in m.stores]
     assert len(stores) == 10_000 == len({s.id for s in stores})
-    assert stores[-1].source.line > stores[0].source.line
+    first, last = stores[0].source, stores[-1].source
+    assert first is not None and last is not None and last.line > first.line
 
 
 def test_billion_laughs_fails_fast(tmp_path: Path) -> None:

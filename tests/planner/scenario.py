@@ -62,7 +62,7 @@ def connected(sid: int, name: str, *, enabled: bool = True, customer: int = 1,
               **kw: object) -> tuple[Store, Connection]:
     on = NOW - timedelta(days=1) if enabled else None
     kw.setdefault("authorization", AUTHORIZED)
-    s = live_store(sid, name, customer, enabled_at=on, **kw)
+    s = live_store(sid, name, customer, enabled_at=on, **kw)  # type: ignore[arg-type]
     return s, Connection(100 + sid, customer, sid, customer, name, on)
 
 

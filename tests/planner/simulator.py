@@ -24,8 +24,9 @@ def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
     connections = {c.id: c for c in live.connections}
     requests = {r.id: r for r in live.authorization_requests}
     created: dict[str, int] = {}
-    next_id = 1 + max([0, *(x.id for x in (*customers, *warehouses, *stores.values(),
-                                           *connections.values(), *requests.values()))])
+    ids: list[int] = [0, *(c.id for c in customers), *(w.id for w in warehouses), *stores,
+                      *connections, *requests]
+    next_id = 1 + max(ids)
 
     def new_id() -> int:
         nonlocal next_id
@@ -34,7 +35,7 @@ def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
 
     def ref(detail: Any, key: str) -> int:
         value = detail.get(key)
-        return int(value) if value is not None else created[detail["refs"][key]]
+        return int(value) if value is not None else created[str(detail["refs"][key])]
 
     for c in plan.changes:
         d = c.detail

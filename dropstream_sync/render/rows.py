@@ -62,7 +62,11 @@ def change_row(c: Change) -> Row:
         return Row("-", f"cancel invite {d.get('request_id')} to {d.get('email')} for {store}",
                    (d["reason"],) if d.get("reason") else ())
     if c.kind == "invite":
-        return Row(">", f"invite {d.get('email')} to authorize {store}")
+        # A store that was authorized once (expired, revoked) says so: a merchant who revoked
+        # the app may need a call, not just an email. "missing" is every new store: left out.
+        reason = d.get("reason")
+        why = (reason,) if reason and reason != "authorization missing" else ()
+        return Row(">", f"invite {d.get('email')} to authorize {store}", why)
     if c.kind == "reinvite":
         why = (d["reason"],) if d.get("reason") else ()
         return Row(">", f"re-invite {d.get('email')} to authorize {store}", why)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,7 +147,7 @@ def _run(client: Any, plan: Plan, parallelism: int, audit_log: str | None, fmt: 
     report: ApplyReport = client.run(
         apply_plan(plan, client.aio, parallelism=parallelism, on_result=on_result,
                    # enabled_at is stamped on the API's clock, like everything it stores.
-                   clock=lambda: client.server_time or datetime.now(UTC))
+                   clock=client.clock)
     )
     if progress:
         click.echo("\r", nl=False, err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,11 @@ def import_(
         count = sum(len(m["stores"]) for m in document["merchants"])
         click.echo(f"Wrote {output}: {len(document['merchants'])} merchants, {count} stores.",
                    err=True)
-    for line in _first_plan_notes(text, live, client.server_time):
+    for line in _first_plan_notes(text, live, client.clock()):
         click.echo(line, err=True)
 
 
-def _first_plan_notes(text: str, live: Any, now: datetime | None) -> list[str]:
+def _first_plan_notes(text: str, live: Any, now: datetime) -> list[str]:
     """What a plan of the written file would do now: nothing for a settled account, but an
     email taken from a pending request also invites that merchant's other stores that wait
     for one (unauthorized, or an authorization due for renewal)."""
@@ -73,7 +73,7 @@ def _first_plan_notes(text: str, live: Any, now: datetime | None) -> list[str]:
         path = Path(tmp) / "imported.yaml"
         path.write_text(text, encoding="utf-8")
         result = load([path])
-    first = plan(result.desired, live, now=now or datetime.now(UTC))
+    first = plan(result.desired, live, now=now)
     if not first.changes:
         return []
     counts = Counter(c.kind for c in first.changes)

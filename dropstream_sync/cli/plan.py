@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +48,7 @@ def make_plan(result: Any, client: Any, merchants: Sequence[str]) -> Plan:
 
     names = merchants or sorted(result.desired.merchant_names())
     live = client.read_live(names)
-    # Expiry is judged by the API's clock, which stamped it; ours may be off.
-    now = client.server_time or datetime.now(UTC)
+    now = client.clock()
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],

@@ -225,6 +225,17 @@ def rate_limit_hint(headers: Mapping[str, str]) -> float | None:
     return rate if math.isfinite(rate) and rate > 0 else None
 
 
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP-date (RFC 9110), as `Date` and `Retry-After` carry it, in UTC; None if unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """`Retry-After` in seconds [assumed: seconds]; an HTTP-date is accepted too."""
     if value is None:
@@ -233,27 +244,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     try:
         seconds = float(text)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        when = http_date(text)
+        if when is None:
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if math.isnan(seconds) or math.isinf(seconds):
         return None
     return max(0.0, seconds)
-
-
-def server_date(value: str | None) -> datetime | None:
-    """The `Date` header (RFC 9110): the server's clock, which its timestamps are on."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 # -- timestamps [doc] -------------------------------------------------------------------------

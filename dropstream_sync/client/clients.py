@@ -13,7 +13,7 @@ import enum
 import logging
 import random
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Self, TypeVar
 
@@ -87,6 +87,10 @@ class ReadClient:
     def server_time(self) -> datetime | None:
         """The API's clock at its latest answer, from `Date`; None if it sent none."""
         return self._core.server_time
+
+    def clock(self) -> datetime:
+        """Now, on the API's clock when it told us (expiries are stamped on it), else ours."""
+        return self._core.server_time or datetime.now(UTC)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.api_url}>"

@@ -374,7 +374,8 @@ class HttpCore:
                 raise self._transport_error(method, path, exc) from None
             else:
                 status = response.status_code
-                self.server_time = api.server_date(response.headers.get("date")) or \
+                # `Date` is the server's clock, which its timestamps are on.
+                self.server_time = api.http_date(response.headers.get("date")) or \
                     self.server_time
                 if status == 401 and token is not None and not renewed and self._can_renew():
                     renewed = True

@@ -39,6 +39,9 @@ class _SyncBase(Generic[C]):
     def server_time(self) -> datetime | None:
         return self.aio.server_time
 
+    def clock(self) -> datetime:
+        return self.aio.clock()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.api_url}>"
 

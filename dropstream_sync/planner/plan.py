@@ -208,9 +208,13 @@ class _Planner:
         else:
             self.pending.append(self.needs_ui(m, s.name))
 
-    def needs_ui(self, m: DesiredMerchant, store: str) -> Pending:
-        return Pending("needs_ui_authorization", m.name, store,
-                       "the merchant authorizes Amazon in the DropStream UI (no email in config)")
+    def needs_ui(self, m: DesiredMerchant, store: str, renewal: str | None = None) -> Pending:
+        message = (
+            "the merchant authorizes Amazon in the DropStream UI (no email in config)"
+            if renewal is None else
+            f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
+            "(no email in config)")
+        return Pending("needs_ui_authorization", m.name, store, message)
 
     def existing_store(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
                        ls: Store) -> None:
@@ -273,10 +277,7 @@ class _Planner:
         if not m.email:
             if request is not None:
                 self.cancel(m, s.name, request, "the merchant has no email in the config")
-            self.pending.append(self.needs_ui(m, s.name) if renewal is None else Pending(
-                "needs_ui_authorization", m.name, s.name,
-                f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
-                "(no email in config)"))
+            self.pending.append(self.needs_ui(m, s.name, renewal))
             return
         status = ls.authorization.status
         field_change = [FieldChange("authorization_request.email",

@@ -58,22 +58,28 @@ def import_(
         count = sum(len(m["stores"]) for m in document["merchants"])
         click.echo(f"Wrote {output}: {len(document['merchants'])} merchants, {count} stores.",
                    err=True)
-    for line in _first_plan_notes(text, live, client.clock()):
+    for line in _first_plan_notes(text, live, client.clock(), output or "<stdout>"):
         click.echo(line, err=True)
 
 
-def _first_plan_notes(text: str, live: Any, now: datetime) -> list[str]:
+def _first_plan_notes(text: str, live: Any, now: datetime, name: str) -> list[str]:
     """What a plan of the written file would do now: nothing for a settled account, but an
     email taken from a pending request also invites that merchant's other stores that wait
-    for one (unauthorized, or an authorization due for renewal)."""
+    for one (unauthorized, or an authorization due for renewal). The file is written either
+    way: an account the config format cannot express (two customers of one company name)
+    gets a note saying why, not a failed import."""
     from dropstream_sync.config import load
+    from dropstream_sync.errors import ConfigError, PlanError
     from dropstream_sync.planner import plan
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "imported.yaml"
         path.write_text(text, encoding="utf-8")
-        result = load([path])
-    first = plan(result.desired, live, now=now)
+        try:
+            first = plan(load([path]).desired, live, now=now)
+        except (ConfigError, PlanError) as exc:
+            return ["note: a plan of this file stops with an error; fix it before planning:"] + [
+                f"  {line.replace(str(path), name)}" for line in str(exc).splitlines()]
     if not first.changes:
         return []
     counts = Counter(c.kind for c in first.changes)

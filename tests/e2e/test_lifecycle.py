@@ -265,3 +265,21 @@ def test_import_notes_the_invites_its_email_would_send(account: Account) -> None
     assert "note: a plan of this file now has 1 change(s) (1 reinvite)" in imported.stderr
     assert "reinvite Acme / Acme US: the authorization expires" in imported.stderr
     assert kinds(account.plan_json("imported.yaml")) == ["reinvite"]
+
+
+def test_import_of_an_account_the_config_cannot_express_still_writes_it(
+    account: Account,
+) -> None:
+    # DropStream lets two customers share a company name; a config names merchants by it.
+    for market in ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"):
+        customer = account.api("POST", "/customers", {"company_name": "Acme"})
+        account.api("POST", "/stores", {"customer_id": customer["id"], "name": "Acme shop",
+                                        "platform": "amazon",
+                                        "adapter": {"marketplace_id": market}})
+
+    imported = account.cli("import", "--output", "imported.yaml")
+    assert imported.returncode == 0, imported.stderr
+    assert (account.workdir / "imported.yaml").read_text().count("- name: Acme\n") == 2
+    assert "note: a plan of this file stops with an error" in imported.stderr
+    # Positions name the file the user got, not the scratch copy that was planned.
+    assert "\n  imported.yaml:" in imported.stderr and "/imported.yaml" not in imported.stderr

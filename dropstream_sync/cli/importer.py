@@ -18,7 +18,9 @@ HELP = """Write the live account's Amazon stores as YAML configuration.
 Store ids are pinned and settings equal to the built-in defaults are left out; a plan
 of the written file against a settled account shows no changes. A merchant's email is
 taken from its pending invite, if any; when that makes the next plan invite its other
-stores (unauthorized, or due for renewal), a note on stderr lists those changes.
+stores (unauthorized, or due for renewal), a note on stderr lists those changes. A
+file that cannot be planned as written (two customers sharing a company name) is still
+written, with a note giving the errors.
 
 \b
 Examples:

@@ -95,8 +95,12 @@ class ApiError(DropstreamSyncError):
         path: str = "",
         status: int | None = None,
         details: dict[str, list[str]] | None = None,
+        may_have_committed: bool = False,
     ) -> None:
         self.method = method
+        # True when a write was sent and its answer lost (and no read could tell): the change
+        # may have taken effect, so apply reports it as unknown, never as failed.
+        self.may_have_committed = may_have_committed
         self.path = path
         self.status = status
         self.api_message = message

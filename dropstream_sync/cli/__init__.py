@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 from typing import Any
 
 import click
 
 from dropstream_sync import __version__
+from dropstream_sync.cli import options
 from dropstream_sync.errors import ConfigError, DropstreamSyncError
 
 # name -> (module, attribute, one-line help shown by `--help` without importing it)
@@ -72,13 +72,14 @@ class LazyGroup(click.Group):
     cls=LazyGroup, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(__version__, prog_name="dropstream-sync")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP debug).")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
+@options.verbose
+@options.no_color
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
-    ctx.obj["color"] = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    # The one colour decision, made once; click's echo and the renderers follow it.
+    ctx.color = options.decide_color(no_color=no_color)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"

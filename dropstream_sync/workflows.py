@@ -148,6 +148,12 @@ def apply(
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
+    if not saved and any(_looks_like_plan(p) for p in paths):
+        raise SettingsError("a saved plan cannot be mixed with config paths: apply the plan "
+                            "file alone, or give only config files and folders")
+    if saved and merchants:
+        raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
+                            "as saved (make it with `plan --merchant NAME --out FILE`)")
     with ApplyLock(client.api_url, client.aio.account):
         if saved:
             plan = read_plan_file(paths[0])

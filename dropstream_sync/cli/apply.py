@@ -35,8 +35,8 @@ Examples:
 """
 
 
-@click.command("apply", help=HELP)
-@click.argument("paths", nargs=-1, required=True, metavar="(PLANFILE | PATH...)")
+@click.command("apply", help=HELP, cls=options.ConnectedCommand)
+@options.config_paths("(PLANFILE | PATH...)")
 @click.option("--auto-approve", is_flag=True,
               help="Apply without asking (needed without a terminal).")
 @click.option("--force", is_flag=True, help="Apply a plan that safety checks blocked.")
@@ -45,6 +45,7 @@ Examples:
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), default=None,
               help="Append one JSON line per change to FILE.")
 @options.output_format(("text", "json"), "Result format on stdout.")
+@options.merchants("Plan and apply")
 @options.connection_options
 def apply(
     paths: tuple[str, ...],
@@ -53,6 +54,7 @@ def apply(
     parallelism: int,
     audit_log: str | None,
     fmt: str,
+    merchants: tuple[str, ...],
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
@@ -61,7 +63,7 @@ def apply(
     hooks = _Terminal(fmt, auto_approve)
     with open_client(api_url, sandbox_dir, write=True) as client:
         applied = workflows.apply(
-            client, paths, force=force, parallelism=parallelism,
+            client, paths, merchants=merchants, force=force, parallelism=parallelism,
             audit_log=Path(audit_log) if audit_log else None, hooks=hooks,
         )
     if applied.declined:

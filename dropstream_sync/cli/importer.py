@@ -27,7 +27,7 @@ Examples:
 """
 
 
-@click.command("import", help=HELP)
+@click.command("import", help=HELP, cls=options.ConnectedCommand)
 @options.merchants("Import")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write to FILE instead of stdout.")

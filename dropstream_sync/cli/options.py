@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import click
@@ -58,11 +59,51 @@ sandbox = click.option(
 
 def connection_options(command: F) -> F:
     """`--api-url` and `--sandbox [DIR]`; the command receives `api_url` and `sandbox_dir`
-    (None unless --sandbox was given)."""
+    (None unless --sandbox was given). Use it on a `ConnectedCommand`."""
     return api_url(sandbox(command))
 
 
+CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+def is_config_path(value: str) -> bool:
+    """A config file or folder (or a plan file), which `--sandbox` must not take as its DIR.
+
+    A name with a config suffix counts even when missing, so that a typo is reported as a
+    missing config, not made into a sandbox folder; a folder counts when it holds YAML."""
+    path = Path(value)
+    if value.endswith(CONFIG_SUFFIXES) or path.is_file():
+        return True
+    if not path.is_dir():
+        return False
+    return any(p.suffix in (".yaml", ".yml") for p in path.rglob("*"))
+
+
+def sandbox_args(args: list[str]) -> list[str]:
+    """`--sandbox PATH` where PATH is a config path means `--sandbox` (the default folder)
+    followed by PATH: the optional DIR must not swallow the file to plan."""
+    out = list(args)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--":
+            break
+        if arg == "--sandbox" and not out[i + 1].startswith("-") and is_config_path(out[i + 1]):
+            out[i] = f"--sandbox={DEFAULT_SANDBOX_DIR}"
+    return out
+
+
+class ConnectedCommand(click.Command):
+    """A command with `connection_options`: reads `--sandbox stores.yaml` as a flag and a path."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, sandbox_args(args))
+
+
 # -- what to work on -----------------------------------------------------------------------
+
+def config_paths(metavar: str = "PATH...") -> Callable[[F], F]:
+    """The config files and folders a command reads; the shell completes them as paths."""
+    return click.argument("paths", nargs=-1, required=True, metavar=metavar, type=click.Path())
+
 
 def merchants(verb: str) -> Callable[[F], F]:
     """`--merchant NAME`, repeatable; the command receives `merchants`."""
@@ -91,6 +132,13 @@ def admin_key(help: str, **kwargs: Any) -> Callable[[F], F]:
 
 sandbox_url = click.option("--url", "url", default=None, envvar="DROPSTREAM_SANDBOX_URL",
                            help="Sandbox URL (env DROPSTREAM_SANDBOX_URL).")
+
+
+class CommandFailed(click.ClickException):
+    """A refusal a command reports itself, worded like the rest of the tool (`error: ...`)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 
 def sandbox_control(command: F) -> F:

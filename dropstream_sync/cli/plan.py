@@ -41,8 +41,8 @@ def echo_plan(plan: Plan, fmt: str) -> None:
     write(plan, fmt, sys.stdout, color=options.use_color())
 
 
-@click.command("plan", help=PLAN_HELP)
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.command("plan", help=PLAN_HELP, cls=options.ConnectedCommand)
+@options.config_paths()
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Also save the plan as JSON to PLAN.json.")
 @options.output_format(FORMATS, "Output format on stdout.")

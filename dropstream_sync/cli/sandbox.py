@@ -83,7 +83,7 @@ def serve(
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
     except OSError as exc:
-        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+        raise options.CommandFailed(f"cannot serve on {host}:{port}: {exc.strerror}") from None
 
 
 def _control(url: str | None, admin_key: str | None, state: str,
@@ -101,7 +101,7 @@ def _control(url: str | None, admin_key: str | None, state: str,
             url, admin_key = url or found_url, admin_key or found_key
         return asyncio.run(go(AdminClient(url, admin_key)))
     except AdminError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise options.CommandFailed(str(exc)) from None
 
 
 @sandbox.command("outbox", help="List the invitation emails sent.\n\n\b\nExamples:\n"
@@ -151,12 +151,14 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-@sandbox.command("clock", help="Move the sandbox clock forward (expires requests and "
-                 "authorizations).\n\n\b\nExamples:\n  dropstream-sync sandbox clock --advance 8d")
-@click.option("--advance", required=True, help="How far: 3600, 30m, 12h, 8d.")
+@sandbox.command("clock", help="Show the sandbox clock, or move it forward (which expires "
+                 "requests and authorizations).\n\n\b\nExamples:\n"
+                 "  dropstream-sync sandbox clock\n  dropstream-sync sandbox clock --advance 8d")
+@click.option("--advance", default=None,
+              help="How far to move it: 3600, 30m, 12h, 8d (default: show the time).")
 @options.sandbox_control
-def clock(url: str | None, admin_key: str | None, state: str, advance: str) -> None:
-    seconds = parse_duration(advance)
+def clock(url: str | None, admin_key: str | None, state: str, advance: str | None) -> None:
+    seconds = parse_duration(advance) if advance is not None else 0.0
     result = _control(url, admin_key, state, lambda admin: admin.clock(seconds))
     click.echo(f"Sandbox time is now {result['now']}.")
 

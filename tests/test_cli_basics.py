@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,30 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in result.stdout, result.stdout
+
+
+def test_a_mistyped_command_gets_the_closest_one_suggested() -> None:
+    result = run("plna", "stores.yaml")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "No such command 'plna'" in result.stderr and "Did you mean 'plan'?" in result.stderr
+
+
+def _complete(*words: str) -> str:
+    # click's bash completion protocol: COMP_WORDS is the line, COMP_CWORD the word completed.
+    env = {**os.environ, "_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+           "COMP_WORDS": " ".join(["dropstream-sync", *words]), "COMP_CWORD": str(len(words))}
+    return subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()"],
+        capture_output=True, text=True, timeout=60, env=env,
+    ).stdout
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "show"])
+def test_shell_completion_completes_file_paths_for_path_arguments(command: str) -> None:
+    # "file": the shell's own file-name completion takes over (click's Path type).
+    assert _complete(command, "").splitlines() == ["file,"]
+
+
+def test_shell_completion_still_completes_commands_and_options() -> None:
+    assert "plain,plan" in _complete("pl").splitlines()
+    assert "plain,--merchant" in _complete("apply", "--mer").splitlines()

@@ -25,7 +25,13 @@ FORBIDDEN: dict[str, set[str]] = {
     "client": {"config", "planner", "render", "apply", "importer", "cli", "sandbox"},
     "apply": {"config", "render", "cli", "sandbox"},
     "importer": {"planner", "render", "apply", "cli", "sandbox"},
+    # The commands' workflows: no printing (render) and no knowledge of a command line.
+    "workflows": {"render", "cli", "sandbox"},
 }
+
+# Only these layers speak HTTP: the client, and the sandbox that emulates the API.
+HTTP_LAYERS = {"client", "sandbox"}
+HTTP_LIBRARIES = {"httpx", "httpcore", "h11", "requests", "urllib3", "aiohttp", "urllib.request"}
 
 
 def _layer(module_path: Path) -> str:
@@ -70,6 +76,21 @@ def test_module_respects_layering(path: Path) -> None:
         return
     bad = used & FORBIDDEN.get(layer, set())
     assert not bad, f"{layer} must not import {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_client_and_sandbox_speak_http(path: Path) -> None:
+    if _layer(path) in HTTP_LAYERS:
+        return
+    http = {name for name in _imports(path)
+            if any(name == lib or name.startswith(lib + ".") for lib in HTTP_LIBRARIES)}
+    assert not http, f"{_layer(path)} imports {sorted(http)}: only client/ and sandbox/ speak HTTP"
+
+
+def test_every_layer_of_the_package_is_known() -> None:
+    # A new top-level module must be given its rules here, not slip past them unchecked.
+    known = set(FORBIDDEN) | {"cli", "sandbox", "__init__", "timestamps"}
+    assert {_layer(path) for path in MODULES} <= known
 
 
 def test_sandbox_module_imports_nothing_else_even_for_dunder_init() -> None:

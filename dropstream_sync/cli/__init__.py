@@ -10,15 +10,16 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
-import os
 import sys
 from typing import Any
 
 import click
 
 from dropstream_sync import __version__
+from dropstream_sync.cli import options
 from dropstream_sync.errors import ConfigError, DropstreamSyncError
 
 # name -> (module, attribute, one-line help shown by `--help` without importing it)
@@ -61,6 +62,16 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in _COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing short help from the table avoids importing every subcommand for --help.
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -72,13 +83,14 @@ class LazyGroup(click.Group):
     cls=LazyGroup, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(__version__, prog_name="dropstream-sync")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP debug).")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
+@options.verbose
+@options.no_color
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
-    ctx.obj["color"] = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    # The one colour decision, made once; click's echo and the renderers follow it.
+    ctx.color = options.decide_color(no_color=no_color)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"

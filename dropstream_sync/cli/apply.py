@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from dropstream_sync.cli.connect import connection_options, open_client
-from dropstream_sync.errors import (
-    ApplyError,
-    BlockedPlanError,
-    DropstreamSyncError,
-    PlanFileError,
-)
+from dropstream_sync.cli import options
+from dropstream_sync.cli.connect import open_client
+from dropstream_sync.errors import ApplyError, DropstreamSyncError, Problem
+from dropstream_sync.workflows import ApplyHooks
 
 if TYPE_CHECKING:
     from dropstream_sync.apply import ApplyReport, ChangeResult
@@ -38,29 +35,8 @@ Examples:
 """
 
 
-def _is_plan_file(paths: tuple[str, ...]) -> bool:
-    if len(paths) != 1 or not paths[0].endswith(".json"):
-        return False
-    return Path(paths[0]).is_file()
-
-
-def read_plan_file(path: str) -> Plan:
-    from dropstream_sync.planner import Plan
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Plan.from_dict(data)
-    except OSError as exc:
-        raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        where = f"{path}:{exc.lineno}:{exc.colno}"
-        raise PlanFileError(f"{where}: not a JSON plan: {exc.msg}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path}: not a dropstream-sync plan ({exc})") from None
-
-
-@click.command("apply", help=HELP)
-@click.argument("paths", nargs=-1, required=True, metavar="(PLANFILE | PATH...)")
+@click.command("apply", help=HELP, cls=options.ConnectedCommand)
+@options.config_paths("(PLANFILE | PATH...)")
 @click.option("--auto-approve", is_flag=True,
               help="Apply without asking (needed without a terminal).")
 @click.option("--force", is_flag=True, help="Apply a plan that safety checks blocked.")
@@ -68,96 +44,91 @@ def read_plan_file(path: str) -> Plan:
               help="Changes applied at once within a phase.")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), default=None,
               help="Append one JSON line per change to FILE.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Result format on stdout.")
-@connection_options
-@click.pass_context
+@options.output_format(("text", "json"), "Result format on stdout.")
+@options.merchants("Plan and apply")
+@options.connection_options
 def apply(
-    ctx: click.Context,
     paths: tuple[str, ...],
     auto_approve: bool,
     force: bool,
     parallelism: int,
     audit_log: str | None,
     fmt: str,
+    merchants: tuple[str, ...],
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    from dropstream_sync.apply import ApplyLock, check_fresh
+    from dropstream_sync import workflows
 
-    color = bool(ctx.obj and ctx.obj.get("color"))
-    saved = _is_plan_file(paths)
-    with (
-        open_client(api_url, sandbox_dir, write=True) as client,
-        ApplyLock(client.api_url, client.aio.account),
-    ):
-        if saved:
-            plan = read_plan_file(paths[0])
-            check_fresh(plan, client.read_live(plan.merchants or None))
+    hooks = _Terminal(fmt, auto_approve)
+    with open_client(api_url, sandbox_dir, write=True) as client:
+        applied = workflows.apply(
+            client, paths, merchants=merchants, force=force, parallelism=parallelism,
+            audit_log=Path(audit_log) if audit_log else None, hooks=hooks,
+        )
+    if applied.declined:
+        raise click.Abort()
+    if applied.report is None:
+        if fmt == "json":
+            from dropstream_sync.apply import ApplyReport
+
+            click.echo(json.dumps(ApplyReport().to_dict(), indent=2, sort_keys=True))
         else:
-            from dropstream_sync.cli.plan import load_and_plan
-            from dropstream_sync.render.text import render_text
+            click.echo("Nothing to apply.")
+        return
+    hooks.finish()
+    _finish(applied.report, fmt)
 
-            plan = load_and_plan(paths, client, ())
-            out = sys.stderr if fmt == "json" else sys.stdout
-            click.echo(render_text(plan, color=color), nl=False, file=out)
-        if plan.blocked and not force:
-            raise BlockedPlanError(
-                "the plan is blocked by safety checks: " + "; ".join(plan.blocked_reasons)
-                + ". Review it, then apply with --force to override."
+
+class _Terminal(ApplyHooks):
+    """apply as a person sees it: the fresh plan, the question, a line per change."""
+
+    def __init__(self, fmt: str, auto_approve: bool) -> None:
+        self.fmt = fmt
+        self.auto_approve = auto_approve
+        self.progress = sys.stderr.isatty()
+        self.done = self.total = 0
+
+    def warning(self, problem: Problem) -> None:
+        click.echo(str(problem), err=True)
+
+    def planned(self, plan: Plan) -> None:
+        from dropstream_sync.render import render_text
+
+        # With --format json, stdout is the result document alone.
+        out = sys.stderr if self.fmt == "json" else sys.stdout
+        click.echo(render_text(plan, color=options.use_color()), nl=False, file=out)
+
+    def confirm(self, plan: Plan) -> bool:
+        if self.auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise DropstreamSyncError(
+                "not on a terminal: add --auto-approve to apply without asking "
+                "(or save a plan with `plan --out` and apply that file)"
             )
-        if not plan.changes:
-            if fmt == "json":
-                from dropstream_sync.apply import ApplyReport
+        return click.confirm("Apply?", default=False, err=True)
 
-                click.echo(json.dumps(ApplyReport().to_dict(), indent=2, sort_keys=True))
-            else:
-                click.echo("Nothing to apply.")
-            return
-        if not saved and not auto_approve:
-            if not sys.stdin.isatty():
-                raise DropstreamSyncError(
-                    "not on a terminal: add --auto-approve to apply without asking "
-                    "(or save a plan with `plan --out` and apply that file)"
-                )
-            if not click.confirm("Apply?", default=False, err=True):
-                raise click.Abort()
-        report = _run(client, plan, parallelism, audit_log, fmt)
-    _finish(report, fmt)
+    def starting(self, plan: Plan) -> None:
+        self.total = len(plan.changes)
 
+    def result(self, result: ChangeResult) -> None:
+        self.done += 1
+        if self.progress:
+            click.echo(f"\r[{self.done}/{self.total}] ", nl=False, err=True)
+        if self.fmt == "text":
+            click.echo(line(result))
 
-def _run(client: Any, plan: Plan, parallelism: int, audit_log: str | None, fmt: str) -> ApplyReport:
-    from dropstream_sync.apply import AuditLog, apply_plan
-
-    audit = AuditLog(Path(audit_log), plan.config_digest) if audit_log else None
-    total = len(plan.changes)
-    done = 0
-    progress = sys.stderr.isatty()
-
-    def on_result(result: ChangeResult) -> None:
-        nonlocal done
-        done += 1
-        if audit is not None:
-            audit.write(result)
-        if progress:
-            click.echo(f"\r[{done}/{total}] ", nl=False, err=True)
-        if fmt == "text":
-            click.echo(_line(result))
-
-    report: ApplyReport = client.run(
-        apply_plan(plan, client.aio, parallelism=parallelism, on_result=on_result,
-                   # enabled_at is stamped on the API's clock, like everything it stores.
-                   clock=client.clock)
-    )
-    if progress:
-        click.echo("\r", nl=False, err=True)
-    return report
+    def finish(self) -> None:
+        if self.progress:
+            click.echo("\r", nl=False, err=True)
 
 
 _MARK = {"ok": "✓", "failed": "✗", "skipped": "·"}
 
 
-def _line(result: ChangeResult) -> str:
+def line(result: ChangeResult) -> str:
+    """One change's outcome, as apply prints it while it runs."""
     change = result.change
     who = change.merchant + (f" / {change.store}" if change.store else "")
     target_id = change.target.id if change.target.id is not None else result.created_id

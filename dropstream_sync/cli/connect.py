@@ -1,8 +1,9 @@
-"""Where the commands connect: the options, defined once, and the client they open.
+"""Where the commands connect: the client they open.
 
 `--api-url URL` (or DROPSTREAM_API_URL) talks to a DropStream server with credentials from
 the environment; `--sandbox [DIR]` runs the bundled sandbox in this process instead, with
-its state in DIR and its own login, so no server and no credentials are needed.
+its state in DIR and its own login, so no server and no credentials are needed. (The
+options themselves are defined in options.py.)
 
 This is the composition root: the only place where the client and the sandbox meet.
 """
@@ -10,13 +11,11 @@ This is the composition root: the only place where the client and the sandbox me
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 
-import click
-import httpx
-
+from dropstream_sync.cli.options import DEFAULT_SANDBOX_DIR, connection_options
 from dropstream_sync.client import (
     BasicCredentials,
     ClientSettings,
@@ -32,40 +31,12 @@ from dropstream_sync.errors import SettingsError
 
 if TYPE_CHECKING:
     from dropstream_sync.sandbox import SandboxApp
+    from dropstream_sync.sandbox.admin import AdminClient
 
-DEFAULT_SANDBOX_DIR: Final = ".dropstream-sandbox"
+__all__ = ["DEFAULT_SANDBOX_DIR", "SandboxSession", "connection_options", "open_async_client",
+           "open_client", "open_sandbox"]
+
 SANDBOX_URL: Final = "http://sandbox.local"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def connection_options(command: F) -> F:
-    """Adds `--api-url` and `--sandbox [DIR]`; the command receives `api_url` and
-    `sandbox_dir` (None unless --sandbox was given)."""
-    command = click.option(
-        "--sandbox",
-        "sandbox_dir",
-        is_flag=False,
-        flag_value=DEFAULT_SANDBOX_DIR,
-        default=None,
-        metavar="[DIR]",
-        help=(
-            "Use the built-in DropStream sandbox in this process instead of a server; "
-            f"its state lives in DIR (default {DEFAULT_SANDBOX_DIR}/). No credentials needed."
-        ),
-    )(command)
-    command = click.option(
-        "--api-url",
-        "api_url",
-        envvar="DROPSTREAM_API_URL",
-        default=None,
-        metavar="URL",
-        help=(
-            "DropStream API base URL (env DROPSTREAM_API_URL; default "
-            "https://api.getdropstream.com). Plain http:// only to loopback."
-        ),
-    )(command)
-    return command
 
 
 def _limits(overrides: Mapping[str, Any]) -> Limits:
@@ -75,16 +46,9 @@ def _limits(overrides: Mapping[str, Any]) -> Limits:
         raise SettingsError(f"unknown client limit: {exc}") from None
 
 
-def _sandbox(sandbox_dir: str) -> tuple[ClientSettings, httpx.AsyncBaseTransport]:
-    settings, transport, _app = _sandbox_parts(sandbox_dir)
-    return settings, transport
-
-
-def _sandbox_parts(
-    sandbox_dir: str,
-) -> tuple[ClientSettings, httpx.AsyncBaseTransport, SandboxApp]:
+def _sandbox_app(sandbox_dir: str) -> tuple[ClientSettings, SandboxApp]:
     # Imported here so that commands run against a real server never load the emulator.
-    from dropstream_sync.sandbox import create_app, inprocess_transport
+    from dropstream_sync.sandbox import create_app
 
     state = Path(sandbox_dir)
     try:
@@ -93,19 +57,26 @@ def _sandbox_parts(
         raise SettingsError(f"cannot use sandbox folder {sandbox_dir!r}: {exc.strerror}") from None
     app = create_app(state)
     info = app.sandbox_info
-    settings = ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password)))
-    return settings, inprocess_transport(app), app
+    return ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password))), app
 
 
-def open_sandbox(
-    sandbox_dir: str,
-) -> tuple[SyncWriteClient, SandboxApp, httpx.AsyncBaseTransport]:
-    """A write client on the in-process sandbox, with the app and transport, for the demo
-    (which also drives the sandbox's control surface, as the merchants would)."""
-    settings, transport, app = _sandbox_parts(sandbox_dir)
+class SandboxSession(NamedTuple):
+    client: SyncWriteClient
+    app: SandboxApp
+    admin: AdminClient  # its control surface, driven on the client's loop (client.run)
+
+
+def open_sandbox(sandbox_dir: str) -> SandboxSession:
+    """A write client on the in-process sandbox, with the app and its admin client, for the
+    demo (which also drives the sandbox's control surface, as the merchants would)."""
+    from dropstream_sync.sandbox import inprocess_transport
+    from dropstream_sync.sandbox.admin import AdminClient
+
+    settings, app = _sandbox_app(sandbox_dir)
     settings = ClientSettings(settings.api_url, settings.credentials,
                               _limits({"rate_limit_rps": None}))
-    return SyncWriteClient(WriteClient(settings, transport=transport)), app, transport
+    client = SyncWriteClient(WriteClient(settings, transport=inprocess_transport(app)))
+    return SandboxSession(client, app, AdminClient.inprocess(app))
 
 
 def _prepare(
@@ -113,17 +84,26 @@ def _prepare(
     sandbox_dir: str | None,
     env: Mapping[str, str] | None,
     limits: Mapping[str, Any],
-) -> tuple[ClientSettings, httpx.AsyncBaseTransport | None]:
+) -> tuple[ClientSettings, SandboxApp | None]:
     if sandbox_dir is not None:
         # The in-process sandbox has no rate limit unless one is asked for, and pacing it
         # would only make plans slower than the reads they are made of.
         chosen = _limits({"rate_limit_rps": None, **limits})
-        settings, transport = _sandbox(sandbox_dir)
-        return ClientSettings(settings.api_url, settings.credentials, chosen), transport
+        settings, app = _sandbox_app(sandbox_dir)
+        return ClientSettings(settings.api_url, settings.credentials, chosen), app
     chosen = _limits(limits)
     environment = os.environ if env is None else env
     return settings_from_env(api_url, environment, limits=chosen), None
 
+
+def _transport(app: SandboxApp | None) -> Any:
+    # Typed loosely on purpose: naming httpx's transport type here would import HTTP into
+    # the command line, which only client/ and sandbox/ speak.
+    if app is None:
+        return None
+    from dropstream_sync.sandbox import inprocess_transport
+
+    return inprocess_transport(app)
 
 @overload
 def open_client(
@@ -149,13 +129,10 @@ def open_client(
     fields (rate_limit_rps, burst, max_concurrency, ...). Raises SettingsError when the
     URL or credentials are unusable, before any request is sent.
     """
-    settings, transport = _prepare(api_url, sandbox_dir, env, limits)
+    settings, app = _prepare(api_url, sandbox_dir, env, limits)
     if write:
-        return SyncWriteClient(WriteClient(settings, transport=transport))
-    return SyncReadClient(ReadClient(settings, transport=transport))
-
-
-open_sync_client = open_client
+        return SyncWriteClient(WriteClient(settings, transport=_transport(app)))
+    return SyncReadClient(ReadClient(settings, transport=_transport(app)))
 
 
 @overload
@@ -177,7 +154,7 @@ def open_async_client(
     **limits: Any,
 ) -> ReadClient | WriteClient:
     """An async client; `async with open_async_client(...) as client:` closes it on exit."""
-    settings, transport = _prepare(api_url, sandbox_dir, env, limits)
+    settings, app = _prepare(api_url, sandbox_dir, env, limits)
     if write:
-        return WriteClient(settings, transport=transport)
-    return ReadClient(settings, transport=transport)
+        return WriteClient(settings, transport=_transport(app))
+    return ReadClient(settings, transport=_transport(app))

@@ -6,9 +6,10 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
+
+from dropstream_sync.errors import DropstreamSyncError
 
 HELP = """A guided tour of the whole lifecycle on a throwaway sandbox.
 
@@ -45,11 +46,14 @@ def _say(step: str, text: str) -> None:
 @click.option("--approve", type=int, default=3, show_default=True,
               help="How many invites to approve as the merchants.")
 @click.option("--keep", is_flag=True, help="Keep the sandbox folder and print where it is.")
-@click.pass_context
-def demo(ctx: click.Context, config: str | None, approve: int, keep: bool) -> None:
+def demo(config: str | None, approve: int, keep: bool) -> None:
     state = Path(tempfile.mkdtemp(prefix="dropstream-demo-"))
+    from dropstream_sync.sandbox.admin import AdminError
+
     try:
-        _tour(ctx, _example_path(config), state, approve)
+        _tour(_example_path(config), state, approve)
+    except AdminError as exc:
+        raise DropstreamSyncError(f"the sandbox refused a control request: {exc}") from None
     finally:
         if keep:
             click.echo(f"\nSandbox state kept in {state} (use --sandbox {state}).")
@@ -57,27 +61,16 @@ def demo(ctx: click.Context, config: str | None, approve: int, keep: bool) -> No
             shutil.rmtree(state, ignore_errors=True)
 
 
-def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
-    import httpx
-
+def _tour(config: Path, state: Path, approve: int) -> None:
     from dropstream_sync.apply import apply_plan
-    from dropstream_sync.cli.apply import _line
+    from dropstream_sync.cli.apply import line
     from dropstream_sync.cli.connect import open_sandbox
-    from dropstream_sync.cli.plan import load_and_plan
-    from dropstream_sync.render.text import render_text
+    from dropstream_sync.cli.options import use_color
+    from dropstream_sync.render import render_text
+    from dropstream_sync.workflows import load_and_plan
 
-    color = bool(ctx.obj and ctx.obj.get("color"))
-    client, app, transport = open_sandbox(str(state))
-    admin = httpx.AsyncClient(
-        transport=transport,
-        base_url="http://sandbox.local",
-        headers={"X-Sandbox-Admin": app.sandbox_info.admin_key},
-    )
-
-    def control(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = client.run(admin.request(method, path, json=body))
-        response.raise_for_status()
-        return response.json() if response.content else None
+    color = use_color()
+    client, _app, admin = open_sandbox(str(state))
 
     def plan_and_apply(title: str) -> None:
         plan = load_and_plan((str(config),), client, ())
@@ -86,7 +79,7 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
         if plan.changes:
             _say(title, "apply")
             report = client.run(
-                apply_plan(plan, client.aio, on_result=lambda r: click.echo(_line(r)))
+                apply_plan(plan, client.aio, on_result=lambda r: click.echo(line(r)))
             )
             click.echo(f"{report.count('ok')} done, {report.count('failed')} failed.")
 
@@ -94,7 +87,7 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
         click.echo(f"Sandbox: {state}\nConfig:  {config}")
         plan_and_apply("1. A new 3PL account")
 
-        outbox = control("GET", "/_sandbox/outbox")
+        outbox = client.run(admin.outbox())
         _say("2", f"DropStream emailed {len(outbox)} authorization links to merchants")
         for mail in outbox:
             click.echo(f"  to {mail['to']}: {mail['subject']}")
@@ -102,7 +95,7 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
         requests = [m["authorization_request_id"] for m in outbox][:approve]
         _say("3", f"{len(requests)} merchants approve the app in Seller Central")
         for request_id in requests:
-            control("POST", f"/_sandbox/authorization_requests/{request_id}/complete", {})
+            client.run(admin.complete(request_id))
             click.echo(f"  request {request_id} approved")
 
         plan_and_apply("4. Finalize the approved stores")
@@ -120,7 +113,7 @@ def _tour(ctx: click.Context, config: Path, state: Path, approve: int) -> None:
 
         # Amazon authorizations last 365 days; a stretch of time short of that brings the
         # approved stores inside the example's reauthorize_days (30) window.
-        control("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
+        client.run(admin.clock(advance_seconds=340 * 86400))
         plan_and_apply("8. 340 days later: renewals, and fresh invites for the unanswered")
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-DEFAULT_STATE = ".dropstream-sandbox"
+from dropstream_sync.cli import options
+
+if TYPE_CHECKING:
+    from dropstream_sync.sandbox.admin import AdminClient
+
+T = TypeVar("T")
 
 HELP = """Run the DropStream sandbox, or drive a running one as a merchant would.
 
@@ -44,11 +51,10 @@ Examples:
 @sandbox.command("serve", help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free).")
-@click.option("--state", "state", default=DEFAULT_STATE, show_default=True,
-              type=click.Path(file_okay=False), help="State folder.")
+@options.state("State folder.", type=click.Path(file_okay=False))
 @click.option("--username", default=None, help="Login to create (default: demo).")
 @click.option("--password", default=None, help="Its password (default: generated, kept).")
-@click.option("--admin-key", default=None, help="Key for /_sandbox/ (default: generated).")
+@options.admin_key("Key for /_sandbox/ (default: generated).")
 @click.option("--rate-limit", "rate_limit", type=float, default=0.0,
               help="Requests per second per login (0: off).")
 @click.option("--burst", type=int, default=10, show_default=True, help="Token bucket size.")
@@ -77,54 +83,33 @@ def serve(
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
     except OSError as exc:
-        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+        raise options.CommandFailed(f"cannot serve on {host}:{port}: {exc.strerror}") from None
 
 
-def _control_options(fn: Any) -> Any:
-    fn = click.option("--state", "state", default=DEFAULT_STATE, show_default=True,
-                      help="State folder of the served sandbox (its sandbox.json).")(fn)
-    fn = click.option("--admin-key", default=None, envvar="DROPSTREAM_SANDBOX_ADMIN_KEY",
-                      help="Admin key (env DROPSTREAM_SANDBOX_ADMIN_KEY).")(fn)
-    fn = click.option("--url", default=None, envvar="DROPSTREAM_SANDBOX_URL",
-                      help="Sandbox URL (env DROPSTREAM_SANDBOX_URL).")(fn)
-    return fn
+def _control(url: str | None, admin_key: str | None, state: str,
+             call: Callable[[AdminClient], Awaitable[T]]) -> T:
+    """Run one control request on the served sandbox that the options point at."""
+    from dropstream_sync.sandbox.admin import AdminClient, AdminError, find_served
 
+    async def go(admin: AdminClient) -> T:
+        async with admin:
+            return await call(admin)
 
-def _call(url: str | None, admin_key: str | None, state: str, method: str, path: str,
-          body: dict[str, Any] | None = None, params: dict[str, str] | None = None) -> Any:
-    import httpx
-
-    if url is None or admin_key is None:
-        info_file = Path(state) / "sandbox.json"
-        try:
-            info = json.loads(info_file.read_text())
-        except (OSError, ValueError):
-            raise click.ClickException(
-                f"no running sandbox found ({info_file} missing): start one with "
-                "`dropstream-sync sandbox serve`, or give --url and --admin-key"
-            ) from None
-        url = url or info["url"]
-        admin_key = admin_key or info["admin_key"]
     try:
-        response = httpx.request(method, f"{url}{path}", json=body, params=params, timeout=30,
-                                 headers={"X-Sandbox-Admin": admin_key or ""})
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the sandbox at {url}: {exc}") from None
-    if response.status_code >= 400:
-        try:
-            message = response.json().get("error", response.text)
-        except ValueError:
-            message = response.text
-        raise click.ClickException(f"{method} {path} -> {response.status_code}: {message}")
-    return response.json() if response.content else None
+        if url is None or admin_key is None:
+            found_url, found_key = find_served(state)
+            url, admin_key = url or found_url, admin_key or found_key
+        return asyncio.run(go(AdminClient(url, admin_key)))
+    except AdminError as exc:
+        raise options.CommandFailed(str(exc)) from None
 
 
 @sandbox.command("outbox", help="List the invitation emails sent.\n\n\b\nExamples:\n"
                  "  dropstream-sync sandbox outbox\n  dropstream-sync sandbox outbox --json")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
-@_control_options
+@options.sandbox_control
 def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) -> None:
-    mails = _call(url, admin_key, state, "GET", "/_sandbox/outbox")
+    mails = _control(url, admin_key, state, lambda admin: admin.outbox())
     if as_json:
         click.echo(json.dumps(mails, indent=2))
         return
@@ -139,21 +124,20 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
                  "Examples:\n  dropstream-sync sandbox authorize 12")
 @click.argument("request_id", type=int)
 @click.option("--selling-partner-id", default=None, help="The merchant's Amazon id.")
-@_control_options
+@options.sandbox_control
 def authorize(url: str | None, admin_key: str | None, state: str, request_id: int,
               selling_partner_id: str | None) -> None:
-    body = {"selling_partner_id": selling_partner_id} if selling_partner_id else {}
-    done = _call(url, admin_key, state, "POST",
-                 f"/_sandbox/authorization_requests/{request_id}/complete", body)
+    done = _control(url, admin_key, state,
+                    lambda admin: admin.complete(request_id, selling_partner_id))
     click.echo(f"Request {request_id} approved (selling partner {done['selling_partner_id']}).")
 
 
 @sandbox.command("revoke", help="Revoke a store's Amazon authorization, as Seller Central.\n\n"
                  "\b\nExamples:\n  dropstream-sync sandbox revoke 4")
 @click.argument("store_id", type=int)
-@_control_options
+@options.sandbox_control
 def revoke(url: str | None, admin_key: str | None, state: str, store_id: int) -> None:
-    _call(url, admin_key, state, "POST", f"/_sandbox/stores/{store_id}/revoke")
+    _control(url, admin_key, state, lambda admin: admin.revoke(store_id))
     click.echo(f"Store {store_id}: authorization revoked.")
 
 
@@ -167,22 +151,24 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-@sandbox.command("clock", help="Move the sandbox clock forward (expires requests and "
-                 "authorizations).\n\n\b\nExamples:\n  dropstream-sync sandbox clock --advance 8d")
-@click.option("--advance", required=True, help="How far: 3600, 30m, 12h, 8d.")
-@_control_options
-def clock(url: str | None, admin_key: str | None, state: str, advance: str) -> None:
-    result = _call(url, admin_key, state, "POST", "/_sandbox/clock",
-                   {"advance_seconds": parse_duration(advance)})
+@sandbox.command("clock", help="Show the sandbox clock, or move it forward (which expires "
+                 "requests and authorizations).\n\n\b\nExamples:\n"
+                 "  dropstream-sync sandbox clock\n  dropstream-sync sandbox clock --advance 8d")
+@click.option("--advance", default=None,
+              help="How far to move it: 3600, 30m, 12h, 8d (default: show the time).")
+@options.sandbox_control
+def clock(url: str | None, admin_key: str | None, state: str, advance: str | None) -> None:
+    seconds = parse_duration(advance) if advance is not None else 0.0
+    result = _control(url, admin_key, state, lambda admin: admin.clock(seconds))
     click.echo(f"Sandbox time is now {result['now']}.")
 
 
 @sandbox.command("reset", help="Empty every account of the sandbox.\n\n\b\nExamples:\n"
                  "  dropstream-sync sandbox reset --yes")
 @click.option("--yes", is_flag=True, help="Do not ask.")
-@_control_options
+@options.sandbox_control
 def reset(url: str | None, admin_key: str | None, state: str, yes: bool) -> None:
     if not yes and not click.confirm("Empty every sandbox account?", err=True):
         raise click.Abort()
-    _call(url, admin_key, state, "POST", "/_sandbox/reset")
+    _control(url, admin_key, state, lambda admin: admin.reset())
     click.echo("Sandbox emptied.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dropstream_sync.cli import options
+
 VALIDATE_HELP = """Check configuration files: every problem at once, as FILE:LINE:COLUMN.
 
 PATH is a file or a folder (every *.yaml / *.yml below it, sorted). Exit 0 when valid
@@ -17,7 +19,7 @@ Examples:
 
 
 @click.command("validate", help=VALIDATE_HELP)
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@options.config_paths()
 def validate(paths: tuple[str, ...]) -> None:
     from dropstream_sync.config import load
 

@@ -92,10 +92,22 @@ def load_paths(paths: Sequence[str | Path]) -> LoadResult:
     return LoadResult(desired, tuple(problems), tuple(str(f) for f in files))
 
 
-def _load_file(path: Path, problems: list[Problem]) -> _File | None:
+def load_text(text: str, name: str) -> DesiredState:
+    """One config held in memory (as `import` writes it), checked like a file called `name`;
+    its problems name `name`. Raises ConfigError."""
+    problems: list[Problem] = []
+    parsed = _load_file(Path(name), problems, text=text)
+    settings: dict[int, StoreSettings] = {}
+    problems.extend(_cross_checks([parsed] if parsed else [], settings))
+    if parsed is None or any(p.severity == "error" for p in problems):
+        raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
+    return _resolve([parsed], settings)
+
+
+def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) -> _File | None:
     name = str(path)
     try:
-        text = read_text(path)
+        text = read_text(path) if text is None else text
         data, positions, yaml_problems = load(text)
     except YamlProblem as exc:
         problems.append(Problem(name, exc.line, exc.column, dotted(exc.path), exc.message))

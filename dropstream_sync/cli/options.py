@@ -1,0 +1,149 @@
+"""Every option that more than one command takes, defined once (as pip-tools' scripts/options.py).
+
+A command decorates itself with these; an option's name, metavar, help and parameter name
+are then the same wherever it appears. Only click is imported here, so that `--help` stays fast.
+One decision lives here too: whether output is coloured (`use_color`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SANDBOX_DIR: Final = ".dropstream-sandbox"
+
+# -- the group's own -----------------------------------------------------------------------
+
+verbose = click.option("-v", "--verbose", count=True,
+                       help="More log output on stderr (-vv: HTTP debug).")
+no_color = click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
+
+
+def use_color(ctx: click.Context | None = None) -> bool:
+    """The one colour decision: only on a terminal, never with NO_COLOR or --no-color.
+
+    The group makes it once and stores it on its context (click's own `color` too, so
+    `click.echo` and `secho` follow it); a command asks here."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and root.color is not None:
+        return bool(root.color)
+    return decide_color(no_color=False)
+
+
+def decide_color(*, no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+# -- where to connect ----------------------------------------------------------------------
+
+api_url = click.option(
+    "--api-url", "api_url", envvar="DROPSTREAM_API_URL", default=None, metavar="URL",
+    help=("DropStream API base URL (env DROPSTREAM_API_URL; default "
+          "https://api.getdropstream.com). Plain http:// only to loopback."),
+)
+sandbox = click.option(
+    "--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,
+    metavar="[DIR]",
+    help=("Use the built-in DropStream sandbox in this process instead of a server; "
+          f"its state lives in DIR (default {DEFAULT_SANDBOX_DIR}/). No credentials needed."),
+)
+
+
+def connection_options(command: F) -> F:
+    """`--api-url` and `--sandbox [DIR]`; the command receives `api_url` and `sandbox_dir`
+    (None unless --sandbox was given). Use it on a `ConnectedCommand`."""
+    return api_url(sandbox(command))
+
+
+CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+def is_config_path(value: str) -> bool:
+    """A config file or folder (or a plan file), which `--sandbox` must not take as its DIR.
+
+    A name with a config suffix counts even when missing, so that a typo is reported as a
+    missing config, not made into a sandbox folder; a folder counts when it holds YAML."""
+    path = Path(value)
+    if value.endswith(CONFIG_SUFFIXES) or path.is_file():
+        return True
+    if not path.is_dir():
+        return False
+    return any(p.suffix in (".yaml", ".yml") for p in path.rglob("*"))
+
+
+def sandbox_args(args: list[str]) -> list[str]:
+    """`--sandbox PATH` where PATH is a config path means `--sandbox` (the default folder)
+    followed by PATH: the optional DIR must not swallow the file to plan."""
+    out = list(args)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--":
+            break
+        if arg == "--sandbox" and not out[i + 1].startswith("-") and is_config_path(out[i + 1]):
+            out[i] = f"--sandbox={DEFAULT_SANDBOX_DIR}"
+    return out
+
+
+class ConnectedCommand(click.Command):
+    """A command with `connection_options`: reads `--sandbox stores.yaml` as a flag and a path."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, sandbox_args(args))
+
+
+# -- what to work on -----------------------------------------------------------------------
+
+def config_paths(metavar: str = "PATH...") -> Callable[[F], F]:
+    """The config files and folders a command reads; the shell completes them as paths."""
+    return click.argument("paths", nargs=-1, required=True, metavar=metavar, type=click.Path())
+
+
+def merchants(verb: str) -> Callable[[F], F]:
+    """`--merchant NAME`, repeatable; the command receives `merchants`."""
+    return click.option("--merchant", "merchants", multiple=True, metavar="NAME",
+                        help=f"{verb} only this merchant (company name); repeatable.")
+
+
+def output_format(choices: Sequence[str], help: str) -> Callable[[F], F]:
+    """`--format`, first choice the default; the command receives `fmt`."""
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0],
+                        show_default=True, help=help)
+
+
+# -- the sandbox's ---------------------------------------------------------------------------
+
+def state(help: str, **kwargs: Any) -> Callable[[F], F]:
+    """`--state DIR`, the sandbox's state folder; the command receives `state`."""
+    return click.option("--state", "state", default=DEFAULT_SANDBOX_DIR, show_default=True,
+                        help=help, **kwargs)
+
+
+def admin_key(help: str, **kwargs: Any) -> Callable[[F], F]:
+    """`--admin-key K`, the key of the sandbox's control surface; received as `admin_key`."""
+    return click.option("--admin-key", "admin_key", default=None, help=help, **kwargs)
+
+
+sandbox_url = click.option("--url", "url", default=None, envvar="DROPSTREAM_SANDBOX_URL",
+                           help="Sandbox URL (env DROPSTREAM_SANDBOX_URL).")
+
+
+class CommandFailed(click.ClickException):
+    """A refusal a command reports itself, worded like the rest of the tool (`error: ...`)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def sandbox_control(command: F) -> F:
+    """Where a served sandbox is: `--url`, `--admin-key`, or its `--state` folder."""
+    command = state("State folder of the served sandbox (its sandbox.json).")(command)
+    command = admin_key("Admin key (env DROPSTREAM_SANDBOX_ADMIN_KEY).",
+                        envvar="DROPSTREAM_SANDBOX_ADMIN_KEY")(command)
+    return sandbox_url(command)

@@ -1,0 +1,242 @@
+"""What the commands do, as library functions: the command line parses options, calls one of
+these, renders what comes back and maps errors to exit codes.
+
+    load_config(paths) -> LoadResult                       the config, checked (no request)
+    make_plan(result, client, merchants) -> Plan           ... planned against live
+    load_and_plan(paths, client, merchants) -> Plan        both
+    read_plan_file(path) -> Plan                           a saved plan (`plan --out`)
+    apply(client, paths, hooks=...) -> Applied             lock, plan or read, check, run
+    import_account(client, merchants, name) -> Imported    the live account as YAML
+
+Nothing here prints or asks: what a person sees and answers comes in through the
+callbacks (`ApplyHooks`), so the same workflow serves a terminal, CI and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dropstream_sync import __version__
+from dropstream_sync.errors import BlockedPlanError, PlanFileError, Problem, SettingsError
+from dropstream_sync.timestamps import utc_stamp
+
+if TYPE_CHECKING:
+    from dropstream_sync.apply import ApplyReport, ChangeResult
+    from dropstream_sync.client import SyncReadClient, SyncWriteClient
+    from dropstream_sync.config import LoadResult
+    from dropstream_sync.live import LiveState
+    from dropstream_sync.planner import Plan
+
+# Modules are imported inside the functions: the command line imports this module to
+# run one workflow, and should load only what that one needs.
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def load_config(paths: Sequence[str], on_warning: Callable[[Problem], None] = _ignore
+                ) -> LoadResult:
+    """The config (files or folders), checked; warnings go to `on_warning`. Sends nothing."""
+    from dropstream_sync.config import load
+
+    result = load(paths)
+    for warning in result.warnings:
+        on_warning(warning)
+    return result
+
+
+def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
+              merchants: Sequence[str] = ()) -> Plan:
+    """Plan a loaded config against live, read through `client` (one read per list)."""
+    from dropstream_sync.planner import plan
+
+    names = merchants or sorted(result.desired.merchant_names())
+    live = client.read_live(names)
+    now = client.clock()
+    return plan(
+        result.desired, live, now=now, merchants=merchants or None,
+        warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
+        api_url=client.api_url, tool_version=__version__, created_at=utc_stamp(now),
+    )
+
+
+def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,
+                  merchants: Sequence[str] = (),
+                  on_warning: Callable[[Problem], None] = _ignore) -> Plan:
+    return make_plan(load_config(paths, on_warning), client, merchants)
+
+
+def read_plan_file(path: str) -> Plan:
+    """A plan saved by `plan --out`; PlanFileError when it cannot be read or is no plan."""
+    from dropstream_sync.planner import Plan
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return Plan.from_dict(data)
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        where = f"{path}:{exc.lineno}:{exc.colno}"
+        raise PlanFileError(f"{where}: not a JSON plan: {exc.msg}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"{path}: not a dropstream-sync plan ({exc})") from None
+
+
+def is_plan_file(paths: Sequence[str]) -> bool:
+    """Whether `apply`'s arguments name a saved plan (one existing `.json` file)."""
+    return len(paths) == 1 and _looks_like_plan(paths[0])
+
+
+def _looks_like_plan(path: str) -> bool:
+    return path.endswith(".json") and Path(path).is_file()
+
+
+# -- apply -----------------------------------------------------------------------------------
+
+
+class ApplyHooks:
+    """The person's side of `apply`; each hook's default does nothing (or agrees)."""
+
+    def warning(self, problem: Problem) -> None:
+        """A config warning, while a fresh plan is made."""
+
+    def planned(self, plan: Plan) -> None:
+        """A fresh plan (not a saved one) was made: show it, before it is checked."""
+
+    def confirm(self, plan: Plan) -> bool:
+        """Apply this fresh plan's changes? Asked only when there are some; a saved plan
+        was reviewed when it was saved and is never asked about."""
+        return True
+
+    def starting(self, plan: Plan) -> None:
+        """The changes are about to run."""
+
+    def result(self, result: ChangeResult) -> None:
+        """One change finished (after it is in the audit log)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    plan: Plan
+    report: ApplyReport | None  # None: nothing ran (no changes, or not confirmed)
+    declined: bool = False
+
+
+def apply(
+    client: SyncWriteClient,
+    paths: Sequence[str],
+    *,
+    merchants: Sequence[str] = (),
+    force: bool = False,
+    parallelism: int = 4,
+    audit_log: Path | None = None,
+    hooks: ApplyHooks | None = None,
+) -> Applied:
+    """Apply a saved plan (`paths` is one plan file) or a fresh plan of config paths.
+
+    Under the account's apply lock: a saved plan is checked against live (StalePlanError),
+    a fresh one is made and shown; a blocked plan is refused unless `force`
+    (BlockedPlanError); a fresh plan is confirmed; then the changes run.
+    """
+    from dropstream_sync.apply import ApplyLock, AuditLog, apply_plan, check_fresh
+
+    hooks = hooks or ApplyHooks()
+    saved = is_plan_file(paths)
+    if not saved and any(_looks_like_plan(p) for p in paths):
+        raise SettingsError("a saved plan cannot be mixed with config paths: apply the plan "
+                            "file alone, or give only config files and folders")
+    if saved and merchants:
+        raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
+                            "as saved (make it with `plan --merchant NAME --out FILE`)")
+    with ApplyLock(client.api_url, client.aio.account):
+        if saved:
+            plan = read_plan_file(paths[0])
+            check_fresh(plan, client.read_live(plan.merchants or None))
+        else:
+            plan = load_and_plan(paths, client, merchants, hooks.warning)
+            hooks.planned(plan)
+        if plan.blocked and not force:
+            raise BlockedPlanError(
+                "the plan is blocked by safety checks: " + "; ".join(plan.blocked_reasons)
+                + ". Review it, then apply with --force to override."
+            )
+        if not plan.changes:
+            return Applied(plan, None)
+        if not saved and not hooks.confirm(plan):
+            return Applied(plan, None, declined=True)
+        audit = AuditLog(audit_log, plan.config_digest) if audit_log else None
+
+        def on_result(result: ChangeResult) -> None:
+            if audit is not None:
+                audit.write(result)
+            hooks.result(result)
+
+        hooks.starting(plan)
+        report: ApplyReport = client.run(apply_plan(
+            plan, client.aio, parallelism=parallelism, on_result=on_result,
+            # enabled_at is stamped on the API's clock, like everything it stores.
+            clock=client.clock,
+        ))
+    return Applied(plan, report)
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    text: str  # the YAML
+    merchants: int
+    stores: int
+    notes: tuple[str, ...]  # what a plan of the file would do now, for the person to read
+
+
+def import_account(client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = (),
+                   name: str = "<stdout>") -> Imported:
+    """The live account (or the merchants named) as config; `name` is where it will be
+    written, for the notes. SettingsError when a named merchant has no Amazon store."""
+    from dropstream_sync.importer import live_to_config, render_config
+
+    live = client.read_live(merchants or None)
+    document = live_to_config(live, merchants or None)
+    missing = sorted(set(merchants) - {m["name"] for m in document["merchants"]})
+    if missing:
+        raise SettingsError(
+            "no Amazon stores found for merchant(s): " + ", ".join(repr(m) for m in missing)
+        )
+    text = render_config(document)
+    stores = sum(len(m["stores"]) for m in document["merchants"])
+    notes = _first_plan_notes(text, live, client, name)
+    return Imported(text, len(document["merchants"]), stores, tuple(notes))
+
+
+def _first_plan_notes(text: str, live: LiveState, client: SyncReadClient | SyncWriteClient,
+                      name: str) -> list[str]:
+    """What a plan of the written file would do now: nothing for a settled account, but an
+    email taken from a pending request also invites that merchant's other stores that wait
+    for one (unauthorized, or an authorization due for renewal). The file is written either
+    way: an account the config format cannot express (two customers of one company name)
+    gets a note saying why, not a failed import."""
+    from dropstream_sync.config import load_text
+    from dropstream_sync.errors import ConfigError, PlanError
+    from dropstream_sync.planner import plan
+
+    try:
+        first = plan(load_text(text, name), live, now=client.clock())
+    except (ConfigError, PlanError) as exc:
+        return ["note: a plan of this file stops with an error; fix it before planning:"] + [
+            f"  {line}" for line in str(exc).splitlines()]
+    if not first.changes:
+        return []
+    counts = Counter(c.kind for c in first.changes)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return [f"note: a plan of this file now has {len(first.changes)} change(s) ({kinds}):"] + [
+        f"  {c.kind} {c.merchant} / {c.store}: {c.detail.get('reason', '')}".rstrip(": ")
+        for c in first.changes
+    ]

@@ -1,0 +1,131 @@
+"""The command line a person expects (issue 17.4): `--sandbox` next to a config path, a
+saved plan mixed with config paths, `apply --merchant`, and the sandbox controls' wording."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dropstream_sync.cli import cli, main
+from tests.sandbox.test_cli import Served
+
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "stores.yaml")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def test_sandbox_before_the_config_path_is_the_default_folder_and_the_path_is_planned(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "plan", "--sandbox", EXAMPLE)
+    assert code == 0, err
+    assert "Plan:" in out and (tmp_path / ".dropstream-sandbox").is_dir()
+    assert not Path(EXAMPLE).is_dir()  # the config was not taken for a sandbox folder
+
+
+def test_sandbox_with_a_folder_that_is_no_config_is_still_that_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "plan", "--sandbox", "state", EXAMPLE)
+    assert code == 0, err
+    assert (tmp_path / "state").is_dir() and not (tmp_path / ".dropstream-sandbox").exists()
+
+
+def test_sandbox_before_a_missing_yaml_reports_the_missing_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "plan", "--sandbox", "typo.yaml")
+    assert code == 1 and "typo.yaml" in err and "no such file" in err
+    assert not (tmp_path / "typo.yaml").exists()
+
+
+def test_a_saved_plan_cannot_be_mixed_with_config_paths(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sandbox = str(tmp_path / "sb")
+    saved = str(tmp_path / "plan.json")
+    assert run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--out", saved)[0] == 0
+    code, out, err = run(capsys, "apply", saved, EXAMPLE, "--sandbox", sandbox, "--auto-approve")
+    assert code == 1 and out == ""
+    assert err == ("error: a saved plan cannot be mixed with config paths: apply the plan file "
+                   "alone, or give only config files and folders\n")
+
+
+def test_apply_merchant_applies_only_that_merchant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sandbox = str(tmp_path / "sb")
+    code, out, err = run(capsys, "apply", EXAMPLE, "--sandbox", sandbox, "--auto-approve",
+                         "--merchant", "Acme Outdoors", "--format", "json")
+    assert code == 0, err
+    merchants = {r["merchant"] for r in json.loads(out)["results"]}
+    assert merchants == {"Acme Outdoors"}
+    code, out, _ = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--format", "json")
+    left = {c["merchant"] for c in json.loads(out)["changes"]}
+    assert "Acme Outdoors" not in left and left
+
+
+def test_apply_merchant_refuses_a_saved_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sandbox = str(tmp_path / "sb")
+    saved = str(tmp_path / "plan.json")
+    assert run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--out", saved)[0] == 0
+    code, _, err = run(capsys, "apply", saved, "--sandbox", sandbox, "--merchant", "Acme Outdoors")
+    assert code == 1 and "a saved plan is applied exactly as saved" in err
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    server = Served(tmp_path_factory.mktemp("served") / "state")
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_sandbox_clock_without_options_shows_the_time_without_moving_it(served: Served) -> None:
+    state = str(served.state)
+    code, first = invoke("sandbox", "clock", "--state", state)
+    assert code == 0 and first.startswith("Sandbox time is now ")
+    code, second = invoke("sandbox", "clock", "--state", state)
+    assert code == 0
+    moved = _time(second) - _time(first)
+    assert timedelta(0) <= moved < timedelta(hours=1)  # read twice, not moved on
+    code, later = invoke("sandbox", "clock", "--state", state, "--advance", "2d")
+    assert code == 0 and _time(later) - _time(second) >= timedelta(days=2)
+
+
+def _time(line: str) -> datetime:
+    stamp = line.removeprefix("Sandbox time is now ").strip().rstrip(".")
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def test_a_wrong_admin_key_is_called_wrong_and_worded_like_the_tool(served: Served) -> None:
+    code, out = invoke("sandbox", "outbox", "--url", served.info["url"], "--admin-key", "nope")
+    assert code == 1
+    assert out.startswith("error: ") and "refused the admin key" in out
+    assert "needs X-Sandbox-Admin" not in out
+
+
+def test_sandbox_errors_start_like_the_tools(tmp_path: Path) -> None:
+    code, out = invoke("sandbox", "outbox", "--state", str(tmp_path))
+    assert code == 1 and out.startswith("error: no running sandbox found")

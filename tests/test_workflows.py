@@ -1,0 +1,124 @@
+"""The commands' workflows as library calls (dropstream_sync/workflows.py), against the
+in-process sandbox: what the command line does, without a command line."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync import workflows
+from dropstream_sync.cli.connect import SandboxSession, open_sandbox
+from dropstream_sync.config import load_text
+from dropstream_sync.errors import ConfigError
+from dropstream_sync.planner import Plan
+from dropstream_sync.render import FORMATS, render, write
+
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "stores.yaml")
+
+ONE_STORE = """\
+version: 1
+merchants:
+  - name: Acme
+    stores:
+      - name: Acme US
+        marketplace: US
+"""
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[SandboxSession]:
+    opened = open_sandbox(str(tmp_path / "sandbox"))
+    with opened.client:
+        yield opened
+
+
+def test_load_text_reads_a_config_held_in_memory() -> None:
+    desired = load_text(ONE_STORE, "imported.yaml")
+    assert [(m.name, [s.name for s in m.stores]) for m in desired.merchants] == [
+        ("Acme", ["Acme US"])]
+
+
+def test_load_text_names_the_given_name_and_the_line_in_its_problems() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_text(ONE_STORE.replace("marketplace: US", "marketplace: XX"), "<stdout>")
+    assert [(p.file, p.line) for p in caught.value.problems] == [("<stdout>", 6)]
+    assert "XX" in str(caught.value)
+
+
+class Recorder(workflows.ApplyHooks):
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.seen: list[str] = []
+
+    def planned(self, plan: Plan) -> None:
+        self.seen.append(f"planned {len(plan.changes)}")
+
+    def confirm(self, plan: Plan) -> bool:
+        self.seen.append("confirm")
+        return self.answer
+
+    def starting(self, plan: Plan) -> None:
+        self.seen.append("starting")
+
+    def result(self, result: object) -> None:
+        self.seen.append("result")
+
+
+def test_a_declined_apply_changes_nothing(session: SandboxSession) -> None:
+    hooks = Recorder(answer=False)
+    applied = workflows.apply(session.client, [EXAMPLE], hooks=hooks)
+    assert applied.declined and applied.report is None
+    assert hooks.seen == [f"planned {len(applied.plan.changes)}", "confirm"]
+    assert not session.client.read_live().customers
+
+
+def test_a_confirmed_apply_runs_every_change_and_then_there_is_nothing_to_apply(
+    session: SandboxSession, tmp_path: Path
+) -> None:
+    hooks = Recorder(answer=True)
+    audit = tmp_path / "audit.jsonl"
+    applied = workflows.apply(session.client, [EXAMPLE], hooks=hooks, audit_log=audit)
+    assert applied.report is not None and not applied.report.failures
+    changes = len(applied.plan.changes)
+    assert hooks.seen == [f"planned {changes}", "confirm", "starting"] + ["result"] * changes
+    assert len(audit.read_text().splitlines()) == changes
+    again = workflows.apply(session.client, [EXAMPLE], hooks=Recorder(answer=False))
+    assert again.report is None and not again.declined and not again.plan.changes
+
+
+def test_a_saved_plan_is_applied_without_being_asked_about(
+    session: SandboxSession, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text(render(workflows.load_and_plan([EXAMPLE], session.client), "json"))
+    hooks = Recorder(answer=False)
+    applied = workflows.apply(session.client, [str(saved)], hooks=hooks)
+    assert applied.report is not None and applied.report.count("ok") == len(applied.plan.changes)
+    assert "confirm" not in hooks.seen and "planned" not in " ".join(hooks.seen)
+
+
+def test_import_gives_the_applied_merchants_back_as_yaml(session: SandboxSession) -> None:
+    workflows.apply(session.client, [EXAMPLE])
+    imported = workflows.import_account(session.client, (), "all.yaml")
+    assert imported.merchants > 0 and imported.stores > 0
+    assert load_text(imported.text, "all.yaml").merchant_names() == \
+        workflows.load_config([EXAMPLE]).desired.merchant_names()
+    # The example's pending invite gives Acme its email, which would invite its other store.
+    assert imported.notes[0].startswith("note: a plan of this file now has 1 change(s)")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_writes_what_it_renders(session: SandboxSession, fmt: str) -> None:
+    plan = workflows.load_and_plan([EXAMPLE], session.client)
+    stream = io.StringIO()
+    write(plan, fmt, stream)
+    assert stream.getvalue() == render(plan, fmt) != ""
+
+
+def test_an_unknown_format_is_refused_by_name(session: SandboxSession) -> None:
+    plan = workflows.load_and_plan([EXAMPLE], session.client)
+    with pytest.raises(ValueError, match="'yaml'"):
+        render(plan, "yaml")

@@ -9,7 +9,7 @@ import pytest
 
 from dropstream_sync.client import WriteClient
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ConflictError
+from dropstream_sync.errors import ApiError, ConflictError
 from tests.client.client_fakes import FakeDropStream
 
 COMMITTED = ["drop_after", "timeout_after", "500_after"]
@@ -202,3 +202,49 @@ def test_cancelling_a_completed_request_is_a_conflict(
 
     with pytest.raises(ConflictError, match="not pending"):
         asyncio.run(scenario())
+
+
+def test_a_create_whose_answer_and_recovery_read_were_both_lost_may_have_committed(
+    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
+) -> None:
+    cid = fake.add_customer("Acme")
+    fake.fail("POST", "/stores", "drop_after")
+    fake.fail("GET", "/stores", 503, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(make_writer(max_attempts=3).create_store(cid, "Acme US", "ATVPDKIKX0DER",
+                                                             StoreSettings()))
+
+    assert caught.value.may_have_committed
+    assert str(caught.value).startswith("POST /stores: the answer was lost")
+    assert len(fake.stores) == 1  # it did commit; the next run's read will find it
+
+
+def test_a_write_that_never_got_an_answer_may_have_committed_and_a_read_never_does(
+    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
+) -> None:
+    cid = fake.add_customer("Acme")
+    sid = fake.add_store(cid, "Acme US")
+    fake.fail("PATCH", r"/stores/\d+", "timeout_after", times=100)
+    fake.fail("GET", r"/stores/\d+", "timeout_after", times=100)
+    client = make_writer(max_attempts=2)
+
+    with pytest.raises(ApiError) as patch:
+        asyncio.run(client.update_store(sid, name="Renamed"))
+    with pytest.raises(ApiError) as read:
+        asyncio.run(make_writer(max_attempts=2).get_store(sid))
+
+    assert patch.value.may_have_committed and "gave up after 2 attempt(s)" in str(patch.value)
+    assert not read.value.may_have_committed
+
+
+def test_a_write_refused_before_it_was_processed_did_not_commit(
+    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
+) -> None:
+    fake.fail("POST", "/customers", 429, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(make_writer(max_attempts=2).create_customer("Acme"))
+
+    assert not caught.value.may_have_committed  # a 429 is refused before processing
+    assert fake.customers == {}

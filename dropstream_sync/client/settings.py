@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -115,9 +115,6 @@ class ClientSettings:
     api_url: str
     credentials: Credentials
     limits: Limits = field(default_factory=Limits)
-
-    def with_limits(self, **changes: object) -> ClientSettings:
-        return replace(self, limits=replace(self.limits, **changes))  # type: ignore[arg-type]
 
 
 def check_api_url(url: str) -> str:

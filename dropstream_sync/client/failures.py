@@ -104,7 +104,10 @@ def unreachable_reason(exc: httpx.TransportError) -> str | None:
         if isinstance(cause, socket.gaierror):
             return "the host name does not resolve"
         if isinstance(cause, ssl.SSLError):
-            return f"the TLS handshake failed ({cause.reason or cause})"
+            reason = f"the TLS handshake failed ({cause.reason or cause})"
+            if cause.reason == "WRONG_VERSION_NUMBER":
+                reason += "; the server may speak plain HTTP"
+            return reason
     return None
 
 

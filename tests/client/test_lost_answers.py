@@ -185,7 +185,10 @@ def test_cancelling_an_already_canceled_request_is_done(
         await client.cancel_authorization_request(request.id)
         await client.cancel_authorization_request(request.id)
 
-    asyncio.run(scenario())
+    asyncio.run(scenario())  # the second cancel is done, not a 409 error
+    assert [r["status"] for r in fake.requests_.values()] == ["canceled"]
+    assert len(fake.calls("DELETE")) == 2
+    assert len(fake.calls("GET", r"/authorization_requests/\d+")) == 1  # it checked
 
 
 def test_cancelling_a_completed_request_is_a_conflict(

@@ -12,16 +12,18 @@ recovery read which object a lost POST would have created.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
 
 from dropstream_sync import errors, live
 from dropstream_sync.desired import StoreSettings
+from dropstream_sync.timestamps import utc_stamp
 
 # -- basics [doc] ------------------------------------------------------------------------------
 
@@ -279,7 +281,7 @@ def format_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp(value)
 
 
 # -- JSON -> live models ----------------------------------------------------------------------
@@ -335,26 +337,43 @@ def store(d: Mapping[str, Any]) -> live.Store:
     """A store; for Amazon, the settings come from the adapter [assumed shape]."""
     adapter = d.get("adapter")
     a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else {}
-    statuses = a.get("import_order_statuses")
-    latency = a.get("fulfillment_latency")
     marketplace = a.get("marketplace_id")
-    channel = a.get("fulfillment_channel")
-    code = a.get("fulfillment_channel_code")
     return live.Store(
         id=_int(d, "id"),
         customer_id=_int(d, "customer_id"),
         name=_str(d, "name"),
         platform=_str(d, "platform"),
         marketplace_id=marketplace if isinstance(marketplace, str) else None,
-        fulfillment_channel=channel if isinstance(channel, str) else None,
-        import_order_statuses=_statuses(tuple(statuses)) if isinstance(statuses, list) else (),
-        fulfillment_latency=(
-            latency if isinstance(latency, int) and not isinstance(latency, bool) else None
-        ),
-        fulfillment_channel_code=code if isinstance(code, str) else None,
         authorization=authorization(a.get("authorization")),
         enabled_at=parse_time(d.get("enabled_at")),
+        **{name: read(a.get(name)) for name, read in _SETTING_READERS},
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _status_list(value: Any) -> tuple[str, ...]:
+    return _statuses(tuple(value)) if isinstance(value, list) else ()
+
+
+def _reader(default: Any) -> Callable[[Any], Any]:
+    """How to read a setting from the adapter, told by its StoreSettings default's kind;
+    a value of another kind reads as unknown."""
+    if isinstance(default, frozenset):
+        return _status_list
+    return _text if isinstance(default, str) else _number
+
+
+# Each store setting, by its StoreSettings name [assumed: the adapter key is that name].
+_SETTING_READERS: Final = tuple(
+    (f.name, _reader(getattr(StoreSettings(), f.name))) for f in dataclasses.fields(StoreSettings)
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -407,13 +426,9 @@ def customer_body(company_name: str) -> dict[str, Any]:
 
 
 def adapter_settings(settings: StoreSettings) -> dict[str, Any]:
-    """The four wizard settings as adapter keys [assumed]; statuses sorted for stable bodies."""
-    return {
-        "fulfillment_channel": settings.fulfillment_channel,
-        "import_order_statuses": sorted(settings.import_order_statuses),
-        "fulfillment_latency": settings.fulfillment_latency,
-        "fulfillment_channel_code": settings.fulfillment_channel_code,
-    }
+    """The wizard settings as adapter keys [assumed: named as StoreSettings' fields];
+    statuses sorted for stable bodies."""
+    return adapter_patch({key: getattr(settings, key) for key in ADAPTER_SETTING_KEYS})
 
 
 def store_create_body(
@@ -429,25 +444,21 @@ def store_create_body(
     }
 
 
-ADAPTER_SETTING_KEYS: Final = frozenset(
-    {"fulfillment_channel", "import_order_statuses", "fulfillment_latency",
-     "fulfillment_channel_code"}
-)  # fmt: skip
+# [assumed] the adapter stores each of the wizard's settings under its StoreSettings name.
+ADAPTER_SETTING_KEYS: Final = tuple(f.name for f in dataclasses.fields(StoreSettings))
 
 
 def adapter_patch(settings_patch: Mapping[str, Any]) -> dict[str, Any]:
     """Adapter keys to merge [assumed: PATCH merges the keys it is given]. Only the four
     settings may be sent: marketplace_id cannot change and authorization is read-only."""
-    unknown = set(settings_patch) - ADAPTER_SETTING_KEYS
+    unknown = set(settings_patch).difference(ADAPTER_SETTING_KEYS)
     if unknown:
         raise ValueError(f"not a store setting: {', '.join(sorted(unknown))}")
-    out: dict[str, Any] = {}
-    for key, value in settings_patch.items():
-        if key == "import_order_statuses":
-            out[key] = sorted(value)
-        else:
-            out[key] = value
-    return out
+    # A set-valued setting (the statuses) goes as a sorted list: stable bodies, valid JSON.
+    return {
+        key: sorted(value) if isinstance(value, set | frozenset | list | tuple) else value
+        for key, value in settings_patch.items()
+    }
 
 
 def patch_body(

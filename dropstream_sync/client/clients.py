@@ -21,11 +21,12 @@ import httpx
 
 from dropstream_sync import live
 from dropstream_sync.client import api
-from dropstream_sync.client.http import HttpCore, first_leaf
+from dropstream_sync.client.http import HttpCore
 from dropstream_sync.client.limiter import Timing
+from dropstream_sync.client.pages import first_leaf
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ApiError, ConflictError
+from dropstream_sync.errors import ConflictError
 
 log = logging.getLogger("dropstream_sync.client")
 
@@ -193,7 +194,7 @@ class ReadClient:
         try:
             return [parse(item) for item in items]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(f"unexpected answer: {exc}", method="GET", path=path) from None
+            raise self._core.errors.malformed("GET", path, None, exc) from None
 
     async def _one(self, path: str, parse: Callable[[Mapping[str, Any]], M]) -> M:
         data = await self._core.get_json(path)
@@ -202,7 +203,7 @@ class ReadClient:
                 raise TypeError("not a JSON object")
             return parse(data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(f"unexpected answer: {exc}", method="GET", path=path) from None
+            raise self._core.errors.malformed("GET", path, None, exc) from None
 
 
 def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> live.LiveState:

@@ -1,10 +1,16 @@
 """The HTTP core: the one place that sends requests.
 
-It owns authentication (Basic -> bearer at /auth/token, one renewal on a 401), pacing
-(a token bucket and a concurrency bound shared by every call), retries (exponential
-back-off with full jitter, `Retry-After` honoured, bounded attempts and total time),
-recovery of POSTs whose outcome is unknown (read first, post again only if nothing was
-created), pagination, and the mapping of error answers to the package's exception tree.
+A call goes down through small layers, each with one job (the shape of httpx's own
+`send` -> `_send_handling_auth` -> `_send_single_request`):
+
+    create / delete / patch / get / get_list    what a caller asks (create: recovery)
+    _send_with_retries                          bounded retries; a record of what may have
+                                                committed
+    _send_authorised                            the bearer token, one renewal on a 401
+    _send_single                                pacing, the concurrency bound, logging
+
+Errors are made in failures.py, pagination lives in pages.py, tokens in auth.py, pacing in
+limiter.py. Writes through a read-only core are refused by its transport, the one guard.
 
 What is on the wire (paths, bodies, headers) is decided by api.py; this module only knows
 HTTP. Credentials never reach a message or a log line: Authorization is redacted in debug
@@ -14,41 +20,37 @@ logs, request bodies are never logged, and error text is scrubbed of every secre
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import httpx
 
 from dropstream_sync import __version__
 from dropstream_sync.client import api
-from dropstream_sync.client.limiter import Timing, TokenBucket
-from dropstream_sync.client.settings import (
-    CREDENTIALS_HINT,
-    ENV_TOKEN,
-    BasicCredentials,
-    ClientSettings,
-    Secret,
-    TokenCredentials,
+from dropstream_sync.client.auth import TokenSource
+from dropstream_sync.client.failures import (
+    READ_METHODS,
+    ErrorMap,
+    Request,
+    Scrubber,
+    unreachable_reason,
 )
-from dropstream_sync.errors import (
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    RateLimitedError,
-    TransportError,
-)
+from dropstream_sync.client.limiter import Clock, Pacer, Timing
+from dropstream_sync.client.pages import Pager, first_leaf, gather_all
+from dropstream_sync.client.settings import ClientSettings, Limits
+from dropstream_sync.errors import ApiError
+
+__all__ = ["HttpCore", "ReadOnlyTransport", "ReadOnlyViolation", "first_leaf", "gather_all"]
 
 log = logging.getLogger("dropstream_sync.client")
 
 T = TypeVar("T")
 
-READ_METHODS: Final = frozenset({"GET", "HEAD"})
 # Failures where the request certainly never reached the server: safe to send again.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures worth another try; others (a malformed URL, our own protocol misuse)
@@ -59,7 +61,6 @@ _RETRYABLE: Final = (
     httpx.RemoteProtocolError,
     httpx.ProxyError,
 )
-_MAX_PAGES: Final = 1_000_000
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -92,16 +93,60 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Exchange:
     """What one logical call came to after its retries.
 
-    `response` is the final answer (None when `recovered` holds what a recovery read found);
-    `after_unknown` says an earlier attempt may already have taken effect.
+    `response` is the final answer, or None when a recovery read found what a lost attempt
+    did; `may_have_committed` says an attempt whose answer was lost may have taken effect.
     """
 
     response: httpx.Response | None
-    recovered: object | None = None
-    after_unknown: bool = False
+    may_have_committed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Tried:
+    """One attempt that did not end the call: what failed, and what that means."""
+
+    cause: httpx.Response | httpx.TransportError
+    uncertain: bool = False  # it may have taken effect
+    wait: float | None = None  # what the server asked us to wait
+    unreachable: bool = False  # no server there; waiting will not help
+    retryable: bool = True
+
+
+class _Budget:
+    """The attempts and time one logical call may spend, and the waits between attempts."""
+
+    def __init__(self, limits: Limits, clock: Clock, rng: random.Random) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._rng = rng
+        self._started = clock()
+        self.attempts = 0
+        self._unreachable = 0
+
+    def delay(self, tried: _Tried) -> float:
+        self.attempts += 1
+        self._unreachable += tried.unreachable
+        base = self._limits.backoff_base_seconds
+        if tried.wait is not None:
+            return tried.wait + self._rng.uniform(0, base)
+        # An unreachable server gets one quick second try (a restart, a flapping resolver).
+        doubling = 1 if tried.unreachable else self.attempts
+        cap = min(self._limits.backoff_max_seconds, base * 2 ** (doubling - 1))
+        return self._rng.uniform(0, cap)
+
+    def allows(self, delay: float) -> bool:
+        return (
+            self.attempts < self._limits.max_attempts
+            and self._unreachable < 2
+            and self._clock() + delay <= self._started + self._limits.max_retry_seconds
+        )
+
+    def note(self) -> str:
+        spent = self._clock() - self._started
+        return f"gave up after {self.attempts} attempt(s) in {spent:.1f} s"
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -117,22 +162,6 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-async def gather_all(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run concurrently; on the first failure cancel the rest and raise that failure as is."""
-    tasks: list[asyncio.Task[T]] = []
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(c) for c in coros]
-    except BaseExceptionGroup as failed:
-        raise first_leaf(failed) from None
-    return [t.result() for t in tasks]
-
-
-def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
 class HttpCore:
     def __init__(
         self,
@@ -145,41 +174,27 @@ class HttpCore:
     ) -> None:
         self.api_url = settings.api_url.rstrip("/")
         self.read_only = read_only
-        self._credentials = settings.credentials
-        self._limits = settings.limits
+        self._limits = limits = settings.limits
         self._timing = timing or Timing()
         self._rng = rng or random.Random()
-        base = httpx.URL(self.api_url)
-        self._origin = (base.scheme, base.host, base.port)
-        self._base_path = base.path.rstrip("/")
-        token_path = self._base_path + api.TOKEN_PATH
         inner = transport if transport is not None else httpx.AsyncHTTPTransport()
+        if read_only:
+            token_path = httpx.URL(self.api_url).path.rstrip("/") + api.TOKEN_PATH
+            inner = ReadOnlyTransport(inner, token_path)
         self._http = httpx.AsyncClient(
             base_url=self.api_url + "/",
-            transport=ReadOnlyTransport(inner, token_path) if read_only else inner,
-            timeout=httpx.Timeout(
-                self._limits.timeout_seconds, connect=self._limits.connect_timeout_seconds
-            ),
+            transport=inner,
+            timeout=httpx.Timeout(limits.timeout_seconds, connect=limits.connect_timeout_seconds),
             # A redirect is not part of the API; following one could carry the token elsewhere.
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": f"dropstream-sync/{__version__}"},
         )
-        limits = self._limits
-        self._bucket = (
-            TokenBucket(limits.rate_limit_rps, limits.burst, self._timing)
-            if limits.rate_limit_rps is not None
-            else None
-        )
+        self._pacer = Pacer(limits.rate_limit_rps, limits.burst, limits.learn_rate, self._timing)
         self._slots = asyncio.Semaphore(limits.max_concurrency)
-        self._token_lock = asyncio.Lock()
-        self._token: Secret | None = None
-        self._token_renew_at = 0.0
-        self._cooldown_until = 0.0
-        self._secrets: set[str] = set()
-        if isinstance(self._credentials, BasicCredentials):
-            self._remember(self._credentials.password.reveal())
-        else:
-            self._remember(self._credentials.token.reveal())
+        scrub = Scrubber()
+        self._tokens = TokenSource(settings.credentials, self._timing, scrub, self._fetch_token)
+        self.errors = ErrorMap(self.api_url, settings.credentials, scrub)
+        self._pager = Pager(self.api_url, self.get, self._items, limits.page_concurrency)
         self.requests_sent = 0
         # The server's clock as of its latest answer (None until one carried a Date).
         self.server_time: datetime | None = None
@@ -191,34 +206,37 @@ class HttpCore:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    # -- public calls ---------------------------------------------------------------------
+    # -- what callers ask -----------------------------------------------------------------
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
-        outcome = await self._exchange("GET", path, params=params)
-        return self._check("GET", path, outcome)
+        request = Request("GET", path, params=params)
+        return self._checked(request, await self._send_with_retries(request))
 
     async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._json("GET", path, await self.get(path, params))
 
+    async def get_list(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Every item of a list endpoint (see pages.py)."""
+        return await self._pager.read_all(path, params)
+
     async def patch(self, path: str, body: Mapping[str, Any]) -> None:
-        self._writable("PATCH", path)
-        outcome = await self._exchange("PATCH", path, json=body)
-        self._check("PATCH", path, outcome)
+        request = Request("PATCH", path, json=body)
+        self._checked(request, await self._send_with_retries(request))
 
     async def delete(self, path: str) -> bool:
         """True if this call removed it; False if a retry found it already gone (404/409
         after an attempt whose outcome was unknown: that attempt did the work)."""
-        self._writable("DELETE", path)
-        outcome = await self._exchange("DELETE", path)
-        response = outcome.response
-        if (
-            response is not None
-            and outcome.after_unknown
-            and response.status_code in (404, 409)
+        request = Request("DELETE", path)
+        exchange = await self._send_with_retries(request)
+        response = exchange.response
+        if exchange.may_have_committed and response is not None and (
+            response.status_code in (404, 409)
         ):
             log.info("DELETE %s: already done by an earlier attempt", path)
             return False
-        self._check("DELETE", path, outcome)
+        self._checked(request, exchange)
         return True
 
     async def create(
@@ -233,345 +251,167 @@ class HttpCore:
         POST took effect; if it did, its result is returned and nothing is posted again.
         A 409 is answered the same way: when `find` shows the object that conflicts is the
         one asked for (a concurrent apply, or an earlier run), that object is the result."""
-        self._writable("POST", path)
-        outcome = await self._exchange("POST", path, json=body, recover=find)
-        if outcome.recovered is not None:
-            log.info("POST %s: the answer was lost, but a read found what it created", path)
-            return cast(T, outcome.recovered)
-        try:
-            response = self._check("POST", path, outcome)
-        except ConflictError:
+        request = Request("POST", path, json=body)
+        found: list[T] = []
+
+        async def took_effect() -> bool:
             existing = await find()
-            if existing is None:
-                raise
+            if existing is not None:
+                found.append(existing)
+            return existing is not None
+
+        exchange = await self._send_with_retries(request, recover=took_effect)
+        if exchange.response is None:
+            log.info("POST %s: the answer was lost, but a read found what it created", path)
+            return found[0]
+        if exchange.response.status_code == 409 and await took_effect():
             log.info("POST %s: 409, and what conflicts is what was asked for", path)
-            return existing
-        data = self._json("POST", path, response)
+            return found[0]
+        response = self._checked(request, exchange)
         try:
-            return parse(data)
+            return parse(self._json("POST", path, response))
         except (KeyError, TypeError, ValueError) as exc:
-            raise self._malformed("POST", path, response.status_code, exc) from None
-
-    async def get_list(
-        self, path: str, params: Mapping[str, Any] | None = None
-    ) -> list[Mapping[str, Any]]:
-        """Every item of a list endpoint, in one paginated read.
-
-        Pages are asked `per_page=100`. When the first page tells the total, the remaining
-        pages are fetched concurrently (bounded); otherwise `Link rel="next"` is followed;
-        with neither, the first page is the whole list.
-        """
-        query = {**(params or {}), api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
-        first = await self.get(path, query)
-        items = self._items(path, first)
-        link = api.next_link(first.headers)
-        total = api.total_count(first.headers)
-        if total is not None and items and len(items) < total:
-            pages = api.page_count(total, len(items))
-            gate = asyncio.Semaphore(self._limits.page_concurrency)
-
-            async def page(number: int) -> httpx.Response:
-                async with gate:
-                    return await self.get(path, {**query, api.PAGE_PARAM: number})
-
-            rest = await gather_all(page(n) for n in range(2, pages + 1))
-            for response in rest:
-                items.extend(self._items(path, response))
-            if rest:
-                # Rows added while reading push the list past the total: keep following.
-                link = api.next_link(rest[-1].headers)
-        seen: set[str] = set()
-        while link is not None:
-            url = self._same_origin(path, link)
-            if url in seen or len(seen) > _MAX_PAGES:
-                raise ApiError(
-                    "the next-page links go round in a circle", method="GET", path=path
-                )
-            seen.add(url)
-            response = await self.get(url)
-            items.extend(self._items(path, response))
-            link = api.next_link(response.headers)
-        return api.dedupe_by_id(items)
-
-    # -- authentication -------------------------------------------------------------------
-
-    async def _bearer(self) -> str:
-        if isinstance(self._credentials, TokenCredentials):
-            return self._credentials.token.reveal()
-        async with self._token_lock:
-            if self._token is None or self._timing.clock() >= self._token_renew_at:
-                await self._fetch_token(self._credentials)
-            assert self._token is not None
-            return self._token.reveal()
-
-    async def _fetch_token(self, credentials: BasicCredentials) -> None:
-        path = api.TOKEN_PATH
-        outcome = await self._exchange(
-            "POST", path, json=api.TOKEN_REQUEST_BODY, basic=credentials
-        )
-        response = self._check("POST", path, outcome)
-        try:
-            token, lifetime = api.parse_token(response.json())
-        except ValueError as exc:
-            raise self._malformed("POST", path, response.status_code, exc) from None
-        self._remember(token)
-        self._token = Secret(token)
-        margin = min(api.TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2)
-        self._token_renew_at = self._timing.clock() + lifetime - margin
-        log.debug("got a bearer token valid for %.0f s", lifetime)
-
-    async def _forget_token(self, used: str) -> None:
-        async with self._token_lock:
-            # Another call may have renewed it already; only drop the one that was refused.
-            if self._token is not None and self._token.reveal() == used:
-                self._token = None
-
-    def _remember(self, secret: str) -> None:
-        if secret:
-            self._secrets.add(secret)
+            raise self.errors.malformed("POST", path, response.status_code, exc) from None
 
     # -- one logical call, with its retries -----------------------------------------------
 
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Mapping[str, Any] | None = None,
-        recover: Callable[[], Awaitable[object | None]] | None = None,
-        basic: BasicCredentials | None = None,
-    ) -> Outcome:
-        if self.read_only and method not in READ_METHODS and path != api.TOKEN_PATH:
-            raise ReadOnlyViolation(f"read-only client refused {method} {path}")
-        limits = self._limits
-        clock = self._timing.clock
-        started = clock()
-        deadline = started + limits.max_retry_seconds
-        attempts = 0
-        renewed = False
-        after_unknown = False
-        check_first = False
+    async def _send_with_retries(
+        self, request: Request, recover: Callable[[], Awaitable[bool]] | None = None
+    ) -> Exchange:
+        """Send until an answer is final or the budget is spent. After an attempt that may
+        have taken effect, `recover` (if given) reads whether it did before sending again."""
+        budget = _Budget(self._limits, self._timing.clock, self._rng)
+        uncertain = False
         while True:
-            if check_first and recover is not None:
-                found = await recover()
-                if found is not None:
-                    return Outcome(None, recovered=found, after_unknown=True)
-                log.info("%s %s: the lost attempt created nothing; sending it again", method, path)
-                check_first = False
-            attempts += 1
-            token = None if basic is not None else await self._bearer()
-            failure: ApiError
-            try:
-                response = await self._send(method, path, params, json, token, basic)
-            except _RETRYABLE as exc:
-                if not isinstance(exc, _NOT_SENT):
-                    after_unknown = True
-                    check_first = method == "POST"
-                failure = self._transport_error(method, path, exc)
-                delay = self._backoff(attempts)
-            except httpx.TransportError as exc:
-                raise self._transport_error(method, path, exc) from None
-            else:
-                status = response.status_code
-                # `Date` is the server's clock, which its timestamps are on.
-                self.server_time = api.http_date(response.headers.get("date")) or \
-                    self.server_time
-                if status == 401 and token is not None and not renewed and self._can_renew():
-                    renewed = True
-                    log.debug("%s %s -> 401: getting a new token and trying once more",
-                              method, path)
-                    await self._forget_token(token)
-                    continue
-                if not api.retryable_status(status):
-                    return Outcome(response, after_unknown=after_unknown)
-                failure = self._status_error(method, path, response)
-                if status == 429:
-                    if not api.POST_429_IS_UNCOMMITTED:
-                        after_unknown = True
-                        check_first = method == "POST"
-                    wait = api.retry_after_seconds(response.headers.get("retry-after"))
-                    if wait is not None:
-                        self._cool_down(wait)
-                        delay = wait + self._rng.uniform(0, limits.backoff_base_seconds)
-                    else:
-                        delay = self._backoff(attempts)
-                else:
-                    after_unknown = True
-                    check_first = method == "POST"
-                    delay = self._backoff(attempts)
-            spent = clock() - started
-            if attempts >= limits.max_attempts or clock() + delay > deadline:
-                raise self._gave_up(failure, attempts, spent)
-            log.info(
-                "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
-                method, path, failure.api_message, delay, attempts + 1, limits.max_attempts,
-            )
+            tried = await self._attempt(request)
+            if isinstance(tried, httpx.Response):
+                return Exchange(tried, uncertain)
+            uncertain = uncertain or tried.uncertain
+            delay = budget.delay(tried)
+            if not tried.retryable or not budget.allows(delay):
+                note = budget.note() if tried.retryable else ""
+                raise self.errors.failure(
+                    request, tried.cause, note=note,
+                    may_have_committed=uncertain and request.writes,
+                )
+            log.info("%s %s: %s; retrying in %.2f s (attempt %d of %d)", request.method,
+                     request.path, self.errors.failure(request, tried.cause).api_message,
+                     delay, budget.attempts + 1, self._limits.max_attempts)
             await self._timing.sleep(delay)
+            if tried.uncertain and recover is not None:
+                if await self._recovered(request, recover):
+                    return Exchange(None, may_have_committed=True)
+                uncertain = False  # the read showed the lost attempt did nothing
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Mapping[str, Any] | None,
-        token: str | None,
-        basic: BasicCredentials | None,
-    ) -> httpx.Response:
-        await self._pace()
-        headers: dict[str, str] = {}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        elif basic is not None:
-            pair = f"{basic.username}:{basic.password.reveal()}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        request = self._http.build_request(
-            method, self._url(path), params=dict(params) if params else None,
-            json=dict(json) if json is not None else None, headers=headers,
+    async def _attempt(self, request: Request) -> httpx.Response | _Tried:
+        """One attempt: a final answer, or what failed and whether it may have committed."""
+        try:
+            response = await self._send_authorised(request)
+        except _RETRYABLE as exc:
+            unreachable = unreachable_reason(exc) is not None
+            return _Tried(exc, uncertain=not isinstance(exc, _NOT_SENT), unreachable=unreachable)
+        except httpx.TransportError as exc:
+            return _Tried(exc, retryable=False)
+        status = response.status_code
+        if not api.retryable_status(status):
+            return response
+        if status != 429:
+            return _Tried(response, uncertain=True)
+        wait = api.retry_after_seconds(response.headers.get("retry-after"))
+        if wait is not None:
+            self._pacer.cool_down(wait)
+        return _Tried(response, uncertain=not api.POST_429_IS_UNCOMMITTED, wait=wait)
+
+    async def _recovered(
+        self, request: Request, took_effect: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        try:
+            if await took_effect():
+                return True
+        except ApiError as exc:
+            raise ApiError(
+                "the answer was lost, and the read that would tell whether it took effect "
+                f"failed too ({exc}); run again to converge",
+                method=request.method, path=request.shown, may_have_committed=True,
+            ) from None
+        log.info("%s %s: the lost attempt created nothing; sending it again", request.method,
+                 request.path)
+        return False
+
+    # -- authentication -------------------------------------------------------------------
+
+    async def _send_authorised(self, request: Request) -> httpx.Response:
+        """With the login for the token request, else the bearer token, renewed once when
+        the API refuses it."""
+        if request.basic:
+            return await self._send_single(request, self._tokens.basic_header())
+        token = await self._tokens.bearer()
+        response = await self._send_single(request, f"Bearer {token}")
+        if response.status_code != 401 or not self._tokens.renewable:
+            return response
+        log.debug("%s %s -> 401: getting a new token and trying once more", request.method,
+                  request.path)
+        await self._tokens.forget(token)
+        return await self._send_single(request, f"Bearer {await self._tokens.bearer()}")
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        request = Request("POST", api.TOKEN_PATH, json=api.TOKEN_REQUEST_BODY, basic=True)
+        response = self._checked(request, await self._send_with_retries(request))
+        try:
+            return api.parse_token(response.json())
+        except ValueError as exc:
+            raise self.errors.malformed("POST", request.path, response.status_code,
+                                        exc) from None
+
+    # -- one request on the wire ----------------------------------------------------------
+
+    async def _send_single(self, request: Request, authorization: str) -> httpx.Response:
+        await self._pacer.wait()
+        path = request.path
+        outgoing = self._http.build_request(
+            request.method, path if path.startswith(("http://", "https://")) else path.lstrip("/"),
+            params=dict(request.params) if request.params else None,
+            json=dict(request.json) if request.json is not None else None,
+            headers={"Authorization": authorization},
         )
         async with self._slots:
             began = time.perf_counter()
             self.requests_sent += 1
             try:
-                response = await self._http.send(request)
+                response = await self._http.send(outgoing)
             except httpx.TransportError as exc:
-                log.debug("%s %s -> %s after %.1f ms", method, request.url, type(exc).__name__,
-                          (time.perf_counter() - began) * 1000)
+                log.debug("%s %s -> %s after %.1f ms", request.method, outgoing.url,
+                          type(exc).__name__, (time.perf_counter() - began) * 1000)
                 raise
-        self._learn_rate(response)
+        self._pacer.learn(api.rate_limit_hint(response.headers))
+        # `Date` is the server's clock, which its timestamps are on.
+        self.server_time = api.http_date(response.headers.get("date")) or self.server_time
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d (%.1f ms) request headers: %s", method, request.url,
+            log.debug("%s %s -> %d (%.1f ms) request headers: %s", request.method, outgoing.url,
                       response.status_code, (time.perf_counter() - began) * 1000,
-                      redact_headers(request.headers.items()))
+                      redact_headers(outgoing.headers.items()))
         return response
 
-    def _url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            return path
-        return path.lstrip("/")
+    # -- answers --------------------------------------------------------------------------
 
-    async def _pace(self) -> None:
-        wait = self._cooldown_until - self._timing.clock()
-        if wait > 0:
-            await self._timing.sleep(wait)
-        if self._bucket is not None:
-            await self._bucket.acquire()
-
-    def _learn_rate(self, response: httpx.Response) -> None:
-        if self._bucket is None or not self._limits.learn_rate:
-            return
-        rate = api.rate_limit_hint(response.headers)
-        if rate is not None and rate != self._bucket.rate:
-            log.debug("pacing at the server's rate: %.3g requests/s", rate)
-            self._bucket.set_rate(rate)
-
-    def _cool_down(self, seconds: float) -> None:
-        # The server's bucket is per login, so every call of this client waits, not only the
-        # one that was refused.
-        self._cooldown_until = max(self._cooldown_until, self._timing.clock() + seconds)
-        if self._bucket is not None:
-            self._bucket.drain()
-
-    def _backoff(self, attempts: int) -> float:
-        limits = self._limits
-        cap = min(limits.backoff_max_seconds, limits.backoff_base_seconds * 2 ** (attempts - 1))
-        return self._rng.uniform(0, cap)
-
-    def _can_renew(self) -> bool:
-        return api.REFRESH_ON_401 and isinstance(self._credentials, BasicCredentials)
-
-    def _writable(self, method: str, path: str) -> None:
-        if self.read_only:
-            raise ReadOnlyViolation(f"read-only client refused {method} {path}")
-
-    def _same_origin(self, path: str, link: str) -> str:
-        url = httpx.URL(self.api_url + "/").join(link)
-        if (url.scheme, url.host, url.port) != self._origin:
-            # Following it would send the bearer token to another server.
-            raise ApiError(
-                f"the next-page link points outside {self.api_url}", method="GET", path=path
-            )
-        return str(url)
-
-    # -- answers -> models or errors ------------------------------------------------------
-
-    def _check(self, method: str, path: str, outcome: Outcome) -> httpx.Response:
-        response = outcome.response
+    def _checked(self, request: Request, exchange: Exchange) -> httpx.Response:
+        response = exchange.response
         assert response is not None
         if response.is_success:
             return response
-        raise self._status_error(method, path, response)
+        raise self.errors.for_response(
+            request, response, may_have_committed=exchange.may_have_committed and request.writes
+        )
 
     def _json(self, method: str, path: str, response: httpx.Response) -> Any:
         try:
             return response.json()
         except ValueError as exc:
-            raise self._malformed(method, path, response.status_code, exc) from None
+            raise self.errors.malformed(method, path, response.status_code, exc) from None
 
     def _items(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
         data = self._json("GET", path, response)
         if not isinstance(data, list) or not all(isinstance(i, Mapping) for i in data):
-            raise self._malformed("GET", path, response.status_code,
-                                  ValueError("a list endpoint answered something else"))
+            raise self.errors.malformed("GET", path, response.status_code,
+                                        ValueError("a list endpoint answered something else"))
         return list(data)
-
-    def _status_error(self, method: str, path: str, response: httpx.Response) -> ApiError:
-        status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        sentence, details = api.error_sentence(body, response.reason_phrase or f"HTTP {status}")
-        cls = api.error_class(status)
-        if cls is AuthenticationError:
-            sentence = f"{sentence} ({self._auth_hint(path, status)})"
-        return cls(
-            self._scrub(sentence),
-            method=method,
-            path=_display(path),
-            status=status,
-            details={k: [self._scrub(r) for r in v] for k, v in details.items()},
-        )
-
-    def _auth_hint(self, path: str, status: int) -> str:
-        if status == 403:
-            return "this login may not do that"
-        if isinstance(self._credentials, TokenCredentials):
-            return f"the token in {ENV_TOKEN} was refused; it may have expired"
-        if path == api.TOKEN_PATH:
-            return f"check the login: {CREDENTIALS_HINT}"
-        return "a freshly issued token was refused too"
-
-    def _transport_error(self, method: str, path: str, exc: httpx.TransportError) -> ApiError:
-        reason = str(exc) or type(exc).__name__
-        if str(exc) and type(exc).__name__ not in reason:
-            reason = f"{type(exc).__name__}: {reason}"
-        return TransportError(self._scrub(f"no answer ({reason})"), method=method,
-                              path=_display(path))
-
-    def _gave_up(self, failure: ApiError, attempts: int, spent: float) -> ApiError:
-        note = f"gave up after {attempts} attempt(s) in {spent:.1f} s"
-        cls = type(failure)
-        if isinstance(failure, RateLimitedError):
-            note += "; the account allows fewer requests per second than this client sends"
-        return cls(
-            f"{failure.api_message} ({note})",
-            method=failure.method, path=failure.path, status=failure.status,
-            details=failure.details,
-        )
-
-    def _malformed(self, method: str, path: str, status: int, exc: Exception) -> ApiError:
-        return ApiError(self._scrub(f"unexpected answer: {exc}"), method=method,
-                        path=_display(path), status=status)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-
-def _display(path: str) -> str:
-    """The path of a request for messages (no scheme, host or query)."""
-    if path.startswith(("http://", "https://")):
-        return httpx.URL(path).path
-    return path.split("?", 1)[0]

@@ -6,12 +6,15 @@ Time is injected so that tests of limits and back-off run instantly on a fake cl
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+log = logging.getLogger("dropstream_sync.client")
 
 
 @dataclass(slots=True)
@@ -62,3 +65,33 @@ class TokenBucket:
         """Forget the saved-up burst: after a 429 the server's bucket is empty too."""
         self._tokens = min(self._tokens, 0.0)
         self._last = self._timing.clock()
+
+
+class Pacer:
+    """When the next request may go: the client's bucket, the server's announced rate, and
+    the cool-down a 429 asks for (shared by every call: the server's bucket is per login)."""
+
+    def __init__(self, rate: float | None, burst: int, learn_rate: bool, timing: Timing) -> None:
+        self._timing = timing
+        self._bucket = TokenBucket(rate, burst, timing) if rate is not None else None
+        self._learn = learn_rate
+        self._cooldown_until = 0.0
+
+    async def wait(self) -> None:
+        wait = self._cooldown_until - self._timing.clock()
+        if wait > 0:
+            await self._timing.sleep(wait)
+        if self._bucket is not None:
+            await self._bucket.acquire()
+
+    def learn(self, rate: float | None) -> None:
+        """Pace at the rate a server announced (if it did, and learning is on)."""
+        if self._bucket is None or not self._learn or rate is None or rate == self._bucket.rate:
+            return
+        log.debug("pacing at the server's rate: %.3g requests/s", rate)
+        self._bucket.set_rate(rate)
+
+    def cool_down(self, seconds: float) -> None:
+        self._cooldown_until = max(self._cooldown_until, self._timing.clock() + seconds)
+        if self._bucket is not None:
+            self._bucket.drain()

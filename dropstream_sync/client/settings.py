@@ -7,8 +7,10 @@ Credentials come from the environment only (product.md section 4), and are held 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -16,6 +18,8 @@ import httpx
 
 from dropstream_sync.client.api import DEFAULT_API_URL
 from dropstream_sync.errors import SettingsError
+
+log = logging.getLogger("dropstream_sync.client")
 
 ENV_API_URL: Final = "DROPSTREAM_API_URL"
 ENV_USERNAME: Final = "DROPSTREAM_USERNAME"
@@ -116,9 +120,6 @@ class ClientSettings:
     credentials: Credentials
     limits: Limits = field(default_factory=Limits)
 
-    def with_limits(self, **changes: object) -> ClientSettings:
-        return replace(self, limits=replace(self.limits, **changes))  # type: ignore[arg-type]
-
 
 def check_api_url(url: str) -> str:
     """The URL without a trailing slash; refuses plain http:// except to loopback."""
@@ -144,8 +145,10 @@ def check_api_url(url: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
+    """A literal loopback address (127.0.0.0/8, ::1) or `localhost` itself. Not names under
+    .localhost: those are resolved through DNS like any other and may point anywhere."""
     name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -183,7 +186,9 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
 
 def _read_password_file(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        mode = file.stat().st_mode
     except OSError as exc:
         raise SettingsError(
             f"cannot read {ENV_PASSWORD_FILE} {path!r}: {exc.strerror or type(exc).__name__}"
@@ -192,6 +197,11 @@ def _read_password_file(path: str) -> str:
     password = text.rstrip("\r\n")
     if not password:
         raise SettingsError(f"{ENV_PASSWORD_FILE} {path!r} is empty")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "%s %r can be read by other users of this machine (mode %o); make it private "
+            "with `chmod 600 %s`", ENV_PASSWORD_FILE, path, stat.S_IMODE(mode), path,
+        )
     return password
 
 

@@ -22,6 +22,7 @@ from dropstream_sync.client import (
     Timing,
     WriteClient,
 )
+from dropstream_sync.client.http import HttpCore
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiError
 
@@ -86,13 +87,15 @@ def test_a_fresh_sandbox_reads_as_an_empty_account(tmp_path: Path) -> None:
 
 def test_read_only_client_is_refused_by_its_transport_not_the_sandbox(tmp_path: Path) -> None:
     box = Sandbox(tmp_path)
-    client = ReadClient(box.settings(), transport=box.transport())
+    core = HttpCore(box.settings(), transport=box.transport(), read_only=True)
 
     async def sneak() -> None:
-        await client._core._exchange("POST", "/customers", json={"company_name": "X"})
+        await core.patch("/customers/1", {"company_name": "X"})
 
     with pytest.raises(RuntimeError, match="read-only"):
         asyncio.run(sneak())
+    requests = asyncio.run(box.admin("GET", "/_sandbox/stats"))["requests"]
+    assert not any(route.startswith("PATCH") for route in requests)
 
 
 def test_under_faults_every_object_is_created_exactly_once(tmp_path: Path) -> None:

@@ -1,154 +1,190 @@
-"""A POST whose answer is lost is never sent again blindly: the client reads first."""
+"""A POST whose answer is lost is never sent again blindly: the client reads first.
+
+Against the real sandbox; the fault layer in front of it (on_sandbox.py) loses the one
+answer each test is about."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from dropstream_sync.client import WriteClient
+from dropstream_sync import live
+from dropstream_sync.client import ReadClient, WriteClient
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ConflictError
-from tests.client.client_fakes import FakeDropStream
+from dropstream_sync.errors import ApiError, ConflictError
+from tests.client.on_sandbox import US, Box
 
 COMMITTED = ["drop_after", "timeout_after", "500_after"]
 NOT_COMMITTED = ["drop_before", 500, 502, 503]
+R = TypeVar("R")
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Box:
+    return Box(tmp_path)
+
+
+def see(box: Box, read: Callable[[ReadClient], Awaitable[R]]) -> R:
+    async def run() -> R:
+        async with box.observer() as client:
+            return await read(client)
+
+    return asyncio.run(run())
+
+
+def setup(box: Box, *, store: bool = False, authorized: bool = False) -> tuple[int, int]:
+    async def run() -> tuple[int, int]:
+        async with box.observer_writer() as client:
+            cid = await client.create_customer("Acme")
+            if not store:
+                return cid, 0
+            sid = await client.create_store(cid, "Acme US", US, StoreSettings())
+            if authorized:
+                invite = await client.create_authorization_request(sid, "ops@acme.example")
+                await box.admin("POST", f"/_sandbox/authorization_requests/{invite.id}/complete",
+                                {"selling_partner_id": "A1ACME"})
+            return cid, sid
+
+    return asyncio.run(run())
+
+
+def _store(box: Box, cid: int, writer: WriteClient) -> int:
+    return asyncio.run(writer.create_store(cid, "Acme US", US, StoreSettings()))
+
+
+async def _stores(client: ReadClient) -> list[live.Store]:
+    return await client.list_stores()
+
+
+async def _requests(client: ReadClient) -> list[live.AuthorizationRequest]:
+    return await client.list_authorization_requests(None)
 
 
 @pytest.mark.parametrize("kind", COMMITTED)
 def test_a_store_whose_answer_was_lost_after_commit_is_found_not_created_twice(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient], kind: str
+    box: Box, kind: str
 ) -> None:
-    cid = fake.add_customer("Acme")
-    fake.fail("POST", "/stores", kind)
+    cid, _ = setup(box)
+    box.wire.fail("POST", "/stores", kind)
 
-    sid = asyncio.run(make_writer().create_store(cid, "Acme US", "ATVPDKIKX0DER",
-                                                 StoreSettings()))
+    sid = _store(box, cid, box.writer())
 
-    assert list(fake.stores) == [sid]
-    assert len(fake.calls("POST", "/stores")) == 1
-    lookup = fake.calls("GET", "/stores")[0].url.params
+    assert [s.id for s in see(box, _stores)] == [sid]
+    assert len(box.wire.calls("POST", "/stores")) == 1
+    lookup = box.wire.calls("GET", "/stores")[0].url.params
     assert lookup["customer_id"] == str(cid) and lookup["platform"] == "amazon"
 
 
 @pytest.mark.parametrize("kind", NOT_COMMITTED)
 def test_a_store_whose_post_did_not_commit_is_posted_again_after_checking(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient], kind: str | int
+    box: Box, kind: str | int
 ) -> None:
-    cid = fake.add_customer("Acme")
-    fake.fail("POST", "/stores", kind)
+    cid, _ = setup(box)
+    box.wire.fail("POST", "/stores", kind)
 
-    sid = asyncio.run(make_writer().create_store(cid, "Acme US", "ATVPDKIKX0DER",
-                                                 StoreSettings()))
+    sid = _store(box, cid, box.writer())
 
-    assert list(fake.stores) == [sid]
-    assert len(fake.calls("POST", "/stores")) == 2
-    assert len(fake.calls("GET", "/stores")) == 1
+    assert [s.id for s in see(box, _stores)] == [sid]
+    assert len(box.wire.calls("POST", "/stores")) == 2
+    assert len(box.wire.calls("GET", "/stores")) == 1
 
 
-def test_a_post_that_never_reached_the_server_is_sent_again_without_a_read(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    fake.fail("POST", "/stores", "connect")
-    fake.fail("POST", "/stores", 429, headers={"Retry-After": "1"})
+def test_a_post_that_never_reached_the_server_is_sent_again_without_a_read(box: Box) -> None:
+    cid, _ = setup(box)
+    box.wire.fail("POST", "/stores", "connect")
+    box.wire.fail("POST", "/stores", 429, headers={"Retry-After": "1"})
 
-    asyncio.run(make_writer().create_store(cid, "Acme US", "ATVPDKIKX0DER", StoreSettings()))
+    _store(box, cid, box.writer())
 
-    assert len(fake.stores) == 1
-    assert len(fake.calls("POST", "/stores")) == 3
-    assert fake.calls("GET") == []
+    assert len(see(box, _stores)) == 1
+    assert len(box.wire.calls("POST", "/stores")) == 3
+    assert box.wire.calls("GET") == []
 
 
 @pytest.mark.parametrize("kind", COMMITTED)
 def test_a_customer_whose_answer_was_lost_is_found_by_company_name(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient], kind: str
+    box: Box, kind: str
 ) -> None:
-    fake.add_customer("Someone Else")
-    fake.fail("POST", "/customers", kind)
+    asyncio.run(box.observer_writer().create_customer("Someone Else"))
+    box.wire.fail("POST", "/customers", kind)
 
-    cid = asyncio.run(make_writer().create_customer("Acme"))
+    cid = asyncio.run(box.writer().create_customer("Acme"))
 
-    assert fake.customers[cid]["company_name"] == "Acme"
-    assert len(fake.customers) == 2
-    assert len(fake.calls("POST", "/customers")) == 1
+    customers = see(box, lambda c: c.list_customers())
+    assert [c.company_name for c in customers if c.id == cid] == ["Acme"]
+    assert len(customers) == 2
+    assert len(box.wire.calls("POST", "/customers")) == 1
 
 
 @pytest.mark.parametrize("kind", COMMITTED)
 def test_a_connection_whose_answer_was_lost_is_found_by_its_natural_key(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient], kind: str
+    box: Box, kind: str
 ) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US", authorized=True)
-    wid = next(iter(fake.warehouses))
-    fake.fail("POST", "/connections", kind)
+    cid, sid = setup(box, store=True, authorized=True)
+    wid = see(box, lambda c: c.list_warehouses())[0].id
+    box.wire.fail("POST", "/connections", kind)
 
-    conn = asyncio.run(make_writer().create_connection(cid, sid, wid, "Acme US"))
+    conn = asyncio.run(box.writer().create_connection(cid, sid, wid, "Acme US"))
 
-    assert list(fake.connections) == [conn]
-    assert len(fake.calls("POST", "/connections")) == 1
-    lookup = fake.calls("GET", "/connections")[0].url.params
+    assert [c.id for c in see(box, lambda c: c.list_connections())] == [conn]
+    assert len(box.wire.calls("POST", "/connections")) == 1
+    lookup = box.wire.calls("GET", "/connections")[0].url.params
     assert (lookup["customer_id"], lookup["store_id"]) == (str(cid), str(sid))
 
 
 @pytest.mark.parametrize("kind", COMMITTED)
 def test_an_invite_whose_answer_was_lost_is_found_pending_for_its_store(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient], kind: str
+    box: Box, kind: str
 ) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
-    fake.fail("POST", r"/stores/\d+/authorization_requests", kind)
+    _, sid = setup(box, store=True)
+    box.wire.fail("POST", r"/stores/\d+/authorization_requests", kind)
 
-    request = asyncio.run(make_writer().create_authorization_request(sid, "ops@acme.example"))
+    request = asyncio.run(box.writer().create_authorization_request(sid, "ops@acme.example"))
 
-    assert list(fake.requests_) == [request.id]
+    assert [r.id for r in see(box, _requests)] == [request.id]
     assert request.status == "pending"
-    assert len(fake.calls("POST", r"/stores/\d+/authorization_requests")) == 1
+    assert len(box.wire.calls("POST", r"/stores/\d+/authorization_requests")) == 1
 
 
-def test_a_connection_that_already_exists_is_success_with_its_id(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US", authorized=True)
-    wid = next(iter(fake.warehouses))
+def test_a_connection_that_already_exists_is_success_with_its_id(box: Box) -> None:
+    cid, sid = setup(box, store=True, authorized=True)
+    wid = see(box, lambda c: c.list_warehouses())[0].id
 
     async def twice() -> tuple[int, int]:
-        client = make_writer()
+        client = box.writer()
         return (await client.create_connection(cid, sid, wid, "Acme US"),
                 await client.create_connection(cid, sid, wid, "Acme US"))
 
     first, second = asyncio.run(twice())
     assert first == second
-    assert len(fake.connections) == 1
+    assert len(see(box, lambda c: c.list_connections())) == 1
 
 
 def test_two_concurrent_invites_to_the_same_email_both_succeed_with_one_request(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
+    box: Box,
 ) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
+    _, sid = setup(box, store=True)
 
     async def both() -> list[int]:
-        a, b = make_writer(), make_writer()
+        a, b = box.writer(), box.writer()
         got = await asyncio.gather(a.create_authorization_request(sid, "ops@acme.example"),
                                    b.create_authorization_request(sid, "OPS@acme.example"))
         return [r.id for r in got]
 
     ids = asyncio.run(both())
     assert ids[0] == ids[1]
-    assert len(fake.requests_) == 1
+    assert len(see(box, _requests)) == 1
 
 
-def test_a_pending_invite_to_another_email_is_a_conflict(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
+def test_a_pending_invite_to_another_email_is_a_conflict(box: Box) -> None:
+    _, sid = setup(box, store=True)
 
     async def scenario() -> None:
-        client = make_writer()
+        client = box.writer()
         await client.create_authorization_request(sid, "old@acme.example")
         await client.create_authorization_request(sid, "new@acme.example")
 
@@ -157,48 +193,85 @@ def test_a_pending_invite_to_another_email_is_a_conflict(
 
 
 def test_a_cancel_whose_answer_was_lost_is_done_when_the_retry_finds_it_gone(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
+    box: Box,
 ) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
+    _, sid = setup(box, store=True)
 
     async def scenario() -> None:
-        client = make_writer()
+        client = box.writer()
         request = await client.create_authorization_request(sid, "ops@acme.example")
-        fake.fail("DELETE", r"/authorization_requests/\d+", "drop_after")
+        box.wire.fail("DELETE", r"/authorization_requests/\d+", "drop_after")
         await client.cancel_authorization_request(request.id)
 
     asyncio.run(scenario())
-    assert [r["status"] for r in fake.requests_.values()] == ["canceled"]
-    assert len(fake.calls("DELETE")) == 2
+    assert [r.status for r in see(box, _requests)] == ["canceled"]
+    assert len(box.wire.calls("DELETE")) == 2
 
 
-def test_cancelling_an_already_canceled_request_is_done(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
+def test_cancelling_an_already_canceled_request_is_done(box: Box) -> None:
+    _, sid = setup(box, store=True)
 
     async def scenario() -> None:
-        client = make_writer()
+        client = box.writer()
         request = await client.create_authorization_request(sid, "ops@acme.example")
         await client.cancel_authorization_request(request.id)
         await client.cancel_authorization_request(request.id)
 
-    asyncio.run(scenario())
+    asyncio.run(scenario())  # the second cancel is done, not a 409 error
+    assert [r.status for r in see(box, _requests)] == ["canceled"]
+    assert len(box.wire.calls("DELETE")) == 2
+    assert len(box.wire.calls("GET", r"/authorization_requests/\d+")) == 1  # it checked
 
 
-def test_cancelling_a_completed_request_is_a_conflict(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
+def test_cancelling_a_completed_request_is_a_conflict(box: Box) -> None:
+    _, sid = setup(box, store=True)
 
     async def scenario() -> None:
-        client = make_writer()
+        client = box.writer()
         request = await client.create_authorization_request(sid, "ops@acme.example")
-        fake.requests_[request.id]["status"] = "completed"
+        await box.admin("POST", f"/_sandbox/authorization_requests/{request.id}/complete", {})
         await client.cancel_authorization_request(request.id)
 
-    with pytest.raises(ConflictError, match="not pending"):
+    with pytest.raises(ConflictError, match="409"):
         asyncio.run(scenario())
+
+
+def test_a_create_whose_answer_and_recovery_read_were_both_lost_may_have_committed(
+    box: Box,
+) -> None:
+    cid, _ = setup(box)
+    box.wire.fail("POST", "/stores", "drop_after")
+    box.wire.fail("GET", "/stores", 503, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        _store(box, cid, box.writer(max_attempts=3))
+
+    assert caught.value.may_have_committed
+    assert str(caught.value).startswith("POST /stores: the answer was lost")
+    assert len(see(box, _stores)) == 1  # it did commit; the next run's read will find it
+
+
+def test_a_write_that_never_got_an_answer_may_have_committed_and_a_read_never_does(
+    box: Box,
+) -> None:
+    _, sid = setup(box, store=True)
+    box.wire.fail("PATCH", r"/stores/\d+", "timeout_after", times=100)
+    box.wire.fail("GET", r"/stores/\d+", "timeout_after", times=100)
+
+    with pytest.raises(ApiError) as patch:
+        asyncio.run(box.writer(max_attempts=2).update_store(sid, name="Renamed"))
+    with pytest.raises(ApiError) as read:
+        asyncio.run(box.writer(max_attempts=2).get_store(sid))
+
+    assert patch.value.may_have_committed and "gave up after 2 attempt(s)" in str(patch.value)
+    assert not read.value.may_have_committed
+
+
+def test_a_write_refused_before_it_was_processed_did_not_commit(box: Box) -> None:
+    box.wire.fail("POST", "/customers", 429, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.writer(max_attempts=2).create_customer("Acme"))
+
+    assert not caught.value.may_have_committed  # a 429 is refused before processing
+    assert see(box, lambda c: c.list_customers()) == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
@@ -86,3 +88,48 @@ def test_a_secret_refuses_to_be_pickled() -> None:
 
     with pytest.raises(TypeError):
         pickle.dumps(Secret(PASSWORD))
+
+
+def _echoing_server(token_status: int) -> httpx.ASGITransport:
+    """A hostile or careless server: it answers every request with the credentials it got,
+    in the error body (whole header, bare base64, base64 without padding) and in headers."""
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        auth = headers.get("authorization", "")
+        credential = auth.split(" ", 1)[-1]
+        is_token = scope["path"] == "/auth/token"
+        status = token_status if is_token else 400
+        if is_token and status == 200:
+            body: dict[str, Any] = {"access_token": "tok-echoed-secret", "expires_in": 3600}
+        else:
+            body = {"error": f"rejected {auth} ({credential}, {credential.rstrip('=')})",
+                    "details": {"authorization": [auth, credential]}}
+        payload = json.dumps(body).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"x-echo-authorization", auth.encode()),
+            (b"www-authenticate", f'Basic realm="{credential}"'.encode()),
+        ]})
+        await send({"type": "http.response.body", "body": payload})
+
+    return httpx.ASGITransport(app=app)
+
+
+@pytest.mark.parametrize("token_status", [401, 200])
+def test_a_server_echoing_the_basic_credential_or_token_gets_neither_printed(
+    caplog: pytest.LogCaptureFixture, token_status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = ReadClient(settings(), transport=_echoing_server(token_status))
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(client.list_customers())
+
+    shown = [str(caught.value), repr(caught.value), str(caught.value.details), caplog.text]
+    for text in shown:
+        for secret in (PASSWORD, BASIC, BASIC.rstrip("="), "tok-echoed-secret"):
+            assert secret not in text
+    assert "***" in str(caught.value)
+    assert caught.value.status == (401 if token_status == 401 else 400)

@@ -106,3 +106,31 @@ def test_limits_are_checked() -> None:
     with pytest.raises(SettingsError):
         Limits(max_concurrency=0)
     assert Limits(rate_limit_rps=None).rate_limit_rps is None
+
+
+@pytest.mark.parametrize("url", ["http://evil.localhost", "http://a.b.localhost:8000",
+                                 "http://localhost.evil.example", "http://127.0.0.1.nip.io",
+                                 "http://0x7f000001.example"])
+def test_plain_http_to_a_name_that_only_looks_local_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="refusing plain http://"):
+        check_api_url(url)
+
+
+def test_a_password_file_others_can_read_gets_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret-from-file\n")
+    env = {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD_FILE": str(secret)}
+
+    secret.chmod(0o600)
+    settings_from_env(None, env)
+    assert caplog.records == []
+
+    secret.chmod(0o644)
+    settings_from_env(None, env)
+    assert len(caplog.records) == 1
+    warning = caplog.records[0]
+    assert warning.levelname == "WARNING"
+    assert str(secret) in warning.getMessage() and "chmod 600" in warning.getMessage()
+    assert "s3cret-from-file" not in caplog.text

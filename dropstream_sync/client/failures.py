@@ -1,0 +1,202 @@
+"""Answers and failures -> the package's exceptions: the one place the client makes errors.
+
+Every message is built here from the request (method, path), the status and the API's own
+sentence, and scrubbed of every secret the client knows in every form it is sent in
+(password, token, and the base64 of `user:password` that a Basic header carries), so a
+server that echoes credentials back cannot get them printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from dropstream_sync.client import api
+from dropstream_sync.client.settings import (
+    CREDENTIALS_HINT,
+    ENV_TOKEN,
+    BasicCredentials,
+    Credentials,
+    TokenCredentials,
+    is_loopback,
+)
+from dropstream_sync.errors import ApiError, AuthenticationError, RateLimitedError, TransportError
+
+READ_METHODS: Final = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One logical call, before auth: what every attempt of it sends."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Mapping[str, Any] | None = None
+    # The token request: sent with the login, never with a bearer token.
+    basic: bool = False
+
+    @property
+    def writes(self) -> bool:
+        """Whether the call can change the account (the token request cannot)."""
+        return self.method not in READ_METHODS and not self.basic
+
+    @property
+    def shown(self) -> str:
+        """The path for messages (no scheme, host or query)."""
+        if self.path.startswith(("http://", "https://")):
+            return httpx.URL(self.path).path
+        return self.path.split("?", 1)[0]
+
+
+class Scrubber:
+    """Replaces every known secret, in each form it travels in, by ***."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def remember(self, secret: str) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def remember_login(self, username: str, password: str) -> None:
+        self.remember(password)
+        pair = f"{username}:{password}".encode()
+        for encoded in (base64.b64encode(pair), base64.urlsafe_b64encode(pair)):
+            text = encoded.decode("ascii")
+            self.remember(text)
+            # Without its padding too: a server may trim it, or cut the value after it.
+            self.remember(text.rstrip("="))
+
+    def __call__(self, text: str) -> str:
+        # Longest first, so that a secret inside another is not left half-replaced.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def unreachable_reason(exc: httpx.TransportError) -> str | None:
+    """What makes the server unreachable in a way waiting will not fix, or None.
+
+    A refused connection, a name that does not resolve and a failed TLS handshake answer the
+    same way on every try; retrying them as if transient only keeps a user waiting.
+    """
+    if not isinstance(exc, httpx.ConnectError):
+        return None
+    for cause in _cause_chain(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused: nothing listens there"
+        if isinstance(cause, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(cause, ssl.SSLError):
+            reason = f"the TLS handshake failed ({cause.reason or cause})"
+            if cause.reason == "WRONG_VERSION_NUMBER":
+                reason += "; the server may speak plain HTTP"
+            return reason
+    return None
+
+
+class ErrorMap:
+    """Builds every ApiError the client raises."""
+
+    def __init__(self, api_url: str, credentials: Credentials, scrub: Scrubber) -> None:
+        self._api_url = api_url
+        self._credentials = credentials
+        self._scrub = scrub
+
+    def failure(
+        self,
+        request: Request,
+        cause: httpx.Response | httpx.TransportError,
+        *,
+        note: str = "",
+        may_have_committed: bool = False,
+    ) -> ApiError:
+        if isinstance(cause, httpx.Response):
+            return self.for_response(request, cause, note=note,
+                                     may_have_committed=may_have_committed)
+        return self.for_transport(request, cause, note=note,
+                                  may_have_committed=may_have_committed)
+
+    def for_response(
+        self, request: Request, response: httpx.Response, *, note: str = "",
+        may_have_committed: bool = False,
+    ) -> ApiError:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        sentence, details = api.error_sentence(body, response.reason_phrase or f"HTTP {status}")
+        cls = api.error_class(status)
+        if cls is AuthenticationError:
+            sentence = f"{sentence} ({self._auth_hint(request, status)})"
+        if cls is RateLimitedError and note:
+            note += "; the account allows fewer requests per second than this client sends"
+        return cls(
+            self._scrub(_noted(sentence, note)),
+            method=request.method,
+            path=request.shown,
+            status=status,
+            details={k: [self._scrub(r) for r in v] for k, v in details.items()},
+            may_have_committed=may_have_committed,
+        )
+
+    def for_transport(
+        self, request: Request, exc: httpx.TransportError, *, note: str = "",
+        may_have_committed: bool = False,
+    ) -> ApiError:
+        reason = str(exc) or type(exc).__name__
+        if str(exc) and type(exc).__name__ not in reason:
+            reason = f"{type(exc).__name__}: {reason}"
+        unreachable = unreachable_reason(exc)
+        if unreachable is None:
+            text = f"no answer ({reason})"
+        else:
+            text = f"cannot reach {self._api_url}: {unreachable}"
+        text = _noted(text, note)
+        if unreachable is not None:
+            text += self._what_to_try()
+        return TransportError(self._scrub(text), method=request.method, path=request.shown,
+                              may_have_committed=may_have_committed)
+
+    def malformed(self, method: str, path: str, status: int | None, exc: Exception) -> ApiError:
+        return ApiError(self._scrub(f"unexpected answer: {exc}"), method=method,
+                        path=Request(method, path).shown, status=status)
+
+    def _what_to_try(self) -> str:
+        hint = (f". Check the URL, or run `dropstream-sync doctor --api-url {self._api_url}` "
+                "to see what answers there")
+        host = httpx.URL(self._api_url).host
+        if is_loopback(host):
+            hint += "; for a local sandbox, start one with `dropstream-sync sandbox serve`"
+        return hint
+
+    def _auth_hint(self, request: Request, status: int) -> str:
+        if status == 403:
+            return "this login may not do that"
+        if isinstance(self._credentials, TokenCredentials):
+            return f"the token in {ENV_TOKEN} was refused; it may have expired"
+        if request.basic:
+            return f"check the login: {CREDENTIALS_HINT}"
+        assert isinstance(self._credentials, BasicCredentials)
+        return "a freshly issued token was refused too"
+
+
+def _noted(text: str, note: str) -> str:
+    return f"{text} ({note})" if note else text

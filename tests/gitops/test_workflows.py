@@ -17,9 +17,11 @@ import pytest
 from dropstream_sync.render import render_json, render_markdown
 from tests.gitops.gitops_files import (
     GITHUB_ACTIONS,
+    ROOT,
     RunScript,
     all_steps,
     github_script_of,
+    is_this_action,
     load_yaml,
     triggers,
 )
@@ -36,7 +38,19 @@ def workflow(name: str) -> dict[Any, Any]:
 
 
 def runs(wf: Mapping[Any, Any]) -> str:
-    return "\n".join(str(s.get("run", "")) for s in all_steps(wf))
+    """The shell the workflow runs: its `run:` scripts, and the command line each step
+    using this repository's action runs (action.yml: command, then paths, then args)."""
+    lines = []
+    for step in all_steps(wf):
+        if is_this_action(step):
+            given = step.get("with") or {}
+            if given.get("command"):
+                lines.append(" ".join(["dropstream-sync", str(given["command"]),
+                                       str(given.get("paths", "stores/")),
+                                       str(given.get("args", ""))]).strip())
+        else:
+            lines.append(str(step.get("run", "")))
+    return "\n".join(lines)
 
 
 def env_blocks(wf: Mapping[Any, Any]) -> Iterator[Mapping[str, Any]]:
@@ -69,8 +83,8 @@ def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_workflows_pass_zizmor_with_no_findings() -> None:
-    result = zizmor(*WORKFLOWS)
+def test_workflows_and_the_action_pass_zizmor_with_no_findings() -> None:
+    result = zizmor(*WORKFLOWS, ROOT / "action.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
 

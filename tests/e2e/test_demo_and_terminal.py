@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import time
 
@@ -27,17 +28,49 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
     assert "re-invite amazon-ops@acme-outdoors.example" in out, "a year on, renewals go out"
 
 
+def read_until(master: int, text: bytes, *, seconds: float = 60) -> bytes:
+    """What the terminal shows up to and including `text`; fails if it never does."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while text not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {text!r} on the terminal within {seconds} s: {seen!r}"
+        ready, _, _ = select.select([master], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the other end closed: the process is gone
+                chunk = b""
+            assert chunk, f"the terminal closed before {text!r}: {seen!r}"
+            seen += chunk
+    return seen
+
+
+def read_rest(master: int) -> bytes:
+    rest = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            return rest
+        if not chunk:
+            return rest
+        rest += chunk
+
+
 def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, str]:
-    """Run the CLI with a pseudo-terminal as stdin, answering its prompt."""
+    """Run the CLI on a pseudo-terminal (stdin, and stderr where it asks), and answer its
+    prompt once it has asked."""
     master, slave = pty.openpty()
     process = subprocess.Popen([*CLI, *args], env=account.env, cwd=account.workdir,
-                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdin=slave, stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
-    time.sleep(0.5)
+    terminal = read_until(master, b"Apply?")
     os.write(master, answer)
-    out, err = process.communicate(timeout=120)
+    out, _ = process.communicate(timeout=120)
+    terminal += read_rest(master)
     os.close(master)
-    return process.returncode, (out + err).decode()
+    return process.returncode, out.decode() + terminal.decode(errors="replace")
 
 
 def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account) -> None:
@@ -61,15 +94,7 @@ def test_apply_shows_progress_on_a_terminal_and_results_on_stdout(account: Accou
                                stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     out, _ = process.communicate(timeout=120)
-    terminal = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        terminal += chunk
+    terminal = read_rest(master)
     os.close(master)
     assert process.returncode == 0
     assert b"[1/3]" in terminal and b"[3/3]" in terminal, terminal

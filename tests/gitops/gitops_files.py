@@ -73,6 +73,11 @@ def all_steps(workflow: Mapping[Any, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
+def is_this_action(step: Mapping[str, Any]) -> bool:
+    # The examples name the repository OWNER/dropstream-sync: the reader puts in their own.
+    return str(step.get("uses", "")).startswith("OWNER/dropstream-sync@")
+
+
 def github_script_of(workflow: Mapping[Any, Any]) -> str:
     scripts = [s["with"]["script"] for s in all_steps(workflow)
                if str(s.get("uses", "")).startswith("actions/github-script@")]

@@ -1,6 +1,7 @@
 """The user guides stay true: every command and option is in the CLI reference, every
-command line in the guides uses real options, the errors they quote are the tool's own,
-their links resolve, and shell completion works as documented."""
+command line in the docs, the README and the CI examples uses real commands, options and
+choices, the errors they quote are the tool's own, their links resolve, and shell completion
+works as documented."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import click
 import pytest
+import yaml
 
 from dropstream_sync.cli import cli
-from tests.gitops.gitops_files import ROOT
+from tests.gitops.gitops_files import (
+    GITHUB_ACTIONS,
+    GITLAB_CI,
+    ROOT,
+    all_steps,
+    is_this_action,
+    load_yaml,
+)
 
 DOCS = ROOT / "docs"
 GUIDES = ["onboarding.md", "ci.md", "troubleshooting.md", "cli.md"]
@@ -43,9 +53,6 @@ def long_options(command: click.Command) -> set[str]:
             if o.startswith("--") and o != "--help"}
 
 
-GLOBAL = long_options(cli) | {"--version"}
-
-
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_the_cli_reference_shows_every_command_and_option(name: str) -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
@@ -54,35 +61,94 @@ def test_the_cli_reference_shows_every_command_and_option(name: str) -> None:
         assert option in text, f"{name} {option} is not in docs/cli.md"
 
 
+def options(command: click.Command) -> dict[str, click.Parameter]:
+    # get_params: the options click adds itself (--help) too.
+    return {o: p for p in command.get_params(click.Context(command))
+            if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+
+
+GLOBAL_OPTIONS = {**options(cli), "--version": cli, "-vv": cli}
+TOOL = re.compile(r"(^|[\s;&|(`])dropstream-sync\s+[a-z-]")
+
+
+def tool_lines(text: str) -> Iterator[str]:
+    for line in text.splitlines():
+        if TOOL.search(line) and "_COMPLETE=" not in line and "install" not in line:
+            yield line
+
+
+def action_line(step: Mapping[str, Any]) -> str | None:
+    """The command line a step using this repository's action runs (action.yml)."""
+    given = step.get("with") or {}
+    if not given.get("command"):
+        return None
+    return " ".join(["dropstream-sync", str(given["command"]), str(given.get("paths", "stores/")),
+                     str(given.get("args", ""))])
+
+
 def command_lines() -> Iterator[tuple[str, str]]:
-    for guide in GUIDES:
-        text = (DOCS / guide).read_text(encoding="utf-8")
-        for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
-            for line in block.splitlines():
-                if re.search(r"(^|[\s;&|(])dropstream-sync\s+[a-z-]", line) and \
-                        "_COMPLETE=" not in line and "install" not in line:
-                    yield guide, line
+    """Every dropstream-sync command line a reader copies: the guides' shell blocks and the
+    action steps they show, the README's, and the CI examples' scripts."""
+    for page in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
+        text = page.read_text(encoding="utf-8")
+        for block in re.findall(r"```(?:sh|console)\n(.*?)```", text, flags=re.S):
+            for line in tool_lines(block):
+                yield page.name, line
+        for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S):
+            if "dropstream-sync@" in block:
+                loaded = yaml.safe_load(block)
+                for step in loaded if isinstance(loaded, list) else []:
+                    if (shown := action_line(step)) is not None:
+                        yield page.name, shown
+    for path in sorted(GITHUB_ACTIONS.glob("*.yml")):
+        for step in all_steps(load_yaml(path)):
+            ran = action_line(step) if is_this_action(step) else None
+            for found in [ran] if ran else tool_lines(str(step.get("run", ""))):
+                yield path.name, found
+    for job in load_yaml(GITLAB_CI).values():
+        if isinstance(job, dict):
+            for entry in [*job.get("before_script", []), *job.get("script", [])]:
+                for line in tool_lines(str(entry)):
+                    yield GITLAB_CI.name, line
 
 
-@pytest.mark.parametrize(("guide", "line"), list(command_lines()))
-def test_command_lines_in_the_guides_use_real_commands_and_options(guide: str,
-                                                                   line: str) -> None:
+LINES = list(command_lines())
+
+
+def test_the_examples_and_guides_have_command_lines_to_check() -> None:
+    sources = {source for source, _ in LINES}
+    assert {"apply.yml", "plan.yml", "drift.yml", ".gitlab-ci.yml", "ci.md",
+            "onboarding.md", "README.md"} <= sources, sources
+
+
+@pytest.mark.parametrize(("source", "line"), LINES)
+def test_command_lines_use_real_commands_options_and_choices(source: str, line: str) -> None:
     lexer = shlex.shlex(line.split("dropstream-sync ", 1)[1], posix=True,
                         punctuation_chars=True)
     lexer.whitespace_split = True
     words = list(lexer)
-    stop = next((i for i, w in enumerate(words) if w[0] in "|>&;"), None)
+    stop = next((i for i, w in enumerate(words) if w[0] in "|>&;`"), None)
     words = words[:stop]
-    while words and words[0] in GLOBAL | {"-v", "-vv"}:
-        words.pop(0)
+    while words and words[0] in GLOBAL_OPTIONS:
+        option = GLOBAL_OPTIONS[words.pop(0)]
+        if isinstance(option, click.Option) and not option.is_flag and words:
+            words.pop(0)
     name = words[0]
     if f"{name} {words[1] if len(words) > 1 else ''}" in COMMANDS:
         name = f"{name} {words[1]}"
-    assert name in COMMANDS, f"{guide}: unknown command in {line!r}"
-    known = long_options(COMMANDS[name]) | GLOBAL
-    for word in words:
-        if word.startswith("--"):
-            assert word.split("=")[0] in known, f"{guide}: {word} is not an option of {name}"
+    assert name in COMMANDS, f"{source}: unknown command in {line!r}"
+    known = {**options(COMMANDS[name]), **GLOBAL_OPTIONS}
+    for i, word in enumerate(words):
+        if not word.startswith("-") or word == "-" or word[1:2].isdigit():
+            continue
+        flag, _, inline = word.partition("=")
+        assert flag in known, f"{source}: {flag} is not an option of {name!r} in {line!r}"
+        option = known[flag]
+        if isinstance(option, click.Option) and isinstance(option.type, click.Choice):
+            value = inline or (words[i + 1] if i + 1 < len(words) else "")
+            if not value.startswith("$"):
+                assert value in option.type.choices, \
+                    f"{source}: {flag} {value!r} is not one of {option.type.choices}"
 
 
 # What the troubleshooting page quotes, as it must appear in the tool's source.

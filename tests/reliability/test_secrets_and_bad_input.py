@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.harness import Account
+from tests.e2e.harness import CLI, Account
 from tests.reliability.checks import fleet
 
 pytestmark = pytest.mark.e2e
+
+
+# Every command, each with the exit it must end with: a credential could leak from a run
+# that works as well as from one that fails, so both kinds are here, each for its own reason.
+RUNS: list[tuple[tuple[str, ...], int, str]] = [
+    (("-vv", "validate", "stores.yaml"), 0, ""),
+    (("-vv", "plan", "stores.yaml", "--out", "plan.json", "--format", "json"), 0, ""),
+    (("-vv", "show", "plan.json", "--format", "markdown"), 0, ""),
+    (("-vv", "apply", "stores.yaml", "--audit-log", "audit.jsonl"), 1, "not on a terminal"),
+    # A saved plan was the approval: it applies without asking.
+    (("-vv", "apply", "plan.json", "--audit-log", "audit.jsonl"), 0, ""),
+    (("-vv", "apply", "stores.yaml", "--auto-approve", "--audit-log", "audit.jsonl"), 0, ""),
+    (("-vv", "import", "--output", "imported.yaml"), 0, ""),
+    (("-vv", "plan", "stores.yaml", "--api-url", "http://127.0.0.1:1"), 1, "127.0.0.1:1"),
+    (("-vv", "schema"), 0, ""),
+    (("-vv", "demo", "--approve", "1"), 0, ""),
+    (("-v", "apply", "stores.yaml", "--auto-approve", "--format", "json"), 0, ""),
+]
 
 
 def test_no_command_shows_the_password_or_token(tenant: Account) -> None:
@@ -19,34 +38,33 @@ def test_no_command_shows_the_password_or_token(tenant: Account) -> None:
         tenant.server.url + "/auth/token", auth=(tenant.username, tenant.password),
         json={"grant_type": "client_credentials"}, timeout=30,
     ).json()["access_token"]
-    runs = [
-        tenant.cli("-vv", "validate", "stores.yaml"),
-        tenant.cli("-vv", "plan", "stores.yaml", "--out", "plan.json", "--format", "json"),
-        tenant.cli("-vv", "show", "plan.json", "--format", "markdown"),
-        tenant.cli("-vv", "apply", "plan.json", "--audit-log", "audit.jsonl"),
-        tenant.cli("-vv", "apply", "stores.yaml", "--auto-approve", "--audit-log", "audit.jsonl"),
-        tenant.cli("-vv", "import", "--output", "imported.yaml"),
-        tenant.cli("-vv", "plan", "stores.yaml", "--api-url", "http://127.0.0.1:1"),
-        tenant.cli("-vv", "schema"),
-        tenant.cli("-vv", "demo", "--approve", "1"),
-        tenant.cli("-v", "apply", "stores.yaml", "--auto-approve", "--format", "json"),
-    ]
+    runs = []
+    for args, code, says in RUNS:
+        result = tenant.cli(*args)
+        assert result.returncode == code, f"{args}: exit {result.returncode}\n{result.stderr}"
+        assert says in result.stderr, f"{args}: {result.stderr}"
+        runs.append(result)
     token_env = {**tenant.env, "DROPSTREAM_TOKEN": token}
     token_env.pop("DROPSTREAM_PASSWORD")
     token_env.pop("DROPSTREAM_USERNAME")
-    import subprocess
-
-    from tests.e2e.harness import CLI
-
-    runs.append(subprocess.run([*CLI, "-vv", "plan", "stores.yaml"], env=token_env,
-                               cwd=tenant.workdir, capture_output=True, text=True, timeout=120))
-    assert any(r.returncode == 0 for r in runs)
+    with_token = subprocess.run([*CLI, "-vv", "plan", "stores.yaml"], env=token_env,
+                                cwd=tenant.workdir, capture_output=True, text=True, timeout=120)
+    assert with_token.returncode == 0, with_token.stderr
+    runs.append(with_token)
     files = [p.read_text() for p in Path(tenant.workdir).iterdir() if p.is_file()]
+    assert {"plan.json", "audit.jsonl", "imported.yaml"} <= {
+        p.name for p in Path(tenant.workdir).iterdir()}
     texts = [r.stdout + r.stderr for r in runs] + files
     for text in texts:
         assert tenant.password not in text
         assert token not in text
-    assert any("DEBUG" in r.stderr for r in runs), "-vv produced no debug log to check"
+    # -vv logs each request, and the requests carried both: the checks above had them to
+    # find, in every run that spoke to the account.
+    spoke = [r for r in runs if "-vv" in r.args and {"plan", "apply", "import"} & set(r.args)
+             and "--api-url" not in r.args]
+    assert len(spoke) == 6
+    for run in spoke:
+        assert tenant.server.url in run.stderr, f"-vv logged no request: {run.args}"
 
 
 @pytest.mark.parametrize("command", ["plan", "apply"])

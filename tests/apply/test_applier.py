@@ -10,35 +10,34 @@ import pytest
 
 from dropstream_sync.apply import AuditLog, apply_plan
 from dropstream_sync.cli.connect import open_sandbox
-from dropstream_sync.planner.model import Change, Plan, Target
-
-SETTINGS = {
-    "fulfillment_channel": "MFN",
-    "import_order_statuses": ["PartiallyShipped", "Unshipped"],
-    "fulfillment_latency": None,
-    "fulfillment_channel_code": "DEFAULT",
-}
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.planner.model import (
+    Change,
+    ChangeKind,
+    CreateMerchant,
+    CreateStore,
+    Invite,
+    Plan,
+    Target,
+    TargetType,
+)
 
 
 def create_merchant(cid: str, name: str) -> Change:
-    return Change(cid, "create_merchant", name, None, Target("customer"),
-                  detail={"company_name": name})
+    return Change(cid, ChangeKind.CREATE_MERCHANT, name, None, Target(TargetType.CUSTOMER),
+                  detail=CreateMerchant(name))
 
 
 def create_store(cid: str, merchant: str, name: str, after: str | None = None,
                  customer_id: int | None = None) -> Change:
-    detail: dict[str, Any] = {"customer_id": customer_id, "name": name,
-                              "marketplace_id": "ATVPDKIKX0DER", "settings": SETTINGS}
-    if after:
-        detail["refs"] = {"customer_id": after}
-    return Change(cid, "create_store", merchant, name, Target("store"),
+    detail = CreateStore(customer_id, name, "ATVPDKIKX0DER", StoreSettings(), customer_ref=after)
+    return Change(cid, ChangeKind.CREATE_STORE, merchant, name, Target(TargetType.STORE),
                   depends_on=(after,) if after else (), detail=detail)
 
 
 def invite(cid: str, merchant: str, store: str, after: str) -> Change:
-    return Change(cid, "invite", merchant, store, Target("store"), depends_on=(after,),
-                  detail={"store_id": None, "email": "ops@example.com",
-                          "refs": {"store_id": after}})
+    return Change(cid, ChangeKind.INVITE, merchant, store, Target(TargetType.STORE),
+                  depends_on=(after,), detail=Invite(None, "ops@example.com", store_ref=after))
 
 
 @pytest.fixture

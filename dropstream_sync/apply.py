@@ -227,9 +227,6 @@ class AuditLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        self.close()
-
 
 def _os_user() -> str:
     try:

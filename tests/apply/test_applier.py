@@ -21,6 +21,7 @@ from dropstream_sync.planner.model import (
     Target,
     TargetType,
 )
+from tests.apply.sandbox_clients import CountsOverlap, on_sandbox
 
 
 def create_merchant(cid: str, name: str) -> Change:
@@ -77,13 +78,17 @@ def test_failed_change_skips_dependants_but_not_independent_changes(sandbox: Any
     assert len(sandbox.read_live().authorization_requests) == 1
 
 
-def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(sandbox: Any) -> None:
+@pytest.mark.parametrize("limit", [1, 3])
+def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(tmp_path: Path, limit: int) -> None:
+    # Each create waits until `limit` creates are in flight together: a run that does not
+    # reach the limit at once never finishes; one that went beyond would be counted.
+    client, counting = on_sandbox(CountsOverlap, tmp_path / "state", until=limit)
     plan = Plan(changes=tuple(create_merchant(f"m{i}", f"M{i}") for i in range(12)))
-    seen: list[str] = []
-    report = sandbox.run(apply_plan(plan, sandbox.aio, parallelism=3,
-                                    on_result=lambda r: seen.append(r.change.id)))
-    assert report.count("ok") == 12 and len(seen) == 12
-    assert len({c.company_name for c in sandbox.read_live().customers}) == 12
+    with client:
+        report = client.run(apply_plan(plan, client.aio, parallelism=limit))
+        assert len({c.company_name for c in client.read_live().customers}) == 12
+    assert report.count("ok") == 12
+    assert counting.most == limit
 
 
 def test_audit_log_appends_one_json_line_per_change(sandbox: Any, tmp_path: Path) -> None:

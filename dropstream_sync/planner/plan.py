@@ -51,13 +51,14 @@ from dropstream_sync.planner.model import (
     UpdateConnection,
     UpdateStore,
 )
+from dropstream_sync.timestamps import utc_stamp
 
 K = ChangeKind
 T = TargetType
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else utc_stamp(moment)
 
 
 def change_id(kind: str, merchant: str, store: str | None, target: Target,
@@ -128,20 +129,24 @@ class _Planner:
             ids = ", ".join(str(c.id) for c in customers)
             self.errors.append(f"merchant '{m.name}': {len(customers)} DropStream customers have "
                                f"this company name (ids {ids}); rename all but one in DropStream")
-            return
-        if not customers:
-            created = self.add(CreateMerchant(m.name), m.name, None, Target(T.CUSTOMER),
-                               [FieldChange("company_name", None, m.name)])
-            for s in m.stores:
-                if s.id is not None:
-                    # The pinned store exists elsewhere or not at all: either way not this one's.
-                    self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
-                                       f"Amazon store of merchant '{m.name}', which does not "
-                                       "exist yet; remove the id to create a new store")
-                    continue
-                self.new_store(m, s, None, created.id)
-            return
-        customer = customers[0]
+        elif not customers:
+            self.new_merchant(m)
+        else:
+            self.existing_merchant(m, customers[0])
+
+    def new_merchant(self, m: DesiredMerchant) -> None:
+        created = self.add(CreateMerchant(m.name), m.name, None, Target(T.CUSTOMER),
+                           [FieldChange("company_name", None, m.name)])
+        for s in m.stores:
+            if s.id is not None:
+                # The pinned store exists elsewhere or not at all: either way not this one's.
+                self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
+                                   f"Amazon store of merchant '{m.name}', which does not "
+                                   "exist yet; remove the id to create a new store")
+                continue
+            self.new_store(m, s, None, created.id)
+
+    def existing_merchant(self, m: DesiredMerchant, customer: Customer) -> None:
         for s in m.stores:
             if s.warehouse is not None:
                 # A misspelt warehouse is an error now, not months later when the merchant
@@ -149,6 +154,17 @@ class _Planner:
                 self.warehouse_for(m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
+        matched = self.match_stores(m, customer, live_stores)
+        unlisted = [ls for ls in live_stores if ls.id not in matched]
+        if m.prune and unlisted:
+            disabled = sum(self.prune(m, ls) for ls in unlisted)
+            if not matched and disabled:
+                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
+                                    f"({len(live_stores)}): is the merchant's name right?")
+
+    def match_stores(self, m: DesiredMerchant, customer: Customer,
+                     live_stores: list[Store]) -> dict[int, DesiredStore]:
+        """Plan each desired store against its live match (or as new); returns the matches."""
         matched: dict[int, DesiredStore] = {}
         pinned = {s.id for s in m.stores if s.id is not None}
         # Indexed once per merchant: matching stays linear in the number of stores.
@@ -171,12 +187,7 @@ class _Planner:
                 continue
             matched[live.id] = s
             self.existing_store(m, s, customer, live)
-        unlisted = [ls for ls in live_stores if ls.id not in matched]
-        if m.prune and unlisted:
-            disabled = sum(self.prune(m, ls) for ls in unlisted)
-            if not matched and disabled:
-                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
-                                    f"({len(live_stores)}): is the merchant's name right?")
+        return matched
 
     def match(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
               by_name: dict[str, list[Store]]) -> Store | None:

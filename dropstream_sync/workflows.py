@@ -14,7 +14,7 @@ callbacks (`ApplyHooks`), so the same workflow serves a terminal, CI and tests.
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,19 +73,17 @@ def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient
 
 
 def read_plan_file(path: str) -> Plan:
-    """A plan saved by `plan --out`; PlanFileError when it cannot be read or is no plan."""
+    """A plan saved by `plan --out`; PlanFileError when it cannot be read or is no plan
+    (Plan.from_json names the line and column, or the field, of what is wrong)."""
     from dropstream_sync.planner import Plan
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Plan.from_dict(data)
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        where = f"{path}:{exc.lineno}:{exc.colno}"
-        raise PlanFileError(f"{where}: not a JSON plan: {exc.msg}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path}: not a dropstream-sync plan ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(f"{path}: not a JSON plan: not UTF-8 text ({exc.reason})") from None
+    return Plan.from_json(text, path)
 
 
 def is_plan_file(paths: Sequence[str]) -> bool:
@@ -154,7 +152,12 @@ def apply(
     if saved and merchants:
         raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
                             "as saved (make it with `plan --merchant NAME --out FILE`)")
-    with ApplyLock(client.api_url, client.aio.account):
+    # Opened before any request, so a path that cannot be written is refused before the
+    # first change instead of after it (when that change would go unrecorded).
+    with (
+        AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
+        ApplyLock(client.api_url, client.aio.account),
+    ):
         if saved:
             plan = read_plan_file(paths[0])
             check_fresh(plan, client.read_live(plan.merchants or None))
@@ -170,16 +173,9 @@ def apply(
             return Applied(plan, None)
         if not saved and not hooks.confirm(plan):
             return Applied(plan, None, declined=True)
-        audit = AuditLog(audit_log, plan.config_digest) if audit_log else None
-
-        def on_result(result: ChangeResult) -> None:
-            if audit is not None:
-                audit.write(result)
-            hooks.result(result)
-
         hooks.starting(plan)
         report: ApplyReport = client.run(apply_plan(
-            plan, client.aio, parallelism=parallelism, on_result=on_result,
+            plan, client.aio, parallelism=parallelism, on_result=hooks.result, audit=audit,
             # enabled_at is stamped on the API's clock, like everything it stores.
             clock=client.clock,
         ))
@@ -237,6 +233,6 @@ def _first_plan_notes(text: str, live: LiveState, client: SyncReadClient | SyncW
     counts = Counter(c.kind for c in first.changes)
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return [f"note: a plan of this file now has {len(first.changes)} change(s) ({kinds}):"] + [
-        f"  {c.kind} {c.merchant} / {c.store}: {c.detail.get('reason', '')}".rstrip(": ")
+        f"  {c.kind} {c.merchant} / {c.store}: {getattr(c.detail, 'reason', '')}".rstrip(": ")
         for c in first.changes
     ]

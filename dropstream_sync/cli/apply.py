@@ -11,7 +11,7 @@ import click
 
 from dropstream_sync.cli import options
 from dropstream_sync.cli.connect import open_client
-from dropstream_sync.errors import ApplyError, DropstreamSyncError, Problem
+from dropstream_sync.errors import DropstreamSyncError, Problem
 from dropstream_sync.workflows import ApplyHooks
 
 if TYPE_CHECKING:
@@ -117,38 +117,16 @@ class _Terminal(ApplyHooks):
         if self.progress:
             click.echo(f"\r[{self.done}/{self.total}] ", nl=False, err=True)
         if self.fmt == "text":
-            click.echo(line(result))
+            click.echo(result.line())
 
     def finish(self) -> None:
         if self.progress:
             click.echo("\r", nl=False, err=True)
 
 
-_MARK = {"ok": "✓", "failed": "✗", "skipped": "·"}
-
-
-def line(result: ChangeResult) -> str:
-    """One change's outcome, as apply prints it while it runs."""
-    change = result.change
-    who = change.merchant + (f" / {change.store}" if change.store else "")
-    target_id = change.target.id if change.target.id is not None else result.created_id
-    target = f" ({change.target.type} {target_id})" if target_id is not None else ""
-    text = f"{_MARK[result.outcome]} {change.kind} {who}{target}"
-    if result.error:
-        text += f": {result.error}"
-    return text
-
-
 def _finish(report: ApplyReport, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
-        click.echo(
-            f"Apply complete: {report.count('ok')} done, {report.count('failed')} failed, "
-            f"{report.count('skipped')} skipped in {report.seconds:.1f}s."
-        )
-    if report.failures:
-        raise ApplyError(
-            [f"{r.change.kind} {r.change.merchant}/{r.change.store or '-'} ({r.change.id}): "
-             f"{r.error}" for r in report.failures]
-        )
+        click.echo(report.summary_line())
+    report.raise_for_problems()

@@ -63,7 +63,6 @@ def demo(config: str | None, approve: int, keep: bool) -> None:
 
 def _tour(config: Path, state: Path, approve: int) -> None:
     from dropstream_sync.apply import apply_plan
-    from dropstream_sync.cli.apply import line
     from dropstream_sync.cli.connect import open_sandbox
     from dropstream_sync.cli.options import use_color
     from dropstream_sync.render import render_text
@@ -79,9 +78,9 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         if plan.changes:
             _say(title, "apply")
             report = client.run(
-                apply_plan(plan, client.aio, on_result=lambda r: click.echo(line(r)))
+                apply_plan(plan, client.aio, on_result=lambda r: click.echo(r.line()))
             )
-            click.echo(f"{report.count('ok')} done, {report.count('failed')} failed.")
+            click.echo(report.summary_line())
 
     with client:
         click.echo(f"Sandbox: {state}\nConfig:  {config}")

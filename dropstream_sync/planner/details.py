@@ -88,11 +88,6 @@ class Detail:
     def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
         return r.typed(name, hint, default)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """The wire value of `key`: for callers written when details were dicts
-        (cli/importer.py reads `reason`); new code reads the attributes."""
-        return self.to_dict().get(key, default)
-
 
 def _to_wire(value: Any) -> Any:
     if isinstance(value, StoreSettings):

@@ -1,8 +1,8 @@
 """Honest outcomes and a true audit log, against the in-process sandbox.
 
-The `unknown` case uses a write client that loses a committed answer the way the client
-reports it (`ApiError.may_have_committed`); the end-to-end run through the CLI and the
-sandbox's own fault injection follows once the client sets that flag itself.
+The `unknown` case runs twice: with a write client that loses a committed answer the way the
+client reports it (`ApiError.may_have_committed`), and with the real client behind a layer
+that loses the answer and fails every read that could tell.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def test_audit_and_terminal_name_each_target_by_its_own_id(tmp_path: Path) -> No
     client, _ = on_sandbox(WriteClient, tmp_path / "state")
     with client:
         # Another merchant's store first, so that store and request ids differ.
-        other = client.create_customer("Other")
-        client.create_store(other, "Other US", "ATVPDKIKX0DER", StoreSettings())
+        other = client.run(client.aio.create_customer("Other"))
+        client.run(client.aio.create_store(other, "Other US", "ATVPDKIKX0DER", StoreSettings()))
         planned = plan_live(client)
         with AuditLog(tmp_path / "audit.jsonl") as audit:
             report = client.run(apply_plan(planned, client.aio, audit=audit))
@@ -125,3 +125,30 @@ def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: P
     client, _ = on_sandbox(WriteClient, sandbox)
     with client:
         assert client.read_live().customers == ()
+
+
+def test_the_real_client_reports_a_lost_create_whose_recovery_read_failed_as_unknown(
+    tmp_path: Path,
+) -> None:
+    """The whole path, no stand-in for the client: the sandbox commits POST /stores, its
+    answer is lost, and every read that could tell whether it took effect fails too."""
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "state")
+    lossy = SyncWriteClient(box.writer())
+    with lossy:
+        first = plan_live(lossy)
+        box.wire.fail("POST", "/stores", "drop_after")
+        box.wire.fail("GET", "/stores", 503, times=1000)
+        report = lossy.run(apply_plan(first, lossy.aio))
+    outcome = {str(r.change.kind): str(r.outcome) for r in report.results}
+    assert outcome == {"create_merchant": "ok", "create_store": "unknown", "invite": "skipped"}
+    assert "run apply again" in report.summary_line()
+
+    box.wire.faults.clear()
+    honest = SyncWriteClient(box.writer())
+    with honest:
+        second = plan_live(honest)
+        assert [c.kind for c in second.changes] == ["invite"]  # the store did take effect
+        assert honest.run(apply_plan(second, honest.aio)).ok
+        assert plan_live(honest).changes == ()

@@ -1,9 +1,9 @@
-"""Test doubles for the client tests: a scriptable fake DropStream served through
-httpx.MockTransport, and a fake clock whose sleeps return at once."""
+"""The old hand-written DropStream, kept only for test_pacing.py until it moves to the
+sandbox (every other client test runs on the sandbox: on_sandbox.py). FakeTime lives in
+on_sandbox.py and is re-exported here for it."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -19,33 +19,15 @@ from dropstream_sync.client import (
     ClientSettings,
     Limits,
     Secret,
-    Timing,
     TokenCredentials,
 )
+from tests.client.on_sandbox import FakeTime
+
+__all__ = ["FakeDropStream", "FakeTime", "settings"]
 
 USERNAME = "ops@3pl.example"
 PASSWORD = "pa55-Sekrit-XYZ"
 BASE = "https://api.test"
-
-
-class FakeTime:
-    """A monotonic clock that only moves when someone sleeps; sleeping takes no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    @property
-    def timing(self) -> Timing:
-        return Timing(clock=self.clock, sleep=self.sleep)
 
 
 @dataclass

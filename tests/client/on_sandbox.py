@@ -155,9 +155,10 @@ class Altered(httpx.AsyncBaseTransport):
 def answer(response: httpx.Response, *, headers: dict[str, str] | None = None,
            drop: tuple[str, ...] = (), body: Any = None) -> httpx.Response:
     """`response` with some headers dropped or set, or another JSON body."""
-    kept = {k: v for k, v in response.headers.items()
-            if k.lower() not in {d.lower() for d in drop} | {"content-length"}}
-    kept.update(headers or {})
+    headers = headers or {}
+    gone = {name.lower() for name in (*drop, *headers, "content-length")}
+    kept = {k: v for k, v in response.headers.items() if k.lower() not in gone}
+    kept.update(headers)
     content = response.content if body is None else json.dumps(body).encode()
     return httpx.Response(response.status_code, headers=kept, content=content)
 

@@ -5,13 +5,19 @@ Why a layer at all: the sandbox's own faults (`/_sandbox/faults`) strike at rand
 and seed. "This POST's answer is lost after it committed" needs that one request hit, which
 only a transport in front of the sandbox can do. The layer implements httpx's transport
 interface and forwards everything else to the real sandbox, which keeps the state.
+
+What reached the server is the sandbox's own count (`Box.served`, from `/_sandbox/stats`);
+what the client sent is the layer's log (`box.wire.calls`). They differ by the requests
+the layer answered itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from dropstream_sync.client import (
     ReadClient,
     Secret,
     Timing,
+    TokenCredentials,
     WriteClient,
 )
 
@@ -33,11 +40,36 @@ URL = "http://sandbox.local"
 US = "ATVPDKIKX0DER"
 
 
+class FakeTime:
+    """A monotonic clock that only moves when someone sleeps; sleeping takes no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await self.passed(seconds)
+        await asyncio.sleep(0)
+
+    async def passed(self, seconds: float) -> None:
+        """What else a sleep of `seconds` should have let happen (nothing, here)."""
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(clock=self.clock, sleep=self.sleep)
+
+
 @dataclass
 class Fault:
     """What to do to the next matching request.
 
-    kind: an int status (answered without reaching the sandbox), or one of
+    kind: an int status (answered without reaching the sandbox, with `body` if given:
+      a str is sent as HTML, anything else as JSON), or one of
       "connect"          ConnectError: never reached the server
       "drop_before"      RemoteProtocolError before the sandbox saw it
       "drop_after"       the sandbox processed (committed) it, then RemoteProtocolError
@@ -50,6 +82,7 @@ class Fault:
     kind: int | str
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    body: Any = None
 
 
 class ScriptedFaults(httpx.AsyncBaseTransport):
@@ -59,8 +92,8 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         self.log: list[httpx.Request] = []
 
     def fail(self, method: str, path: str, kind: int | str, *, times: int = 1,
-             headers: dict[str, str] | None = None) -> None:
-        self.faults.append(Fault(method, path, kind, headers or {}, times))
+             headers: dict[str, str] | None = None, body: Any = None) -> None:
+        self.faults.append(Fault(method, path, kind, headers or {}, times, body))
 
     def calls(self, method: str, path: str | None = None) -> list[httpx.Request]:
         return [r for r in self.log if r.method == method
@@ -80,8 +113,12 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         fault = self._take(request)
         kind = fault.kind if fault is not None else None
         if isinstance(kind, int):
-            return httpx.Response(kind, headers=fault.headers if fault else {},
-                                  json={"error": f"injected {kind}"})
+            assert fault is not None
+            if isinstance(fault.body, str):
+                return httpx.Response(kind, headers=fault.headers, html=fault.body)
+            return httpx.Response(kind, headers=fault.headers,
+                                  json=fault.body if fault.body is not None
+                                  else {"error": f"injected {kind}"})
         if kind == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if kind == "drop_before":
@@ -97,6 +134,53 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         return response
 
 
+# Changes the sandbox's answer to one request: (request, answer) -> the answer the client gets.
+Alter = Callable[[httpx.Request, httpx.Response], Awaitable[httpx.Response]]
+
+
+class Altered(httpx.AsyncBaseTransport):
+    """Forwards to the sandbox and hands each answer to `alter`: for the one aspect of a
+    server the sandbox does not have (each use says which)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, alter: Alter) -> None:
+        self._inner = inner
+        self._alter = alter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        await response.aread()
+        return await self._alter(request, response)
+
+
+def answer(response: httpx.Response, *, headers: dict[str, str] | None = None,
+           drop: tuple[str, ...] = (), body: Any = None) -> httpx.Response:
+    """`response` with some headers dropped or set, or another JSON body."""
+    headers = headers or {}
+    gone = {name.lower() for name in (*drop, *headers, "content-length")}
+    kept = {k: v for k, v in response.headers.items() if k.lower() not in gone}
+    kept.update(headers)
+    content = response.content if body is None else json.dumps(body).encode()
+    return httpx.Response(response.status_code, headers=kept, content=content)
+
+
+class BoxTime(FakeTime):
+    """The fake clock, with its sleeps passing for the sandbox's rate limiter too.
+
+    That limiter runs on the real monotonic clock, which a fake sleep does not move. With a
+    burst of 1 a sleep of 1/rps refills the bucket exactly; setting the limit again (a fresh,
+    full bucket) is that refill.
+    """
+
+    def __init__(self, box: Box) -> None:
+        super().__init__()
+        self._box = box
+
+    async def passed(self, seconds: float) -> None:
+        limit = self._box.rate_limit_set
+        if limit is not None and seconds * limit >= 1:
+            await self._box.admin("POST", "/_sandbox/rate_limit", {"rps": limit, "burst": 1})
+
+
 class Box:
     """A sandbox on a temp folder, clients on it, and its control surface."""
 
@@ -104,35 +188,64 @@ class Box:
         self.app = sandbox.create_app(state, **options)
         self.info = self.app.sandbox_info
         self.wire = ScriptedFaults(sandbox.inprocess_transport(self.app))
+        self.time = BoxTime(self)
+        self.rate_limit_set: float | None = None
 
-    def settings(self, **limits: Any) -> ClientSettings:
-        return ClientSettings(URL, BasicCredentials(self.info.username,
-                                                    Secret(self.info.password)),
-                              Limits(**{"rate_limit_rps": None, **limits}))
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """Straight to the sandbox, past the fault layer and its log."""
+        return sandbox.inprocess_transport(self.app)
 
-    def writer(self, **limits: Any) -> WriteClient:
-        return WriteClient(self.settings(**limits), transport=self.wire, timing=instant(),
-                           rng=random.Random(7))
+    def settings(self, *, token: str | None = None, password: str | None = None,
+                 **limits: Any) -> ClientSettings:
+        credentials = (
+            TokenCredentials(Secret(token)) if token is not None
+            else BasicCredentials(self.info.username, Secret(password or self.info.password))
+        )
+        return ClientSettings(URL, credentials, Limits(**{"rate_limit_rps": None, **limits}))
+
+    def writer(self, transport: httpx.AsyncBaseTransport | None = None, *,
+               timing: Timing | None = None, **settings: Any) -> WriteClient:
+        """A writer through the fault layer (or `transport`), on the fake clock."""
+        return WriteClient(self.settings(**settings), transport=transport or self.wire,
+                           timing=timing or self.time.timing, rng=random.Random(7))
+
+    def reader(self, transport: httpx.AsyncBaseTransport | None = None,
+               **settings: Any) -> ReadClient:
+        """A reader through the fault layer (or `transport`), on the fake clock."""
+        return ReadClient(self.settings(**settings), transport=transport or self.wire,
+                          timing=self.time.timing, rng=random.Random(7))
 
     def observer_writer(self) -> WriteClient:
         """A writer that bypasses the fault layer and its log, to set the account up."""
-        return WriteClient(self.settings(), transport=sandbox.inprocess_transport(self.app))
+        return WriteClient(self.settings(), transport=self.transport())
 
     def observer(self) -> ReadClient:
         """A reader that bypasses the fault layer and its log: what the account holds."""
-        return ReadClient(self.settings(), transport=sandbox.inprocess_transport(self.app))
+        return ReadClient(self.settings(), transport=self.transport())
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
-        async with httpx.AsyncClient(transport=sandbox.inprocess_transport(self.app),
-                                     base_url=URL) as raw:
+        async with httpx.AsyncClient(transport=self.transport(), base_url=URL) as raw:
             response = await raw.request(method, path, json=body,
                                          headers={"X-Sandbox-Admin": self.info.admin_key})
             response.raise_for_status()
             return response.json() if response.content else None
 
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """`admin`, from outside an event loop."""
+        return asyncio.run(self.admin(method, path, body))
 
-def instant() -> Timing:
-    async def no_wait(seconds: float) -> None:
-        await asyncio.sleep(0)
+    def seed(self, doc: dict[str, Any]) -> None:
+        """Load objects straight into the account (`/_sandbox/seed`: no API request counted)."""
+        self.control("POST", "/_sandbox/seed", doc)
 
-    return Timing(sleep=no_wait)
+    def rate_limit(self, rps: float) -> None:
+        """The sandbox's own per-login limit, with a burst of 1 (see BoxTime)."""
+        self.control("POST", "/_sandbox/rate_limit", {"rps": rps, "burst": 1})
+        self.rate_limit_set = rps
+
+    def served(self) -> dict[str, int]:
+        """How many requests reached the sandbox, by route ("GET /stores/{id}")."""
+        stats = self.control("GET", "/_sandbox/stats")
+        return {route: n for route, n in stats["requests"].items()
+                if not route.startswith(("GET /_sandbox/", "POST /_sandbox/"))}
+

@@ -1,13 +1,18 @@
-"""Every error answer maps to one exception; the transient ones are retried first."""
+"""Every error answer maps to one exception; the transient ones are retried first.
+
+Against the real sandbox. Its own refusals (wrong login, expired or unknown token, its rate
+limit) are used as they come; a chosen status on one chosen request, which the sandbox's
+random faults cannot aim, comes from the fault layer in front of it (on_sandbox.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 
-from dropstream_sync.client import ReadClient, WriteClient
+from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import (
     ApiError,
     ApiValidationError,
@@ -18,7 +23,21 @@ from dropstream_sync.errors import (
     ServerError,
     TransportError,
 )
-from tests.client.client_fakes import FakeDropStream, FakeTime
+from tests.client.on_sandbox import URL, Box
+
+ACME = {"customers": [{"id": 1, "company_name": "Acme"}]}
+
+
+def _acme_store(box: Box) -> tuple[int, int]:
+    box.seed({**ACME, "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
+                                  "adapter": {"marketplace_id": "ATVPDKIKX0DER"}}]})
+    store = asyncio.run(box.observer().list_stores())[0]
+    return store.customer_id, store.id
+
+
+def _use_up_the_burst(box: Box) -> None:
+    # One read of another list takes the one token the sandbox's bucket holds.
+    asyncio.run(box.observer().list_warehouses())
 
 
 @pytest.mark.parametrize(
@@ -33,234 +52,282 @@ from tests.client.client_fakes import FakeDropStream, FakeTime
     ],
 )
 def test_final_statuses_raise_their_error_at_once_naming_method_path_status_and_sentence(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient], status: int,
-    error: type[ApiError],
+    box: Box, status: int, error: type[ApiError],
 ) -> None:
-    fake.fail("GET", "/customers", status, body={"error": "the API's own sentence"})
+    # Every status on the one list, from the fault layer: the sandbox answers 404 and 422 on
+    # its own (next test) but has no 400, 403 or 418 for a well-formed read.
+    box.wire.fail("GET", "/customers", status, body={"error": "the API's own sentence"})
 
     with pytest.raises(error) as caught:
-        asyncio.run(make_reader().list_customers())
+        asyncio.run(box.reader().list_customers())
 
     assert type(caught.value) is error
     assert caught.value.status == status
     assert str(caught.value).startswith(f"GET /customers -> {status}: the API's own sentence")
-    assert len(fake.calls("GET", "/customers")) == 1
+    assert len(box.wire.calls("GET", "/customers")) == 1
 
 
-def test_an_error_body_that_is_not_json_falls_back_to_the_reason_phrase(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 404, body="<html>nope</html>")
+def test_the_sandboxs_own_refusals_map_the_same_way(box: Box) -> None:
+    cid, sid = _acme_store(box)
+
+    async def refused() -> list[BaseException]:
+        client = box.writer()
+        wid = (await client.list_warehouses())[0].id
+        got: list[BaseException] = []
+        for attempt in (client.get_store(sid + 1000),
+                        client.create_store(4242, "X", "ATVPDKIKX0DER", StoreSettings()),
+                        client.create_connection(cid, sid, wid, "Acme US")):
+            try:
+                await attempt
+            except ApiError as exc:
+                got.append(exc)
+        return got
+
+    missing, invalid, unauthorized = asyncio.run(refused())
+    assert type(missing) is NotFoundError
+    assert str(missing).startswith(f"GET /stores/{sid + 1000} -> 404: ")
+    assert type(invalid) is ApiValidationError
+    assert str(invalid).startswith("POST /stores -> 422: ")
+    assert type(unauthorized) is ApiValidationError
+    assert "is not authorized with Amazon" in str(unauthorized)
+    served = box.served()
+    assert (served["GET /stores/{id}"], served["POST /stores"],
+            served["POST /connections"]) == (1, 1, 1)  # final: none was sent twice
+
+
+def test_an_error_body_that_is_not_json_falls_back_to_the_reason_phrase(box: Box) -> None:
+    box.wire.fail("GET", "/customers", 404, body="<html>nope</html>")
 
     with pytest.raises(NotFoundError, match=r"GET /customers -> 404: "):
-        asyncio.run(make_reader().list_customers())
+        asyncio.run(box.reader().list_customers())
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
-def test_transient_statuses_are_retried_until_they_pass(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient], status: int
-) -> None:
-    fake.add_customer("Acme")
-    fake.fail("GET", "/customers", status, times=3)
+def test_transient_statuses_are_retried_until_they_pass(box: Box, status: int) -> None:
+    box.seed(ACME)
+    box.wire.fail("GET", "/customers", status, times=3)
 
-    customers = asyncio.run(make_reader().list_customers())
+    customers = asyncio.run(box.reader().list_customers())
 
     assert [c.company_name for c in customers] == ["Acme"]
-    assert len(fake.calls("GET", "/customers")) == 4
+    assert len(box.wire.calls("GET", "/customers")) == 4
+    assert box.served()["GET /customers"] == 1  # the three refused never got through
 
 
 @pytest.mark.parametrize(("status", "error"), [(429, RateLimitedError), (500, ServerError),
                                                (502, ServerError), (503, ServerError)])
 def test_transient_statuses_give_up_after_the_attempt_limit(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient], status: int,
-    error: type[ApiError],
+    box: Box, status: int, error: type[ApiError],
 ) -> None:
-    fake.fail("GET", "/customers", status, times=100)
+    box.wire.fail("GET", "/customers", status, times=100)
 
     with pytest.raises(error) as caught:
-        asyncio.run(make_reader(max_attempts=5).list_customers())
+        asyncio.run(box.reader(max_attempts=5).list_customers())
 
-    assert len(fake.calls("GET", "/customers")) == 5
+    assert len(box.wire.calls("GET", "/customers")) == 5
     assert "gave up after 5 attempt(s)" in str(caught.value)
     assert str(caught.value).startswith(f"GET /customers -> {status}: injected {status}")
 
 
-def test_retry_after_is_honoured(
-    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 429, headers={"Retry-After": "7"})
+def test_a_server_that_keeps_failing_gets_the_attempt_limit_and_no_more(box: Box) -> None:
+    box.control("POST", "/_sandbox/faults", {"rate": 1.0, "seed": 3})
 
-    asyncio.run(make_reader().list_customers())
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.reader(max_attempts=5).list_customers())
 
-    assert len(fake_time.sleeps) == 1
-    assert 7 <= fake_time.sleeps[0] < 7.5
+    assert isinstance(caught.value, ServerError | TransportError)
+    assert "gave up after 5 attempt(s)" in str(caught.value)
+    assert box.served()["GET /customers"] == 5
 
 
-def test_a_429_without_retry_after_backs_off_exponentially(
-    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 429, times=4)
+def test_retry_after_is_honoured(box: Box) -> None:
+    box.rate_limit(1 / 7)  # the sandbox's bucket: one request every 7 s
+    _use_up_the_burst(box)
 
-    asyncio.run(make_reader(backoff_base_seconds=1.0, backoff_max_seconds=100).list_customers())
+    asyncio.run(box.reader().list_customers())
 
-    assert len(fake_time.sleeps) == 4
-    for n, slept in enumerate(fake_time.sleeps, start=1):
+    assert len(box.time.sleeps) == 1
+    assert 7 <= box.time.sleeps[0] < 7.5
+    assert box.served()["GET /customers"] == 2
+    assert box.control("GET", "/_sandbox/stats")["rate_limited"] == 1
+
+
+def test_a_429_without_retry_after_backs_off_exponentially(box: Box) -> None:
+    # The sandbox's 429 always says Retry-After; a bare one comes from the fault layer.
+    box.wire.fail("GET", "/customers", 429, times=4)
+
+    asyncio.run(box.reader(backoff_base_seconds=1.0, backoff_max_seconds=100).list_customers())
+
+    assert len(box.time.sleeps) == 4
+    for n, slept in enumerate(box.time.sleeps, start=1):
         assert 0 <= slept <= 2 ** (n - 1)  # full jitter under a doubling cap
 
 
-def test_a_retry_after_beyond_the_time_budget_fails_without_waiting(
-    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 429, headers={"Retry-After": "600"})
+def test_a_retry_after_beyond_the_time_budget_fails_without_waiting(box: Box) -> None:
+    box.rate_limit(1 / 600)  # Retry-After: 600
+    _use_up_the_burst(box)
 
     with pytest.raises(RateLimitedError, match="gave up after 1 attempt"):
-        asyncio.run(make_reader(max_retry_seconds=60).list_customers())
-    assert fake_time.sleeps == []
+        asyncio.run(box.reader(max_retry_seconds=60).list_customers())
+    assert box.time.sleeps == []
+    assert box.served()["GET /customers"] == 1
 
 
-def test_the_total_retry_time_is_bounded(
-    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 503, times=1000)
+def test_the_total_retry_time_is_bounded(box: Box) -> None:
+    box.wire.fail("GET", "/customers", 503, times=1000)
 
     with pytest.raises(ServerError):
-        asyncio.run(make_reader(max_attempts=1000, max_retry_seconds=30,
-                                backoff_base_seconds=4).list_customers())
-    assert sum(fake_time.sleeps) <= 30
+        asyncio.run(box.reader(max_attempts=1000, max_retry_seconds=30,
+                               backoff_base_seconds=4).list_customers())
+    assert sum(box.time.sleeps) <= 30
 
 
-def test_one_429_slows_every_call_of_the_client_down(
-    fake: FakeDropStream, fake_time: FakeTime, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 429, headers={"Retry-After": "5"})
+def test_one_429_slows_every_call_of_the_client_down(box: Box) -> None:
+    # From the fault layer: the sandbox's real limit would refuse the second call as well.
+    box.wire.fail("GET", "/customers", 429, headers={"Retry-After": "5"})
 
     async def both() -> None:
-        client = make_reader()
+        client = box.reader()
         await client.list_customers()
-        start = fake_time.now
+        start = box.time.now
         await client.list_warehouses()
-        assert fake_time.now == start  # the cool-down was already served
+        assert box.time.now == start  # the cool-down was already served
 
     asyncio.run(both())
-    assert sum(fake_time.sleeps) >= 5
+    assert sum(box.time.sleeps) >= 5
 
 
 @pytest.mark.parametrize("kind", ["connect", "drop_before", "drop_after", "timeout_after"])
-def test_reads_survive_timeouts_and_dropped_connections(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient], kind: str
-) -> None:
-    fake.add_customer("Acme")
-    fake.fail("GET", "/customers", kind, times=2)
+def test_reads_survive_timeouts_and_dropped_connections(box: Box, kind: str) -> None:
+    box.seed(ACME)
+    box.wire.fail("GET", "/customers", kind, times=2)
 
-    customers = asyncio.run(make_reader().list_customers())
+    customers = asyncio.run(box.reader().list_customers())
 
     assert len(customers) == 1
-    assert len(fake.calls("GET", "/customers")) == 3
+    assert len(box.wire.calls("GET", "/customers")) == 3
+    reached = 3 if kind.endswith("_after") else 1
+    assert box.served()["GET /customers"] == reached
 
 
-def test_a_connection_that_keeps_dropping_is_a_transport_error(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", "drop_before", times=100)
+def test_a_connection_that_keeps_dropping_is_a_transport_error(box: Box) -> None:
+    box.wire.fail("GET", "/customers", "drop_before", times=100)
 
     with pytest.raises(TransportError) as caught:
-        asyncio.run(make_reader(max_attempts=3).list_customers())
+        asyncio.run(box.reader(max_attempts=3).list_customers())
 
     assert caught.value.status is None
     assert str(caught.value).startswith("GET /customers: no answer (RemoteProtocolError")
     assert "gave up after 3 attempt(s)" in str(caught.value)
 
 
-def test_patch_is_retried_as_it_is(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
-    fake.fail("PATCH", r"/stores/\d+", "timeout_after")
-    fake.fail("PATCH", r"/stores/\d+", 502)
+def test_the_sandboxs_own_5xx_and_dropped_connections_are_retried_through(box: Box) -> None:
+    box.seed(ACME)
+    # Seed 1 at rate 0.5: a 500, a dropped connection, a 502, a drop, then an answer.
+    box.control("POST", "/_sandbox/faults", {"rate": 0.5, "seed": 1})
 
-    asyncio.run(make_writer().update_store(sid, name="Renamed"))
+    customers = asyncio.run(box.reader().list_customers())
 
-    assert fake.stores[sid]["name"] == "Renamed"
-    assert len(fake.calls("PATCH")) == 3
+    assert [c.company_name for c in customers] == ["Acme"]
+    stats = box.control("GET", "/_sandbox/stats")
+    assert stats["faults"] == 4
+    assert stats["requests"]["GET /customers"] == 5
 
 
-def test_an_expired_token_is_renewed_once_and_the_call_repeated(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
+def test_patch_is_retried_as_it_is(box: Box) -> None:
+    _, sid = _acme_store(box)
+    box.wire.fail("PATCH", r"/stores/\d+", "timeout_after")
+    box.wire.fail("PATCH", r"/stores/\d+", 502)
+
+    asyncio.run(box.writer().update_store(sid, name="Renamed"))
+
+    assert asyncio.run(box.observer().get_store(sid)).name == "Renamed"
+    assert len(box.wire.calls("PATCH")) == 3
+    assert box.served()["PATCH /stores/{id}"] == 2  # the timed-out one, and the last
+
+
+def test_an_expired_token_is_renewed_once_and_the_call_repeated(box: Box) -> None:
     async def scenario() -> None:
-        client = make_reader()
+        client = box.reader()
         await client.list_customers()
-        fake.expire_tokens()
+        # Past the token's hour on the sandbox's clock; the client's own clock stood still.
+        await box.admin("POST", "/_sandbox/clock", {"advance_seconds": 3601})
         await client.list_customers()
 
     asyncio.run(scenario())
 
-    assert len(fake.calls("POST", "/auth/token")) == 2
-    assert len(fake.calls("GET", "/customers")) == 3
+    served = box.served()
+    assert served["POST /auth/token"] == 2
+    assert served["GET /customers"] == 3
 
 
-def test_a_401_after_renewing_is_an_authentication_error(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 401, times=2)
+def test_a_401_after_renewing_is_an_authentication_error(tmp_path: Path) -> None:
+    # A sandbox whose tokens have expired the moment they are issued: each one is refused.
+    box = Box(tmp_path, token_ttl_seconds=0)
 
     with pytest.raises(AuthenticationError, match=r"GET /customers -> 401"):
-        asyncio.run(make_reader().list_customers())
-    assert len(fake.calls("POST", "/auth/token")) == 2
-    assert len(fake.calls("GET", "/customers")) == 2
+        asyncio.run(box.reader().list_customers())
+    served = box.served()
+    assert served["POST /auth/token"] == 2
+    assert served["GET /customers"] == 2
 
 
-def test_a_ready_token_cannot_be_renewed_so_401_is_final(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
+def test_a_ready_token_cannot_be_renewed_so_401_is_final(box: Box) -> None:
     with pytest.raises(AuthenticationError, match="DROPSTREAM_TOKEN was refused"):
-        asyncio.run(make_reader(token="stale-token-value").list_customers())
-    assert fake.calls("POST", "/auth/token") == []
-    assert len(fake.calls("GET")) == 1
+        asyncio.run(box.reader(token="stale-token-value").list_customers())
+    assert box.served() == {"GET /customers": 1}
 
 
-def test_a_ready_token_is_sent_as_bearer(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.tokens.add("ready-token")
-    asyncio.run(make_reader(token="ready-token").list_customers())
-    assert fake.calls("GET")[0].headers["authorization"] == "Bearer ready-token"
+def test_a_ready_token_is_sent_as_bearer(box: Box) -> None:
+    token = _login(box)
+    box.seed(ACME)
+
+    customers = asyncio.run(box.reader(token=token).list_customers())
+
+    assert [c.company_name for c in customers] == ["Acme"]
+    assert box.wire.calls("GET")[0].headers["authorization"] == f"Bearer {token}"
+    assert box.wire.calls("POST", "/auth/token") == []
 
 
-def test_a_wrong_password_says_which_variables_to_check(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("POST", "/auth/token", 401, body={"error": "invalid username or password"})
+def _login(box: Box) -> str:
+    async def token() -> str:
+        async with httpx.AsyncClient(transport=box.transport(), base_url=URL) as raw:
+            got = await raw.post("/auth/token", json={"grant_type": "client_credentials"},
+                                 auth=(box.info.username, box.info.password))
+            got.raise_for_status()
+            return str(got.json()["access_token"])
 
+    return asyncio.run(token())
+
+
+def test_a_wrong_password_says_which_variables_to_check(box: Box) -> None:
     with pytest.raises(AuthenticationError) as caught:
-        asyncio.run(make_reader().list_customers())
+        asyncio.run(box.reader(password="not-the-password").list_customers())
+
     text = str(caught.value)
-    assert text.startswith("POST /auth/token -> 401: invalid username or password")
+    assert text.startswith("POST /auth/token -> 401: Wrong username or password")
     assert "DROPSTREAM_USERNAME" in text and "DROPSTREAM_TOKEN" in text
-    assert fake.calls("GET") == []
+    assert box.served() == {"POST /auth/token": 1}  # final: not retried, and nothing read
 
 
-def test_the_token_request_is_retried_on_server_faults(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("POST", "/auth/token", 503)
-    fake.fail("POST", "/auth/token", "drop_after")
+def test_the_token_request_is_retried_on_server_faults(box: Box) -> None:
+    # The sandbox's own faults never strike /auth/token; these come from the fault layer.
+    box.wire.fail("POST", "/auth/token", 503)
+    box.wire.fail("POST", "/auth/token", "drop_after")
 
-    asyncio.run(make_reader().list_customers())
-    assert len(fake.calls("POST", "/auth/token")) == 3
-
-
-def test_concurrent_calls_share_one_token(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    asyncio.run(make_reader().read_live())
-    assert len(fake.calls("POST", "/auth/token")) == 1
+    asyncio.run(box.reader().list_customers())
+    assert len(box.wire.calls("POST", "/auth/token")) == 3
+    assert box.served()["POST /auth/token"] == 2
 
 
-def test_an_answer_that_is_not_the_documented_shape_is_an_api_error(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    fake.fail("GET", "/customers", 200, body={"not": "a list"})
+def test_concurrent_calls_share_one_token(box: Box) -> None:
+    asyncio.run(box.reader().read_live())
+    served = box.served()
+    assert served["POST /auth/token"] == 1
+    assert served["GET /customers"] == served["GET /stores"] == 1
+
+
+def test_an_answer_that_is_not_the_documented_shape_is_an_api_error(box: Box) -> None:
+    box.wire.fail("GET", "/customers", 200, body={"not": "a list"})
     with pytest.raises(ApiError, match=r"GET /customers -> 200: unexpected answer"):
-        asyncio.run(make_reader().list_customers())
+        asyncio.run(box.reader().list_customers())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -21,11 +20,6 @@ from tests.client.on_sandbox import US, Box
 COMMITTED = ["drop_after", "timeout_after", "500_after"]
 NOT_COMMITTED = ["drop_before", 500, 502, 503]
 R = TypeVar("R")
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Box:
-    return Box(tmp_path)
 
 
 def see(box: Box, read: Callable[[ReadClient], Awaitable[R]]) -> R:

@@ -1,148 +1,183 @@
-"""Lists are read whole: Link following, no Link at all, and concurrent pages by total."""
+"""Lists are read whole: Link following, no Link at all, and concurrent pages by total.
+
+Against the sandbox, which sends both X-Total-Count and Link and allows 100 a page; a thin
+layer in front of it (on_sandbox.Altered, or one below) takes away or changes the one part
+of a server's answer each test is about."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import httpx
 import pytest
 
-from dropstream_sync.client import ReadClient
 from dropstream_sync.errors import ApiError
-from tests.client.client_fakes import FakeDropStream
+from tests.client.on_sandbox import Alter, Altered, Box, answer
 
 
-def _customers(fake: FakeDropStream, n: int) -> None:
-    for i in range(n):
-        fake.customers[i + 1] = {"id": i + 1, "company_name": f"M{i}"}
+def _customers(box: Box, n: int) -> list[int]:
+    box.seed({"customers": [{"id": i, "company_name": f"M{i}"} for i in range(n)]})
+    return [c.id for c in asyncio.run(box.observer().list_customers())]
 
 
-def _pages(fake: FakeDropStream) -> list[int]:
-    return sorted(int(r.url.params.get("page", "1")) for r in fake.calls("GET", "/customers"))
+def _pages(box: Box) -> list[int]:
+    return sorted(int(r.url.params.get("page", "1")) for r in box.wire.calls("GET", "/customers"))
 
 
-def test_link_rel_next_is_followed_when_no_total_is_sent(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 250)
-    fake.send_total = False
+def _without(*headers: str) -> Alter:
+    async def alter(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return answer(response, drop=headers)
 
-    customers = asyncio.run(make_reader().list_customers())
-
-    assert [c.id for c in customers] == list(range(1, 251))
-    assert _pages(fake) == [1, 2, 3]
+    return alter
 
 
-def test_without_link_or_total_the_first_page_is_the_whole_list(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 40)
-    fake.send_total = False
-    fake.send_link = False
+def test_link_rel_next_is_followed_when_no_total_is_sent(box: Box) -> None:
+    ids = _customers(box, 250)
+    # A server that does not count its lists.
+    no_total = Altered(box.wire, _without("X-Total-Count"))
 
-    customers = asyncio.run(make_reader().list_customers())
+    customers = asyncio.run(box.reader(no_total).list_customers())
+
+    assert [c.id for c in customers] == ids
+    assert _pages(box) == [1, 2, 3]
+
+
+def test_without_link_or_total_the_first_page_is_the_whole_list(box: Box) -> None:
+    _customers(box, 40)
+    # A server with neither pagination header.
+    bare = Altered(box.wire, _without("X-Total-Count", "Link"))
+
+    customers = asyncio.run(box.reader(bare).list_customers())
 
     assert len(customers) == 40
-    assert _pages(fake) == [1]
+    assert _pages(box) == [1]
 
 
-def test_with_a_total_the_remaining_pages_are_fetched_without_links(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 250)
-    fake.send_link = False
+def test_with_a_total_the_remaining_pages_are_fetched_without_links(box: Box) -> None:
+    ids = _customers(box, 250)
+    # A server that counts its lists but sends no Link.
+    no_links = Altered(box.wire, _without("Link"))
 
-    customers = asyncio.run(make_reader().list_customers())
+    customers = asyncio.run(box.reader(no_links).list_customers())
 
-    assert [c.id for c in customers] == list(range(1, 251))
-    assert _pages(fake) == [1, 2, 3]
-
-
-def test_a_server_that_caps_page_size_is_still_read_whole(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 120)
-    fake.max_per_page = 50
-
-    customers = asyncio.run(make_reader().list_customers())
-
-    assert len(customers) == 120
-    assert _pages(fake) == [1, 2, 3]
+    assert [c.id for c in customers] == ids
+    assert _pages(box) == [1, 2, 3]
 
 
-def test_pages_after_the_first_are_fetched_concurrently_but_bounded(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 1000)
-    in_flight = 0
-    peak = 0
+class SmallerPages(httpx.AsyncBaseTransport):
+    """A server whose pages hold at most 50 (the sandbox allows the 100 the client asks)."""
 
-    async def slow(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.005)
-        in_flight -= 1
-        return fake.handle(request)
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
 
-    customers = asyncio.run(
-        make_reader(httpx.MockTransport(slow), page_concurrency=3).list_customers()
-    )
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        asked = int(request.url.params.get("per_page", "25"))
+        url = request.url.copy_set_param("per_page", str(min(asked, 50)))
+        return await self._inner.handle_async_request(
+            httpx.Request(request.method, url, headers=request.headers, content=request.content))
+
+
+def test_a_server_that_caps_page_size_is_still_read_whole(box: Box) -> None:
+    ids = _customers(box, 120)
+
+    customers = asyncio.run(box.reader(SmallerPages(box.wire)).list_customers())
+
+    assert [c.id for c in customers] == ids
+    assert len(box.wire.calls("GET", "/customers")) == 3
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """Counts the requests under way at once (the sandbox does not say)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.now = self.peak = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            self.now -= 1
+
+
+def test_pages_after_the_first_are_fetched_concurrently_but_bounded(box: Box) -> None:
+    _customers(box, 1000)
+    box.control("POST", "/_sandbox/faults", {"latency_ms": 5})  # so that pages overlap
+    counter = InFlight(box.wire)
+
+    customers = asyncio.run(box.reader(counter, page_concurrency=3).list_customers())
 
     assert len(customers) == 1000
-    assert _pages(fake) == list(range(1, 11))
-    assert peak == 3
+    assert _pages(box) == list(range(1, 11))
+    assert counter.peak == 3
 
 
-def test_rows_added_during_the_read_are_neither_lost_nor_doubled(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    _customers(fake, 200)
-    original = fake.handle
+def test_rows_added_during_the_read_are_neither_lost_nor_doubled(box: Box) -> None:
+    ids = _customers(box, 200)
+    added: list[int] = []
 
-    def insert_after_first_page(request: httpx.Request) -> httpx.Response:
-        response = original(request)
+    async def add_after_the_first_page(request: httpx.Request,
+                                       response: httpx.Response) -> httpx.Response:
         if request.url.params.get("page") == "1" and request.url.path == "/customers":
-            # A new row sorted first shifts every later page by one.
-            fake.customers[0] = {"id": 0, "company_name": "new"}
-            fake.customers[201] = {"id": 201, "company_name": "newer"}
+            async with box.observer_writer() as other:  # another user, mid-read
+                added.extend([await other.create_customer("new"),
+                              await other.create_customer("newer")])
         return response
 
     customers = asyncio.run(
-        make_reader(httpx.MockTransport(insert_after_first_page)).list_customers()
-    )
+        box.reader(Altered(box.wire, add_after_the_first_page)).list_customers())
 
-    ids = [c.id for c in customers]
-    assert len(ids) == len(set(ids))
-    assert set(range(1, 202)) <= set(ids)
+    assert [c.id for c in customers] == ids + added
 
 
-def test_a_next_link_to_another_host_is_refused_and_gets_no_token(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    def evil(request: httpx.Request) -> httpx.Response:
-        if request.url.host != "api.test":
-            raise AssertionError("the client followed a link to another host")
-        fake.log.append(request)
-        link = '<https://evil.example/customers?page=2>; rel="next"'
-        return httpx.Response(200, json=[{"id": 1, "company_name": "A"}], headers={"Link": link})
+def test_a_row_repeated_on_the_next_page_is_kept_once(box: Box) -> None:
+    ids = _customers(box, 200)
+    last_of_page_1: list[object] = []
+
+    # The sandbox's lists are id-ordered, so a new row never sorts first and shifts the
+    # later pages by one; this layer repeats the row such a shift would.
+    async def shift(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/customers":
+            return response
+        rows = response.json()
+        if request.url.params.get("page") == "1":
+            last_of_page_1.append(rows[-1])
+            return response
+        return answer(response, body=last_of_page_1 + rows)
+
+    customers = asyncio.run(box.reader(Altered(box.wire, shift)).list_customers())
+
+    assert [c.id for c in customers] == ids
+
+
+def test_a_next_link_to_another_host_is_refused_and_gets_no_token(box: Box) -> None:
+    _customers(box, 150)
+
+    # A server (or a proxy) that points its next link elsewhere.
+    async def evil(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if "Link" not in response.headers:
+            return response
+        link = response.headers["Link"].replace("http://sandbox.local", "https://evil.example")
+        return answer(response, drop=("X-Total-Count",), headers={"Link": link})
 
     with pytest.raises(ApiError, match="next-page link points outside"):
-        asyncio.run(make_reader(httpx.MockTransport(evil), token="t").list_customers())
+        asyncio.run(box.reader(Altered(box.wire, evil)).list_customers())
+    assert {r.url.host for r in box.wire.log} == {"sandbox.local"}
 
 
-def test_a_relative_next_link_is_followed(
-    make_reader: Callable[..., ReadClient]
-) -> None:
-    pages = {
-        "1": ([{"id": 1, "company_name": "A"}], '</customers?page=2&per_page=100>; rel="next"'),
-        "2": ([{"id": 2, "company_name": "B"}], None),
-    }
+def test_a_relative_next_link_is_followed(box: Box) -> None:
+    ids = _customers(box, 150)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        items, link = pages[request.url.params.get("page", "1")]
-        return httpx.Response(200, json=items, headers={"Link": link} if link else {})
+    # A server whose Link is relative to the API's root.
+    async def relative(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if "Link" not in response.headers:
+            return answer(response, drop=("X-Total-Count",))
+        link = response.headers["Link"].replace("<http://sandbox.local/", "</")
+        return answer(response, drop=("X-Total-Count",), headers={"Link": link})
 
-    customers = asyncio.run(make_reader(httpx.MockTransport(handler), token="t").list_customers())
-    assert [c.company_name for c in customers] == ["A", "B"]
+    customers = asyncio.run(box.reader(Altered(box.wire, relative)).list_customers())
+
+    assert [c.id for c in customers] == ids
+    assert _pages(box) == [1, 2]

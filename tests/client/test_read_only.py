@@ -9,7 +9,7 @@ import pytest
 
 from dropstream_sync.client import ReadClient, ReadOnlyViolation, WriteClient
 from dropstream_sync.client.http import HttpCore, ReadOnlyTransport
-from tests.client.client_fakes import BASE, FakeDropStream, settings
+from tests.client.on_sandbox import URL, Box
 
 WRITES = ["create_customer", "create_store", "update_store", "create_authorization_request",
           "cancel_authorization_request", "create_connection", "update_connection"]
@@ -22,10 +22,8 @@ def test_the_read_client_has_no_write_methods(name: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-def test_a_read_only_core_refuses_writes_before_sending(
-    fake: FakeDropStream, method: str
-) -> None:
-    core = HttpCore(settings(), transport=fake.transport(), read_only=True)
+def test_a_read_only_core_refuses_writes_before_sending(box: Box, method: str) -> None:
+    core = HttpCore(box.settings(), transport=box.wire, read_only=True)
 
     async def attempt() -> None:
         if method == "POST":
@@ -37,8 +35,7 @@ def test_a_read_only_core_refuses_writes_before_sending(
 
     with pytest.raises(ReadOnlyViolation, match=f"refused {method} /stores"):
         asyncio.run(attempt())
-    assert [r.method for r in fake.log] == ["POST"]  # the token request only
-    assert fake.log[0].url.path == "/auth/token"
+    assert box.served() == {"POST /auth/token": 1}  # the token request only
 
 
 async def _nothing() -> None:
@@ -47,25 +44,26 @@ async def _nothing() -> None:
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
 def test_the_read_only_transport_refuses_writes_even_from_a_raw_httpx_client(
-    fake: FakeDropStream, method: str
+    box: Box, method: str
 ) -> None:
     async def attempt() -> None:
-        transport = ReadOnlyTransport(fake.transport(), "/auth/token")
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as raw:
+        transport = ReadOnlyTransport(box.wire, "/auth/token")
+        async with httpx.AsyncClient(transport=transport, base_url=URL) as raw:
             await raw.request(method, "/stores/1", json={})
 
     with pytest.raises(ReadOnlyViolation):
         asyncio.run(attempt())
-    assert fake.log == []
+    assert box.wire.log == []
+    assert box.served() == {}
 
 
-def test_the_read_only_transport_lets_reads_and_the_token_through(fake: FakeDropStream) -> None:
+def test_the_read_only_transport_lets_reads_and_the_token_through(box: Box) -> None:
     async def attempt() -> tuple[int, int]:
-        transport = ReadOnlyTransport(fake.transport(), "/auth/token")
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as raw:
+        transport = ReadOnlyTransport(box.wire, "/auth/token")
+        async with httpx.AsyncClient(transport=transport, base_url=URL) as raw:
             token = await raw.post("/auth/token", json={})
             listing = await raw.get("/customers")
             return token.status_code, listing.status_code
 
     assert asyncio.run(attempt()) == (401, 401)  # reached the server (no credentials sent)
-    assert len(fake.log) == 2
+    assert box.served() == {"POST /auth/token": 1, "GET /customers": 1}

@@ -1,32 +1,46 @@
-"""What the planner and the applier get from the client on a healthy API."""
+"""What the planner and the applier get from the client on a healthy API (the sandbox)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from dropstream_sync import live
-from dropstream_sync.client import ReadClient, WriteClient
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiValidationError, NotFoundError
-from tests.client.client_fakes import FakeDropStream
+from tests.client.on_sandbox import US, Box
+
+LISTS = ["GET /authorization_requests", "GET /connections", "GET /customers", "GET /stores",
+         "GET /warehouses"]
 
 
-def test_read_live_returns_models_of_every_list(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    acme = fake.add_customer("Acme Outdoors")
-    store = fake.add_store(acme, "Acme US", authorized=True)
-    fake.add_store(acme, "Acme Shopify", platform="shopify")
+def _store(ident: int, customer: int, name: str, **fields: Any) -> dict[str, Any]:
+    adapter = {"marketplace_id": US, "fulfillment_channel": "MFN",
+               "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+               "fulfillment_latency": None, "fulfillment_channel_code": "DEFAULT"}
+    return {"id": ident, "customer_id": customer, "name": name,
+            "adapter": {**adapter, **fields.pop("adapter", {})}, **fields}
 
-    state = asyncio.run(make_reader().read_live())
+
+def test_read_live_returns_models_of_every_list(box: Box) -> None:
+    box.seed({
+        "customers": [{"id": 1, "company_name": "Acme Outdoors"}],
+        "stores": [
+            _store(1, 1, "Acme US", adapter={"authorization": {
+                "status": "authorized", "selling_partner_id": "A1SELLER",
+                "authorized_at": "2026-11-26T17:00:00Z", "expires_at": "2027-11-26T17:00:00Z"}}),
+            {"id": 2, "customer_id": 1, "name": "Acme Shopify", "platform": "shopify"},
+        ],
+    })
+
+    state = asyncio.run(box.reader().read_live())
 
     assert [c.company_name for c in state.customers] == ["Acme Outdoors"]
     assert [w.description for w in state.warehouses] == ["Acme Outdoors Warehouse"]
-    assert [s.id for s in state.stores] == [store]  # Amazon stores only
+    assert [s.name for s in state.stores] == ["Acme US"]  # Amazon stores only
     s = state.stores[0]
     assert s.marketplace_id == "ATVPDKIKX0DER"
     assert s.import_order_statuses == ("Unshipped", "PartiallyShipped")
@@ -35,46 +49,36 @@ def test_read_live_returns_models_of_every_list(
     assert s.enabled_at is None
 
 
-def test_read_live_makes_one_request_per_list_plus_the_token(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    for i in range(30):
-        cid = fake.add_customer(f"Merchant {i}")
-        fake.add_store(cid, f"Store {i}")
+def test_read_live_makes_one_request_per_list_plus_the_token(box: Box) -> None:
+    box.seed({"customers": [{"id": i, "company_name": f"Merchant {i}"} for i in range(30)],
+              "stores": [_store(i, i, f"Store {i}") for i in range(30)]})
 
-    asyncio.run(make_reader().read_live())
+    state = asyncio.run(box.reader().read_live())
 
-    assert len(fake.calls("POST", "/auth/token")) == 1
-    paths = sorted(r.url.path for r in fake.calls("GET"))
-    assert paths == ["/authorization_requests", "/connections", "/customers", "/stores",
-                     "/warehouses"]
-    for r in fake.calls("GET"):
+    assert len(state.stores) == 30
+    assert box.served() == {"POST /auth/token": 1, **dict.fromkeys(LISTS, 1)}
+    for r in box.wire.calls("GET"):
         assert r.url.params["per_page"] == "100"
-    assert fake.calls("GET", "/stores")[0].url.params["platform"] == "amazon"
-    assert fake.calls("GET", "/authorization_requests")[0].url.params["status"] == "pending"
+    assert box.wire.calls("GET", "/stores")[0].url.params["platform"] == "amazon"
+    assert box.wire.calls("GET", "/authorization_requests")[0].url.params["status"] == "pending"
 
 
-def test_read_live_keeps_only_the_named_merchants(
-    fake: FakeDropStream, make_reader: Callable[..., ReadClient]
-) -> None:
-    acme = fake.add_customer("Acme")
-    other = fake.add_customer("Other")
-    fake.add_store(acme, "Acme US")
-    fake.add_store(other, "Other US")
+def test_read_live_keeps_only_the_named_merchants(box: Box) -> None:
+    box.seed({"customers": [{"id": 1, "company_name": "Acme"}, {"id": 2, "company_name": "Other"}],
+              "stores": [_store(1, 1, "Acme US"), _store(2, 2, "Other US")]})
 
-    state = asyncio.run(make_reader().read_live({"Acme"}))
+    state = asyncio.run(box.reader().read_live({"Acme"}))
 
-    assert [c.id for c in state.customers] == [acme]
+    assert [c.company_name for c in state.customers] == ["Acme"]
+    acme = state.customers[0].id
     assert {s.customer_id for s in state.stores} == {acme}
     assert {w.customer_id for w in state.warehouses} == {acme}
-    assert len(fake.calls("GET")) == 5
+    assert sum(n for route, n in box.served().items() if route.startswith("GET ")) == 5
 
 
-def test_write_client_creates_and_updates_everything_an_apply_needs(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
+def test_write_client_creates_and_updates_everything_an_apply_needs(box: Box) -> None:
     async def scenario() -> live.LiveState:
-        async with make_writer() as client:
+        async with box.writer() as client:
             cid = await client.create_customer("Acme")
             sid = await client.create_store(
                 cid, "Acme US", "ATVPDKIKX0DER",
@@ -83,6 +87,9 @@ def test_write_client_creates_and_updates_everything_an_apply_needs(
             request = await client.create_authorization_request(sid, "ops@acme.example")
             assert request.status == "pending" and request.store_id == sid
             await client.cancel_authorization_request(request.id)
+            # A connection needs an authorized store: the merchant approves a second invite.
+            again = await client.create_authorization_request(sid, "ops@acme.example")
+            await box.admin("POST", f"/_sandbox/authorization_requests/{again.id}/complete", {})
             warehouse = (await client.list_warehouses())[0]
             conn = await client.create_connection(cid, sid, warehouse.id, "Acme US")
             now = datetime(2026, 11, 26, 18, tzinfo=UTC)
@@ -100,19 +107,17 @@ def test_write_client_creates_and_updates_everything_an_apply_needs(
     assert store.enabled
     assert state.connections[0].name == "Acme USA" and state.connections[0].enabled
     assert state.authorization_requests == ()
-    patch = fake.calls("PATCH", r"/stores/\d+")[0]
+    patch = box.wire.calls("PATCH", r"/stores/\d+")[0]
     assert b'"enabled_at":"2026-11-26T18:00:00Z"' in patch.content.replace(b" ", b"")
 
 
-def test_update_without_enabled_at_leaves_it_alone_and_none_disables(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient]
-) -> None:
-    cid = fake.add_customer("Acme")
-    sid = fake.add_store(cid, "Acme US")
-    fake.stores[sid]["enabled_at"] = "2026-01-01T00:00:00Z"
+def test_update_without_enabled_at_leaves_it_alone_and_none_disables(box: Box) -> None:
+    box.seed({"customers": [{"id": 1, "company_name": "Acme"}],
+              "stores": [_store(1, 1, "Acme US", enabled_at="2026-01-01T00:00:00Z")]})
+    sid = asyncio.run(box.observer().list_stores())[0].id
 
     async def scenario() -> None:
-        async with make_writer() as client:
+        async with box.writer() as client:
             await client.update_store(sid, name="Renamed")
             assert (await client.get_store(sid)).enabled
             await client.update_store(sid, enabled_at=None)
@@ -121,18 +126,16 @@ def test_update_without_enabled_at_leaves_it_alone_and_none_disables(
     asyncio.run(scenario())
 
 
-def test_a_missing_object_is_not_found_with_method_path_and_status(
-    make_reader: Callable[..., ReadClient]
-) -> None:
+def test_a_missing_object_is_not_found_with_method_path_and_status(box: Box) -> None:
     with pytest.raises(NotFoundError) as caught:
-        asyncio.run(make_reader().get_store(999))
-    assert str(caught.value) == "GET /stores/999 -> 404: not found"
+        asyncio.run(box.reader().get_store(999))
+    assert str(caught.value) == "GET /stores/999 -> 404: Store 999 was not found."
 
 
-def test_a_validation_answer_carries_the_api_details(
-    make_writer: Callable[..., WriteClient]
-) -> None:
+def test_a_validation_answer_carries_the_api_details(box: Box) -> None:
     with pytest.raises(ApiValidationError) as caught:
-        asyncio.run(make_writer().create_store(424242, "X", "ATVPDKIKX0DER", StoreSettings()))
-    assert caught.value.details == {"customer_id": ["does not exist"]}
-    assert str(caught.value) == "POST /stores -> 422: invalid store (customer_id: does not exist)"
+        asyncio.run(box.writer().create_store(424242, "X", "ATVPDKIKX0DER", StoreSettings()))
+    assert caught.value.details == {"customer_id": ["is not a customer of this account"]}
+    assert str(caught.value) == (
+        "POST /stores -> 422: Validation failed: customer_id is not a customer of this "
+        "account. (customer_id: is not a customer of this account)")

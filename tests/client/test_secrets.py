@@ -6,54 +6,69 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 
-from dropstream_sync.client import ReadClient, Secret, WriteClient, settings_from_env
+from dropstream_sync.client import (
+    BasicCredentials,
+    ClientSettings,
+    Limits,
+    ReadClient,
+    Secret,
+    TokenCredentials,
+    settings_from_env,
+)
 from dropstream_sync.errors import ApiError, AuthenticationError
-from tests.client.client_fakes import PASSWORD, USERNAME, FakeDropStream, settings
+from tests.client.on_sandbox import Box
 
+# For the hostile servers below, which the sandbox cannot be: they echo what they are sent.
+USERNAME = "ops@3pl.example"
+PASSWORD = "pa55-Sekrit-XYZ"
 BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 
-def _forbidden(fake: FakeDropStream) -> list[str]:
-    return [PASSWORD, BASIC, *fake.tokens, "tok-1-secret", "tok-2-secret"]
+def settings(*, token: str | None = None) -> ClientSettings:
+    credentials = (TokenCredentials(Secret(token)) if token is not None
+                   else BasicCredentials(USERNAME, Secret(PASSWORD)))
+    return ClientSettings("https://api.test", credentials, Limits(rate_limit_rps=None))
 
 
 def test_debug_logs_redact_authorization_and_never_hold_a_secret(
-    fake: FakeDropStream, make_writer: Callable[..., WriteClient],
-    caplog: pytest.LogCaptureFixture,
+    box: Box, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    fake.fail("POST", "/auth/token", 503)
-    fake.fail("GET", "/customers", "drop_before")
-    fake.fail("POST", "/customers", "timeout_after")
+    box.wire.fail("POST", "/auth/token", 503)
+    box.wire.fail("GET", "/customers", "drop_before")
+    box.wire.fail("POST", "/customers", "timeout_after")
 
     async def scenario() -> None:
-        client = make_writer()
+        client = box.writer()
         await client.read_live()
-        fake.expire_tokens()
+        # Past the first token's hour on the sandbox's clock: the client gets a second.
+        await box.admin("POST", "/_sandbox/clock", {"advance_seconds": 3601})
         await client.create_customer("Acme")
         with pytest.raises(ApiError):
             await client.get_store(12345)
 
     asyncio.run(scenario())
 
+    tokens = {r.headers["authorization"].removeprefix("Bearer ") for r in box.wire.log
+              if r.headers.get("authorization", "").startswith("Bearer ")}
+    assert len(tokens) == 2
+    login = f"{box.info.username}:{box.info.password}".encode()
     text = caplog.text
     assert "'authorization': 'Bearer ***'" in text
     assert "'authorization': 'Basic ***'" in text
     assert "/auth/token" in text
-    for secret in _forbidden(fake):
+    for secret in (box.info.password, base64.b64encode(login).decode(), *tokens):
         assert secret not in text
     assert "grant_type" not in text  # request bodies are never logged
 
 
-def test_an_error_that_echoes_a_credential_is_scrubbed(
-    make_reader: Callable[..., ReadClient],
-) -> None:
+def test_an_error_that_echoes_a_credential_is_scrubbed() -> None:
     def echo(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             401 if request.url.path == "/auth/token" else 400,
@@ -61,14 +76,17 @@ def test_an_error_that_echoes_a_credential_is_scrubbed(
                   "details": {"password": [PASSWORD]}},
         )
 
+    def reader(**kw: Any) -> ReadClient:
+        return ReadClient(settings(**kw), transport=httpx.MockTransport(echo))
+
     with pytest.raises(AuthenticationError) as caught:
-        asyncio.run(make_reader(httpx.MockTransport(echo)).list_customers())
+        asyncio.run(reader().list_customers())
     for text in (str(caught.value), repr(caught.value), str(caught.value.details)):
         assert PASSWORD not in text
     assert "***" in str(caught.value)
 
     with pytest.raises(ApiError) as caught_token:
-        asyncio.run(make_reader(httpx.MockTransport(echo), token="tok-abc-123").list_customers())
+        asyncio.run(reader(token="tok-abc-123").list_customers())
     assert "tok-abc-123" not in str(caught_token.value)
 
 

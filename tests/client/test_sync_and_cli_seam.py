@@ -15,31 +15,31 @@ from dropstream_sync.client import (
 )
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import SettingsError
-from tests.client.client_fakes import FakeDropStream, settings
+from tests.client.on_sandbox import URL, Box
 
 
-def test_the_sync_write_client_creates_and_the_sync_reader_sees_it(fake: FakeDropStream) -> None:
-    with SyncWriteClient(WriteClient(settings(), transport=fake.transport())) as writer:
+def test_the_sync_write_client_creates_and_the_sync_reader_sees_it(box: Box) -> None:
+    with SyncWriteClient(WriteClient(box.settings(), transport=box.transport())) as writer:
         cid = writer.run(writer.aio.create_customer("Acme"))
         sid = writer.run(writer.aio.create_store(cid, "Acme US", "ATVPDKIKX0DER",
                                                  StoreSettings()))
         writer.run(writer.aio.update_store(sid, name="Acme USA"))
-    with SyncReadClient(ReadClient(settings(), transport=fake.transport())) as reader:
+    with SyncReadClient(ReadClient(box.settings(), transport=box.transport())) as reader:
         state = reader.read_live()
-        assert reader.api_url == "https://api.test"
+        assert reader.api_url == URL
     assert [s.name for s in state.stores] == ["Acme USA"]
 
 
-def test_a_closed_sync_client_refuses_calls(fake: FakeDropStream) -> None:
-    reader = SyncReadClient(ReadClient(settings(), transport=fake.transport()))
+def test_a_closed_sync_client_refuses_calls(box: Box) -> None:
+    reader = SyncReadClient(ReadClient(box.settings(), transport=box.transport()))
     reader.close()
     reader.close()  # closing twice is harmless
     with pytest.raises(RuntimeError, match="closed"):
         reader.read_live()
 
 
-def test_the_sync_read_client_offers_no_writes(fake: FakeDropStream) -> None:
-    with SyncReadClient(ReadClient(settings(), transport=fake.transport())) as reader:
+def test_the_sync_read_client_offers_no_writes(box: Box) -> None:
+    with SyncReadClient(ReadClient(box.settings(), transport=box.transport())) as reader:
         assert not hasattr(reader.aio, "create_store")
 
 

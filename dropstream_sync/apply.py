@@ -1,11 +1,13 @@
 """Apply: carry out a Plan's changes through the write client.
 
 Phases run in the order of product.md §6 (`planner.model.PHASES`); within a phase up to
-`parallelism` changes run at once. A change whose dependency failed or was skipped is
-skipped; independent changes go on. Ids of objects created earlier in the run reach later
-changes through `detail["refs"]`. Retries, back-off and the read-before-repost rule for
-lost POST answers live in the client: a change here is one logical step, made safe to
-repeat by the client, so running apply again after any failure converges.
+`parallelism` changes run at once. A change whose dependency did not end `ok` is skipped;
+independent changes go on. Each kind has one handler (`_HANDLERS`); ids of objects created
+earlier in the run reach later changes through the details' refs. Retries, back-off and the
+read-before-repost rule for lost POST answers live in the client: a change here is one
+logical step, made safe to repeat by the client, so running apply again after any failure
+converges. A change whose write may have committed although no answer said so (the
+client's `ApiError.may_have_committed`) ends `unknown`, never `failed`.
 """
 
 from __future__ import annotations
@@ -19,48 +21,100 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 
 from dropstream_sync.client import WriteClient
-from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import DropstreamSyncError, StalePlanError
+from dropstream_sync.errors import (
+    ApiError,
+    ApplyError,
+    DropstreamSyncError,
+    SettingsError,
+    StalePlanError,
+)
 from dropstream_sync.live import LiveState
 from dropstream_sync.planner.fingerprint import live_fingerprint
-from dropstream_sync.planner.model import PHASES, Change, Plan
+from dropstream_sync.planner.model import (
+    PHASES,
+    CancelInvite,
+    Change,
+    ChangeKind,
+    CreateConnection,
+    CreateMerchant,
+    CreateStore,
+    Disable,
+    Enable,
+    Invite,
+    Plan,
+    Reinvite,
+    UpdateConnection,
+    UpdateStore,
+)
+from dropstream_sync.timestamps import utc_stamp
 
-OK = "ok"
-FAILED = "failed"
-SKIPPED = "skipped"
+
+class Outcome(StrEnum):
+    """How one change ended (product.md §5); the values are the audit log's and JSON's."""
+
+    OK = "ok"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the answer was lost and no read could tell: run apply again
+    SKIPPED = "skipped"  # a dependency did not end ok
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+
+_SYMBOLS: Final = {Outcome.OK: "✓", Outcome.FAILED: "✗", Outcome.UNKNOWN: "?",
+                   Outcome.SKIPPED: "·"}
+OK: Final = Outcome.OK
+FAILED: Final = Outcome.FAILED
+UNKNOWN: Final = Outcome.UNKNOWN
+SKIPPED: Final = Outcome.SKIPPED
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeResult:
     change: Change
-    outcome: str  # ok | failed | skipped
+    outcome: Outcome
     error: str | None = None
-    created_id: int | None = None
+    created_id: int | None = None  # the object this change created (a request for invites)
     seconds: float = 0.0
+    target_id: int | None = None  # the target's own id, also when made earlier in the run
+
+    @property
+    def target(self) -> dict[str, Any]:
+        own = self.change.target.id if self.change.target.id is not None else self.target_id
+        return {"type": str(self.change.target.type), "id": own}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.change.id,
-            "kind": self.change.kind,
+            "kind": str(self.change.kind),
             "merchant": self.change.merchant,
             "store": self.change.store,
-            "target": {
-                "type": self.change.target.type,
-                "id": self.change.target.id if self.change.target.id is not None
-                else self.created_id,
-            },
-            "outcome": self.outcome,
+            "target": self.target,
+            "outcome": str(self.outcome),
             "error": self.error,
             "created_id": self.created_id,
             "seconds": round(self.seconds, 3),
         }
+
+    def line(self) -> str:
+        """The terminal line of this change, as it completes."""
+        change = self.change
+        who = change.merchant + (f" / {change.store}" if change.store else "")
+        target_id = self.target["id"]
+        target = f" ({change.target.type} {target_id})" if target_id is not None else ""
+        text = f"{self.outcome.symbol} {change.kind} {who}{target}"
+        if self.error:
+            text += f": {self.error}"
+        return text
 
 
 @dataclass(slots=True)
@@ -76,6 +130,10 @@ class ApplyReport:
         return [r for r in self.results if r.outcome == FAILED]
 
     @property
+    def unknown(self) -> list[ChangeResult]:
+        return [r for r in self.results if r.outcome == UNKNOWN]
+
+    @property
     def ok(self) -> bool:
         return not any(r.outcome != OK for r in self.results)
 
@@ -84,49 +142,90 @@ class ApplyReport:
             "format_version": "1",
             "summary": {
                 "changes": len(self.results),
-                "ok": self.count(OK),
-                "failed": self.count(FAILED),
-                "skipped": self.count(SKIPPED),
+                **{str(o): self.count(o) for o in Outcome},
                 "seconds": round(self.seconds, 3),
             },
             "results": [r.to_dict() for r in self.results],
         }
 
+    def summary_line(self) -> str:
+        text = (f"Apply complete: {self.count(OK)} done, {self.count(FAILED)} failed, "
+                f"{self.count(UNKNOWN)} unknown, {self.count(SKIPPED)} skipped "
+                f"in {self.seconds:.1f}s.")
+        if self.unknown:
+            text += (f" {len(self.unknown)} change(s) may have taken effect without an answer "
+                     "saying so: run apply again, it finds what was done.")
+        return text
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def raise_for_problems(self) -> None:
+        """ApplyError naming each failed change and each of unknown outcome (exit 1: an
+        unknown outcome is not a success until a second apply has confirmed it)."""
+        problems = [r for r in self.results if r.outcome in (FAILED, UNKNOWN)]
+        if problems:
+            raise ApplyError([_problem(r) for r in problems])
+
+
+def _problem(r: ChangeResult) -> str:
+    c = r.change
+    text = f"{c.kind} {c.merchant}/{c.store or '-'} ({c.id}): {r.error}"
+    return text if r.outcome == FAILED else f"{text} (outcome unknown: run apply again)"
 
 
 class AuditLog:
     """Appends one JSON line per change (product.md §5). Holds no credential: it writes
-    only the plan's own fields and the outcome."""
+    only the plan's own fields and the outcome.
 
-    def __init__(self, path: Path, config_digest: str) -> None:
-        self._path = path
+    The file is opened when this is made, so a path that cannot be written fails before
+    the first change; each line is flushed as its change ends, so a crash loses none."""
+
+    def __init__(self, path: Path, config_digest: str = "") -> None:
+        self.path = path
         self._digest = config_digest
+        if not path.parent.is_dir():
+            raise SettingsError(f"--audit-log {path}: the folder {path.parent} does not exist; "
+                                "create it first")
+        try:
+            self._fh: IO[str] | None = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"--audit-log {path}: cannot open it for writing: "
+                                f"{exc.strerror}") from None
         self._actor = (os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN")
                        or _os_user())
         self._commit = (os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
                         or _git_commit())
 
-    def write(self, result: ChangeResult) -> None:
+    def write(self, result: ChangeResult, config_digest: str | None = None) -> None:
         change = result.change
         record = {
-            "time": _iso(datetime.now(UTC)),
+            "time": utc_stamp(datetime.now(UTC)),
             "actor": self._actor,
             "git_commit": self._commit,
-            "config_digest": self._digest,
+            "config_digest": self._digest if config_digest is None else config_digest,
             "change_id": change.id,
-            "kind": change.kind,
+            "kind": str(change.kind),
             "merchant": change.merchant,
             "store": change.store,
-            "target": result.to_dict()["target"],
+            "target": result.target,
+            "created_id": result.created_id,
             "fields": [f.to_dict() for f in change.fields],
-            "outcome": result.outcome,
+            "outcome": str(result.outcome),
             "error": result.error,
         }
-        with self._path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
+        if self._fh is None:
+            raise DropstreamSyncError(f"internal: the audit log {self.path} is closed")
+        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _os_user() -> str:
@@ -170,6 +269,14 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a handler did: the target's own id and the id of what it created, if known."""
+
+    target_id: int | None = None
+    created_id: int | None = None
+
+
 class Applier:
     def __init__(
         self,
@@ -178,6 +285,7 @@ class Applier:
         parallelism: int = 4,
         clock: Clock = lambda: datetime.now(UTC),
         on_result: Callable[[ChangeResult], None] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         if parallelism < 1:
             raise DropstreamSyncError("--parallelism must be at least 1")
@@ -185,8 +293,9 @@ class Applier:
         self._parallelism = parallelism
         self._clock = clock
         self._on_result = on_result
+        self._audit = audit
         self._created: dict[str, int] = {}
-        self._outcome: dict[str, str] = {}
+        self._outcome: dict[str, Outcome] = {}
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.monotonic()
@@ -199,99 +308,139 @@ class Applier:
 
             async def run(change: Change) -> ChangeResult:
                 async with limit:
-                    return await self._run_one(change)
+                    return await self._run_one(change, plan.config_digest)
 
             for result in await asyncio.gather(*(run(c) for c in batch)):
                 report.results.append(result)
         report.seconds = time.monotonic() - started
         return report
 
-    async def _run_one(self, change: Change) -> ChangeResult:
+    async def _run_one(self, change: Change, config_digest: str) -> ChangeResult:
         blocked = [d for d in change.depends_on if self._outcome.get(d, OK) != OK]
         if blocked:
-            result = ChangeResult(change, SKIPPED, error=f"skipped: depends on failed {blocked[0]}")
+            why = self._outcome[blocked[0]]
+            result = ChangeResult(change, SKIPPED,
+                                  error=f"skipped: depends on {blocked[0]} ({why})")
         else:
-            started = time.monotonic()
-            try:
-                created = await self._execute(change)
-            except DropstreamSyncError as exc:
-                result = ChangeResult(change, FAILED, str(exc), seconds=time.monotonic() - started)
-            else:
-                if created is not None:
-                    self._created[change.id] = created
-                result = ChangeResult(change, OK, None, created, time.monotonic() - started)
+            result = await self._attempt(change)
         self._outcome[change.id] = result.outcome
+        if self._audit is not None:
+            self._audit.write(result, config_digest)
         if self._on_result is not None:
             self._on_result(result)
         return result
 
-    def _ref(self, detail: Mapping[str, Any], key: str) -> int:
-        value = detail.get(key)
+    async def _attempt(self, change: Change) -> ChangeResult:
+        started = time.monotonic()
+        try:
+            effect = await _HANDLERS[change.kind](self, change, self._clock())
+        except DropstreamSyncError as exc:
+            committed = isinstance(exc, ApiError) and exc.may_have_committed
+            return ChangeResult(change, UNKNOWN if committed else FAILED, str(exc),
+                                seconds=time.monotonic() - started)
+        if effect.created_id is not None:
+            self._created[change.id] = effect.created_id
+        return ChangeResult(change, OK, None, effect.created_id, time.monotonic() - started,
+                            effect.target_id)
+
+    def _id(self, value: int | None, ref: str | None, key: str) -> int:
+        """A given id, or the one a change earlier in this run created."""
         if value is not None:
-            return int(value)
-        ref = detail.get("refs", {}).get(key)
+            return value
         if ref is None or ref not in self._created:
             raise DropstreamSyncError(f"internal: no {key} for this change (ref {ref!r})")
         return self._created[ref]
 
-    async def _execute(self, change: Change) -> int | None:
-        c, d, kind = self._client, change.detail, change.kind
-        now = self._clock()
-        if kind == "create_merchant":
-            return await c.create_customer(d["company_name"])
-        if kind == "create_store":
-            s = d["settings"]
-            settings = StoreSettings(
-                fulfillment_channel=s["fulfillment_channel"],
-                import_order_statuses=frozenset(s["import_order_statuses"]),
-                fulfillment_latency=s["fulfillment_latency"],
-                fulfillment_channel_code=s["fulfillment_channel_code"],
-            )
-            return await c.create_store(
-                self._ref(d, "customer_id"), d["name"], d["marketplace_id"], settings
-            )
-        if kind == "update_store":
-            assert change.target.id is not None
-            await c.update_store(
-                change.target.id, name=d.get("name"), settings_patch=d.get("settings_patch") or None
-            )
-            return None
-        if kind == "cancel_invite":
-            await c.cancel_authorization_request(int(d["request_id"]))
-            return None
-        if kind in ("invite", "reinvite"):
-            if d.get("cancel_request_id") is not None:
-                await c.cancel_authorization_request(int(d["cancel_request_id"]))
-            request = await c.create_authorization_request(self._ref(d, "store_id"), d["email"])
-            return request.id
-        if kind == "create_connection":
-            store_id = int(d["store_id"])
-            connection_id = await c.create_connection(
-                int(d["customer_id"]), store_id, int(d["warehouse_id"]), d["name"]
-            )
-            if d.get("enable"):
-                await c.update_connection(connection_id, enabled_at=now)
-                await c.update_store(store_id, enabled_at=now)
-            return connection_id
-        if kind == "update_connection":
-            assert change.target.id is not None
-            await c.update_connection(change.target.id, name=d["name"])
-            return None
-        if kind == "enable":
-            if d.get("connection") and d.get("connection_id") is not None:
-                await c.update_connection(int(d["connection_id"]), enabled_at=now)
-            if d.get("store"):
-                await c.update_store(int(d["store_id"]), enabled_at=now)
-            return None
-        if kind == "disable":
-            # The connection first: a disabled store behind an enabled connection would still
-            # look live to the warehouse side for a moment; the other order never does.
-            if d.get("connection") and d.get("connection_id") is not None:
-                await c.update_connection(int(d["connection_id"]), enabled_at=None)
-            if d.get("store"):
-                await c.update_store(int(d["store_id"]), enabled_at=None)
-            return None
-        raise DropstreamSyncError(f"unknown change kind {kind!r}")
+    # -- one handler per kind ----------------------------------------------------------------
+
+    async def _create_merchant(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(CreateMerchant)
+        customer_id = await self._client.create_customer(d.company_name)
+        return Effect(customer_id, customer_id)
+
+    async def _create_store(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(CreateStore)
+        customer_id = self._id(d.customer_id, d.customer_ref, "customer_id")
+        store_id = await self._client.create_store(customer_id, d.name, d.marketplace_id,
+                                                   d.settings)
+        return Effect(store_id, store_id)
+
+    async def _update_store(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(UpdateStore)
+        store_id = self._id(change.target.id, None, "store_id")
+        await self._client.update_store(store_id, name=d.name,
+                                        settings_patch=d.settings_patch or None)
+        return Effect(store_id)
+
+    async def _cancel_invite(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(CancelInvite)
+        await self._client.cancel_authorization_request(d.request_id)
+        return Effect(d.request_id)
+
+    async def _invite(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(Invite)
+        return await self._request(self._id(d.store_id, d.store_ref, "store_id"), d.email)
+
+    async def _reinvite(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(Reinvite)
+        if d.cancel_request_id is not None:
+            await self._client.cancel_authorization_request(d.cancel_request_id)
+        return await self._request(d.store_id, d.email)
+
+    async def _request(self, store_id: int, email: str) -> Effect:
+        # The target is the store; the request is what was created (its own field).
+        request = await self._client.create_authorization_request(store_id, email)
+        return Effect(store_id, request.id)
+
+    async def _create_connection(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(CreateConnection)
+        c = self._client
+        connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id,
+                                                  d.name)
+        if d.enable:
+            await c.update_connection(connection_id, enabled_at=now)
+            await c.update_store(d.store_id, enabled_at=now)
+        return Effect(connection_id, connection_id)
+
+    async def _update_connection(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(UpdateConnection)
+        connection_id = self._id(change.target.id, None, "connection_id")
+        await self._client.update_connection(connection_id, name=d.name)
+        return Effect(connection_id)
+
+    async def _enable(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(Enable)
+        if d.connection:
+            await self._client.update_connection(d.connection_id, enabled_at=now)
+        if d.store:
+            await self._client.update_store(d.store_id, enabled_at=now)
+        return Effect(d.store_id)
+
+    async def _disable(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(Disable)
+        # The connection first: a disabled store behind an enabled connection would still
+        # look live to the warehouse side for a moment; the other order never does.
+        if d.connection and d.connection_id is not None:
+            await self._client.update_connection(d.connection_id, enabled_at=None)
+        if d.store:
+            await self._client.update_store(d.store_id, enabled_at=None)
+        return Effect(d.store_id)
+
+
+Handler = Callable[[Applier, Change, datetime], Awaitable[Effect]]
+_HANDLERS: Final[dict[ChangeKind, Handler]] = {
+    ChangeKind.CREATE_MERCHANT: Applier._create_merchant,
+    ChangeKind.CREATE_STORE: Applier._create_store,
+    ChangeKind.UPDATE_STORE: Applier._update_store,
+    ChangeKind.CANCEL_INVITE: Applier._cancel_invite,
+    ChangeKind.INVITE: Applier._invite,
+    ChangeKind.REINVITE: Applier._reinvite,
+    ChangeKind.CREATE_CONNECTION: Applier._create_connection,
+    ChangeKind.UPDATE_CONNECTION: Applier._update_connection,
+    ChangeKind.ENABLE: Applier._enable,
+    ChangeKind.DISABLE: Applier._disable,
+}
+assert set(_HANDLERS) == set(ChangeKind), "every change kind has a handler"
 
 
 async def apply_plan(
@@ -301,9 +450,12 @@ async def apply_plan(
     parallelism: int = 4,
     on_result: Callable[[ChangeResult], None] | None = None,
     clock: Clock = lambda: datetime.now(UTC),
+    audit: AuditLog | None = None,
 ) -> ApplyReport:
+    """Apply `plan`; with `audit`, each change's line is written (and flushed) as it ends,
+    before `on_result` sees it."""
     return await Applier(
-        client, parallelism=parallelism, on_result=on_result, clock=clock
+        client, parallelism=parallelism, on_result=on_result, clock=clock, audit=audit
     ).apply(plan)
 
 

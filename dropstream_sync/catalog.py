@@ -66,11 +66,8 @@ ORDER_STATUSES: Final[tuple[str, ...]] = (
     "InvoiceUnconfirmed",
     "PendingAvailability",
 )
-DEFAULT_IMPORT_ORDER_STATUSES: Final[tuple[str, ...]] = ("Unshipped", "PartiallyShipped")
 
 FULFILLMENT_CHANNELS: Final[tuple[str, ...]] = ("MFN", "AFN")
-DEFAULT_FULFILLMENT_CHANNEL: Final = "MFN"
-DEFAULT_FULFILLMENT_CHANNEL_CODE: Final = "DEFAULT"
 LATENCY_MIN: Final = 1
 LATENCY_MAX: Final = 30
 CHANNEL_CODE_MAX_LEN: Final = 64

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -28,12 +29,34 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
-    """The four settings of the wizard, as the adapter stores them."""
+    """The settings of the wizard, as the adapter stores them, and their defaults (the one
+    place of both: the loader, planner, apply and import iterate over these fields)."""
 
     fulfillment_channel: str = "MFN"
     import_order_statuses: frozenset[str] = frozenset({"Unshipped", "PartiallyShipped"})
     fulfillment_latency: int | None = None
     fulfillment_channel_code: str = "DEFAULT"
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The setting names, in the wizard's order."""
+        return tuple(f.name for f in fields(cls))
+
+    @staticmethod
+    def wire_value(value: Any) -> Any:
+        """A setting's value as JSON holds it: a status set as a sorted list."""
+        return sorted(value) if isinstance(value, frozenset | set | tuple | list) else value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: self.wire_value(getattr(self, name)) for name in self.names()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StoreSettings:
+        """From the wire form; a setting left out keeps its default."""
+        values = {name: d[name] for name in cls.names() if name in d}
+        if "import_order_statuses" in values:
+            values["import_order_statuses"] = frozenset(values["import_order_statuses"])
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +145,7 @@ def _store_to_dict(s: DesiredStore) -> dict[str, Any]:
         "name": s.name,
         "id": s.id,
         "marketplace": s.marketplace,
-        "fulfillment_channel": s.settings.fulfillment_channel,
-        "import_order_statuses": sorted(s.settings.import_order_statuses),
-        "fulfillment_latency": s.settings.fulfillment_latency,
-        "fulfillment_channel_code": s.settings.fulfillment_channel_code,
+        **s.settings.to_dict(),
         "warehouse": s.warehouse,
         "enabled": s.enabled,
         "protect": s.protect,
@@ -138,12 +158,7 @@ def _store_from_dict(merchant: str, d: dict[str, Any]) -> DesiredStore:
         name=d["name"],
         id=d.get("id"),
         marketplace=d["marketplace"],
-        settings=StoreSettings(
-            fulfillment_channel=d["fulfillment_channel"],
-            import_order_statuses=frozenset(d["import_order_statuses"]),
-            fulfillment_latency=d.get("fulfillment_latency"),
-            fulfillment_channel_code=d["fulfillment_channel_code"],
-        ),
+        settings=StoreSettings.from_dict(d),
         warehouse=d.get("warehouse"),
         enabled=bool(d.get("enabled", True)),
         protect=bool(d.get("protect", False)),

@@ -76,18 +76,7 @@ def _store(
         "id": store.id,
         "marketplace": catalog.BY_ID[store.marketplace_id or ""].code,
     }
-    if store.fulfillment_channel not in (None, _DEFAULTS.fulfillment_channel):
-        entry["fulfillment_channel"] = store.fulfillment_channel
-    statuses = sorted(
-        {catalog.canonical_status(s) or s for s in store.import_order_statuses},
-        key=lambda s: _STATUS_ORDER.get(s, 99),
-    )
-    if set(statuses) != set(_DEFAULTS.import_order_statuses) and statuses:
-        entry["import_order_statuses"] = statuses
-    if store.fulfillment_latency is not None:
-        entry["fulfillment_latency"] = store.fulfillment_latency
-    if store.fulfillment_channel_code not in (None, _DEFAULTS.fulfillment_channel_code):
-        entry["fulfillment_channel_code"] = store.fulfillment_channel_code
+    entry.update(_settings(store))
     if connection is not None and connection.warehouse_id != default_wh:
         entry["warehouse"] = names.get(connection.warehouse_id, str(connection.warehouse_id))
     # `enabled: true` only enables a store that is authorized and connected, so only there
@@ -100,6 +89,24 @@ def _store(
     ):
         entry["enabled"] = False
     return entry
+
+
+def _settings(store: Store) -> dict[str, Any]:
+    """The store's settings that differ from the built-in defaults (left out: planning the
+    file then gives no changes), statuses in their canonical spelling and Amazon's order."""
+    out: dict[str, Any] = {}
+    for name in StoreSettings.names():
+        value = getattr(store, name)
+        default = getattr(_DEFAULTS, name)
+        if name == "import_order_statuses":
+            canonical = {catalog.canonical_status(s) or s for s in value}
+            if not canonical or canonical == set(default):
+                continue
+            value = sorted(canonical, key=lambda s: _STATUS_ORDER.get(s, 99))
+        elif value is None or value == default:
+            continue
+        out[name] = value
+    return out
 
 
 def render_config(document: dict[str, Any]) -> str:

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dropstream_sync.timestamps import utc_stamp
+
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else utc_stamp(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,16 @@ from dropstream_sync.planner.model import (
     PENDING_KINDS,
     PHASES,
     Change,
+    ChangeKind,
+    Detail,
     FieldChange,
     Pending,
+    PendingKind,
     Plan,
     Target,
+    TargetType,
 )
 from dropstream_sync.planner.plan import plan
 
-__all__ = ["CHANGE_KINDS", "PENDING_KINDS", "PHASES", "Change", "FieldChange", "Pending", "Plan",
-           "Target",
-           "plan"]
+__all__ = ["CHANGE_KINDS", "PENDING_KINDS", "PHASES", "Change", "ChangeKind", "Detail",
+           "FieldChange", "Pending", "PendingKind", "Plan", "Target", "TargetType", "plan"]

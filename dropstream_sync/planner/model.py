@@ -1,54 +1,101 @@
 """The Plan: what `plan` found and `apply` will do, and its one serialisable form.
 
 A Plan is data. The JSON document of product.md §5 (the `--format json` output and the
-saved plan of `--out`) is `Plan.to_dict()`; `Plan.from_dict()` reads it back exactly,
-so `apply PLANFILE` needs no YAML. Renderers and the fingerprint read the same view.
+saved plan of `--out`) is `Plan.to_dict()`; `Plan.from_dict()` / `Plan.from_json()` read it
+back exactly, so `apply PLANFILE` needs no YAML, and refuse anything else before the first
+request (an unknown kind, a duplicate id, a missing or ill-typed field, a dangling ref).
 
-Each Change carries, in `detail`, everything apply needs to make its API calls; ids of
-objects that a change earlier in the same plan creates are given as `refs`
-(`{"customer_id": "<change id>"}`): apply fills them in from that change's result.
+A change's kind is a `ChangeKind`; its `detail` is the frozen dataclass of that kind
+(`CreateStore`, `Invite`, ...), holding everything apply needs for its API calls. Ids of
+objects that a change earlier in the same plan creates are given as refs (the wire's
+`refs: {"customer_id": "<change id>"}`): apply fills them in from that change's result.
+octoDNS's Create/Update/Delete and kopf's DiffOperation are the models.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any, ClassVar, Final, TypeVar
 
 from dropstream_sync.desired import DesiredState
+from dropstream_sync.errors import PlanFileError
+from dropstream_sync.planner import wire
+from dropstream_sync.planner.details import (
+    DETAIL_TYPES,
+    CancelInvite,
+    ChangeKind,
+    CreateConnection,
+    CreateMerchant,
+    CreateStore,
+    Detail,
+    Disable,
+    Enable,
+    Invite,
+    Reinvite,
+    UpdateConnection,
+    UpdateStore,
+)
+
+__all__ = [
+    "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
+    "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
+    "Detail", "Disable", "Enable", "FieldChange", "Invite", "Pending", "PendingKind", "Plan",
+    "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore",
+]
 
 FORMAT_VERSION: Final = "1"
 
+K = ChangeKind
 # Apply phases, in order (product.md §6). A kind's phase is its index here.
-PHASES: Final[tuple[tuple[str, ...], ...]] = (
-    ("create_merchant",),
-    ("create_store",),
-    ("update_store",),
-    ("cancel_invite",),
-    ("invite", "reinvite"),
-    ("create_connection",),
-    ("update_connection",),
-    ("enable",),
-    ("disable",),
+PHASES: Final[tuple[tuple[ChangeKind, ...], ...]] = (
+    (K.CREATE_MERCHANT,),
+    (K.CREATE_STORE,),
+    (K.UPDATE_STORE,),
+    (K.CANCEL_INVITE,),
+    (K.INVITE, K.REINVITE),
+    (K.CREATE_CONNECTION,),
+    (K.UPDATE_CONNECTION,),
+    (K.ENABLE,),
+    (K.DISABLE,),
 )
-CHANGE_KINDS: Final[tuple[str, ...]] = tuple(k for phase in PHASES for k in phase)
-PHASE_OF: Final[dict[str, int]] = {k: i for i, phase in enumerate(PHASES) for k in phase}
+CHANGE_KINDS: Final[tuple[ChangeKind, ...]] = tuple(k for phase in PHASES for k in phase)
+PHASE_OF: Final[dict[ChangeKind, int]] = {
+    k: i for i, phase in enumerate(PHASES) for k in phase
+}
+assert set(CHANGE_KINDS) == set(ChangeKind) == set(DETAIL_TYPES), "every kind has one phase"
 
-# Pending items: not changes, but shown, counted and kept.
-PENDING_KINDS: Final[tuple[str, ...]] = (
-    "awaiting_merchant",  # a pending request still waiting for the merchant
-    "queued",  # an invite held back by max_invites_per_run
-    "needs_ui_authorization",  # no email: the merchant authorizes in the DropStream UI
-)
+
+class PendingKind(StrEnum):
+    """Pending items: not changes, but shown, counted and kept."""
+
+    AWAITING_MERCHANT = "awaiting_merchant"  # a pending request still waiting for the merchant
+    QUEUED = "queued"  # an invite held back by max_invites_per_run
+    NEEDS_UI_AUTHORIZATION = "needs_ui_authorization"  # no email: authorized in the DropStream UI
+
+
+PENDING_KINDS: Final[tuple[PendingKind, ...]] = tuple(PendingKind)
+
+
+class TargetType(StrEnum):
+    CUSTOMER = "customer"
+    STORE = "store"
+    CONNECTION = "connection"
+    AUTHORIZATION_REQUEST = "authorization_request"
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    type: str  # customer | store | connection | authorization_request
+    type: TargetType
     id: int | None = None  # None: created by a change in this plan
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", TargetType(self.type))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "id": self.id}
+        return {"type": str(self.type), "id": self.id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,58 +108,95 @@ class FieldChange:
         return {"path": self.path, "before": self.before, "after": self.after}
 
 
+D = TypeVar("D", bound=Detail)
+
+
+def _no_detail() -> Detail:
+    raise TypeError("a Change needs the detail of its kind")
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     id: str
-    kind: str
+    kind: ChangeKind
     merchant: str
     store: str | None
     target: Target
     fields: tuple[FieldChange, ...] = ()
     depends_on: tuple[str, ...] = ()
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    detail: Detail = field(default_factory=_no_detail)
+
+    def __post_init__(self) -> None:
+        kind = ChangeKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        if type(self.detail) is not DETAIL_TYPES[kind]:
+            raise TypeError(f"a {kind} change needs a {DETAIL_TYPES[kind].__name__} detail, "
+                            f"not {type(self.detail).__name__}")
 
     @property
     def phase(self) -> int:
         return PHASE_OF[self.kind]
 
+    def detail_as(self, cls: type[D]) -> D:
+        """The detail as the type its kind has (checked once more, for the type checker)."""
+        if not isinstance(self.detail, cls):
+            raise TypeError(f"{self.id}: a {self.kind} change has no {cls.__name__} detail")
+        return self.detail
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "kind": self.kind,
+            "kind": str(self.kind),
             "merchant": self.merchant,
             "store": self.store,
             "target": self.target.to_dict(),
             "fields": [f.to_dict() for f in self.fields],
             "depends_on": list(self.depends_on),
-            "detail": dict(self.detail),
+            "detail": self.detail.to_dict(),
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Change:
+    def from_dict(cls, d: Mapping[str, Any], where: str = "change") -> Change:
+        """Raises `wire.Invalid` naming the field at fault."""
+        r = wire.Reader(d, where)
+        kind_text = r.text("kind")
+        try:
+            kind = ChangeKind(kind_text)
+        except ValueError:
+            known = ", ".join(ChangeKind)
+            raise wire.Invalid(f"{where}.kind", f"unknown change kind {kind_text!r} "
+                               f"(known: {known})") from None
+        target = r.object("target")
+        type_text = target.text("type")
+        if type_text not in set(TargetType):
+            raise wire.Invalid(f"{where}.target.type", f"unknown target type {type_text!r}")
         return cls(
-            id=d["id"],
-            kind=d["kind"],
-            merchant=d["merchant"],
-            store=d.get("store"),
-            target=Target(d["target"]["type"], d["target"].get("id")),
-            fields=tuple(FieldChange(f["path"], f["before"], f["after"]) for f in d["fields"]),
-            depends_on=tuple(d.get("depends_on", ())),
-            detail=dict(d.get("detail", {})),
+            id=r.text("id"),
+            kind=kind,
+            merchant=r.text("merchant"),
+            store=r.optional_text("store"),
+            target=Target(TargetType(type_text), target.optional_int("id")),
+            fields=tuple(FieldChange(f.text("path"), f.value("before"), f.value("after"))
+                         for f in r.objects("fields")),
+            depends_on=tuple(r.texts("depends_on", default=())),
+            detail=DETAIL_TYPES[kind].from_dict(r.object("detail")),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    kind: str
+    kind: PendingKind
     merchant: str
     store: str
     message: str
     detail: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", PendingKind(self.kind))
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "merchant": self.merchant,
             "store": self.store,
             "message": self.message,
@@ -120,8 +204,14 @@ class Pending:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Pending:
-        return cls(d["kind"], d["merchant"], d["store"], d["message"], dict(d.get("detail", {})))
+    def from_dict(cls, d: Mapping[str, Any], where: str = "pending") -> Pending:
+        r = wire.Reader(d, where)
+        kind_text = r.text("kind")
+        if kind_text not in set(PendingKind):
+            raise wire.Invalid(f"{where}.kind", f"unknown pending kind {kind_text!r}")
+        detail = r.object("detail", default={})
+        return cls(PendingKind(kind_text), r.text("merchant"), r.text("store"), r.text("message"),
+                   {k: detail.value(k) for k in detail.names()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +229,19 @@ class Plan:
     api_url: str = ""
     tool_version: str = ""
 
+    # Saved plans of this tool are at most a few levels deep; anything far deeper is not
+    # one, and Python's JSON reader would otherwise recurse until it overflows.
+    MAX_DEPTH: ClassVar[int] = 64
+
     @property
     def blocked(self) -> bool:
         return bool(self.blocked_reasons)
 
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.changes)
-
     def summary(self) -> dict[str, Any]:
-        counts = {kind: 0 for kind in CHANGE_KINDS}
+        counts = {str(kind): 0 for kind in CHANGE_KINDS}
         for change in self.changes:
             counts[change.kind] += 1
-        pending = {kind: 0 for kind in PENDING_KINDS}
+        pending = {str(kind): 0 for kind in PENDING_KINDS}
         for item in self.pending:
             pending[item.kind] += 1
         return {
@@ -159,7 +249,7 @@ class Plan:
             **counts,
             "pending": len(self.pending),
             "pending_by_kind": pending,
-            "connections_billed": counts["create_connection"],
+            "connections_billed": counts[ChangeKind.CREATE_CONNECTION],
             "blocked": self.blocked,
         }
 
@@ -182,24 +272,71 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Plan:
-        """Read a saved plan; raises KeyError/TypeError/ValueError on a malformed one
-        (the CLI turns those into PlanFileError)."""
-        if d.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"plan format_version {d.get('format_version')!r} is not {FORMAT_VERSION!r}"
-            )
+    def from_dict(cls, d: Any, *, source: str = "plan") -> Plan:
+        """Read a saved plan; a malformed one raises PlanFileError naming `source` and the
+        field at fault."""
+        try:
+            return cls._read(d)
+        except wire.Invalid as exc:
+            raise PlanFileError(f"{source}: not a dropstream-sync plan: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Plan:
+        """Parse and read a saved plan's JSON text; every problem is a PlanFileError that
+        starts with `source` (and the line and column for a JSON syntax error)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanFileError(f"{source}:{exc.lineno}:{exc.colno}: not a JSON plan: "
+                                f"{exc.msg}") from None
+        except RecursionError:
+            # Python's JSON reader recurses per level and gives up near a thousand; a plan
+            # is a few levels deep, so this is never one. Found again only on this path.
+            line, col = wire.position_beyond(text, cls.MAX_DEPTH)
+            raise PlanFileError(f"{source}:{line}:{col}: not a dropstream-sync plan: JSON "
+                                f"nested deeper than {cls.MAX_DEPTH} levels") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def _read(cls, d: Any) -> Plan:
+        r = wire.Reader.top(d)
+        version = d.get("format_version")
+        if version != FORMAT_VERSION:
+            raise wire.Invalid("format_version", f"{version!r} is not {FORMAT_VERSION!r} "
+                               "(a plan of another version of dropstream-sync?)")
+        changes = tuple(Change.from_dict(c.data, c.where) for c in r.objects("changes"))
+        _check_ids(changes)
+        desired = r.object("desired")
+        wire.check_desired(desired)
         return cls(
-            changes=tuple(Change.from_dict(c) for c in d["changes"]),
-            pending=tuple(Pending.from_dict(p) for p in d["pending"]),
-            warnings=tuple(d.get("warnings", ())),
-            blocked_reasons=tuple(d.get("blocked_reasons", ())),
-            desired=DesiredState.from_dict(d["desired"]),
-            merchants=tuple(d.get("merchants", ())),
-            config_digest=d["config_digest"],
-            live_fingerprint=d["live_fingerprint"],
-            live_index=dict(d.get("live_index", {})),
-            created_at=d.get("created_at", ""),
-            api_url=d.get("api_url", ""),
-            tool_version=d.get("tool_version", ""),
+            changes=changes,
+            pending=tuple(Pending.from_dict(p.data, p.where) for p in r.objects("pending")),
+            warnings=tuple(r.texts("warnings", default=())),
+            blocked_reasons=tuple(r.texts("blocked_reasons", default=())),
+            desired=DesiredState.from_dict(dict(desired.data)),
+            merchants=tuple(r.texts("merchants", default=())),
+            config_digest=r.text("config_digest"),
+            live_fingerprint=r.text("live_fingerprint"),
+            live_index=r.text_map("live_index", default={}),
+            created_at=r.text("created_at", default=""),
+            api_url=r.text("api_url", default=""),
+            tool_version=r.text("tool_version", default=""),
         )
+
+
+def _check_ids(changes: tuple[Change, ...]) -> None:
+    """Each id once; every dependency and ref names a change of this plan."""
+    seen: set[str] = set()
+    for i, c in enumerate(changes):
+        if c.id in seen:
+            raise wire.Invalid(f"changes[{i}].id", f"duplicate change id {c.id!r}")
+        seen.add(c.id)
+    for i, c in enumerate(changes):
+        for dep in c.depends_on:
+            if dep not in seen:
+                raise wire.Invalid(f"changes[{i}].depends_on",
+                                   f"names {dep!r}, which is not a change of this plan")
+        for key, ref in c.detail.refs().items():
+            if ref not in seen:
+                raise wire.Invalid(f"changes[{i}].detail.refs.{key}",
+                                   f"names {ref!r}, which is not a change of this plan")

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dropstream_sync import catalog
-from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore
+from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore, StoreSettings
 from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
     AuthorizationRequest,
@@ -29,14 +29,36 @@ from dropstream_sync.live import (
     Warehouse,
 )
 from dropstream_sync.planner.fingerprint import live_fingerprint
-from dropstream_sync.planner.model import PHASE_OF, Change, FieldChange, Pending, Plan, Target
+from dropstream_sync.planner.model import (
+    PHASE_OF,
+    CancelInvite,
+    Change,
+    ChangeKind,
+    CreateConnection,
+    CreateMerchant,
+    CreateStore,
+    Detail,
+    Disable,
+    Enable,
+    FieldChange,
+    Invite,
+    Pending,
+    PendingKind,
+    Plan,
+    Reinvite,
+    Target,
+    TargetType,
+    UpdateConnection,
+    UpdateStore,
+)
+from dropstream_sync.timestamps import utc_stamp
 
-_SETTINGS = ("fulfillment_channel", "import_order_statuses", "fulfillment_latency",
-             "fulfillment_channel_code")
+K = ChangeKind
+T = TargetType
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else utc_stamp(moment)
 
 
 def change_id(kind: str, merchant: str, store: str | None, target: Target,
@@ -86,14 +108,13 @@ class _Planner:
         self.ix = _Index.of(live)
         self.changes: list[Change] = []
         self.pending: list[Pending] = []
-        self.warnings: list[str] = []
         self.errors: list[str] = []
         self.blocked: list[str] = []
         self.existing = 0
 
-    def add(self, kind: str, merchant: str, store: str | None, target: Target,
-            fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = (), /,
-            **detail: Any) -> Change:
+    def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
+            fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = ()) -> Change:
+        kind = detail.KIND
         cid = change_id(kind, merchant, store, target, fields)
         change = Change(cid, kind, merchant, store, target, tuple(fields), tuple(depends_on),
                         detail)
@@ -108,20 +129,24 @@ class _Planner:
             ids = ", ".join(str(c.id) for c in customers)
             self.errors.append(f"merchant '{m.name}': {len(customers)} DropStream customers have "
                                f"this company name (ids {ids}); rename all but one in DropStream")
-            return
-        if not customers:
-            created = self.add("create_merchant", m.name, None, Target("customer"),
-                               [FieldChange("company_name", None, m.name)], company_name=m.name)
-            for s in m.stores:
-                if s.id is not None:
-                    # The pinned store exists elsewhere or not at all: either way not this one's.
-                    self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
-                                       f"Amazon store of merchant '{m.name}', which does not "
-                                       "exist yet; remove the id to create a new store")
-                    continue
-                self.new_store(m, s, None, created.id)
-            return
-        customer = customers[0]
+        elif not customers:
+            self.new_merchant(m)
+        else:
+            self.existing_merchant(m, customers[0])
+
+    def new_merchant(self, m: DesiredMerchant) -> None:
+        created = self.add(CreateMerchant(m.name), m.name, None, Target(T.CUSTOMER),
+                           [FieldChange("company_name", None, m.name)])
+        for s in m.stores:
+            if s.id is not None:
+                # The pinned store exists elsewhere or not at all: either way not this one's.
+                self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
+                                   f"Amazon store of merchant '{m.name}', which does not "
+                                   "exist yet; remove the id to create a new store")
+                continue
+            self.new_store(m, s, None, created.id)
+
+    def existing_merchant(self, m: DesiredMerchant, customer: Customer) -> None:
         for s in m.stores:
             if s.warehouse is not None:
                 # A misspelt warehouse is an error now, not months later when the merchant
@@ -129,6 +154,17 @@ class _Planner:
                 self.warehouse_for(m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
+        matched = self.match_stores(m, customer, live_stores)
+        unlisted = [ls for ls in live_stores if ls.id not in matched]
+        if m.prune and unlisted:
+            disabled = sum(self.prune(m, ls) for ls in unlisted)
+            if not matched and disabled:
+                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
+                                    f"({len(live_stores)}): is the merchant's name right?")
+
+    def match_stores(self, m: DesiredMerchant, customer: Customer,
+                     live_stores: list[Store]) -> dict[int, DesiredStore]:
+        """Plan each desired store against its live match (or as new); returns the matches."""
         matched: dict[int, DesiredStore] = {}
         pinned = {s.id for s in m.stores if s.id is not None}
         # Indexed once per merchant: matching stays linear in the number of stores.
@@ -151,12 +187,7 @@ class _Planner:
                 continue
             matched[live.id] = s
             self.existing_store(m, s, customer, live)
-        unlisted = [ls for ls in live_stores if ls.id not in matched]
-        if m.prune and unlisted:
-            disabled = sum(self.prune(m, ls) for ls in unlisted)
-            if not matched and disabled:
-                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
-                                    f"({len(live_stores)}): is the merchant's name right?")
+        return matched
 
     def match(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
               by_name: dict[str, list[Store]]) -> Store | None:
@@ -180,31 +211,20 @@ class _Planner:
 
     def new_store(self, m: DesiredMerchant, s: DesiredStore, customer_id: int | None,
                   merchant_change: str | None) -> None:
-        settings = {
-            "fulfillment_channel": s.settings.fulfillment_channel,
-            "import_order_statuses": sorted(s.settings.import_order_statuses),
-            "fulfillment_latency": s.settings.fulfillment_latency,
-            "fulfillment_channel_code": s.settings.fulfillment_channel_code,
-        }
         fields = [FieldChange("name", None, s.name),
                   FieldChange("marketplace", None, s.marketplace),
-                  *(FieldChange(k, None, v) for k, v in settings.items())]
-        detail: dict[str, Any] = {
-            "customer_id": customer_id, "name": s.name,
-            "marketplace_id": catalog.BY_CODE[s.marketplace].marketplace_id,
-            "settings": settings,
-        }
-        if merchant_change:
-            detail["refs"] = {"customer_id": merchant_change}
-        created = self.add("create_store", m.name, s.name, Target("store"), fields,
-                           [merchant_change] if merchant_change else [], **detail)
+                  *(FieldChange(k, None, v) for k, v in s.settings.to_dict().items())]
+        detail = CreateStore(customer_id, s.name, catalog.BY_CODE[s.marketplace].marketplace_id,
+                             s.settings, customer_ref=merchant_change)
+        created = self.add(detail, m.name, s.name, Target(T.STORE), fields,
+                           [merchant_change] if merchant_change else [])
         if not s.enabled:
             # A store switched off is kept, but nobody is asked to authorize it (documented).
             return
         if m.email:
-            self.add("invite", m.name, s.name, Target("store"),
-                     [FieldChange("authorization_request.email", None, m.email)], [created.id],
-                     store_id=None, email=m.email, refs={"store_id": created.id})
+            self.add(Invite(None, m.email, store_ref=created.id), m.name, s.name,
+                     Target(T.STORE),
+                     [FieldChange("authorization_request.email", None, m.email)], [created.id])
         else:
             self.pending.append(self.needs_ui(m, s.name))
 
@@ -214,7 +234,7 @@ class _Planner:
             if renewal is None else
             f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
             "(no email in config)")
-        return Pending("needs_ui_authorization", m.name, store, message)
+        return Pending(PendingKind.NEEDS_UI_AUTHORIZATION, m.name, store, message)
 
     def existing_store(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
                        ls: Store) -> None:
@@ -234,25 +254,14 @@ class _Planner:
         patch: dict[str, Any] = {}
         if ls.name != s.name:
             fields.append(FieldChange("name", ls.name, s.name))
-        live_statuses = sorted({catalog.canonical_status(x) or x
-                                for x in ls.import_order_statuses})
-        want = s.settings
-        pairs = (
-            ("fulfillment_channel", ls.fulfillment_channel, want.fulfillment_channel),
-            ("import_order_statuses", live_statuses, sorted(want.import_order_statuses)),
-            ("fulfillment_latency", ls.fulfillment_latency, want.fulfillment_latency),
-            ("fulfillment_channel_code", ls.fulfillment_channel_code,
-             want.fulfillment_channel_code),
-        )
-        for key, before, after in pairs:
-            if before != after:
-                fields.append(FieldChange(key, before, after))
-                patch[key] = after
+        want = s.settings.to_dict()
+        for key, before in _live_settings(ls).items():
+            if before != want[key]:
+                fields.append(FieldChange(key, before, want[key]))
+                patch[key] = want[key]
         if fields:
-            detail: dict[str, Any] = {"settings_patch": patch}
-            if ls.name != s.name:
-                detail["name"] = s.name
-            self.add("update_store", m.name, s.name, Target("store", ls.id), fields, **detail)
+            detail = UpdateStore(patch, s.name if ls.name != s.name else None)
+            self.add(detail, m.name, s.name, Target(T.STORE, ls.id), fields)
 
     def authorized(self, ls: Store) -> bool:
         a = ls.authorization
@@ -286,27 +295,26 @@ class _Planner:
             if renewal is not None:
                 # The product's reinvite: a new link before the old authorization lapses, so
                 # orders keep flowing; nothing to cancel first.
-                self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
-                         store_id=ls.id, email=m.email, cancel_request_id=None, reason=renewal,
-                         authorization_expires_at=_iso(expires))
+                self.add(Reinvite(ls.id, m.email, None, renewal, _iso(expires)),
+                         m.name, s.name, Target(T.STORE, ls.id), field_change)
                 return
-            self.add("invite", m.name, s.name, Target("store", ls.id), field_change,
-                     store_id=ls.id, email=m.email,
-                     reason="authorization expired" if status == "authorized"
-                     else f"authorization {status}")
+            reason = "authorization expired" if status == "authorized" \
+                else f"authorization {status}"
+            self.add(Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id),
+                     field_change)
         elif request.expires_at <= self.now:
-            self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
-                     store_id=ls.id, email=m.email, cancel_request_id=request.id,
-                     reason=f"the invitation sent {_iso(request.created_at)} expired")
+            self.add(Reinvite(ls.id, m.email, request.id,
+                              f"the invitation sent {_iso(request.created_at)} expired"),
+                     m.name, s.name, Target(T.STORE, ls.id), field_change)
         elif request.email.casefold() != m.email.casefold():
             # Mail is delivered case-insensitively; a server that lowercases must not loop us.
-            self.add("reinvite", m.name, s.name, Target("store", ls.id), field_change,
-                     store_id=ls.id, email=m.email, cancel_request_id=request.id,
-                     reason=f"the invitation went to {request.email}")
+            self.add(Reinvite(ls.id, m.email, request.id,
+                              f"the invitation went to {request.email}"),
+                     m.name, s.name, Target(T.STORE, ls.id), field_change)
         else:
             age = self.now - request.created_at
             self.pending.append(Pending(
-                "awaiting_merchant", m.name, s.name,
+                PendingKind.AWAITING_MERCHANT, m.name, s.name,
                 f"waiting for {request.email} since {_iso(request.created_at)} "
                 f"(expires {_iso(request.expires_at)})",
                 {"request_id": request.id, "email": request.email,
@@ -316,10 +324,9 @@ class _Planner:
 
     def cancel(self, m: DesiredMerchant, store: str, request: AuthorizationRequest,
                reason: str) -> None:
-        self.add("cancel_invite", m.name, store, Target("authorization_request", request.id),
-                 [FieldChange("authorization_request.status", "pending", "canceled")],
-                 request_id=request.id, store_id=request.store_id, email=request.email,
-                 reason=reason)
+        self.add(CancelInvite(request.id, request.store_id, request.email, reason), m.name,
+                 store, Target(T.AUTHORIZATION_REQUEST, request.id),
+                 [FieldChange("authorization_request.status", "pending", "canceled")])
 
     def warehouse_for(self, m: DesiredMerchant, s: DesiredStore, customer: Customer) -> int | None:
         warehouses = self.ix.warehouses.get(customer.id, [])
@@ -349,9 +356,8 @@ class _Planner:
                 fields = [FieldChange("name", None, s.name), FieldChange("warehouse_id", None, wh)]
                 if s.enabled:
                     fields.append(FieldChange("enabled", False, True))
-                self.add("create_connection", m.name, s.name, Target("connection"), fields,
-                         customer_id=customer.id, store_id=ls.id, warehouse_id=wh, name=s.name,
-                         enable=s.enabled)
+                self.add(CreateConnection(customer.id, ls.id, wh, s.name, s.enabled), m.name,
+                         s.name, Target(T.CONNECTION), fields)
             # Not `elif`: a disabled connection was just planned, and the store must be
             # switched off in the same apply, or a second run would still find it enabled.
             if not s.enabled and ls.enabled:
@@ -366,23 +372,21 @@ class _Planner:
                 "add a new store entry")
             return
         if conn.name != s.name:
-            self.add("update_connection", m.name, s.name, Target("connection", conn.id),
-                     [FieldChange("name", conn.name, s.name)], name=s.name)
+            self.add(UpdateConnection(s.name), m.name, s.name, Target(T.CONNECTION, conn.id),
+                     [FieldChange("name", conn.name, s.name)])
         if s.enabled:
             if authorized and (not ls.enabled or not conn.enabled):
-                self.add("enable", m.name, s.name, Target("store", ls.id),
-                         [FieldChange("enabled", False, True)], store_id=ls.id,
-                         connection_id=conn.id, store=not ls.enabled,
-                         connection=not conn.enabled)
+                self.add(Enable(ls.id, conn.id, not ls.enabled, not conn.enabled), m.name,
+                         s.name, Target(T.STORE, ls.id), [FieldChange("enabled", False, True)])
         elif ls.enabled or conn.enabled:
             self.disable(m, s.name, ls, conn, s.protect, "enabled: false")
 
     def disable(self, m: DesiredMerchant, store: str, ls: Store, conn: Connection | None,
                 protect: bool, reason: str) -> None:
-        self.add("disable", m.name, store, Target("store", ls.id),
-                 [FieldChange("enabled", True, False)], store_id=ls.id,
-                 connection_id=conn.id if conn else None, store=ls.enabled,
-                 connection=bool(conn and conn.enabled), reason=reason)
+        detail = Disable(ls.id, conn.id if conn else None, ls.enabled,
+                         bool(conn and conn.enabled), reason)
+        self.add(detail, m.name, store, Target(T.STORE, ls.id),
+                 [FieldChange("enabled", True, False)])
         if protect:
             self.blocked.append(f"store '{store}' of merchant '{m.name}' is protected "
                                 "(protect: true) and would be disabled")
@@ -403,10 +407,8 @@ class _Planner:
         budget = self.desired.safety.max_invites_per_run
         # Renewals first, soonest expiry first: those stores take orders today and stop when
         # their authorization lapses; a store not yet authorized loses nothing by waiting.
-        invites = sorted((c for c in self.changes if c.kind in ("invite", "reinvite")),
-                         key=lambda c: ("authorization_expires_at" not in c.detail,
-                                        c.detail.get("authorization_expires_at", ""),
-                                        c.merchant, c.store or "", c.id))
+        invites = sorted((c for c in self.changes if isinstance(c.detail, Invite | Reinvite)),
+                         key=_invite_order)
         held = invites[budget:]
         if not held:
             return
@@ -415,25 +417,42 @@ class _Planner:
         held_ids = {id(change) for change in held}
         self.changes = [c for c in self.changes if id(c) not in held_ids]
         for change in held:
+            detail = change.detail
+            assert isinstance(detail, Invite | Reinvite)
+            email = detail.email
             self.pending.append(Pending(
-                "queued", change.merchant, change.store or "",
-                f"{change.kind} to {change.detail['email']} queued: over max_invites_per_run "
+                PendingKind.QUEUED, change.merchant, change.store or "",
+                f"{change.kind} to {email} queued: over max_invites_per_run "
                 f"({budget}); the next run sends it",
-                {"kind": change.kind, "email": change.detail["email"]},
+                {"kind": str(change.kind), "email": email},
             ))
 
     def safety(self) -> None:
         s = self.desired.safety
         if self.existing == 0 or self.existing < s.min_existing:
             return
-        for kind, limit, label in (("update_store", s.max_update_percent, "update"),
-                                   ("disable", s.max_disable_percent, "disable")):
+        for kind, limit, label in ((K.UPDATE_STORE, s.max_update_percent, "update"),
+                                   (K.DISABLE, s.max_disable_percent, "disable")):
             count = sum(1 for c in self.changes if c.kind == kind)
             share = 100 * count / self.existing
             if share > limit:
                 self.blocked.append(
                     f"the plan would {label} {count} of {self.existing} existing stores "
                     f"({share:.0f}% > max_{label}_percent {limit:g}%)")
+
+
+def _live_settings(ls: Store) -> dict[str, Any]:
+    """A live store's settings in the wire form of `StoreSettings.to_dict()`, statuses in
+    their canonical spelling, so that only a real difference is a change."""
+    values = {name: getattr(ls, name) for name in StoreSettings.names()}
+    values["import_order_statuses"] = sorted({catalog.canonical_status(x) or x
+                                              for x in ls.import_order_statuses})
+    return {name: StoreSettings.wire_value(v) for name, v in values.items()}
+
+
+def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:
+    expires = c.detail.authorization_expires_at if isinstance(c.detail, Reinvite) else None
+    return (expires is None, expires or "", c.merchant, c.store or "", c.id)
 
 
 def plan(
@@ -471,7 +490,7 @@ def plan(
     return Plan(
         changes=tuple(changes),
         pending=tuple(pending),
-        warnings=(*warnings, *planner.warnings),
+        warnings=tuple(warnings),
         blocked_reasons=tuple(dict.fromkeys(planner.blocked)),
         desired=desired,
         merchants=names,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from dropstream_sync.planner.model import Plan
+from dropstream_sync.planner.model import CHANGE_KINDS, Plan
 from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
 
 MARKER = "<!-- dropstream-sync:plan -->"
@@ -64,8 +64,7 @@ def render_markdown(plan: Plan, *, color: bool = False) -> str:
     head.append(f"**{summary_line(plan)}**")
     head.append("")
     head += ["| change | count |", "|---|---:|"]
-    for kind in ("create_merchant", "create_store", "update_store", "cancel_invite", "invite",
-                 "reinvite", "create_connection", "update_connection", "enable", "disable"):
+    for kind in CHANGE_KINDS:
         if s[kind]:
             head.append(f"| `{kind}` | {s[kind]} |")
     head.append(f"| pending | {s['pending']} |")

@@ -10,35 +10,35 @@ import pytest
 
 from dropstream_sync.apply import AuditLog, apply_plan
 from dropstream_sync.cli.connect import open_sandbox
-from dropstream_sync.planner.model import Change, Plan, Target
-
-SETTINGS = {
-    "fulfillment_channel": "MFN",
-    "import_order_statuses": ["PartiallyShipped", "Unshipped"],
-    "fulfillment_latency": None,
-    "fulfillment_channel_code": "DEFAULT",
-}
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.planner.model import (
+    Change,
+    ChangeKind,
+    CreateMerchant,
+    CreateStore,
+    Invite,
+    Plan,
+    Target,
+    TargetType,
+)
+from tests.apply.sandbox_clients import CountsOverlap, on_sandbox
 
 
 def create_merchant(cid: str, name: str) -> Change:
-    return Change(cid, "create_merchant", name, None, Target("customer"),
-                  detail={"company_name": name})
+    return Change(cid, ChangeKind.CREATE_MERCHANT, name, None, Target(TargetType.CUSTOMER),
+                  detail=CreateMerchant(name))
 
 
 def create_store(cid: str, merchant: str, name: str, after: str | None = None,
                  customer_id: int | None = None) -> Change:
-    detail: dict[str, Any] = {"customer_id": customer_id, "name": name,
-                              "marketplace_id": "ATVPDKIKX0DER", "settings": SETTINGS}
-    if after:
-        detail["refs"] = {"customer_id": after}
-    return Change(cid, "create_store", merchant, name, Target("store"),
+    detail = CreateStore(customer_id, name, "ATVPDKIKX0DER", StoreSettings(), customer_ref=after)
+    return Change(cid, ChangeKind.CREATE_STORE, merchant, name, Target(TargetType.STORE),
                   depends_on=(after,) if after else (), detail=detail)
 
 
 def invite(cid: str, merchant: str, store: str, after: str) -> Change:
-    return Change(cid, "invite", merchant, store, Target("store"), depends_on=(after,),
-                  detail={"store_id": None, "email": "ops@example.com",
-                          "refs": {"store_id": after}})
+    return Change(cid, ChangeKind.INVITE, merchant, store, Target(TargetType.STORE),
+                  depends_on=(after,), detail=Invite(None, "ops@example.com", store_ref=after))
 
 
 @pytest.fixture
@@ -78,13 +78,17 @@ def test_failed_change_skips_dependants_but_not_independent_changes(sandbox: Any
     assert len(sandbox.read_live().authorization_requests) == 1
 
 
-def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(sandbox: Any) -> None:
+@pytest.mark.parametrize("limit", [1, 3])
+def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(tmp_path: Path, limit: int) -> None:
+    # Each create waits until `limit` creates are in flight together: a run that does not
+    # reach the limit at once never finishes; one that went beyond would be counted.
+    client, counting = on_sandbox(CountsOverlap, tmp_path / "state", until=limit)
     plan = Plan(changes=tuple(create_merchant(f"m{i}", f"M{i}") for i in range(12)))
-    seen: list[str] = []
-    report = sandbox.run(apply_plan(plan, sandbox.aio, parallelism=3,
-                                    on_result=lambda r: seen.append(r.change.id)))
-    assert report.count("ok") == 12 and len(seen) == 12
-    assert len({c.company_name for c in sandbox.read_live().customers}) == 12
+    with client:
+        report = client.run(apply_plan(plan, client.aio, parallelism=limit))
+        assert len({c.company_name for c in client.read_live().customers}) == 12
+    assert report.count("ok") == 12
+    assert counting.most == limit
 
 
 def test_audit_log_appends_one_json_line_per_change(sandbox: Any, tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
+from dropstream_sync.desired import StoreSettings
 from dropstream_sync.live import (
     AuthorizationRequest,
     Connection,
@@ -15,6 +15,18 @@ from dropstream_sync.live import (
     Warehouse,
 )
 from dropstream_sync.planner import Plan
+from dropstream_sync.planner.model import (
+    CancelInvite,
+    CreateConnection,
+    CreateMerchant,
+    CreateStore,
+    Disable,
+    Enable,
+    Invite,
+    Reinvite,
+    UpdateConnection,
+    UpdateStore,
+)
 
 
 def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
@@ -33,59 +45,55 @@ def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
         next_id += 1
         return next_id
 
-    def ref(detail: Any, key: str) -> int:
-        value = detail.get(key)
-        return int(value) if value is not None else created[str(detail["refs"][key])]
+    def ref(value: int | None, ref: str | None) -> int:
+        return value if value is not None else created[str(ref)]
 
     for c in plan.changes:
         d = c.detail
-        if c.kind == "create_merchant":
+        if isinstance(d, CreateMerchant):
             cid = new_id()
-            customers.append(Customer(cid, d["company_name"]))
-            warehouses.append(Warehouse(new_id(), cid, f"{d['company_name']} Warehouse"))
+            customers.append(Customer(cid, d.company_name))
+            warehouses.append(Warehouse(new_id(), cid, f"{d.company_name} Warehouse"))
             created[c.id] = cid
-        elif c.kind == "create_store":
+        elif isinstance(d, CreateStore):
             sid = new_id()
-            s = d["settings"]
-            stores[sid] = Store(sid, ref(d, "customer_id"), d["name"],
-                                marketplace_id=d["marketplace_id"],
-                                fulfillment_channel=s["fulfillment_channel"],
-                                import_order_statuses=tuple(s["import_order_statuses"]),
-                                fulfillment_latency=s["fulfillment_latency"],
-                                fulfillment_channel_code=s["fulfillment_channel_code"])
+            settings = {name: getattr(d.settings, name) for name in StoreSettings.names()}
+            settings["import_order_statuses"] = tuple(sorted(d.settings.import_order_statuses))
+            stores[sid] = Store(sid, ref(d.customer_id, d.customer_ref), d.name,
+                                marketplace_id=d.marketplace_id, **settings)
             created[c.id] = sid
-        elif c.kind == "update_store":
+        elif isinstance(d, UpdateStore):
             assert c.target.id is not None
             st = stores[c.target.id]
-            patch = dict(d.get("settings_patch", {}))
+            patch = dict(d.settings_patch)
             if "import_order_statuses" in patch:
                 patch["import_order_statuses"] = tuple(patch["import_order_statuses"])
-            stores[st.id] = replace(st, name=d.get("name", st.name), **patch)
-        elif c.kind == "cancel_invite":
-            requests.pop(int(d["request_id"]), None)
-        elif c.kind in ("invite", "reinvite"):
-            if d.get("cancel_request_id") is not None:
-                requests.pop(int(d["cancel_request_id"]), None)
-            sid = ref(d, "store_id")
+            stores[st.id] = replace(st, name=d.name or st.name, **patch)
+        elif isinstance(d, CancelInvite):
+            requests.pop(d.request_id, None)
+        elif isinstance(d, Invite | Reinvite):
+            if isinstance(d, Reinvite) and d.cancel_request_id is not None:
+                requests.pop(d.cancel_request_id, None)
+            sid = ref(d.store_id, d.store_ref if isinstance(d, Invite) else None)
             rid = new_id()
-            requests[rid] = AuthorizationRequest(rid, sid, stores[sid].customer_id, d["email"],
+            requests[rid] = AuthorizationRequest(rid, sid, stores[sid].customer_id, d.email,
                                                  "pending", now, now + timedelta(days=7))
-        elif c.kind == "create_connection":
+        elif isinstance(d, CreateConnection):
             nid = new_id()
-            on = now if d["enable"] else None
-            connections[nid] = Connection(nid, d["customer_id"], d["store_id"], d["warehouse_id"],
-                                          d["name"], on)
+            on = now if d.enable else None
+            connections[nid] = Connection(nid, d.customer_id, d.store_id, d.warehouse_id,
+                                          d.name, on)
             if on:
-                stores[d["store_id"]] = replace(stores[d["store_id"]], enabled_at=on)
-        elif c.kind == "update_connection":
+                stores[d.store_id] = replace(stores[d.store_id], enabled_at=on)
+        elif isinstance(d, UpdateConnection):
             assert c.target.id is not None
-            connections[c.target.id] = replace(connections[c.target.id], name=d["name"])
-        elif c.kind in ("enable", "disable"):
-            on = now if c.kind == "enable" else None
-            if d.get("store"):
-                stores[d["store_id"]] = replace(stores[d["store_id"]], enabled_at=on)
-            if d.get("connection") and d.get("connection_id") is not None:
-                cid = int(d["connection_id"])
-                connections[cid] = replace(connections[cid], enabled_at=on)
+            connections[c.target.id] = replace(connections[c.target.id], name=d.name)
+        elif isinstance(d, Enable | Disable):
+            on = now if isinstance(d, Enable) else None
+            if d.store:
+                stores[d.store_id] = replace(stores[d.store_id], enabled_at=on)
+            if d.connection and d.connection_id is not None:
+                connections[d.connection_id] = replace(connections[d.connection_id],
+                                                       enabled_at=on)
     return LiveState(tuple(customers), tuple(warehouses), tuple(stores.values()),
                      tuple(connections.values()), tuple(requests.values()))

@@ -125,7 +125,7 @@ def test_enabled_false_on_authorized_store_without_connection_switches_the_store
     first = plan(desired, live, now=NOW)
 
     assert [c.kind for c in first.changes] == ["create_connection", "disable"]
-    assert first.changes[0].detail["enable"] is False
+    assert first.changes[0].detail.to_dict()["enable"] is False
     assert plan(desired, apply_in_memory(first, live, NOW), now=NOW).changes == ()
 
 

@@ -41,9 +41,9 @@ def test_new_merchant_gets_created_with_its_stores_and_invites() -> None:
     assert kinds(p) == ["create_merchant", "create_store", "invite"]
     merchant_change, store_change, invite = p.changes
     assert store_change.depends_on == (merchant_change.id,)
-    assert store_change.detail["refs"] == {"customer_id": merchant_change.id}
+    assert store_change.detail.to_dict()["refs"] == {"customer_id": merchant_change.id}
     assert invite.depends_on == (store_change.id,)
-    assert store_change.detail["marketplace_id"] == US
+    assert store_change.detail.to_dict()["marketplace_id"] == US
 
 
 def test_unchanged_config_against_its_applied_state_plans_nothing() -> None:
@@ -66,7 +66,7 @@ def test_changed_setting_is_an_update_with_before_and_after() -> None:
     assert kinds(p) == ["update_store"]
     field = p.changes[0].fields[0]
     assert (field.path, field.before, field.after) == ("fulfillment_latency", 5, 2)
-    assert p.changes[0].detail["settings_patch"] == {"fulfillment_latency": 2}
+    assert p.changes[0].detail.to_dict()["settings_patch"] == {"fulfillment_latency": 2}
 
 
 def test_rename_with_pinned_id_updates_store_and_connection() -> None:
@@ -78,7 +78,7 @@ def test_rename_with_pinned_id_updates_store_and_connection() -> None:
 
 def test_plan_invites_when_authorization_missing_and_no_request_pending() -> None:
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(live_store(1, "Acme US")))
-    assert kinds(p) == ["invite"] and p.changes[0].detail["email"] == "ops@acme.example"
+    assert kinds(p) == ["invite"] and p.changes[0].detail.to_dict()["email"] == "ops@acme.example"
 
 
 @pytest.mark.parametrize("status", ["expired", "revoked"])
@@ -116,14 +116,14 @@ def test_pending_request_is_shown_as_awaiting_merchant_not_a_change() -> None:
 def test_plan_reinvites_when_the_pending_request_expired() -> None:
     live = account(live_store(1, "Acme US"), requests=(request(9, 1, age_days=8),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
-    assert kinds(p) == ["reinvite"] and p.changes[0].detail["cancel_request_id"] == 9
+    assert kinds(p) == ["reinvite"] and p.changes[0].detail.to_dict()["cancel_request_id"] == 9
 
 
 def test_plan_reinvites_when_email_changed() -> None:
     live = account(live_store(1, "Acme US"), requests=(request(9, 1, "old@acme.example"),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"), email="new@acme.example")), live)
     assert kinds(p) == ["reinvite"]
-    assert p.changes[0].detail == {"store_id": 1, "email": "new@acme.example",
+    assert p.changes[0].detail.to_dict() == {"store_id": 1, "email": "new@acme.example",
                                    "cancel_request_id": 9,
                                    "reason": "the invitation went to old@acme.example"}
 
@@ -143,7 +143,7 @@ def test_plan_reinvites_when_authorization_expires_within_reauthorize_days() -> 
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
     assert kinds(p) == ["reinvite"]
     expires = (NOW + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert p.changes[0].detail == {
+    assert p.changes[0].detail.to_dict() == {
         "store_id": 1, "email": "ops@acme.example", "cancel_request_id": None,
         "reason": f"the authorization expires {expires} (in 10 days)",
         "authorization_expires_at": expires}
@@ -175,7 +175,7 @@ def test_expired_renewal_request_is_reinvited_with_the_old_one_canceled() -> Non
     s, c = connected(1, "Acme US", authorization=expiring(10))
     live = account(s, connections=(c,), requests=(request(9, 1, age_days=8),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
-    assert kinds(p) == ["reinvite"] and p.changes[0].detail["cancel_request_id"] == 9
+    assert kinds(p) == ["reinvite"] and p.changes[0].detail.to_dict()["cancel_request_id"] == 9
 
 
 def test_expiring_authorization_of_merchant_without_email_needs_the_ui() -> None:
@@ -211,7 +211,7 @@ def test_authorized_store_without_connection_gets_one_enabled() -> None:
     live = account(live_store(1, "Acme US", authorization=AUTHORIZED))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
     assert kinds(p) == ["create_connection"]
-    assert p.changes[0].detail == {"customer_id": 1, "store_id": 1, "warehouse_id": 1,
+    assert p.changes[0].detail.to_dict() == {"customer_id": 1, "store_id": 1, "warehouse_id": 1,
                                    "name": "Acme US", "enable": True}
     assert p.summary()["connections_billed"] == 1
 
@@ -226,7 +226,7 @@ def test_disabled_store_with_connection_gets_enabled() -> None:
     s, c = connected(1, "Acme US", enabled=False)
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
     assert kinds(p) == ["enable"]
-    assert p.changes[0].detail["store"] and p.changes[0].detail["connection"]
+    assert p.changes[0].detail.to_dict()["store"] and p.changes[0].detail.to_dict()["connection"]
 
 
 def test_enabled_false_disables_store_and_connection() -> None:
@@ -234,7 +234,7 @@ def test_enabled_false_disables_store_and_connection() -> None:
     p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
             account(s, connections=(c,)))
     assert kinds(p) == ["disable"]
-    assert p.changes[0].detail["connection_id"] == c.id
+    assert p.changes[0].detail.to_dict()["connection_id"] == c.id
 
 
 def test_prune_true_disables_an_unlisted_store_and_cancels_its_request() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dropstream_sync.planner import Change, Plan, Target, plan
-from dropstream_sync.planner.model import FieldChange
+from dropstream_sync.planner.model import ChangeKind, FieldChange, TargetType, UpdateStore
 from dropstream_sync.render import render_json, render_markdown, render_text
 from dropstream_sync.render.markdown import LIMIT, MARKER
 from tests.planner.scenario import NOW, rich
@@ -62,10 +62,10 @@ def huge_plan(merchants: int) -> Plan:
     for m in range(merchants):
         for s in range(20):
             name = f"Merchant {m:04d}"
-            changes.append(Change(f"u{m}-{s}", "update_store", name, f"{name} store {s}",
-                                  Target("store", m * 100 + s),
+            changes.append(Change(f"u{m}-{s}", ChangeKind.UPDATE_STORE, name, f"{name} store {s}",
+                                  Target(TargetType.STORE, m * 100 + s),
                                   (FieldChange("fulfillment_latency", 1, 2),),
-                                  detail={"settings_patch": {"fulfillment_latency": 2}}))
+                                  detail=UpdateStore({"fulfillment_latency": 2})))
     return Plan(changes=tuple(changes), merchants=tuple(f"Merchant {m:04d}"
                                                         for m in range(merchants)))
 

@@ -1,0 +1,204 @@
+"""One frozen detail type per change kind: what apply needs for that change's API calls.
+
+Field names are the wire's `detail` keys. A field made with `ref(key)` is the id of a change
+earlier in the plan whose result fills `key` (on the wire: `refs: {key: change id}`); one
+made with `omitted()` is left out of the wire when None, as plans have always written it.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.planner import wire
+
+
+class ChangeKind(StrEnum):
+    """The kinds of change, their values the wire's strings (in apply's phase order)."""
+
+    CREATE_MERCHANT = "create_merchant"
+    CREATE_STORE = "create_store"
+    UPDATE_STORE = "update_store"
+    CANCEL_INVITE = "cancel_invite"
+    INVITE = "invite"
+    REINVITE = "reinvite"
+    CREATE_CONNECTION = "create_connection"
+    UPDATE_CONNECTION = "update_connection"
+    ENABLE = "enable"
+    DISABLE = "disable"
+
+
+def ref(key: str) -> Any:
+    return field(default=None, metadata={"ref": key})
+
+
+def omitted() -> Any:
+    return field(default=None, metadata={"omit_none": True})
+
+
+class Detail:
+    """Base of the detail types; serialises and reads any of them from its fields."""
+
+    __slots__ = ()
+    KIND: ClassVar[ChangeKind]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        refs: dict[str, str] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if "ref" in f.metadata:
+                if value is not None:
+                    refs[f.metadata["ref"]] = value
+            elif value is not None or not f.metadata.get("omit_none"):
+                out[f.name] = _to_wire(value)
+        if refs:
+            out["refs"] = refs
+        return out
+
+    def refs(self) -> dict[str, str]:
+        """Wire key -> the id of the change whose result fills it."""
+        return {f.metadata["ref"]: getattr(self, f.name)
+                for f in fields(self)  # type: ignore[arg-type]
+                if "ref" in f.metadata and getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, r: wire.Reader) -> Self:
+        hints = typing.get_type_hints(cls)
+        refs = r.object("refs", default={})
+        known = {"refs"}
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if "ref" in f.metadata:
+                values[f.name] = refs.optional_text(f.metadata["ref"])
+                continue
+            known.add(f.name)
+            default = None if f.metadata.get("omit_none") else wire._MISSING
+            values[f.name] = cls._read(r, f.name, hints[f.name], default)
+        unknown = sorted(set(r.names()) - known)
+        if unknown:
+            raise wire.Invalid(r.path(unknown[0]), f"unknown field of a {cls.KIND} change")
+        return cls(**values)
+
+    @classmethod
+    def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
+        return r.typed(name, hint, default)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The wire value of `key`: for callers written when details were dicts
+        (cli/importer.py reads `reason`); new code reads the attributes."""
+        return self.to_dict().get(key, default)
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, StoreSettings):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _to_wire(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMerchant(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_MERCHANT
+    company_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateStore(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_STORE
+    customer_id: int | None  # None: the merchant is created in this plan (customer_ref)
+    name: str
+    marketplace_id: str
+    settings: StoreSettings
+    customer_ref: str | None = ref("customer_id")
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateStore(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_STORE
+    settings_patch: Mapping[str, Any]  # setting name -> its new wire value
+    name: str | None = omitted()  # None: the name stays
+
+    @classmethod
+    def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
+        if name != "settings_patch":
+            return r.typed(name, hint, default)
+        patch = wire.check_object(r.data.get(name), r.path(name), StoreSettings,
+                                  required=frozenset())
+        # The patch keeps the wire's form (a sorted list of statuses), as the planner made it.
+        return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in patch.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CancelInvite(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.CANCEL_INVITE
+    request_id: int
+    store_id: int
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invite(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.INVITE
+    store_id: int | None  # None: the store is created in this plan (store_ref)
+    email: str
+    reason: str | None = omitted()
+    store_ref: str | None = ref("store_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Reinvite(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.REINVITE
+    store_id: int
+    email: str
+    cancel_request_id: int | None  # the pending request to cancel first, if any
+    reason: str
+    authorization_expires_at: str | None = omitted()  # a renewal: when the old one lapses
+
+
+@dataclass(frozen=True, slots=True)
+class CreateConnection(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_CONNECTION
+    customer_id: int
+    store_id: int
+    warehouse_id: int
+    name: str
+    enable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateConnection(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_CONNECTION
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Enable(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.ENABLE
+    store_id: int
+    connection_id: int
+    store: bool  # the store needs enabling
+    connection: bool  # the connection needs enabling
+
+
+@dataclass(frozen=True, slots=True)
+class Disable(Detail):
+    KIND: ClassVar[ChangeKind] = ChangeKind.DISABLE
+    store_id: int
+    connection_id: int | None
+    store: bool
+    connection: bool
+    reason: str
+
+
+DETAIL_TYPES: dict[ChangeKind, type[Detail]] = {
+    cls.KIND: cls
+    for cls in (CreateMerchant, CreateStore, UpdateStore, CancelInvite, Invite, Reinvite,
+                CreateConnection, UpdateConnection, Enable, Disable)
+}

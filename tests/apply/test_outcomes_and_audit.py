@@ -1,0 +1,127 @@
+"""Honest outcomes and a true audit log, against the in-process sandbox.
+
+The `unknown` case uses a write client that loses a committed answer the way the client
+reports it (`ApiError.may_have_committed`); the end-to-end run through the CLI and the
+sandbox's own fault injection follows once the client sets that flag itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync.apply import AuditLog, Outcome, apply_plan
+from dropstream_sync.client import WriteClient
+from dropstream_sync.client.sync import SyncWriteClient
+from dropstream_sync.desired import DesiredState, StoreSettings
+from dropstream_sync.errors import ApplyError, SettingsError
+from dropstream_sync.planner import Plan, plan
+from tests.apply.sandbox_clients import LosesStoreAnswers, on_sandbox
+from tests.planner.scenario import merchant, state, store
+
+DESIRED = state(merchant("Acme", store("Acme", "Acme US"), email="ops@acme.example"))
+
+
+def plan_live(client: SyncWriteClient, desired: DesiredState = DESIRED) -> Plan:
+    live = client.read_live()
+    return plan(desired, live, now=client.clock())
+
+
+def test_a_change_whose_answer_was_lost_after_commit_is_unknown_and_the_next_apply_converges(
+    tmp_path: Path,
+) -> None:
+    lossy, _ = on_sandbox(LosesStoreAnswers, tmp_path / "state")
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    with lossy:
+        first = plan_live(lossy)
+        assert [c.kind for c in first.changes] == ["create_merchant", "create_store", "invite"]
+        report = lossy.run(apply_plan(first, lossy.aio, audit=audit))
+    audit.close()
+
+    outcome = {str(r.change.kind): r.outcome for r in report.results}
+    assert outcome == {"create_merchant": Outcome.OK, "create_store": Outcome.UNKNOWN,
+                       "invite": Outcome.SKIPPED}
+    unknown = next(r for r in report.results if r.outcome == Outcome.UNKNOWN)
+    assert unknown.line().startswith("? create_store Acme / Acme US")
+    summary = report.summary_line()
+    assert "1 done, 0 failed, 1 unknown, 1 skipped" in summary and "run apply again" in summary
+    assert report.to_dict()["summary"]["unknown"] == 1
+    assert report.to_dict()["results"][1]["outcome"] == "unknown"
+    with pytest.raises(ApplyError, match="outcome unknown: run apply again"):
+        report.raise_for_problems()
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["outcome"] for r in records] == ["ok", "unknown", "skipped"]
+
+    # The store did take effect: the next plan sees it and only invites; then nothing is left.
+    honest, _ = on_sandbox(WriteClient, tmp_path / "state")
+    with honest:
+        second = plan_live(honest)
+        assert [c.kind for c in second.changes] == ["invite"]
+        assert honest.run(apply_plan(second, honest.aio)).ok
+        assert plan_live(honest).changes == ()
+        assert len(honest.read_live().stores) == 1
+
+
+def test_audit_and_terminal_name_each_target_by_its_own_id(tmp_path: Path) -> None:
+    client, _ = on_sandbox(WriteClient, tmp_path / "state")
+    with client:
+        # Another merchant's store first, so that store and request ids differ.
+        other = client.create_customer("Other")
+        client.create_store(other, "Other US", "ATVPDKIKX0DER", StoreSettings())
+        planned = plan_live(client)
+        with AuditLog(tmp_path / "audit.jsonl") as audit:
+            report = client.run(apply_plan(planned, client.aio, audit=audit))
+        live = client.read_live()
+    customer = next(c for c in live.customers if c.company_name == "Acme")
+    shop = next(s for s in live.stores if s.customer_id == customer.id)
+    (request,) = live.authorization_requests
+    assert request.id != shop.id  # else the test could not tell them apart
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["target"], r["created_id"]) for r in records] == [
+        ("create_merchant", {"type": "customer", "id": customer.id}, customer.id),
+        ("create_store", {"type": "store", "id": shop.id}, shop.id),
+        ("invite", {"type": "store", "id": shop.id}, request.id),
+    ]
+    assert all(r["config_digest"] == planned.config_digest for r in records)
+    invite = report.results[2]
+    assert invite.line() == f"✓ invite Acme / Acme US (store {shop.id})"
+    assert invite.to_dict()["target"] == {"type": "store", "id": shop.id}
+
+
+def test_each_audit_line_is_on_disk_when_its_change_ends(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    client, _ = on_sandbox(WriteClient, tmp_path / "state")
+    seen: list[int] = []
+    with client, AuditLog(path) as audit:
+        # on_result runs after the change's line was written: the file holds it already.
+        client.run(apply_plan(plan_live(client), client.aio, audit=audit,
+                              on_result=lambda r: seen.append(len(path.read_text().splitlines()))))
+    assert seen == [1, 2, 3]
+
+
+def test_an_audit_log_in_a_missing_folder_is_refused_before_it_is_used(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        AuditLog(tmp_path / "no-such-folder" / "audit.jsonl")
+
+
+def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "stores.yaml"
+    config.write_text("version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
+                      "    stores:\n      - name: Acme US\n        marketplace: US\n")
+    sandbox = tmp_path / "state"
+    result = subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", "apply",
+         str(config), "--sandbox", str(sandbox), "--auto-approve",
+         "--audit-log", str(tmp_path / "missing" / "audit.jsonl")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "missing" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    client, _ = on_sandbox(WriteClient, sandbox)
+    with client:
+        assert client.read_live().customers == ()

@@ -15,7 +15,8 @@
         ├── ApiValidationError          422 (.details carries the API's field reasons)
         ├── RateLimitedError            429 after the retries ran out
         ├── ServerError                 5xx after the retries ran out
-        └── TransportError              timeouts, resets, dropped connections
+        ├── TransportError              timeouts, resets, dropped connections
+        └── PartialReadError            a list answered in a way that may not be all of it
 
 Messages say what went wrong, where, and what to do. None of them ever holds a
 credential: the client builds them from method, path, status and the API's sentence.
@@ -140,3 +141,19 @@ class ServerError(ApiError):
 
 class TransportError(ApiError):
     pass
+
+
+class PartialReadError(ApiError):
+    """A list may not have been read whole (a cap with no pagination signal, an envelope
+    this client does not read, a page answered twice). A plan made from it would create and
+    disable objects it never saw, so the plan stops; `.list_path` names the list."""
+
+    def __init__(self, list_path: str, reason: str) -> None:
+        self.list_path = list_path
+        self.reason = reason
+        super().__init__(
+            f"the list {list_path} may not have been read whole: {reason}. Nothing was "
+            "planned from it (a plan would create or disable objects it never read); run "
+            "`dropstream-sync doctor` to see how this API paginates",
+            method="GET", path=list_path,
+        )

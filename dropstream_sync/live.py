@@ -119,3 +119,6 @@ class LiveState:
     stores: tuple[Store, ...] = ()
     connections: tuple[Connection, ...] = ()
     authorization_requests: tuple[AuthorizationRequest, ...] = ()
+    # The API has no authorization-request endpoint (404/405 on its list): invites cannot be
+    # sent through it, so a plan turns them into pending items for the DropStream UI.
+    authorization_requests_missing: bool = False

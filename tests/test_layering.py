@@ -27,6 +27,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "importer": {"planner", "render", "apply", "cli", "sandbox"},
     # The commands' workflows: no printing (render) and no knowledge of a command line.
     "workflows": {"render", "cli", "sandbox"},
+    # The read-only probe: the client only, and no printing of its own.
+    "doctor": {"config", "planner", "render", "apply", "importer", "cli", "sandbox"},
 }
 
 # Only these layers speak HTTP: the client, and the sandbox that emulates the API.

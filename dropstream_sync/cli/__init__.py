@@ -6,6 +6,7 @@ Subcommands live in their own modules and are imported only when invoked, so tha
     0  success (with --detailed-exitcode: no changes)
     1  error, invalid input, refusal, or a failed change (also click usage errors)
     2  with --detailed-exitcode only: the plan has changes
+    3-6 doctor only: transport, auth, shape, pagination (see cli/doctor.py)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("dropstream_sync.cli.plan", "show", "Render a saved plan."),
     "import": ("dropstream_sync.cli.importer", "import_", "Write the live account as YAML."),
     "demo": ("dropstream_sync.cli.demo", "demo", "A guided tour on a throwaway sandbox."),
+    "doctor": ("dropstream_sync.cli.doctor", "doctor", "Check the live API (read-only)."),
     "sandbox": ("dropstream_sync.cli.sandbox", "sandbox", "Run or drive the DropStream sandbox."),
 }
 

@@ -102,7 +102,7 @@ _REL_RE = re.compile(r"""rel\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
 
 def next_link(headers: Mapping[str, str]) -> str | None:
     """The URL of `Link: <url>; rel="next"`, or None when there is no next page."""
-    value = headers.get("link")
+    value = headers.get(LINK_HEADER)
     if not value:
         return None
     for match in _LINK_RE.finditer(value):
@@ -122,6 +122,30 @@ def total_count(headers: Mapping[str, str]) -> int | None:
     return total if total is not None and total >= 0 else None
 
 
+# [assumed] guards against a server that paginates otherwise than the model (pages.py):
+# body keys that say a list answer is one page of more (DropStream documents
+# {page, limit, total_count, total_pages} for /products) ...
+ENVELOPE_KEYS: Final = frozenset(
+    {"data", "items", "results", "page", "limit", "per_page", "total_count", "total_pages",
+     "next", "next_page", "has_more"}
+)
+# ... and the page sizes servers cap lists at. A list answered with no Link and no
+# X-Total-Count whose length is one of these may be the first page of a longer one.
+ROUND_PAGE_SIZES: Final = frozenset({25, 50})
+ROUND_MULTIPLE: Final = 50  # and every multiple of it from ROUND_MIN on: 100, 150, 250, 1000
+ROUND_MIN: Final = 100
+
+
+def looks_capped(length: int) -> bool:
+    """Whether a list of `length` items with no pagination signal looks cut at a cap."""
+    return length in ROUND_PAGE_SIZES or (length >= ROUND_MIN and length % ROUND_MULTIPLE == 0)
+
+
+def envelope_keys(body: Any) -> list[str]:
+    """The pagination keys of a JSON object answered where a list was expected."""
+    return sorted(ENVELOPE_KEYS.intersection(body)) if isinstance(body, dict) else []
+
+
 def page_count(total: int, first_page_len: int) -> int:
     """How many pages `total` items make, sized like the first page the server gave.
 
@@ -130,6 +154,37 @@ def page_count(total: int, first_page_len: int) -> int:
     if total <= 0 or first_page_len <= 0:
         return 1
     return max(1, math.ceil(total / first_page_len))
+
+
+# -- what `doctor` checks the answers against [assumed unless marked] --------------------
+
+EXPIRES_IN_KEY: Final = "expires_in"
+ID_KEY: Final = "id"
+ENABLED_AT_KEY: Final = "enabled_at"  # [doc] a timestamp when enabled, null when disabled
+ADAPTER_KEY: Final = "adapter"
+MARKETPLACE_KEY: Final = "marketplace_id"
+AUTHORIZATION_KEY: Final = "authorization"
+AUTHORIZATION_STATUS_KEY: Final = "status"
+AUTHORIZATION_STATUSES: Final = frozenset({"missing", "authorized", "expired", "revoked"})
+AUTHORIZATION_FIELDS: Final = ("status", "selling_partner_id", "authorized_at", "expires_at")
+# The fields each list's objects must carry for the tool to use them ([doc] fields, except
+# the authorization request, which is [assumed] whole); keys ending in `id` are integers.
+REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "/customers": ("id", "company_name"),
+    "/warehouses": ("id", "customer_id", "enabled_at"),
+    "/stores": ("id", "customer_id", "name", "platform", "adapter", "enabled_at"),
+    "/connections": ("id", "customer_id", "store_id", "warehouse_id", "name", "enabled_at"),
+    "/authorization_requests": ("id", "store_id", "customer_id", "email", "status",
+                                "created_at", "expires_at"),
+}
+# Rate headers a server might send (best effort; the client depends on none of them).
+RATE_HEADERS: Final = (
+    "x-amzn-RateLimit-Limit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit", "RateLimit-Policy", "Retry-After",
+)
+LINK_HEADER: Final = "Link"
+# [assumed] a list endpoint that does not exist answers one of these.
+MISSING_ENDPOINT_STATUSES: Final = frozenset({404, 405})
 
 
 # -- filters [assumed] ------------------------------------------------------------------------

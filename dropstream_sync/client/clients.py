@@ -26,7 +26,7 @@ from dropstream_sync.client.limiter import Timing
 from dropstream_sync.client.pages import first_leaf
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ConflictError
+from dropstream_sync.errors import ApiError, ConflictError
 
 log = logging.getLogger("dropstream_sync.client")
 
@@ -170,7 +170,7 @@ class ReadClient:
                 warehouses = group.create_task(self.list_warehouses())
                 stores = group.create_task(self.list_stores(api.AMAZON))
                 connections = group.create_task(self.list_connections())
-                requests = group.create_task(self.list_authorization_requests(api.PENDING))
+                requests = group.create_task(self._pending_requests())
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         state = live.LiveState(
@@ -180,10 +180,22 @@ class ReadClient:
             stores=tuple(s for s in stores.result() if s.platform == api.AMAZON),
             connections=tuple(connections.result()),
             authorization_requests=tuple(
-                r for r in requests.result() if r.status == api.PENDING
+                r for r in (requests.result() or ()) if r.status == api.PENDING
             ),
+            authorization_requests_missing=requests.result() is None,
         )
         return state if merchant_names is None else only_merchants(state, merchant_names)
+
+    async def _pending_requests(self) -> list[live.AuthorizationRequest] | None:
+        """The pending requests, or None when the API has no such endpoint [assumed]."""
+        try:
+            return await self.list_authorization_requests(api.PENDING)
+        except ApiError as exc:
+            if exc.status in api.MISSING_ENDPOINT_STATUSES:
+                log.info("GET %s -> %s: no invite endpoint; invites go to the DropStream UI",
+                         api.AUTHORIZATION_REQUESTS, exc.status)
+                return None
+            raise
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -218,6 +230,7 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
         authorization_requests=tuple(
             r for r in state.authorization_requests if r.customer_id in ids
         ),
+        authorization_requests_missing=state.authorization_requests_missing,
     )
 
 

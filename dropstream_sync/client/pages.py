@@ -4,6 +4,12 @@ Pages are asked `per_page=100`. When the first page tells the total, the remaini
 are fetched concurrently (bounded); otherwise `Link rel="next"` is followed; with neither,
 the first page is the whole list. A next link must stay on the API's origin, because
 following it sends the bearer token.
+
+A read that may be partial stops with PartialReadError instead of returning what it got,
+because a plan made from it would create and disable objects it never saw: a first page
+with no pagination signal whose length looks like a cap (`api.looks_capped`), an object
+with pagination keys where a list was expected (`api.envelope_keys`), or a page whose ids
+are exactly those of an earlier page (a server ignoring `page`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any, Final, TypeVar
 import httpx
 
 from dropstream_sync.client import api
-from dropstream_sync.errors import ApiError
+from dropstream_sync.errors import ApiError, PartialReadError
 
 Get = Callable[[str, Mapping[str, Any] | None], Awaitable[httpx.Response]]
 Items = Callable[[str, httpx.Response], list[Mapping[str, Any]]]
@@ -37,17 +43,38 @@ class Pager:
     ) -> list[Mapping[str, Any]]:
         query = {**(params or {}), api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
         first = await self._get(path, query)
-        items = self._items(path, first)
+        items = self._page(path, first)
+        pages = _Pages(path)
+        pages.add(items)
         last = first
         total = api.total_count(first.headers)
+        link = api.next_link(first.headers)
+        if total is None and link is None and api.looks_capped(len(items)):
+            raise PartialReadError(path, f"it answered exactly {len(items)} items and no sign "
+                                   f"of more pages (no {api.LINK_HEADER}, no "
+                                   f"{api.TOTAL_COUNT_HEADER}), as a capped list would")
         if total is not None and items and len(items) < total:
             rest = await self._pages_by_total(path, query, total, len(items))
             for response in rest:
-                items.extend(self._items(path, response))
+                page = self._page(path, response)
+                pages.add(page)
+                items.extend(page)
             # Rows added while reading push the list past the total: keep following.
             last = rest[-1] if rest else first
-        items.extend(await self._follow_links(path, api.next_link(last.headers)))
+        items.extend(await self._follow_links(path, api.next_link(last.headers), pages))
         return api.dedupe_by_id(items)
+
+    def _page(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
+        # Only an answer that is a JSON object can be an envelope; a list is never parsed twice.
+        if response.content[:64].lstrip()[:1] == b"{":
+            try:
+                keys = api.envelope_keys(response.json())
+            except ValueError:
+                keys = []
+            if keys:
+                raise PartialReadError(path, "it answered an object with the pagination "
+                                       f"keys {', '.join(keys)} instead of a list")
+        return self._items(path, response)
 
     async def _pages_by_total(
         self, path: str, query: Mapping[str, Any], total: int, page_size: int
@@ -61,7 +88,9 @@ class Pager:
         pages = api.page_count(total, page_size)
         return await gather_all(page(n) for n in range(2, pages + 1))
 
-    async def _follow_links(self, path: str, link: str | None) -> list[Mapping[str, Any]]:
+    async def _follow_links(
+        self, path: str, link: str | None, pages: _Pages
+    ) -> list[Mapping[str, Any]]:
         items: list[Mapping[str, Any]] = []
         seen: set[str] = set()
         while link is not None:
@@ -71,7 +100,9 @@ class Pager:
                                path=path)
             seen.add(url)
             response = await self._get(url, None)
-            items.extend(self._items(path, response))
+            page = self._page(path, response)
+            pages.add(page)
+            items.extend(page)
             link = api.next_link(response.headers)
         return items
 
@@ -84,6 +115,23 @@ class Pager:
             raise ApiError(f"the next-page link points outside {shown}", method="GET",
                            path=path)
         return str(url)
+
+
+class _Pages:
+    """The ids of every page read so far, to notice a page answered twice."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def add(self, page: list[Mapping[str, Any]]) -> None:
+        if not page:
+            return
+        ids = tuple(item.get(api.ID_KEY) for item in page)
+        if ids in self._seen:
+            raise PartialReadError(self._path, f"two pages answered the same {len(page)} "
+                                   f"items, as when the server ignores `{api.PAGE_PARAM}`")
+        self._seen.add(ids)
 
 
 async def gather_all(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

@@ -74,6 +74,7 @@ class PendingKind(StrEnum):
     AWAITING_MERCHANT = "awaiting_merchant"  # a pending request still waiting for the merchant
     QUEUED = "queued"  # an invite held back by max_invites_per_run
     NEEDS_UI_AUTHORIZATION = "needs_ui_authorization"  # no email: authorized in the DropStream UI
+    SEND_FROM_UI = "send_from_ui"  # no invite endpoint: the 3PL sends the link from the UI
 
 
 PENDING_KINDS: Final[tuple[PendingKind, ...]] = tuple(PendingKind)

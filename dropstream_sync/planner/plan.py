@@ -403,6 +403,24 @@ class _Planner:
 
     # -- budget, safety, order ---------------------------------------------------------------
 
+    def invites_from_ui(self) -> None:
+        """Without an invite endpoint, each invite is a pending item a person does in the
+        DropStream UI (the store wizard's Send to merchant); every other change stays."""
+        invites = [c for c in self.changes if isinstance(c.detail, Invite | Reinvite)]
+        if not invites:
+            return
+        moved = {id(c) for c in invites}
+        self.changes = [c for c in self.changes if id(c) not in moved]
+        for change in invites:
+            detail = change.detail
+            assert isinstance(detail, Invite | Reinvite)
+            self.pending.append(Pending(
+                PendingKind.SEND_FROM_UI, change.merchant, change.store or "",
+                f"send from the DropStream UI (Send to merchant) to {detail.email}: this API "
+                "has no invite endpoint",
+                {"kind": str(change.kind), "email": detail.email},
+            ))
+
     def invite_budget(self) -> None:
         budget = self.desired.safety.max_invites_per_run
         # Renewals first, soonest expiry first: those stores take orders today and stop when
@@ -480,6 +498,8 @@ def plan(
     if planner.errors:
         # One message per problem, though a warehouse may be looked up more than once.
         raise PlanError(list(dict.fromkeys(planner.errors)))
+    if live.authorization_requests_missing:
+        planner.invites_from_ui()
     planner.invite_budget()
     planner.safety()
     names = tuple(m.name for m in scope)

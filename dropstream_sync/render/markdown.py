@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from dropstream_sync.planner.model import CHANGE_KINDS, Plan
+from dropstream_sync.planner.model import CHANGE_KINDS, PendingKind, Plan
 from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
 
 MARKER = "<!-- dropstream-sync:plan -->"
@@ -71,6 +71,18 @@ def render_markdown(plan: Plan, *, color: bool = False) -> str:
     head.append(f"| connections billed | +{s['connections_billed']} |")
     head.append("")
     tail: list[str] = []
+    by_hand = [p for p in plan.pending if p.kind == PendingKind.SEND_FROM_UI]
+    if by_hand:
+        tail.append("**To do in the DropStream UI** (this API has no invite endpoint)")
+        tail.append("")
+        for item in by_hand[:MAX_LISTED]:
+            todo = (f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
+                    f"merchant) to {item.detail.get('email', '')}")
+            tail.append(f"- [ ] {html.escape(_clip(todo), quote=False)}")
+        if len(by_hand) > MAX_LISTED:
+            tail.append(f"- _and {len(by_hand) - MAX_LISTED} more: see "
+                        "`dropstream-sync show plan.json`_")
+        tail.append("")
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")

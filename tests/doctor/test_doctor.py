@@ -1,0 +1,184 @@
+"""`doctor` against the sandbox, as it is and as a differing DropStream would answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.doctor import Report, diagnose
+from tests.doctor.quirky import QuirkyBox
+
+US = "ATVPDKIKX0DER"
+
+
+def populate(box: QuirkyBox, customers: int = 3) -> None:
+    """Customers (each with its warehouse), an Amazon store each, the first authorized and
+    connected, the second with a pending invite."""
+
+    async def go() -> None:
+        async with box.writer() as w:
+            for i in range(customers):
+                cid = await w.create_customer(f"Merchant {i}")
+                sid = await w.create_store(cid, f"Store {i}", US, StoreSettings())
+                if i < 2:
+                    request = await w.create_authorization_request(sid, f"m{i}@example.com")
+                if i == 0:
+                    await box.admin_async(
+                        "POST", f"/_sandbox/authorization_requests/{request.id}/complete", {})
+                    warehouses = [x for x in await w.list_warehouses() if x.customer_id == cid]
+                    await w.create_connection(cid, sid, warehouses[0].id, "Store 0 conn")
+
+    asyncio.run(go())
+
+
+def run(box: QuirkyBox, password: str | None = None) -> Report:
+    async def go() -> Report:
+        async with box.reader(password) as client:
+            return await diagnose(client)
+
+    return asyncio.run(go())
+
+
+def check(report: Report, check_id: str) -> Any:
+    return next(c for c in report.checks if c.id == check_id)
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> QuirkyBox:
+    b = QuirkyBox(tmp_path / "sb")
+    populate(b)
+    return b
+
+
+def test_a_conforming_api_passes_every_check_and_writes_nothing(box: QuirkyBox) -> None:
+    before = box.admin("GET", "/_sandbox/stats")["requests"]
+
+    report = run(box)
+
+    assert report.exit_code == 0, report.text()
+    assert all(c.status == "ok" for c in report.checks), report.text()
+    after = box.admin("GET", "/_sandbox/stats")["requests"]
+    sent = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert sent, "the doctor sent nothing"
+    assert all(k.startswith("GET ") or k == "POST /auth/token" for k in sent), sent
+    assert "per_page and page honoured" in check(report, "list customers").summary
+    assert "sees 3 customers" in check(report, "account").summary
+
+
+def test_json_is_versioned_and_names_every_check(box: QuirkyBox) -> None:
+    data = json.loads(json.dumps(run(box).as_dict()))
+    assert data["format_version"] == "1"
+    assert data["exit_code"] == 0
+    ids = [c["id"] for c in data["checks"]]
+    for expected in ("url", "login", "account", "list customers", "list warehouses",
+                     "list stores", "list connections", "list authorization_requests",
+                     "shapes", "amazon adapter", "authorization_requests", "rate limit"):
+        assert expected in ids
+
+
+def test_a_wrong_password_is_an_auth_failure(box: QuirkyBox) -> None:
+    report = run(box, password="not-the-password")
+    assert report.exit_code == 4
+    login = check(report, "login")
+    assert login.status == "fail" and "DROPSTREAM_PASSWORD" in login.do
+    assert "not-the-password" not in report.text()
+
+
+def test_a_list_capped_at_a_round_number_is_a_pagination_failure(tmp_path: Path) -> None:
+    box = QuirkyBox(tmp_path / "sb")
+    box.admin("POST", "/_sandbox/seed",
+              {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    box.quirks.cap = 100
+
+    report = run(box)
+
+    assert report.exit_code == 6, report.text()
+    customers = check(report, "list customers")
+    assert customers.status == "fail" and customers.kind == "pagination"
+    assert "stop" in customers.means
+
+
+def test_body_envelope_pagination_is_a_pagination_failure(box: QuirkyBox) -> None:
+    box.quirks.on.add("envelope")
+    report = run(box)
+    assert report.exit_code == 6
+    summary = check(report, "list customers").summary
+    assert "total_pages" in summary
+
+
+def test_page_ignored_is_seen(box: QuirkyBox) -> None:
+    box.quirks.on.add("repeat-page")
+    report = run(box)
+    customers = check(report, "list customers")
+    assert customers.status == "warn"
+    assert "page ignored" in customers.summary
+
+
+def test_other_adapter_keys_are_a_shape_failure(box: QuirkyBox) -> None:
+    box.quirks.on.add("adapter-keys")
+    report = run(box)
+    assert report.exit_code == 5
+    adapter = check(report, "amazon adapter")
+    assert adapter.status == "fail"
+    assert "marketplace_id" in adapter.summary and "marketplace" in adapter.summary
+
+
+def test_no_expires_in_and_no_invite_endpoint_are_looked_at_not_failed(box: QuirkyBox) -> None:
+    box.quirks.on |= {"no-expires-in", "no-authorization-requests"}
+    report = run(box)
+    assert report.exit_code == 0, report.text()
+    assert check(report, "login").status == "warn"
+    endpoint = check(report, "authorization_requests")
+    assert endpoint.status == "warn" and "Send to merchant" in endpoint.means
+    assert "means:" in report.text() and "do:" in report.text()
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+
+
+def test_cli_output_is_short_and_holds_no_credential_even_with_debug_logs(
+    tmp_path: Path,
+) -> None:
+    result = _cli("-vv", "doctor", "--sandbox", str(tmp_path / "sb"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = json.loads((tmp_path / "sb" / "secrets.json").read_text())
+    import base64
+
+    pair = f"{info['username']}:{info['password']}".encode()
+    for secret in (info["password"], base64.b64encode(pair).decode()):
+        assert secret not in result.stdout and secret not in result.stderr
+    assert "Bearer ey" not in result.stderr
+    assert len(result.stdout.splitlines()) <= 30
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_against_nothing_listening_is_a_transport_failure(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()",
+         "doctor", "--api-url", f"http://127.0.0.1:{port}", "--format", "json"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2]),
+             "DROPSTREAM_USERNAME": "u", "DROPSTREAM_PASSWORD": "p-secret-1"},
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    url = data["checks"][0]
+    assert url["id"] == "url" and url["status"] == "fail"
+    assert "connection refused" in url["summary"]
+    assert "p-secret-1" not in result.stdout

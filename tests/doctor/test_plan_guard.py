@@ -1,0 +1,88 @@
+"""A plan never acts on a partial read: lists that may be cut short stop plan and apply
+with an error naming the list and pointing to doctor, before anything is planned or sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync import workflows
+from dropstream_sync.client import SyncReadClient, SyncWriteClient
+from dropstream_sync.errors import PartialReadError
+from tests.doctor.quirky import QuirkyBox
+
+CONFIG = """\
+version: 1
+prune: true
+merchants:
+  - name: C0
+    email: ops@c0.example
+    stores:
+      - name: C0 US
+        marketplace: US
+"""
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> QuirkyBox:
+    b = QuirkyBox(tmp_path / "sb")
+    b.admin("POST", "/_sandbox/seed",
+            {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    return b
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    path = tmp_path / "stores.yaml"
+    path.write_text(CONFIG)
+    return str(path)
+
+
+def _plan(box: QuirkyBox, config: str) -> object:
+    with SyncReadClient(box.reader()) as client:
+        return workflows.load_and_plan([config], client)
+
+
+def test_the_sandbox_as_modelled_plans(box: QuirkyBox, config: str) -> None:
+    plan = _plan(box, config)
+    assert plan is not None
+
+
+@pytest.mark.parametrize("cap", [100, 50])
+def test_a_list_cut_at_a_round_number_without_signal_stops_the_plan(
+    box: QuirkyBox, config: str, cap: int
+) -> None:
+    box.quirks.cap = cap
+    with pytest.raises(PartialReadError) as caught:
+        _plan(box, config)
+    assert caught.value.list_path == "/customers"
+    assert "/customers" in str(caught.value) and "dropstream-sync doctor" in str(caught.value)
+    assert f"exactly {cap} items" in str(caught.value)
+
+
+def test_a_short_list_without_signal_is_read_as_whole(box: QuirkyBox, config: str) -> None:
+    box.quirks.on.add("no-link")
+    box.quirks.cap = 37  # no Link, no total, and a length no server caps at
+    assert _plan(box, config) is not None
+
+
+def test_a_body_envelope_stops_the_plan(box: QuirkyBox, config: str) -> None:
+    box.quirks.on.add("envelope")
+    with pytest.raises(PartialReadError, match="total_pages"):
+        _plan(box, config)
+
+
+def test_the_same_page_twice_stops_the_plan(box: QuirkyBox, config: str) -> None:
+    box.quirks.on.add("repeat-page")
+    with pytest.raises(PartialReadError, match="same 100 items") as caught:
+        _plan(box, config)
+    assert caught.value.list_path == "/customers"
+
+
+def test_apply_stops_before_sending_any_write(box: QuirkyBox, config: str) -> None:
+    box.quirks.cap = 100
+    with SyncWriteClient(box.writer()) as client, pytest.raises(PartialReadError):
+        workflows.apply(client, [config], audit_log=None)
+    assert not [r for r in box.quirks.sent if r.method not in ("GET", "HEAD")
+                and r.url.path != "/auth/token"]

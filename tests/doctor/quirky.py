@@ -22,7 +22,7 @@ from dropstream_sync.client import (
     Secret,
     WriteClient,
 )
-from tests.client.on_sandbox import URL, instant
+from tests.client.on_sandbox import URL, FakeTime
 
 LISTS = ("/customers", "/warehouses", "/stores", "/connections", "/authorization_requests")
 
@@ -85,11 +85,11 @@ class QuirkyBox:
                               Limits(rate_limit_rps=None, max_attempts=2))
 
     def reader(self, password: str | None = None) -> ReadClient:
-        return ReadClient(self.settings(password), transport=self.quirks, timing=instant(),
+        return ReadClient(self.settings(password), transport=self.quirks, timing=FakeTime().timing,
                           rng=random.Random(7))
 
     def writer(self) -> WriteClient:
-        return WriteClient(self.settings(), transport=self.quirks, timing=instant(),
+        return WriteClient(self.settings(), transport=self.quirks, timing=FakeTime().timing,
                            rng=random.Random(7))
 
     async def admin_async(self, method: str, path: str, body: Any = None) -> Any:

@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from . import models as m
 from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
-from .context import Ctx, Reply
+from .context import Ctx, Op, Reply
 from .errors import ApiError, invalid, not_found
+from .models import fields_of
 from .store import fmt_ts
 from .validation import (
     MISSING,
@@ -239,7 +241,7 @@ def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
 
 
 def create_customer(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.CustomerCreate), read_only=("id", "created_at"))
     values = _customer_fields(fields, create=True)
     fields.done()
     return Reply(201, {"id": insert_customer(ctx, values)})
@@ -253,7 +255,7 @@ def _update(ctx: Ctx, table: str, ident: int, values: dict[str, Any]) -> None:
 
 def patch_customer(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "customers", "Customer", ctx.int_param("id"))
-    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.CustomerPatch), read_only=("id", "created_at"))
     values = _customer_fields(fields, create=False)
     fields.done()
     _update(ctx, "customers", row["id"], values)
@@ -262,7 +264,6 @@ def patch_customer(ctx: Ctx) -> Reply:
 
 # -- warehouses ------------------------------------------------------------------------------
 
-WAREHOUSE_FIELDS = ("customer_id", "description", "platform", "adapter", "enabled_at")
 
 
 def list_warehouses(ctx: Ctx) -> Reply:
@@ -288,7 +289,7 @@ def _check_customer(ctx: Ctx, fields: Fields, customer_id: Any) -> None:
 
 
 def create_warehouse(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, WAREHOUSE_FIELDS[:4], read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.WarehouseCreate), read_only=("id", "created_at"))
     customer_id = fields.ident("customer_id", required=True)
     description = fields.string("description", required=True)
     platform = fields.string("platform", nullable=False)
@@ -313,7 +314,7 @@ def create_warehouse(ctx: Ctx) -> Reply:
 def patch_warehouse(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("description", "adapter", "enabled_at"),
+        ctx.body, fields_of(m.WarehousePatch),
         read_only=("id", "customer_id", "platform", "created_at"),
     )  # fmt: skip
     values: dict[str, Any] = {}
@@ -333,7 +334,6 @@ def patch_warehouse(ctx: Ctx) -> Reply:
 
 # -- stores ----------------------------------------------------------------------------------
 
-STORE_CREATE = ("customer_id", "name", "description", "url", "platform", "adapter")
 STORE_READ_ONLY = (
     "id", "created_at", "order_imported_at", "inventory_updated_at",
 )  # fmt: skip
@@ -356,7 +356,9 @@ def get_store(ctx: Ctx) -> Reply:
 
 
 def create_store(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, STORE_CREATE, read_only=(*STORE_READ_ONLY, "enabled_at"))
+    fields = Fields(
+        ctx.body, fields_of(m.StoreCreate), read_only=(*STORE_READ_ONLY, "enabled_at")
+    )
     customer_id = fields.ident("customer_id", required=True)
     name = fields.string("name", required=True)
     description = fields.string("description", max_len=1000)
@@ -393,7 +395,7 @@ def create_store(ctx: Ctx) -> Reply:
 def patch_store(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("name", "description", "url", "adapter", "enabled_at"),
+        ctx.body, fields_of(m.StorePatch),
         read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
     )  # fmt: skip
     values: dict[str, Any] = {}
@@ -452,7 +454,7 @@ def default_warehouse(conn: sqlite3.Connection, customer_id: int) -> int | None:
 
 def create_connection(ctx: Ctx) -> Reply:
     fields = Fields(
-        ctx.body, ("name", "customer_id", "store_id", "warehouse_id"),
+        ctx.body, fields_of(m.ConnectionCreate),
         read_only=("id", "created_at", "enabled_at", "channels", "connection_type", "locations"),
     )  # fmt: skip
     name = fields.string("name", required=True)
@@ -511,7 +513,7 @@ def create_connection(ctx: Ctx) -> Reply:
 def patch_connection(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("name", "enabled_at"),
+        ctx.body, fields_of(m.ConnectionPatch),
         read_only=("id", "customer_id", "store_id", "warehouse_id", "created_at", "channels",
                    "connection_type", "locations"),
     )  # fmt: skip
@@ -541,7 +543,7 @@ def patch_channel(ctx: Ctx) -> Reply:
     ).fetchone()
     if found is None:
         raise not_found("Channel", channel_id)
-    fields = Fields(ctx.body, ("enabled_at",), read_only=("id", "type"))
+    fields = Fields(ctx.body, fields_of(m.ChannelPatch), read_only=("id", "type"))
     enabled_at = fields.timestamp("enabled_at")
     fields.done()
     if enabled_at is not MISSING:
@@ -565,7 +567,7 @@ def pending_request(ctx: Ctx, store_id: int) -> sqlite3.Row | None:
 
 def create_authorization_request(ctx: Ctx) -> Reply:
     store = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
-    fields = Fields(ctx.body, ("email",))
+    fields = Fields(ctx.body, fields_of(m.AuthorizationRequestCreate))
     email = ctx.body.get("email")
     if "email" not in ctx.body:
         fields.add("email", "is required")
@@ -681,28 +683,32 @@ def complete_request(
     return partner
 
 
-# The route table: (method, template, handler). Templates use {name} for numeric ids.
-API_ROUTES: list[tuple[str, str, Callable[[Ctx], Reply]]] = [
-    ("GET", "/customers", list_customers),
-    ("POST", "/customers", create_customer),
-    ("GET", "/customers/{id}", get_customer),
-    ("PATCH", "/customers/{id}", patch_customer),
-    ("GET", "/warehouses", list_warehouses),
-    ("POST", "/warehouses", create_warehouse),
-    ("GET", "/warehouses/{id}", get_warehouse),
-    ("PATCH", "/warehouses/{id}", patch_warehouse),
-    ("GET", "/stores", list_stores),
-    ("POST", "/stores", create_store),
-    ("GET", "/stores/{id}", get_store),
-    ("PATCH", "/stores/{id}", patch_store),
-    ("POST", "/stores/{id}/authorization_requests", create_authorization_request),
-    ("GET", "/connections", list_connections),
-    ("POST", "/connections", create_connection),
-    ("GET", "/connections/{id}", get_connection),
-    ("PATCH", "/connections/{id}", patch_connection),
-    ("GET", "/connections/{id}/channels", list_channels),
-    ("PATCH", "/connections/{id}/channels/{chid}", patch_channel),
-    ("GET", "/authorization_requests", list_authorization_requests),
-    ("GET", "/authorization_requests/{id}", get_authorization_request),
-    ("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
+# The route table. Templates use {name} for numeric ids.
+API_ROUTES: list[Op] = [
+    Op("GET", "/customers", list_customers, m.Customer),
+    Op("POST", "/customers", create_customer, m.Created, m.CustomerCreate),
+    Op("GET", "/customers/{id}", get_customer, m.Customer),
+    Op("PATCH", "/customers/{id}", patch_customer, None, m.CustomerPatch),
+    Op("GET", "/warehouses", list_warehouses, m.Warehouse, filters=("customer_id",)),
+    Op("POST", "/warehouses", create_warehouse, m.Created, m.WarehouseCreate),
+    Op("GET", "/warehouses/{id}", get_warehouse, m.Warehouse),
+    Op("PATCH", "/warehouses/{id}", patch_warehouse, None, m.WarehousePatch),
+    Op("GET", "/stores", list_stores, m.Store, filters=("customer_id", "platform")),
+    Op("POST", "/stores", create_store, m.Created, m.StoreCreate),
+    Op("GET", "/stores/{id}", get_store, m.Store),
+    Op("PATCH", "/stores/{id}", patch_store, None, m.StorePatch),
+    Op("POST", "/stores/{id}/authorization_requests", create_authorization_request,
+       m.AuthorizationRequest, m.AuthorizationRequestCreate),
+    Op("GET", "/connections", list_connections, m.Connection,
+       filters=("customer_id", "store_id")),
+    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
+    Op("GET", "/connections/{id}", get_connection, m.Connection),
+    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
+    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
+    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
+    Op("GET", "/authorization_requests", list_authorization_requests, m.AuthorizationRequest,
+       filters=("status", "store_id")),
+    Op("GET", "/authorization_requests/{id}", get_authorization_request,
+       m.AuthorizationRequest),
+    Op("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
 ]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
@@ -50,7 +50,7 @@ from .catalog import MARKETPLACE_NAMES
 from .context import Ctx, Html, Op, Reply, Settings
 from .control import CONTROL_ROUTES, ControlOp
 from .errors import ApiError, ConnectionDropped
-from .store import Database, check_password, fmt_ts, load_secrets
+from .store import Database, check_password, fmt_ts, load_secrets, private_folder
 from .tokens import issue, verify
 
 FAULT_KINDS = (500, 502, 503, "drop")
@@ -159,6 +159,28 @@ def control_template(path: str) -> str:
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+MERCHANT_PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def same_origin(request: Request) -> bool:
+    """False when Origin, or failing that Referer, names another origin than the page's own.
+    Neither header (a script, curl) is allowed: only a browser can be tricked into a POST, and
+    browsers send Origin with every cross-origin form POST (`null` when they hide it)."""
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return True
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.strip().lower() == own
+
 
 class SandboxApp:
     def __init__(
@@ -179,7 +201,7 @@ class SandboxApp:
         renewals: bool = True,
     ) -> None:
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(state_dir)
         stored = load_secrets(state_dir)
         self.db = Database(state_dir / "sandbox.sqlite3")
         self.signing_key = stored.signing_key
@@ -400,8 +422,17 @@ class SandboxApp:
 
     async def _merchant_page(self, request: Request) -> Response:
         self.stats[f"{request.method} /authorize/{{token}}"] += 1
-        raw = await request.body()
-        return to_response(self._merchant_reply(request.method, request.path_params["token"], raw))
+        if request.method == "POST" and not same_origin(request):
+            # A page elsewhere must not approve for the merchant (CSRF): a browser names the
+            # page a form was sent from in Origin (or at least Referer).
+            reply = Reply(403, Html("<h1>Approve and Deny only work from this page.</h1>"))
+        else:
+            raw = await request.body()
+            reply = self._merchant_reply(request.method, request.path_params["token"], raw)
+        # Nor may it frame the page to trick a click (clickjacking); and the URL holds the
+        # link's token, which must not leak through Referer or a cache.
+        reply.headers.update(MERCHANT_PAGE_HEADERS)
+        return to_response(reply)
 
     def _merchant_reply(self, method: str, token: str, raw: bytes) -> Reply:
         with self.db.write() as conn:

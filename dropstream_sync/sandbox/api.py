@@ -158,7 +158,10 @@ def list_page(
 
     The next link carries `after=<last id>`, a keyset hint: following it costs an index seek
     instead of an OFFSET scan, so reading page 500 costs what page 1 does. Clients treat the link
-    as opaque; `page` alone gives the same rows, since ids only grow and nothing is deleted.
+    as opaque; `page` alone gives the same rows, and costs the same: each answered page
+    remembers where it ended (`ctx.positions`), so page N starts with an index seek after
+    the end of page N-1 (or skips from the nearest page known), and only a page far from any
+    known one pays an OFFSET scan, over the id index alone.
     """
     page = int_param(ctx.query, "page", 1, 1, 10**9)
     per_page = int_param(ctx.query, "per_page", 25, 1, 100)
@@ -167,16 +170,29 @@ def list_page(
     where = " AND ".join(["account_id = ?", *(f[0] for f in filters)])
     args: tuple[Any, ...] = (ctx.account_id, *(f[1] for f in filters))
     total = ctx.count(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+    select = f"SELECT * FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ? OFFSET ?"
     if after is not None:
-        rows = ctx.conn.execute(
-            f"SELECT * FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ?",
-            (*args, after, per_page),
-        ).fetchall()
+        rows = ctx.conn.execute(select, (*args, after, per_page, 0)).fetchall()
     else:
-        rows = ctx.conn.execute(
-            f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
-            (*args, per_page, (page - 1) * per_page),
-        ).fetchall()
+        positions = ctx.positions((table, where, args))
+        start = (page - 1) * per_page  # rows before this page
+        known = start if start in positions or start == 0 else max(
+            (p for p in positions if p < start), default=None)
+        if known is None and start > 0:
+            # Far from any page answered since the last write: find the boundary through the
+            # id index, without reading the skipped rows themselves.
+            boundary = ctx.conn.execute(
+                f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?",
+                (*args, start - 1),
+            ).fetchone()
+            known, last = start, (boundary[0] if boundary is not None else 2**62)
+            positions[start] = last
+        else:
+            assert known is not None
+            last = positions.get(known, 0) if known else 0
+        rows = ctx.conn.execute(select, (*args, last, per_page, start - known)).fetchall()
+        if rows:
+            positions[start + len(rows)] = rows[-1]["id"]
     headers = {"X-Total-Count": str(total)}
     if page * per_page < total and rows:
         query = dict(echo)

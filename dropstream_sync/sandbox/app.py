@@ -222,6 +222,7 @@ class SandboxApp:
         self.rate_limited = 0
         self.fault_count = 0
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], int]] = {}
+        self._keysets: dict[tuple[Any, ...], tuple[tuple[int, int], dict[int, int]]] = {}
         self._asgi = Starlette(
             routes=self._routes(),
             exception_handlers={
@@ -353,6 +354,7 @@ class SandboxApp:
                 conn=conn, now=now, now_s=fmt_ts(now), account_id=account_id, params=params,
                 query=query, body=body, base_url=base_url, path=path, settings=self.settings,
                 count=lambda sql, args: self._count(conn, sql, args),
+                positions=lambda key: self._positions(conn, key),
             )
             reply = fn(ctx)
         # The sandbox's own clock, so a client can plan by the time the data is stamped with.
@@ -372,6 +374,19 @@ class SandboxApp:
             self._counts.clear()
         self._counts[key] = (generation, total)
         return total
+
+    def _positions(self, conn: sqlite3.Connection, key: tuple[Any, ...]) -> dict[int, int]:
+        # Valid until the next write anywhere, like the counts: ids only grow, and a write
+        # (a reset, a status change) is what can move a row in or out of a filtered list.
+        generation = self.db.generation(conn)
+        full = (id(conn), *key)
+        cached = self._keysets.get(full)
+        if cached is None or cached[0] != generation:
+            if len(self._keysets) > 1_000:
+                self._keysets.clear()
+            cached = (generation, {})
+            self._keysets[full] = cached
+        return cached[1]
 
     # -- auth --------------------------------------------------------------------------------
 
@@ -484,12 +499,19 @@ class SandboxApp:
         return endpoint
 
 
+# In an ASCII body, a lone surrogate can only come from a \uD800-\uDFFF escape (json.loads
+# decodes other bytes with "surrogatepass", so those bodies always get the full check).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json(raw: bytes) -> Any:
     """A request body, or a 400. Lone surrogates (`"\\ud800"`) are refused here once, so no
-    handler ever tries to store a string SQLite and UTF-8 cannot hold."""
+    handler ever tries to store a string SQLite and UTF-8 cannot hold; the check re-encodes
+    the body only when it may hold one (a 100,000-object ASCII seed does not)."""
     try:
         body = json.loads(raw)
-        json.dumps(body, ensure_ascii=False).encode()
+        if not raw.isascii() or _SURROGATE_ESCAPE.search(raw):
+            json.dumps(body, ensure_ascii=False).encode()
     except (ValueError, RecursionError):  # UnicodeError is a ValueError
         raise ApiError(400, "The request body is not valid JSON.") from None
     return body

@@ -46,6 +46,9 @@ class Ctx:
     path: str
     settings: Settings
     count: Callable[[str, tuple[Any, ...]], int]
+    # For a list query: position in the id order (rows up to and including it) -> that row's
+    # id, as far as answered pages have shown it since the last write.
+    positions: Callable[[tuple[Any, ...]], dict[int, int]]
     form: dict[str, str] = field(default_factory=dict)
 
     def int_param(self, name: str) -> int:

@@ -202,7 +202,7 @@ def list_page(
 
 
 def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
-    value = int_param(ctx.query, name, None, 1, 2**62)
+    value = int_param(ctx.query, name, None, 1, 2**62 - 1)
     if value is not None:
         filters.append((f"{name} = ?", value))
         echo[name] = str(value)
@@ -232,7 +232,8 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key in CUSTOMER_FIELDS:
         value = fields.string(
-            key, required=create and key == "company_name", nullable=key != "company_name"
+            key, required=create and key == "company_name", nullable=key != "company_name",
+            nonempty=key == "company_name",
         )
         if value is not MISSING:
             values[key] = value
@@ -417,7 +418,7 @@ def patch_store(ctx: Ctx) -> Reply:
     values: dict[str, Any] = {}
     for key, nullable, max_len in (("name", False, 255), ("description", True, 1000),
                                    ("url", True, 2000)):  # fmt: skip
-        value = fields.string(key, nullable=nullable, max_len=max_len)
+        value = fields.string(key, nullable=nullable, max_len=max_len, nonempty=key == "name")
         if value is not MISSING:
             values[key] = value
     if "adapter" in ctx.body:
@@ -534,7 +535,7 @@ def patch_connection(ctx: Ctx) -> Reply:
                    "connection_type", "locations"),
     )  # fmt: skip
     values: dict[str, Any] = {}
-    name = fields.string("name", nullable=False)
+    name = fields.string("name", nullable=False, nonempty=True)
     if name is not MISSING:
         values["name"] = name
     enabled_at = fields.timestamp("enabled_at")
@@ -635,7 +636,7 @@ def list_authorization_requests(ctx: Ctx) -> Reply:
     echo: dict[str, str] = {}
     _id_filter(ctx, "store_id", filters, echo)
     status = ctx.query.get("status")
-    if status:
+    if status is not None:
         if status not in REQUEST_STATUSES:
             raise ApiError(
                 422,

@@ -256,6 +256,7 @@ class SandboxApp:
             for template, ops in by_template.items()
         ]
         routes.append(Route("/auth/token", self._token, methods=["POST"]))
+        routes.append(Route("/openapi.json", self._openapi, methods=["GET"]))
         routes.append(Route("/authorize/{token}", self._merchant_page, methods=["GET", "POST"]))
         routes.extend(
             Route(starlette_path(op.template), self._control_endpoint(op), methods=[op.method])
@@ -323,8 +324,10 @@ class SandboxApp:
                     return self._fault_reply(fault)
             raw = await request.body()
             body: Any = parse_json(raw) if raw.strip() else None
-            if body is None and op.method in ("POST", "PATCH"):
-                body = {}
+            if body is None and op.body is not None:
+                # The document requires a body here; an empty one is not an empty object.
+                raise ApiError(422, "The request body must be a JSON object.",
+                               {"body": ["is required"]})
             host = request.headers.get("host") or "sandbox.local"
             reply = self._run(op.handler, op.method, scope["path"], account_id,
                               scope["path_params"], parse_query(scope), body,
@@ -433,6 +436,11 @@ class SandboxApp:
         token = issue(self.signing_key, account_id, username, issued, ttl)
         return JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
+    async def _openapi(self, request: Request) -> Response:
+        from .openapi import document_text
+
+        return Response(document_text(), media_type="application/json")
+
     # -- the merchant's page -----------------------------------------------------------------
 
     async def _merchant_page(self, request: Request) -> Response:
@@ -450,6 +458,10 @@ class SandboxApp:
         return to_response(reply)
 
     def _merchant_reply(self, method: str, token: str, raw: bytes) -> Reply:
+        action = dict(parse_qsl(raw.decode(errors="replace"))).get("action")
+        if method == "POST" and action not in ("approve", "deny"):
+            # Before the token is looked up: a malformed form is refused as such.
+            raise ApiError(400, "action must be approve or deny.")
         with self.db.write() as conn:
             now = Database.now(conn)
             row = conn.execute(
@@ -467,15 +479,12 @@ class SandboxApp:
                     "<button name='action' value='approve'>Approve</button> "
                     "<button name='action' value='deny'>Deny</button></form>"
                 ))
-            action = dict(parse_qsl(raw.decode(errors="replace"))).get("action")
             if action == "approve":
                 api.complete_request(conn, row, now, None)
                 return Reply(200, Html("<h1>Approved. You can close this page.</h1>"))
-            if action == "deny":
-                conn.execute("UPDATE authorization_requests SET status = 'canceled' WHERE id = ?",
-                             (row["id"],))
-                return Reply(200, Html("<h1>Denied. DropStream was not authorized.</h1>"))
-            raise ApiError(400, "action must be approve or deny.")
+            conn.execute("UPDATE authorization_requests SET status = 'canceled' WHERE id = ?",
+                         (row["id"],))
+            return Reply(200, Html("<h1>Denied. DropStream was not authorized.</h1>"))
 
     # -- /_sandbox/ --------------------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .catalog import MARKETPLACE_IDS, ORDER_STATUSES
 
-Id = Annotated[int, Field(ge=1)]
+# SQLite integers stop at 2**63: larger ids cannot exist, so the sandbox refuses them.
+Id = Annotated[int, Field(ge=1, le=2**62 - 1)]
 Ts = datetime | None
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]  # not all spaces
 Str255 = Annotated[str, Field(max_length=255)]
 NStr255 = Annotated[str | None, Field(max_length=255)]
 Description = Annotated[str | None, Field(max_length=1000)]
@@ -215,7 +216,7 @@ class StorePatch(Closed):
     name: Name = "-"
     description: Description = None
     url: Url = None
-    adapter: AdapterPatch | None = None
+    adapter: AdapterPatch = Field(default_factory=AdapterPatch)
     enabled_at: Ts = None
 
 
@@ -301,15 +302,43 @@ class Stats(Open):
     faults: int
 
 
-class SeedDocument(Open):
-    """Whole objects in the API's shapes; their ids only tie references together."""
+class SeedCustomer(Open):
+    company_name: str
 
-    username: str | None = None
-    customers: list[dict[str, Any]] = Field(default_factory=list)
-    warehouses: list[dict[str, Any]] = Field(default_factory=list)
-    stores: list[dict[str, Any]] = Field(default_factory=list)
-    connections: list[dict[str, Any]] = Field(default_factory=list)
-    authorization_requests: list[dict[str, Any]] = Field(default_factory=list)
+
+class SeedWarehouse(Open):
+    customer_id: int
+
+
+class SeedStore(Open):
+    customer_id: int
+    name: str
+
+
+class SeedConnection(Open):
+    customer_id: int
+    warehouse_id: int
+    store_id: int
+    name: str
+
+
+class SeedRequest(Open):
+    store_id: int
+    email: str
+    expires_at: str
+
+
+class SeedDocument(Open):
+    """Whole objects in the API's shapes (the keys each needs at least are listed); their ids
+    only tie references together."""
+
+    # null or "" load into the sandbox's main login
+    username: Annotated[str, Field(max_length=255, pattern=r"^[^:]*$")] | None = None
+    customers: list[SeedCustomer] = Field(default_factory=list)
+    warehouses: list[SeedWarehouse] = Field(default_factory=list)
+    stores: list[SeedStore] = Field(default_factory=list)
+    connections: list[SeedConnection] = Field(default_factory=list)
+    authorization_requests: list[SeedRequest] = Field(default_factory=list)
 
 
 class SeedCounts(Open):

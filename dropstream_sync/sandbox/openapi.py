@@ -64,7 +64,7 @@ ERROR_TEXT = {
 }
 API_ERRORS = (400, 401, 404, 409, 422, 429)
 CONTROL_ERRORS = (400, 403, 422)
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**62 - 1}
 FILTERS: dict[str, Any] = {
     "customer_id": ID, "store_id": ID, "platform": {"type": "string"},
     "status": {"enum": ["pending", "completed", "expired", "canceled"]},
@@ -119,13 +119,15 @@ def _api_operation(op: Op) -> dict[str, Any]:
     responses: dict[str, Any]
     if op.method == "GET" and not op.template.endswith("}"):
         assert op.answer is not None
-        params += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        params += [{"name": "page", "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}},
                    {"name": "per_page", "in": "query",
                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
         params += [{"name": f, "in": "query", "schema": FILTERS[f]} for f in op.filters]
-        params.append({"name": "after", "in": "query", "schema": {"type": "integer",
-                       "minimum": 0}, "description": "Keyset hint the next link carries: "
-                       "the last id of the previous page. Optional; page alone suffices."})
+        params.append({"name": "after", "in": "query",
+                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                       "description": "Keyset hint the next link carries: the last id of the "
+                       "previous page. Optional; page alone suffices."})
         responses = {"200": {**_json({"type": "array", "items": _ref(op.answer)}, "One page"),
                              "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
                                          "Link": {"schema": {"type": "string"}}}}}
@@ -167,7 +169,9 @@ def _control_operation(op: ControlOp) -> dict[str, Any]:
         out["parameters"].append({"name": "username", "in": "query",
                                   "schema": {"type": "string"}})
     if op.body is not None:
-        out["requestBody"] = {**_body(op.body), "required": False}
+        # No body is `{}`: required only where the model has keys that are.
+        required = any(f.is_required() for f in op.body.model_fields.values())
+        out["requestBody"] = {**_body(op.body), "required": required}
     return out
 
 
@@ -188,11 +192,15 @@ def document() -> dict[str, Any]:
                     "responses": html},
             "post": {"summary": "Approve or deny (form field action)",
                      "parameters": token_param,
-                     "requestBody": {"content": {"application/x-www-form-urlencoded": {
-                         "schema": {"type": "object", "properties": {
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": {
+                             "type": "object", "required": ["action"], "properties": {
                              "action": {"enum": ["approve", "deny"]}}}}}},
                      "responses": {**html, **_errors((400,))}}},
     }
+    paths["/openapi.json"] = {"get": {
+        "summary": "This document", "security": [],
+        "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}}
     for op in API_ROUTES:
         paths.setdefault(op.template, {})[op.method.lower()] = _api_operation(op)
     for cop in CONTROL_ROUTES:
@@ -210,6 +218,7 @@ def document() -> dict[str, Any]:
     }
 
 
+@cache
 def document_text() -> str:
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
 

@@ -86,11 +86,11 @@ OBJECT_TABLES = (
     "outbox",
 )
 
-TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
 def fmt_ts(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime(TS_FORMAT)
+    """`YYYY-MM-DDTHH:MM:SSZ`, the year always four digits (glibc's `%Y` writes 482 for 0482,
+    which is not ISO 8601 and would not sort)."""
+    u = moment.astimezone(dt.UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def parse_ts(text: str) -> dt.datetime:

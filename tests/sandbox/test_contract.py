@@ -299,6 +299,7 @@ def test_every_route_is_documented_and_every_documented_path_exists() -> None:
     doc = json.loads(document_text())
     ops: list[Op | ControlOp] = [*API_ROUTES, *CONTROL_ROUTES]
     served = {(op.method.lower(), op.template) for op in ops} | {
-        ("post", "/auth/token"), ("get", "/authorize/{token}"), ("post", "/authorize/{token}")}
+        ("post", "/auth/token"), ("get", "/authorize/{token}"), ("post", "/authorize/{token}"),
+        ("get", "/openapi.json")}
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert documented == served

@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from . import models as m
 from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
-from .context import Ctx, Reply
+from .context import Ctx, Op, Reply
 from .errors import ApiError, invalid, not_found
+from .models import fields_of
 from .store import fmt_ts
 from .validation import (
     MISSING,
@@ -156,7 +158,10 @@ def list_page(
 
     The next link carries `after=<last id>`, a keyset hint: following it costs an index seek
     instead of an OFFSET scan, so reading page 500 costs what page 1 does. Clients treat the link
-    as opaque; `page` alone gives the same rows, since ids only grow and nothing is deleted.
+    as opaque; `page` alone gives the same rows, and costs the same: each answered page
+    remembers where it ended (`ctx.positions`), so page N starts with an index seek after
+    the end of page N-1 (or skips from the nearest page known), and only a page far from any
+    known one pays an OFFSET scan, over the id index alone.
     """
     page = int_param(ctx.query, "page", 1, 1, 10**9)
     per_page = int_param(ctx.query, "per_page", 25, 1, 100)
@@ -165,16 +170,29 @@ def list_page(
     where = " AND ".join(["account_id = ?", *(f[0] for f in filters)])
     args: tuple[Any, ...] = (ctx.account_id, *(f[1] for f in filters))
     total = ctx.count(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+    select = f"SELECT * FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ? OFFSET ?"
     if after is not None:
-        rows = ctx.conn.execute(
-            f"SELECT * FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ?",
-            (*args, after, per_page),
-        ).fetchall()
+        rows = ctx.conn.execute(select, (*args, after, per_page, 0)).fetchall()
     else:
-        rows = ctx.conn.execute(
-            f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
-            (*args, per_page, (page - 1) * per_page),
-        ).fetchall()
+        positions = ctx.positions((table, where, args))
+        start = (page - 1) * per_page  # rows before this page
+        known = start if start in positions or start == 0 else max(
+            (p for p in positions if p < start), default=None)
+        if known is None and start > 0:
+            # Far from any page answered since the last write: find the boundary through the
+            # id index, without reading the skipped rows themselves.
+            boundary = ctx.conn.execute(
+                f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?",
+                (*args, start - 1),
+            ).fetchone()
+            known, last = start, (boundary[0] if boundary is not None else 2**62)
+            positions[start] = last
+        else:
+            assert known is not None
+            last = positions.get(known, 0) if known else 0
+        rows = ctx.conn.execute(select, (*args, last, per_page, start - known)).fetchall()
+        if rows:
+            positions[start + len(rows)] = rows[-1]["id"]
     headers = {"X-Total-Count": str(total)}
     if page * per_page < total and rows:
         query = dict(echo)
@@ -184,7 +202,7 @@ def list_page(
 
 
 def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
-    value = int_param(ctx.query, name, None, 1, 2**62)
+    value = int_param(ctx.query, name, None, 1, 2**62 - 1)
     if value is not None:
         filters.append((f"{name} = ?", value))
         echo[name] = str(value)
@@ -214,7 +232,8 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key in CUSTOMER_FIELDS:
         value = fields.string(
-            key, required=create and key == "company_name", nullable=key != "company_name"
+            key, required=create and key == "company_name", nullable=key != "company_name",
+            nonempty=key == "company_name",
         )
         if value is not MISSING:
             values[key] = value
@@ -239,7 +258,7 @@ def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
 
 
 def create_customer(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.CustomerCreate), read_only=("id", "created_at"))
     values = _customer_fields(fields, create=True)
     fields.done()
     return Reply(201, {"id": insert_customer(ctx, values)})
@@ -253,7 +272,7 @@ def _update(ctx: Ctx, table: str, ident: int, values: dict[str, Any]) -> None:
 
 def patch_customer(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "customers", "Customer", ctx.int_param("id"))
-    fields = Fields(ctx.body, CUSTOMER_FIELDS, read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.CustomerPatch), read_only=("id", "created_at"))
     values = _customer_fields(fields, create=False)
     fields.done()
     _update(ctx, "customers", row["id"], values)
@@ -262,7 +281,6 @@ def patch_customer(ctx: Ctx) -> Reply:
 
 # -- warehouses ------------------------------------------------------------------------------
 
-WAREHOUSE_FIELDS = ("customer_id", "description", "platform", "adapter", "enabled_at")
 
 
 def list_warehouses(ctx: Ctx) -> Reply:
@@ -288,7 +306,7 @@ def _check_customer(ctx: Ctx, fields: Fields, customer_id: Any) -> None:
 
 
 def create_warehouse(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, WAREHOUSE_FIELDS[:4], read_only=("id", "created_at"))
+    fields = Fields(ctx.body, fields_of(m.WarehouseCreate), read_only=("id", "created_at"))
     customer_id = fields.ident("customer_id", required=True)
     description = fields.string("description", required=True)
     platform = fields.string("platform", nullable=False)
@@ -313,7 +331,7 @@ def create_warehouse(ctx: Ctx) -> Reply:
 def patch_warehouse(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("description", "adapter", "enabled_at"),
+        ctx.body, fields_of(m.WarehousePatch),
         read_only=("id", "customer_id", "platform", "created_at"),
     )  # fmt: skip
     values: dict[str, Any] = {}
@@ -333,7 +351,6 @@ def patch_warehouse(ctx: Ctx) -> Reply:
 
 # -- stores ----------------------------------------------------------------------------------
 
-STORE_CREATE = ("customer_id", "name", "description", "url", "platform", "adapter")
 STORE_READ_ONLY = (
     "id", "created_at", "order_imported_at", "inventory_updated_at",
 )  # fmt: skip
@@ -356,7 +373,9 @@ def get_store(ctx: Ctx) -> Reply:
 
 
 def create_store(ctx: Ctx) -> Reply:
-    fields = Fields(ctx.body, STORE_CREATE, read_only=(*STORE_READ_ONLY, "enabled_at"))
+    fields = Fields(
+        ctx.body, fields_of(m.StoreCreate), read_only=(*STORE_READ_ONLY, "enabled_at")
+    )
     customer_id = fields.ident("customer_id", required=True)
     name = fields.string("name", required=True)
     description = fields.string("description", max_len=1000)
@@ -393,13 +412,13 @@ def create_store(ctx: Ctx) -> Reply:
 def patch_store(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("name", "description", "url", "adapter", "enabled_at"),
+        ctx.body, fields_of(m.StorePatch),
         read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
     )  # fmt: skip
     values: dict[str, Any] = {}
     for key, nullable, max_len in (("name", False, 255), ("description", True, 1000),
                                    ("url", True, 2000)):  # fmt: skip
-        value = fields.string(key, nullable=nullable, max_len=max_len)
+        value = fields.string(key, nullable=nullable, max_len=max_len, nonempty=key == "name")
         if value is not MISSING:
             values[key] = value
     if "adapter" in ctx.body:
@@ -452,7 +471,7 @@ def default_warehouse(conn: sqlite3.Connection, customer_id: int) -> int | None:
 
 def create_connection(ctx: Ctx) -> Reply:
     fields = Fields(
-        ctx.body, ("name", "customer_id", "store_id", "warehouse_id"),
+        ctx.body, fields_of(m.ConnectionCreate),
         read_only=("id", "created_at", "enabled_at", "channels", "connection_type", "locations"),
     )  # fmt: skip
     name = fields.string("name", required=True)
@@ -511,12 +530,12 @@ def create_connection(ctx: Ctx) -> Reply:
 def patch_connection(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, ("name", "enabled_at"),
+        ctx.body, fields_of(m.ConnectionPatch),
         read_only=("id", "customer_id", "store_id", "warehouse_id", "created_at", "channels",
                    "connection_type", "locations"),
     )  # fmt: skip
     values: dict[str, Any] = {}
-    name = fields.string("name", nullable=False)
+    name = fields.string("name", nullable=False, nonempty=True)
     if name is not MISSING:
         values["name"] = name
     enabled_at = fields.timestamp("enabled_at")
@@ -541,7 +560,7 @@ def patch_channel(ctx: Ctx) -> Reply:
     ).fetchone()
     if found is None:
         raise not_found("Channel", channel_id)
-    fields = Fields(ctx.body, ("enabled_at",), read_only=("id", "type"))
+    fields = Fields(ctx.body, fields_of(m.ChannelPatch), read_only=("id", "type"))
     enabled_at = fields.timestamp("enabled_at")
     fields.done()
     if enabled_at is not MISSING:
@@ -565,7 +584,7 @@ def pending_request(ctx: Ctx, store_id: int) -> sqlite3.Row | None:
 
 def create_authorization_request(ctx: Ctx) -> Reply:
     store = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
-    fields = Fields(ctx.body, ("email",))
+    fields = Fields(ctx.body, fields_of(m.AuthorizationRequestCreate))
     email = ctx.body.get("email")
     if "email" not in ctx.body:
         fields.add("email", "is required")
@@ -617,7 +636,7 @@ def list_authorization_requests(ctx: Ctx) -> Reply:
     echo: dict[str, str] = {}
     _id_filter(ctx, "store_id", filters, echo)
     status = ctx.query.get("status")
-    if status:
+    if status is not None:
         if status not in REQUEST_STATUSES:
             raise ApiError(
                 422,
@@ -681,28 +700,32 @@ def complete_request(
     return partner
 
 
-# The route table: (method, template, handler). Templates use {name} for numeric ids.
-API_ROUTES: list[tuple[str, str, Callable[[Ctx], Reply]]] = [
-    ("GET", "/customers", list_customers),
-    ("POST", "/customers", create_customer),
-    ("GET", "/customers/{id}", get_customer),
-    ("PATCH", "/customers/{id}", patch_customer),
-    ("GET", "/warehouses", list_warehouses),
-    ("POST", "/warehouses", create_warehouse),
-    ("GET", "/warehouses/{id}", get_warehouse),
-    ("PATCH", "/warehouses/{id}", patch_warehouse),
-    ("GET", "/stores", list_stores),
-    ("POST", "/stores", create_store),
-    ("GET", "/stores/{id}", get_store),
-    ("PATCH", "/stores/{id}", patch_store),
-    ("POST", "/stores/{id}/authorization_requests", create_authorization_request),
-    ("GET", "/connections", list_connections),
-    ("POST", "/connections", create_connection),
-    ("GET", "/connections/{id}", get_connection),
-    ("PATCH", "/connections/{id}", patch_connection),
-    ("GET", "/connections/{id}/channels", list_channels),
-    ("PATCH", "/connections/{id}/channels/{chid}", patch_channel),
-    ("GET", "/authorization_requests", list_authorization_requests),
-    ("GET", "/authorization_requests/{id}", get_authorization_request),
-    ("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
+# The route table. Templates use {name} for numeric ids.
+API_ROUTES: list[Op] = [
+    Op("GET", "/customers", list_customers, m.Customer),
+    Op("POST", "/customers", create_customer, m.Created, m.CustomerCreate),
+    Op("GET", "/customers/{id}", get_customer, m.Customer),
+    Op("PATCH", "/customers/{id}", patch_customer, None, m.CustomerPatch),
+    Op("GET", "/warehouses", list_warehouses, m.Warehouse, filters=("customer_id",)),
+    Op("POST", "/warehouses", create_warehouse, m.Created, m.WarehouseCreate),
+    Op("GET", "/warehouses/{id}", get_warehouse, m.Warehouse),
+    Op("PATCH", "/warehouses/{id}", patch_warehouse, None, m.WarehousePatch),
+    Op("GET", "/stores", list_stores, m.Store, filters=("customer_id", "platform")),
+    Op("POST", "/stores", create_store, m.Created, m.StoreCreate),
+    Op("GET", "/stores/{id}", get_store, m.Store),
+    Op("PATCH", "/stores/{id}", patch_store, None, m.StorePatch),
+    Op("POST", "/stores/{id}/authorization_requests", create_authorization_request,
+       m.AuthorizationRequest, m.AuthorizationRequestCreate),
+    Op("GET", "/connections", list_connections, m.Connection,
+       filters=("customer_id", "store_id")),
+    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
+    Op("GET", "/connections/{id}", get_connection, m.Connection),
+    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
+    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
+    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
+    Op("GET", "/authorization_requests", list_authorization_requests, m.AuthorizationRequest,
+       filters=("status", "store_id")),
+    Op("GET", "/authorization_requests/{id}", get_authorization_request,
+       m.AuthorizationRequest),
+    Op("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
 ]

@@ -1,8 +1,11 @@
-"""The sandbox as an ASGI application: routing, auth, rate limit, faults, control surface.
+"""The sandbox as an ASGI application on Starlette: routing, auth, rate limit, faults.
 
-A hand-rolled router rather than a framework: the handlers in api.py are plain functions
-of a `Ctx`, and a plan of 10,000 stores reads hundreds of pages in-process, so the cost per
-request matters more than routing conveniences.
+Starlette does the HTTP layer (routes with a digits-only id convertor, requests, responses,
+exception handlers for `ApiError` and for its own 404/405); the handlers in api.py and
+control.py stay plain functions of a `Ctx` (or of the app), so they know nothing of HTTP and
+the OpenAPI document (openapi.py) is generated from the same route tables. Every endpoint is
+`async` and runs its SQLite work inline: a threadpool hop per request would cost more than the
+query on a plan that reads hundreds of pages in-process.
 
 Faults (POST /_sandbox/faults) hit API endpoints only, never /auth/token, the merchant page
 or /_sandbox/. A fault is a 500, 502 or 503 answer or a dropped connection; an
@@ -15,43 +18,43 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import html
 import json
+import logging
 import math
 import random
 import re
-import secrets
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import api
 from .catalog import MARKETPLACE_NAMES
-from .context import Ctx, Html, Reply, Settings
+from .context import Ctx, Html, Op, Reply, Settings
+from .control import CONTROL_ROUTES, ControlOp
 from .errors import ApiError, ConnectionDropped
-from .store import (
-    OBJECT_TABLES,
-    Database,
-    check_password,
-    create_account,
-    fmt_ts,
-    load_secrets,
-)
+from .store import Database, check_password, fmt_ts, load_secrets, private_folder
 from .tokens import issue, verify
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 FAULT_KINDS = (500, 502, 503, "drop")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,11 +97,89 @@ class TokenBuckets:
             return (1 - tokens) / self.rps
 
 
-def _compile(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[0-9]{1,18})", template) + "$")
+class _IdConvertor(Convertor[str]):
+    # SQLite integers stop at 2**63: a longer id cannot exist, so it is a 404, never a 500.
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
 
 
-API_TABLE = [(method, template, _compile(template), fn) for method, template, fn in api.API_ROUTES]
+register_url_convertor("sandbox_id", _IdConvertor())
+
+
+def starlette_path(template: str) -> str:
+    return re.sub(r"\{(\w+)\}", r"{\1:sandbox_id}", template)
+
+
+class JsonResponse(Response):
+    """Compact, ASCII-only JSON: the bytes the sandbox always answered."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
+class DroppedResponse(Response):
+    """Promise a body, send a piece of it, then fail: the peer sees a connection cut
+    mid-response, as with a real network fault."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"64")]})
+        await send({"type": "http.response.body", "body": b'{"', "more_body": True})
+        raise ConnectionDropped("the sandbox dropped the connection (injected fault)")
+
+
+def to_response(reply: Reply) -> Response:
+    if isinstance(reply.body, Html):
+        return HTMLResponse(reply.body.text, reply.status, reply.headers)
+    if reply.body is None:
+        return Response(None, reply.status, reply.headers)
+    return JsonResponse(reply.body, reply.status, reply.headers)
+
+
+def parse_query(scope: Scope) -> dict[str, str]:
+    # "replace": a garbled query is the client's problem, answered with a 4xx, never a crash.
+    return dict(parse_qsl(scope.get("query_string", b"").decode(errors="replace"),
+                          keep_blank_values=True))
+
+
+def control_template(path: str) -> str:
+    return re.sub(r"/[0-9]+(?=/|$)", "/{id}", path)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+MERCHANT_PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def same_origin(request: Request) -> bool:
+    """False when Origin, or failing that Referer, names another origin than the page's own.
+    Neither header (a script, curl) is allowed: only a browser can be tricked into a POST, and
+    browsers send Origin with every cross-origin form POST (`null` when they hide it)."""
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return True
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.strip().lower() == own
 
 
 class SandboxApp:
@@ -120,7 +201,7 @@ class SandboxApp:
         renewals: bool = True,
     ) -> None:
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(state_dir)
         stored = load_secrets(state_dir)
         self.db = Database(state_dir / "sandbox.sqlite3")
         self.signing_key = stored.signing_key
@@ -132,6 +213,7 @@ class SandboxApp:
             admin_key=admin_key or stored.admin_key,
             state_dir=str(state_dir),
         )
+        self._admin_key = self.sandbox_info.admin_key.encode()
         self.settings = Settings(invite_ttl_hours * 3600, token_ttl_seconds, renewals)
         self.buckets = TokenBuckets(rate_limit_rps, burst)
         self.faults = Faults(fault_rate, fault_after_commit, latency_ms, fault_seed)
@@ -140,139 +222,129 @@ class SandboxApp:
         self.rate_limited = 0
         self.fault_count = 0
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], int]] = {}
+        self._keysets: dict[tuple[Any, ...], tuple[tuple[int, int], dict[int, int]]] = {}
+        self._asgi = Starlette(
+            routes=self._routes(),
+            exception_handlers={
+                ApiError: self._api_error,
+                HTTPException: self._http_error,
+                Exception: self._internal_error,
+            },
+        )
 
     # -- ASGI --------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        reply, drop = await self._handle(scope, body)
-        if drop:
-            # Promise a body, send a piece of it, then fail: the peer sees a connection cut
-            # mid-response, as with a real network fault.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", b"64")]})
-            await send({"type": "http.response.body", "body": b'{"', "more_body": True})
-            raise ConnectionDropped("the sandbox dropped the connection (injected fault)")
-        await self._send(send, reply)
+        try:
+            await self._asgi(scope, receive, send)
+        except ConnectionDropped:
+            raise
+        except Exception:
+            # Starlette has already answered 500 in the API's error shape (_internal_error)
+            # and re-raises for the server to log; the sandbox logs it itself, so a client,
+            # in-process or not, sees only the 5xx it can handle. The contract tests assert
+            # that this never happens.
+            log.exception("internal sandbox error")
 
-    async def _send(self, send: Send, reply: Reply) -> None:
-        headers = dict(reply.headers)
-        if isinstance(reply.body, Html):
-            payload = reply.body.text.encode()
-            headers["content-type"] = "text/html; charset=utf-8"
-        elif reply.body is None:
-            payload = b""
-        else:
-            payload = json.dumps(reply.body, separators=(",", ":")).encode()
-            headers["content-type"] = "application/json"
-        headers["content-length"] = str(len(payload))
-        await send({
-            "type": "http.response.start",
-            "status": reply.status,
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        })
-        await send({"type": "http.response.body", "body": payload})
+    def _routes(self) -> list[Route]:
+        by_template: dict[str, list[Op]] = {}
+        for op in api.API_ROUTES:
+            by_template.setdefault(op.template, []).append(op)
+        routes = [
+            Route(starlette_path(template), self._api_endpoint(ops),
+                  methods=[op.method for op in ops])
+            for template, ops in by_template.items()
+        ]
+        routes.append(Route("/auth/token", self._token, methods=["POST"]))
+        routes.append(Route("/openapi.json", self._openapi, methods=["GET"]))
+        routes.append(Route("/authorize/{token}", self._merchant_page, methods=["GET", "POST"]))
+        routes.extend(
+            Route(starlette_path(op.template), self._control_endpoint(op), methods=[op.method])
+            for op in CONTROL_ROUTES
+        )
+        return routes
 
-    # -- dispatch ----------------------------------------------------------------------------
+    # -- errors ------------------------------------------------------------------------------
 
-    async def _handle(self, scope: Scope, raw: bytes) -> tuple[Reply, bool]:
-        method: str = scope["method"]
-        path: str = scope["path"]
-        # latin-1 and "replace": a garbled header or query is the client's problem, answered
-        # with a 4xx, never a crash.
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode(errors="replace"),
-                               keep_blank_values=True))
-        host = headers.get("host") or "sandbox.local"
-        base_url = f"{scope.get('scheme', 'http')}://{host}"
+    async def _api_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        headers = dict(exc.headers)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JsonResponse(exc.body(), exc.status, headers)
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own 404 (no route) and 405 (no such method), in the API's shape."""
+        assert isinstance(exc, HTTPException)
+        method, path = request.method, request.url.path
         try:
             if path.startswith("/_sandbox/"):
-                self.stats[f"{method} {self._control_template(path)}"] += 1
-                return self._control(method, path, headers, query, raw), False
-            if path == "/auth/token":
-                self.stats["POST /auth/token"] += 1
-                return self._token(method, headers, raw), False
-            if path.startswith("/authorize/"):
-                self.stats[f"{method} /authorize/{{token}}"] += 1
-                return self._merchant_page(method, path, raw), False
-            return await self._api(method, path, headers, query, raw, base_url)
-        except ApiError as exc:
-            reply = Reply(exc.status, exc.body(), dict(exc.headers))
-            if exc.status == 401:
-                reply.headers["WWW-Authenticate"] = "Bearer"
-            return reply, False
-        except Exception as exc:
-            # A bug in the sandbox still answers in the API's error shape, so a client sees a
-            # 5xx it can handle; the contract tests assert that this never happens.
-            return Reply(500, {"error": f"Internal sandbox error ({type(exc).__name__})."}), False
-
-    async def _api(
-        self, method: str, path: str, headers: dict[str, str], query: dict[str, str],
-        raw: bytes, base_url: str,
-    ) -> tuple[Reply, bool]:
-        route = None
-        allowed = False
-        for r_method, template, pattern, fn in API_TABLE:
-            match = pattern.match(path)
-            if match:
-                allowed = True
-                if r_method == method:
-                    route = (template, fn, match.groupdict())
-                    break
-        if route is None:
-            if allowed:
-                raise ApiError(405, f"{method} is not allowed on {path}.")
+                self.stats[f"{method} {control_template(path)}"] += 1
+                self._check_admin(request.headers)
+            if exc.status_code == 405:
+                allow = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get(
+                    "Allow", "").split(",") if m.strip()))
+                raise ApiError(405, f"{method} is not allowed on {path}.", headers={
+                    "Allow": allow})
+            if path.startswith("/_sandbox/"):
+                raise ApiError(404, f"No such control endpoint: {method} {path}.")
             raise ApiError(404, f"No such endpoint: {path}.")
-        template, fn, params = route
-        self.stats[f"{method} {template}"] += 1
-        account_id = self._authenticate(headers)
-        wait = self.buckets.take(account_id)
-        if wait > 0:
-            self.rate_limited += 1
-            raise ApiError(429, "Too many requests: slow down.",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        fault: int | str | None = None
-        after_commit = False
-        if self.faults.rate and self.rng.random() < self.faults.rate:
-            self.fault_count += 1
-            fault = self.rng.choice(FAULT_KINDS)
-            after_commit = self.rng.random() < self.faults.after_commit_share
-            if not after_commit:
-                return self._fault_reply(fault)
-        body: Any = parse_json(raw) if raw.strip() else None
-        if body is None and method in ("POST", "PATCH"):
-            body = {}
-        reply = self._run(fn, method, path, account_id, params, query, body, base_url)
-        if fault is not None:
-            return self._fault_reply(fault)
-        if self.buckets.rps > 0:
-            # Best effort, as Amazon's own: announced on answers, never on a 429.
-            reply.headers["x-amzn-RateLimit-Limit"] = f"{self.buckets.rps:g}"
-        return reply, False
+        except ApiError as error:
+            return await self._api_error(request, error)
 
-    def _fault_reply(self, fault: int | str) -> tuple[Reply, bool]:
+    async def _internal_error(self, request: Request, exc: Exception) -> Response:
+        return JsonResponse({"error": f"Internal sandbox error ({type(exc).__name__})."}, 500)
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def _api_endpoint(self, ops: list[Op]) -> Endpoint:
+        by_method = {op.method: (op, f"{op.method} {op.template}") for op in ops}
+        if "GET" in by_method:
+            by_method["HEAD"] = by_method["GET"]
+
+        async def endpoint(request: Request) -> Response:
+            op, stat = by_method[request.method]
+            self.stats[stat] += 1
+            scope = request.scope
+            account_id = self._authenticate(request.headers)
+            wait = self.buckets.take(account_id)
+            if wait > 0:
+                self.rate_limited += 1
+                raise ApiError(429, "Too many requests: slow down.",
+                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+            if self.faults.latency_ms:
+                await asyncio.sleep(self.faults.latency_ms / 1000)
+            fault: int | str | None = None
+            after_commit = False
+            if self.faults.rate and self.rng.random() < self.faults.rate:
+                self.fault_count += 1
+                fault = self.rng.choice(FAULT_KINDS)
+                after_commit = self.rng.random() < self.faults.after_commit_share
+                if not after_commit:
+                    return self._fault_reply(fault)
+            raw = await request.body()
+            body: Any = parse_json(raw) if raw.strip() else None
+            if body is None and op.body is not None:
+                # The document requires a body here; an empty one is not an empty object.
+                raise ApiError(422, "The request body must be a JSON object.",
+                               {"body": ["is required"]})
+            host = request.headers.get("host") or "sandbox.local"
+            reply = self._run(op.handler, op.method, scope["path"], account_id,
+                              scope["path_params"], parse_query(scope), body,
+                              f"{scope.get('scheme', 'http')}://{host}")
+            if fault is not None:
+                return self._fault_reply(fault)
+            if self.buckets.rps > 0:
+                # Best effort, as Amazon's own: announced on answers, never on a 429.
+                reply.headers["x-amzn-RateLimit-Limit"] = f"{self.buckets.rps:g}"
+            return to_response(reply)
+
+        return endpoint
+
+    def _fault_reply(self, fault: int | str) -> Response:
         if fault == "drop":
-            return Reply(200, None), True
-        return Reply(int(fault), {"error": "The service is temporarily unavailable."}), False
+            return DroppedResponse()
+        return JsonResponse({"error": "The service is temporarily unavailable."}, int(fault))
 
     def _run(
         self, fn: Callable[[Ctx], Reply], method: str, path: str, account_id: int,
@@ -285,6 +357,7 @@ class SandboxApp:
                 conn=conn, now=now, now_s=fmt_ts(now), account_id=account_id, params=params,
                 query=query, body=body, base_url=base_url, path=path, settings=self.settings,
                 count=lambda sql, args: self._count(conn, sql, args),
+                positions=lambda key: self._positions(conn, key),
             )
             reply = fn(ctx)
         # The sandbox's own clock, so a client can plan by the time the data is stamped with.
@@ -305,9 +378,22 @@ class SandboxApp:
         self._counts[key] = (generation, total)
         return total
 
+    def _positions(self, conn: sqlite3.Connection, key: tuple[Any, ...]) -> dict[int, int]:
+        # Valid until the next write anywhere, like the counts: ids only grow, and a write
+        # (a reset, a status change) is what can move a row in or out of a filtered list.
+        generation = self.db.generation(conn)
+        full = (id(conn), *key)
+        cached = self._keysets.get(full)
+        if cached is None or cached[0] != generation:
+            if len(self._keysets) > 1_000:
+                self._keysets.clear()
+            cached = (generation, {})
+            self._keysets[full] = cached
+        return cached[1]
+
     # -- auth --------------------------------------------------------------------------------
 
-    def _authenticate(self, headers: dict[str, str]) -> int:
+    def _authenticate(self, headers: Headers) -> int:
         value = headers.get("authorization", "")
         if not value.startswith("Bearer "):
             raise ApiError(401, "Missing bearer token.")
@@ -323,10 +409,9 @@ class SandboxApp:
             raise ApiError(401, "Invalid token.")
         return int(payload["sub"])
 
-    def _token(self, method: str, headers: dict[str, str], raw: bytes) -> Reply:
-        if method != "POST":
-            raise ApiError(405, "Use POST /auth/token.")
-        value = headers.get("authorization", "")
+    async def _token(self, request: Request) -> Response:
+        self.stats["POST /auth/token"] += 1
+        value = request.headers.get("authorization", "")
         if not value.startswith("Basic "):
             raise ApiError(401, "Basic credentials are required.")
         try:
@@ -335,6 +420,7 @@ class SandboxApp:
             )
         except ValueError:  # binascii.Error and UnicodeDecodeError included
             raise ApiError(401, "Malformed Basic credentials.") from None
+        raw = await request.body()
         body = parse_json(raw) if raw.strip() else {}
         if not isinstance(body, dict) or body.get("grant_type", "client_credentials") != (
             "client_credentials"
@@ -348,12 +434,34 @@ class SandboxApp:
         issued = int(Database.now(conn).timestamp())
         ttl = self.settings.token_ttl_seconds
         token = issue(self.signing_key, account_id, username, issued, ttl)
-        return Reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+        return JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+    async def _openapi(self, request: Request) -> Response:
+        from .openapi import document_text
+
+        return Response(document_text(), media_type="application/json")
 
     # -- the merchant's page -----------------------------------------------------------------
 
-    def _merchant_page(self, method: str, path: str, raw: bytes) -> Reply:
-        token = path.removeprefix("/authorize/")
+    async def _merchant_page(self, request: Request) -> Response:
+        self.stats[f"{request.method} /authorize/{{token}}"] += 1
+        if request.method == "POST" and not same_origin(request):
+            # A page elsewhere must not approve for the merchant (CSRF): a browser names the
+            # page a form was sent from in Origin (or at least Referer).
+            reply = Reply(403, Html("<h1>Approve and Deny only work from this page.</h1>"))
+        else:
+            raw = await request.body()
+            reply = self._merchant_reply(request.method, request.path_params["token"], raw)
+        # Nor may it frame the page to trick a click (clickjacking); and the URL holds the
+        # link's token, which must not leak through Referer or a cache.
+        reply.headers.update(MERCHANT_PAGE_HEADERS)
+        return to_response(reply)
+
+    def _merchant_reply(self, method: str, token: str, raw: bytes) -> Reply:
+        action = dict(parse_qsl(raw.decode(errors="replace"))).get("action")
+        if method == "POST" and action not in ("approve", "deny"):
+            # Before the token is looked up: a malformed form is refused as such.
+            raise ApiError(400, "action must be approve or deny.")
         with self.db.write() as conn:
             now = Database.now(conn)
             row = conn.execute(
@@ -371,163 +479,48 @@ class SandboxApp:
                     "<button name='action' value='approve'>Approve</button> "
                     "<button name='action' value='deny'>Deny</button></form>"
                 ))
-            action = dict(parse_qsl(raw.decode(errors="replace"))).get("action")
             if action == "approve":
                 api.complete_request(conn, row, now, None)
                 return Reply(200, Html("<h1>Approved. You can close this page.</h1>"))
-            if action == "deny":
-                conn.execute("UPDATE authorization_requests SET status = 'canceled' WHERE id = ?",
-                             (row["id"],))
-                return Reply(200, Html("<h1>Denied. DropStream was not authorized.</h1>"))
-            raise ApiError(400, "action must be approve or deny.")
+            conn.execute("UPDATE authorization_requests SET status = 'canceled' WHERE id = ?",
+                         (row["id"],))
+            return Reply(200, Html("<h1>Denied. DropStream was not authorized.</h1>"))
 
     # -- /_sandbox/ --------------------------------------------------------------------------
 
-    @staticmethod
-    def _control_template(path: str) -> str:
-        return re.sub(r"/[0-9]+(?=/|$)", "/{id}", path)
-
-    def _control(
-        self, method: str, path: str, headers: dict[str, str], query: dict[str, str], raw: bytes
-    ) -> Reply:
-        if not secrets.compare_digest(
-            headers.get("x-sandbox-admin", ""), self.sandbox_info.admin_key
-        ):
+    def _check_admin(self, headers: Headers) -> None:
+        # Compared as bytes: a header that is not ASCII is a wrong key (403), not a crash.
+        given = headers.get("x-sandbox-admin", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._admin_key):
             raise ApiError(403, "The sandbox control surface needs X-Sandbox-Admin.")
-        body = parse_json(raw) if raw.strip() else {}
-        if not isinstance(body, dict):
-            raise ApiError(422, "The request body must be a JSON object.")
-        route = f"{method} {self._control_template(path)}"
-        ident = next(iter(re.findall(r"/([0-9]+)(?:/|$)", path)), None)
-        if route == "POST /_sandbox/users":
-            return self._users(body)
-        if route == "GET /_sandbox/outbox":
-            return self._outbox(query)
-        if route == "POST /_sandbox/authorization_requests/{id}/complete":
-            return self._complete(int(ident or 0), body)
-        if route == "POST /_sandbox/stores/{id}/revoke":
-            return self._revoke(int(ident or 0))
-        if route == "POST /_sandbox/clock":
-            return self._clock(body)
-        if route == "POST /_sandbox/faults":
-            return self._set_faults(body)
-        if route == "POST /_sandbox/rate_limit":
-            rps = _number(body, "rps", 0.0, 0, 1e6)
-            burst = int(_number(body, "burst", 10, 1, 1e6, integer=True))
-            self.buckets = TokenBuckets(rps, burst)
-            return Reply(200, {"rps": self.buckets.rps, "burst": self.buckets.burst})
-        if route == "GET /_sandbox/stats":
-            return Reply(200, {
-                "requests": dict(sorted(self.stats.items())),
-                "total_requests": sum(self.stats.values()),
-                "rate_limited": self.rate_limited,
-                "faults": self.fault_count,
-            })
-        if route == "POST /_sandbox/reset":
-            with self.db.write() as conn:
-                for table in OBJECT_TABLES:
-                    conn.execute(f"DELETE FROM {table}")
-            self.stats.clear()
-            self.rate_limited = self.fault_count = 0
-            return Reply(204)
-        if route == "POST /_sandbox/seed":
-            from .seed import seed
 
-            return Reply(200, seed(self.db, body, self.sandbox_info.username))
-        raise ApiError(404, f"No such control endpoint: {method} {path}.")
+    def _control_endpoint(self, op: ControlOp) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            self.stats[f"{op.method} {op.template}"] += 1
+            self._check_admin(request.headers)
+            raw = await request.body()
+            body = parse_json(raw) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise ApiError(422, "The request body must be a JSON object.")
+            ident = int(request.path_params.get("id", 0))
+            return to_response(op.handler(self, body, parse_query(request.scope), ident))
 
-    def _users(self, body: dict[str, Any]) -> Reply:
-        username, password = body.get("username"), body.get("password")
-        if (not isinstance(username, str) or not username or len(username) > 255
-                or ":" in username or not isinstance(password, str)):
-            raise ApiError(422, "username (without ':') and password are required strings.")
-        with self.db.write() as conn:
-            exists = conn.execute("SELECT 1 FROM accounts WHERE username = ?", (username,))
-            if exists.fetchone():
-                raise ApiError(409, f"User {username} already exists.")
-            create_account(conn, username, password)
-        return Reply(201, {"username": username})
+        return endpoint
 
-    def _outbox(self, query: dict[str, str]) -> Reply:
-        sql = ("SELECT o.* FROM outbox o JOIN accounts a ON a.id = o.account_id")
-        args: tuple[Any, ...] = ()
-        if query.get("username"):
-            sql += " WHERE a.username = ?"
-            args = (query["username"],)
-        with self.db.read() as conn:
-            rows = conn.execute(sql + " ORDER BY o.id", args).fetchall()
-        return Reply(200, [
-            {"to": r["recipient"], "subject": r["subject"], "link": r["link"],
-             "authorization_request_id": r["authorization_request_id"], "sent_at": r["sent_at"]}
-            for r in rows
-        ])
 
-    def _complete(self, request_id: int, body: dict[str, Any]) -> Reply:
-        with self.db.write() as conn:
-            now = Database.now(conn)
-            row = conn.execute(
-                "SELECT * FROM authorization_requests WHERE id = ?", (request_id,)
-            ).fetchone()
-            if row is None:
-                raise ApiError(404, f"Authorization request {request_id} was not found.")
-            status = api.request_status(row, fmt_ts(now))
-            if status != "pending":
-                raise ApiError(409, f"Authorization request {request_id} is {status}.")
-            partner = api.complete_request(conn, row, now, body.get("selling_partner_id"))
-        return Reply(200, {"id": request_id, "status": "completed", "selling_partner_id": partner})
-
-    def _revoke(self, store_id: int) -> Reply:
-        with self.db.write() as conn:
-            cur = conn.execute(
-                "UPDATE stores SET auth_status = 'revoked' WHERE id = ? AND platform = 'amazon'",
-                (store_id,),
-            )
-            if cur.rowcount == 0:
-                raise ApiError(404, f"Amazon store {store_id} was not found.")
-        return Reply(204)
-
-    def _clock(self, body: dict[str, Any]) -> Reply:
-        advance = _number(body, "advance_seconds", 0.0, 0, 100 * 365 * 86400)
-        with self.db.write() as conn:
-            offset = Database.clock_offset(conn) + advance
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'clock_offset'", (str(offset),))
-            now = Database.now(conn)
-        return Reply(200, {"now": fmt_ts(now), "offset_seconds": offset})
-
-    def _set_faults(self, body: dict[str, Any]) -> Reply:
-        rate = _number(body, "rate", self.faults.rate, 0, 1)
-        share = _number(body, "after_commit_share", self.faults.after_commit_share, 0, 1)
-        latency = int(_number(body, "latency_ms", self.faults.latency_ms, 0, 60_000, integer=True))
-        seed = body.get("seed", self.faults.seed)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ApiError(422, "Validation failed: seed must be an integer or null.",
-                           {"seed": ["must be an integer or null"]})
-        self.faults = Faults(rate, share, latency, seed)
-        if "seed" in body:
-            self.rng = random.Random(seed)
-        return Reply(200, {"rate": rate, "after_commit_share": share,
-                           "latency_ms": self.faults.latency_ms, "seed": seed})
+# In an ASCII body, a lone surrogate can only come from a \uD800-\uDFFF escape (json.loads
+# decodes other bytes with "surrogatepass", so those bodies always get the full check).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_json(raw: bytes) -> Any:
     """A request body, or a 400. Lone surrogates (`"\\ud800"`) are refused here once, so no
-    handler ever tries to store a string SQLite and UTF-8 cannot hold."""
+    handler ever tries to store a string SQLite and UTF-8 cannot hold; the check re-encodes
+    the body only when it may hold one (a 100,000-object ASCII seed does not)."""
     try:
         body = json.loads(raw)
-        json.dumps(body, ensure_ascii=False).encode()
+        if not raw.isascii() or _SURROGATE_ESCAPE.search(raw):
+            json.dumps(body, ensure_ascii=False).encode()
     except (ValueError, RecursionError):  # UnicodeError is a ValueError
         raise ApiError(400, "The request body is not valid JSON.") from None
     return body
-
-
-def _number(body: dict[str, Any], key: str, default: float, lo: float, hi: float,
-            *, integer: bool = False) -> float:
-    value = body.get(key, default)
-    ok = isinstance(value, int) or (isinstance(value, float) and not integer)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not ok or not (
-        lo <= value <= hi
-    ):
-        kind = "an integer" if integer else "a number"
-        raise ApiError(422, f"Validation failed: {key} must be {kind} from {lo:g} to {hi:g}.",
-                       {key: [f"must be {kind} from {lo:g} to {hi:g}"]})
-    return float(value)

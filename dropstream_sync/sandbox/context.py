@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 
 @dataclass(frozen=True)
 class Html:
@@ -44,8 +46,27 @@ class Ctx:
     path: str
     settings: Settings
     count: Callable[[str, tuple[Any, ...]], int]
+    # For a list query: position in the id order (rows up to and including it) -> that row's
+    # id, as far as answered pages have shown it since the last write.
+    positions: Callable[[tuple[Any, ...]], dict[int, int]]
     form: dict[str, str] = field(default_factory=dict)
 
     def int_param(self, name: str) -> int:
         """A path id; the router only matches digits, so this cannot fail."""
         return int(self.params[name])
+
+
+@dataclass(frozen=True)
+class Op:
+    """One API operation: what serves it and what the OpenAPI document says about it.
+
+    `answer` is the model of the success body (a list of it for a list endpoint), `body` the
+    model of the request body; the other answers follow from the method and the template.
+    """
+
+    method: str
+    template: str
+    handler: Callable[[Ctx], Reply]
+    answer: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    filters: tuple[str, ...] = ()

@@ -1,236 +1,216 @@
-"""The sandbox's OpenAPI 3.1 document, built from its route tables.
+"""The sandbox's OpenAPI 3.1 document, generated from its route tables and their models.
+
+Why pydantic models plus this small generator rather than FastAPI: FastAPI would validate
+request bodies itself and answer 422 in its own shape, while the sandbox's validation messages
+and error body are part of the contract (shared/spec/dropstream-api.md); and its dependency
+injection per request costs more than the sandbox's handlers do on a plan that reads hundreds
+of pages in-process. So Starlette serves the routes (app.py), the route tables (`api.API_ROUTES`,
+`control.CONTROL_ROUTES`) name each operation's body and answer models (models.py), and this
+module turns those into the document: pydantic's `model_json_schema` for every schema, and
+what follows from HTTP for the rest (path ids, list parameters and headers, error answers).
 
 `python -m dropstream_sync.sandbox.openapi > schemas/sandbox.openapi.json` regenerates the
-committed copy; a test checks both that it is current and that every route is in it.
+committed copy; a test checks both that it is current and that every served route is in it.
+The app serves the same document at `/openapi.json`.
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from . import models as m
 from .api import API_ROUTES
-from .catalog import MARKETPLACE_IDS, ORDER_STATUSES
+from .context import Op
+from .control import CONTROL_ROUTES, ControlOp
 
-CONTROL_ROUTES: list[tuple[str, str, str]] = [
-    ("POST", "/_sandbox/users", "Create a login with its own empty account (a tenant)."),
-    ("GET", "/_sandbox/outbox", "The invitation emails sent (filter: ?username=)."),
-    ("POST", "/_sandbox/authorization_requests/{id}/complete", "Approve as the merchant."),
-    ("POST", "/_sandbox/stores/{id}/revoke", "The merchant revokes the app in Seller Central."),
-    ("POST", "/_sandbox/clock", "Move the sandbox clock forward."),
-    ("POST", "/_sandbox/faults", "Inject faults: rate, after_commit_share, latency_ms, seed."),
-    ("POST", "/_sandbox/rate_limit", "Set the per-login token bucket (rps 0: off)."),
-    ("GET", "/_sandbox/stats", "Request counts per route template, 429s and faults."),
-    ("POST", "/_sandbox/reset", "Empty every account."),
-    ("POST", "/_sandbox/seed", "Load whole objects into a login's account."),
-]
 
-TS = {"type": ["string", "null"], "format": "date-time"}
-ID = {"type": "integer", "minimum": 1}
-SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {
-        "error": {"type": "string"},
-        "details": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"type": "string"}}}}},
-    "Created": {"type": "object", "required": ["id"], "properties": {"id": ID}},
-    "Customer": {"type": "object", "required": ["id", "company_name"], "properties": {
-        "id": ID, "company_name": {"type": "string"},
-        **{k: {"type": ["string", "null"]} for k in (
-            "street1", "street2", "street3", "city", "state", "zipcode", "country", "provider")},
-        "created_at": TS}},
-    "Warehouse": {"type": "object", "required": ["id", "customer_id"], "properties": {
-        "id": ID, "customer_id": ID, "description": {"type": ["string", "null"]},
-        "platform": {"type": "string"}, "adapter": {"type": "object"}, "created_at": TS,
-        "enabled_at": TS, "order_status_imported_at": TS, "inventory_updated_at": TS}},
-    "AmazonAdapter": {"type": "object", "properties": {
-        "marketplace_id": {"type": "string"},
-        "fulfillment_channel": {"enum": ["MFN", "AFN"]},
-        "import_order_statuses": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "fulfillment_latency": {"type": ["integer", "null"], "minimum": 1, "maximum": 30},
-        "fulfillment_channel_code": {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]{1,64}$"},
-        "authorization": {"type": "object", "properties": {
-            "status": {"enum": ["missing", "authorized", "expired", "revoked"]},
-            "selling_partner_id": {"type": ["string", "null"]},
-            "authorized_at": TS, "expires_at": TS}}}},
-    "Store": {"type": "object", "required": ["id", "customer_id", "name", "platform"],
-              "properties": {
-                  "id": ID, "customer_id": ID, "name": {"type": "string"},
-                  "description": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
-                  "platform": {"type": "string"}, "adapter": {"$ref": "#/components/schemas/"
-                                                                       "AmazonAdapter"},
-                  "created_at": TS, "enabled_at": TS, "order_imported_at": TS,
-                  "inventory_updated_at": TS}},
-    "Channel": {"type": "object", "properties": {
-        "id": ID, "type": {"enum": ["sales_order", "sales_order_return", "shipment"]},
-        "enabled_at": TS}},
-    "Connection": {"type": "object", "required": ["id", "customer_id", "store_id",
-                                                  "warehouse_id", "name"], "properties": {
-        "id": ID, "customer_id": ID, "warehouse_id": ID, "store_id": ID,
-        "name": {"type": "string"}, "connection_type": {"type": "string"}, "created_at": TS,
-        "enabled_at": TS, "locations": {"type": "array"},
-        "channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}}}},
-    "AuthorizationRequest": {"type": "object", "required": ["id", "store_id", "email", "status"],
-                             "properties": {
-        "id": ID, "store_id": ID, "customer_id": ID, "email": {"type": "string"},
-        "status": {"enum": ["pending", "completed", "expired", "canceled"]},
-        "created_at": TS, "expires_at": TS, "completed_at": TS}},
-    "Token": {"type": "object", "required": ["access_token", "token_type", "expires_in"],
-              "properties": {"access_token": {"type": "string"},
-                             "token_type": {"const": "Bearer"},
-                             "expires_in": {"type": "integer"}}},
+class _Schema(GenerateJsonSchema):
+    """Plain JSON Schema: `type: [X, "null"]` for nullable, no titles, no defaults (a default
+    in a model only marks a key optional)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        out = super().model_schema(schema)
+        out.pop("title", None)
+        return out
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        inner = self.generate_inner(schema["schema"])
+        kind = inner.get("type")
+        if isinstance(kind, str) and "$ref" not in inner:
+            return {**inner, "type": [kind, "null"]}
+        return super().nullable_schema(schema)
+
+
+ERROR_TEXT = {
+    400: "Malformed JSON",
+    401: "Missing, wrong or expired token",
+    403: "Missing or wrong admin key",
+    404: "Not found (or another account's)",
+    409: "Conflict",
+    422: "Validation failed",
+    429: "Too many requests (Retry-After)",
 }
-
-# Every object the API answers carries every documented field and nothing else, so a response
-# that drifts from the spec breaks the document (the fuzz test validates against it).
-for _name in ("Customer", "Warehouse", "Store", "Channel", "Connection", "AuthorizationRequest"):
-    SCHEMAS[_name]["required"] = list(SCHEMAS[_name]["properties"])
-    SCHEMAS[_name]["additionalProperties"] = False
-
-_STR = {"type": "string", "maxLength": 255}
-_NSTR = {"type": ["string", "null"], "maxLength": 255}
-_ADAPTER_IN = {"type": "object", "additionalProperties": False, "properties": {
-    "marketplace_id": {"enum": sorted(MARKETPLACE_IDS)},
-    "fulfillment_channel": {"enum": ["MFN", "AFN"]},
-    "import_order_statuses": {"type": "array", "minItems": 1,
-                              "items": {"enum": list(ORDER_STATUSES)}},
-    "fulfillment_latency": {"type": ["integer", "null"], "minimum": 1, "maximum": 30},
-    "fulfillment_channel_code": {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]{1,64}$"}}}
-_ENABLED = {"enabled_at": {"type": ["string", "null"], "format": "date-time"}}
-_CUSTOMER_IN = {"company_name": {**_STR, "minLength": 1},
-                **{k: _NSTR for k in ("street1", "street2", "street3", "city", "state",
-                                      "zipcode", "country", "provider")}}
-
-# What each write accepts (the sandbox answers 422 for anything else, unknown keys included).
-REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/customers"): {"required": ["company_name"], "properties": _CUSTOMER_IN},
-    ("PATCH", "/customers/{id}"): {"properties": _CUSTOMER_IN},
-    ("POST", "/warehouses"): {"required": ["customer_id", "description"], "properties": {
-        "customer_id": ID, "description": {**_STR, "minLength": 1},
-        "platform": _STR, "adapter": {"type": "object"}}},
-    ("PATCH", "/warehouses/{id}"): {"properties": {
-        "description": _STR, "adapter": {"type": "object"}, **_ENABLED}},
-    ("POST", "/stores"): {"required": ["customer_id", "name", "platform", "adapter"],
-                          "properties": {
-        "customer_id": ID, "name": {**_STR, "minLength": 1},
-        "description": {"type": ["string", "null"], "maxLength": 1000},
-        "url": {"type": ["string", "null"], "maxLength": 2000},
-        "platform": {"const": "amazon"},
-        "adapter": {**_ADAPTER_IN, "required": ["marketplace_id"]}}},
-    ("PATCH", "/stores/{id}"): {"properties": {
-        "name": {**_STR, "minLength": 1},
-        "description": {"type": ["string", "null"], "maxLength": 1000},
-        "url": {"type": ["string", "null"], "maxLength": 2000},
-        "adapter": _ADAPTER_IN, **_ENABLED}},
-    ("POST", "/stores/{id}/authorization_requests"): {"required": ["email"], "properties": {
-        "email": {"type": "string", "format": "email", "maxLength": 254}}},
-    ("POST", "/connections"): {"required": ["name", "customer_id", "store_id"], "properties": {
-        "name": {**_STR, "minLength": 1}, "customer_id": ID, "store_id": ID,
-        "warehouse_id": ID}},
-    ("PATCH", "/connections/{id}"): {"properties": {"name": {**_STR, "minLength": 1},
-                                                    **_ENABLED}},
-    ("PATCH", "/connections/{id}/channels/{chid}"): {"properties": _ENABLED},
-}
-
-_OBJECT_OF = {"customers": "Customer", "warehouses": "Warehouse", "stores": "Store",
-              "connections": "Connection", "authorization_requests": "AuthorizationRequest",
-              "channels": "Channel"}
-_FILTERS = {"/stores": ["customer_id", "platform"], "/connections": ["customer_id", "store_id"],
-            "/authorization_requests": ["status", "store_id"]}
-
-
-_FILTER_SCHEMAS: dict[str, Any] = {
+API_ERRORS = (400, 401, 404, 409, 422, 429)
+CONTROL_ERRORS = (400, 403, 422)
+ID = {"type": "integer", "minimum": 1, "maximum": 2**62 - 1}
+FILTERS: dict[str, Any] = {
     "customer_id": ID, "store_id": ID, "platform": {"type": "string"},
-    "status": {"enum": ["pending", "completed", "expired", "canceled"]}}
+    "status": {"enum": ["pending", "completed", "expired", "canceled"]},
+}  # fmt: skip
 
 
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [m.Error, m.Token, m.TokenRequest]
+    for op in API_ROUTES:
+        found += [x for x in (op.answer, op.body) if x is not None]
+    for cop in CONTROL_ROUTES:
+        found += [cop.body] if cop.body else []
+        for _status, answer in cop.answers:
+            if isinstance(answer, list):
+                found += answer
+            elif answer is not None:
+                found.append(answer)
+    return list(dict.fromkeys(found))
+
+
+@cache
+def _components() -> dict[str, Any]:
+    _, top = models_json_schema([(model, "serialization") for model in _models()],
+                                ref_template="#/components/schemas/{model}",
+                                schema_generator=_Schema)
+    return dict(sorted(top["$defs"].items()))
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-ERRORS = {code: _json(_ref("Error"), text) for code, text in (
-    ("400", "Malformed JSON"), ("401", "Missing, wrong or expired token"),
-    ("404", "Not found (or another account's)"), ("409", "Conflict"),
-    ("422", "Validation failed"), ("429", "Too many requests (Retry-After)"))}
+def _errors(codes: tuple[int, ...]) -> dict[str, Any]:
+    return {str(code): _json(_ref(m.Error), ERROR_TEXT[code]) for code in codes}
 
 
-def _operation(method: str, template: str) -> dict[str, Any]:
-    parts = [p for p in template.split("/") if p and not p.startswith("{")]
-    kind = _OBJECT_OF.get(parts[-1], "Created")
-    params = [{"name": name, "in": "path", "required": True, "schema": ID}
-              for name in ("id", "chid") if "{" + name + "}" in template]
+def _path_params(template: str, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in template.split("/") if part.startswith("{")]
+    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in names]
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _api_operation(op: Op) -> dict[str, Any]:
+    params = _path_params(op.template, ID)
     responses: dict[str, Any]
-    if method == "GET" and template.endswith("}"):
-        responses = {"200": _json(_ref(_OBJECT_OF[parts[-1]]), "The object")}
-    elif method == "GET":
-        params += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    if op.method == "GET" and not op.template.endswith("}"):
+        assert op.answer is not None
+        params += [{"name": "page", "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}},
                    {"name": "per_page", "in": "query",
                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
-        params += [{"name": f, "in": "query", "schema": _FILTER_SCHEMAS[f]}
-                   for f in _FILTERS.get(template, [])]
-        params.append({"name": "after", "in": "query", "schema": {"type": "integer",
-                       "minimum": 0}, "description": "Keyset hint the next link carries: "
-                       "the last id of the previous page. Optional; page alone suffices."})
-        responses = {"200": {**_json({"type": "array", "items": _ref(kind)}, "One page"),
+        params += [{"name": f, "in": "query", "schema": FILTERS[f]} for f in op.filters]
+        params.append({"name": "after", "in": "query",
+                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                       "description": "Keyset hint the next link carries: the last id of the "
+                       "previous page. Optional; page alone suffices."})
+        responses = {"200": {**_json({"type": "array", "items": _ref(op.answer)}, "One page"),
                              "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
                                          "Link": {"schema": {"type": "string"}}}}}
-    elif method == "POST" and template.endswith("authorization_requests"):
-        responses = {"201": _json(_ref("AuthorizationRequest"), "Created and emailed; on a "
-                                  "store still authorized it is a renewal, whose approval "
-                                  "restarts the 365 days")}
-    elif method == "POST":
-        responses = {"201": _json(_ref("Created"), "Created")}
+    elif op.method == "GET":
+        assert op.answer is not None
+        responses = {"200": _json(_ref(op.answer), "The object")}
+    elif op.method == "POST" and op.answer is m.AuthorizationRequest:
+        responses = {"201": _json(_ref(op.answer), "Created and emailed; on a store still "
+                                  "authorized it is a renewal, whose approval restarts the "
+                                  "365 days")}
+    elif op.method == "POST":
+        assert op.answer is not None
+        responses = {"201": _json(_ref(op.answer), "Created")}
     else:
         responses = {"204": {"description": "Done"}}
-    op: dict[str, Any] = {"summary": f"{method} {template}", "parameters": params,
-                          "security": [{"bearer": []}], "responses": {**responses, **ERRORS}}
-    if method in ("POST", "PATCH"):
-        schema = {"type": "object", "additionalProperties": False,
-                  **REQUEST_BODIES[(method, template)]}
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": schema}}}
-    return op
+    out: dict[str, Any] = {"summary": f"{op.method} {op.template}", "parameters": params,
+                           "security": [{"bearer": []}],
+                           "responses": {**responses, **_errors(API_ERRORS)}}
+    if op.body is not None:
+        out["requestBody"] = _body(op.body)
+    return out
 
 
+def _control_operation(op: ControlOp) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, answer in op.answers:
+        if answer is None:
+            responses[str(status)] = {"description": "Done"}
+        elif isinstance(answer, list):
+            responses[str(status)] = _json({"type": "array", "items": _ref(answer[0])}, "Done")
+        else:
+            responses[str(status)] = _json(_ref(answer), "Done")
+    out: dict[str, Any] = {
+        "summary": op.summary, "security": [{"admin": []}],
+        "parameters": _path_params(op.template, ID),
+        "responses": {**responses, **_errors(tuple(sorted({*CONTROL_ERRORS, *op.errors})))},
+    }
+    if op.template == "/_sandbox/outbox":
+        out["parameters"].append({"name": "username", "in": "query",
+                                  "schema": {"type": "string"}})
+    if op.body is not None:
+        # No body is `{}`: required only where the model has keys that are.
+        required = any(f.is_required() for f in op.body.model_fields.values())
+        out["requestBody"] = {**_body(op.body), "required": required}
+    return out
+
+
+@cache
 def document() -> dict[str, Any]:
+    html = {"200": {"description": "HTML page", "content": {"text/html": {
+        "schema": {"type": "string"}}}}, "410": {"description": "Expired or used link"}}
+    token_param = _path_params("/authorize/{token}", {"type": "string"})
     paths: dict[str, Any] = {
         "/auth/token": {"post": {
             "summary": "Exchange a Basic login for a bearer token",
             "security": [{"basic": []}],
-            "requestBody": {"content": {"application/json": {"schema": {
-                "type": "object", "properties": {"grant_type": {"const": "client_credentials"}}}}}},
-            "responses": {"200": _json(_ref("Token"), "A token"), **ERRORS}}},
+            "requestBody": {"content": {"application/json": {"schema": _ref(m.TokenRequest)}}},
+            "responses": {"200": _json(_ref(m.Token), "A token"),
+                          **_errors((400, 401, 422))}}},
         "/authorize/{token}": {
-            "get": {"summary": "The merchant's authorization page",
-                    "parameters": [{"name": "token", "in": "path", "required": True,
-                                    "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "HTML page"},
-                                  "410": {"description": "Expired or used link"}}},
+            "get": {"summary": "The merchant's authorization page", "parameters": token_param,
+                    "responses": html},
             "post": {"summary": "Approve or deny (form field action)",
-                     "parameters": [{"name": "token", "in": "path", "required": True,
-                                     "schema": {"type": "string"}}],
-                     "responses": {"200": {"description": "HTML page"},
-                                   "410": {"description": "Expired or used link"}}}},
+                     "parameters": token_param,
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": {
+                             "type": "object", "required": ["action"], "properties": {
+                             "action": {"enum": ["approve", "deny"]}}}}}},
+                     "responses": {**html, **_errors((400,))}}},
     }
-    for method, template, _fn in API_ROUTES:
-        paths.setdefault(template, {})[method.lower()] = _operation(method, template)
-    for method, template, summary in CONTROL_ROUTES:
-        paths.setdefault(template, {})[method.lower()] = {
-            "summary": summary, "security": [{"admin": []}],
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": ID}]
-            if "{id}" in template else [],
-            "responses": {"200": {"description": "Done"}, "201": {"description": "Created"},
-                          "204": {"description": "Done"},
-                          "403": _json(_ref("Error"), "Missing or wrong admin key")}}
+    paths["/openapi.json"] = {"get": {
+        "summary": "This document", "security": [],
+        "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}}
+    for op in API_ROUTES:
+        paths.setdefault(op.template, {})[op.method.lower()] = _api_operation(op)
+    for cop in CONTROL_ROUTES:
+        paths.setdefault(cop.template, {})[cop.method.lower()] = _control_operation(cop)
     return {
         "openapi": "3.1.0",
         "info": {"title": "DropStream API (dropstream-sync sandbox)", "version": "1",
                  "description": "The API as shared/spec/dropstream-api.md describes it, plus the "
                                 "sandbox's /_sandbox/ control surface."},
-        "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "components": {"schemas": _components(), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "basic": {"type": "http", "scheme": "basic"},
             "admin": {"type": "apiKey", "in": "header", "name": "X-Sandbox-Admin"}}},
@@ -238,6 +218,7 @@ def document() -> dict[str, Any]:
     }
 
 
+@cache
 def document_text() -> str:
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
 

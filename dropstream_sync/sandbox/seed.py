@@ -17,10 +17,23 @@ from .errors import ApiError
 from .store import Database, create_account, fmt_ts
 
 KINDS = ("customers", "warehouses", "stores", "connections", "authorization_requests")
+TEXT_KEYS = {"customers": ("company_name",), "stores": ("name",), "connections": ("name",),
+             "authorization_requests": ("email", "expires_at")}
 
 
 def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, int]:
-    username = doc.get("username") or default_username
+    username = doc.get("username")
+    username = default_username if username is None or username == "" else username
+    if not isinstance(username, str) or ":" in username or len(username) > 255:
+        raise ApiError(422, "seed: username must be a login name (a string without ':').")
+    for kind in KINDS:
+        items = doc.get(kind, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ApiError(422, f"seed: {kind} must be a list of objects.")
+        for key in TEXT_KEYS.get(kind, ()):
+            # What lists answer as strings must go in as strings (cheap enough for 100,000).
+            if not all(isinstance(item.get(key), str) for item in items):
+                raise ApiError(422, f"seed: every one of {kind} needs {key} as a string.")
     counts = dict.fromkeys(KINDS, 0)
     try:
         with db.write() as conn:
@@ -107,6 +120,6 @@ def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, 
             for kind in KINDS:
                 counts[kind] = len(ids[kind])
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError,
-            sqlite3.IntegrityError) as exc:
+            sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError) as exc:
         raise ApiError(422, f"seed: malformed document ({type(exc).__name__}: {exc})") from None
     return counts

@@ -86,11 +86,11 @@ OBJECT_TABLES = (
     "outbox",
 )
 
-TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
 def fmt_ts(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime(TS_FORMAT)
+    """`YYYY-MM-DDTHH:MM:SSZ`, the year always four digits (glibc's `%Y` writes 482 for 0482,
+    which is not ISO 8601 and would not sort)."""
+    u = moment.astimezone(dt.UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def parse_ts(text: str) -> dt.datetime:
@@ -142,6 +142,28 @@ def load_secrets(state_dir: Path) -> Secrets:
     )
 
 
+def private_folder(path: Path) -> None:
+    """The state folder, created or tightened to 0700: it holds the login's password, the
+    signing key and the merchants' link tokens, which no other local user may read."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` as 0600 (or tighten it) before SQLite opens it: SQLite gives its -wal and
+    -shm files the database file's permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists() and extra.stat().st_mode & 0o077:
+            extra.chmod(0o600)
+
+
 class Database:
     """Per-thread sqlite3 connections to the state file, plus a write generation counter.
 
@@ -154,6 +176,7 @@ class Database:
         self._local = threading.local()
         self._writes = 0
         self._writes_lock = threading.Lock()
+        private_file(path)
         self._init_schema()
 
     def _connect(self) -> sqlite3.Connection:

@@ -68,7 +68,8 @@ class Fields:
         self.errors.setdefault(field, []).append(reason)
 
     def string(
-        self, key: str, *, required: bool = False, nullable: bool = True, max_len: int = 255
+        self, key: str, *, required: bool = False, nullable: bool = True, max_len: int = 255,
+        nonempty: bool | None = None,
     ) -> Any:
         if key not in self.body:
             if required:
@@ -83,7 +84,7 @@ class Fields:
         if not isinstance(value, str):
             self.add(key, "must be a string")
             return MISSING
-        if required and not value.strip():
+        if (required if nonempty is None else nonempty) and not value.strip():
             self.add(key, "must not be empty")
             return MISSING
         if len(value) > max_len:
@@ -172,7 +173,7 @@ def amazon_adapter(
         fields.add("adapter.marketplace_id", "is required")
     if "fulfillment_channel" in given:
         channel = given["fulfillment_channel"]
-        if channel not in FULFILLMENT_CHANNELS:
+        if not isinstance(channel, str) or channel not in FULFILLMENT_CHANNELS:
             fields.add("adapter.fulfillment_channel", "must be MFN or AFN")
         else:
             result["fulfillment_channel"] = channel

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from dropstream_sync.sandbox import SandboxApp, create_app
+from dropstream_sync.sandbox import SandboxApp, create_app, listen
 
 
 @dataclass
@@ -39,8 +38,7 @@ class Live:
 
 
 def serve_in_thread(app: SandboxApp) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off",
                                            date_header=False))

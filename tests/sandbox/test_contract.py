@@ -293,11 +293,13 @@ def test_committed_openapi_document_is_current() -> None:
 
 def test_every_route_is_documented_and_every_documented_path_exists() -> None:
     from dropstream_sync.sandbox.api import API_ROUTES
-    from dropstream_sync.sandbox.openapi import CONTROL_ROUTES
+    from dropstream_sync.sandbox.context import Op
+    from dropstream_sync.sandbox.control import CONTROL_ROUTES, ControlOp
 
     doc = json.loads(document_text())
-    served = {(m.lower(), t) for m, t, _ in API_ROUTES} | {
-        (m.lower(), t) for m, t, _ in CONTROL_ROUTES} | {
-        ("post", "/auth/token"), ("get", "/authorize/{token}"), ("post", "/authorize/{token}")}
+    ops: list[Op | ControlOp] = [*API_ROUTES, *CONTROL_ROUTES]
+    served = {(op.method.lower(), op.template) for op in ops} | {
+        ("post", "/auth/token"), ("get", "/authorize/{token}"), ("post", "/authorize/{token}"),
+        ("get", "/openapi.json")}
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert documented == served

@@ -8,6 +8,7 @@ a field the API does not have has a bug worth hearing about.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from .catalog import (
@@ -157,59 +158,82 @@ def amazon_adapter(
             fields.add("adapter.authorization", "is read-only")
         elif key not in AMAZON_ADAPTER_KEYS:
             fields.add(f"adapter.{key}", "is not a known field")
-    if "marketplace_id" in given:
-        mid = given["marketplace_id"]
-        if current is not None:
-            if mid != current.get("marketplace_id"):
-                fields.add(
-                    "adapter.marketplace_id",
-                    "cannot change: another marketplace is another store",
-                )
-        elif not isinstance(mid, str) or mid not in MARKETPLACE_IDS:
-            fields.add("adapter.marketplace_id", "is not an Amazon marketplace id")
-        else:
-            result["marketplace_id"] = mid
-    elif current is None:
-        fields.add("adapter.marketplace_id", "is required")
-    if "fulfillment_channel" in given:
-        channel = given["fulfillment_channel"]
-        if not isinstance(channel, str) or channel not in FULFILLMENT_CHANNELS:
-            fields.add("adapter.fulfillment_channel", "must be MFN or AFN")
-        else:
-            result["fulfillment_channel"] = channel
-    if "import_order_statuses" in given:
-        statuses = given["import_order_statuses"]
-        if not isinstance(statuses, list) or not statuses:
-            fields.add("adapter.import_order_statuses", "must be a non-empty list of statuses")
-        else:
-            names: list[str] = []
-            for item in statuses:
-                name = canonical_order_status(item) if isinstance(item, str) else None
-                if name is None:
-                    fields.add("adapter.import_order_statuses", f"{item!r} is not an order status")
-                elif name not in names:
-                    names.append(name)
-            result["import_order_statuses"] = names
-    if "fulfillment_latency" in given:
-        latency = given["fulfillment_latency"]
-        if latency is not None and (
-            isinstance(latency, bool) or not isinstance(latency, int) or not 1 <= latency <= 30
-        ):
-            fields.add("adapter.fulfillment_latency", "must be null or an integer 1..30")
-        else:
-            result["fulfillment_latency"] = latency
-    if "fulfillment_channel_code" in given:
-        code = given["fulfillment_channel_code"]
-        if not isinstance(code, str) or not CHANNEL_CODE_RE.match(code):
-            fields.add(
-                "adapter.fulfillment_channel_code",
-                "must be 1..64 characters of A-Z a-z 0-9 _ - .",
-            )
-        else:
-            result["fulfillment_channel_code"] = code
+    _marketplace(given, fields, current, result)
+    for key, check in _SETTING_CHECKS.items():
+        if key in given:
+            value = check(given[key], fields)
+            if value is not _INVALID:
+                result[key] = value
     if sum(len(v) for v in fields.errors.values()) != errors_before:
         return None
     return {key: result[key] for key in AMAZON_ADAPTER_KEYS}
+
+
+_INVALID: Any = object()  # a setting's check refused the value (and said why in `fields`)
+
+
+def _marketplace(given: dict[str, Any], fields: Fields, current: dict[str, Any] | None,
+                 result: dict[str, Any]) -> None:
+    if "marketplace_id" not in given:
+        if current is None:
+            fields.add("adapter.marketplace_id", "is required")
+        return
+    mid = given["marketplace_id"]
+    if current is not None:
+        if mid != current.get("marketplace_id"):
+            fields.add("adapter.marketplace_id",
+                       "cannot change: another marketplace is another store")
+    elif not isinstance(mid, str) or mid not in MARKETPLACE_IDS:
+        fields.add("adapter.marketplace_id", "is not an Amazon marketplace id")
+    else:
+        result["marketplace_id"] = mid
+
+
+def _fulfillment_channel(channel: Any, fields: Fields) -> Any:
+    if not isinstance(channel, str) or channel not in FULFILLMENT_CHANNELS:
+        fields.add("adapter.fulfillment_channel", "must be MFN or AFN")
+        return _INVALID
+    return channel
+
+
+def _import_order_statuses(statuses: Any, fields: Fields) -> Any:
+    if not isinstance(statuses, list) or not statuses:
+        fields.add("adapter.import_order_statuses", "must be a non-empty list of statuses")
+        return _INVALID
+    names: list[str] = []
+    for item in statuses:
+        name = canonical_order_status(item) if isinstance(item, str) else None
+        if name is None:
+            fields.add("adapter.import_order_statuses", f"{item!r} is not an order status")
+        elif name not in names:
+            names.append(name)
+    return names
+
+
+def _fulfillment_latency(latency: Any, fields: Fields) -> Any:
+    if latency is not None and (
+        isinstance(latency, bool) or not isinstance(latency, int) or not 1 <= latency <= 30
+    ):
+        fields.add("adapter.fulfillment_latency", "must be null or an integer 1..30")
+        return _INVALID
+    return latency
+
+
+def _fulfillment_channel_code(code: Any, fields: Fields) -> Any:
+    if not isinstance(code, str) or not CHANNEL_CODE_RE.match(code):
+        fields.add("adapter.fulfillment_channel_code",
+                   "must be 1..64 characters of A-Z a-z 0-9 _ - .")
+        return _INVALID
+    return code
+
+
+# The sandbox's own check of each store setting (it shares no code with the tool's config).
+_SETTING_CHECKS: dict[str, Callable[[Any, Fields], Any]] = {
+    "fulfillment_channel": _fulfillment_channel,
+    "import_order_statuses": _import_order_statuses,
+    "fulfillment_latency": _fulfillment_latency,
+    "fulfillment_channel_code": _fulfillment_channel_code,
+}
 
 
 def int_param(

@@ -15,6 +15,7 @@ callbacks (`ApplyHooks`), so the same workflow serves a terminal, CI and tests.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 # Modules are imported inside the functions: the command line imports this module to
 # run one workflow, and should load only what that one needs.
+
+log = logging.getLogger("dropstream_sync")
 
 
 def _ignore(_: object) -> None:
@@ -57,8 +60,12 @@ def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
     from dropstream_sync.planner import plan
 
     names = merchants or sorted(result.desired.merchant_names())
+    log.info("reading the live account at %s (%d merchant(s) in the config)", client.api_url,
+             len(names))
     live = client.read_live(names)
     now = client.clock()
+    log.info("planning: %d live store(s), %d connection(s), %d pending request(s)",
+             len(live.stores), len(live.connections), len(live.authorization_requests))
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
@@ -173,6 +180,8 @@ def apply(
             return Applied(plan, None)
         if not saved and not hooks.confirm(plan):
             return Applied(plan, None, declined=True)
+        log.info("applying %d change(s), up to %d at once per phase", len(plan.changes),
+                 parallelism)
         hooks.starting(plan)
         report: ApplyReport = client.run(apply_plan(
             plan, client.aio, parallelism=parallelism, on_result=hooks.result, audit=audit,

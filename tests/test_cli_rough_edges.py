@@ -129,3 +129,28 @@ def test_a_wrong_admin_key_is_called_wrong_and_worded_like_the_tool(served: Serv
 def test_sandbox_errors_start_like_the_tools(tmp_path: Path) -> None:
     code, out = invoke("sandbox", "outbox", "--state", str(tmp_path))
     assert code == 1 and out.startswith("error: no running sandbox found")
+
+
+def test_verbose_is_the_tools_progress_and_very_verbose_adds_each_request(tmp_path: Path) -> None:
+    """-v: phases and pages read, no httpx line per request; -vv: our own redacted request
+    lines (still none of httpx's or httpcore's)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    config = str(root / "examples" / "stores.yaml")
+    state = str(tmp_path / "state")
+    cli_cmd = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+
+    def stderr(*flags: str) -> str:
+        done = subprocess.run([*cli_cmd, *flags, "plan", config, "--sandbox", state],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    one = stderr("-v")
+    assert "reading the live account" in one and "read /stores: 0 object(s) in 1 page(s)" in one
+    assert "HTTP Request" not in one and "GET http" not in one
+    two = stderr("-vv")
+    assert "GET http://sandbox.local/stores" in two and "Bearer ***" in two
+    assert "HTTP Request" not in two and "httpcore" not in two

@@ -93,10 +93,20 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.obj["verbose"] = verbose
     # The one colour decision, made once; click's echo and the renderers follow it.
     ctx.color = options.decide_color(no_color=no_color)
+    _configure_logging(verbose)
+
+
+def _configure_logging(verbose: int) -> None:
+    """-v: the tool's own progress (phases, pages read, retries and why); -vv: also each
+    request (our own redacted line); -vvv: also httpx's and httpcore's internals."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO and httpcore its connection steps at DEBUG: they
+    # would bury -v's progress and duplicate -vv's request lines.
+    for library in ("httpx", "httpcore", "asyncio"):
+        logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ are exactly those of an earlier page (a server ignoring `page`).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -29,6 +30,9 @@ Items = Callable[[str, httpx.Response], list[Mapping[str, Any]]]
 _MAX_PAGES: Final = 1_000_000
 
 T = TypeVar("T")
+
+
+log = logging.getLogger("dropstream_sync.client")
 
 
 class Pager:
@@ -62,7 +66,9 @@ class Pager:
             # Rows added while reading push the list past the total: keep following.
             last = rest[-1] if rest else first
         items.extend(await self._follow_links(path, api.next_link(last.headers), pages))
-        return api.dedupe_by_id(items)
+        result = api.dedupe_by_id(items)
+        log.info("read %s: %d object(s) in %d page(s)", path, len(result), max(1, pages.count))
+        return result
 
     def _page(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
         # Only an answer that is a JSON object can be an envelope; a list is never parsed twice.
@@ -132,6 +138,10 @@ class _Pages:
             raise PartialReadError(self._path, f"two pages answered the same {len(page)} "
                                    f"items, as when the server ignores `{api.PAGE_PARAM}`")
         self._seen.add(ids)
+
+    @property
+    def count(self) -> int:
+        return len(self._seen)
 
 
 async def gather_all(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

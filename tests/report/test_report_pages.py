@@ -128,3 +128,21 @@ def test_report_reads_what_plan_reads_plus_one_list(tmp_path: Path) -> None:
         client.run(session.admin.aclose())
     assert read.plan.to_dict()["changes"] == plan.to_dict()["changes"]
     assert report_requests == plan_requests + 1  # the expired invitations' list
+
+
+def test_the_demo_ends_with_the_report_of_its_sandbox_account(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the demo writes the page
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    tail = out.rstrip().splitlines()[-5:]
+    line = next(x for x in tail if x.strip().startswith("Report: "))
+    page = Path(line.split("Report: ", 1)[1])
+    assert page.parent == tmp_path and page.suffix == ".html"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Kumo Stationery" in text
+    assert "renewal window" in text

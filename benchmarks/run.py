@@ -194,6 +194,61 @@ async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Ro
     return rows
 
 
+async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[Row]:
+    """`report` against `plan` on the same seeded account: the requests each sends, and
+    the wall time of each whole command's work (reads, plan, and for the report its model
+    and HTML page), best of `repeats`. Target: the plan's requests plus the one list of
+    expired invitations, and at most 1.3 x the plan's time."""
+    from dropstream_sync.config import load
+    from dropstream_sync.planner import plan
+    from dropstream_sync.report import build_report, render_html
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sandbox = Sandbox(Path(tmp) / "state")
+        doc = seed_document(merchants, stores_per)
+        await sandbox.control("POST", "/_sandbox/seed", {"username": sandbox.username, **doc})
+        cfg = Path(tmp) / "stores.json.yaml"
+        cfg.write_text(json.dumps(config_for(merchants, stores_per)))
+        desired = load([cfg]).desired
+        n = len(doc["stores"])
+
+        async def run_plan() -> int:
+            client = sandbox.client()
+            plan(desired, await client.read_live(), now=datetime.now(UTC))
+            sent: int = client.requests_sent
+            await client.aclose()
+            return sent
+
+        async def run_report() -> int:
+            client = sandbox.client()
+            async with asyncio.TaskGroup() as group:
+                live = group.create_task(client.read_live())
+                expired = group.create_task(client.list_authorization_requests("expired"))
+            now = datetime.now(UTC)
+            made = plan(desired, live.result(), now=now)
+            render_html(build_report(made, live.result(), now,
+                                     expired_requests=expired.result()))
+            sent: int = client.requests_sent
+            await client.aclose()
+            return sent
+
+        plan_times, report_times = [], []
+        plan_requests = report_requests = 0
+        for _ in range(repeats):
+            t_plan, plan_requests = await timed(run_plan)
+            t_report, report_requests = await timed(run_report)
+            plan_times.append(t_plan)
+            report_times.append(t_report)
+        p, r = min(plan_times), min(report_times)
+        return [
+            Row(f"requests for a report of {n} stores", f"{report_requests}",
+                f"plan's {plan_requests} + 1 (expired invitations)",
+                report_requests / (plan_requests + 1), 1.0),
+            Row(f"report wall time (HTML), {n} stores", f"{r:.2f} s", f"plan {p:.2f} s",
+                r / p / 1.3, 1.0),
+        ]
+
+
 def memory_figure(merchants: int, stores_per: int) -> Row:
     code = (
         "import asyncio, sys, resource\n"
@@ -329,6 +384,7 @@ def main() -> int:
         sizes = dict(merchants=1000, stores_per=10, mem_merchants=5000, mem_per=10, changes=1000,
                      rps=50, validate=10000, repeats=3)
     rows = asyncio.run(plan_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
+    rows += asyncio.run(report_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
     rows.append(memory_figure(sizes["mem_merchants"], sizes["mem_per"]))
     rows.append(asyncio.run(apply_figure(sizes["changes"], sizes["rps"])))
     rows.append(validate_figure(sizes["validate"]))

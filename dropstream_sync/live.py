@@ -76,6 +76,20 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """One of a connection's channels (sales_order, shipment, ...). Read for the report;
+    the planner does not manage channels, so they are not in the fingerprint."""
+
+    id: int
+    type: str
+    enabled_at: datetime | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.enabled_at is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     id: int
     customer_id: int
@@ -83,6 +97,7 @@ class Connection:
     warehouse_id: int
     name: str
     enabled_at: datetime | None = None
+    channels: tuple[Channel, ...] = ()
 
     @property
     def enabled(self) -> bool:

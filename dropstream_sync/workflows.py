@@ -4,6 +4,8 @@ these, renders what comes back and maps errors to exit codes.
     load_config(paths) -> LoadResult                       the config, checked (no request)
     make_plan(result, client, merchants) -> Plan           ... planned against live
     load_and_plan(paths, client, merchants) -> Plan        both
+    make_plan_and_live(result, client, merchants)          ... keeping the live read (report)
+    load_plan_and_live(paths, client, merchants)          both
     read_plan_file(path) -> Plan                           a saved plan (`plan --out`)
     apply(client, paths, hooks=...) -> Applied             lock, plan or read, check, run
     import_account(client, merchants, name) -> Imported    the live account as YAML
@@ -18,7 +20,8 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from dropstream_sync.apply import ApplyReport, ChangeResult
     from dropstream_sync.client import SyncReadClient, SyncWriteClient
     from dropstream_sync.config import LoadResult
-    from dropstream_sync.live import LiveState
+    from dropstream_sync.live import AuthorizationRequest, LiveState
     from dropstream_sync.planner import Plan
 
 # Modules are imported inside the functions: the command line imports this module to
@@ -57,19 +60,23 @@ def load_config(paths: Sequence[str], on_warning: Callable[[Problem], None] = _i
 def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
               merchants: Sequence[str] = ()) -> Plan:
     """Plan a loaded config against live, read through `client` (one read per list)."""
-    from dropstream_sync.planner import plan
-
     names = merchants or sorted(result.desired.merchant_names())
     log.info("reading the live account at %s (%d merchant(s) in the config)", client.api_url,
              len(names))
     live = client.read_live(names)
-    now = client.clock()
     log.info("planning: %d live store(s), %d connection(s), %d pending request(s)",
              len(live.stores), len(live.connections), len(live.authorization_requests))
+    return _plan_of(result, live, client.clock(), client.api_url, merchants)
+
+
+def _plan_of(result: LoadResult, live: LiveState, now: datetime, api_url: str,
+             merchants: Sequence[str]) -> Plan:
+    from dropstream_sync.planner import plan
+
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
-        api_url=client.api_url, tool_version=__version__, created_at=utc_stamp(now),
+        api_url=api_url, tool_version=__version__, created_at=utc_stamp(now),
     )
 
 
@@ -77,6 +84,55 @@ def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient
                   merchants: Sequence[str] = (),
                   on_warning: Callable[[Problem], None] = _ignore) -> Plan:
     return make_plan(load_config(paths, on_warning), client, merchants)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanAndLive:
+    """What `report` is made of: the plan, the live read it was made from (the same
+    requests as `plan`), the expired invitations of the merchants in scope, and the time."""
+
+    plan: Plan
+    live: LiveState
+    expired_requests: tuple[AuthorizationRequest, ...]
+    now: datetime
+
+
+def load_plan_and_live(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,
+                       merchants: Sequence[str] = (),
+                       on_warning: Callable[[Problem], None] = _ignore) -> PlanAndLive:
+    return make_plan_and_live(load_config(paths, on_warning), client, merchants)
+
+
+def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteClient,
+                       merchants: Sequence[str] = ()) -> PlanAndLive:
+    """Like `make_plan`, keeping the live read. The plan reads pending invitations only;
+    the report also wants the expired ones (who ignores their invitations), so one more
+    list read (`status=expired`, paginated, run alongside the others) fetches them: never
+    a request per store."""
+    import asyncio
+
+    from dropstream_sync.client.clients import only_merchants
+    from dropstream_sync.client.pages import first_leaf
+
+    names = merchants or sorted(result.desired.merchant_names())
+
+    async def read() -> tuple[LiveState, list[AuthorizationRequest]]:
+        try:
+            async with asyncio.TaskGroup() as group:
+                state = group.create_task(client.aio.read_live(names))
+                expired = group.create_task(client.aio.list_authorization_requests("expired"))
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        return state.result(), expired.result()
+
+    live, expired = client.run(read())
+    now = client.clock()
+    the_plan = _plan_of(result, live, now, client.api_url, merchants)
+    # Kept to the merchants in scope, as read_live keeps its lists, and filtered on status
+    # again so that a server ignoring the filter cannot pass pending ones off as expired.
+    scoped = only_merchants(replace(live, authorization_requests=tuple(
+        r for r in expired if r.status == "expired")), names).authorization_requests
+    return PlanAndLive(the_plan, live, scoped, now)
 
 
 def read_plan_file(path: str) -> Plan:

@@ -25,6 +25,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "client": {"config", "planner", "render", "apply", "importer", "cli", "sandbox"},
     "apply": {"config", "render", "cli", "sandbox"},
     "importer": {"planner", "render", "apply", "cli", "sandbox"},
+    # The report is pure like the planner and the renderers: a function of (plan, live, now).
+    "report": {"config", "client", "apply", "importer", "workflows", "cli", "sandbox"},
     # The commands' workflows: no printing (render) and no knowledge of a command line.
     "workflows": {"render", "cli", "sandbox"},
     # The read-only probe: the client only, and no printing of its own.

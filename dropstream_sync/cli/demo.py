@@ -114,6 +114,24 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         # approved stores inside the example's reauthorize_days (30) window.
         client.run(admin.clock(advance_seconds=340 * 86400))
         plan_and_apply("8. 340 days later: renewals, and fresh invites for the unanswered")
+
+        # The audit view of the same account, as a page: written beside the sandbox (not
+        # in it, as that folder goes away), and its path printed so it can be opened.
+        from dropstream_sync.report import build_report, render_html
+        from dropstream_sync.workflows import load_plan_and_live
+
+        read = load_plan_and_live((str(config),), client, ())
+        report = build_report(read.plan, read.live, read.now,
+                              expired_requests=read.expired_requests)
+        handle, name = tempfile.mkstemp(prefix="dropstream-demo-report-", suffix=".html")
+        with open(handle, "w", encoding="utf-8") as page:
+            page.write(render_html(report))
+        s = report.summary()
+        _say("9", "the audit report of this account")
+        click.echo(f"  {s['stores']} stores: {s['authorized']} authorized, {s['pending']} "
+                   f"pending, {s['missing']} not authorized; {s['renewals_due']} renewal(s) "
+                   f"due; {s['drift']} drifted")
+        click.echo(f"  Report: {name}")
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
                    f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/.")

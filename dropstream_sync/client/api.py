@@ -445,6 +445,18 @@ def connection(d: Mapping[str, Any]) -> live.Connection:
         warehouse_id=_int(d, "warehouse_id"),
         name=_str(d, "name"),
         enabled_at=parse_time(d.get("enabled_at")),
+        channels=_channels(d.get("channels")),
+    )
+
+
+def _channels(value: Any) -> tuple[live.Channel, ...]:
+    """A connection's channels [assumed: `[{id, type, enabled_at}]`]; anything else: none."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        live.Channel(id=_int(c, "id"), type=_str(c, "type"),
+                     enabled_at=parse_time(c.get("enabled_at")))
+        for c in value if isinstance(c, dict)
     )
 
 

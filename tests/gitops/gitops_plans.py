@@ -26,6 +26,7 @@ from dropstream_sync.live import (
     Warehouse,
 )
 from dropstream_sync.planner import Plan, plan
+from dropstream_sync.report import Report, build_report
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MARKETS = ("US", "CA", "MX", "UK", "DE", "FR", "IT", "ES")
@@ -104,6 +105,17 @@ def big_plan(merchants: int = 400, stores_each: int = 8) -> Plan:
 def audit_plan(*, drift: bool, invite_age_days: int | None, renewal: bool = False) -> Plan:
     """One connected store, optionally with a setting changed live (drift) or an authorization
     due for renewal, and optionally a second store whose invite has waited `invite_age_days`."""
+    return make_plan(*audit_account(drift, invite_age_days, renewal))
+
+
+def audit_report(*, drift: bool, invite_age_days: int | None, renewal: bool = False) -> Report:
+    """The report of `audit_plan`'s account, made from the same reads."""
+    desired, live = audit_account(drift, invite_age_days, renewal)
+    return build_report(make_plan(desired, live), live, NOW)
+
+
+def audit_account(drift: bool, invite_age_days: int | None,
+                  renewal: bool) -> tuple[DesiredState, LiveState]:
     on = NOW - timedelta(days=40)
     latency = 4 if drift else 2
     stores = [Store(11, 1, "Acme US", marketplace_id=_market_id("US"),
@@ -127,4 +139,4 @@ def audit_plan(*, drift: bool, invite_age_days: int | None, renewal: bool = Fals
     desired = DesiredState(merchants=(
         DesiredMerchant("Acme", email="ops@acme.example", stores=tuple(wanted)),
     ))
-    return make_plan(desired, live)
+    return desired, live

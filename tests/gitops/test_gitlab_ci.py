@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 import pytest
 
 from dropstream_sync.render import render_markdown
+from dropstream_sync.report import render_markdown as render_report
 from tests.gitops.gitops_files import GITLAB_CI, load_yaml
-from tests.gitops.gitops_plans import rich_plan
+from tests.gitops.gitops_plans import audit_report, rich_plan
 
 MARKER = "<!-- dropstream-sync:plan -->"
 ME = 901  # the project access token's bot user
@@ -54,11 +55,13 @@ def test_apply_runs_only_on_the_default_branch_one_at_a_time() -> None:
         "audit.jsonl"]
 
 
-def test_scheduled_drift_warns_on_exit_2_and_fails_on_errors() -> None:
+def test_scheduled_drift_reports_and_keeps_the_html() -> None:
     drift = config()["drift"]
     assert drift["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
-    assert "--detailed-exitcode" in drift["script"][0]
-    assert drift["allow_failure"] == {"exit_codes": [2]}
+    assert drift["script"][:2] == [
+        "dropstream-sync report stores/ --format markdown --out report.md",
+        "dropstream-sync report stores/ --format html --out report.html"]
+    assert drift["artifacts"]["paths"] == ["report.html", "report.md"]
 
 
 def test_credentials_come_only_from_ci_cd_variables() -> None:
@@ -101,6 +104,7 @@ class FakeGitLab(BaseHTTPRequestHandler):
     """/user and the notes of merge request 3 of project 77, two notes to a page."""
 
     notes: ClassVar[list[dict[str, Any]]] = []
+    issues: ClassVar[list[dict[str, Any]]] = []
     writes: ClassVar[list[tuple[str, str, dict[str, Any]]]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -129,6 +133,10 @@ class FakeGitLab(BaseHTTPRequestHandler):
         if path == "/api/v4/user":
             self._answer(200, {"id": ME})
             return
+        if path == "/api/v4/projects/77/issues":
+            assert "state=opened" in query and "labels=dropstream-audit" in query
+            self._answer(200, self.issues, {"X-Next-Page": ""})
+            return
         assert path == "/api/v4/projects/77/merge_requests/3/notes"
         params = dict(p.split("=", 1) for p in query.split("&") if p)
         page = int(params.get("page", "1"))
@@ -151,6 +159,7 @@ class FakeGitLab(BaseHTTPRequestHandler):
 @pytest.fixture
 def gitlab() -> Iterator[str]:
     FakeGitLab.notes = []
+    FakeGitLab.issues = []
     FakeGitLab.writes = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitLab)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -196,3 +205,48 @@ def test_a_later_plan_updates_its_own_note_found_on_a_later_page(
     assert FakeGitLab.writes == [
         ("PUT", "/api/v4/projects/77/merge_requests/3/notes/4",
          {"body": MARKER + "\nthe new plan\n"})]
+
+
+def drift_script() -> str:
+    block = str(next(line for line in config()["drift"]["script"] if "<<'PY'" in line))
+    return block.split("<<'PY'\n", 1)[1].rsplit("\nPY", 1)[0]
+
+
+def run_drift_script(api: str, tmp_path: Path, report: str) -> list[tuple[str, str, Any]]:
+    (tmp_path / "report.md").write_text(report, encoding="utf-8")
+    env = {"CI_API_V4_URL": api, "CI_PROJECT_ID": "77", "AUDIT_ACCOUNT": "stores/",
+           "DROPSTREAM_NOTE_TOKEN": "glpat-note", "PATH": os.environ["PATH"],
+           "NO_PROXY": "127.0.0.1"}
+    FakeGitLab.writes = []
+    result = subprocess.run([sys.executable, "-c", drift_script()], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return list(FakeGitLab.writes)
+
+
+def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
+        gitlab: str, tmp_path: Path) -> None:
+    issues = "/api/v4/projects/77/issues"
+    drifted = render_report(audit_report(drift=True, invite_age_days=None))
+    [(method, path, created)] = run_drift_script(gitlab, tmp_path, drifted)
+    assert (method, path) == ("POST", issues) and created["labels"] == "dropstream-audit"
+    assert created["description"].startswith(
+        "<!-- dropstream-sync:audit account=stores%2F first-seen=")
+    first_seen = created["description"].split("first-seen=", 1)[1].split()[0]
+    # A person's issue with the same marker is not ours; the bot's own is.
+    FakeGitLab.issues = [
+        {"iid": 2, "author": {"id": 5}, "description": created["description"]},
+        {"iid": 4, "author": {"id": ME}, "description": created["description"]},
+    ]
+    assert run_drift_script(gitlab, tmp_path, drifted) == []  # unchanged: no write at all
+    more = render_report(audit_report(drift=True, invite_age_days=9))
+    [(method, path, edit)] = run_drift_script(gitlab, tmp_path, more)
+    assert (method, path) == ("PUT", f"{issues}/4")
+    assert f"first-seen={first_seen} " in edit["description"] and "Acme CA" in edit["description"]
+    FakeGitLab.issues[1]["description"] = edit["description"]
+    clean = render_report(audit_report(drift=False, invite_age_days=None))
+    closing = run_drift_script(gitlab, tmp_path, clean)
+    assert [(m, p) for m, p, _ in closing] == [("POST", f"{issues}/4/notes"),
+                                               ("PUT", f"{issues}/4")]
+    assert f"first seen {first_seen}" in closing[0][2]["body"]
+    assert closing[1][2] == {"state_event": "close"}

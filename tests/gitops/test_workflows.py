@@ -3,7 +3,6 @@ and their scripts do what docs/ci.md promises (one plan comment, one audit issue
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -14,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from dropstream_sync.render import render_json, render_markdown
+from dropstream_sync.render import render_markdown
+from dropstream_sync.report import render_markdown as render_report
 from tests.gitops.gitops_files import (
     GITHUB_ACTIONS,
     ROOT,
@@ -25,7 +25,7 @@ from tests.gitops.gitops_files import (
     load_yaml,
     triggers,
 )
-from tests.gitops.gitops_plans import audit_plan, rich_plan
+from tests.gitops.gitops_plans import audit_report, rich_plan
 
 MARKER = "<!-- dropstream-sync:plan -->"
 WORKFLOWS = sorted(GITHUB_ACTIONS.glob("*.yml"))
@@ -168,7 +168,7 @@ def test_plan_runs_on_pull_requests_touching_stores_and_keeps_the_plan_file() ->
     assert [u["with"]["path"] for u in uploads] == ["plan.json"]
 
 
-@pytest.mark.parametrize("name", ["plan.yml", "drift.yml"])
+@pytest.mark.parametrize("name", ["plan.yml"])
 def test_exit_code_2_of_a_plan_is_not_a_failure_but_1_is(name: str, tmp_path: Path) -> None:
     step = next(s for s in all_steps(workflow(name)) if "dropstream-sync plan" in s.get("run", ""))
     fake_bin = tmp_path / "bin"
@@ -232,73 +232,96 @@ def test_apply_explains_why_it_replans_instead_of_applying_the_saved_plan() -> N
     assert "plan is stale" in text and "apply plan.json" in text
 
 
-def test_drift_audit_runs_on_a_schedule_with_detailed_exitcode() -> None:
+def test_drift_audit_runs_the_report_on_a_schedule_and_keeps_the_html() -> None:
     wf = workflow("drift.yml")
     on = triggers(wf)
     assert "schedule" in on and "workflow_dispatch" in on
-    plan_line = next(line for line in runs(wf).splitlines() if "dropstream-sync plan" in line)
-    for flag in ("--detailed-exitcode", "--format json", "--out plan.json"):
-        assert flag in plan_line
+    script = runs(wf)
+    assert "dropstream-sync report stores/ --format markdown --out report.md" in script
+    assert "dropstream-sync report stores/ --format html --out report.html" in script
+    upload = next(s for s in all_steps(wf)
+                  if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"].split() == ["report.html", "report.md"]
 
 
-def drift(run: RunScript, *, drift: bool, age: int | None, renewal: bool = False,
-          issues: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    plan = audit_plan(drift=drift, invite_age_days=age, renewal=renewal)
-    assert bool(plan.changes) is (drift or renewal)
-    return run(github_script_of(workflow("drift.yml")),
-               files={"plan.json": render_json(plan)},
-               env={"EXITCODE": "2" if plan.changes else "0", "STALE_DAYS": "7"},
-               issues=issues)
+BOT = {"type": "Bot"}
+
+
+def audit(run: RunScript, text: str, issues: list[dict[str, Any]] | None = None
+          ) -> list[dict[str, Any]]:
+    return run(github_script_of(workflow("drift.yml")), files={"report.md": text},
+               env={"AUDIT_ACCOUNT": "stores/"}, issues=issues)
 
 
 def written(calls: list[dict[str, Any]]) -> list[str]:
     return [c["name"] for c in calls if not c["name"].startswith("list")]
 
 
-def test_drift_opens_one_labelled_issue_naming_the_change(run_github_script: RunScript) -> None:
-    calls = drift(run_github_script, drift=True, age=None)
-    assert written(calls) == ["create"]
-    issue = calls[-1]["params"]
-    assert issue["labels"] == ["dropstream-audit"]
-    assert "update_store" in issue["body"] and "Acme US" in issue["body"]
-
-
-def test_an_invite_unanswered_for_a_week_opens_the_issue_without_drift(
+def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
         run_github_script: RunScript) -> None:
-    calls = drift(run_github_script, drift=False, age=9)
+    drifted = render_report(audit_report(drift=True, invite_age_days=None))
+    # 1. Drift appears: one issue, labelled, keyed to the account, with the report.
+    first = audit(run_github_script, drifted)
+    assert written(first) == ["create"]
+    created = first[-1]["params"]
+    assert created["labels"] == ["dropstream-audit"]
+    assert created["title"] == "dropstream-sync audit: stores/"
+    head = created["body"].splitlines()[0]
+    seen = re.fullmatch(r"<!-- dropstream-sync:audit account=stores%2F "
+                        r"first-seen=(\S+) digest=([0-9a-f]+) -->", head)
+    assert seen is not None
+    assert "fulfillment\\_latency: live 4, config 2" in created["body"]
+    issue = {"number": 5, "user": BOT, "body": created["body"]}
+    # 2. The next morning, nothing changed: no call that writes, so no notification.
+    assert written(audit(run_github_script, drifted, [issue])) == []
+    # 3. Something else appears: the body is edited in place; first-seen is kept.
+    more = render_report(audit_report(drift=True, invite_age_days=9))
+    third = audit(run_github_script, more, [issue])
+    assert written(third) == ["update"]
+    updated = third[-1]["params"]
+    assert updated["issue_number"] == 5 and "state" not in updated
+    assert f"first-seen={seen[1]} " in updated["body"].splitlines()[0]
+    assert "Acme CA" in updated["body"] and "9 days old" in updated["body"]
+    # 4. Clean again: a comment saying so, and the issue closed.
+    clean = render_report(audit_report(drift=False, invite_age_days=None))
+    assert clean.startswith("<!-- dropstream-sync:report findings=0 ")
+    last = audit(run_github_script, clean, [{**issue, "body": updated["body"]}])
+    assert written(last) == ["createComment", "update"]
+    comment = last[-2]["params"]
+    assert comment["issue_number"] == 5 and "Clean again" in comment["body"]
+    assert f"first seen {seen[1]}" in comment["body"]
+    assert last[-1]["params"]["state"] == "closed"
+
+
+def test_a_renewal_due_is_a_finding(run_github_script: RunScript) -> None:
+    calls = audit(run_github_script,
+                  render_report(audit_report(drift=False, invite_age_days=None, renewal=True)))
     assert written(calls) == ["create"]
-    assert "Acme CA" in calls[-1]["params"]["body"] and "9 days" in calls[-1]["params"]["body"]
+    assert "renewal due" in calls[-1]["params"]["body"]
 
 
-def test_a_renewal_due_opens_the_issue_as_a_renewal_not_as_drift(
+def test_a_clean_account_with_no_issue_writes_nothing(run_github_script: RunScript) -> None:
+    clean = render_report(audit_report(drift=False, invite_age_days=None))
+    assert written(audit(run_github_script, clean)) == []
+
+
+def test_an_issue_a_person_opened_with_the_marker_is_not_taken_over(
         run_github_script: RunScript) -> None:
-    calls = drift(run_github_script, drift=False, age=None, renewal=True)
+    drifted = render_report(audit_report(drift=True, invite_age_days=None))
+    body = audit(run_github_script, drifted)[-1]["params"]["body"]
+    calls = audit(run_github_script, drifted,
+                  [{"number": 8, "user": {"type": "User"}, "body": body}])
     assert written(calls) == ["create"]
-    body = calls[-1]["params"]["body"]
-    assert "due for renewal" in body and "Acme US: expires 2026-12-06" in body
-    assert "Drift" not in body
 
 
-def test_a_fresh_invite_is_not_a_finding(run_github_script: RunScript) -> None:
-    assert written(drift(run_github_script, drift=False, age=3)) == []
+def test_another_accounts_issue_is_left_alone(run_github_script: RunScript) -> None:
+    drifted = render_report(audit_report(drift=True, invite_age_days=None))
+    body = audit(run_github_script, drifted)[-1]["params"]["body"]
+    other = body.replace("account=stores%2F ", "account=eu-stores%2F ", 1)
+    calls = audit(run_github_script, drifted, [{"number": 9, "user": BOT, "body": other}])
+    assert written(calls) == ["create"]
 
 
-def test_the_open_issue_is_updated_not_duplicated(run_github_script: RunScript) -> None:
-    calls = drift(run_github_script, drift=True, age=9, issues=[{"number": 5, "title": "x"}])
-    assert written(calls) == ["update"]
-    assert calls[-1]["params"]["issue_number"] == 5 and "state" not in calls[-1]["params"]
-
-
-def test_a_clean_run_closes_the_issue(run_github_script: RunScript) -> None:
-    calls = drift(run_github_script, drift=False, age=3, issues=[{"number": 5, "title": "x"}])
-    assert written(calls) == ["createComment", "update"]
-    assert calls[-1]["params"]["state"] == "closed"
-
-
-def test_drift_reads_the_age_of_an_invite_from_the_plan_format() -> None:
-    # The script reads pending[].detail.age_days (else created_at): the planner's names.
-    pending = json.loads(render_json(audit_plan(drift=False, invite_age_days=9)))["pending"]
-    assert pending[0]["kind"] == "awaiting_merchant"
-    assert pending[0]["detail"]["age_days"] == 9 and pending[0]["detail"]["created_at"]
-    script = github_script_of(workflow("drift.yml"))
-    assert "awaiting_merchant" in script and "age_days" in script and "created_at" in script
+def test_a_file_that_is_no_report_fails_the_step(run_github_script: RunScript) -> None:
+    calls = audit(run_github_script, "# not a report\n")
+    assert [c["name"] for c in calls] == ["setFailed"]

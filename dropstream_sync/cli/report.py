@@ -1,0 +1,70 @@
+"""`dropstream-sync report`: the account's authorization health and drift."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from dropstream_sync.cli import options
+from dropstream_sync.cli.connect import open_client
+from dropstream_sync.cli.plan import warn
+from dropstream_sync.errors import SettingsError
+
+if TYPE_CHECKING:
+    from dropstream_sync.workflows import PlanAndLive
+
+# The renderers are imported when the command runs; the choices are listed here so that
+# `report --help` needs none of them.
+FORMATS = ("html", "markdown", "json")
+
+REPORT_HELP = """Report authorization health and drift, without changing anything.
+
+Reads the config and the live account like `plan` (read-only, the same reads plus one
+list of expired invitations) and writes a report: a summary, the authorizations lapsing
+per week over the next 365 days, every merchant's stores (authorization, expiry,
+invitation, seller, connection, channels, drift), pending invitations by age, and
+merchants who let invitations expire more than once. HTML is one self-contained page;
+Markdown suits an issue; JSON is documented in docs/report-format.md.
+
+\b
+Examples:
+  dropstream-sync report stores/ --out report.html
+  dropstream-sync report stores/ --format markdown > report.md
+  dropstream-sync report stores/ --format json --merchant "Acme Outdoors"
+  dropstream-sync report examples/stores.yaml --sandbox --out report.html
+"""
+
+
+@click.command("report", help=REPORT_HELP, cls=options.ConnectedCommand)
+@options.config_paths()
+@options.output_format(FORMATS, "Report format.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the report to FILE instead of stdout.")
+@options.merchants("Report on")
+@options.connection_options
+def report(paths: tuple[str, ...], fmt: str, out: str | None, merchants: tuple[str, ...],
+           api_url: str | None, sandbox_dir: str | None) -> None:
+    from dropstream_sync import workflows
+
+    result = workflows.load_config(paths, warn)
+    with open_client(api_url, sandbox_dir, write=False) as client:
+        read = workflows.make_plan_and_live(result, client, merchants)
+    text = render_report(read, fmt)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"Wrote the report to {out}.", err=True)
+
+
+def render_report(read: PlanAndLive, fmt: str) -> str:
+    from dropstream_sync.report import build_report, render
+
+    return render(build_report(read.plan, read.live, read.now,
+                               expired_requests=read.expired_requests), fmt)

@@ -1,0 +1,125 @@
+"""The report as GitHub-flavoured Markdown: the drift issue's body, at most 60,000 chars.
+
+The first line is a hidden marker with the number of findings and a digest of what the
+report shows (all but its time), so CI can tell a clean account and an unchanged report
+without parsing the rest. Per merchant only the stores that need someone are listed;
+the HTML report lists every store.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dropstream_sync.report.model import STATUSES, Report, StoreRow
+from dropstream_sync.report.text import (
+    channels_text,
+    connection_text,
+    drift_text,
+    expiry_text,
+    invitation_text,
+    status_text,
+)
+
+MARKER = "<!-- dropstream-sync:report"
+LIMIT = 60_000
+# Markdown's inline characters ([ and ] escaped, so no link or image can start); the
+# line-start ones (#, -, +, >) never start a cell here.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text: object) -> str:
+    """Plain text in Markdown: HTML escaped, Markdown's own characters backslashed, one line."""
+    plain = " ".join(str(text).split())
+    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", plain)
+
+
+def _bar(n: int, most: int) -> str:
+    return "█" * max(1, round(20 * n / most)) if n else ""
+
+
+def _store_line(s: StoreRow) -> str:
+    cells = [md(s.name), md(s.marketplace), md(status_text(s)), md(expiry_text(s)),
+             md(invitation_text(s)), md(s.seller_id or "-"), md(connection_text(s)),
+             md(channels_text(s)), md(drift_text(s))]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_markdown(report: Report) -> str:
+    s = report.summary()
+    head: list[str] = ["### dropstream-sync report", "",
+                       f"Made {md(report.created_at)} from {md(report.api_url or 'DropStream')}.",
+                       ""]
+    if report.blocked_reasons:
+        head += ["> [!CAUTION]", "> **Blocked**: a plan of this config is blocked:"]
+        head += [f"> - {md(r)}" for r in report.blocked_reasons[:100]]
+        head.append("")
+    head += ["| | |", "|---|---:|",
+             f"| merchants | {s['merchants']} |", f"| stores | {s['stores']} |",
+             f"| connections billed | {s['connections_billed']} "
+             f"(+{s['connections_to_bill']} planned) |"]
+    head += [f"| {status} | {s[status]} |" for status in STATUSES]
+    head += [f"| drifted stores | {s['drift']} |", f"| renewals due | {s['renewals_due']} |",
+             f"| findings | {s['findings']} |", ""]
+
+    head += [f"#### Authorizations lapsing, next 365 days (renewal window: "
+             f"{report.reauthorize_days} days)", ""]
+    weeks = [w for w in report.timeline if w.lapsing]
+    if weeks:
+        most = max(w.lapsing for w in weeks)
+        head += ["| week | from | lapsing | | |", "|---:|---|---:|---|---|"]
+        head += [f"| {w.index + 1} | {w.start:%Y-%m-%d} | {w.lapsing} | {_bar(w.lapsing, most)} "
+                 f"| {'renewal window' if w.in_window else ''} |" for w in weeks]
+    else:
+        head.append("No authorization lapses in the next 365 days.")
+    if report.already_expired:
+        head.append(f"\n{report.already_expired} authorization(s) already lapsed.")
+    head.append("")
+
+    tail: list[str] = []
+    if report.invitations:
+        tail += ["#### Pending invitations, oldest first", "",
+                 "| merchant | store | email | age (days) | expires |", "|---|---|---|---:|---|"]
+        tail += [f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
+                 f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
+                 for i in report.invitations[:200]]
+        if len(report.invitations) > 200:
+            tail.append(f"\n_and {len(report.invitations) - 200} more_")
+        tail.append("")
+    if report.repeated_expiries:
+        tail += ["#### Invitations expired unanswered more than once", "",
+                 "| merchant | expired | stores | last expired |", "|---|---:|---|---|"]
+        tail += [f"| {md(r.merchant)} | {r.expired} | "
+                 f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
+                 f"{r.last_expired_at:%Y-%m-%d} |" for r in report.repeated_expiries[:200]]
+        tail.append("")
+
+    blocks: list[str] = []
+    for m in report.merchants:
+        needing = [st for st in m.stores if st.problem]
+        if not needing:
+            continue
+        fine = len(m.stores) - len(needing)
+        lines = [f"#### {md(m.name)}", ""]
+        if fine:
+            lines += [f"{fine} other store(s) authorized, with no drift and no renewal due.", ""]
+        lines += ["| store | market | status | expiry | invitation | seller | connection "
+                  "| channels | drift |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [_store_line(st) for st in needing]
+        blocks.append("\n".join(lines) + "\n")
+
+    used = len("\n".join(head + tail)) + 500
+    kept: list[str] = []
+    for block in blocks:
+        if used + len(block) > LIMIT:
+            break
+        kept.append(block)
+        used += len(block) + 1
+    body = head + tail + kept
+    if len(kept) < len(blocks):
+        body += [f"_{len(blocks) - len(kept)} more merchant(s) left out to stay under "
+                 f"{LIMIT:,} characters: see the HTML or JSON report._", ""]
+    if not blocks:
+        body += ["Every store is authorized, with no drift and no renewal due.", ""]
+    marker = (f"{MARKER} findings={report.findings} digest={report.findings_digest()} -->")
+    return marker + "\n" + "\n".join(body)

@@ -1,0 +1,430 @@
+"""The report as data: `build_report(plan, live, now)` -> Report. Pure: no I/O, no clock.
+
+Everything a renderer shows is decided here (statuses, day counts, the timeline's weeks,
+sort orders), so html, markdown and json say the same thing and the report is tested as
+data. `to_dict()` is the JSON document of docs/report-format.md (format_version "1").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from dropstream_sync import catalog
+from dropstream_sync.desired import DesiredMerchant, DesiredStore
+from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store
+from dropstream_sync.planner.model import ChangeKind, PendingKind, Plan
+from dropstream_sync.timestamps import utc_stamp
+
+FORMAT_VERSION: Final = "1"
+WEEKS: Final = 53  # 365 days, in weeks from now (the last one is a single day long)
+HORIZON_DAYS: Final = 365
+STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked")
+# Drift is what `apply` would put back: a field someone changed in DropStream.
+DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_stamp(moment)
+
+
+def _days(delta: timedelta) -> int:
+    """Whole days, rounded down (an authorization lapsing in 23 hours has 0 days left)."""
+    return delta.days
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    merchant: str
+    store: str
+    email: str
+    request_id: int
+    created_at: datetime
+    expires_at: datetime
+    age_days: int
+    expires_in_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"merchant": self.merchant, "store": self.store, "email": self.email,
+                "request_id": self.request_id, "created_at": _stamp(self.created_at),
+                "expires_at": _stamp(self.expires_at), "age_days": self.age_days,
+                "expires_in_days": self.expires_in_days}
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    path: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    type: str
+    enabled: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "enabled": self.enabled}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    id: int
+    name: str
+    warehouse_id: int
+    enabled: bool
+    channels: tuple[ChannelState, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "warehouse_id": self.warehouse_id,
+                "enabled": self.enabled, "channels": [c.to_dict() for c in self.channels]}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRow:
+    name: str
+    marketplace: str
+    store_id: int | None  # None: in the config, not yet in DropStream
+    managed: bool  # in the config (False: a live store of the merchant the config omits)
+    status: str  # one of STATUSES
+    authorization: str  # the API's own status (missing | authorized | expired | revoked)
+    seller_id: str | None
+    authorized_at: datetime | None
+    expires_at: datetime | None
+    days_to_expiry: int | None
+    in_renewal_window: bool
+    store_enabled: bool | None
+    invitation: Invitation | None
+    connections: tuple[ConnectionState, ...]
+    drift: tuple[Drift, ...]
+    wanted: bool = True  # the config wants it authorized (listed, and not `enabled: false`)
+
+    @property
+    def problem(self) -> bool:
+        """Whether the store needs someone: drifted, or wanted and not authorized or due
+        for renewal (a store switched off in the config, or not in it, needs no authorization)."""
+        return bool(self.drift) or (
+            self.wanted and (self.status != "authorized" or self.in_renewal_window))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "marketplace": self.marketplace, "store_id": self.store_id,
+            "managed": self.managed, "wanted": self.wanted, "status": self.status,
+            "authorization": self.authorization, "seller_id": self.seller_id,
+            "authorized_at": _stamp(self.authorized_at), "expires_at": _stamp(self.expires_at),
+            "days_to_expiry": self.days_to_expiry,
+            "in_renewal_window": self.in_renewal_window,
+            "store_enabled": self.store_enabled,
+            "invitation": None if self.invitation is None else self.invitation.to_dict(),
+            "connections": [c.to_dict() for c in self.connections],
+            "drift": [d.to_dict() for d in self.drift],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantSection:
+    name: str
+    email: str | None
+    reauthorize_days: int
+    exists: bool  # a DropStream customer of this name exists
+    stores: tuple[StoreRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.email,
+                "reauthorize_days": self.reauthorize_days, "exists": self.exists,
+                "stores": [s.to_dict() for s in self.stores]}
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    index: int  # 0: the seven days from now
+    start: datetime
+    lapsing: int  # authorizations whose expiry falls in this week
+    in_window: bool  # the week starts inside the reauthorize_days window
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"week": self.index, "start": _stamp(self.start), "lapsing": self.lapsing,
+                "in_renewal_window": self.in_window}
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedExpiry:
+    """A merchant who let an invitation expire unanswered more than once."""
+
+    merchant: str
+    expired: int  # expired invitations, all stores
+    stores: tuple[tuple[str, int], ...]  # store name -> its expired invitations
+    last_expired_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"merchant": self.merchant, "expired": self.expired,
+                "stores": [{"store": s, "expired": n} for s, n in self.stores],
+                "last_expired_at": _stamp(self.last_expired_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    created_at: str
+    api_url: str
+    tool_version: str
+    config_digest: str
+    live_fingerprint: str
+    reauthorize_days: int  # the widest window of the merchants in scope (the chart's mark)
+    merchants: tuple[MerchantSection, ...]
+    timeline: tuple[Week, ...]
+    already_expired: int  # authorizations lapsed before now (not on the timeline)
+    invitations: tuple[Invitation, ...]  # pending, oldest first
+    repeated_expiries: tuple[RepeatedExpiry, ...]
+    blocked_reasons: tuple[str, ...]
+    connections_billed: int  # live connections of the merchants in scope
+    connections_to_bill: int  # what the plan's create_connection changes would add
+    queued_invites: int
+    needs_ui: int
+    warnings: tuple[str, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def stores(self) -> Iterable[StoreRow]:
+        return (s for m in self.merchants for s in m.stores)
+
+    @property
+    def drifted(self) -> int:
+        return sum(1 for s in self.stores if s.drift)
+
+    @property
+    def findings(self) -> int:
+        """Stores that need someone (drift, no authorization, a renewal due), plus a
+        blocked plan: 0 means the account is clean."""
+        return sum(1 for s in self.stores if s.problem) + (1 if self.blocked_reasons else 0)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "merchants": len(self.merchants),
+            "stores": sum(len(m.stores) for m in self.merchants),
+            "connections_billed": self.connections_billed,
+            "connections_to_bill": self.connections_to_bill,
+            **{s: self.counts.get(s, 0) for s in STATUSES},
+            "drift": self.drifted,
+            "renewals_due": sum(1 for s in self.stores if s.in_renewal_window),
+            "already_expired": self.already_expired,
+            "queued_invites": self.queued_invites,
+            "needs_ui_authorization": self.needs_ui,
+            "blocked": bool(self.blocked_reasons),
+            "findings": self.findings,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "report",
+            "tool_version": self.tool_version,
+            "created_at": self.created_at,
+            "api_url": self.api_url,
+            "config_digest": self.config_digest,
+            "live_fingerprint": self.live_fingerprint,
+            "reauthorize_days": self.reauthorize_days,
+            "summary": self.summary(),
+            "blocked_reasons": list(self.blocked_reasons),
+            "timeline": [w.to_dict() for w in self.timeline],
+            "pending_invitations": [i.to_dict() for i in self.invitations],
+            "repeated_expiries": [r.to_dict() for r in self.repeated_expiries],
+            "merchants": [m.to_dict() for m in self.merchants],
+            "warnings": list(self.warnings),
+        }
+
+    def findings_digest(self) -> str:
+        """A digest of everything the report shows except when it was made: the same
+        account on another day with nothing changed gives another digest only where a
+        day count moved."""
+        shown = self.to_dict()
+        del shown["created_at"]
+        text = json.dumps(shown, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- building ----------------------------------------------------------------------------
+
+
+def _marketplace(ls: Store) -> str:
+    m = catalog.BY_ID.get(ls.marketplace_id or "")
+    return m.code if m else (ls.marketplace_id or "?")
+
+
+class _Live:
+    """The live lists indexed once, so a report of 10,000 stores stays linear."""
+
+    def __init__(self, live: LiveState, names: set[str]) -> None:
+        self.customers = {c.company_name: c for c in sorted(live.customers, key=lambda c: -c.id)
+                          if c.company_name in names}
+        ids = {c.id for c in self.customers.values()}
+        self.stores: dict[int, list[Store]] = defaultdict(list)
+        self.store_by_id: dict[int, Store] = {}
+        for s in sorted(live.stores, key=lambda s: s.id):
+            if s.customer_id in ids and s.platform == "amazon":
+                self.stores[s.customer_id].append(s)
+                self.store_by_id[s.id] = s
+        self.connections: dict[int, list[Connection]] = defaultdict(list)
+        for c in sorted(live.connections, key=lambda c: c.id):
+            if c.store_id in self.store_by_id:
+                self.connections[c.store_id].append(c)
+        self.requests: dict[int, AuthorizationRequest] = {}
+        for r in sorted(live.authorization_requests, key=lambda r: r.id):
+            if r.status == "pending" and r.store_id in self.store_by_id:
+                self.requests[r.store_id] = r  # the newest pending one, as the planner uses
+
+
+def _match(m: DesiredMerchant, live_stores: list[Store]) -> dict[int, DesiredStore]:
+    """Live store id -> the desired store it is (pinned id, else the name), as the planner
+    matches; a store the planner refused to match stops the plan before a report exists."""
+    by_name: dict[str, list[Store]] = defaultdict(list)
+    pinned = {s.id for s in m.stores if s.id is not None}
+    for ls in live_stores:
+        if ls.id not in pinned:
+            by_name[ls.name].append(ls)
+    ids = {ls.id for ls in live_stores}
+    out: dict[int, DesiredStore] = {}
+    for s in m.stores:
+        if s.id is not None:
+            if s.id in ids:
+                out[s.id] = s
+        elif by_name.get(s.name):
+            out[by_name[s.name][0].id] = s
+    return out
+
+
+def build_report(plan: Plan, live: LiveState, now: datetime, *,
+                 expired_requests: Iterable[AuthorizationRequest] = ()) -> Report:
+    """The report of `plan`, made from `live` at `now` (the plan's own inputs).
+
+    `expired_requests` are the merchants' expired invitations (`status=expired`), for the
+    list of merchants who let one expire more than once; the plan itself reads none."""
+    in_scope = set(plan.merchants)
+    merchants = [m for m in sorted(plan.desired.merchants, key=lambda m: m.name)
+                 if m.name in in_scope]
+    ix = _Live(live, in_scope)
+    drift: dict[tuple[str, str], list[Drift]] = defaultdict(list)
+    for c in plan.changes:
+        if c.kind in DRIFT_KINDS and c.store is not None:
+            prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
+            drift[(c.merchant, c.store)].extend(
+                Drift(prefix + f.path, f.before, f.after) for f in c.fields)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    sections: list[MerchantSection] = []
+    invitations: list[Invitation] = []
+    lapsing = [0] * WEEKS
+    already_expired = 0
+    billed = 0
+    for m in merchants:
+        customer = ix.customers.get(m.name)
+        live_stores = ix.stores[customer.id] if customer else []
+        matched = _match(m, live_stores)
+        by_desired = {id(s): ix.store_by_id[ls_id] for ls_id, s in matched.items()}
+        rows: list[StoreRow] = []
+        pairs: list[tuple[str, Store | None, DesiredStore | None]] = [
+            (s.name, by_desired.get(id(s)), s) for s in m.stores]
+        pairs += [(ls.name, ls, None) for ls in live_stores if ls.id not in matched]
+        for name, ls, wanted in pairs:
+            row = _store_row(m, name, ls, wanted, ix, now, drift.get((m.name, name), ()))
+            rows.append(row)
+            counts[row.status] += 1
+            billed += len(row.connections)
+            if row.invitation is not None:
+                invitations.append(row.invitation)
+            if ls is not None and row.authorization == "authorized" and row.expires_at:
+                left = row.expires_at - now
+                if left <= timedelta(0):
+                    already_expired += 1
+                elif left < timedelta(days=HORIZON_DAYS):
+                    lapsing[min(left.days // 7, WEEKS - 1)] += 1
+        rows.sort(key=lambda r: (not r.managed, r.name))
+        sections.append(MerchantSection(m.name, m.email, m.reauthorize_days,
+                                        customer is not None, tuple(rows)))
+    window = max((m.reauthorize_days for m in merchants), default=30)
+    timeline = tuple(Week(i, now + timedelta(days=7 * i), lapsing[i], 7 * i < window)
+                     for i in range(WEEKS))
+    invitations.sort(key=lambda i: (-i.age_days, i.created_at, i.merchant, i.store))
+    summary = plan.summary()
+    return Report(
+        created_at=plan.created_at or utc_stamp(now),
+        api_url=plan.api_url,
+        tool_version=plan.tool_version,
+        config_digest=plan.config_digest,
+        live_fingerprint=plan.live_fingerprint,
+        reauthorize_days=window,
+        merchants=tuple(sections),
+        timeline=timeline,
+        already_expired=already_expired,
+        invitations=tuple(invitations),
+        repeated_expiries=_repeated(expired_requests, ix, {m.name for m in merchants}),
+        blocked_reasons=plan.blocked_reasons,
+        connections_billed=billed,
+        connections_to_bill=int(summary["connections_billed"]),
+        queued_invites=summary["pending_by_kind"][PendingKind.QUEUED],
+        needs_ui=summary["pending_by_kind"][PendingKind.NEEDS_UI_AUTHORIZATION],
+        warnings=plan.warnings,
+        counts=counts,
+    )
+
+
+def _store_row(m: DesiredMerchant, name: str, ls: Store | None, wanted: DesiredStore | None,
+               ix: _Live, now: datetime, drift: Iterable[Drift]) -> StoreRow:
+    managed = wanted is not None
+    if ls is None:
+        marketplace = wanted.marketplace if wanted else "?"
+        return StoreRow(name, marketplace, None, True, "missing", "missing", None,
+                        None, None, None, False, None, None, (), tuple(drift),
+                        wanted is not None and wanted.enabled)
+    a = ls.authorization
+    lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
+    request = ix.requests.get(ls.id)
+    invitation = None
+    if request is not None:
+        invitation = Invitation(m.name, name, request.email, request.id, request.created_at,
+                                request.expires_at, _days(now - request.created_at),
+                                _days(request.expires_at - now))
+    if a.status == "authorized" and not lapsed:
+        status = "authorized"
+    elif invitation is not None and request is not None and request.expires_at > now:
+        status = "pending"
+    else:
+        status = "expired" if lapsed else a.status if a.status in STATUSES else "missing"
+    days_left = None
+    if a.status == "authorized" and a.expires_at is not None:
+        days_left = _days(a.expires_at - now)
+    renewal = (status == "authorized" and days_left is not None
+               and days_left <= m.reauthorize_days)
+    connections = tuple(
+        ConnectionState(c.id, c.name, c.warehouse_id, c.enabled,
+                        tuple(ChannelState(ch.type, ch.enabled)
+                              for ch in sorted(c.channels, key=lambda ch: (ch.type, ch.id))))
+        for c in ix.connections.get(ls.id, []))
+    return StoreRow(name, _marketplace(ls), ls.id, managed, status, a.status,
+                    a.selling_partner_id, a.authorized_at, a.expires_at, days_left, renewal,
+                    ls.enabled, invitation, connections, tuple(drift),
+                    wanted is not None and wanted.enabled)
+
+
+def _repeated(expired: Iterable[AuthorizationRequest], ix: _Live,
+              names: set[str]) -> tuple[RepeatedExpiry, ...]:
+    by_customer = {c.id: name for name, c in ix.customers.items() if name in names}
+    per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    last: dict[str, datetime] = {}
+    for r in expired:
+        merchant = by_customer.get(r.customer_id)
+        store = ix.store_by_id.get(r.store_id)
+        if merchant is None or r.status != "expired":
+            continue
+        per[merchant][store.name if store else f"store {r.store_id}"] += 1
+        last[merchant] = max(last.get(merchant, r.expires_at), r.expires_at)
+    out = [RepeatedExpiry(m, sum(stores.values()), tuple(sorted(stores.items())), last[m])
+           for m, stores in per.items() if sum(stores.values()) > 1]
+    out.sort(key=lambda r: (-r.expired, r.merchant))
+    return tuple(out)

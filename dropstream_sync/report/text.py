@@ -1,0 +1,75 @@
+"""The words each renderer puts in a store's cells, so html and markdown agree."""
+
+from __future__ import annotations
+
+from dropstream_sync.report.model import StoreRow
+
+STATUS_WORDS = {
+    "authorized": "authorized",
+    "pending": "invitation pending",
+    "missing": "not authorized",
+    "expired": "expired",
+    "revoked": "revoked",
+}
+
+
+def status_text(s: StoreRow) -> str:
+    text = STATUS_WORDS[s.status]
+    if s.store_id is None:
+        text += " (store not created yet)"
+    elif not s.managed:
+        text += " (not in the config)"
+    if s.status == "pending" and s.authorization not in ("missing", "authorized"):
+        text += f" (was {s.authorization})"
+    return text
+
+
+def expiry_text(s: StoreRow) -> str:
+    if s.expires_at is None or s.days_to_expiry is None:
+        return "-"
+    when = f"{s.expires_at:%Y-%m-%d}"
+    if s.days_to_expiry < 0:
+        return f"lapsed {when} ({-s.days_to_expiry} days ago)"
+    text = f"{when} (in {s.days_to_expiry} days)"
+    return text + ", renewal due" if s.in_renewal_window else text
+
+
+def invitation_text(s: StoreRow) -> str:
+    i = s.invitation
+    if i is None:
+        return "-"
+    state = f"expires {i.expires_at:%Y-%m-%d}" if i.expires_in_days >= 0 else "expired"
+    return f"to {i.email}, {i.age_days} days old, {state}"
+
+
+def connection_text(s: StoreRow) -> str:
+    store = "" if s.store_enabled is None else ("store on" if s.store_enabled else "store off")
+    if not s.connections:
+        return ", ".join(p for p in ("no connection", store) if p)
+    parts = [f"#{c.id} warehouse {c.warehouse_id} {'enabled' if c.enabled else 'disabled'}"
+             for c in s.connections]
+    return "; ".join(parts) + (f"; {store}" if store else "")
+
+
+def channels_text(s: StoreRow) -> str:
+    channels = [ch for c in s.connections for ch in c.channels]
+    if not channels:
+        return "-"
+    return ", ".join(f"{ch.type} {'on' if ch.enabled else 'off'}" for ch in channels)
+
+
+def value_text(v: object) -> str:
+    if v is None:
+        return "(unset)"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+def drift_text(s: StoreRow) -> str:
+    if not s.drift:
+        return "-"
+    return "; ".join(f"{d.path}: live {value_text(d.before)}, config {value_text(d.after)}"
+                     for d in s.drift)

@@ -40,6 +40,14 @@ def _say(step: str, text: str) -> None:
     click.secho(f"\n== {step}: {text}", bold=True, err=False)
 
 
+def _echo_head(lines: list[str], keep: int, last: str | None = None) -> None:
+    """The first `keep` lines, a count of the rest, then `last`: a tour shows what each
+    output looks like, and a 13-store first plan in full would bury the story."""
+    left = len(lines) - keep
+    shown = lines if left <= 1 else [*lines[:keep], f"  … {left} more line(s)"]
+    click.echo("\n".join(shown + ([last] if last is not None else [])))
+
+
 @click.command("demo", help=HELP)
 @click.option("--config", "config", type=click.Path(exists=True), default=None,
               help="Config to use (default: examples/stores.yaml).")
@@ -62,7 +70,7 @@ def demo(config: str | None, approve: int, keep: bool) -> None:
 
 
 def _tour(config: Path, state: Path, approve: int) -> None:
-    from dropstream_sync.apply import apply_plan
+    from dropstream_sync.apply import OK, apply_plan
     from dropstream_sync.cli.connect import open_sandbox
     from dropstream_sync.cli.options import use_color
     from dropstream_sync.render import render_text
@@ -74,12 +82,17 @@ def _tour(config: Path, state: Path, approve: int) -> None:
     def plan_and_apply(title: str) -> None:
         plan = load_and_plan((str(config),), client, ())
         _say(title, "plan")
-        click.echo(render_text(plan, color=color), nl=False)
+        *body, summary = render_text(plan, color=color).splitlines()
+        _echo_head(body, 11, summary)
         if plan.changes:
             _say(title, "apply")
-            report = client.run(
-                apply_plan(plan, client.aio, on_result=lambda r: click.echo(r.line()))
-            )
+            report = client.run(apply_plan(plan, client.aio))
+            # Every change that did not end ok is shown; of the rest, the first few.
+            ok = [r.line() for r in report.results if r.outcome == OK]
+            _echo_head(ok, 3)
+            for result in report.results:
+                if result.outcome != OK:
+                    click.echo(result.line())
             click.echo(report.summary_line())
 
     with client:
@@ -88,8 +101,7 @@ def _tour(config: Path, state: Path, approve: int) -> None:
 
         outbox = client.run(admin.outbox())
         _say("2", f"DropStream emailed {len(outbox)} authorization links to merchants")
-        for mail in outbox:
-            click.echo(f"  to {mail['to']}: {mail['subject']}")
+        _echo_head([f"  to {mail['to']}: {mail['subject']}" for mail in outbox], 3)
 
         requests = [m["authorization_request_id"] for m in outbox][:approve]
         _say("3", f"{len(requests)} merchants approve the app in Seller Central")

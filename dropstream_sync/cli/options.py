@@ -117,6 +117,13 @@ def output_format(choices: Sequence[str], help: str) -> Callable[[F], F]:
                         show_default=True, help=help)
 
 
+show_pending = click.option(
+    "--show-pending", "show_pending", is_flag=True,
+    help=("List every pending item (text, markdown); by default one line of counts per "
+          "merchant. JSON always has them all."),
+)
+
+
 # -- the sandbox's ---------------------------------------------------------------------------
 
 def state(help: str, **kwargs: Any) -> Callable[[F], F]:

@@ -35,25 +35,27 @@ def warn(problem: Problem) -> None:
     click.echo(str(problem), err=True)
 
 
-def echo_plan(plan: Plan, fmt: str) -> None:
+def echo_plan(plan: Plan, fmt: str, *, show_pending: bool, plan_file: str | None) -> None:
     from dropstream_sync.render import write
 
-    write(plan, fmt, sys.stdout, color=options.use_color())
+    write(plan, fmt, sys.stdout, color=options.use_color(), show_pending=show_pending,
+          plan_file=plan_file or "plan.json")
 
 
 @click.command("plan", help=PLAN_HELP, cls=options.ConnectedCommand)
 @options.config_paths()
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Also save the plan as JSON to PLAN.json.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also save the plan as JSON to FILE (for `apply FILE` and `show FILE`).")
 @options.output_format(FORMATS, "Output format on stdout.")
+@options.show_pending
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the plan has changes (0: none; pending alone is none).")
 @options.merchants("Plan")
 @options.connection_options
 @click.pass_context
 def plan(ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str,
-         detailed_exitcode: bool, merchants: tuple[str, ...], api_url: str | None,
-         sandbox_dir: str | None) -> None:
+         show_pending: bool, detailed_exitcode: bool, merchants: tuple[str, ...],
+         api_url: str | None, sandbox_dir: str | None) -> None:
     from dropstream_sync import workflows
 
     # The config is checked before anything is sent: an invalid file costs no request.
@@ -68,7 +70,7 @@ def plan(ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str,
                 write_json(the_plan, stream)
         except OSError as exc:
             raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
-    echo_plan(the_plan, fmt)
+    echo_plan(the_plan, fmt, show_pending=show_pending, plan_file=out)
     if out:
         click.echo(f"Saved the plan to {out}.", err=True)
     if detailed_exitcode and the_plan.changes:
@@ -81,13 +83,15 @@ SHOW_HELP = """Render a saved plan (from `plan --out`) without contacting DropSt
 Examples:
   dropstream-sync show plan.json
   dropstream-sync show plan.json --format markdown
+  dropstream-sync show plan.json --show-pending
 """
 
 
 @click.command("show", help=SHOW_HELP)
 @click.argument("planfile", type=click.Path(dir_okay=False))
 @options.output_format(FORMATS, "Output format.")
-def show(planfile: str, fmt: str) -> None:
+@options.show_pending
+def show(planfile: str, fmt: str, show_pending: bool) -> None:
     from dropstream_sync.workflows import read_plan_file
 
-    echo_plan(read_plan_file(planfile), fmt)
+    echo_plan(read_plan_file(planfile), fmt, show_pending=show_pending, plan_file=planfile)

@@ -17,7 +17,13 @@ from dropstream_sync.render.text import render_text
 
 
 class Renderer(Protocol):
-    def __call__(self, plan: Plan, *, color: bool = False) -> str: ...
+    """Every format takes the same keywords; one that has no use for one ignores it.
+
+    `show_pending`: list every pending item, not one line of counts per merchant.
+    `plan_file`: the saved plan's name, which a format may cite (`show FILE`)."""
+
+    def __call__(self, plan: Plan, *, color: bool = False, show_pending: bool = False,
+                 plan_file: str = "plan.json") -> str: ...
 
 
 RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType({
@@ -40,15 +46,18 @@ def renderer(fmt: str) -> Renderer:
         raise ValueError(f"unknown plan format {fmt!r} (one of: {', '.join(FORMATS)})") from None
 
 
-def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
-    return renderer(fmt)(plan, color=color)
+def render(plan: Plan, fmt: str, *, color: bool = False, show_pending: bool = False,
+           plan_file: str = "plan.json") -> str:
+    return renderer(fmt)(plan, color=color, show_pending=show_pending, plan_file=plan_file)
 
 
-def write(plan: Plan, fmt: str, stream: TextIO, *, color: bool = False) -> None:
+def write(plan: Plan, fmt: str, stream: TextIO, *, color: bool = False,
+          show_pending: bool = False, plan_file: str = "plan.json") -> None:
     """`render` to a stream; the same text, without holding it whole where that matters."""
     streamed = _STREAMED.get(fmt)
     if streamed is None:
-        stream.write(render(plan, fmt, color=color))
+        stream.write(render(plan, fmt, color=color, show_pending=show_pending,
+                            plan_file=plan_file))
     else:
         streamed(plan, stream)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import shlex
 
 from dropstream_sync.planner.model import CHANGE_KINDS, PendingKind, Plan
 from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
@@ -29,11 +30,18 @@ def _longest_backtick_run(text: str) -> int:
     return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
+def _code(text: str) -> str:
+    """`text` as inline code that no backtick in it can close early."""
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _merchant_block(group: MerchantRows) -> str:
     n = len(group.changes)
     title = f"{html.escape(group.merchant, quote=False)}: {n} change(s)"
-    if group.pending:
-        title += f", {len(group.pending)} pending"
+    if group.pending_count:
+        title += f", {group.pending_count} pending"
     inner: list[str] = []
     for row in group.changes:
         symbol = {">": "+", "~": "!"}.get(row.symbol, row.symbol)
@@ -49,8 +57,11 @@ def _merchant_block(group: MerchantRows) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan, *, color: bool = False) -> str:
-    """`color` is accepted, like every renderer's, and ignored: GitHub colours the diff."""
+def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = False,
+                    plan_file: str = "plan.json") -> str:
+    """`color` is accepted, like every renderer's, and ignored: GitHub colours the diff.
+    `plan_file` is the saved plan the comment cites for what it leaves out."""
+    show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
     s = plan.summary()
     head = [MARKER, "### dropstream-sync plan", ""]
     if plan.blocked:
@@ -90,11 +101,15 @@ def render_markdown(plan: Plan, *, color: bool = False) -> str:
                     for w in plan.warnings[:MAX_LISTED])
         if len(plan.warnings) > MAX_LISTED:
             tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): "
-                        "see `dropstream-sync show plan.json`_")
+                        f"see {show}_")
+        tail.append("")
+    if plan.pending and not show_pending:
+        listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
+        tail.append(f"_Pending items are counted per merchant: {listed} lists each._")
         tail.append("")
     tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}"
                 "</sub>")
-    blocks = [_merchant_block(g) for g in merchant_rows(plan)]
+    blocks = [_merchant_block(g) for g in merchant_rows(plan, show_pending=show_pending)]
     fixed = len("\n".join(head)) + len("\n".join(tail)) + 400
     kept: list[str] = []
     used = fixed
@@ -107,5 +122,5 @@ def render_markdown(plan: Plan, *, color: bool = False) -> str:
     left = len(blocks) - len(kept)
     if left:
         body += [f"_{left} more merchant(s) left out to stay under {LIMIT:,} characters: "
-                 "see the full plan with `dropstream-sync show plan.json`._", ""]
+                 f"see the full plan with {show}._", ""]
     return "\n".join(body + tail) + "\n"

@@ -7,8 +7,10 @@ the same change, in the same order.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from dropstream_sync.planner.model import (
@@ -20,9 +22,11 @@ from dropstream_sync.planner.model import (
     Enable,
     Invite,
     Pending,
+    PendingKind,
     Plan,
     Reinvite,
 )
+from dropstream_sync.timestamps import FORMAT
 
 K = ChangeKind
 
@@ -38,7 +42,8 @@ class Row:
 class MerchantRows:
     merchant: str
     changes: list[Row] = field(default_factory=list)
-    pending: list[Row] = field(default_factory=list)
+    pending: list[Row] = field(default_factory=list)  # every item, or one summary row
+    pending_count: int = 0  # the items, however many rows show them
 
 
 def value(v: Any) -> str:
@@ -142,16 +147,104 @@ def change_row(c: Change) -> Row:
     return _ROWS[c.kind](c)
 
 
-def pending_row(p: Pending) -> Row:
+# -- pending items -------------------------------------------------------------------------
+# A plan at 500 merchants holds thousands of them, the same from one run to the next: by
+# default a merchant's pending items are one line of counts, and every time is an age
+# relative to the plan's `created_at`, the moment the plan describes.
+
+_PENDING_LABELS: Final[dict[PendingKind, str]] = {
+    PendingKind.AWAITING_MERCHANT: "awaiting the merchant",
+    PendingKind.QUEUED: "queued for the next run (max_invites_per_run)",
+    PendingKind.NEEDS_UI_AUTHORIZATION: "to authorize in the DropStream UI (no email)",
+}
+assert set(_PENDING_LABELS) == set(PendingKind), "every pending kind has a label"
+
+
+def _moment(stamp: object) -> datetime | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.strptime(stamp, FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def span(seconds: float) -> str:
+    """A duration as a person reads it: minutes under an hour, hours under a day, else days."""
+    s = abs(seconds)
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = round(s / 3600)
+    if hours < 24:
+        return f"{hours} h"
+    return f"{round(s / 86400)} d"
+
+
+def _ago(event: datetime, now: datetime) -> str:
+    seconds = (now - event).total_seconds()
+    if abs(seconds) < 30:
+        return "just now"
+    return f"{span(seconds)} ago" if seconds > 0 else f"in {span(seconds)}"
+
+
+def _sent_and_expiry(detail: Any, now: datetime | None) -> str | None:
+    """'sent 2 d ago, expires in 5 d' from an invitation's times; None without them."""
+    sent, expires = _moment(detail.get("created_at")), _moment(detail.get("expires_at"))
+    if now is None or sent is None:
+        return None
+    text = f"sent {_ago(sent, now)}"
+    if expires is not None:
+        text += (f", expires in {span((expires - now).total_seconds())}" if expires > now
+                 else f", expired {_ago(expires, now)}")
+    return text
+
+
+def pending_row(p: Pending, now: datetime | None = None) -> Row:
+    """One pending item; an invitation's times as ages from `now` (the plan's time)."""
+    if p.kind is PendingKind.AWAITING_MERCHANT:
+        when = _sent_and_expiry(p.detail, now)
+        email = p.detail.get("email")
+        if when is not None and isinstance(email, str):
+            return Row("…", f'"{p.store}": waiting for {email}, {when}')
     return Row("…", f'"{p.store}": {p.message}')
 
 
-def merchant_rows(plan: Plan) -> list[MerchantRows]:
+def pending_summary(items: Sequence[Pending], now: datetime | None = None) -> Row:
+    """A merchant's pending items as one line: counts by reason, the oldest invitation's age."""
+    counts = Counter(p.kind for p in items)
+    parts = []
+    for kind, label in _PENDING_LABELS.items():
+        n = counts[kind]
+        if not n:
+            continue
+        part = f"{n} {label}"
+        if kind is PendingKind.AWAITING_MERCHANT:
+            waiting = [p for p in items if p.kind is kind]
+            oldest = min(waiting, key=lambda p: str(p.detail.get("created_at") or "~"))
+            when = _sent_and_expiry(oldest.detail, now)
+            if when is not None:
+                part += f" ({'oldest ' if n > 1 else ''}{when})"
+        parts.append(part)
+    return Row("…", "; ".join(parts))
+
+
+def merchant_rows(plan: Plan, *, show_pending: bool = False) -> list[MerchantRows]:
+    """The plan's rows per merchant, sorted by name; with `show_pending` every pending item,
+    else one summary row per merchant that has any."""
+    now = _moment(plan.created_at)
     groups: dict[str, MerchantRows] = {}
     for c in plan.changes:
         groups.setdefault(c.merchant, MerchantRows(c.merchant)).changes.append(change_row(c))
+    waiting: dict[str, list[Pending]] = {}
     for p in plan.pending:
-        groups.setdefault(p.merchant, MerchantRows(p.merchant)).pending.append(pending_row(p))
+        waiting.setdefault(p.merchant, []).append(p)
+    for merchant, items in waiting.items():
+        group = groups.setdefault(merchant, MerchantRows(merchant))
+        group.pending_count = len(items)
+        # One item is one line either way, and its own says more than a count.
+        group.pending = ([pending_row(p, now) for p in items] if show_pending or len(items) == 1
+                         else [pending_summary(items, now)])
     return [groups[name] for name in sorted(groups)]
 
 

@@ -1,4 +1,9 @@
-"""The plan as text, Terraform-like: grouped by merchant, one summary line at the end."""
+"""The plan as text, Terraform-like: grouped by merchant, one summary line at the end.
+
+A merchant with only pending items is one line in a list after the merchants with changes
+(unless `show_pending`): at 500 merchants, most of them are waiting on someone, and a
+plan must still show its changes at a glance.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,39 @@ from dropstream_sync.render.rows import merchant_rows, summary_line
 COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "cyan", "…": "bright_black"}
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
+def render_text(plan: Plan, *, color: bool = False, show_pending: bool = False,
+                plan_file: str = "plan.json") -> str:
+    """`plan_file` is accepted, like every renderer's, and unused: text cites no file."""
+
     def paint(symbol: str, text: str) -> str:
         return click.style(text, fg=COLOURS.get(symbol)) if color else text
+
+    def bold(text: str) -> str:
+        return click.style(text, bold=True) if color else text
 
     lines: list[str] = []
     if plan.blocked:
         lines.append(paint("-", "BLOCKED: apply refuses this plan without --force:"))
         lines.extend(f"  - {reason}" for reason in plan.blocked_reasons)
         lines.append("")
-    for group in merchant_rows(plan):
-        lines.append(click.style(group.merchant, bold=True) if color else group.merchant)
+    groups = merchant_rows(plan, show_pending=show_pending)
+    waiting = [g for g in groups if not g.changes and not show_pending]
+    for group in groups:
+        if not group.changes and not show_pending:
+            continue
+        lines.append(bold(group.merchant))
         for row in group.changes:
             lines.append(paint(row.symbol, f"  {row.symbol} {row.text}"))
             lines.extend(f"      {d}" for d in row.details)
         for row in group.pending:
             lines.append(paint(row.symbol, f"  {row.symbol} pending: {row.text}"))
+        lines.append("")
+    if waiting:
+        lines.append(bold("Pending only (no changes):"))
+        for group in waiting:
+            summary = group.pending[0]
+            lines.append(paint(summary.symbol, f"  {summary.symbol} {group.merchant}: "
+                                               f"{summary.text}"))
         lines.append("")
     for warning in plan.warnings:
         lines.append(paint("~", f"warning: {warning}"))

@@ -82,7 +82,10 @@ def test_after_apply_the_plan_has_no_changes_only_pending_invites(
     code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--detailed-exitcode")
     assert code == 0, out + err
     assert out.rstrip().splitlines()[-1].startswith("No changes.")
-    assert "… pending:" in out and "waiting for" in out
+    assert "awaiting the merchant (oldest sent" in out, "pending: counts per merchant"
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--show-pending")
+    assert code == 0, out + err
+    assert '… pending: "Acme Outdoors CA": waiting for amazon-ops@' in out
 
 
 def test_show_refuses_a_file_that_is_not_a_plan(

@@ -135,9 +135,13 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         read = load_plan_and_live((str(config),), client, ())
         report = build_report(read.plan, read.live, read.now,
                               expired_requests=read.expired_requests)
-        handle, name = tempfile.mkstemp(prefix="dropstream-demo-report-", suffix=".html")
-        with open(handle, "w", encoding="utf-8") as page:
-            page.write(render_html(report))
+        out = Path(tempfile.mkdtemp(prefix="dropstream-demo-out-"))
+        name = out / "report.html"
+        name.write_text(render_html(report), encoding="utf-8")
+        # The hint below must name a file the user has: the packaged example lives inside
+        # the installed package (site-packages), so a copy goes beside the report.
+        if config.resolve() == PACKAGED_EXAMPLE:
+            config = Path(shutil.copy(PACKAGED_EXAMPLE, out / "stores.yaml"))
         s = report.summary()
         _say("9", "the audit report of this account")
         click.echo(f"  {s['stores']} stores: {s['authorized']} authorized, {s['pending']} "

@@ -156,6 +156,7 @@ _PENDING_LABELS: Final[dict[PendingKind, str]] = {
     PendingKind.AWAITING_MERCHANT: "awaiting the merchant",
     PendingKind.QUEUED: "queued for the next run (max_invites_per_run)",
     PendingKind.NEEDS_UI_AUTHORIZATION: "to authorize in the DropStream UI (no email)",
+    PendingKind.SEND_FROM_UI: "to send from the DropStream UI (no invite endpoint)",
 }
 assert set(_PENDING_LABELS) == set(PendingKind), "every pending kind has a label"
 

@@ -7,6 +7,7 @@ import pty
 import select
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,24 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
     assert "fulfillment_latency: 9 → " in out, "the out-of-band change shows as drift"
     assert "No changes." in out
     assert "re-invite amazon-ops@acme-outdoors.example" in out, "a year on, renewals go out"
+
+
+def test_demo_fits_a_screenful_or_two_and_its_hint_names_a_file_the_user_has(
+    tmp_path: Path,
+) -> None:
+    """Run where there is no examples/ folder (as after `pip install`): the closing hint
+    must not point inside the installed package, and apply's lines are apply's own."""
+    result = subprocess.run([*CLI, "demo"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) < 120, f"the demo printed {len(lines)} lines"
+    assert any(x.startswith("Apply complete: ") and " unknown, " in x for x in lines)
+    hint = lines[-1]
+    named = Path(hint.split("dropstream-sync plan ", 1)[1].split(" ", 1)[0])
+    assert named.is_file(), hint
+    assert "site-packages" not in str(named) and "dropstream_sync" not in named.parts, hint
 
 
 def read_until(master: int, text: bytes, *, seconds: float = 60) -> bytes:

@@ -62,7 +62,8 @@ def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
-        api_url=client.api_url, tool_version=__version__, created_at=utc_stamp(now),
+        api_url=client.api_url, account=client.aio.account, tool_version=__version__,
+        created_at=utc_stamp(now),
     )
 
 
@@ -152,15 +153,22 @@ def apply(
     if saved and merchants:
         raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
                             "as saved (make it with `plan --merchant NAME --out FILE`)")
+    # A saved plan is read and checked against this client before any request: a plan
+    # of another server or account, or an edited one, never gets as far as a read.
+    saved_plan = read_plan_file(paths[0]) if saved else None
+    if saved_plan is not None:
+        check_made_for(saved_plan, client.api_url, client.aio.account, paths[0])
     # Opened before any request, so a path that cannot be written is refused before the
     # first change instead of after it (when that change would go unrecorded).
     with (
         AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
         ApplyLock(client.api_url, client.aio.account),
     ):
-        if saved:
-            plan = read_plan_file(paths[0])
-            check_fresh(plan, client.read_live(plan.merchants or None))
+        if saved_plan is not None:
+            plan = saved_plan
+            live = client.read_live(plan.merchants or None)
+            check_fresh(plan, live)
+            check_targets(plan, live, paths[0])
         else:
             plan = load_and_plan(paths, client, merchants, hooks.warning)
             hooks.planned(plan)
@@ -180,6 +188,56 @@ def apply(
             clock=client.clock,
         ))
     return Applied(plan, report)
+
+
+def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
+    """Refuse a saved plan made for another server or account (sends nothing)."""
+    if _same_server(plan.api_url, api_url) and plan.account == account:
+        return
+    made = f"account {plan.account or '(none recorded)'!r} at {plan.api_url or '(no URL)'}"
+    here = f"account {account!r} at {api_url}"
+    raise PlanFileError(
+        f"{source}: the plan was made for {made}, but this apply is for {here}; a plan is "
+        "applied only where it was made. Make a plan here with `dropstream-sync plan --out "
+        "FILE`, review it, and apply that")
+
+
+def _same_server(a: str, b: str) -> bool:
+    """One URL, however spelt: scheme and host in any case, the default port written or
+    not, a trailing slash or not. Different hosts stay different (no name is resolved)."""
+    from urllib.parse import urlsplit
+
+    def canonical(url: str) -> tuple[str, str, int | None, str] | None:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:
+            return None
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port,
+                parts.path.rstrip("/"))
+
+    left = canonical(a)
+    return left is not None and left == canonical(b)
+
+
+def check_targets(plan: Plan, live: LiveState, source: str) -> None:
+    """Refuse a saved plan with a change naming a live object the stale check did not
+    cover (another merchant's store, an object that does not exist): applying it would
+    write where nobody reviewed. Runs after the live read, before the first write."""
+    from dropstream_sync.planner.fingerprint import live_fingerprint
+
+    _, covered = live_fingerprint(live, plan.merchants)
+    outside = plan.objects_outside(covered.keys())
+    if not outside:
+        return
+    shown = "; ".join(f"{c.id} ({c.kind} {c.merchant}/{c.store or '-'}) names {key}"
+                      for c, key in outside[:5])
+    more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+    scope = ", ".join(repr(m) for m in plan.merchants) or "none"
+    raise PlanFileError(
+        f"{source}: {len(outside)} change(s) name live objects outside the plan's merchants "
+        f"({scope}): {shown}{more}. Nothing was changed; make the plan again with "
+        "`dropstream-sync plan --out FILE` and review it")
 
 
 # -- import ----------------------------------------------------------------------------------

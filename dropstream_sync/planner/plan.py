@@ -463,6 +463,7 @@ def plan(
     merchants: Collection[str] | None = None,
     warnings: Sequence[str] = (),
     api_url: str = "",
+    account: str = "",
     tool_version: str = "",
     created_at: str = "",
 ) -> Plan:
@@ -499,5 +500,6 @@ def plan(
         live_index=index,
         created_at=created_at,
         api_url=api_url,
+        account=account,
         tool_version=tool_version,
     )

@@ -14,19 +14,21 @@ callbacks (`ApplyHooks`), so the same workflow serves a terminal, CI and tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dropstream_sync import __version__
 from dropstream_sync.errors import BlockedPlanError, PlanFileError, Problem, SettingsError
 from dropstream_sync.timestamps import utc_stamp
 
 if TYPE_CHECKING:
-    from dropstream_sync.apply import ApplyReport, ChangeResult
+    from dropstream_sync.apply import ApplyReport, ChangeResult, Stop
     from dropstream_sync.client import SyncReadClient, SyncWriteClient
     from dropstream_sync.config import LoadResult
     from dropstream_sync.live import LiveState
@@ -119,6 +121,10 @@ class ApplyHooks:
     def result(self, result: ChangeResult) -> None:
         """One change finished (after it is in the audit log)."""
 
+    def interrupted(self, signum: int, count: int) -> None:
+        """SIGINT or SIGTERM arrived while the changes ran (`count`: how many so far): the
+        first lets the changes in flight finish, a second stops them at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -143,7 +149,7 @@ def apply(
     a fresh one is made and shown; a blocked plan is refused unless `force`
     (BlockedPlanError); a fresh plan is confirmed; then the changes run.
     """
-    from dropstream_sync.apply import ApplyLock, AuditLog, apply_plan, check_fresh
+    from dropstream_sync.apply import ApplyLock, AuditLog, Stop, apply_plan, check_fresh
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
@@ -182,12 +188,38 @@ def apply(
         if not saved and not hooks.confirm(plan):
             return Applied(plan, None, declined=True)
         hooks.starting(plan)
-        report: ApplyReport = client.run(apply_plan(
+        stop = Stop(on_request=hooks.interrupted)
+        report: ApplyReport = client.run(on_signals(stop, apply_plan(
             plan, client.aio, parallelism=parallelism, on_result=hooks.result, audit=audit,
             # enabled_at is stamped on the API's clock, like everything it stores.
-            clock=client.clock,
-        ))
+            clock=client.clock, stop=stop,
+        )))
     return Applied(plan, report)
+
+
+T = TypeVar("T")
+
+
+async def on_signals(stop: Stop, work: Awaitable[T]) -> T:
+    """`work`, with SIGINT and SIGTERM turned into requests to `stop` while it runs (the
+    handlers before are put back after). Off the main thread, where no signal handler can
+    be installed, `work` runs as it is."""
+    loop = asyncio.get_running_loop()
+    installed: list[tuple[signal.Signals, Any]] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, stop.request, sig)
+        except (ValueError, RuntimeError, NotImplementedError):
+            continue
+        installed.append((sig, previous))
+    try:
+        return await work
+    finally:
+        stop.close()
+        for sig, previous in installed:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous)
 
 
 def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:

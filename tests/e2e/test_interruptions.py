@@ -9,6 +9,7 @@ printed; and the live account holds exactly the objects the audit log says were 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -20,6 +21,17 @@ from typing import Any
 
 import pytest
 
+from dropstream_sync.apply import AuditLog, ChangeResult, Stop, apply_plan
+from dropstream_sync.client import WriteClient
+from dropstream_sync.planner.model import (
+    Change,
+    ChangeKind,
+    CreateMerchant,
+    Plan,
+    Target,
+    TargetType,
+)
+from tests.apply.sandbox_clients import on_sandbox
 from tests.e2e.harness import CLI, Account, Server, new_account, start_server, stop_server
 from tests.reliability.checks import all_pages, assert_exactly_one_of_each, fleet
 
@@ -181,3 +193,44 @@ def test_a_second_sigint_stops_at_once_and_records_what_was_in_flight_as_unknown
     made = created(records, "create_store", "ok")
     assert made <= stores and len(stores) <= len(made) + maybe.get("create_store", 0)
     settle(tenant, config)
+
+
+class HangsOn(WriteClient):
+    """Creates customers, except the one named `hang`, whose create never answers: a change
+    in flight for as long as the applier lets it be."""
+
+    def __init__(self, *args: Any, hang: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hang = hang
+
+    async def create_customer(self, company_name: str) -> int:
+        if company_name == self.hang:
+            await asyncio.Event().wait()
+        return await super().create_customer(company_name)
+
+
+def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_recorded(
+        tmp_path: Path) -> None:
+    sync, client = on_sandbox(HangsOn, tmp_path / "state", hang="Stuck")
+    changes = tuple(Change(f"m{i}", ChangeKind.CREATE_MERCHANT, name, None,
+                           Target(TargetType.CUSTOMER), detail=CreateMerchant(name))
+                    for i, name in enumerate(["Stuck", "Quick", "Later"]))
+    stop = Stop(grace=0.05)
+    log = AuditLog(tmp_path / "audit.jsonl")
+
+    def first_result(result: ChangeResult) -> None:
+        stop.request(signal.SIGTERM)  # a signal, as its handler would pass it on
+
+    with sync, log:
+        report = sync.run(apply_plan(Plan(changes=changes), client, parallelism=2,
+                                     on_result=first_result, audit=log, stop=stop))
+        customers = [c.company_name for c in sync.read_live().customers]
+
+    outcomes = {r.change.merchant: r.outcome for r in report.results}
+    assert outcomes == {"Quick": "ok", "Stuck": "unknown"}
+    assert report.interrupted == signal.SIGTERM and report.not_started == 1
+    assert "Apply interrupted by SIGTERM" in report.summary_line()
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert {(x["merchant"], x["outcome"]) for x in lines} == {("Quick", "ok"),
+                                                             ("Stuck", "unknown")}
+    assert customers == ["Quick"]

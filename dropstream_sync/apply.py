@@ -18,6 +18,7 @@ import getpass
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -121,6 +122,8 @@ class ChangeResult:
 class ApplyReport:
     results: list[ChangeResult] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: int | None = None  # the signal that stopped the apply, if one did
+    not_started: int = 0  # changes never attempted because of it
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -144,25 +147,45 @@ class ApplyReport:
                 "changes": len(self.results),
                 **{str(o): self.count(o) for o in Outcome},
                 "seconds": round(self.seconds, 3),
+                "not_started": self.not_started,
             },
+            "interrupted": None if self.interrupted is None else _signal_name(self.interrupted),
             "results": [r.to_dict() for r in self.results],
         }
 
     def summary_line(self) -> str:
-        text = (f"Apply complete: {self.count(OK)} done, {self.count(FAILED)} failed, "
+        head = ("Apply complete" if self.interrupted is None else
+                f"Apply interrupted by {_signal_name(self.interrupted)}")
+        text = (f"{head}: {self.count(OK)} done, {self.count(FAILED)} failed, "
                 f"{self.count(UNKNOWN)} unknown, {self.count(SKIPPED)} skipped "
                 f"in {self.seconds:.1f}s.")
+        if self.interrupted is not None:
+            text += (f" {self.not_started} change(s) not started. Every change attempted is "
+                     "listed above (and in the audit log); run `dropstream-sync plan` to see "
+                     "what is left, then apply again: it finds what was done.")
+            return text
         if self.unknown:
             text += (f" {len(self.unknown)} change(s) may have taken effect without an answer "
                      "saying so: run apply again, it finds what was done.")
         return text
 
+    def problems(self) -> list[str]:
+        """One line per failed change and per change of unknown outcome."""
+        return [_problem(r) for r in self.results if r.outcome in (FAILED, UNKNOWN)]
+
     def raise_for_problems(self) -> None:
         """ApplyError naming each failed change and each of unknown outcome (exit 1: an
         unknown outcome is not a success until a second apply has confirmed it)."""
-        problems = [r for r in self.results if r.outcome in (FAILED, UNKNOWN)]
+        problems = self.problems()
         if problems:
-            raise ApplyError([_problem(r) for r in problems])
+            raise ApplyError(problems)
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _problem(r: ChangeResult) -> str:
@@ -268,6 +291,61 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
 
 Clock = Callable[[], datetime]
 
+# How long changes in flight may take to finish after a first signal before they are cut
+# off (and recorded as unknown): a create retried through back-off ends well within it.
+STOP_GRACE_SECONDS: Final = 30.0
+INTERRUPTED: Final = "interrupted while in flight: it may have taken effect"
+
+
+class Stop:
+    """A request to stop an apply, made by a signal handler on the apply's event loop.
+
+    The first `request()` lets the changes in flight finish (for at most `grace` seconds)
+    and starts no new one; a second, or the grace running out, cuts the ones still in
+    flight short: they end `unknown`, and are recorded like every other attempted change.
+    """
+
+    def __init__(self, grace: float = STOP_GRACE_SECONDS,
+                 on_request: Callable[[int, int], None] | None = None) -> None:
+        self.grace = grace
+        self._on_request = on_request  # (signal, how many requests so far), to tell the person
+        self.signal: int | None = None
+        self.requests = 0
+        self._now: asyncio.Event | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.requests > 0
+
+    def _event(self) -> asyncio.Event:
+        if self._now is None:
+            self._now = asyncio.Event()
+        return self._now
+
+    def request(self, signum: int = signal.SIGINT) -> None:
+        """Called on the event loop (`loop.add_signal_handler`), never from another thread."""
+        self.requests += 1
+        if self.signal is None:
+            self.signal = signum
+        if self._on_request is not None:
+            self._on_request(signum, self.requests)
+        if self.requests == 1:
+            self._timer = asyncio.get_running_loop().call_later(self.grace, self.now)
+        else:
+            self.now()
+
+    def now(self) -> None:
+        """Stop at once: the changes in flight are cancelled."""
+        self._event().set()
+
+    async def wait_now(self) -> None:
+        await self._event().wait()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
 
 @dataclass(frozen=True, slots=True)
 class Effect:
@@ -286,6 +364,7 @@ class Applier:
         clock: Clock = lambda: datetime.now(UTC),
         on_result: Callable[[ChangeResult], None] | None = None,
         audit: AuditLog | None = None,
+        stop: Stop | None = None,
     ) -> None:
         if parallelism < 1:
             raise DropstreamSyncError("--parallelism must be at least 1")
@@ -294,6 +373,7 @@ class Applier:
         self._clock = clock
         self._on_result = on_result
         self._audit = audit
+        self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         self._outcome: dict[str, Outcome] = {}
 
@@ -301,19 +381,47 @@ class Applier:
         started = time.monotonic()
         report = ApplyReport()
         limit = asyncio.Semaphore(self._parallelism)
+        stop = self._stop
+
+        async def run(change: Change) -> ChangeResult | None:
+            """The change's result; None when it was never started (a stop came first)."""
+            try:
+                async with limit:
+                    if stop.requested:
+                        return None
+                    return await self._run_one(change, plan.config_digest)
+            except asyncio.CancelledError:
+                return None  # cancelled while waiting for its turn: never started
+
         for kinds in PHASES:
             batch = [c for c in plan.changes if c.kind in kinds]
-            if not batch:
+            if not batch or stop.requested:
                 continue
-
-            async def run(change: Change) -> ChangeResult:
-                async with limit:
-                    return await self._run_one(change, plan.config_digest)
-
-            for result in await asyncio.gather(*(run(c) for c in batch)):
-                report.results.append(result)
+            tasks = [asyncio.create_task(run(c)) for c in batch]
+            await self._wait(tasks)
+            report.results.extend(r for t in tasks
+                                  if not t.cancelled() and (r := t.result()) is not None)
         report.seconds = time.monotonic() - started
+        if stop.requested:
+            report.interrupted = stop.signal
+            report.not_started = len(plan.changes) - len(report.results)
         return report
+
+    async def _wait(self, tasks: list[asyncio.Task[ChangeResult | None]]) -> None:
+        """All of `tasks`, or, when the stop says now, cancel those still running (each
+        ends as a recorded `unknown`, or as never started) and wait for them to end."""
+        # asyncio.wait, not gather: a task cancelled before its first step ends cancelled
+        # (never started), which gather would raise.
+        everything = asyncio.create_task(asyncio.wait(tasks))
+        now = asyncio.create_task(self._stop.wait_now())
+        try:
+            await asyncio.wait({everything, now}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            now.cancel()
+        if not everything.done():
+            for task in tasks:
+                task.cancel()
+        await everything
 
     async def _run_one(self, change: Change, config_digest: str) -> ChangeResult:
         blocked = [d for d in change.depends_on if self._outcome.get(d, OK) != OK]
@@ -334,6 +442,9 @@ class Applier:
         started = time.monotonic()
         try:
             effect = await _HANDLERS[change.kind](self, change, self._clock())
+        except asyncio.CancelledError:
+            # Stopped at once (a second signal): what was sent may have committed.
+            return ChangeResult(change, UNKNOWN, INTERRUPTED, seconds=time.monotonic() - started)
         except DropstreamSyncError as exc:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
             return ChangeResult(change, UNKNOWN if committed else FAILED, str(exc),
@@ -451,11 +562,13 @@ async def apply_plan(
     on_result: Callable[[ChangeResult], None] | None = None,
     clock: Clock = lambda: datetime.now(UTC),
     audit: AuditLog | None = None,
+    stop: Stop | None = None,
 ) -> ApplyReport:
     """Apply `plan`; with `audit`, each change's line is written (and flushed) as it ends,
-    before `on_result` sees it."""
+    before `on_result` sees it; with `stop`, a requested stop ends it early (`Stop`)."""
     return await Applier(
-        client, parallelism=parallelism, on_result=on_result, clock=clock, audit=audit
+        client, parallelism=parallelism, on_result=on_result, clock=clock, audit=audit,
+        stop=stop,
     ).apply(plan)
 
 

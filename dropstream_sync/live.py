@@ -7,11 +7,21 @@ so the planner never sees a response.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dropstream_sync.timestamps import utc_stamp
+
+
+def name_key(name: str) -> str:
+    """The form in which two customer or store names are the same name: Unicode NFC, without
+    invisible format characters (zero-width spaces and joiners, bidi controls, a BOM) and
+    without surrounding whitespace. "Café" typed precomposed and with a combining accent,
+    or with a trailing space, look alike to a person and must never be two merchants."""
+    composed = unicodedata.normalize("NFC", name)
+    return "".join(ch for ch in composed if unicodedata.category(ch) != "Cf").strip()
 
 
 def _iso(value: datetime | None) -> str | None:

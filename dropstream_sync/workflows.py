@@ -16,21 +16,23 @@ callbacks (`ApplyHooks`), so the same workflow serves a terminal, CI and tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dropstream_sync import __version__
 from dropstream_sync.errors import BlockedPlanError, PlanFileError, Problem, SettingsError
 from dropstream_sync.timestamps import utc_stamp
 
 if TYPE_CHECKING:
-    from dropstream_sync.apply import ApplyReport, ChangeResult
+    from dropstream_sync.apply import ApplyReport, ChangeResult, Stop
     from dropstream_sync.client import SyncReadClient, SyncWriteClient
     from dropstream_sync.config import LoadResult
     from dropstream_sync.live import AuthorizationRequest, LiveState
@@ -66,17 +68,18 @@ def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
     live = client.read_live(names)
     log.info("planning: %d live store(s), %d connection(s), %d pending request(s)",
              len(live.stores), len(live.connections), len(live.authorization_requests))
-    return _plan_of(result, live, client.clock(), client.api_url, merchants)
+    return _plan_of(result, live, client.clock(), client, merchants)
 
 
-def _plan_of(result: LoadResult, live: LiveState, now: datetime, api_url: str,
-             merchants: Sequence[str]) -> Plan:
+def _plan_of(result: LoadResult, live: LiveState, now: datetime,
+             client: SyncReadClient | SyncWriteClient, merchants: Sequence[str]) -> Plan:
     from dropstream_sync.planner import plan
 
     return plan(
         result.desired, live, now=now, merchants=merchants or None,
         warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
-        api_url=api_url, tool_version=__version__, created_at=utc_stamp(now),
+        api_url=client.api_url, account=client.aio.account, tool_version=__version__,
+        created_at=utc_stamp(now),
     )
 
 
@@ -127,7 +130,7 @@ def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteCli
 
     live, expired = client.run(read())
     now = client.clock()
-    the_plan = _plan_of(result, live, now, client.api_url, merchants)
+    the_plan = _plan_of(result, live, now, client, merchants)
     # Kept to the merchants in scope, as read_live keeps its lists, and filtered on status
     # again so that a server ignoring the filter cannot pass pending ones off as expired.
     scoped = only_merchants(replace(live, authorization_requests=tuple(
@@ -181,6 +184,10 @@ class ApplyHooks:
     def result(self, result: ChangeResult) -> None:
         """One change finished (after it is in the audit log)."""
 
+    def interrupted(self, signum: int, count: int) -> None:
+        """SIGINT or SIGTERM arrived while the changes ran (`count`: how many so far): the
+        first lets the changes in flight finish, a second stops them at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -205,7 +212,7 @@ def apply(
     a fresh one is made and shown; a blocked plan is refused unless `force`
     (BlockedPlanError); a fresh plan is confirmed; then the changes run.
     """
-    from dropstream_sync.apply import ApplyLock, AuditLog, apply_plan, check_fresh
+    from dropstream_sync.apply import ApplyLock, AuditLog, Stop, apply_plan, check_fresh
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
@@ -215,15 +222,22 @@ def apply(
     if saved and merchants:
         raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
                             "as saved (make it with `plan --merchant NAME --out FILE`)")
+    # A saved plan is read and checked against this client before any request: a plan
+    # of another server or account, or an edited one, never gets as far as a read.
+    saved_plan = read_plan_file(paths[0]) if saved else None
+    if saved_plan is not None:
+        check_made_for(saved_plan, client.api_url, client.aio.account, paths[0])
     # Opened before any request, so a path that cannot be written is refused before the
     # first change instead of after it (when that change would go unrecorded).
     with (
         AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
         ApplyLock(client.api_url, client.aio.account),
     ):
-        if saved:
-            plan = read_plan_file(paths[0])
-            check_fresh(plan, client.read_live(plan.merchants or None))
+        if saved_plan is not None:
+            plan = saved_plan
+            live = client.read_live(plan.merchants or None)
+            check_fresh(plan, live)
+            check_targets(plan, live, paths[0])
         else:
             plan = load_and_plan(paths, client, merchants, hooks.warning)
             hooks.planned(plan)
@@ -239,12 +253,88 @@ def apply(
         log.info("applying %d change(s), up to %d at once per phase", len(plan.changes),
                  parallelism)
         hooks.starting(plan)
-        report: ApplyReport = client.run(apply_plan(
+        stop = Stop(on_request=hooks.interrupted)
+        report: ApplyReport = client.run(on_signals(stop, apply_plan(
             plan, client.aio, parallelism=parallelism, on_result=hooks.result, audit=audit,
             # enabled_at is stamped on the API's clock, like everything it stores.
-            clock=client.clock,
-        ))
+            clock=client.clock, stop=stop,
+        )))
     return Applied(plan, report)
+
+
+T = TypeVar("T")
+
+
+async def on_signals(stop: Stop, work: Awaitable[T]) -> T:
+    """`work`, with SIGINT and SIGTERM turned into requests to `stop` while it runs (the
+    handlers before are put back after). Off the main thread, where no signal handler can
+    be installed, `work` runs as it is."""
+    loop = asyncio.get_running_loop()
+    installed: list[tuple[signal.Signals, Any]] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, stop.request, sig)
+        except (ValueError, RuntimeError, NotImplementedError):
+            continue
+        installed.append((sig, previous))
+    try:
+        return await work
+    finally:
+        stop.close()
+        for sig, previous in installed:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous)
+
+
+def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
+    """Refuse a saved plan made for another server or account (sends nothing)."""
+    if _same_server(plan.api_url, api_url) and plan.account == account:
+        return
+    made = f"account {plan.account or '(none recorded)'!r} at {plan.api_url or '(no URL)'}"
+    here = f"account {account!r} at {api_url}"
+    raise PlanFileError(
+        f"{source}: the plan was made for {made}, but this apply is for {here}; a plan is "
+        "applied only where it was made. Make a plan here with `dropstream-sync plan --out "
+        "FILE`, review it, and apply that")
+
+
+def _same_server(a: str, b: str) -> bool:
+    """One URL, however spelt: scheme and host in any case, the default port written or
+    not, a trailing slash or not. Different hosts stay different (no name is resolved)."""
+    from urllib.parse import urlsplit
+
+    def canonical(url: str) -> tuple[str, str, int | None, str] | None:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:
+            return None
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port,
+                parts.path.rstrip("/"))
+
+    left = canonical(a)
+    return left is not None and left == canonical(b)
+
+
+def check_targets(plan: Plan, live: LiveState, source: str) -> None:
+    """Refuse a saved plan with a change naming a live object the stale check did not
+    cover (another merchant's store, an object that does not exist): applying it would
+    write where nobody reviewed. Runs after the live read, before the first write."""
+    from dropstream_sync.planner.fingerprint import live_fingerprint
+
+    _, covered = live_fingerprint(live, plan.merchants)
+    outside = plan.objects_outside(covered.keys())
+    if not outside:
+        return
+    shown = "; ".join(f"{c.id} ({c.kind} {c.merchant}/{c.store or '-'}) names {key}"
+                      for c, key in outside[:5])
+    more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+    scope = ", ".join(repr(m) for m in plan.merchants) or "none"
+    raise PlanFileError(
+        f"{source}: {len(outside)} change(s) name live objects outside the plan's merchants "
+        f"({scope}): {shown}{more}. Nothing was changed; make the plan again with "
+        "`dropstream-sync plan --out FILE` and review it")
 
 
 # -- import ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,18 @@ class _Terminal(ApplyHooks):
         if self.fmt == "text":
             click.echo(result.line())
 
+    def interrupted(self, signum: int, count: int) -> None:
+        from dropstream_sync.apply import STOP_GRACE_SECONDS
+
+        name = signal.Signals(signum).name
+        if count == 1:
+            click.echo(f"\n{name}: stopping; the changes in flight finish first (at most "
+                       f"{STOP_GRACE_SECONDS:.0f} s), no new one starts. Press Ctrl-C again to "
+                       "stop at once.", err=True)
+        else:
+            click.echo(f"\n{name} again: stopping now; changes in flight are recorded as "
+                       "unknown.", err=True)
+
     def finish(self) -> None:
         if self.progress:
             click.echo("\r", nl=False, err=True)
@@ -129,4 +142,10 @@ def _finish(report: ApplyReport, fmt: str) -> None:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(report.summary_line())
+    if report.interrupted is not None:
+        # Interrupted is what the exit code says (130 SIGINT, 143 SIGTERM); the problems
+        # so far are still named.
+        for problem in report.problems():
+            click.echo(f"error: {problem}", err=True)
+        raise click.exceptions.Exit(128 + report.interrupted)
     report.raise_for_problems()

@@ -220,8 +220,10 @@ class ReadClient:
 
 def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> live.LiveState:
     """The part of `state` that belongs to customers with these company names."""
-    names = set(merchant_names)
-    ids = {c.id for c in state.customers if c.company_name in names}
+    # Compared as the planner compares them (live.name_key), so a look-alike spelling of a
+    # merchant's name is read, and matched, rather than planned again.
+    names = {live.name_key(n) for n in merchant_names}
+    ids = {c.id for c in state.customers if live.name_key(c.company_name) in names}
     return live.LiveState(
         customers=tuple(c for c in state.customers if c.id in ids),
         warehouses=tuple(w for w in state.warehouses if w.customer_id in ids),

@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from dropstream_sync.live import LiveState
+from dropstream_sync.live import LiveState, name_key
 
 
 def live_fingerprint(
     live: LiveState, merchant_names: Collection[str]
 ) -> tuple[str, dict[str, str]]:
-    names = set(merchant_names)
-    customers = {c.id for c in live.customers if c.company_name in names}
+    # The customers the planner matched: by name once normalized (live.name_key).
+    names = {name_key(n) for n in merchant_names}
+    customers = {c.id for c in live.customers if name_key(c.company_name) in names}
     index: dict[str, str] = {}
 
     def add(key: str, parts: tuple[object, ...]) -> None:

@@ -14,9 +14,10 @@ octoDNS's Create/Update/Delete and kopf's DiffOperation are the models.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Final, TypeVar
 
@@ -43,7 +44,7 @@ __all__ = [
     "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
     "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
     "Detail", "Disable", "Enable", "FieldChange", "Invite", "Pending", "PendingKind", "Plan",
-    "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore",
+    "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore", "plan_digest",
 ]
 
 FORMAT_VERSION: Final = "1"
@@ -138,6 +139,12 @@ class Change:
     def phase(self) -> int:
         return PHASE_OF[self.kind]
 
+    def object_keys(self) -> tuple[str, ...]:
+        """The live objects this change writes to or names (`store/12`, `warehouse/3`):
+        its target and every id in its detail. Objects made earlier in the run (refs)
+        are not among them."""
+        return tuple(dict.fromkeys(_object_keys(self)))
+
     def detail_as(self, cls: type[D]) -> D:
         """The detail as the type its kind has (checked once more, for the type checker)."""
         if not isinstance(self.detail, cls):
@@ -228,6 +235,7 @@ class Plan:
     live_index: Mapping[str, str] = field(default_factory=dict)  # object key -> short digest
     created_at: str = ""
     api_url: str = ""
+    account: str = ""  # who the plan read live as (the client's `account`: no secret)
     tool_version: str = ""
 
     # Saved plans of this tool are at most a few levels deep; anything far deeper is not
@@ -255,11 +263,13 @@ class Plan:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON document, `plan_digest` last: the digest of everything else in it."""
+        document = {
             "format_version": FORMAT_VERSION,
             "tool_version": self.tool_version,
             "created_at": self.created_at,
             "api_url": self.api_url,
+            "account": self.account,
             "config_digest": self.config_digest,
             "live_fingerprint": self.live_fingerprint,
             "live_index": dict(sorted(self.live_index.items())),
@@ -271,15 +281,32 @@ class Plan:
             "warnings": list(self.warnings),
             "desired": self.desired.to_dict(),
         }
+        document["plan_digest"] = plan_digest(document)
+        return document
+
+    def objects_outside(self, covered: Collection[str]) -> list[tuple[Change, str]]:
+        """Each change's live object (`store/12`, ...) that is not in `covered`, the keys of
+        the live objects the stale check read (`live_fingerprint`'s index)."""
+        return [(c, key) for c in self.changes for key in c.object_keys() if key not in covered]
 
     @classmethod
     def from_dict(cls, d: Any, *, source: str = "plan") -> Plan:
         """Read a saved plan; a malformed one raises PlanFileError naming `source` and the
-        field at fault."""
+        field at fault, and one whose content does not match its `plan_digest` (edited
+        after it was saved) is refused as edited."""
         try:
-            return cls._read(d)
+            plan = cls._read(d)
+            written = wire.Reader.top(d).text("plan_digest")
         except wire.Invalid as exc:
             raise PlanFileError(f"{source}: not a dropstream-sync plan: {exc}") from None
+        # Checked after the shape, so that a broken field is named rather than just "edited".
+        actual = plan_digest({k: v for k, v in d.items() if k != "plan_digest"})
+        if written != actual:
+            raise PlanFileError(
+                f"{source}: the plan file was edited after it was saved: its content no longer "
+                f"matches the plan_digest written with it ({written} != {actual}). Make the "
+                "plan again with `dropstream-sync plan --out FILE`, review it, and apply that")
+        return plan
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Plan:
@@ -321,8 +348,43 @@ class Plan:
             live_index=r.text_map("live_index", default={}),
             created_at=r.text("created_at", default=""),
             api_url=r.text("api_url", default=""),
+            account=r.text("account"),
             tool_version=r.text("tool_version", default=""),
         )
+
+
+def plan_digest(document: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a plan document
+    without its own `plan_digest`; encoded piece by piece, as a large plan is written."""
+    body = {k: v for k, v in document.items() if k != "plan_digest"}
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256()
+    for chunk in encoder.iterencode(body):
+        digest.update(chunk.encode())
+    return "sha256:" + digest.hexdigest()
+
+
+# A detail's integer field naming a live object, by how its name ends (cancel_request_id is
+# an authorization request). Field names are checked against this table by a test.
+ID_FIELD_TYPES: Final[tuple[tuple[str, str], ...]] = (
+    ("request_id", "authorization_request"),
+    ("customer_id", "customer"),
+    ("store_id", "store"),
+    ("warehouse_id", "warehouse"),
+    ("connection_id", "connection"),
+)
+
+
+def _object_keys(change: Change) -> Iterable[str]:
+    if change.target.id is not None:
+        yield f"{change.target.type}/{change.target.id}"
+    for f in fields(change.detail):  # type: ignore[arg-type]
+        value = getattr(change.detail, f.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            for suffix, type_name in ID_FIELD_TYPES:
+                if f.name.endswith(suffix):
+                    yield f"{type_name}/{value}"
+                    break
 
 
 def _check_ids(changes: tuple[Change, ...]) -> None:

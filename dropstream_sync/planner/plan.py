@@ -27,6 +27,7 @@ from dropstream_sync.live import (
     LiveState,
     Store,
     Warehouse,
+    name_key,
 )
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
@@ -86,7 +87,7 @@ class _Index:
     def of(cls, live: LiveState) -> _Index:
         ix = cls()
         for c in sorted(live.customers, key=lambda c: c.id):
-            ix.customers[c.company_name].append(c)
+            ix.customers[name_key(c.company_name)].append(c)
         for w in sorted(live.warehouses, key=lambda w: w.id):
             ix.warehouses[w.customer_id].append(w)
         for s in sorted(live.stores, key=lambda s: s.id):
@@ -110,6 +111,7 @@ class _Planner:
         self.pending: list[Pending] = []
         self.errors: list[str] = []
         self.blocked: list[str] = []
+        self.warnings: list[str] = []
         self.existing = 0
 
     def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
@@ -124,7 +126,7 @@ class _Planner:
     # -- merchants ---------------------------------------------------------------------------
 
     def merchant(self, m: DesiredMerchant) -> None:
-        customers = self.ix.customers.get(m.name, [])
+        customers = self.ix.customers.get(name_key(m.name), [])
         if len(customers) > 1:
             ids = ", ".join(str(c.id) for c in customers)
             self.errors.append(f"merchant '{m.name}': {len(customers)} DropStream customers have "
@@ -147,6 +149,12 @@ class _Planner:
             self.new_store(m, s, None, created.id)
 
     def existing_merchant(self, m: DesiredMerchant, customer: Customer) -> None:
+        if customer.company_name != m.name:
+            self.warnings.append(
+                f"merchant '{m.name}': live customer {customer.id} is spelt "
+                f"{customer.company_name!a}, the config {m.name!a}: the same name "
+                "once Unicode-normalized, so it is this merchant (rename it in DropStream to "
+                "stop this warning)")
         for s in m.stores:
             if s.warehouse is not None:
                 # A misspelt warehouse is an error now, not months later when the merchant
@@ -171,7 +179,7 @@ class _Planner:
         by_name: dict[str, list[Store]] = defaultdict(list)
         for ls in live_stores:
             if ls.id not in pinned:
-                by_name[ls.name].append(ls)
+                by_name[name_key(ls.name)].append(ls)
         for s in m.stores:
             errors_before = len(self.errors)
             live = self.match(m, s, customer, by_name)
@@ -199,12 +207,18 @@ class _Planner:
                                    "new store")
                 return None
             return live
-        same = by_name.get(s.name, [])
+        same = by_name.get(name_key(s.name), [])
         if len(same) > 1:
             ids = ", ".join(str(ls.id) for ls in same)
             self.errors.append(f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "
                                f"{len(same)} live stores (ids {ids}); pin one with `id:`")
             return None
+        if same and same[0].name != s.name:
+            self.warnings.append(
+                f"{s.source}: live store {same[0].id} of merchant '{m.name}' is spelt "
+                f"{same[0].name!a}, the config {s.name!a}: the same name once "
+                "Unicode-normalized, so it is this store (the plan renames it to the config's "
+                "spelling)")
         return same[0] if same else None
 
     # -- stores ------------------------------------------------------------------------------
@@ -481,6 +495,7 @@ def plan(
     merchants: Collection[str] | None = None,
     warnings: Sequence[str] = (),
     api_url: str = "",
+    account: str = "",
     tool_version: str = "",
     created_at: str = "",
 ) -> Plan:
@@ -510,7 +525,7 @@ def plan(
     return Plan(
         changes=tuple(changes),
         pending=tuple(pending),
-        warnings=tuple(warnings),
+        warnings=(*warnings, *planner.warnings),
         blocked_reasons=tuple(dict.fromkeys(planner.blocked)),
         desired=desired,
         merchants=names,
@@ -519,5 +534,6 @@ def plan(
         live_index=index,
         created_at=created_at,
         api_url=api_url,
+        account=account,
         tool_version=tool_version,
     )

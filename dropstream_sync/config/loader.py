@@ -177,6 +177,18 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _number_hint(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    if value.isdigit():
+        return " (remove the quotes)"
+    if "_" in value and value.replace("_", "").lstrip("+-").isdigit():
+        # YAML 1.1 (and check-jsonschema's reader) take 1_000 for 1000; YAML 1.2, which
+        # editors follow, takes it for text. Written without '_' it means the same to all.
+        return f" (write {value.replace('_', '')}: in YAML 1.2 a number has no '_')"
+    return ""
+
+
 def _message(error: Any, field: str) -> str:
     kind = error["type"]
     value = error.get("input")
@@ -188,10 +200,9 @@ def _message(error: Any, field: str) -> str:
                 if text in ("yes", "no", "on", "off", "y", "n") else "")
         return f"expected true or false, got {got}{hint}"
     if kind in ("int_type", "int_from_float", "int_parsing"):
-        quoted = " (remove the quotes)" if isinstance(value, str) and value.isdigit() else ""
-        return f"expected a whole number, got {got}{quoted}"
+        return f"expected a whole number, got {got}{_number_hint(value)}"
     if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {got}"
+        return f"expected a number, got {got}{_number_hint(value)}"
     if kind == "string_type":
         return f"expected text, got {got}" + (
             f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")

@@ -127,6 +127,16 @@ Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
 Email = Annotated[str, AfterValidator(_check_email),
                   WithJsonSchema({"type": "string", "format": "email"})]
 
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema's "integer" is any number with no fraction (2.0 and 1e1 included), and so is
+    # it for editors: read such a float as the integer it is, so that both accept the same
+    # files. A bool stays a bool, and the strict int check refuses it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 # Settings whose null would mean nothing: leaving them out already means "inherit".
@@ -177,6 +187,8 @@ class StoreSettings(BaseModel):
             raise ValueError("cannot be null: leave the key out to inherit the default")
         return value
 
+    _latency_whole = field_validator("fulfillment_latency", mode="before")(_whole)
+
 
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
@@ -205,6 +217,8 @@ class Store(StoreSettings):
     protect: bool = Field(
         False, title="Protect",
         description="Never disabled by prune; disabling it blocks the plan unless --force.")
+
+    _id_whole = field_validator("id", mode="before")(_whole)
 
 
 class Merchant(BaseModel):
@@ -250,6 +264,8 @@ class Safety(BaseModel):
         50, ge=0, title="Max invites per run",
         description="Invites beyond this stay queued for the next run.")
 
+    _counts_whole = field_validator("min_existing", "max_invites_per_run", mode="before")(_whole)
+
 
 class StoresFile(BaseModel):
     """A dropstream-sync configuration file: Amazon stores in DropStream, as code."""
@@ -276,6 +292,16 @@ class StoresFile(BaseModel):
         description="Store settings unless a merchant or store sets its own.")
     merchants: list[Merchant] = Field(
         default_factory=list, title="Merchants", description="The merchants and their stores.")
+
+    _days_whole = field_validator("reauthorize_days", mode="before")(_whole)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # Literal[1] lets True through (True == 1 in Python); the schema's integer does not.
+        if isinstance(value, bool):
+            raise ValueError(f"expected 1, got {str(value).lower()} (the number 1)")
+        return value
 
 
 FIELDS_BY_SHAPE: dict[str, list[str]] = {

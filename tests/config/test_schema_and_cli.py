@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dropstream_sync import catalog
 from dropstream_sync.cli import cli
-from dropstream_sync.config import load
+from dropstream_sync.config import load, yamlsafe
 from dropstream_sync.config.models import MARKETPLACE_PATTERN, STATUS_PATTERN
 from dropstream_sync.config.schema import generate_schema
 from dropstream_sync.errors import ConfigError
@@ -89,7 +88,7 @@ def test_every_config_the_loader_accepts_passes_the_schema(
     tmp_path: Path, config: dict[str, Any]
 ) -> None:
     path = tmp_path / "stores.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yamlsafe.dump(config))
     try:
         load([path])
     except ConfigError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,17 +52,71 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                           and p.is_file())
-            if not found:
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            what = (f"broken symlink (it points to {os.readlink(path)}, which does not exist)"
+                    if path.is_symlink() else "no such file or folder")
+            problems.append(Problem(str(path), 1, 1, "", what))
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}"))
+            continue
+        if stat.S_ISDIR(mode):
+            found = _folder(path, problems)
+            if not found and not any(p.file.startswith(str(path)) for p in problems):
                 problems.append(Problem(str(path), 1, 1, "", "folder has no *.yaml or *.yml file"))
             files.extend(found)
-        elif path.is_file():
+        elif stat.S_ISREG(mode):
             files.append(path)
         else:
-            problems.append(Problem(str(path), 1, 1, "", "no such file or folder"))
+            problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
     return files, problems
+
+
+def _not_a_file(mode: int) -> str:
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+    return f"is {kind}, not a file or folder: give the path of a YAML file or of a folder of them"
+
+
+def _folder(folder: Path, problems: list[Problem]) -> list[Path]:
+    """Every *.yaml/*.yml below `folder`. A symlink inside it is reported, not followed: it
+    could point outside the repository (a pull request would then read files it should not
+    reach) or back at a parent folder."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(Problem(str(exc.filename), 1, 1, "", f"cannot read: {exc.strerror}"))
+
+    for top, folders, names in os.walk(folder, onerror=unreadable):
+        here = Path(top)
+        for name in folders:
+            if (here / name).is_symlink():
+                problems.append(Problem(str(here / name), 1, 1, "", _link(here / name, "folder")))
+        for name in names:
+            path = here / name
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            if path.is_symlink():
+                problems.append(Problem(str(path), 1, 1, "", _link(path, "file")))
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                problems.append(Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}"))
+                continue
+            if stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
+    return sorted(found)
+
+
+def _link(path: Path, kind: str) -> str:
+    return (f"a symlinked {kind} inside a config folder is not followed (it points to "
+            f"{os.readlink(path)}): give its target as a path of its own, or replace the link "
+            "with the files")
 
 
 @dataclass

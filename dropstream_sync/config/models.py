@@ -112,7 +112,14 @@ _NAME_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u2028\u2029"
 _NAME_BAD_RE: Final = re.compile(f"[{_NAME_FORBIDDEN}]")
 
 
+# DropStream refuses longer names (company_name, store and warehouse names) at apply time.
+NAME_MAX_LEN: Final = 255
+
+
 def _check_name(value: str) -> str:
+    if len(value) > NAME_MAX_LEN:
+        raise ValueError(f"is {len(value)} characters long; DropStream takes at most "
+                         f"{NAME_MAX_LEN}")
     bad = _NAME_BAD_RE.search(value)
     if bad:
         raise ValueError(f"cannot contain control characters or line breaks "
@@ -122,7 +129,7 @@ def _check_name(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
-    {"type": "string", "minLength": 1,
+    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN,
      "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$"})]
 Email = Annotated[str, AfterValidator(_check_email),
                   WithJsonSchema({"type": "string", "format": "email"})]

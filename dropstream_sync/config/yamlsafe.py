@@ -11,7 +11,8 @@ PyYAML composes a node tree (with marks) and we build plain data from it ourselv
   booleans (`yes`, `no`, `on`, `off` stay text, so a store named "No" is not a boolean),
   `036` is 36 (not octal 30), `0o17` and `0x1F` are numbers, and `1_000`, `1:30` and dates
   stay text;
-- files over 10 MB are refused before they are read.
+- files over 10 MB, and files nested deeper than MAX_DEPTH, are refused before they are
+  composed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ MAX_BYTES: Final = 10 * 1024 * 1024
 # anchor once per store stays linear in its own size, while a "billion laughs" file (a hundred
 # nodes, 10^9 visits) stops after about ten thousand.
 MAX_ALIAS_VISITS: Final = 10_000
+# Lists and mappings inside each other: the format itself needs 6 (merchants, a merchant, its
+# stores, a store, its statuses, in the file's mapping).
+MAX_DEPTH: Final = 50
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -129,6 +133,7 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     """Plain data, positions, and the problems found (duplicate keys, bad tags, ...).
     A syntax error or an alias bomb raises YamlProblem (nothing useful can follow)."""
     try:
+        _check_depth(text)
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -146,6 +151,24 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     walker = _Walker(positions)
     data = walker.build(node, ())
     return data, positions, walker.problems
+
+
+def _check_depth(text: str) -> None:
+    """Refuse a file nested deeper than MAX_DEPTH before composing it: libyaml's composer
+    recurses in C (100,000 levels crash the process) and so does the walk below. The event
+    stream is flat, so counting its depth costs one parse and no recursion."""
+    depth = 0
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise YamlProblem(line, column, (),
+                                  f"nested deeper than {MAX_DEPTH} levels (a config needs 6): "
+                                  "is a bracket or an indentation wrong?")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 class _Walker:

@@ -320,22 +320,28 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
     for f in files:
         for mi, merchant in enumerate(f.model.merchants):
             where = ("merchants", mi, "name")
-            if merchant.name in merchants:
-                other, oi = merchants[merchant.name]
+            key = models.name_key(merchant.name)
+            if key in merchants:
+                other, oi = merchants[key]
                 line, column = other.positions.of(("merchants", oi, "name"))
                 yield f.at(where, f"merchant '{merchant.name}' is already defined at "
-                                  f"{other.name}:{line}:{column}")
+                                  f"{other.name}:{line}:{column}"
+                                  f"{_other_form(merchant.name, other.model.merchants[oi].name)}")
             else:
-                merchants[merchant.name] = (f, mi)
+                merchants[key] = (f, mi)
             names: dict[str, int] = {}
             markets: dict[str, int] = {}
             for si, store in enumerate(merchant.stores):
                 spath = ("merchants", mi, "stores", si)
-                if store.name in names:
-                    line, _ = f.positions.of(("merchants", mi, "stores", names[store.name]))
+                key = models.name_key(store.name)
+                if key in names:
+                    first = names[key]
+                    line, _ = f.positions.of(("merchants", mi, "stores", first))
+                    form = _other_form(store.name, merchant.stores[first].name)
                     yield f.at((*spath, "name"), f"duplicate store name '{store.name}' in "
-                                                 f"merchant '{merchant.name}' (also line {line})")
-                names.setdefault(store.name, si)
+                                                 f"merchant '{merchant.name}' (also line {line})"
+                                                 f"{form}")
+                names.setdefault(key, si)
                 if store.id is not None:
                     if store.id in pinned:
                         other, opath = pinned[store.id]
@@ -370,6 +376,13 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                     yield f.at(code_at, f"custom fulfillment_channel_code "
                                       f"'{settings.fulfillment_channel_code}' outside the US: "
                                       "Multi-Location Inventory is US only", severity="warning")
+
+
+def _other_form(name: str, other: str) -> str:
+    if name == other:
+        return ""
+    return (" (written in another Unicode form: the same characters, composed differently, "
+            "are one name)")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -108,29 +109,84 @@ MarketplaceCode = Annotated[
 ]
 # Control characters and line breaks: a name is printed on one line of a plan, a PR comment
 # and an audit log, where a newline could forge a line of its own.
-_NAME_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u2028\u2029"
-_NAME_BAD_RE: Final = re.compile(f"[{_NAME_FORBIDDEN}]")
+_CONTROL: Final = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+# Characters that show nothing, or reorder what is shown: "Acme" + U+200B or a name wrapped in
+# U+202E looks like another merchant's name and would create (and bill, and email) a new one.
+# Unicode's Default_Ignorable_Code_Point set, plus the interlinear annotation marks.
+_BIDI: Final = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+_INVISIBLE: Final = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x200B, 0x200D), (0x2060, 0x2065), (0x206A, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+# Spaces a name may hold inside but not at either end ("Acme " and "Acme" are one merchant).
+_SPACE: Final = ((0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+                 (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000))
 
 
+def _char_class(*ranges: tuple[tuple[int, int], ...]) -> str:
+    """A character class body that Python's re and ECMA 262 (editors, check-jsonschema) read
+    alike: backslash-u escapes in the BMP; the characters themselves above it, as neither
+    backslash-U nor backslash-u-brace is understood by both."""
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}"
+                   for group in ranges for a, b in group)
+
+
+_FORBIDDEN: Final = _char_class(_CONTROL, _BIDI, _INVISIBLE)
+_EDGE: Final = _FORBIDDEN + _char_class(_SPACE)
+NAME_PATTERN: Final = f"^[^{_EDGE}](?:[^{_FORBIDDEN}]*[^{_EDGE}])?$"
+_CONTROL_RE: Final = re.compile(f"[{_char_class(_CONTROL)}]")
+_BIDI_RE: Final = re.compile(f"[{_char_class(_BIDI)}]")
+_INVISIBLE_RE: Final = re.compile(f"[{_char_class(_INVISIBLE)}]")
+_SPACE_RE: Final = re.compile(f"[{_char_class(_SPACE)}]")
 # DropStream refuses longer names (company_name, store and warehouse names) at apply time.
 NAME_MAX_LEN: Final = 255
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: "Café" typed as one character or as e + a combining
+    accent (NFC and NFD) is one name."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _describe(char: str, at: int) -> str:
+    return (f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at character "
+            f"{at + 1}")
 
 
 def _check_name(value: str) -> str:
     if len(value) > NAME_MAX_LEN:
         raise ValueError(f"is {len(value)} characters long; DropStream takes at most "
                          f"{NAME_MAX_LEN}")
-    bad = _NAME_BAD_RE.search(value)
+    bad = _CONTROL_RE.search(value)
     if bad:
         raise ValueError(f"cannot contain control characters or line breaks "
                          f"(U+{ord(bad.group()):04X} at character {bad.start() + 1}); "
                          "write it as one line of plain text")
+    bad = _BIDI_RE.search(value)
+    if bad:
+        raise ValueError(f"cannot contain bidi-control characters "
+                         f"({_describe(bad.group(), bad.start())}): they change the order in "
+                         "which a name is shown, so it reads as another; delete it")
+    bad = _INVISIBLE_RE.search(value)
+    if bad:
+        raise ValueError(f"cannot contain invisible characters "
+                         f"({_describe(bad.group(), bad.start())}): the name would look like "
+                         "another but not match it; delete it")
+    if value and not _SPACE_RE.sub("", value):
+        raise ValueError("must not be empty (it holds only spaces)")
+    if value and (_SPACE_RE.fullmatch(value[0]) or _SPACE_RE.fullmatch(value[-1])):
+        end = "start" if _SPACE_RE.fullmatch(value[0]) else "end"
+        raise ValueError(f"must not {end} with a space: '{value.strip()}' is meant "
+                         "(a space would make it another merchant or store)")
     return value
 
 
 Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
-    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN,
-     "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$"})]
+    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN, "pattern": NAME_PATTERN})]
 Email = Annotated[str, AfterValidator(_check_email),
                   WithJsonSchema({"type": "string", "format": "email"})]
 

@@ -199,6 +199,8 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "duplicate_merchant_name": "uniqueness of a field across list items",
     "duplicate_store_name": "uniqueness of a field across list items",
     "duplicate_pinned_id": "uniqueness of a field across list items",
+    "duplicate_merchant_nfc_nfd": "uniqueness of a field (after NFC) across list items",
+    "duplicate_store_name_nfc_nfd": "uniqueness of a field (after NFC) across list items",
     "merge_key": "ruamel.yaml applies YAML 1.1 merge keys; the tool refuses them",
     "store_id_underscore_4_211": "ruamel.yaml reads 4_211 as 4211; YAML 1.2 and "
                                  "yaml-language-server as text, and the tool refuses it",

@@ -153,10 +153,28 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     return data, positions, walker.problems
 
 
+# Where a line's block content starts: its indentation, then any compact `- `, `? `, `: `
+# (`- - - x` nests three sequences on one line) or `--- `.
+_BLOCK_START: Final = re.compile(r"^ *(?:(?:---|[-?:]) +)*", re.MULTILINE)
+
+
+def _may_nest_deeper(text: str) -> bool:
+    """A cheap upper bound: each flow level needs a bracket, and block levels need growing
+    columns (a block sequence may share its mapping's column once, never twice in a row)."""
+    flow = text.count("[") + text.count("{")
+    if flow >= MAX_DEPTH:
+        return True
+    column = max((len(m.group()) for m in _BLOCK_START.finditer(text)), default=0)
+    return 1 + flow + 2 * (column + 1) > MAX_DEPTH
+
+
 def _check_depth(text: str) -> None:
     """Refuse a file nested deeper than MAX_DEPTH before composing it: libyaml's composer
     recurses in C (100,000 levels crash the process) and so does the walk below. The event
-    stream is flat, so counting its depth costs one parse and no recursion."""
+    stream is flat, so counting its depth costs one parse and no recursion; most files are
+    shallow by a cheaper bound and skip even that."""
+    if not _may_nest_deeper(text):
+        return
     depth = 0
     for event in yaml.parse(text, Loader=Loader):
         if isinstance(event, yaml.CollectionStartEvent):

@@ -289,3 +289,17 @@ def test_near_miss_reads_as_yaml_1_2_does(name: str) -> None:
         value = _at(StoresFile.model_validate(data), expected["path"])
         assert value == expected["value"] and type(value) is type(expected["value"]), value
         load([path])
+
+
+@pytest.mark.parametrize("body", [
+    "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "1\n",  # block mappings
+    "- " * 60 + "x\n",  # compact nested sequences on one line
+    "".join("  " * i + f"- k{i}:\n" for i in range(40)) + "  " * 40 + "- 1\n",  # `- k:` chains
+    "  " + "[" * 30 + "{a: " * 30 + "1" + "}" * 30 + "]" * 30 + "\n",  # flow
+])
+def test_nesting_over_fifty_levels_is_refused_in_every_style(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nx:\n" + body)
+    with pytest.raises(ConfigError) as caught:
+        load([path])
+    assert [p.message for p in caught.value.problems if "nested deeper than 50" in p.message]

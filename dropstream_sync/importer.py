@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-import yaml
-
 from dropstream_sync import catalog
+from dropstream_sync.config import yamlsafe
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.live import Connection, LiveState, Store
 
@@ -110,5 +109,5 @@ def _settings(store: Store) -> dict[str, Any]:
 
 
 def render_config(document: dict[str, Any]) -> str:
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    body = yamlsafe.dump(document, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body

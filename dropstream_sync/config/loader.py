@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,17 +52,71 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                           and p.is_file())
-            if not found:
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            what = (f"broken symlink (it points to {os.readlink(path)}, which does not exist)"
+                    if path.is_symlink() else "no such file or folder")
+            problems.append(Problem(str(path), 1, 1, "", what))
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}"))
+            continue
+        if stat.S_ISDIR(mode):
+            found = _folder(path, problems)
+            if not found and not any(p.file.startswith(str(path)) for p in problems):
                 problems.append(Problem(str(path), 1, 1, "", "folder has no *.yaml or *.yml file"))
             files.extend(found)
-        elif path.is_file():
+        elif stat.S_ISREG(mode):
             files.append(path)
         else:
-            problems.append(Problem(str(path), 1, 1, "", "no such file or folder"))
+            problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
     return files, problems
+
+
+def _not_a_file(mode: int) -> str:
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+    return f"is {kind}, not a file or folder: give the path of a YAML file or of a folder of them"
+
+
+def _folder(folder: Path, problems: list[Problem]) -> list[Path]:
+    """Every *.yaml/*.yml below `folder`. A symlink inside it is reported, not followed: it
+    could point outside the repository (a pull request would then read files it should not
+    reach) or back at a parent folder."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(Problem(str(exc.filename), 1, 1, "", f"cannot read: {exc.strerror}"))
+
+    for top, folders, names in os.walk(folder, onerror=unreadable):
+        here = Path(top)
+        for name in folders:
+            if (here / name).is_symlink():
+                problems.append(Problem(str(here / name), 1, 1, "", _link(here / name, "folder")))
+        for name in names:
+            path = here / name
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            if path.is_symlink():
+                problems.append(Problem(str(path), 1, 1, "", _link(path, "file")))
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                problems.append(Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}"))
+                continue
+            if stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
+    return sorted(found)
+
+
+def _link(path: Path, kind: str) -> str:
+    return (f"a symlinked {kind} inside a config folder is not followed (it points to "
+            f"{os.readlink(path)}): give its target as a path of its own, or replace the link "
+            "with the files")
 
 
 @dataclass
@@ -189,6 +245,18 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _number_hint(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    if value.isdigit():
+        return " (remove the quotes)"
+    if "_" in value and value.replace("_", "").lstrip("+-").isdigit():
+        # YAML 1.1 (and check-jsonschema's reader) take 1_000 for 1000; YAML 1.2, which
+        # editors follow, takes it for text. Written without '_' it means the same to all.
+        return f" (write {value.replace('_', '')}: in YAML 1.2 a number has no '_')"
+    return ""
+
+
 def _message(error: Any, field: str) -> str:
     kind = error["type"]
     value = error.get("input")
@@ -200,10 +268,9 @@ def _message(error: Any, field: str) -> str:
                 if text in ("yes", "no", "on", "off", "y", "n") else "")
         return f"expected true or false, got {got}{hint}"
     if kind in ("int_type", "int_from_float", "int_parsing"):
-        quoted = " (remove the quotes)" if isinstance(value, str) and value.isdigit() else ""
-        return f"expected a whole number, got {got}{quoted}"
+        return f"expected a whole number, got {got}{_number_hint(value)}"
     if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {got}"
+        return f"expected a number, got {got}{_number_hint(value)}"
     if kind == "string_type":
         return f"expected text, got {got}" + (
             f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")
@@ -265,22 +332,28 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
     for f in files:
         for mi, merchant in enumerate(f.model.merchants):
             where = ("merchants", mi, "name")
-            if merchant.name in merchants:
-                other, oi = merchants[merchant.name]
+            key = models.name_key(merchant.name)
+            if key in merchants:
+                other, oi = merchants[key]
                 line, column = other.positions.of(("merchants", oi, "name"))
                 yield f.at(where, f"merchant '{merchant.name}' is already defined at "
-                                  f"{other.name}:{line}:{column}")
+                                  f"{other.name}:{line}:{column}"
+                                  f"{_other_form(merchant.name, other.model.merchants[oi].name)}")
             else:
-                merchants[merchant.name] = (f, mi)
+                merchants[key] = (f, mi)
             names: dict[str, int] = {}
             markets: dict[str, int] = {}
             for si, store in enumerate(merchant.stores):
                 spath = ("merchants", mi, "stores", si)
-                if store.name in names:
-                    line, _ = f.positions.of(("merchants", mi, "stores", names[store.name]))
+                key = models.name_key(store.name)
+                if key in names:
+                    first = names[key]
+                    line, _ = f.positions.of(("merchants", mi, "stores", first))
+                    form = _other_form(store.name, merchant.stores[first].name)
                     yield f.at((*spath, "name"), f"duplicate store name '{store.name}' in "
-                                                 f"merchant '{merchant.name}' (also line {line})")
-                names.setdefault(store.name, si)
+                                                 f"merchant '{merchant.name}' (also line {line})"
+                                                 f"{form}")
+                names.setdefault(key, si)
                 if store.id is not None:
                     if store.id in pinned:
                         other, opath = pinned[store.id]
@@ -315,6 +388,13 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                     yield f.at(code_at, f"custom fulfillment_channel_code "
                                       f"'{settings.fulfillment_channel_code}' outside the US: "
                                       "Multi-Location Inventory is US only", severity="warning")
+
+
+def _other_form(name: str, other: str) -> str:
+    if name == other:
+        return ""
+    return (" (written in another Unicode form: the same characters, composed differently, "
+            "are one name)")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -108,24 +109,96 @@ MarketplaceCode = Annotated[
 ]
 # Control characters and line breaks: a name is printed on one line of a plan, a PR comment
 # and an audit log, where a newline could forge a line of its own.
-_NAME_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u2028\u2029"
-_NAME_BAD_RE: Final = re.compile(f"[{_NAME_FORBIDDEN}]")
+_CONTROL: Final = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+# Characters that show nothing, or reorder what is shown: "Acme" + U+200B or a name wrapped in
+# U+202E looks like another merchant's name and would create (and bill, and email) a new one.
+# Unicode's Default_Ignorable_Code_Point set, plus the interlinear annotation marks.
+_BIDI: Final = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+_INVISIBLE: Final = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x200B, 0x200D), (0x2060, 0x2065), (0x206A, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+# Spaces a name may hold inside but not at either end ("Acme " and "Acme" are one merchant).
+_SPACE: Final = ((0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+                 (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000))
+
+
+def _char_class(*ranges: tuple[tuple[int, int], ...]) -> str:
+    """A character class body that Python's re and ECMA 262 (editors, check-jsonschema) read
+    alike: backslash-u escapes in the BMP; the characters themselves above it, as neither
+    backslash-U nor backslash-u-brace is understood by both."""
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}"
+                   for group in ranges for a, b in group)
+
+
+_FORBIDDEN: Final = _char_class(_CONTROL, _BIDI, _INVISIBLE)
+_EDGE: Final = _FORBIDDEN + _char_class(_SPACE)
+NAME_PATTERN: Final = f"^[^{_EDGE}](?:[^{_FORBIDDEN}]*[^{_EDGE}])?$"
+_CONTROL_RE: Final = re.compile(f"[{_char_class(_CONTROL)}]")
+_BIDI_RE: Final = re.compile(f"[{_char_class(_BIDI)}]")
+_INVISIBLE_RE: Final = re.compile(f"[{_char_class(_INVISIBLE)}]")
+_SPACE_RE: Final = re.compile(f"[{_char_class(_SPACE)}]")
+# DropStream refuses longer names (company_name, store and warehouse names) at apply time.
+NAME_MAX_LEN: Final = 255
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: "Café" typed as one character or as e + a combining
+    accent (NFC and NFD) is one name."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _describe(char: str, at: int) -> str:
+    return (f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at character "
+            f"{at + 1}")
 
 
 def _check_name(value: str) -> str:
-    bad = _NAME_BAD_RE.search(value)
+    if len(value) > NAME_MAX_LEN:
+        raise ValueError(f"is {len(value)} characters long; DropStream takes at most "
+                         f"{NAME_MAX_LEN}")
+    bad = _CONTROL_RE.search(value)
     if bad:
         raise ValueError(f"cannot contain control characters or line breaks "
                          f"(U+{ord(bad.group()):04X} at character {bad.start() + 1}); "
                          "write it as one line of plain text")
+    bad = _BIDI_RE.search(value)
+    if bad:
+        raise ValueError(f"cannot contain bidi-control characters "
+                         f"({_describe(bad.group(), bad.start())}): they change the order in "
+                         "which a name is shown, so it reads as another; delete it")
+    bad = _INVISIBLE_RE.search(value)
+    if bad:
+        raise ValueError(f"cannot contain invisible characters "
+                         f"({_describe(bad.group(), bad.start())}): the name would look like "
+                         "another but not match it; delete it")
+    if value and not _SPACE_RE.sub("", value):
+        raise ValueError("must not be empty (it holds only spaces)")
+    if value and (_SPACE_RE.fullmatch(value[0]) or _SPACE_RE.fullmatch(value[-1])):
+        end = "start" if _SPACE_RE.fullmatch(value[0]) else "end"
+        raise ValueError(f"must not {end} with a space: '{value.strip()}' is meant "
+                         "(a space would make it another merchant or store)")
     return value
 
 
 Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
-    {"type": "string", "minLength": 1,
-     "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$"})]
+    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN, "pattern": NAME_PATTERN})]
 Email = Annotated[str, AfterValidator(_check_email),
                   WithJsonSchema({"type": "string", "format": "email"})]
+
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema's "integer" is any number with no fraction (2.0 and 1e1 included), and so is
+    # it for editors: read such a float as the integer it is, so that both accept the same
+    # files. A bool stays a bool, and the strict int check refuses it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -177,6 +250,8 @@ class StoreSettings(BaseModel):
             raise ValueError("cannot be null: leave the key out to inherit the default")
         return value
 
+    _latency_whole = field_validator("fulfillment_latency", mode="before")(_whole)
+
 
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
@@ -205,6 +280,8 @@ class Store(StoreSettings):
     protect: bool = Field(
         False, title="Protect",
         description="Never disabled by prune; disabling it blocks the plan unless --force.")
+
+    _id_whole = field_validator("id", mode="before")(_whole)
 
 
 class Merchant(BaseModel):
@@ -250,6 +327,8 @@ class Safety(BaseModel):
         50, ge=0, title="Max invites per run",
         description="Invites beyond this stay queued for the next run.")
 
+    _counts_whole = field_validator("min_existing", "max_invites_per_run", mode="before")(_whole)
+
 
 class StoresFile(BaseModel):
     """A dropstream-sync configuration file: Amazon stores in DropStream, as code."""
@@ -276,6 +355,16 @@ class StoresFile(BaseModel):
         description="Store settings unless a merchant or store sets its own.")
     merchants: list[Merchant] = Field(
         default_factory=list, title="Merchants", description="The merchants and their stores.")
+
+    _days_whole = field_validator("reauthorize_days", mode="before")(_whole)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # Literal[1] lets True through (True == 1 in Python); the schema's integer does not.
+        if isinstance(value, bool):
+            raise ValueError(f"expected 1, got {str(value).lower()} (the number 1)")
+        return value
 
 
 FIELDS_BY_SHAPE: dict[str, list[str]] = {

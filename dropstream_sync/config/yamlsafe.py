@@ -6,16 +6,22 @@ PyYAML composes a node tree (with marks) and we build plain data from it ourselv
 - only the safe tags construct (no Python objects);
 - alias expansion is bounded: aliases share nodes, so a "billion laughs" file composes
   instantly, and walking it stops once repeated visits outgrow the file's own size;
-- only `true`/`false` are booleans (YAML 1.2, as editors read it): `yes`, `no`, `on`, `off`
-  stay text, so a store named "No" is not a boolean and `protect: yes` is reported;
-- files over 10 MB are refused before they are read.
+- plain scalars are typed by the YAML 1.2 core schema, as editors (yaml-language-server) and
+  check-jsonschema read them, not by PyYAML's YAML 1.1 rules: only `true`/`false` are
+  booleans (`yes`, `no`, `on`, `off` stay text, so a store named "No" is not a boolean),
+  `036` is 36 (not octal 30), `0o17` and `0x1F` are numbers, and `1_000`, `1:30` and dates
+  stay text;
+- files over 10 MB, and files nested deeper than MAX_DEPTH, are refused before they are
+  composed.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import yaml
 
@@ -24,9 +30,48 @@ MAX_BYTES: Final = 10 * 1024 * 1024
 # anchor once per store stays linear in its own size, while a "billion laughs" file (a hundred
 # nodes, 10^9 visits) stops after about ten thousand.
 MAX_ALIAS_VISITS: Final = 10_000
+# Lists and mappings inside each other: the format itself needs 6 (merchants, a merchant, its
+# stores, a store, its statuses, in the file's mapping).
+MAX_DEPTH: Final = 50
 
-Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader with the YAML 1.2 core schema's implicit types (and `<<`, so that a
+    merge key is reported as unsupported rather than as an unknown key)."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+_INT_RE: Final = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT_RE: Final = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("tag:yaml.org,2002:int", _INT_RE.pattern, "-+0123456789"),
+    ("tag:yaml.org,2002:float", _FLOAT_RE.pattern, "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"<<", "<"),
+):
+    Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
+
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class Dumper(yaml.SafeDumper):
+    """Quotes every text that YAML 1.1 *or* YAML 1.2 would read as something else (`0o17`,
+    `1e3`, `1_000`, `yes`), so that a written file reads the same in PyYAML, editors and here."""
+
+
+for _first, _resolvers in Loader.yaml_implicit_resolvers.items():
+    for _tag, _regexp in _resolvers:
+        Dumper.add_implicit_resolver(_tag, _regexp, [_first])
+
+
+def dump(data: Any, **options: Any) -> str:
+    return str(yaml.dump(data, Dumper=Dumper, **options))
 
 PathKey = tuple[str | int, ...]
 _PLAIN: Final = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -88,6 +133,7 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     """Plain data, positions, and the problems found (duplicate keys, bad tags, ...).
     A syntax error or an alias bomb raises YamlProblem (nothing useful can follow)."""
     try:
+        _check_depth(text)
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -105,6 +151,42 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     walker = _Walker(positions)
     data = walker.build(node, ())
     return data, positions, walker.problems
+
+
+# Where a line's block content starts: its indentation, then any compact `- `, `? `, `: `
+# (`- - - x` nests three sequences on one line) or `--- `.
+_BLOCK_START: Final = re.compile(r"^ *(?:(?:---|[-?:]) +)*", re.MULTILINE)
+
+
+def _may_nest_deeper(text: str) -> bool:
+    """A cheap upper bound: each flow level needs a bracket, and block levels need growing
+    columns (a block sequence may share its mapping's column once, never twice in a row)."""
+    flow = text.count("[") + text.count("{")
+    if flow >= MAX_DEPTH:
+        return True
+    column = max((len(m.group()) for m in _BLOCK_START.finditer(text)), default=0)
+    return 1 + flow + 2 * (column + 1) > MAX_DEPTH
+
+
+def _check_depth(text: str) -> None:
+    """Refuse a file nested deeper than MAX_DEPTH before composing it: libyaml's composer
+    recurses in C (100,000 levels crash the process) and so does the walk below. The event
+    stream is flat, so counting its depth costs one parse and no recursion; most files are
+    shallow by a cheaper bound and skip even that."""
+    if not _may_nest_deeper(text):
+        return
+    depth = 0
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise YamlProblem(line, column, (),
+                                  f"nested deeper than {MAX_DEPTH} levels (a config needs 6): "
+                                  "is a bracket or an indentation wrong?")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 class _Walker:
@@ -182,9 +264,9 @@ class _Walker:
             return str(node.value)  # dates stay text: no field of ours is a date
         try:
             if tag == _INT:
-                return _CONSTRUCTOR.construct_yaml_int(node)
+                return _int12(node.value)
             if tag == _FLOAT:
-                return _CONSTRUCTOR.construct_yaml_float(node)
+                return _float12(node.value)
             return _CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.constructor.ConstructorError, ValueError) as exc:
             line, column = _mark(node)
@@ -192,3 +274,24 @@ class _Walker:
             self.problems.append(YamlProblem(line, column, path,
                                              f"unsupported YAML value: {reason}"))
             return None
+
+
+def _int12(text: str) -> int:
+    """An integer of the YAML 1.2 core schema: decimal (leading zeros are decimal), 0o, 0x."""
+    if not _INT_RE.fullmatch(text):
+        raise ValueError(f"'{text}' is not a YAML 1.2 integer")
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _float12(text: str) -> float:
+    if not _FLOAT_RE.fullmatch(text):
+        raise ValueError(f"'{text}' is not a YAML 1.2 number")
+    if text.lower().endswith(".nan"):
+        return math.nan
+    if text.lower().endswith(".inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    return float(text)

@@ -1,23 +1,29 @@
-"""What a large or hostile file costs, and that the JSON Schema accepts every valid config.
+"""What a large or hostile file costs, and that the JSON Schema and the loader agree.
 
 An editor validating with schemas/stores.schema.json must never flag a file that
-`dropstream-sync validate` accepts (aliases, letter case, GB for UK included).
+`dropstream-sync validate` accepts (aliases, letter case, GB for UK included), and must flag,
+at the same place, every file it refuses for a type, value, range, unknown or missing key.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+import shutil
+import subprocess
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dropstream_sync import catalog
-from dropstream_sync.config import load
+from dropstream_sync.config import load, yamlsafe
+from dropstream_sync.config.models import StoresFile
 from dropstream_sync.config.schema import generate_schema
 from dropstream_sync.errors import ConfigError
 
@@ -155,9 +161,9 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
 def test_every_config_the_loader_accepts_passes_the_schema(tmp_path: Path,
                                                           doc: dict[str, Any]) -> None:
     path = tmp_path / "stores.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(yamlsafe.dump(doc, sort_keys=False))
     load([path])  # raises if the generator made something invalid
-    errors = [e.message for e in VALIDATOR.iter_errors(yaml.safe_load(path.read_text()))]
+    errors = [e.message for e in VALIDATOR.iter_errors(yamlsafe.load(path.read_text())[0])]
     assert not errors, errors
 
 
@@ -174,3 +180,126 @@ def test_schema_refuses_a_status_the_loader_refuses(text: str) -> None:
     assert catalog.canonical_status(text) is None
     doc = {"version": 1, "defaults": {"import_order_statuses": [text]}}
     assert list(VALIDATOR.iter_errors(doc))
+
+
+# --- The tool and check-jsonschema read every file alike -----------------------------------
+# A file an editor marks as fine must validate, and one it marks as wrong must fail at the same
+# place: both the invalid corpus and the near misses (numbers, booleans and text as YAML 1.1
+# and YAML 1.2 read them differently) go through `check-jsonschema` with the committed schema,
+# and through the loader.
+
+ROOT = Path(__file__).resolve().parents[2]
+INVALID = Path(__file__).parent / "invalid"
+NEAR_MISS = Path(__file__).parent / "near_miss"
+NEAR_MISS_EXPECTED: dict[str, dict[str, Any]] = json.loads(
+    (NEAR_MISS / "expected.json").read_text())
+# What JSON Schema cannot say, or what check-jsonschema's YAML reader (ruamel.yaml) reads
+# otherwise than YAML 1.2; each is an error of the tool's own, with its reason.
+BEYOND_THE_SCHEMA: dict[str, str] = {
+    "duplicate_merchant_name": "uniqueness of a field across list items",
+    "duplicate_store_name": "uniqueness of a field across list items",
+    "duplicate_pinned_id": "uniqueness of a field across list items",
+    "duplicate_merchant_nfc_nfd": "uniqueness of a field (after NFC) across list items",
+    "duplicate_store_name_nfc_nfd": "uniqueness of a field (after NFC) across list items",
+    "merge_key": "ruamel.yaml applies YAML 1.1 merge keys; the tool refuses them",
+    "store_id_underscore_4_211": "ruamel.yaml reads 4_211 as 4211; YAML 1.2 and "
+                                 "yaml-language-server as text, and the tool refuses it",
+    "latency_binary_0b11": "ruamel.yaml reads 0b11 as 3; YAML 1.2 as text",
+}
+
+
+# check-jsonschema expands the first for minutes and crashes on the second (RecursionError);
+# the tool refuses both at once (their own tests).
+NOT_FOR_CHECK_JSONSCHEMA: Final = frozenset({"alias_bomb", "nested_500_levels"})
+
+
+def _schema_error_paths(files: list[Path]) -> tuple[dict[str, set[str]], set[str]]:
+    checker = shutil.which("check-jsonschema")
+    if checker is None:
+        pytest.fail("check-jsonschema is missing: it is a test dependency (pip install -e .[test])")
+    result = subprocess.run(
+        [checker, "-o", "json", "--schemafile", str(ROOT / "schemas" / "stores.schema.json"),
+         *map(str, files)], capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    paths: dict[str, set[str]] = {str(f): set() for f in files}
+    for error in report["errors"]:
+        # anyOf(X, null) reports at the parent; the deepest match names the key itself.
+        deep = error.get("best_deep_match", error)
+        where = deep["path"].removeprefix("$").removeprefix(".")
+        unexpected = re.search(r"\((.*) (?:was|were) unexpected\)|^(.*) is a required property",
+                               deep["message"])
+        keys = ast.literal_eval(f"({unexpected.group(1) or unexpected.group(2)},)") if (
+            unexpected) else ()
+        # The tool reports a key that is not a plain word (`? [a, b]`) at its mapping.
+        paths[error["filename"]] |= {
+            (f"{where}.{k}" if where else k) if re.fullmatch(r"\w+", k) else where
+            for k in keys} or {where}
+    return paths, {e["filename"] for e in report["parse_errors"]}
+
+
+def _tool_error_paths(path: Path) -> set[str]:
+    try:
+        load([path])
+    except ConfigError as exc:
+        return {p.path for p in exc.problems if p.severity == "error"}
+    return set()
+
+
+def test_check_jsonschema_and_validate_agree_on_every_corpus_and_near_miss_file() -> None:
+    files = [f for f in sorted(INVALID.glob("*.yaml")) + sorted(NEAR_MISS.glob("*.yaml"))
+             if f.stem not in NOT_FOR_CHECK_JSONSCHEMA]
+    assert len(list(NEAR_MISS.glob("*.yaml"))) == len(NEAR_MISS_EXPECTED) >= 30
+    schema, unreadable = _schema_error_paths(files)
+    disagree = []
+    for f in files:
+        tool = _tool_error_paths(f)
+        if str(f) in unreadable:
+            # check-jsonschema cannot read it (syntax, duplicate key, tag, encoding, ...).
+            if not tool:
+                disagree.append(f"{f.name}: unreadable for check-jsonschema, valid for the tool")
+            continue
+        if f.stem in BEYOND_THE_SCHEMA:
+            assert tool and tool != schema[str(f)], f"{f.name} no longer needs its exception"
+            continue
+        if tool != schema[str(f)]:
+            disagree.append(f"{f.name}: validate {sorted(tool)}, schema {sorted(schema[str(f)])}")
+    assert not disagree, "\n".join(disagree)
+
+
+def _at(model: Any, path: str) -> Any:
+    for part in re.findall(r"\w+|\[\d+\]", path):
+        model = model[int(part[1:-1])] if part.startswith("[") else getattr(model, part)
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(NEAR_MISS_EXPECTED))
+def test_near_miss_reads_as_yaml_1_2_does(name: str) -> None:
+    expected = NEAR_MISS_EXPECTED[name]
+    path = NEAR_MISS / f"{name}.yaml"
+    if "error" in expected:
+        with pytest.raises(ConfigError) as caught:
+            load([path])
+        messages = [f"{p.path}: {p.message}" for p in caught.value.problems]
+        assert [m for m in messages if m.startswith(f"{expected['path']}: ")
+                and expected["error"] in m], messages
+        assert len(messages) == 1, messages
+    else:
+        data, _, problems = yamlsafe.load(path.read_text())
+        assert not problems
+        value = _at(StoresFile.model_validate(data), expected["path"])
+        assert value == expected["value"] and type(value) is type(expected["value"]), value
+        load([path])
+
+
+@pytest.mark.parametrize("body", [
+    "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "1\n",  # block mappings
+    "- " * 60 + "x\n",  # compact nested sequences on one line
+    "".join("  " * i + f"- k{i}:\n" for i in range(40)) + "  " * 40 + "- 1\n",  # `- k:` chains
+    "  " + "[" * 30 + "{a: " * 30 + "1" + "}" * 30 + "]" * 30 + "\n",  # flow
+])
+def test_nesting_over_fifty_levels_is_refused_in_every_style(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nx:\n" + body)
+    with pytest.raises(ConfigError) as caught:
+        load([path])
+    assert [p.message for p in caught.value.problems if "nested deeper than 50" in p.message]

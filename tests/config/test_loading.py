@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dropstream_sync.config import load
+from dropstream_sync.config import load, yamlsafe
 from dropstream_sync.config.schema import generate_schema
 from dropstream_sync.errors import ConfigError
 
@@ -139,7 +139,7 @@ def test_schema_is_valid_draft_2020_12_with_descriptions_everywhere() -> None:
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").rglob("*.yaml")), ids=str)
 def test_examples_are_valid_against_the_schema_and_the_loader(example: Path) -> None:
-    jsonschema.validate(yaml.safe_load(example.read_text()), generate_schema())
+    jsonschema.validate(yamlsafe.load(example.read_text())[0], generate_schema())
     result = load([example])
     assert not result.warnings
 
@@ -192,7 +192,7 @@ def test_loader_never_crashes_on_near_valid_configs(tmp_path: Path, key: str, va
     doc = json.loads(json.dumps(BASE))
     target = [doc, doc["merchants"][0], doc["merchants"][0]["stores"][0]][depth]
     target[key] = value
-    path = write(tmp_path, yaml.safe_dump(doc))
+    path = write(tmp_path, yamlsafe.dump(doc))
     try:
         load([path])
     except ConfigError as exc:
@@ -304,3 +304,12 @@ def test_mutated_example_loads_or_fails_with_positioned_problems(tmp_path: Path,
         for problem in exc.problems:
             assert problem.file == str(path)
             assert 1 <= problem.line <= lines and problem.column >= 1, problem
+
+
+@pytest.mark.parametrize("text", ["0o17", "0x1F", "1e3", "1_000", "036", "yes", "No", "on",
+                                  "~", "1:30", "2026-01-31", ".inf", "True", "+3"])
+def test_written_text_reads_back_as_the_same_text(text: str) -> None:
+    # `import` writes with yamlsafe.dump: a live store named "0o17" must not come back as 15.
+    written = yamlsafe.dump({"name": text})
+    assert yamlsafe.load(written)[0] == {"name": text}
+    assert yaml.safe_load(written) == {"name": text}

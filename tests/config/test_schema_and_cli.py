@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dropstream_sync import catalog
 from dropstream_sync.cli import cli
-from dropstream_sync.config import load
-from dropstream_sync.config.models import MARKETPLACE_PATTERN, STATUS_PATTERN
+from dropstream_sync.config import load, yamlsafe
+from dropstream_sync.config.models import MARKETPLACE_PATTERN, STATUS_PATTERN, _check_name
 from dropstream_sync.config.schema import generate_schema
 from dropstream_sync.errors import ConfigError
 
@@ -89,7 +88,7 @@ def test_every_config_the_loader_accepts_passes_the_schema(
     tmp_path: Path, config: dict[str, Any]
 ) -> None:
     path = tmp_path / "stores.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yamlsafe.dump(config))
     try:
         load([path])
     except ConfigError:
@@ -136,3 +135,21 @@ def test_validate_of_an_invalid_file_fails_with_the_problems(tmp_path: Path) -> 
     assert [str(p) for p in result.exception.problems] == [
         f"{path}:2:8: prune: expected true or false, got the text 'maybe'"]
     assert result.stdout == ""
+
+
+_LOOKALIKE = "\u200b\u200c\u200d\u00ad\ufeff\u2060\u202a\u202e\u2066\u2069\u200e\u200f\u061c" \
+             "\u034f\ufe0f\U000e0041\U0001d173 \u00a0\u3000\t\u2028"
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("Acme Café\u0301") + list(_LOOKALIKE)),
+                    min_size=1, max_size=8))
+def test_name_pattern_refuses_exactly_what_the_loader_refuses(text: str) -> None:
+    doc = {"version": 1, "merchants": [{"name": text, "stores": []}]}
+    accepted = not list(VALIDATOR.iter_errors(doc))
+    try:
+        _check_name(text)
+    except ValueError:
+        assert not accepted, repr(text)
+    else:
+        assert accepted, repr(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,48 @@ def test_help_of_validate_and_schema_shows_examples() -> None:
         assert result.exit_code == 0
         assert "Examples:" in result.stdout
         assert f"dropstream-sync {command}" in result.stdout
+
+
+def test_a_fifo_is_named_as_a_fifo_not_as_missing(tmp_path: Path) -> None:
+    fifo = tmp_path / "stores.yaml"
+    os.mkfifo(fifo)
+    result = run_main("validate", str(fifo))
+    assert result.returncode == 1
+    assert f"{fifo}:1:1: is a named pipe (FIFO), not a file or folder" in result.stderr
+    assert "no such file" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_symlinks_inside_a_config_folder_are_reported_not_skipped(tmp_path: Path) -> None:
+    config, outside = tmp_path / "config", tmp_path / "outside"
+    (config / "team").mkdir(parents=True)
+    outside.mkdir()
+    (config / "a.yaml").write_text("version: 1\nmerchants: []\n")
+    (outside / "b.yaml").write_text("version: 1\nmerchants: [{name: B, stores: []}]\n")
+    (config / "shared").symlink_to(outside)
+    (config / "team" / "loop").symlink_to(config)
+    (config / "c.yaml").symlink_to(outside / "b.yaml")
+    result = run_main("validate", str(config))
+    assert result.returncode == 1
+    for link, kind, target in [("shared", "folder", outside), ("team/loop", "folder", config),
+                               ("c.yaml", "file", outside / "b.yaml")]:
+        assert (f"{config / link}:1:1: a symlinked {kind} inside a config folder is not "
+                f"followed (it points to {target})") in result.stderr, result.stderr
+    assert "(3 error(s))" in result.stderr and "Traceback" not in result.stderr
+    # The target, given as a path of its own, is read.
+    assert run_main("validate", str(config / "a.yaml"), str(outside)).returncode == 0
+
+
+def test_a_broken_symlink_given_as_the_path_says_so(tmp_path: Path) -> None:
+    (tmp_path / "stores.yaml").symlink_to(tmp_path / "gone.yaml")
+    result = run_main("validate", str(tmp_path / "stores.yaml"))
+    assert result.returncode == 1
+    assert "broken symlink (it points to" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_nested_100000_levels_deep_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # libyaml's composer recurses in C: at this depth it would kill the process.
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nmerchants: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = run_main("validate", str(path))
+    assert result.returncode == 1, result.stderr
+    assert f"{path}:2:61: nested deeper than 50 levels" in result.stderr

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -52,6 +52,7 @@ from dropstream_sync.planner.model import (
     Invite,
     Plan,
     Reinvite,
+    UpdateChannel,
     UpdateConnection,
     UpdateStore,
 )
@@ -508,10 +509,37 @@ class Applier:
         c = self._client
         connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id,
                                                   d.name)
+        if d.channels:
+            # Known only now that the connection exists: one read of its channels, then a
+            # PATCH for each the config wants otherwise. Before the connection is enabled,
+            # so that it never goes live without them.
+            await self._set_channels(connection_id, d.channels, now)
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
             await c.update_store(d.store_id, enabled_at=now)
         return Effect(connection_id, connection_id)
+
+    async def _set_channels(self, connection_id: int, wanted: Mapping[str, bool],
+                            now: datetime) -> None:
+        channels = {ch.type: ch for ch in await self._client.list_channels(connection_id)}
+        missing = sorted(t for t, on in wanted.items() if on and t not in channels)
+        if missing:
+            raise DropstreamSyncError(
+                f"connection {connection_id} was created, but it has no "
+                f"{', '.join(missing)} channel (its channels: "
+                f"{', '.join(sorted(channels)) or 'none'}); DropStream offers a channel only "
+                "when both platforms support it")
+        for kind, on in sorted(wanted.items()):
+            channel = channels.get(kind)
+            if channel is not None and channel.enabled != on:
+                await self._client.update_channel(connection_id, channel.id,
+                                                  enabled_at=now if on else None)
+
+    async def _update_channel(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(UpdateChannel)
+        await self._client.update_channel(d.connection_id, d.channel_id,
+                                          enabled_at=now if d.enable else None)
+        return Effect(d.connection_id)
 
     async def _update_connection(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(UpdateConnection)
@@ -548,6 +576,7 @@ _HANDLERS: Final[dict[ChangeKind, Handler]] = {
     ChangeKind.REINVITE: Applier._reinvite,
     ChangeKind.CREATE_CONNECTION: Applier._create_connection,
     ChangeKind.UPDATE_CONNECTION: Applier._update_connection,
+    ChangeKind.UPDATE_CHANNEL: Applier._update_channel,
     ChangeKind.ENABLE: Applier._enable,
     ChangeKind.DISABLE: Applier._disable,
 }

@@ -59,6 +59,13 @@ class StoreSettings:
         return cls(**values)
 
 
+# The channel types a config may name, as the API names them [doc: the API reference's
+# examples]. The help centre lists more kinds (inventory, products, catalogs, purchase
+# orders), each offered only when both platforms support it; add them here once their API
+# names are known.
+CHANNEL_TYPES: tuple[str, ...] = ("sales_order", "shipment", "sales_order_return")
+
+
 @dataclass(frozen=True, slots=True)
 class DesiredStore:
     merchant: str
@@ -70,6 +77,15 @@ class DesiredStore:
     enabled: bool = True
     protect: bool = False
     source: Source | None = None
+    # Several warehouses, one connection to each (then `warehouse` is None); empty: the
+    # one-warehouse form above.
+    warehouses: tuple[str, ...] = ()
+    # Channel type -> wanted on/off; a type left out is not managed (left as it is).
+    channels: Mapping[str, bool] = field(default_factory=dict, hash=False)
+
+    def warehouse_names(self) -> tuple[str, ...]:
+        """The warehouses the config names for this store; empty when it names none."""
+        return self.warehouses or ((self.warehouse,) if self.warehouse is not None else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +165,10 @@ def _store_to_dict(s: DesiredStore) -> dict[str, Any]:
         "warehouse": s.warehouse,
         "enabled": s.enabled,
         "protect": s.protect,
+        # Only when given: the desired state (and its digest) of a file without them is
+        # what it always was.
+        **({"warehouses": list(s.warehouses)} if s.warehouses else {}),
+        **({"channels": dict(sorted(s.channels.items()))} if s.channels else {}),
     }
 
 
@@ -162,4 +182,6 @@ def _store_from_dict(merchant: str, d: dict[str, Any]) -> DesiredStore:
         warehouse=d.get("warehouse"),
         enabled=bool(d.get("enabled", True)),
         protect=bool(d.get("protect", False)),
+        warehouses=tuple(d.get("warehouses", ())),
+        channels={str(k): bool(v) for k, v in dict(d.get("channels", {})).items()},
     )

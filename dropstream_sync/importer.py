@@ -1,20 +1,22 @@
 """Import: the live account written as configuration.
 
 The YAML pins every store id and leaves out settings equal to the built-in defaults, so
-that planning it against the same account gives no changes. What the API cannot tell
-(a merchant's invite email) is filled in where live state shows it (a pending request's
-email) and otherwise left out, with a comment.
+that planning it against the same account gives no changes. Every connection of a store
+is written (`warehouses:` when there are several), with the channels they agree on, and a
+switched-off store is written `enabled: false`. What the API cannot tell (a merchant's
+invite email) is taken from the merchant's most recent authorization request of any status,
+and otherwise left out, with a comment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
-from dropstream_sync.desired import StoreSettings
-from dropstream_sync.live import Connection, LiveState, Store
+from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
+from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store
 
 _DEFAULTS = StoreSettings()
 _STATUS_ORDER = {s: i for i, s in enumerate(catalog.ORDER_STATUSES)}
@@ -29,9 +31,11 @@ HEADER = """\
 
 
 def live_to_config(
-    live: LiveState, merchant_names: Collection[str] | None = None
+    live: LiveState, merchant_names: Collection[str] | None = None,
+    history: Iterable[AuthorizationRequest] = (),
 ) -> dict[str, Any]:
-    """The config document (version 1) for the merchants with Amazon stores, or those named."""
+    """The config document (version 1) for the merchants with Amazon stores, or those named;
+    `history`: authorization requests of any status (one list read), for the emails."""
     wanted = set(merchant_names) if merchant_names else None
     stores_by_customer: dict[int, list[Store]] = {}
     for store in live.stores:
@@ -42,10 +46,16 @@ def live_to_config(
     for wh in sorted(live.warehouses, key=lambda w: w.id):
         first_warehouse.setdefault(wh.customer_id, wh.id)
         warehouse_name[wh.id] = wh.description
-    connection_of = {c.store_id: c for c in sorted(live.connections, key=lambda c: c.id)}
+    connections_of: dict[int, list[Connection]] = {}
+    for c in sorted(live.connections, key=lambda c: c.id):
+        connections_of.setdefault(c.store_id, []).append(c)
+    pending = {r.store_id for r in live.authorization_requests if r.status == "pending"}
     email_of: dict[int, str] = {}
-    for request in sorted(live.authorization_requests, key=lambda r: r.id):
-        if request.status == "pending":
+    # The most recent request wins, whatever its status: a merchant whose last invitation
+    # was completed keeps its email, so renewals can be sent again.
+    requests = {r.id: r for r in (*history, *live.authorization_requests)}.values()
+    for request in sorted(requests, key=lambda r: (r.created_at, r.id)):
+        if request.email:
             email_of[request.customer_id] = request.email
 
     merchants = []
@@ -59,7 +69,8 @@ def live_to_config(
         if customer.id in email_of:
             merchant["email"] = email_of[customer.id]
         merchant["stores"] = [
-            _store(s, connection_of.get(s.id), first_warehouse.get(customer.id), warehouse_name)
+            _store(s, connections_of.get(s.id, []), first_warehouse.get(customer.id),
+                   warehouse_name, s.id in pending or customer.id not in email_of)
             for s in stores
             if s.marketplace_id in catalog.BY_ID
         ]
@@ -68,7 +79,8 @@ def live_to_config(
 
 
 def _store(
-    store: Store, connection: Connection | None, default_wh: int | None, names: dict[int, str]
+    store: Store, connections: list[Connection], default_wh: int | None,
+    names: dict[int, str], no_invite: bool,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": store.name,
@@ -76,18 +88,39 @@ def _store(
         "marketplace": catalog.BY_ID[store.marketplace_id or ""].code,
     }
     entry.update(_settings(store))
-    if connection is not None and connection.warehouse_id != default_wh:
-        entry["warehouse"] = names.get(connection.warehouse_id, str(connection.warehouse_id))
-    # `enabled: true` only enables a store that is authorized and connected, so only there
-    # does a switched-off store need `enabled: false` to plan no change.
-    if (
-        connection is not None
-        and store.authorization.status == "authorized"
-        and not store.enabled
-        and not connection.enabled
-    ):
+    warehouses = list(dict.fromkeys(c.warehouse_id for c in connections))
+    if len(warehouses) > 1:
+        entry["warehouses"] = [names.get(w, str(w)) for w in warehouses]
+    elif warehouses and warehouses[0] != default_wh:
+        entry["warehouse"] = names.get(warehouses[0], str(warehouses[0]))
+    channels = _channels(connections)
+    if channels:
+        entry["channels"] = channels
+    # A switched-off store stays off: `enabled: true` would invite or enable it. Left
+    # enabled only where that plans no invite: a store not yet authorized that waits for
+    # its merchant (a pending request, which `enabled: false` would cancel, or no email:
+    # the merchant authorizes in the UI, and the plan keeps showing that).
+    authorized = store.authorization.status == "authorized"
+    if not store.enabled and not (no_invite and not authorized):
         entry["enabled"] = False
     return entry
+
+
+def _channels(connections: list[Connection]) -> dict[str, bool]:
+    """The channel states every connection of the store agrees on (one `channels:` applies
+    to all of them; a type they differ on is left out: not managed, left as it is)."""
+    known = [c.channels for c in connections if c.channels is not None]
+    if not known:
+        return {}
+    states: dict[str, set[bool]] = {}
+    for channels in known:
+        for ch in channels:
+            states.setdefault(ch.type, set()).add(ch.enabled)
+    present = [{ch.type for ch in channels} for channels in known]
+    order = {kind: i for i, kind in enumerate(CHANNEL_TYPES)}
+    return {kind: next(iter(values)) for kind, values in
+            sorted(states.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+            if len(values) == 1 and all(kind in p for p in present) and kind in order}
 
 
 def _settings(store: Store) -> dict[str, Any]:

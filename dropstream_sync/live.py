@@ -87,8 +87,8 @@ class Store:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """One of a connection's channels (sales_order, shipment, ...). Read for the report;
-    the planner does not manage channels, so they are not in the fingerprint."""
+    """One of a connection's channels (sales_order, shipment, ...), as the connection
+    object lists them [doc]."""
 
     id: int
     type: str
@@ -107,7 +107,8 @@ class Connection:
     warehouse_id: int
     name: str
     enabled_at: datetime | None = None
-    channels: tuple[Channel, ...] = ()
+    # None: the API's object carried no `channels` (unknown, never fetched one by one).
+    channels: tuple[Channel, ...] | None = ()
 
     @property
     def enabled(self) -> bool:
@@ -116,6 +117,12 @@ class Connection:
     def fingerprint(self) -> tuple[Any, ...]:
         return ("connection", self.id, self.customer_id, self.store_id, self.warehouse_id,
                 self.name, self.enabled)
+
+    def channel_fingerprints(self) -> tuple[tuple[int, tuple[Any, ...]], ...]:
+        """(channel id, its fingerprint) for each channel: index entries of their own, so
+        that a plan without channels digests as it always did."""
+        return tuple((ch.id, ("channel", ch.id, self.id, ch.type, ch.enabled))
+                     for ch in self.channels or ())
 
 
 @dataclass(frozen=True, slots=True)

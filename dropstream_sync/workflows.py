@@ -354,8 +354,8 @@ def import_account(client: SyncReadClient | SyncWriteClient, merchants: Sequence
     written, for the notes. SettingsError when a named merchant has no Amazon store."""
     from dropstream_sync.importer import live_to_config, render_config
 
-    live = client.read_live(merchants or None)
-    document = live_to_config(live, merchants or None)
+    live, history = _live_and_request_history(client, merchants)
+    document = live_to_config(live, merchants or None, history)
     missing = sorted(set(merchants) - {m["name"] for m in document["merchants"]})
     if missing:
         raise SettingsError(
@@ -365,6 +365,39 @@ def import_account(client: SyncReadClient | SyncWriteClient, merchants: Sequence
     stores = sum(len(m["stores"]) for m in document["merchants"])
     notes = _first_plan_notes(text, live, client, name)
     return Imported(text, len(document["merchants"]), stores, tuple(notes))
+
+
+def _live_and_request_history(client: SyncReadClient | SyncWriteClient,
+                              merchants: Sequence[str]
+                              ) -> tuple[LiveState, list[AuthorizationRequest]]:
+    """The live state, and the authorization requests of every status (one paginated list
+    read beside the others, never a read per store): a merchant's email is recovered from
+    its most recent request even when none is pending. An API without the endpoint gives
+    no history."""
+    import asyncio
+
+    from dropstream_sync.client import api
+    from dropstream_sync.client.pages import first_leaf
+    from dropstream_sync.errors import ApiError
+
+    async def history() -> list[AuthorizationRequest]:
+        try:
+            return await client.aio.list_authorization_requests(None)
+        except ApiError as exc:
+            if exc.status in api.MISSING_ENDPOINT_STATUSES:
+                return []
+            raise
+
+    async def read() -> tuple[LiveState, list[AuthorizationRequest]]:
+        try:
+            async with asyncio.TaskGroup() as group:
+                state = group.create_task(client.aio.read_live(merchants or None))
+                requests = group.create_task(history())
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        return state.result(), requests.result()
+
+    return client.run(read())
 
 
 def _first_plan_notes(text: str, live: LiveState, client: SyncReadClient | SyncWriteClient,

@@ -80,6 +80,14 @@ def connection_path(connection_id: int) -> str:
     return f"{CONNECTIONS}/{int(connection_id)}"  # GET [assumed], PATCH [assumed]
 
 
+def connection_channels_path(connection_id: int) -> str:
+    return f"{connection_path(connection_id)}/channels"  # GET [doc]
+
+
+def connection_channel_path(connection_id: int, channel_id: int) -> str:
+    return f"{connection_channels_path(connection_id)}/{int(channel_id)}"  # PATCH [doc]
+
+
 def store_authorization_requests_path(store_id: int) -> str:
     return f"{store_path(store_id)}/authorization_requests"  # POST [assumed]
 
@@ -449,15 +457,19 @@ def connection(d: Mapping[str, Any]) -> live.Connection:
     )
 
 
-def _channels(value: Any) -> tuple[live.Channel, ...]:
-    """A connection's channels [assumed: `[{id, type, enabled_at}]`]; anything else: none."""
+def _channels(value: Any) -> tuple[live.Channel, ...] | None:
+    """A connection's channels [doc: `[{id, type, enabled_at}]` in the connection object].
+    An object without the list reads as unknown (None): the plan then leaves the channels
+    alone and warns, rather than reading each connection's channels one by one."""
     if not isinstance(value, list):
-        return ()
-    return tuple(
-        live.Channel(id=_int(c, "id"), type=_str(c, "type"),
-                     enabled_at=parse_time(c.get("enabled_at")))
-        for c in value if isinstance(c, dict)
-    )
+        return None
+    return tuple(channel(c) for c in value if isinstance(c, dict))
+
+
+def channel(d: Mapping[str, Any]) -> live.Channel:
+    """One entry of `GET /connections/{id}/channels` [doc]."""
+    return live.Channel(id=_int(d, "id"), type=_str(d, "type"),
+                        enabled_at=parse_time(d.get("enabled_at")))
 
 
 def authorization_request(d: Mapping[str, Any]) -> live.AuthorizationRequest:

@@ -150,6 +150,11 @@ class ReadClient:
     async def get_connection(self, connection_id: int) -> live.Connection:
         return await self._one(api.connection_path(connection_id), api.connection)
 
+    async def list_channels(self, connection_id: int) -> list[live.Channel]:
+        """One connection's channels (apply reads a new connection's; a plan reads them
+        from the connection list, never per connection)."""
+        return await self._list(api.connection_channels_path(connection_id), {}, api.channel)
+
     async def get_authorization_request(self, request_id: int) -> live.AuthorizationRequest:
         return await self._one(
             api.authorization_request_path(request_id), api.authorization_request
@@ -335,6 +340,14 @@ class WriteClient(ReadClient):
         )
         if body:
             await self._core.patch(api.connection_path(connection_id), body)
+
+
+    async def update_channel(
+        self, connection_id: int, channel_id: int, *, enabled_at: datetime | None
+    ) -> None:
+        """Enable (a time) or disable (None) one channel of a connection [doc]."""
+        body = api.patch_body(enabled_at=enabled_at, set_enabled_at=True)
+        await self._core.patch(api.connection_channel_path(connection_id, channel_id), body)
 
 
 def _object(parse: Callable[[Mapping[str, Any]], M]) -> Callable[[Any], M]:

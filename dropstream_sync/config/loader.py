@@ -310,6 +310,9 @@ def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[P
         if kind == "extra_forbidden":
             key = str(loc[-1])
             choices = models.FIELDS_BY_SHAPE.get(_shape(loc[:-1]), [])
+            if not isinstance(error.get("input"), dict):
+                # `channel: MFN` means fulfillment_channel, not the channels mapping.
+                choices = [c for c in choices if c != "channels"]
             close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6) or [
                 c for c in choices if key.lower() in c]
             hint = (f" (did you mean '{close[0]}'?)" if close
@@ -422,6 +425,24 @@ def _settings(file: models.StoresFile, merchant: models.Merchant,
     )
 
 
+def _channels(file: models.StoresFile, merchant: models.Merchant,
+              store: models.Store) -> dict[str, bool]:
+    """Per channel type, the store's value, else the merchant's defaults', else the file's."""
+    out: dict[str, bool] = {}
+    for layer in (file.defaults, merchant.defaults, store):
+        if layer is not None and layer.channels:
+            out.update(layer.channels)
+    return dict(sorted(out.items()))
+
+
+def _warehouses(merchant: models.Merchant, store: models.Store) -> dict[str, Any]:
+    """`warehouse` for one, `warehouses` for several; the store's own over the merchant's."""
+    names = list(dict.fromkeys(store.warehouses or ()))
+    if len(names) > 1:
+        return {"warehouse": None, "warehouses": tuple(names)}
+    return {"warehouse": (names[0] if names else store.warehouse or merchant.warehouse)}
+
+
 def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredState:
     merchants: list[DesiredMerchant] = []
     for f in files:
@@ -436,10 +457,11 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
                     marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
                     settings=resolved.get(id(s)) or _settings(f.model, m, s),
                     id=s.id,
-                    warehouse=s.warehouse or m.warehouse,
+                    **_warehouses(m, s),
                     enabled=s.enabled,
                     protect=s.protect,
                     source=Source(f.name, sl, sc),
+                    channels=_channels(f.model, m, s),
                 ))
             merchants.append(DesiredMerchant(
                 name=m.name, email=m.email, prune=f.model.prune,

@@ -18,11 +18,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
 
 from dropstream_sync import catalog
+from dropstream_sync.desired import CHANNEL_TYPES
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}$")
 
@@ -202,6 +204,24 @@ def _whole(value: Any) -> Any:
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
+
+def _check_channels(value: dict[str, bool]) -> dict[str, bool]:
+    for kind in value:
+        if kind not in CHANNEL_TYPES:
+            names = list(CHANNEL_TYPES)
+            raise ValueError(f"unknown channel type '{kind}'{_hint(kind, names)}; "
+                             f"one of {', '.join(names)}")
+    return value
+
+
+Channels = Annotated[dict[str, bool], AfterValidator(_check_channels), WithJsonSchema({
+    "type": "object",
+    "properties": {kind: {"type": "boolean"} for kind in CHANNEL_TYPES},
+    "additionalProperties": False,
+    "description": "Channel type (as the API names it) -> true (enabled) / false "
+                   "(disabled). A type left out is left as it is.",
+})]
+
 # Settings whose null would mean nothing: leaving them out already means "inherit".
 _NOT_NULL: Final = ("fulfillment_channel", "import_order_statuses", "fulfillment_channel_code")
 
@@ -243,7 +263,14 @@ class StoreSettings(BaseModel):
                     "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
     )
 
-    @field_validator(*_NOT_NULL, mode="before")
+    channels: Channels | None = Field(
+        None, title="Channels", json_schema_extra=_not_null_in_schema,
+        description="The connection's channels to switch on (true) or off (false), by type: "
+                    f"{', '.join(CHANNEL_TYPES)}. Left out: not managed. Per type, a "
+                    "store's value wins over the merchant's defaults, then the file's.",
+    )
+
+    @field_validator(*_NOT_NULL, "channels", mode="before")
     @classmethod
     def _refuse_null(cls, value: Any) -> Any:
         if value is None:
@@ -274,14 +301,42 @@ class Store(StoreSettings):
         description="Description of the merchant's warehouse to connect to; default: the "
                     "merchant's warehouse, else its first (default) warehouse.",
     )
+    warehouses: list[Name] | None = Field(
+        None, min_length=1, title="Warehouses", json_schema_extra=_not_null_in_schema,
+        description="Several warehouse descriptions: one connection to each (instead of "
+                    "`warehouse`). Live connections to other warehouses are reported, and "
+                    "disabled under prune.",
+    )
     enabled: bool = Field(
         True, title="Enabled",
-        description="false: keep the store and its connection, switched off.")
+        description="false: keep the store and its connections, switched off.")
     protect: bool = Field(
         False, title="Protect",
         description="Never disabled by prune; disabling it blocks the plan unless --force.")
 
     _id_whole = field_validator("id", mode="before")(_whole)
+
+    @field_validator("warehouses", mode="before")
+    @classmethod
+    def _warehouses_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null: leave the key out for the merchant's warehouse")
+        return value
+
+    @field_validator("warehouses")
+    @classmethod
+    def _one_form(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is None:
+            return value
+        if info.data.get("warehouse") is not None:
+            raise ValueError("give either 'warehouse' (one) or 'warehouses' (several), not "
+                             "both")
+        seen: set[str] = set()
+        for name in value:
+            if name_key(name) in seen:
+                raise ValueError(f"warehouse '{name}' is listed twice")
+            seen.add(name_key(name))
+        return value
 
 
 class Merchant(BaseModel):

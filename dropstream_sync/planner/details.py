@@ -28,6 +28,7 @@ class ChangeKind(StrEnum):
     REINVITE = "reinvite"
     CREATE_CONNECTION = "create_connection"
     UPDATE_CONNECTION = "update_connection"
+    UPDATE_CHANNEL = "update_channel"
     ENABLE = "enable"
     DISABLE = "disable"
 
@@ -165,12 +166,26 @@ class CreateConnection(Detail):
     warehouse_id: int
     name: str
     enable: bool
+    # The channels the config manages, type -> on/off: the new connection's channels are
+    # known only once it exists, so apply reads them back and sets these (left out: none).
+    channels: Mapping[str, bool] | None = omitted()
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateConnection(Detail):
     KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_CONNECTION
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateChannel(Detail):
+    """PATCH /connections/{connection_id}/channels/{channel_id} `enabled_at` [doc]."""
+
+    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_CHANNEL
+    connection_id: int
+    channel_id: int
+    type: str  # sales_order, shipment, ...
+    enable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,5 +210,5 @@ class Disable(Detail):
 DETAIL_TYPES: dict[ChangeKind, type[Detail]] = {
     cls.KIND: cls
     for cls in (CreateMerchant, CreateStore, UpdateStore, CancelInvite, Invite, Reinvite,
-                CreateConnection, UpdateConnection, Enable, Disable)
+                CreateConnection, UpdateConnection, UpdateChannel, Enable, Disable)
 }

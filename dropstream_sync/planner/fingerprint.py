@@ -36,6 +36,8 @@ def live_fingerprint(
     for n in live.connections:
         if n.customer_id in customers:
             add(f"connection/{n.id}", n.fingerprint())
+            for channel_id, parts in n.channel_fingerprints():
+                add(f"channel/{channel_id}", parts)
     for r in live.authorization_requests:
         if r.customer_id in customers:
             add(f"authorization_request/{r.id}", r.fingerprint())

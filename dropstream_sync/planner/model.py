@@ -36,6 +36,7 @@ from dropstream_sync.planner.details import (
     Enable,
     Invite,
     Reinvite,
+    UpdateChannel,
     UpdateConnection,
     UpdateStore,
 )
@@ -44,7 +45,8 @@ __all__ = [
     "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
     "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
     "Detail", "Disable", "Enable", "FieldChange", "Invite", "Pending", "PendingKind", "Plan",
-    "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore", "plan_digest",
+    "Reinvite", "Target", "TargetType", "UpdateChannel", "UpdateConnection", "UpdateStore",
+    "plan_digest",
 ]
 
 FORMAT_VERSION: Final = "1"
@@ -58,7 +60,7 @@ PHASES: Final[tuple[tuple[ChangeKind, ...], ...]] = (
     (K.CANCEL_INVITE,),
     (K.INVITE, K.REINVITE),
     (K.CREATE_CONNECTION,),
-    (K.UPDATE_CONNECTION,),
+    (K.UPDATE_CONNECTION, K.UPDATE_CHANNEL),
     (K.ENABLE,),
     (K.DISABLE,),
 )
@@ -372,6 +374,7 @@ ID_FIELD_TYPES: Final[tuple[tuple[str, str], ...]] = (
     ("store_id", "store"),
     ("warehouse_id", "warehouse"),
     ("connection_id", "connection"),
+    ("channel_id", "channel"),
 )
 
 

@@ -29,18 +29,16 @@ from dropstream_sync.live import (
     Warehouse,
     name_key,
 )
+from dropstream_sync.planner import connections as _connections
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
     PHASE_OF,
     CancelInvite,
     Change,
     ChangeKind,
-    CreateConnection,
     CreateMerchant,
     CreateStore,
     Detail,
-    Disable,
-    Enable,
     FieldChange,
     Invite,
     Pending,
@@ -49,7 +47,6 @@ from dropstream_sync.planner.model import (
     Reinvite,
     Target,
     TargetType,
-    UpdateConnection,
     UpdateStore,
 )
 from dropstream_sync.timestamps import utc_stamp
@@ -156,10 +153,9 @@ class _Planner:
                 "once Unicode-normalized, so it is this merchant (rename it in DropStream to "
                 "stop this warning)")
         for s in m.stores:
-            if s.warehouse is not None:
-                # A misspelt warehouse is an error now, not months later when the merchant
-                # has authorized and the connection is finally planned.
-                self.warehouse_for(m, s, customer)
+            # A misspelt warehouse is an error now, not months later when the merchant
+            # has authorized and the connection is finally planned.
+            _connections.warehouse_ids(self, m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
         matched = self.match_stores(m, customer, live_stores)
@@ -342,78 +338,14 @@ class _Planner:
                  store, Target(T.AUTHORIZATION_REQUEST, request.id),
                  [FieldChange("authorization_request.status", "pending", "canceled")])
 
-    def warehouse_for(self, m: DesiredMerchant, s: DesiredStore, customer: Customer) -> int | None:
-        warehouses = self.ix.warehouses.get(customer.id, [])
-        if s.warehouse is None:
-            if not warehouses:
-                self.errors.append(f"{s.source}: merchant '{m.name}' has no warehouse in "
-                                   f"DropStream to connect store '{s.name}' to")
-                return None
-            return warehouses[0].id
-        for w in warehouses:
-            if w.description == s.warehouse:
-                return w.id
-        known = ", ".join(repr(w.description) for w in warehouses) or "none"
-        self.errors.append(f"{s.source}: warehouse '{s.warehouse}' of merchant '{m.name}' does "
-                           f"not exist (its warehouses: {known})")
-        return None
-
     def connection(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
                    ls: Store) -> None:
-        connections = self.ix.connections.get(ls.id, [])
-        authorized = self.authorized(ls)
-        if not connections:
-            if authorized:
-                wh = self.warehouse_for(m, s, customer)
-                if wh is None:
-                    return
-                fields = [FieldChange("name", None, s.name), FieldChange("warehouse_id", None, wh)]
-                if s.enabled:
-                    fields.append(FieldChange("enabled", False, True))
-                self.add(CreateConnection(customer.id, ls.id, wh, s.name, s.enabled), m.name,
-                         s.name, Target(T.CONNECTION), fields)
-            # Not `elif`: a disabled connection was just planned, and the store must be
-            # switched off in the same apply, or a second run would still find it enabled.
-            if not s.enabled and ls.enabled:
-                self.disable(m, s.name, ls, None, s.protect, "enabled: false")
-            return
-        wanted = self.warehouse_for(m, s, customer) if s.warehouse is not None else None
-        conn = next((c for c in connections if c.warehouse_id == wanted), connections[0])
-        if wanted is not None and conn.warehouse_id != wanted:
-            self.errors.append(
-                f"{s.source}: store '{s.name}' is connected to warehouse {conn.warehouse_id}, "
-                f"the config says '{s.warehouse}'; move it in DropStream, or disable it and "
-                "add a new store entry")
-            return
-        if conn.name != s.name:
-            self.add(UpdateConnection(s.name), m.name, s.name, Target(T.CONNECTION, conn.id),
-                     [FieldChange("name", conn.name, s.name)])
-        if s.enabled:
-            if authorized and (not ls.enabled or not conn.enabled):
-                self.add(Enable(ls.id, conn.id, not ls.enabled, not conn.enabled), m.name,
-                         s.name, Target(T.STORE, ls.id), [FieldChange("enabled", False, True)])
-        elif ls.enabled or conn.enabled:
-            self.disable(m, s.name, ls, conn, s.protect, "enabled: false")
-
-    def disable(self, m: DesiredMerchant, store: str, ls: Store, conn: Connection | None,
-                protect: bool, reason: str) -> None:
-        detail = Disable(ls.id, conn.id if conn else None, ls.enabled,
-                         bool(conn and conn.enabled), reason)
-        self.add(detail, m.name, store, Target(T.STORE, ls.id),
-                 [FieldChange("enabled", True, False)])
-        if protect:
-            self.blocked.append(f"store '{store}' of merchant '{m.name}' is protected "
-                                "(protect: true) and would be disabled")
+        _connections.plan_connections(self, m, s, customer, ls)
 
     def prune(self, m: DesiredMerchant, ls: Store) -> bool:
         for request in self.ix.requests.get(ls.id, []):
             self.cancel(m, ls.name, request, "pruned: the store is not in the config")
-        connections = self.ix.connections.get(ls.id, [])
-        conn = next((c for c in connections if c.enabled), connections[0] if connections else None)
-        if ls.enabled or (conn is not None and conn.enabled):
-            self.disable(m, ls.name, ls, conn, False, "pruned: the store is not in the config")
-            return True
-        return False
+        return _connections.prune_store(self, m, ls)
 
     # -- budget, safety, order ---------------------------------------------------------------
 
@@ -465,7 +397,8 @@ class _Planner:
             return
         for kind, limit, label in ((K.UPDATE_STORE, s.max_update_percent, "update"),
                                    (K.DISABLE, s.max_disable_percent, "disable")):
-            count = sum(1 for c in self.changes if c.kind == kind)
+            # Stores, not changes: a store's further connections are changes of their own.
+            count = len({(c.merchant, c.store) for c in self.changes if c.kind == kind})
             share = 100 * count / self.existing
             if share > limit:
                 self.blocked.append(

@@ -52,6 +52,17 @@ def check(value: Any, hint: Any, path: str) -> Any:
             return None
         inner = [o for o in options if o is not type(None)]
         return check(value, inner[0], path)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise Invalid(path, f"must be a list of strings, not {_type_name(value)}")
+        return tuple(value)
+    if origin in (Mapping, dict):
+        # A channel mapping: type -> on/off.
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
+            raise Invalid(path, f"must be an object of true/false values, not "
+                                f"{_type_name(value)}")
+        return dict(value)
     if origin is frozenset:
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
             raise Invalid(path, f"must be a list of strings, not {_type_name(value)}")
@@ -171,7 +182,8 @@ class Reader:
 
 
 _MERCHANT_KEYS: Final = ("name", "email", "prune", "reauthorize_days")
-_STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect")
+_STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect",
+                      "warehouses", "channels")
 
 
 def check_desired(desired: Reader) -> None:

@@ -25,6 +25,7 @@ from dropstream_sync.planner.model import (
     PendingKind,
     Plan,
     Reinvite,
+    UpdateChannel,
 )
 from dropstream_sync.timestamps import FORMAT
 
@@ -118,6 +119,12 @@ def _update_connection(c: Change) -> Row:
     return Row("~", f"update connection {_quoted(c)} (id {c.target.id})", _field_lines(c))
 
 
+def _update_channel(c: Change) -> Row:
+    d = c.detail_as(UpdateChannel)
+    before, after = ("disabled", "enabled") if d.enable else ("enabled", "disabled")
+    return Row("~", f"channel {d.type} on {_quoted(c)}: {before} → {after}")
+
+
 def _enable(c: Change) -> Row:
     d = c.detail_as(Enable)
     return Row("~", f"enable {_quoted(c)} ({_parts(d.store, d.connection)})")
@@ -137,6 +144,7 @@ _ROWS: Final[dict[ChangeKind, Callable[[Change], Row]]] = {
     K.REINVITE: _reinvite,
     K.CREATE_CONNECTION: _create_connection,
     K.UPDATE_CONNECTION: _update_connection,
+    K.UPDATE_CHANNEL: _update_channel,
     K.ENABLE: _enable,
     K.DISABLE: _disable,
 }
@@ -252,7 +260,7 @@ def merchant_rows(plan: Plan, *, show_pending: bool = False) -> list[MerchantRow
 _SUMMARY: Final[tuple[tuple[tuple[ChangeKind, ...], str], ...]] = (
     ((K.CREATE_MERCHANT,), "merchant(s) to create"),
     ((K.CREATE_STORE,), "store(s) to create"),
-    ((K.UPDATE_STORE, K.UPDATE_CONNECTION), "to update"),
+    ((K.UPDATE_STORE, K.UPDATE_CONNECTION, K.UPDATE_CHANNEL), "to update"),
     ((K.ENABLE,), "to enable"),
     ((K.DISABLE,), "to disable"),
     ((K.INVITE, K.REINVITE), "invite(s)"),

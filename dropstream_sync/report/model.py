@@ -404,7 +404,7 @@ def _store_row(m: DesiredMerchant, name: str, ls: Store | None, wanted: DesiredS
     connections = tuple(
         ConnectionState(c.id, c.name, c.warehouse_id, c.enabled,
                         tuple(ChannelState(ch.type, ch.enabled)
-                              for ch in sorted(c.channels, key=lambda ch: (ch.type, ch.id))))
+                              for ch in sorted(c.channels or (), key=lambda ch: (ch.type, ch.id))))
         for c in ix.connections.get(ls.id, []))
     return StoreRow(name, _marketplace(ls), ls.id, managed, status, a.status,
                     a.selling_partner_id, a.authorized_at, a.expires_at, days_left, renewal,

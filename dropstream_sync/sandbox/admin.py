@@ -93,6 +93,11 @@ class AdminClient:
                                                {"advance_seconds": advance_seconds})
         return now
 
+    async def seed(self, document: dict[str, Any]) -> dict[str, int]:
+        """Load objects into the login's account (`POST /_sandbox/seed`); the counts."""
+        counts: dict[str, int] = await self._call("POST", "/_sandbox/seed", document)
+        return counts
+
     async def reset(self) -> None:
         """Empty every account."""
         await self._call("POST", "/_sandbox/reset")

@@ -142,8 +142,15 @@ class _Seeder:
                  self.ref("warehouses", c["warehouse_id"]), self.ref("stores", c["store_id"]),
                  c["name"], c.get("created_at", self.now), c.get("enabled_at")),
             )
-            self.conn.executemany("INSERT INTO channels(connection_id, type) VALUES (?, ?)",
-                                  [(new_id, kind) for kind in CHANNEL_TYPES])
+            # Every connection has the sandbox's channels; a document's `channels`
+            # ([{type, enabled_at}]) sets some of them enabled.
+            given = {ch["type"]: ch.get("enabled_at") for ch in c.get("channels") or ()}
+            unknown = sorted(set(given) - set(CHANNEL_TYPES))
+            if unknown:
+                raise ValueError(f"unknown channel type {unknown[0]!r}")
+            self.conn.executemany(
+                "INSERT INTO channels(connection_id, type, enabled_at) VALUES (?, ?, ?)",
+                [(new_id, kind, given.get(kind)) for kind in CHANNEL_TYPES])
 
     def authorization_requests(self, items: list[dict[str, Any]]) -> None:
         for r in items:

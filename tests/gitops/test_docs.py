@@ -157,7 +157,6 @@ QUOTED = [
     "the plan is blocked by safety checks: ",
     "(its warehouses: ",
     "has no warehouse",
-    "move it in DropStream, or disable it and add a new store entry",
     "another marketplace is another store: add a new entry instead",
     "the account allows fewer requests per second than this client sends",
     "was refused; it may have expired",

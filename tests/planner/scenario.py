@@ -16,6 +16,7 @@ from dropstream_sync.desired import (
 from dropstream_sync.live import (
     Authorization,
     AuthorizationRequest,
+    Channel,
     Connection,
     Customer,
     LiveState,
@@ -93,7 +94,11 @@ def rich() -> tuple[DesiredState, LiveState]:
                    authorization=Authorization("expired")),
         renew_s,
         live_store(20, "Solo US", customer=2),
-        connections=(us_c, ca_c, mx_c, replace(de_c, name="Acme DE (old)"), pruned_c, renew_c),
+        connections=(us_c, ca_c, mx_c,
+                     replace(de_c, name="Acme DE (old)", channels=(
+                         Channel(301, "sales_order", NOW - timedelta(days=1)),
+                         Channel(302, "shipment", None))),
+                     pruned_c, renew_c),
         requests=(request(50, 8), request(51, 9, age_days=9), request(52, 5)),
         customers=(Customer(1, "Acme"), Customer(2, "Solo")),
     )
@@ -104,7 +109,7 @@ def rich() -> tuple[DesiredState, LiveState]:
             store("Acme", "Acme CA", id=2, marketplace="CA",
                   settings=StoreSettings(fulfillment_latency=2)),
             store("Acme", "Acme MX", marketplace="MX"),
-            store("Acme", "Acme DE", marketplace="DE"),
+            store("Acme", "Acme DE", marketplace="DE", channels={"shipment": True}),
             store("Acme", "Acme UK", marketplace="UK"),
             store("Acme", "Acme JP", marketplace="JP"),
             store("Acme", "Acme AU", marketplace="AU"),

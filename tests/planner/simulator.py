@@ -24,6 +24,7 @@ from dropstream_sync.planner.model import (
     Enable,
     Invite,
     Reinvite,
+    UpdateChannel,
     UpdateConnection,
     UpdateStore,
 )
@@ -88,6 +89,11 @@ def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
         elif isinstance(d, UpdateConnection):
             assert c.target.id is not None
             connections[c.target.id] = replace(connections[c.target.id], name=d.name)
+        elif isinstance(d, UpdateChannel):
+            conn = connections[d.connection_id]
+            connections[conn.id] = replace(conn, channels=tuple(
+                replace(ch, enabled_at=now if d.enable else None) if ch.id == d.channel_id
+                else ch for ch in conn.channels or ()))
         elif isinstance(d, Enable | Disable):
             on = now if isinstance(d, Enable) else None
             if d.store:

@@ -13,11 +13,14 @@ client's `ApiError.may_have_committed`) ends `unknown`, never `failed`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import getpass
 import hashlib
 import json
 import os
+import pwd
+import stat
 import subprocess
 import sys
 import time
@@ -27,8 +30,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Final
+from urllib.parse import urlsplit
 
-from dropstream_sync.client import WriteClient
+from dropstream_sync.client import EMPTY_ACCOUNT, WriteClient
+from dropstream_sync.client.settings import is_loopback
 from dropstream_sync.errors import (
     ApiError,
     ApplyError,
@@ -460,43 +465,170 @@ async def apply_plan(
 
 
 class ApplyLock:
-    """One apply at a time per account on this machine (like Terraform's state lock).
+    """One apply at a time per DropStream account on this machine (like Terraform's state
+    lock), whatever the spelling of the URL or the form of the credentials.
 
-    DropStream offers no lock and no uniqueness for customers or store names, so two
-    applies of one config racing each other could both create the same store. Applies on
-    one machine take this file lock before planning; applies on several machines rely on
-    the CI's concurrency group (docs/ci.md).
+    The key is `lock_key(api_url, account)`: the canonical host and port (every loopback
+    spelling is one host) and the account (`ReadClient.account_key()`, which is the same
+    for a login and a token of it). The lock file lives in a folder private to this OS user
+    (`lock_folder()`), and is removed when the apply ends. DropStream offers no lock and no
+    uniqueness, so this is only the first line: applies on several machines (or with other
+    lock folders) are kept apart by the applier's read after each create (docs/apply-
+    guarantees.md).
+
+    An account still empty is keyed "empty"; an apply of a non-empty account also waits
+    for the host's "empty" lock, since that apply may be the one creating this account's
+    first customers (a key that changed under it). At worst that serializes more.
     """
 
-    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0) -> None:
-        base = Path(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp")
-        key = hashlib.sha256(f"{api_url}\n{account}".encode()).hexdigest()[:16]
-        self.path = base / f"dropstream-sync-apply-{key}.lock"
+    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0,
+                 folder: Path | None = None) -> None:
+        self._folder = folder
+        self._host = canonical_host(api_url)
+        self._keys = [lock_key(api_url, account)]
+        if account != EMPTY_ACCOUNT:
+            self._keys.append(lock_key(api_url, EMPTY_ACCOUNT))
         self._timeout = timeout
-        self._fh: Any = None
+        self._held: list[tuple[Path, IO[str]]] = []
+
+    @property
+    def path(self) -> Path:
+        return self._path(self._keys[0])
+
+    def _path(self, key: str) -> Path:
+        folder = self._folder if self._folder is not None else lock_folder()
+        return folder / f"apply-{key}.lock"
 
     def __enter__(self) -> ApplyLock:
-        self._fh = self.path.open("a+")
+        folder = self._folder if self._folder is not None else lock_folder()
+        private_folder(folder)
         deadline = time.monotonic() + self._timeout
+        try:
+            path = self._path(self._keys[0])
+            self._held.append((path, self._acquire(path, deadline)))
+            for key in self._keys[1:]:
+                # Only waited for: an apply creating an account's first objects finishes
+                # before one that sees them starts, and nothing more is serialized.
+                other = self._path(key)
+                handle = self._acquire(other, deadline)
+                self._release(other, handle)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _acquire(self, path: Path, deadline: float) -> IO[str]:
         waited = False
         while True:
+            handle = _open_lock_file(path)
             try:
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                handle.close()
                 if not waited:
-                    print("Another apply on this account is running; waiting for it to finish...",
-                          file=sys.stderr)
+                    print(f"Another apply on this account ({self._host}) is running; "
+                          "waiting for it to finish...", file=sys.stderr)
                     waited = True
                 if time.monotonic() > deadline:
-                    self._fh.close()
                     raise DropstreamSyncError(
-                        f"another apply on this account held the lock {self.path} for "
-                        f"{self._timeout:.0f} s; try again when it has finished"
-                    ) from None
+                        f"another apply on this account held the lock {path} for "
+                        f"{self._timeout:.0f} s; try again when it has finished") from None
                 time.sleep(0.2)
+                continue
+            # The holder before us removes the file as it releases it: a lock on a removed
+            # file guards nothing (the next apply makes a new file), so try again.
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return handle
+            handle.close()
+
+    @staticmethod
+    def _release(path: Path, handle: IO[str]) -> None:
+        # Removed while still held, so no one can lock the old file after we let it go.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
 
     def __exit__(self, *exc: object) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
+        while self._held:
+            self._release(*self._held.pop())
+
+
+LOCK_FOLDER_ENV: Final = "XDG_RUNTIME_DIR"
+
+
+def lock_folder() -> Path:
+    """This OS user's folder for apply locks: `$XDG_RUNTIME_DIR/dropstream-sync` (a per-user
+    folder on systemd machines), else `$XDG_CACHE_HOME` or `~/.cache`, `dropstream-sync/locks`."""
+    runtime = os.environ.get(LOCK_FOLDER_ENV)
+    if runtime:
+        return Path(runtime) / "dropstream-sync"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "dropstream-sync" / "locks"
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` (mode 0700) or check that it is this user's own; SettingsError, never a
+    traceback, when it belongs to someone else or cannot be made."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as exc:
+        raise SettingsError(f"cannot make the apply lock folder {folder}: {exc.strerror}; "
+                            f"set {LOCK_FOLDER_ENV} to a folder of your own") from None
+    if info.st_uid != os.getuid():
+        raise SettingsError(
+            f"the apply lock folder {folder} belongs to another user ({_user_name(info.st_uid)}"
+            f"), not to you ({_os_user()}): applies of different users cannot share it. "
+            f"Set {LOCK_FOLDER_ENV} to a folder of your own (e.g. "
+            f"`export {LOCK_FOLDER_ENV}=$HOME/.cache`)")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        try:
+            folder.chmod(0o700)
+        except OSError as exc:
+            raise SettingsError(f"cannot make the apply lock folder {folder} private: "
+                                f"{exc.strerror}") from None
+
+
+def _open_lock_file(path: Path) -> IO[str]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise SettingsError(f"cannot open the apply lock {path}: {exc.strerror}; set "
+                            f"{LOCK_FOLDER_ENV} to a folder of your own") from None
+    return os.fdopen(fd, "r+")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name}, uid {uid}"
+    except KeyError:
+        return f"uid {uid}"
+
+
+_LOOPBACK: Final = "loopback"
+_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
+
+
+def canonical_host(api_url: str) -> str:
+    """`host:port/path` as one server answers to it: host case-folded (a trailing dot
+    dropped), every loopback spelling (127.0.0.1, localhost, ::1) one name, the scheme's
+    default port filled in."""
+    url = urlsplit(api_url.strip())
+    host = (url.hostname or "").lower().rstrip(".")
+    if is_loopback(host):
+        host = _LOOPBACK
+    try:
+        port = url.port or _DEFAULT_PORTS.get(url.scheme.lower(), 0)
+    except ValueError:  # refused by the client's URL check long before this
+        port = 0
+    return f"{host}:{port}{url.path.rstrip('/')}"
+
+
+def lock_key(api_url: str, account: str) -> str:
+    """The lock file's name part: safe in a file name, and no account detail shown."""
+    return hashlib.sha256(f"{canonical_host(api_url)}\n{account}".encode()).hexdigest()[:24]

@@ -156,7 +156,7 @@ def apply(
     # first change instead of after it (when that change would go unrecorded).
     with (
         AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
-        ApplyLock(client.api_url, client.aio.account),
+        ApplyLock(client.api_url, client.run(client.aio.account_key())),
     ):
         if saved:
             plan = read_plan_file(paths[0])

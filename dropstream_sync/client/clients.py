@@ -45,6 +45,9 @@ UNSET: Final = _Unset.UNSET
 
 EnabledAt = datetime | None | Literal[_Unset.UNSET]
 
+EMPTY_ACCOUNT: Final = "empty"
+"""`account_key()` of an account without customers yet."""
+
 
 class ReadClient:
     """Reads of a DropStream account. No method here can change anything."""
@@ -74,6 +77,16 @@ class ReadClient:
         import hashlib
 
         return "token:" + hashlib.sha256(creds.token.reveal().encode()).hexdigest()[:12]
+
+    async def account_key(self) -> str:
+        """What identifies the account this client acts in, the same for a login and for a
+        token of it, and nothing secret: `customer:<its lowest customer id>`, or
+        EMPTY_ACCOUNT while it has none. The API has no "who am I" [assumed: none
+        documented], but every object belongs to one account and customers are never
+        deleted, so an account's first customer names it for good (ids are integers of
+        the service, not per account [assumed]). Used to key apply's local lock."""
+        customers = await self.list_customers()
+        return f"customer:{min(c.id for c in customers)}" if customers else EMPTY_ACCOUNT
 
     @property
     def api_url(self) -> str:

@@ -24,15 +24,15 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
-from dropstream_sync.client import EMPTY_ACCOUNT, WriteClient
+from dropstream_sync.client import EMPTY_ACCOUNT, UNSET, WriteClient
 from dropstream_sync.client.settings import is_loopback
 from dropstream_sync.errors import (
     ApiError,
@@ -42,6 +42,7 @@ from dropstream_sync.errors import (
     StalePlanError,
 )
 from dropstream_sync.live import LiveState
+from dropstream_sync.planner.details import NeutralizeDuplicate, neutralized_name
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
     PHASES,
@@ -91,6 +92,7 @@ class ChangeResult:
     created_id: int | None = None  # the object this change created (a request for invites)
     seconds: float = 0.0
     target_id: int | None = None  # the target's own id, also when made earlier in the run
+    note: str | None = None  # what else happened (a duplicate neutralized), for people
 
     @property
     def target(self) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class ChangeResult:
             "outcome": str(self.outcome),
             "error": self.error,
             "created_id": self.created_id,
+            "note": self.note,
             "seconds": round(self.seconds, 3),
         }
 
@@ -117,6 +120,8 @@ class ChangeResult:
         target_id = self.target["id"]
         target = f" ({change.target.type} {target_id})" if target_id is not None else ""
         text = f"{self.outcome.symbol} {change.kind} {who}{target}"
+        if self.note:
+            text += f" ({self.note})"
         if self.error:
             text += f": {self.error}"
         return text
@@ -212,6 +217,7 @@ class AuditLog:
             "store": change.store,
             "target": result.target,
             "created_id": result.created_id,
+            "note": result.note,
             "fields": [f.to_dict() for f in change.fields],
             "outcome": str(result.outcome),
             "error": result.error,
@@ -280,6 +286,15 @@ class Effect:
 
     target_id: int | None = None
     created_id: int | None = None
+    note: str | None = None
+    # A concurrent apply made the same object first: this change stands for `target_id`
+    # (later changes use it), its own `created_id` was neutralized.
+    yielded: bool = False
+
+    @property
+    def ref_id(self) -> int | None:
+        """The id later changes of this run get through their refs."""
+        return self.target_id if self.yielded else self.created_id
 
 
 class Applier:
@@ -301,6 +316,7 @@ class Applier:
         self._audit = audit
         self._created: dict[str, int] = {}
         self._outcome: dict[str, Outcome] = {}
+        self._reads = _ReadAfterWrites()
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.monotonic()
@@ -343,10 +359,10 @@ class Applier:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
             return ChangeResult(change, UNKNOWN if committed else FAILED, str(exc),
                                 seconds=time.monotonic() - started)
-        if effect.created_id is not None:
-            self._created[change.id] = effect.created_id
+        if effect.ref_id is not None:
+            self._created[change.id] = effect.ref_id
         return ChangeResult(change, OK, None, effect.created_id, time.monotonic() - started,
-                            effect.target_id)
+                            effect.target_id, effect.note)
 
     def _id(self, value: int | None, ref: str | None, key: str) -> int:
         """A given id, or the one a change earlier in this run created."""
@@ -358,17 +374,83 @@ class Applier:
 
     # -- one handler per kind ----------------------------------------------------------------
 
+    # Creates are verified by a read right after them (docs/apply-guarantees.md). The API has
+    # no uniqueness for customers or stores, so another apply (another machine, another lock
+    # folder) may create the same object at the same moment. Of two such objects the one with
+    # the lower id is kept by both runs: the run that made the higher one takes the lower one
+    # as its own and neutralizes its own, so the account ends with one live object. Ids grow
+    # with creation [assumed], so the later of the two creates always sees the earlier.
+
     async def _create_merchant(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateMerchant)
-        customer_id = await self._client.create_customer(d.company_name)
-        return Effect(customer_id, customer_id)
+        c = self._client
+        async with self._reads.writing(_CUSTOMERS):
+            own = await c.create_customer(d.company_name)
+        customers = await self._reads.after(_CUSTOMERS, c.list_customers)
+        if customers is None:
+            return Effect(own, own, note=_UNVERIFIED)
+        same = [x.id for x in customers if x.company_name == d.company_name]
+        kept = min([own, *same])
+        if kept == own:
+            return Effect(own, own)
+        new_name = neutralized_name(d.company_name, kept)
+        await c.rename_customer(own, new_name)
+        return Effect(kept, own, yielded=True, note=(
+            f"a concurrent apply created customer {kept} first: this apply uses it, and its "
+            f"own customer {own} was renamed {new_name!r}"))
 
     async def _create_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateStore)
+        c = self._client
         customer_id = self._id(d.customer_id, d.customer_ref, "customer_id")
-        store_id = await self._client.create_store(customer_id, d.name, d.marketplace_id,
-                                                   d.settings)
-        return Effect(store_id, store_id)
+        key = f"stores of customer {customer_id}"
+        async with self._reads.writing(key):
+            own = await c.create_store(customer_id, d.name, d.marketplace_id, d.settings)
+        stores = await self._reads.after(key, lambda: c.list_stores(customer_id=customer_id))
+        if stores is None:
+            return Effect(own, own, note=_UNVERIFIED)
+        same = [s.id for s in stores if s.customer_id == customer_id and s.name == d.name
+                and s.marketplace_id == d.marketplace_id]
+        kept = min([own, *same])
+        if kept == own:
+            return Effect(own, own)
+        new_name = neutralized_name(d.name, kept)
+        canceled = await self._neutralize_store(own, new_name, enabled=True)
+        return Effect(kept, own, yielded=True, note=(
+            f"a concurrent apply created store {kept} first: this apply uses it, and its own "
+            f"store {own} was disabled and renamed {new_name!r}"
+            + (f", its pending request(s) {', '.join(map(str, canceled))} canceled"
+               if canceled else "")))
+
+    async def _neutralize_store(self, store_id: int, new_name: str, *, enabled: bool,
+                                requests: tuple[int, ...] | None = None) -> list[int]:
+        """Cancel the store's pending requests (all of them, when `requests` is None), then
+        disable and rename it in one PATCH: a failure before the rename leaves it matching,
+        so the next plan proposes this again instead of losing sight of it."""
+        c = self._client
+        if requests is None:
+            pending = await c.list_authorization_requests(store_id=store_id)
+            requests = tuple(r.id for r in pending if r.store_id == store_id)
+        for request_id in requests:
+            await c.cancel_authorization_request(request_id)
+        await c.update_store(store_id, name=new_name, enabled_at=None if enabled else UNSET)
+        return list(requests)
+
+    async def _neutralize_duplicate(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(NeutralizeDuplicate)
+        c = self._client
+        if d.object_type == "store":
+            await self._neutralize_store(d.object_id, d.new_name,
+                                         enabled=d.object_id in d.store_ids,
+                                         requests=d.request_ids)
+            return Effect(d.object_id)
+        # A customer: its stores first (no more emails, nothing enabled), the rename last.
+        for request_id in d.request_ids:
+            await c.cancel_authorization_request(request_id)
+        for store_id in d.store_ids:
+            await c.update_store(store_id, enabled_at=None)
+        await c.rename_customer(d.object_id, d.new_name)
+        return Effect(d.object_id)
 
     async def _update_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(UpdateStore)
@@ -432,12 +514,75 @@ class Applier:
         return Effect(d.store_id)
 
 
+_CUSTOMERS: Final = "customers"
+_UNVERIFIED: Final = ("the read meant to find a concurrent apply's duplicate failed; the next "
+                      "plan names any duplicate")
+R = TypeVar("R")
+
+
+class _ReadAfterWrites:
+    """One read after many writes of one key (all customers, or one customer's stores).
+
+    Each create's POST runs inside `writing(key)`; then `after(key, read)` waits for a read
+    that started after that POST ended. A read starts once no POST of the key is in flight,
+    and serves every create that was waiting for one, so a phase of N creates run
+    `parallelism` at a time costs about N / parallelism reads, not N. A failed read gives
+    None to each waiter (the create itself is done; the next plan finds any duplicate)."""
+
+    def __init__(self) -> None:
+        self._posting: dict[str, int] = {}
+        self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
+        self._read: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @contextlib.asynccontextmanager
+    async def writing(self, key: str) -> AsyncIterator[None]:
+        self._posting[key] = self._posting.get(key, 0) + 1
+        try:
+            yield
+        except BaseException:
+            self._posting[key] -= 1
+            if not self._posting[key] and self._waiting.get(key):
+                # This create reads nothing now, but others may be waiting for its POST.
+                task = asyncio.get_running_loop().create_task(self._flush(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            raise
+        # Ended well: the caller's own `after` starts the read, for everyone waiting.
+        self._posting[key] -= 1
+
+    async def after(self, key: str, read: Callable[[], Awaitable[R]]) -> R | None:
+        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        self._read[key] = read
+        if not self._posting.get(key):
+            await self._flush(key)
+        return await future
+
+    async def _flush(self, key: str) -> None:
+        waiters = self._waiting.pop(key, [])
+        if not waiters:
+            return
+        try:
+            result = await self._read[key]()
+        except DropstreamSyncError:
+            result = None
+        except BaseException:
+            for future in waiters:
+                future.cancel()
+            raise
+        for future in waiters:
+            if not future.done():
+                future.set_result(result)
+
+
 Handler = Callable[[Applier, Change, datetime], Awaitable[Effect]]
 _HANDLERS: Final[dict[ChangeKind, Handler]] = {
     ChangeKind.CREATE_MERCHANT: Applier._create_merchant,
     ChangeKind.CREATE_STORE: Applier._create_store,
     ChangeKind.UPDATE_STORE: Applier._update_store,
     ChangeKind.CANCEL_INVITE: Applier._cancel_invite,
+    ChangeKind.NEUTRALIZE_DUPLICATE: Applier._neutralize_duplicate,
     ChangeKind.INVITE: Applier._invite,
     ChangeKind.REINVITE: Applier._reinvite,
     ChangeKind.CREATE_CONNECTION: Applier._create_connection,
@@ -484,7 +629,6 @@ class ApplyLock:
     def __init__(self, api_url: str, account: str, *, timeout: float = 600.0,
                  folder: Path | None = None) -> None:
         self._folder = folder
-        self._host = canonical_host(api_url)
         self._keys = [lock_key(api_url, account)]
         if account != EMPTY_ACCOUNT:
             self._keys.append(lock_key(api_url, EMPTY_ACCOUNT))
@@ -526,8 +670,8 @@ class ApplyLock:
             except BlockingIOError:
                 handle.close()
                 if not waited:
-                    print(f"Another apply on this account ({self._host}) is running; "
-                          "waiting for it to finish...", file=sys.stderr)
+                    print("Another apply on this account is running; waiting for it to "
+                          "finish...", file=sys.stderr)
                     waited = True
                 if time.monotonic() > deadline:
                     raise DropstreamSyncError(

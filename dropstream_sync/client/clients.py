@@ -248,6 +248,11 @@ class WriteClient(ReadClient):
             api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
         )
 
+    async def rename_customer(self, customer_id: int, company_name: str) -> None:
+        """PATCH the customer's company_name (how a duplicate is neutralized: the API has
+        no DELETE for customers)."""
+        await self._core.patch(api.customer_path(customer_id), api.customer_body(company_name))
+
     async def create_store(
         self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
     ) -> int:

@@ -34,6 +34,7 @@ from dropstream_sync.planner.details import (
     Disable,
     Enable,
     Invite,
+    NeutralizeDuplicate,
     Reinvite,
     UpdateConnection,
     UpdateStore,
@@ -42,7 +43,8 @@ from dropstream_sync.planner.details import (
 __all__ = [
     "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
     "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
-    "Detail", "Disable", "Enable", "FieldChange", "Invite", "Pending", "PendingKind", "Plan",
+    "Detail", "Disable", "Enable", "FieldChange", "Invite", "NeutralizeDuplicate", "Pending",
+    "PendingKind", "Plan",
     "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore",
 ]
 
@@ -55,6 +57,7 @@ PHASES: Final[tuple[tuple[ChangeKind, ...], ...]] = (
     (K.CREATE_STORE,),
     (K.UPDATE_STORE,),
     (K.CANCEL_INVITE,),
+    (K.NEUTRALIZE_DUPLICATE,),
     (K.INVITE, K.REINVITE),
     (K.CREATE_CONNECTION,),
     (K.UPDATE_CONNECTION,),

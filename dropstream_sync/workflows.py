@@ -152,6 +152,9 @@ def apply(
     if saved and merchants:
         raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
                             "as saved (make it with `plan --merchant NAME --out FILE`)")
+    # Loaded before the lock: naming the account for the lock is already a request, and an
+    # invalid config must send none.
+    config = None if saved else load_config(paths, hooks.warning)
     # Opened before any request, so a path that cannot be written is refused before the
     # first change instead of after it (when that change would go unrecorded).
     with (
@@ -162,7 +165,8 @@ def apply(
             plan = read_plan_file(paths[0])
             check_fresh(plan, client.read_live(plan.merchants or None))
         else:
-            plan = load_and_plan(paths, client, merchants, hooks.warning)
+            assert config is not None
+            plan = make_plan(config, client, merchants)
             hooks.planned(plan)
         if plan.blocked and not force:
             raise BlockedPlanError(

@@ -1,0 +1,204 @@
+"""Issue 15.1/15.2/15.7 over HTTP on the in-process sandbox: a new connection's channels are
+set in the apply that finalizes it, channel drift is one PATCH, and importing any live
+account (authorized, pending, expired, revoked, disabled, several connections, channels)
+gives a file whose plan has no changes."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dropstream_sync import workflows
+from dropstream_sync.cli.connect import SandboxSession, open_sandbox
+from dropstream_sync.config import load_text
+from dropstream_sync.planner import plan
+from dropstream_sync.timestamps import utc_stamp
+
+MARKETS = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
+CHANNELS = ("sales_order", "shipment", "sales_order_return")
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[SandboxSession]:
+    s = open_sandbox(str(tmp_path / "state"))
+    with s.client:
+        yield s
+
+
+def seed(session: SandboxSession, doc: dict[str, Any]) -> None:
+    session.client.run(session.admin.seed(doc))
+
+
+def stamp(session: SandboxSession, days: float) -> str:
+    return utc_stamp(session.client.clock() + timedelta(days=days))
+
+
+def authorized(session: SandboxSession) -> dict[str, Any]:
+    return {"status": "authorized", "selling_partner_id": "A1SELLER",
+            "authorized_at": stamp(session, -10), "expires_at": stamp(session, 300)}
+
+
+def adapter(market: str, authorization: dict[str, Any]) -> dict[str, Any]:
+    return {"marketplace_id": market, "fulfillment_channel": "MFN",
+            "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+            "fulfillment_latency": None, "fulfillment_channel_code": "DEFAULT",
+            "authorization": authorization}
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "stores.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_finalize_sets_the_channels_and_drift_is_patched_back(session: SandboxSession,
+                                                               tmp_path: Path) -> None:
+    seed(session, {
+        "customers": [{"id": 1, "company_name": "Acme"}],
+        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
+                    "adapter": adapter(MARKETS[0], authorized(session))}],
+    })
+    config = write(tmp_path, "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+                             "      - name: Acme US\n        marketplace: US\n"
+                             "        channels: {sales_order: true, shipment: true}\n")
+    first = workflows.load_and_plan([config], session.client)
+    assert [str(c.kind) for c in first.changes] == ["create_connection"]
+    workflows.apply(session.client, [config])
+    (conn,) = session.client.read_live().connections
+    assert conn.enabled
+    assert {ch.type: ch.enabled for ch in conn.channels or ()} == {
+        "sales_order": True, "shipment": True, "sales_order_return": False}
+    assert workflows.load_and_plan([config], session.client).changes == ()
+    # Switched off by hand: the plan shows it and apply puts it back.
+    shipment = next(ch for ch in conn.channels or () if ch.type == "shipment")
+    session.client.run(session.client.aio.update_channel(conn.id, shipment.id, enabled_at=None))
+    drift = workflows.load_and_plan([config], session.client)
+    assert [str(c.kind) for c in drift.changes] == ["update_channel"]
+    workflows.apply(session.client, [config])
+    assert workflows.load_and_plan([config], session.client).changes == ()
+
+
+def test_enabled_false_switches_off_both_connections_and_import_keeps_both(
+        session: SandboxSession, tmp_path: Path) -> None:
+    on = stamp(session, -1)
+    seed(session, {
+        "customers": [{"id": 1, "company_name": "Acme"}],
+        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"},
+                       {"id": 2, "customer_id": 1, "description": "East"}],
+        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US", "enabled_at": on,
+                    "adapter": adapter(MARKETS[0], authorized(session))}],
+        "connections": [{"id": i, "customer_id": 1, "store_id": 1, "warehouse_id": i,
+                         "name": "Acme US", "enabled_at": on,
+                         "channels": [{"type": "sales_order", "enabled_at": on}]}
+                        for i in (1, 2)],
+    })
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    desired = load_text(imported.text, "imported.yaml")
+    assert desired.merchants[0].stores[0].warehouses == ("Main", "East")
+    assert plan(desired, session.client.read_live(), now=session.client.clock()).changes == ()
+    assert "    channels:" in imported.text
+    config = write(tmp_path, imported.text.replace("    channels:",
+                                                   "    enabled: false\n    channels:"))
+    workflows.apply(session.client, [config])
+    live = session.client.read_live()
+    assert not live.stores[0].enabled and not any(c.enabled for c in live.connections)
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Per store: its state, connections (warehouse indexes) and channels."""
+    stores = []
+    for i in range(draw(st.integers(1, 4))):
+        state = draw(st.sampled_from(["authorized", "pending", "expired", "revoked",
+                                      "disabled"]))
+        warehouses = draw(st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2,
+                                   unique=True)) if state in ("authorized", "disabled") else []
+        channels = {kind: draw(st.booleans()) for kind in CHANNELS}
+        stores.append({"n": i, "state": state, "warehouses": warehouses, "channels": channels,
+                       "market": MARKETS[i], "history": draw(st.booleans())})
+    return stores
+
+
+def _document(session: SandboxSession, stores: list[dict[str, Any]]) -> dict[str, Any]:
+    now, past = stamp(session, -1), stamp(session, -40)
+    doc: dict[str, Any] = {
+        "customers": [{"id": 1, "company_name": "Acme"}],
+        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"},
+                       {"id": 2, "customer_id": 1, "description": "East"}],
+        "stores": [], "connections": [], "authorization_requests": [],
+    }
+    for s in stores:
+        sid, state = 10 + s["n"], s["state"]
+        auth = authorized(session) if state in ("authorized", "disabled") else {
+            "status": {"pending": "missing"}.get(state, state)}
+        on = now if state == "authorized" else None
+        doc["stores"].append({"id": sid, "customer_id": 1, "name": f"Acme {s['n']}",
+                              "enabled_at": on,
+                              "adapter": adapter(s["market"], auth)})
+        for w in s["warehouses"]:
+            doc["connections"].append({
+                "id": sid * 10 + w, "customer_id": 1, "store_id": sid, "warehouse_id": w + 1,
+                "name": f"Acme {s['n']}", "enabled_at": on,
+                "channels": [{"type": k, "enabled_at": now if v else None}
+                             for k, v in s["channels"].items()]})
+        if state == "pending":
+            doc["authorization_requests"].append({"store_id": sid, "email": "ops@acme.example",
+                                                  "expires_at": stamp(session, 5)})
+        elif s["history"] or state == "expired":
+            # An invitation long expired (or completed): its email is all that is left.
+            doc["authorization_requests"].append({
+                "store_id": sid, "email": "ops@acme.example", "created_at": past,
+                "expires_at": stamp(session, -33),
+                **({"status": "completed", "completed_at": past} if state == "authorized"
+                   else {})})
+    return doc
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(stores=accounts())
+def test_planning_the_imported_file_gives_no_changes(tmp_path: Path,
+                                                     stores: list[dict[str, Any]]) -> None:
+    # A fresh account per example (hypothesis reuses the function's tmp_path).
+    session = open_sandbox(tempfile.mkdtemp(dir=tmp_path))
+    with session.client:
+        seed(session, _document(session, stores))
+        imported = workflows.import_account(session.client, (), "imported.yaml")
+        desired = load_text(imported.text, "imported.yaml")
+        assert desired.merchants[0].email == (
+            "ops@acme.example" if any(s["state"] in ("pending", "expired") or s["history"]
+                                      for s in stores) else None)
+        again = plan(desired, session.client.read_live(), now=session.client.clock())
+        assert [(str(c.kind), c.store) for c in again.changes] == [], imported.text
+        assert imported.notes == ()
+
+
+def test_a_store_disabled_in_the_ui_with_its_connection_on_is_imported_switched_off(
+        session: SandboxSession) -> None:
+    on = stamp(session, -1)
+    seed(session, {
+        "customers": [{"id": 1, "company_name": "Acme"}],
+        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
+        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
+                    "adapter": adapter(MARKETS[0], authorized(session))}],
+        "connections": [{"id": 1, "customer_id": 1, "store_id": 1, "warehouse_id": 1,
+                         "name": "Acme US", "enabled_at": on}],
+        "authorization_requests": [{"store_id": 1, "email": "ops@acme.example",
+                                    "status": "completed", "created_at": stamp(session, -50),
+                                    "completed_at": stamp(session, -50),
+                                    "expires_at": stamp(session, -43)}],
+    })
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    desired = load_text(imported.text, "imported.yaml")
+    assert desired.merchants[0].email == "ops@acme.example"
+    assert not desired.merchants[0].stores[0].enabled
+    again = plan(desired, session.client.read_live(), now=session.client.clock())
+    # Neither invited nor enabled: only the connection still on is switched off.
+    assert [str(c.kind) for c in again.changes] == ["disable"]

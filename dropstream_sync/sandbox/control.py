@@ -18,6 +18,7 @@ from . import api
 from . import models as m
 from .context import Reply
 from .errors import ApiError
+from .quirks import QuirkError, Quirks
 from .store import OBJECT_TABLES, Database, create_account, fmt_ts
 
 if TYPE_CHECKING:
@@ -131,6 +132,23 @@ def rate_limit(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ide
     return Reply(200, {"rps": app.buckets.rps, "burst": app.buckets.burst})
 
 
+def quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
+    return Reply(200, {"quirks": app.quirks.as_list() if app.quirks else []})
+
+
+def set_quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str],
+               ident: int) -> Reply:
+    names = body.get("quirks")
+    if not isinstance(names, list):
+        raise ApiError(422, "Validation failed: quirks must be a list of quirk names "
+                       "([] sets none).", {"quirks": ["must be a list of quirk names"]})
+    try:
+        app.quirks = Quirks.parse(names)
+    except QuirkError as exc:
+        raise ApiError(422, f"Validation failed: {exc}", {"quirks": [str(exc)]}) from None
+    return quirks(app, body, query, ident)
+
+
 def stats(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     return Reply(200, {
         "requests": dict(sorted(app.stats.items())),
@@ -187,6 +205,12 @@ CONTROL_ROUTES: list[ControlOp] = [
     ControlOp("POST", "/_sandbox/rate_limit", rate_limit,
               "Set the per-login token bucket (rps 0: off).", m.RateLimit,
               ((200, m.RateLimit),)),
+    ControlOp("GET", "/_sandbox/quirks", quirks, "The quirk modes set.", None,
+              ((200, m.QuirkSettings),)),
+    ControlOp("POST", "/_sandbox/quirks", set_quirks,
+              "Set the quirk modes (replacing those set; [] for none): answers that differ "
+              "from the model as a real DropStream might.", m.QuirkSettings,
+              ((200, m.QuirkSettings),)),
     ControlOp("GET", "/_sandbox/stats", stats,
               "Request counts per route template, 429s and faults.", None, ((200, m.Stats),)),
     ControlOp("POST", "/_sandbox/reset", reset, "Empty every account.", None, ((204, None),)),

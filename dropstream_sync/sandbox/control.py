@@ -88,12 +88,18 @@ def complete(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident
 
 def revoke(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     with app.db.write() as conn:
-        cur = conn.execute(
-            "UPDATE stores SET auth_status = 'revoked' WHERE id = ? AND platform = 'amazon'",
-            (ident,),
-        )
-        if cur.rowcount == 0:
+        row = conn.execute(
+            "SELECT * FROM stores WHERE id = ? AND platform = 'amazon'", (ident,)
+        ).fetchone()
+        if row is None:
             raise ApiError(404, f"Amazon store {ident} was not found.")
+        # Only an authorization can be revoked: saying so of any other store would let a
+        # test (or a person) believe it set up a revocation it did not.
+        status = api.authorization_status(row, fmt_ts(Database.now(conn)))
+        if status != "authorized":
+            raise ApiError(409, f"Store {ident} is not authorized with Amazon (its "
+                           f"authorization is {status}): there is nothing to revoke.")
+        conn.execute("UPDATE stores SET auth_status = 'revoked' WHERE id = ?", (ident,))
     return Reply(204)
 
 
@@ -196,7 +202,8 @@ CONTROL_ROUTES: list[ControlOp] = [
     ControlOp("POST", "/_sandbox/authorization_requests/{id}/complete", complete,
               "Approve as the merchant.", m.Approval, ((200, m.Approved),), (404, 409)),
     ControlOp("POST", "/_sandbox/stores/{id}/revoke", revoke,
-              "The merchant revokes the app in Seller Central.", None, ((204, None),), (404,)),
+              "The merchant revokes the app in Seller Central (409: the store is not authorized).",
+              None, ((204, None),), (404, 409)),
     ControlOp("POST", "/_sandbox/clock", clock, "Move the sandbox clock forward.",
               m.ClockAdvance, ((200, m.ClockState),)),
     ControlOp("POST", "/_sandbox/faults", faults,

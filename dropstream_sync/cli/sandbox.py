@@ -149,9 +149,9 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
 @options.sandbox_control
 def authorize(url: str | None, admin_key: str | None, state: str, request_id: int,
               selling_partner_id: str | None) -> None:
-    done = _control(url, admin_key, state,
-                    lambda admin: admin.complete(request_id, selling_partner_id))
-    click.echo(f"Request {request_id} approved (selling partner {done['selling_partner_id']}).")
+    partner = _control(url, admin_key, state,
+                       lambda admin: admin.complete(request_id, selling_partner_id))
+    click.echo(f"Request {request_id} approved (selling partner {partner}).")
 
 
 @sandbox.command("revoke", help="Revoke a store's Amazon authorization, as Seller Central.\n\n"

@@ -1,6 +1,6 @@
 """Everything the client knows about the DropStream API's wire format, in one place.
 
-shared/spec/dropstream-api.md marks each rule [doc] (DropStream's public reference) or
+docs/api-model.md marks each rule [doc] (DropStream's public reference) or
 [assumed] (our model). Every [assumed] rule the client relies on lives in this module and
 is tagged ``[assumed]`` where it is used, so that correcting the model against the real
 service means editing this file only. docs/api-assumptions.md lists them.

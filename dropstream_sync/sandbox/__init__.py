@@ -1,4 +1,4 @@
-"""The DropStream sandbox: an emulator of the DropStream API (shared/spec/dropstream-api.md).
+"""The DropStream sandbox: an emulator of the DropStream API (docs/api-model.md).
 
 It imports nothing from the rest of dropstream_sync, so it cannot echo the client's
 assumptions back to it. Use it served (`dropstream-sync sandbox serve`) or in-process

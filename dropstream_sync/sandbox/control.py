@@ -2,7 +2,7 @@
 
 Every function receives the app, the JSON object body (`{}` when there is none), the query and
 the path id; the app checks `X-Sandbox-Admin` before any of them runs. URLs, methods and JSON
-shapes are a contract (shared/spec/dropstream-api.md, and sandbox/admin.py's client).
+shapes are a contract (docs/api-model.md, and sandbox/admin.py's client).
 """
 
 from __future__ import annotations

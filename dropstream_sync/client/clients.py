@@ -190,10 +190,10 @@ class ReadClient:
             customers=tuple(customers.result()),
             warehouses=tuple(warehouses.result()),
             # Filtered again here so that a server ignoring a filter cannot widen the plan.
-            stores=tuple(s for s in stores.result() if s.platform == api.AMAZON),
+            stores=tuple(s for s in stores.result() if s.platform == live.PLATFORM_AMAZON),
             connections=tuple(connections.result()),
             authorization_requests=tuple(
-                r for r in (requests.result() or ()) if r.status == api.PENDING
+                r for r in (requests.result() or ()) if r.status == live.RequestStatus.PENDING
             ),
             authorization_requests_missing=requests.result() is None,
         )

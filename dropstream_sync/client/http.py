@@ -232,7 +232,7 @@ class HttpCore:
         exchange = await self._send_with_retries(request)
         response = exchange.response
         if exchange.may_have_committed and response is not None and (
-            response.status_code in (404, 409)
+            response.status_code in api.DELETE_ALREADY_DONE_STATUSES
         ):
             log.info("DELETE %s: already done by an earlier attempt", path)
             return False
@@ -315,9 +315,9 @@ class HttpCore:
         status = response.status_code
         if not api.retryable_status(status):
             return response
-        if status != 429:
+        if status != api.RATE_LIMITED_STATUS:
             return _Tried(response, uncertain=True)
-        wait = api.retry_after_seconds(response.headers.get("retry-after"))
+        wait = api.retry_after_seconds(response.headers.get(api.RETRY_AFTER_HEADER))
         if wait is not None:
             self._pacer.cool_down(wait)
         return _Tried(response, uncertain=not api.POST_429_IS_UNCOMMITTED, wait=wait)
@@ -347,7 +347,7 @@ class HttpCore:
             return await self._send_single(request, self._tokens.basic_header())
         token = await self._tokens.bearer()
         response = await self._send_single(request, f"Bearer {token}")
-        if response.status_code != 401 or not self._tokens.renewable:
+        if response.status_code != api.TOKEN_REJECTED_STATUS or not self._tokens.renewable:
             return response
         log.debug("%s %s -> 401: getting a new token and trying once more", request.method,
                   request.path)
@@ -385,7 +385,8 @@ class HttpCore:
                 raise
         self._pacer.learn(api.rate_limit_hint(response.headers))
         # `Date` is the server's clock, which its timestamps are on.
-        self.server_time = api.http_date(response.headers.get("date")) or self.server_time
+        self.server_time = (api.http_date(response.headers.get(api.DATE_HEADER))
+                            or self.server_time)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d (%.1f ms) request headers: %s", request.method, outgoing.url,
                       response.status_code, (time.perf_counter() - began) * 1000,

@@ -33,24 +33,35 @@ class Pager:
         self._concurrency = page_concurrency
 
     async def read_all(
-        self, path: str, params: Mapping[str, Any] | None = None
-    ) -> list[Mapping[str, Any]]:
+        self, path: str, params: Mapping[str, Any] | None = None, *,
+        max_pages: int | None = None,
+    ) -> list[Mapping[str, Any]] | None:
+        """Every item; with `max_pages`, None as soon as the list is known to be longer."""
         query = {**(params or {}), api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
         first = await self._get(path, query)
         items = self._items(path, first)
         last = first
+        read = 1
         total = api.total_count(first.headers)
         if total is not None and items and len(items) < total:
-            rest = await self._pages_by_total(path, query, total, len(items))
+            pages = api.page_count(total, len(items))
+            if max_pages is not None and pages > max_pages:
+                return None
+            rest = await self._pages_by_total(path, query, pages)
             for response in rest:
                 items.extend(self._items(path, response))
             # Rows added while reading push the list past the total: keep following.
             last = rest[-1] if rest else first
-        items.extend(await self._follow_links(path, api.next_link(last.headers)))
+            read += len(rest)
+        budget = None if max_pages is None else max_pages - read
+        more = await self._follow_links(path, api.next_link(last.headers), budget)
+        if more is None:
+            return None
+        items.extend(more)
         return api.dedupe_by_id(items)
 
     async def _pages_by_total(
-        self, path: str, query: Mapping[str, Any], total: int, page_size: int
+        self, path: str, query: Mapping[str, Any], pages: int
     ) -> list[httpx.Response]:
         gate = asyncio.Semaphore(self._concurrency)
 
@@ -58,13 +69,17 @@ class Pager:
             async with gate:
                 return await self._get(path, {**query, api.PAGE_PARAM: number})
 
-        pages = api.page_count(total, page_size)
         return await gather_all(page(n) for n in range(2, pages + 1))
 
-    async def _follow_links(self, path: str, link: str | None) -> list[Mapping[str, Any]]:
+    async def _follow_links(
+        self, path: str, link: str | None, budget: int | None
+    ) -> list[Mapping[str, Any]] | None:
+        """The items of the pages `link` leads to; None past `budget` pages (if given)."""
         items: list[Mapping[str, Any]] = []
         seen: set[str] = set()
         while link is not None:
+            if budget is not None and len(seen) >= budget:
+                return None
             url = self._same_origin(path, link)
             if url in seen or len(seen) > _MAX_PAGES:
                 raise ApiError("the next-page links go round in a circle", method="GET",

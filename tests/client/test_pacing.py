@@ -337,3 +337,40 @@ def _store_settings() -> Any:
 
     return StoreSettings()
 
+
+# -- the ceiling on the command line -------------------------------------------------------
+
+
+def _cli(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    (tmp / "stores.yaml").write_text(config(1, 1))
+    return subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=120, cwd=tmp,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_max_rate_caps_the_client_from_the_option_or_the_environment(tmp_path: Path) -> None:
+    by_option = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "--max-rate", "7",
+                     "stores.yaml")
+    assert by_option.returncode == 0, by_option.stderr
+    assert "pacing: at most 7 requests/s" in by_option.stderr
+
+    by_env = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "stores.yaml",
+                  env={"DROPSTREAM_MAX_RATE": "2.5"})
+    assert "pacing: at most 2.5 requests/s" in by_env.stderr
+
+    unpaced = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "stores.yaml")
+    assert "pacing: off" in unpaced.stderr  # the in-process sandbox has no limit to find
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "fast"])
+def test_a_max_rate_that_is_no_positive_number_is_refused(tmp_path: Path, value: str) -> None:
+    result = _cli(tmp_path, "plan", "--sandbox", "box", "--max-rate", value, "stores.yaml")
+    assert result.returncode == 1
+    assert "Invalid value for '--max-rate'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -144,11 +144,8 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         # the installed package (site-packages), so a copy goes beside the report.
         if config.resolve() == PACKAGED_EXAMPLE:
             config = Path(shutil.copy(PACKAGED_EXAMPLE, out / "stores.yaml"))
-        s = report.summary()
         _say("9", "the audit report of this account")
-        click.echo(f"  {s['stores']} stores: {s['authorized']} authorized, {s['pending']} "
-                   f"pending, {s['missing']} not authorized; {s['renewals_due']} renewal(s) "
-                   f"due; {s['drift']} drifted")
+        click.echo(f"  {report.headline()}")
         click.echo(f"  Report: {name}")
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "

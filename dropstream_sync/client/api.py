@@ -225,6 +225,12 @@ def stores_query(
     return _query(platform=platform, customer_id=customer_id)
 
 
+def warehouses_query(*, customer_id: int | None = None) -> dict[str, Any]:
+    """[assumed] not in the documented filters: a server that ignores it answers the whole
+    list, which the client filters again (so it costs pages, never correctness)."""
+    return _query(customer_id=customer_id)
+
+
 def connections_query(
     *, customer_id: int | None = None, store_id: int | None = None
 ) -> dict[str, Any]:

@@ -118,6 +118,7 @@ class Pacer:
         self._last_climb = self._started = timing.clock()
         self._accepted: deque[float] = deque()
         self.cuts = 0  # how often a 429 lowered the pace (observable, for tests and -v)
+        self.lowest: float | None = None  # the lowest pace a 429 brought it to
 
     @property
     def rate(self) -> float | None:
@@ -180,6 +181,7 @@ class Pacer:
         self._bucket.set(rate, burst)
         self._round += 1
         self.cuts += 1
+        self.lowest = rate if self.lowest is None else min(self.lowest, rate)
         self._last_climb = now
         log.debug("429: pacing at %.3g requests/s, burst %d", rate, int(burst))
 

@@ -171,7 +171,8 @@ class _Planner:
         if enabled:
             fields.append(FieldChange("stores.enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_requests.status", "pending", "canceled"))
+            fields.append(FieldChange("authorization_requests.status",
+                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
         detail = NeutralizeDuplicate("customer", x.id, kept.id, x.company_name, new_name,
                                      enabled, requests)
         self.add(detail, m.name, None, Target(T.CUSTOMER, x.id), fields)
@@ -184,7 +185,8 @@ class _Planner:
         if x.enabled:
             fields.append(FieldChange("enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_request.status", "pending", "canceled"))
+            fields.append(FieldChange("authorization_request.status",
+                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
         detail = NeutralizeDuplicate("store", x.id, kept.id, x.name, new_name,
                                      (x.id,) if x.enabled else (), requests)
         self.add(detail, m.name, s.name, Target(T.STORE, x.id), fields)

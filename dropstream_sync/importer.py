@@ -16,7 +16,15 @@ from typing import Any
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
 from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
-from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store
+from dropstream_sync.live import (
+    PLATFORM_AMAZON,
+    AuthorizationRequest,
+    AuthStatus,
+    Connection,
+    LiveState,
+    RequestStatus,
+    Store,
+)
 
 _DEFAULTS = StoreSettings()
 _STATUS_ORDER = {s: i for i, s in enumerate(catalog.ORDER_STATUSES)}
@@ -39,7 +47,7 @@ def live_to_config(
     wanted = set(merchant_names) if merchant_names else None
     stores_by_customer: dict[int, list[Store]] = {}
     for store in live.stores:
-        if store.platform == "amazon":
+        if store.platform == PLATFORM_AMAZON:
             stores_by_customer.setdefault(store.customer_id, []).append(store)
     first_warehouse: dict[int, int] = {}
     warehouse_name: dict[int, str] = {}
@@ -49,7 +57,7 @@ def live_to_config(
     connections_of: dict[int, list[Connection]] = {}
     for c in sorted(live.connections, key=lambda c: c.id):
         connections_of.setdefault(c.store_id, []).append(c)
-    pending = {r.store_id for r in live.authorization_requests if r.status == "pending"}
+    pending = {r.store_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
     email_of: dict[int, str] = {}
     # The most recent request wins, whatever its status: a merchant whose last invitation
     # was completed keeps its email, so renewals can be sent again.
@@ -100,7 +108,7 @@ def _store(
     # enabled only where that plans no invite: a store not yet authorized that waits for
     # its merchant (a pending request, which `enabled: false` would cancel, or no email:
     # the merchant authorizes in the UI, and the plan keeps showing that).
-    authorized = store.authorization.status == "authorized"
+    authorized = store.authorization.status == AuthStatus.AUTHORIZED
     if not store.enabled and not (no_invite and not authorized):
         entry["enabled"] = False
     return entry

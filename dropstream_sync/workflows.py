@@ -116,6 +116,7 @@ def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteCli
 
     from dropstream_sync.client.clients import only_merchants
     from dropstream_sync.client.pages import first_leaf
+    from dropstream_sync.live import RequestStatus
 
     names = merchants or sorted(result.desired.merchant_names())
 
@@ -123,7 +124,8 @@ def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteCli
         try:
             async with asyncio.TaskGroup() as group:
                 state = group.create_task(client.aio.read_live(names))
-                expired = group.create_task(client.aio.list_authorization_requests("expired"))
+                expired = group.create_task(
+                    client.aio.list_authorization_requests(RequestStatus.EXPIRED))
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         return state.result(), expired.result()
@@ -134,7 +136,7 @@ def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteCli
     # Kept to the merchants in scope, as read_live keeps its lists, and filtered on status
     # again so that a server ignoring the filter cannot pass pending ones off as expired.
     scoped = only_merchants(replace(live, authorization_requests=tuple(
-        r for r in expired if r.status == "expired")), names).authorization_requests
+        r for r in expired if r.status == RequestStatus.EXPIRED)), names).authorization_requests
     return PlanAndLive(the_plan, live, scoped, now)
 
 

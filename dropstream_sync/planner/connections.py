@@ -66,37 +66,50 @@ def default_warehouse(p: _Planner, m: DesiredMerchant, s: DesiredStore,
 
 def plan_connections(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer,
                      ls: Store) -> None:
-    connections = p.ix.connections.get(ls.id, [])
-    named = warehouse_ids(p, m, s, customer)
-    if named is None:
+    chosen = _managed(p, m, s, customer, ls)
+    if chosen is None:
         return
-    if named:
-        by_warehouse = {c.warehouse_id: c for c in reversed(connections)}
-        managed: list[tuple[int, Connection | None]] = [
-            (wid, by_warehouse.get(wid)) for wid in dict.fromkeys(named)]
-        others = [c for c in connections if c.warehouse_id not in set(named)]
-    elif connections:
-        managed = [(c.warehouse_id, c) for c in connections]
-        others = []
-    else:
-        wid = default_warehouse(p, m, s, customer) if p.authorized(ls) else None
-        if p.authorized(ls) and wid is None:
-            return
-        managed = [(wid, None)] if wid is not None else []
-        others = []
+    managed, others = chosen
     for wid, conn in managed:
         if conn is None:
             create(p, m, s, customer, ls, wid)
         else:
             existing(p, m, s, conn)
-    live_managed = [c for _, c in managed if c is not None]
+    _switch(p, m, s, ls, [c for _, c in managed if c is not None], others)
+
+
+def _managed(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer,
+             ls: Store) -> tuple[list[tuple[int, Connection | None]], list[Connection]] | None:
+    """The connections the config manages (warehouse id, live connection or None to
+    create) and the store's other live connections; None when the plan cannot say."""
+    connections = p.ix.connections.get(ls.id, [])
+    named = warehouse_ids(p, m, s, customer)
+    if named is None:
+        return None
+    if named:
+        by_warehouse = {c.warehouse_id: c for c in reversed(connections)}
+        wanted = set(named)
+        return ([(wid, by_warehouse.get(wid)) for wid in dict.fromkeys(named)],
+                [c for c in connections if c.warehouse_id not in wanted])
+    if connections:
+        # No warehouse named: every connection the store has is the config's.
+        return [(c.warehouse_id, c) for c in connections], []
+    if not p.authorized(ls):
+        return [], []
+    wid = default_warehouse(p, m, s, customer)
+    return None if wid is None else ([(wid, None)], [])
+
+
+def _switch(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
+            live_managed: list[Connection], others: list[Connection]) -> None:
+    """Enable or disable the store and its live connections as `enabled:` says."""
     if s.enabled:
         enable(p, m, s, ls, live_managed)
-    to_disable = [c for c in (*live_managed, *others) if c.enabled] if not s.enabled else []
-    if not s.enabled and (ls.enabled or to_disable):
-        disable(p, m, s.name, ls, to_disable, s.protect, "enabled: false")
-    if s.enabled:
         unmanaged(p, m, s, ls, others)
+        return
+    to_disable = [c for c in (*live_managed, *others) if c.enabled]
+    if ls.enabled or to_disable:
+        disable(p, m, s.name, ls, to_disable, s.protect, "enabled: false")
 
 
 def create(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any, Final, Union
 
@@ -52,21 +52,9 @@ def check(value: Any, hint: Any, path: str) -> Any:
             return None
         inner = [o for o in options if o is not type(None)]
         return check(value, inner[0], path)
-    if origin is tuple:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise Invalid(path, f"must be a list of strings, not {_type_name(value)}")
-        return tuple(value)
-    if origin in (Mapping, dict):
-        # A channel mapping: type -> on/off.
-        if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
-            raise Invalid(path, f"must be an object of true/false values, not "
-                                f"{_type_name(value)}")
-        return dict(value)
-    if origin is frozenset:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise Invalid(path, f"must be a list of strings, not {_type_name(value)}")
-        return frozenset(value)
+    by_origin = _BY_ORIGIN.get(origin)
+    if by_origin is not None:
+        return by_origin(value, path)
     if hint is StoreSettings:
         return StoreSettings.from_dict(check_object(value, path, StoreSettings))
     if hint is float:
@@ -79,6 +67,29 @@ def check(value: Any, hint: Any, path: str) -> Any:
             raise Invalid(path, f"must be {_type_name(hint())}, not {_type_name(value)}")
         return value
     raise TypeError(f"internal: no check for {hint!r}")  # a new field type: add it above
+
+
+def _strings(value: Any, path: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise Invalid(path, f"must be a list of strings, not {_type_name(value)}")
+    return value
+
+
+def _channels(value: Any, path: str) -> dict[str, bool]:
+    # A channel mapping: type -> on/off.
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
+        raise Invalid(path, f"must be an object of true/false values, not {_type_name(value)}")
+    return dict(value)
+
+
+# Generic field types (by typing.get_origin) -> their check.
+_BY_ORIGIN: dict[Any, Callable[[Any, str], Any]] = {
+    tuple: lambda value, path: tuple(_strings(value, path)),
+    frozenset: lambda value, path: frozenset(_strings(value, path)),
+    Mapping: _channels,
+    dict: _channels,
+}
 
 
 def check_object(value: Any, path: str, cls: type[Any], *,

@@ -22,7 +22,7 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -108,34 +108,14 @@ def load_plan_and_live(paths: Sequence[str], client: SyncReadClient | SyncWriteC
 
 def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteClient,
                        merchants: Sequence[str] = ()) -> PlanAndLive:
-    """Like `make_plan`, keeping the live read. The plan reads pending invitations only;
-    the report also wants the expired ones (who ignores their invitations), so one more
-    list read (`status=expired`, paginated, run alongside the others) fetches them: never
-    a request per store."""
-    import asyncio
-
-    from dropstream_sync.client.clients import only_merchants
-    from dropstream_sync.client.pages import first_leaf
-
+    """Like `make_plan`, keeping the live read: the same requests as `plan`, whose read
+    already holds the expired invitations the report shows (one list read, never a request
+    per store)."""
     names = merchants or sorted(result.desired.merchant_names())
-
-    async def read() -> tuple[LiveState, list[AuthorizationRequest]]:
-        try:
-            async with asyncio.TaskGroup() as group:
-                state = group.create_task(client.aio.read_live(names))
-                expired = group.create_task(client.aio.list_authorization_requests("expired"))
-        except BaseExceptionGroup as failed:
-            raise first_leaf(failed) from None
-        return state.result(), expired.result()
-
-    live, expired = client.run(read())
+    live = client.read_live(names)
     now = client.clock()
     the_plan = _plan_of(result, live, now, client, merchants)
-    # Kept to the merchants in scope, as read_live keeps its lists, and filtered on status
-    # again so that a server ignoring the filter cannot pass pending ones off as expired.
-    scoped = only_merchants(replace(live, authorization_requests=tuple(
-        r for r in expired if r.status == "expired")), names).authorization_requests
-    return PlanAndLive(the_plan, live, scoped, now)
+    return PlanAndLive(the_plan, live, live.expired_authorization_requests, now)
 
 
 def read_plan_file(path: str) -> Plan:

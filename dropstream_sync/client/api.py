@@ -95,6 +95,7 @@ PER_PAGE_PARAM: Final = "per_page"
 PER_PAGE: Final = 100  # the maximum the API accepts; default would be 25
 TOTAL_COUNT_HEADER: Final = "X-Total-Count"
 PENDING: Final = "pending"
+EXPIRED: Final = "expired"  # a request's status once its link lapsed [assumed]
 
 _LINK_RE = re.compile(r"<\s*([^>]*)\s*>((?:\s*;\s*[^;,]+)*)")
 _REL_RE = re.compile(r"""rel\s*=\s*"?([^";]+)"?""", re.IGNORECASE)

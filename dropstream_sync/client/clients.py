@@ -158,7 +158,8 @@ class ReadClient:
     # -- what a plan reads ----------------------------------------------------------------
 
     async def read_live(self, merchant_names: Collection[str] | None = None) -> live.LiveState:
-        """The live state a plan needs: one paginated read per list, all five at once.
+        """The live state a plan needs: one paginated read per list, all six at once (the
+        authorization requests twice: the pending ones and the expired ones).
 
         With `merchant_names`, only those customers (by company_name) and their objects are
         kept; the filtering happens here, after the reads, so the request count does not
@@ -170,7 +171,8 @@ class ReadClient:
                 warehouses = group.create_task(self.list_warehouses())
                 stores = group.create_task(self.list_stores(api.AMAZON))
                 connections = group.create_task(self.list_connections())
-                requests = group.create_task(self._pending_requests())
+                requests = group.create_task(self._requests(api.PENDING))
+                expired = group.create_task(self._requests(api.EXPIRED))
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         state = live.LiveState(
@@ -179,21 +181,26 @@ class ReadClient:
             # Filtered again here so that a server ignoring a filter cannot widen the plan.
             stores=tuple(s for s in stores.result() if s.platform == api.AMAZON),
             connections=tuple(connections.result()),
+            # Filtered on status again so that a server ignoring the filter cannot pass
+            # expired requests off as pending, or the other way round.
             authorization_requests=tuple(
                 r for r in (requests.result() or ()) if r.status == api.PENDING
+            ),
+            expired_authorization_requests=tuple(
+                r for r in (expired.result() or ()) if r.status == api.EXPIRED
             ),
             authorization_requests_missing=requests.result() is None,
         )
         return state if merchant_names is None else only_merchants(state, merchant_names)
 
-    async def _pending_requests(self) -> list[live.AuthorizationRequest] | None:
-        """The pending requests, or None when the API has no such endpoint [assumed]."""
+    async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
+        """The requests of one status, or None when the API has no such endpoint [assumed]."""
         try:
-            return await self.list_authorization_requests(api.PENDING)
+            return await self.list_authorization_requests(status)
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info("GET %s -> %s: no invite endpoint; invites go to the DropStream UI",
-                         api.AUTHORIZATION_REQUESTS, exc.status)
+                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
+                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
                 return None
             raise
 
@@ -231,6 +238,9 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
         connections=tuple(c for c in state.connections if c.customer_id in ids),
         authorization_requests=tuple(
             r for r in state.authorization_requests if r.customer_id in ids
+        ),
+        expired_authorization_requests=tuple(
+            r for r in state.expired_authorization_requests if r.customer_id in ids
         ),
         authorization_requests_missing=state.authorization_requests_missing,
     )

@@ -82,6 +82,7 @@ class _Index:
     connections: dict[int, list[Connection]] = field(default_factory=lambda: defaultdict(list))
     requests: dict[int, list[AuthorizationRequest]] = field(
         default_factory=lambda: defaultdict(list))
+    expired: dict[int, AuthorizationRequest] = field(default_factory=dict)  # the latest
 
     @classmethod
     def of(cls, live: LiveState) -> _Index:
@@ -99,6 +100,8 @@ class _Index:
         for r in sorted(live.authorization_requests, key=lambda r: r.id):
             if r.status == "pending":
                 ix.requests[r.store_id].append(r)
+        for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
+            ix.expired[r.store_id] = r
         return ix
 
 
@@ -312,6 +315,15 @@ class _Planner:
                 self.add(Reinvite(ls.id, m.email, None, renewal, _iso(expires)),
                          m.name, s.name, Target(T.STORE, ls.id), field_change)
                 return
+            lapsed = self.lapsed_invitation(ls)
+            if lapsed is not None:
+                # Invited before and never answered: the spec's reinvite (nothing pending
+                # to cancel), so the plan says the merchant already had a link.
+                self.add(Reinvite(ls.id, m.email, None,
+                                  f"the invitation expired on {_iso(lapsed.expires_at)}"),
+                         m.name, s.name, Target(T.STORE, ls.id),
+                         [FieldChange("authorization_request.email", lapsed.email, m.email)])
+                return
             reason = "authorization expired" if status == "authorized" \
                 else f"authorization {status}"
             self.add(Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id),
@@ -335,6 +347,15 @@ class _Planner:
                  "created_at": _iso(request.created_at), "expires_at": _iso(request.expires_at),
                  "age_days": age.days},
             ))
+
+    def lapsed_invitation(self, ls: Store) -> AuthorizationRequest | None:
+        """The store's latest expired request, unless an authorization came after it (then
+        the store's story is that authorization's, expired or revoked, not the old link)."""
+        lapsed = self.ix.expired.get(ls.id)
+        authorized_at = ls.authorization.authorized_at
+        if lapsed is None or (authorized_at is not None and authorized_at >= lapsed.created_at):
+            return None
+        return lapsed
 
     def cancel(self, m: DesiredMerchant, store: str, request: AuthorizationRequest,
                reason: str) -> None:

@@ -13,23 +13,28 @@ client's `ApiError.may_have_committed`) ends `unknown`, never `failed`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import getpass
 import hashlib
 import json
 import os
+import pwd
 import signal
+import stat
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeVar
+from urllib.parse import urlsplit
 
-from dropstream_sync.client import WriteClient
+from dropstream_sync.client import EMPTY_ACCOUNT, UNSET, WriteClient
+from dropstream_sync.client.settings import is_loopback
 from dropstream_sync.errors import (
     ApiError,
     ApplyError,
@@ -38,6 +43,7 @@ from dropstream_sync.errors import (
     StalePlanError,
 )
 from dropstream_sync.live import LiveState
+from dropstream_sync.planner.details import NeutralizeDuplicate, neutralized_name
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
     PHASES,
@@ -87,6 +93,7 @@ class ChangeResult:
     created_id: int | None = None  # the object this change created (a request for invites)
     seconds: float = 0.0
     target_id: int | None = None  # the target's own id, also when made earlier in the run
+    note: str | None = None  # what else happened (a duplicate neutralized), for people
 
     @property
     def target(self) -> dict[str, Any]:
@@ -103,6 +110,7 @@ class ChangeResult:
             "outcome": str(self.outcome),
             "error": self.error,
             "created_id": self.created_id,
+            "note": self.note,
             "seconds": round(self.seconds, 3),
         }
 
@@ -113,6 +121,8 @@ class ChangeResult:
         target_id = self.target["id"]
         target = f" ({change.target.type} {target_id})" if target_id is not None else ""
         text = f"{self.outcome.symbol} {change.kind} {who}{target}"
+        if self.note:
+            text += f" ({self.note})"
         if self.error:
             text += f": {self.error}"
         return text
@@ -230,6 +240,7 @@ class AuditLog:
             "store": change.store,
             "target": result.target,
             "created_id": result.created_id,
+            "note": result.note,
             "fields": [f.to_dict() for f in change.fields],
             "outcome": str(result.outcome),
             "error": result.error,
@@ -353,6 +364,15 @@ class Effect:
 
     target_id: int | None = None
     created_id: int | None = None
+    note: str | None = None
+    # A concurrent apply made the same object first: this change stands for `target_id`
+    # (later changes use it), its own `created_id` was neutralized.
+    yielded: bool = False
+
+    @property
+    def ref_id(self) -> int | None:
+        """The id later changes of this run get through their refs."""
+        return self.target_id if self.yielded else self.created_id
 
 
 class Applier:
@@ -376,6 +396,7 @@ class Applier:
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         self._outcome: dict[str, Outcome] = {}
+        self._reads = _ReadAfterWrites()
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.monotonic()
@@ -449,10 +470,10 @@ class Applier:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
             return ChangeResult(change, UNKNOWN if committed else FAILED, str(exc),
                                 seconds=time.monotonic() - started)
-        if effect.created_id is not None:
-            self._created[change.id] = effect.created_id
+        if effect.ref_id is not None:
+            self._created[change.id] = effect.ref_id
         return ChangeResult(change, OK, None, effect.created_id, time.monotonic() - started,
-                            effect.target_id)
+                            effect.target_id, effect.note)
 
     def _id(self, value: int | None, ref: str | None, key: str) -> int:
         """A given id, or the one a change earlier in this run created."""
@@ -464,17 +485,83 @@ class Applier:
 
     # -- one handler per kind ----------------------------------------------------------------
 
+    # Creates are verified by a read right after them (docs/apply-guarantees.md). The API has
+    # no uniqueness for customers or stores, so another apply (another machine, another lock
+    # folder) may create the same object at the same moment. Of two such objects the one with
+    # the lower id is kept by both runs: the run that made the higher one takes the lower one
+    # as its own and neutralizes its own, so the account ends with one live object. Ids grow
+    # with creation [assumed], so the later of the two creates always sees the earlier.
+
     async def _create_merchant(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateMerchant)
-        customer_id = await self._client.create_customer(d.company_name)
-        return Effect(customer_id, customer_id)
+        c = self._client
+        async with self._reads.writing(_CUSTOMERS):
+            own = await c.create_customer(d.company_name)
+        customers = await self._reads.after(_CUSTOMERS, c.list_customers)
+        if customers is None:
+            return Effect(own, own, note=_UNVERIFIED)
+        same = [x.id for x in customers if x.company_name == d.company_name]
+        kept = min([own, *same])
+        if kept == own:
+            return Effect(own, own)
+        new_name = neutralized_name(d.company_name, kept)
+        await c.rename_customer(own, new_name)
+        return Effect(kept, own, yielded=True, note=(
+            f"a concurrent apply created customer {kept} first: this apply uses it, and its "
+            f"own customer {own} was renamed {new_name!r}"))
 
     async def _create_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateStore)
+        c = self._client
         customer_id = self._id(d.customer_id, d.customer_ref, "customer_id")
-        store_id = await self._client.create_store(customer_id, d.name, d.marketplace_id,
-                                                   d.settings)
-        return Effect(store_id, store_id)
+        key = f"stores of customer {customer_id}"
+        async with self._reads.writing(key):
+            own = await c.create_store(customer_id, d.name, d.marketplace_id, d.settings)
+        stores = await self._reads.after(key, lambda: c.list_stores(customer_id=customer_id))
+        if stores is None:
+            return Effect(own, own, note=_UNVERIFIED)
+        same = [s.id for s in stores if s.customer_id == customer_id and s.name == d.name
+                and s.marketplace_id == d.marketplace_id]
+        kept = min([own, *same])
+        if kept == own:
+            return Effect(own, own)
+        new_name = neutralized_name(d.name, kept)
+        canceled = await self._neutralize_store(own, new_name, enabled=True)
+        return Effect(kept, own, yielded=True, note=(
+            f"a concurrent apply created store {kept} first: this apply uses it, and its own "
+            f"store {own} was disabled and renamed {new_name!r}"
+            + (f", its pending request(s) {', '.join(map(str, canceled))} canceled"
+               if canceled else "")))
+
+    async def _neutralize_store(self, store_id: int, new_name: str, *, enabled: bool,
+                                requests: tuple[int, ...] | None = None) -> list[int]:
+        """Cancel the store's pending requests (all of them, when `requests` is None), then
+        disable and rename it in one PATCH: a failure before the rename leaves it matching,
+        so the next plan proposes this again instead of losing sight of it."""
+        c = self._client
+        if requests is None:
+            pending = await c.list_authorization_requests(store_id=store_id)
+            requests = tuple(r.id for r in pending if r.store_id == store_id)
+        for request_id in requests:
+            await c.cancel_authorization_request(request_id)
+        await c.update_store(store_id, name=new_name, enabled_at=None if enabled else UNSET)
+        return list(requests)
+
+    async def _neutralize_duplicate(self, change: Change, now: datetime) -> Effect:
+        d = change.detail_as(NeutralizeDuplicate)
+        c = self._client
+        if d.object_type == "store":
+            await self._neutralize_store(d.object_id, d.new_name,
+                                         enabled=d.object_id in d.store_ids,
+                                         requests=d.request_ids)
+            return Effect(d.object_id)
+        # A customer: its stores first (no more emails, nothing enabled), the rename last.
+        for request_id in d.request_ids:
+            await c.cancel_authorization_request(request_id)
+        for store_id in d.store_ids:
+            await c.update_store(store_id, enabled_at=None)
+        await c.rename_customer(d.object_id, d.new_name)
+        return Effect(d.object_id)
 
     async def _update_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(UpdateStore)
@@ -538,12 +625,75 @@ class Applier:
         return Effect(d.store_id)
 
 
+_CUSTOMERS: Final = "customers"
+_UNVERIFIED: Final = ("the read meant to find a concurrent apply's duplicate failed; the next "
+                      "plan names any duplicate")
+R = TypeVar("R")
+
+
+class _ReadAfterWrites:
+    """One read after many writes of one key (all customers, or one customer's stores).
+
+    Each create's POST runs inside `writing(key)`; then `after(key, read)` waits for a read
+    that started after that POST ended. A read starts once no POST of the key is in flight,
+    and serves every create that was waiting for one, so a phase of N creates run
+    `parallelism` at a time costs about N / parallelism reads, not N. A failed read gives
+    None to each waiter (the create itself is done; the next plan finds any duplicate)."""
+
+    def __init__(self) -> None:
+        self._posting: dict[str, int] = {}
+        self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
+        self._read: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @contextlib.asynccontextmanager
+    async def writing(self, key: str) -> AsyncIterator[None]:
+        self._posting[key] = self._posting.get(key, 0) + 1
+        try:
+            yield
+        except BaseException:
+            self._posting[key] -= 1
+            if not self._posting[key] and self._waiting.get(key):
+                # This create reads nothing now, but others may be waiting for its POST.
+                task = asyncio.get_running_loop().create_task(self._flush(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            raise
+        # Ended well: the caller's own `after` starts the read, for everyone waiting.
+        self._posting[key] -= 1
+
+    async def after(self, key: str, read: Callable[[], Awaitable[R]]) -> R | None:
+        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        self._read[key] = read
+        if not self._posting.get(key):
+            await self._flush(key)
+        return await future
+
+    async def _flush(self, key: str) -> None:
+        waiters = self._waiting.pop(key, [])
+        if not waiters:
+            return
+        try:
+            result = await self._read[key]()
+        except DropstreamSyncError:
+            result = None
+        except BaseException:
+            for future in waiters:
+                future.cancel()
+            raise
+        for future in waiters:
+            if not future.done():
+                future.set_result(result)
+
+
 Handler = Callable[[Applier, Change, datetime], Awaitable[Effect]]
 _HANDLERS: Final[dict[ChangeKind, Handler]] = {
     ChangeKind.CREATE_MERCHANT: Applier._create_merchant,
     ChangeKind.CREATE_STORE: Applier._create_store,
     ChangeKind.UPDATE_STORE: Applier._update_store,
     ChangeKind.CANCEL_INVITE: Applier._cancel_invite,
+    ChangeKind.NEUTRALIZE_DUPLICATE: Applier._neutralize_duplicate,
     ChangeKind.INVITE: Applier._invite,
     ChangeKind.REINVITE: Applier._reinvite,
     ChangeKind.CREATE_CONNECTION: Applier._create_connection,
@@ -573,43 +723,169 @@ async def apply_plan(
 
 
 class ApplyLock:
-    """One apply at a time per account on this machine (like Terraform's state lock).
+    """One apply at a time per DropStream account on this machine (like Terraform's state
+    lock), whatever the spelling of the URL or the form of the credentials.
 
-    DropStream offers no lock and no uniqueness for customers or store names, so two
-    applies of one config racing each other could both create the same store. Applies on
-    one machine take this file lock before planning; applies on several machines rely on
-    the CI's concurrency group (docs/ci.md).
+    The key is `lock_key(api_url, account)`: the canonical host and port (every loopback
+    spelling is one host) and the account (`ReadClient.account_key()`, which is the same
+    for a login and a token of it). The lock file lives in a folder private to this OS user
+    (`lock_folder()`), and is removed when the apply ends. DropStream offers no lock and no
+    uniqueness, so this is only the first line: applies on several machines (or with other
+    lock folders) are kept apart by the applier's read after each create (docs/apply-
+    guarantees.md).
+
+    An account still empty is keyed "empty"; an apply of a non-empty account also waits
+    for the host's "empty" lock, since that apply may be the one creating this account's
+    first customers (a key that changed under it). At worst that serializes more.
     """
 
-    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0) -> None:
-        base = Path(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp")
-        key = hashlib.sha256(f"{api_url}\n{account}".encode()).hexdigest()[:16]
-        self.path = base / f"dropstream-sync-apply-{key}.lock"
+    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0,
+                 folder: Path | None = None) -> None:
+        self._folder = folder
+        self._keys = [lock_key(api_url, account)]
+        if account != EMPTY_ACCOUNT:
+            self._keys.append(lock_key(api_url, EMPTY_ACCOUNT))
         self._timeout = timeout
-        self._fh: Any = None
+        self._held: list[tuple[Path, IO[str]]] = []
+
+    @property
+    def path(self) -> Path:
+        return self._path(self._keys[0])
+
+    def _path(self, key: str) -> Path:
+        folder = self._folder if self._folder is not None else lock_folder()
+        return folder / f"apply-{key}.lock"
 
     def __enter__(self) -> ApplyLock:
-        self._fh = self.path.open("a+")
+        folder = self._folder if self._folder is not None else lock_folder()
+        private_folder(folder)
         deadline = time.monotonic() + self._timeout
+        try:
+            path = self._path(self._keys[0])
+            self._held.append((path, self._acquire(path, deadline)))
+            for key in self._keys[1:]:
+                # Only waited for: an apply creating an account's first objects finishes
+                # before one that sees them starts, and nothing more is serialized.
+                other = self._path(key)
+                handle = self._acquire(other, deadline)
+                self._release(other, handle)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _acquire(self, path: Path, deadline: float) -> IO[str]:
         waited = False
         while True:
+            handle = _open_lock_file(path)
             try:
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                handle.close()
                 if not waited:
-                    print("Another apply on this account is running; waiting for it to finish...",
-                          file=sys.stderr)
+                    print("Another apply on this account is running; waiting for it to "
+                          "finish...", file=sys.stderr)
                     waited = True
                 if time.monotonic() > deadline:
-                    self._fh.close()
                     raise DropstreamSyncError(
-                        f"another apply on this account held the lock {self.path} for "
-                        f"{self._timeout:.0f} s; try again when it has finished"
-                    ) from None
+                        f"another apply on this account held the lock {path} for "
+                        f"{self._timeout:.0f} s; try again when it has finished") from None
                 time.sleep(0.2)
+                continue
+            # The holder before us removes the file as it releases it: a lock on a removed
+            # file guards nothing (the next apply makes a new file), so try again.
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return handle
+            handle.close()
+
+    @staticmethod
+    def _release(path: Path, handle: IO[str]) -> None:
+        # Removed while still held, so no one can lock the old file after we let it go.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
 
     def __exit__(self, *exc: object) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
+        while self._held:
+            self._release(*self._held.pop())
+
+
+LOCK_FOLDER_ENV: Final = "XDG_RUNTIME_DIR"
+
+
+def lock_folder() -> Path:
+    """This OS user's folder for apply locks: `$XDG_RUNTIME_DIR/dropstream-sync` (a per-user
+    folder on systemd machines), else `$XDG_CACHE_HOME` or `~/.cache`, `dropstream-sync/locks`."""
+    runtime = os.environ.get(LOCK_FOLDER_ENV)
+    if runtime:
+        return Path(runtime) / "dropstream-sync"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "dropstream-sync" / "locks"
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` (mode 0700) or check that it is this user's own; SettingsError, never a
+    traceback, when it belongs to someone else or cannot be made."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as exc:
+        raise SettingsError(f"cannot make the apply lock folder {folder}: {exc.strerror}; "
+                            f"set {LOCK_FOLDER_ENV} to a folder of your own") from None
+    if info.st_uid != os.getuid():
+        raise SettingsError(
+            f"the apply lock folder {folder} belongs to another user ({_user_name(info.st_uid)}"
+            f"), not to you ({_os_user()}): applies of different users cannot share it. "
+            f"Set {LOCK_FOLDER_ENV} to a folder of your own (e.g. "
+            f"`export {LOCK_FOLDER_ENV}=$HOME/.cache`)")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        try:
+            folder.chmod(0o700)
+        except OSError as exc:
+            raise SettingsError(f"cannot make the apply lock folder {folder} private: "
+                                f"{exc.strerror}") from None
+
+
+def _open_lock_file(path: Path) -> IO[str]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise SettingsError(f"cannot open the apply lock {path}: {exc.strerror}; set "
+                            f"{LOCK_FOLDER_ENV} to a folder of your own") from None
+    return os.fdopen(fd, "r+")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name}, uid {uid}"
+    except KeyError:
+        return f"uid {uid}"
+
+
+_LOOPBACK: Final = "loopback"
+_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
+
+
+def canonical_host(api_url: str) -> str:
+    """`host:port/path` as one server answers to it: host case-folded (a trailing dot
+    dropped), every loopback spelling (127.0.0.1, localhost, ::1) one name, the scheme's
+    default port filled in."""
+    url = urlsplit(api_url.strip())
+    host = (url.hostname or "").lower().rstrip(".")
+    if is_loopback(host):
+        host = _LOOPBACK
+    try:
+        port = url.port or _DEFAULT_PORTS.get(url.scheme.lower(), 0)
+    except ValueError:  # refused by the client's URL check long before this
+        port = 0
+    return f"{host}:{port}{url.path.rstrip('/')}"
+
+
+def lock_key(api_url: str, account: str) -> str:
+    """The lock file's name part: safe in a file name, and no account detail shown."""
+    return hashlib.sha256(f"{canonical_host(api_url)}\n{account}".encode()).hexdigest()[:24]

@@ -55,6 +55,16 @@ BY_ID: Final[dict[str, Marketplace]] = {m.marketplace_id: m for m in MARKETPLACE
 # Amazon writes the United Kingdom as UK; ISO says GB. Both name one marketplace.
 MARKETPLACE_ALIASES: Final[dict[str, str]] = {"GB": "UK"}
 
+# ISO 3166 alpha-3 country codes, for the hint only: `AUS` is closest to `US` as text, but the
+# person meant Australia. Not accepted as codes, so that the config means the same to the
+# JSON Schema (and editors) as to the tool.
+ALPHA3: Final[dict[str, str]] = {
+    "USA": "US", "CAN": "CA", "MEX": "MX", "BRA": "BR", "GBR": "UK", "DEU": "DE", "FRA": "FR",
+    "ITA": "IT", "ESP": "ES", "NLD": "NL", "SWE": "SE", "POL": "PL", "BEL": "BE", "IRL": "IE",
+    "TUR": "TR", "ARE": "AE", "SAU": "SA", "EGY": "EG", "ZAF": "ZA", "IND": "IN", "JPN": "JP",
+    "AUS": "AU", "SGP": "SG",
+}
+
 # Orders API v0 OrderStatus values, in the order Amazon documents them.
 ORDER_STATUSES: Final[tuple[str, ...]] = (
     "Pending",

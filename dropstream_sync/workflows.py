@@ -207,11 +207,14 @@ def apply(
     saved_plan = read_plan_file(paths[0]) if saved else None
     if saved_plan is not None:
         check_made_for(saved_plan, client.api_url, client.aio.account, paths[0])
+    # Loaded before the lock: naming the account for the lock is already a request, and an
+    # invalid config must send none.
+    config = None if saved else load_config(paths, hooks.warning)
     # Opened before any request, so a path that cannot be written is refused before the
     # first change instead of after it (when that change would go unrecorded).
     with (
         AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
-        ApplyLock(client.api_url, client.aio.account),
+        ApplyLock(client.api_url, client.run(client.aio.account_key())),
     ):
         if saved_plan is not None:
             plan = saved_plan
@@ -219,7 +222,8 @@ def apply(
             check_fresh(plan, live)
             check_targets(plan, live, paths[0])
         else:
-            plan = load_and_plan(paths, client, merchants, hooks.warning)
+            assert config is not None
+            plan = make_plan(config, client, merchants)
             hooks.planned(plan)
         if plan.blocked and not force:
             raise BlockedPlanError(

@@ -7,7 +7,14 @@
     sync.py       synchronous façades for the CLI
 """
 
-from dropstream_sync.client.clients import UNSET, EnabledAt, ReadClient, WriteClient, only_merchants
+from dropstream_sync.client.clients import (
+    EMPTY_ACCOUNT,
+    UNSET,
+    EnabledAt,
+    ReadClient,
+    WriteClient,
+    only_merchants,
+)
 from dropstream_sync.client.http import ReadOnlyViolation
 from dropstream_sync.client.limiter import Timing
 from dropstream_sync.client.settings import (
@@ -23,6 +30,7 @@ from dropstream_sync.client.settings import (
 from dropstream_sync.client.sync import SyncReadClient, SyncWriteClient
 
 __all__ = [
+    "EMPTY_ACCOUNT",
     "UNSET",
     "BasicCredentials",
     "ClientSettings",

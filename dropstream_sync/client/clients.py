@@ -45,6 +45,9 @@ UNSET: Final = _Unset.UNSET
 
 EnabledAt = datetime | None | Literal[_Unset.UNSET]
 
+EMPTY_ACCOUNT: Final = "empty"
+"""`account_key()` of an account without customers yet."""
+
 
 class ReadClient:
     """Reads of a DropStream account. No method here can change anything."""
@@ -74,6 +77,16 @@ class ReadClient:
         import hashlib
 
         return "token:" + hashlib.sha256(creds.token.reveal().encode()).hexdigest()[:12]
+
+    async def account_key(self) -> str:
+        """What identifies the account this client acts in, the same for a login and for a
+        token of it, and nothing secret: `customer:<its lowest customer id>`, or
+        EMPTY_ACCOUNT while it has none. The API has no "who am I" [assumed: none
+        documented], but every object belongs to one account and customers are never
+        deleted, so an account's first customer names it for good (ids are integers of
+        the service, not per account [assumed]). Used to key apply's local lock."""
+        customers = await self.list_customers()
+        return f"customer:{min(c.id for c in customers)}" if customers else EMPTY_ACCOUNT
 
     @property
     def api_url(self) -> str:
@@ -259,6 +272,11 @@ class WriteClient(ReadClient):
         return await self._core.create(
             api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
         )
+
+    async def rename_customer(self, customer_id: int, company_name: str) -> None:
+        """PATCH the customer's company_name (how a duplicate is neutralized: the API has
+        no DELETE for customers)."""
+        await self._core.patch(api.customer_path(customer_id), api.customer_body(company_name))
 
     async def create_store(
         self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings

@@ -12,7 +12,7 @@ import difflib
 import functools
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -258,49 +258,81 @@ def _number_hint(value: Any) -> str:
 
 
 def _message(error: Any, field: str) -> str:
+    """pydantic's error as a person reads it: what was expected, what was found, a hint."""
     kind = error["type"]
-    value = error.get("input")
-    got = _show(value)
-    if kind == "bool_type":
-        text = str(value).lower()
-        hint = (" (remove the quotes)" if text in ("true", "false") else
-                " (yes, no, on and off are text in YAML 1.2)"
-                if text in ("yes", "no", "on", "off", "y", "n") else "")
-        return f"expected true or false, got {got}{hint}"
-    if kind in ("int_type", "int_from_float", "int_parsing"):
-        return f"expected a whole number, got {got}{_number_hint(value)}"
-    if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {got}{_number_hint(value)}"
-    if kind == "string_type":
-        return f"expected text, got {got}" + (
-            f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")
-    if kind == "list_type":
-        if value is None:
-            return "expected a list, got nothing (write [] for an empty list)"
-        return f"expected a list, got {got}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping (key: value), got {got}"
-    if kind == "literal_error":
-        choices = _CHOICES.get(field, ())
-        text = str(value)
-        close = [c for c in choices if c.lower() == text.lower()] or [
-            c for c in choices if c == _SYNONYMS.get(text.lower())] or (
-            difflib.get_close_matches(text, choices, n=1, cutoff=0.6))
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        if field == "version":
-            hint = " (the number 1, without quotes)" if text == "1" else (
-                " (the only format version)")
-        return f"expected {' or '.join(choices) or 'another value'}, got {got}{hint}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return f"must be {_RANGES[field]}, got {got}" if field in _RANGES else str(error["msg"])
-    if kind == "string_pattern_mismatch" and field == "fulfillment_channel_code":
-        return (f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
-                f"got {got}")
-    if kind in ("too_short", "string_too_short"):
-        if field == "import_order_statuses":
-            return "must list at least one order status"
-        return "must not be empty"
+    for kinds, say in _MESSAGES:
+        if kind in kinds:
+            text = say(error.get("input"), field, error)
+            if text is not None:
+                return text
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _bool(value: Any, field: str, error: Any) -> str:
+    text = str(value).lower()
+    hint = (" (remove the quotes)" if text in ("true", "false") else
+            " (yes, no, on and off are text in YAML 1.2)"
+            if text in ("yes", "no", "on", "off", "y", "n") else "")
+    return f"expected true or false, got {_show(value)}{hint}"
+
+
+def _text(value: Any, field: str, error: Any) -> str:
+    return f"expected text, got {_show(value)}" + (
+        f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")
+
+
+def _list(value: Any, field: str, error: Any) -> str:
+    if value is None:
+        return "expected a list, got nothing (write [] for an empty list)"
+    return f"expected a list, got {_show(value)}"
+
+
+def _choice(value: Any, field: str, error: Any) -> str:
+    choices = _CHOICES.get(field, ())
+    text = str(value)
+    close = [c for c in choices if c.lower() == text.lower()] or [
+        c for c in choices if c == _SYNONYMS.get(text.lower())] or (
+        difflib.get_close_matches(text, choices, n=1, cutoff=0.6))
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if field == "version":
+        hint = " (the number 1, without quotes)" if text == "1" else " (the only format version)"
+    return f"expected {' or '.join(choices) or 'another value'}, got {_show(value)}{hint}"
+
+
+def _range(value: Any, field: str, error: Any) -> str:
+    return f"must be {_RANGES[field]}, got {_show(value)}" if field in _RANGES else str(
+        error["msg"])
+
+
+def _pattern(value: Any, field: str, error: Any) -> str | None:
+    if field != "fulfillment_channel_code":
+        return None
+    return (f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
+            f"got {_show(value)}")
+
+
+def _empty(value: Any, field: str, error: Any) -> str:
+    if field == "import_order_statuses":
+        return "must list at least one order status"
+    return "must not be empty"
+
+
+# pydantic error types -> the message for them (None: fall through to pydantic's own).
+_MESSAGES: tuple[tuple[frozenset[str], Callable[[Any, str, Any], str | None]], ...] = (
+    (frozenset({"bool_type"}), _bool),
+    (frozenset({"int_type", "int_from_float", "int_parsing"}),
+     lambda v, f, e: f"expected a whole number, got {_show(v)}{_number_hint(v)}"),
+    (frozenset({"float_type", "float_parsing"}),
+     lambda v, f, e: f"expected a number, got {_show(v)}{_number_hint(v)}"),
+    (frozenset({"string_type"}), _text),
+    (frozenset({"list_type"}), _list),
+    (frozenset({"model_type", "dict_type", "model_attributes_type"}),
+     lambda v, f, e: f"expected a mapping (key: value), got {_show(v)}"),
+    (frozenset({"literal_error"}), _choice),
+    (frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"}), _range),
+    (frozenset({"string_pattern_mismatch"}), _pattern),
+    (frozenset({"too_short", "string_too_short"}), _empty),
+)
 
 
 def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[Problem]:

@@ -48,7 +48,9 @@ def _check_marketplace(value: str) -> str:
     # and a config must mean the same to both.
     if value != value.strip() or catalog.canonical_marketplace(value) is None:
         codes = [m.code for m in catalog.MARKETPLACES]
-        raise ValueError(f"unknown marketplace '{value}'{_hint(value.strip(), codes)}; "
+        alpha3 = catalog.ALPHA3.get(value.strip().upper())
+        hint = f" (did you mean '{alpha3}'?)" if alpha3 else _hint(value.strip(), codes)
+        raise ValueError(f"unknown marketplace '{value}'{hint}; "
                          f"one of {', '.join(codes)} (GB = UK)")
     return value
 

@@ -11,7 +11,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Final, Self
 
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.planner import wire
@@ -24,6 +24,7 @@ class ChangeKind(StrEnum):
     CREATE_STORE = "create_store"
     UPDATE_STORE = "update_store"
     CANCEL_INVITE = "cancel_invite"
+    NEUTRALIZE_DUPLICATE = "neutralize_duplicate"
     INVITE = "invite"
     REINVITE = "reinvite"
     CREATE_CONNECTION = "create_connection"
@@ -60,6 +61,14 @@ class Detail:
             out["refs"] = refs
         return out
 
+    # Fields holding live ids that their name's suffix does not type (model.ID_FIELD_TYPES):
+    # `other_ids()` names their objects instead.
+    OTHER_ID_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    def other_ids(self) -> tuple[str, ...]:
+        """The live objects (`store/12`) named by OTHER_ID_FIELDS."""
+        return ()
+
     def refs(self) -> dict[str, str]:
         """Wire key -> the id of the change whose result fills it."""
         return {f.metadata["ref"]: getattr(self, f.name)
@@ -94,6 +103,8 @@ def _to_wire(value: Any) -> Any:
         return value.to_dict()
     if isinstance(value, Mapping):
         return {k: _to_wire(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
@@ -136,6 +147,57 @@ class CancelInvite(Detail):
     store_id: int
     email: str
     reason: str
+
+
+NAME_LIMIT: Final = 255  # the API's limit on names [assumed], in characters
+
+
+def neutralized_name(name: str, kept_id: int) -> str:
+    """The name a duplicate gets so that it never matches a desired name again: the suffix
+    always survives, the name is shortened to fit the API's limit."""
+    suffix = f" [duplicate of {kept_id}, neutralized by dropstream-sync]"
+    return name[: NAME_LIMIT - len(suffix)] + suffix
+
+
+@dataclass(frozen=True, slots=True)
+class NeutralizeDuplicate(Detail):
+    """A second live customer or store matching one desired object: the lowest id is kept,
+    this one is made harmless (requests canceled, stores disabled, then renamed)."""
+
+    KIND: ClassVar[ChangeKind] = ChangeKind.NEUTRALIZE_DUPLICATE
+    object_type: str  # "customer" or "store"
+    object_id: int  # the duplicate
+    kept_id: int  # the one kept, which the rest of the plan uses
+    name: str  # the duplicate's name now
+    new_name: str
+    store_ids: tuple[int, ...]  # enabled Amazon stores to disable (the store, or the customer's)
+    request_ids: tuple[int, ...]  # pending authorization requests to cancel
+
+    OBJECT_TYPES: ClassVar[tuple[str, ...]] = ("customer", "store")
+    OTHER_ID_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"object_id", "kept_id", "store_ids", "request_ids"})
+
+    def other_ids(self) -> tuple[str, ...]:
+        # Every one of these is written to (or, for the kept one, relied on) by apply, so a
+        # saved plan naming any outside the stale check's read is refused like a target.
+        return (f"{self.object_type}/{self.object_id}", f"{self.object_type}/{self.kept_id}",
+                *(f"store/{i}" for i in self.store_ids),
+                *(f"authorization_request/{i}" for i in self.request_ids))
+
+    @classmethod
+    def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
+        if name == "object_type":
+            value = r.text(name)
+            if value not in cls.OBJECT_TYPES:
+                raise wire.Invalid(r.path(name), f"must be one of {', '.join(cls.OBJECT_TYPES)}")
+            return value
+        if name not in ("store_ids", "request_ids"):
+            return r.typed(name, hint, default)
+        items = r.data.get(name)
+        if not isinstance(items, list) or not all(
+                isinstance(x, int) and not isinstance(x, bool) for x in items):
+            raise wire.Invalid(r.path(name), "must be a list of integers")
+        return tuple(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +256,6 @@ class Disable(Detail):
 
 DETAIL_TYPES: dict[ChangeKind, type[Detail]] = {
     cls.KIND: cls
-    for cls in (CreateMerchant, CreateStore, UpdateStore, CancelInvite, Invite, Reinvite,
-                CreateConnection, UpdateConnection, Enable, Disable)
+    for cls in (CreateMerchant, CreateStore, UpdateStore, CancelInvite, NeutralizeDuplicate,
+                Invite, Reinvite, CreateConnection, UpdateConnection, Enable, Disable)
 }

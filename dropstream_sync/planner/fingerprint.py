@@ -10,7 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from dropstream_sync.live import LiveState, name_key
+from dropstream_sync.live import (
+    AuthorizationRequest,
+    Connection,
+    LiveState,
+    Store,
+    Warehouse,
+    name_key,
+)
 
 
 def live_fingerprint(
@@ -27,17 +34,15 @@ def live_fingerprint(
     for c in live.customers:
         if c.id in customers:
             add(f"customer/{c.id}", c.fingerprint())
-    for w in live.warehouses:
-        if w.customer_id in customers:
-            add(f"warehouse/{w.id}", w.fingerprint())
-    for s in live.stores:
-        if s.customer_id in customers:
-            add(f"store/{s.id}", s.fingerprint())
-    for n in live.connections:
-        if n.customer_id in customers:
-            add(f"connection/{n.id}", n.fingerprint())
-    for r in live.authorization_requests:
-        if r.customer_id in customers:
-            add(f"authorization_request/{r.id}", r.fingerprint())
+    # Every other kind belongs to a customer by its customer_id.
+    owned: tuple[tuple[str, tuple[Warehouse | Store | Connection | AuthorizationRequest, ...]],
+                 ...] = (
+        ("warehouse", live.warehouses), ("store", live.stores),
+        ("connection", live.connections), ("authorization_request", live.authorization_requests),
+    )
+    for kind, objects in owned:
+        for o in objects:
+            if o.customer_id in customers:
+                add(f"{kind}/{o.id}", o.fingerprint())
     text = "\n".join(f"{k}={v}" for k, v in sorted(index.items()))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest(), index

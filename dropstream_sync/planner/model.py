@@ -36,6 +36,7 @@ from dropstream_sync.planner.details import (
     Disable,
     Enable,
     Invite,
+    NeutralizeDuplicate,
     Reinvite,
     UpdateConnection,
     UpdateStore,
@@ -44,8 +45,9 @@ from dropstream_sync.planner.details import (
 __all__ = [
     "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
     "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
-    "Detail", "Disable", "Enable", "FieldChange", "Invite", "Pending", "PendingKind", "Plan",
-    "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore", "plan_digest",
+    "Detail", "Disable", "Enable", "FieldChange", "Invite", "NeutralizeDuplicate", "Pending",
+    "PendingKind", "Plan", "Reinvite", "Target", "TargetType", "UpdateConnection", "UpdateStore",
+    "plan_digest",
 ]
 
 FORMAT_VERSION: Final = "1"
@@ -57,6 +59,7 @@ PHASES: Final[tuple[tuple[ChangeKind, ...], ...]] = (
     (K.CREATE_STORE,),
     (K.UPDATE_STORE,),
     (K.CANCEL_INVITE,),
+    (K.NEUTRALIZE_DUPLICATE,),
     (K.INVITE, K.REINVITE),
     (K.CREATE_CONNECTION,),
     (K.UPDATE_CONNECTION,),
@@ -382,8 +385,11 @@ ID_FIELD_TYPES: Final[tuple[tuple[str, str], ...]] = (
 def _object_keys(change: Change) -> Iterable[str]:
     if change.target.id is not None:
         yield f"{change.target.type}/{change.target.id}"
+    yield from change.detail.other_ids()
     for f in fields(change.detail):  # type: ignore[arg-type]
         value = getattr(change.detail, f.name)
+        if f.name in change.detail.OTHER_ID_FIELDS:
+            continue
         if isinstance(value, int) and not isinstance(value, bool):
             for suffix, type_name in ID_FIELD_TYPES:
                 if f.name.endswith(suffix):

@@ -29,6 +29,7 @@ from dropstream_sync.live import (
     Warehouse,
     name_key,
 )
+from dropstream_sync.planner.details import neutralized_name
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
     PHASE_OF,
@@ -43,6 +44,7 @@ from dropstream_sync.planner.model import (
     Enable,
     FieldChange,
     Invite,
+    NeutralizeDuplicate,
     Pending,
     PendingKind,
     Plan,
@@ -80,6 +82,8 @@ class _Index:
     stores_by_customer: dict[int, list[Store]] = field(default_factory=lambda: defaultdict(list))
     stores_by_id: dict[int, Store] = field(default_factory=dict)
     connections: dict[int, list[Connection]] = field(default_factory=lambda: defaultdict(list))
+    connections_by_customer: dict[int, list[Connection]] = field(
+        default_factory=lambda: defaultdict(list))
     requests: dict[int, list[AuthorizationRequest]] = field(
         default_factory=lambda: defaultdict(list))
     expired: dict[int, AuthorizationRequest] = field(default_factory=dict)  # the latest
@@ -97,6 +101,7 @@ class _Index:
                 ix.stores_by_id[s.id] = s
         for n in sorted(live.connections, key=lambda n: n.id):
             ix.connections[n.store_id].append(n)
+            ix.connections_by_customer[n.customer_id].append(n)
         for r in sorted(live.authorization_requests, key=lambda r: r.id):
             if r.status == "pending":
                 ix.requests[r.store_id].append(r)
@@ -116,6 +121,7 @@ class _Planner:
         self.blocked: list[str] = []
         self.warnings: list[str] = []
         self.existing = 0
+        self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
 
     def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
             fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = ()) -> Change:
@@ -130,14 +136,59 @@ class _Planner:
 
     def merchant(self, m: DesiredMerchant) -> None:
         customers = self.ix.customers.get(name_key(m.name), [])
-        if len(customers) > 1:
-            ids = ", ".join(str(c.id) for c in customers)
-            self.errors.append(f"merchant '{m.name}': {len(customers)} DropStream customers have "
-                               f"this company name (ids {ids}); rename all but one in DropStream")
-        elif not customers:
+        if not customers:
             self.new_merchant(m)
-        else:
-            self.existing_merchant(m, customers[0])
+            return
+        kept, extras = customers[0], customers[1:]
+        if extras:
+            stuck = [why for x in extras if (why := self.stuck_customer(x))]
+            if stuck:
+                ids = ", ".join(str(c.id) for c in customers)
+                self.errors.append(
+                    f"merchant '{m.name}': {len(customers)} DropStream customers have this "
+                    f"company name (ids {ids}), and {'; '.join(stuck)}, so it is not "
+                    "neutralized automatically; rename all but one in DropStream")
+                return
+            for x in extras:
+                self.neutralize_customer(m, x, kept)
+        self.existing_merchant(m, kept)
+
+    # -- duplicates (product.md §2 neutralize_duplicate): the lowest id is kept ------------------
+
+    def stuck_customer(self, x: Customer) -> str | None:
+        """Why customer `x` cannot be neutralized (it has an enabled connection), or None."""
+        live = [n for n in self.ix.connections_by_customer.get(x.id, []) if n.enabled]
+        if live:
+            return f"customer {x.id} has an enabled connection ({live[0].id})"
+        return None
+
+    def neutralize_customer(self, m: DesiredMerchant, x: Customer, kept: Customer) -> None:
+        stores = self.ix.stores_by_customer.get(x.id, [])
+        requests = tuple(r.id for ls in stores for r in self.ix.requests.get(ls.id, []))
+        enabled = tuple(ls.id for ls in stores if ls.enabled)
+        new_name = neutralized_name(x.company_name, kept.id)
+        fields = [FieldChange("company_name", x.company_name, new_name)]
+        if enabled:
+            fields.append(FieldChange("stores.enabled", True, False))
+        if requests:
+            fields.append(FieldChange("authorization_requests.status", "pending", "canceled"))
+        detail = NeutralizeDuplicate("customer", x.id, kept.id, x.company_name, new_name,
+                                     enabled, requests)
+        self.add(detail, m.name, None, Target(T.CUSTOMER, x.id), fields)
+
+    def neutralize_store(self, m: DesiredMerchant, s: DesiredStore, x: Store,
+                         kept: Store) -> None:
+        requests = tuple(r.id for r in self.ix.requests.get(x.id, []))
+        new_name = neutralized_name(x.name, kept.id)
+        fields = [FieldChange("name", x.name, new_name)]
+        if x.enabled:
+            fields.append(FieldChange("enabled", True, False))
+        if requests:
+            fields.append(FieldChange("authorization_request.status", "pending", "canceled"))
+        detail = NeutralizeDuplicate("store", x.id, kept.id, x.name, new_name,
+                                     (x.id,) if x.enabled else (), requests)
+        self.add(detail, m.name, s.name, Target(T.STORE, x.id), fields)
+        self.neutralized.add(x.id)
 
     def new_merchant(self, m: DesiredMerchant) -> None:
         created = self.add(CreateMerchant(m.name), m.name, None, Target(T.CUSTOMER),
@@ -166,7 +217,8 @@ class _Planner:
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
         matched = self.match_stores(m, customer, live_stores)
-        unlisted = [ls for ls in live_stores if ls.id not in matched]
+        unlisted = [ls for ls in live_stores
+                    if ls.id not in matched and ls.id not in self.neutralized]
         if m.prune and unlisted:
             disabled = sum(self.prune(m, ls) for ls in unlisted)
             if not matched and disabled:
@@ -212,10 +264,21 @@ class _Planner:
             return live
         same = by_name.get(name_key(s.name), [])
         if len(same) > 1:
-            ids = ", ".join(str(ls.id) for ls in same)
-            self.errors.append(f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "
-                               f"{len(same)} live stores (ids {ids}); pin one with `id:`")
-            return None
+            kept, extras = same[0], same[1:]
+            stuck = [(x, n) for x in extras for n in self.ix.connections.get(x.id, [])
+                     if n.enabled]
+            if stuck:
+                ids = ", ".join(str(ls.id) for ls in same)
+                x, n = stuck[0]
+                self.errors.append(
+                    f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "
+                    f"{len(same)} live stores (ids {ids}), and store {x.id} has an enabled "
+                    f"connection ({n.id}), so it is not neutralized automatically; pin one "
+                    "with `id:`")
+                return None
+            for x in extras:
+                self.neutralize_store(m, s, x, kept)
+            return kept
         if same and same[0].name != s.name:
             self.warnings.append(
                 f"{s.source}: live store {same[0].id} of merchant '{m.name}' is spelt "
@@ -484,9 +547,11 @@ class _Planner:
         s = self.desired.safety
         if self.existing == 0 or self.existing < s.min_existing:
             return
-        for kind, limit, label in ((K.UPDATE_STORE, s.max_update_percent, "update"),
-                                   (K.DISABLE, s.max_disable_percent, "disable")):
-            count = sum(1 for c in self.changes if c.kind == kind)
+        # A neutralized duplicate is switched off for good: it counts as a disable.
+        for kinds, limit, label in (((K.UPDATE_STORE,), s.max_update_percent, "update"),
+                                    ((K.DISABLE, K.NEUTRALIZE_DUPLICATE),
+                                     s.max_disable_percent, "disable")):
+            count = sum(1 for c in self.changes if c.kind in kinds)
             share = 100 * count / self.existing
             if share > limit:
                 self.blocked.append(

@@ -22,6 +22,7 @@ from dropstream_sync.planner.model import (
     Disable,
     Enable,
     Invite,
+    NeutralizeDuplicate,
     Pending,
     PendingKind,
     Plan,
@@ -95,6 +96,20 @@ def _cancel_invite(c: Change) -> Row:
     return Row("-", f"cancel invite {d.request_id} to {d.email} for {_quoted(c)}", _why(d.reason))
 
 
+def _neutralize_duplicate(c: Change) -> Row:
+    d = c.detail_as(NeutralizeDuplicate)
+    what = f"{d.object_type} {d.object_id}"
+    lines = [f"name: {value(d.name)} → {value(d.new_name)}"]
+    if d.object_type == "customer" and d.store_ids:
+        lines.append("disable its store(s) " + ", ".join(map(str, d.store_ids)))
+    elif d.store_ids:
+        lines.append("enabled: true → false")
+    if d.request_ids:
+        lines.append("cancel pending invite(s) " + ", ".join(map(str, d.request_ids)))
+    return Row("-", f"neutralize duplicate {what} of {value(d.name)} (keeps {d.object_type} "
+                    f"{d.kept_id}, the lowest id)", tuple(lines))
+
+
 def _invite(c: Change) -> Row:
     d = c.detail_as(Invite)
     # A store that was authorized once (expired, revoked) says so: a merchant who revoked
@@ -134,6 +149,7 @@ _ROWS: Final[dict[ChangeKind, Callable[[Change], Row]]] = {
     K.CREATE_STORE: _create_store,
     K.UPDATE_STORE: _update_store,
     K.CANCEL_INVITE: _cancel_invite,
+    K.NEUTRALIZE_DUPLICATE: _neutralize_duplicate,
     K.INVITE: _invite,
     K.REINVITE: _reinvite,
     K.CREATE_CONNECTION: _create_connection,
@@ -261,6 +277,7 @@ _SUMMARY: Final[tuple[tuple[tuple[ChangeKind, ...], str], ...]] = (
     ((K.DISABLE,), "to disable"),
     ((K.INVITE, K.REINVITE), "invite(s)"),
     ((K.CANCEL_INVITE,), "invite(s) to cancel"),
+    ((K.NEUTRALIZE_DUPLICATE,), "duplicate(s) to neutralize"),
     ((K.CREATE_CONNECTION,), "connection(s) to create"),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dropstream_sync.report.model import STATUSES, Report, StoreRow
+from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
 from dropstream_sync.report.text import (
     channels_text,
     connection_text,
@@ -46,68 +46,9 @@ def _store_line(s: StoreRow) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    s = report.summary()
-    head: list[str] = ["### dropstream-sync report", "",
-                       f"Made {md(report.created_at)} from {md(report.api_url or 'DropStream')}.",
-                       ""]
-    if report.blocked_reasons:
-        head += ["> [!CAUTION]", "> **Blocked**: a plan of this config is blocked:"]
-        head += [f"> - {md(r)}" for r in report.blocked_reasons[:100]]
-        head.append("")
-    head += ["| | |", "|---|---:|",
-             f"| merchants | {s['merchants']} |", f"| stores | {s['stores']} |",
-             f"| connections billed | {s['connections_billed']} "
-             f"(+{s['connections_to_bill']} planned) |"]
-    head += [f"| {status} | {s[status]} |" for status in STATUSES]
-    head += [f"| drifted stores | {s['drift']} |", f"| renewals due | {s['renewals_due']} |",
-             f"| findings | {s['findings']} |", ""]
-
-    head += [f"#### Authorizations lapsing, next 365 days (renewal window: "
-             f"{report.reauthorize_days} days)", ""]
-    weeks = [w for w in report.timeline if w.lapsing]
-    if weeks:
-        most = max(w.lapsing for w in weeks)
-        head += ["| week | from | lapsing | | |", "|---:|---|---:|---|---|"]
-        head += [f"| {w.index + 1} | {w.start:%Y-%m-%d} | {w.lapsing} | {_bar(w.lapsing, most)} "
-                 f"| {'renewal window' if w.in_window else ''} |" for w in weeks]
-    else:
-        head.append("No authorization lapses in the next 365 days.")
-    if report.already_expired:
-        head.append(f"\n{report.already_expired} authorization(s) already lapsed.")
-    head.append("")
-
-    tail: list[str] = []
-    if report.invitations:
-        tail += ["#### Pending invitations, oldest first", "",
-                 "| merchant | store | email | age (days) | expires |", "|---|---|---|---:|---|"]
-        tail += [f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
-                 f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
-                 for i in report.invitations[:200]]
-        if len(report.invitations) > 200:
-            tail.append(f"\n_and {len(report.invitations) - 200} more_")
-        tail.append("")
-    if report.repeated_expiries:
-        tail += ["#### Invitations expired unanswered more than once", "",
-                 "| merchant | expired | stores | last expired |", "|---|---:|---|---|"]
-        tail += [f"| {md(r.merchant)} | {r.expired} | "
-                 f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
-                 f"{r.last_expired_at:%Y-%m-%d} |" for r in report.repeated_expiries[:200]]
-        tail.append("")
-
-    blocks: list[str] = []
-    for m in report.merchants:
-        needing = [st for st in m.stores if st.problem]
-        if not needing:
-            continue
-        fine = len(m.stores) - len(needing)
-        lines = [f"#### {md(m.name)}", ""]
-        if fine:
-            lines += [f"{fine} other store(s) authorized, with no drift and no renewal due.", ""]
-        lines += ["| store | market | status | expiry | invitation | seller | connection "
-                  "| channels | drift |", "|---|---|---|---|---|---|---|---|---|"]
-        lines += [_store_line(st) for st in needing]
-        blocks.append("\n".join(lines) + "\n")
-
+    head = [*_summary(report), *_timeline(report)]
+    tail = [*_invitations(report), *_repeated(report)]
+    blocks = [block for m in report.merchants if (block := _merchant(m))]
     used = len("\n".join(head + tail)) + 500
     kept: list[str] = []
     for block in blocks:
@@ -123,3 +64,80 @@ def render_markdown(report: Report) -> str:
         body += ["Every store is authorized, with no drift and no renewal due.", ""]
     marker = (f"{MARKER} findings={report.findings} digest={report.findings_digest()} -->")
     return marker + "\n" + "\n".join(body)
+
+
+def _summary(report: Report) -> list[str]:
+    s = report.summary()
+    head: list[str] = ["### dropstream-sync report", "",
+                       f"Made {md(report.created_at)} from {md(report.api_url or 'DropStream')}.",
+                       ""]
+    if report.blocked_reasons:
+        head += ["> [!CAUTION]", "> **Blocked**: a plan of this config is blocked:"]
+        head += [f"> - {md(r)}" for r in report.blocked_reasons[:100]]
+        head.append("")
+    head += ["| | |", "|---|---:|",
+             f"| merchants | {s['merchants']} |", f"| stores | {s['stores']} |",
+             f"| connections billed | {s['connections_billed']} "
+             f"(+{s['connections_to_bill']} planned) |"]
+    head += [f"| {status} | {s[status]} |" for status in STATUSES]
+    head += [f"| drifted stores | {s['drift']} |", f"| renewals due | {s['renewals_due']} |",
+             f"| findings | {s['findings']} |", ""]
+    return head
+
+
+def _timeline(report: Report) -> list[str]:
+    head = [f"#### Authorizations lapsing, next 365 days (renewal window: "
+            f"{report.reauthorize_days} days)", ""]
+    weeks = [w for w in report.timeline if w.lapsing]
+    if weeks:
+        most = max(w.lapsing for w in weeks)
+        head += ["| week | from | lapsing | | |", "|---:|---|---:|---|---|"]
+        head += [f"| {w.index + 1} | {w.start:%Y-%m-%d} | {w.lapsing} | {_bar(w.lapsing, most)} "
+                 f"| {'renewal window' if w.in_window else ''} |" for w in weeks]
+    else:
+        head.append("No authorization lapses in the next 365 days.")
+    if report.already_expired:
+        head.append(f"\n{report.already_expired} authorization(s) already lapsed.")
+    head.append("")
+    return head
+
+
+def _invitations(report: Report) -> list[str]:
+    if not report.invitations:
+        return []
+    tail = ["#### Pending invitations, oldest first", "",
+            "| merchant | store | email | age (days) | expires |", "|---|---|---|---:|---|"]
+    tail += [f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
+             f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
+             for i in report.invitations[:200]]
+    if len(report.invitations) > 200:
+        tail.append(f"\n_and {len(report.invitations) - 200} more_")
+    tail.append("")
+    return tail
+
+
+def _repeated(report: Report) -> list[str]:
+    if not report.repeated_expiries:
+        return []
+    tail = ["#### Invitations expired unanswered more than once", "",
+            "| merchant | expired | stores | last expired |", "|---|---:|---|---|"]
+    tail += [f"| {md(r.merchant)} | {r.expired} | "
+             f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
+             f"{r.last_expired_at:%Y-%m-%d} |" for r in report.repeated_expiries[:200]]
+    tail.append("")
+    return tail
+
+
+def _merchant(m: MerchantSection) -> str | None:
+    """The merchant's block, listing only the stores that need someone (None: none do)."""
+    needing = [st for st in m.stores if st.problem]
+    if not needing:
+        return None
+    fine = len(m.stores) - len(needing)
+    lines = [f"#### {md(m.name)}", ""]
+    if fine:
+        lines += [f"{fine} other store(s) authorized, with no drift and no renewal due.", ""]
+    lines += ["| store | market | status | expiry | invitation | seller | connection "
+              "| channels | drift |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [_store_line(st) for st in needing]
+    return "\n".join(lines) + "\n"

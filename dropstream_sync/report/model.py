@@ -310,47 +310,14 @@ def build_report(plan: Plan, live: LiveState, now: datetime, *,
     merchants = [m for m in sorted(plan.desired.merchants, key=lambda m: m.name)
                  if m.name in in_scope]
     ix = _Live(live, in_scope)
-    drift: dict[tuple[str, str], list[Drift]] = defaultdict(list)
-    for c in plan.changes:
-        if c.kind in DRIFT_KINDS and c.store is not None:
-            prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
-            drift[(c.merchant, c.store)].extend(
-                Drift(prefix + f.path, f.before, f.after) for f in c.fields)
-    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-    sections: list[MerchantSection] = []
-    invitations: list[Invitation] = []
-    lapsing = [0] * WEEKS
-    already_expired = 0
-    billed = 0
-    for m in merchants:
-        customer = ix.customers.get(m.name)
-        live_stores = ix.stores[customer.id] if customer else []
-        matched = _match(m, live_stores)
-        by_desired = {id(s): ix.store_by_id[ls_id] for ls_id, s in matched.items()}
-        rows: list[StoreRow] = []
-        pairs: list[tuple[str, Store | None, DesiredStore | None]] = [
-            (s.name, by_desired.get(id(s)), s) for s in m.stores]
-        pairs += [(ls.name, ls, None) for ls in live_stores if ls.id not in matched]
-        for name, ls, wanted in pairs:
-            row = _store_row(m, name, ls, wanted, ix, now, drift.get((m.name, name), ()))
-            rows.append(row)
-            counts[row.status] += 1
-            billed += len(row.connections)
-            if row.invitation is not None:
-                invitations.append(row.invitation)
-            if ls is not None and row.authorization == "authorized" and row.expires_at:
-                left = row.expires_at - now
-                if left <= timedelta(0):
-                    already_expired += 1
-                elif left < timedelta(days=HORIZON_DAYS):
-                    lapsing[min(left.days // 7, WEEKS - 1)] += 1
-        rows.sort(key=lambda r: (not r.managed, r.name))
-        sections.append(MerchantSection(m.name, m.email, m.reauthorize_days,
-                                        customer is not None, tuple(rows)))
+    drift = _drift_by_store(plan)
+    tally = _Tally(now)
+    sections = [_section(m, ix, now, drift, tally) for m in merchants]
     window = max((m.reauthorize_days for m in merchants), default=30)
-    timeline = tuple(Week(i, now + timedelta(days=7 * i), lapsing[i], 7 * i < window)
+    timeline = tuple(Week(i, now + timedelta(days=7 * i), tally.lapsing[i], 7 * i < window)
                      for i in range(WEEKS))
-    invitations.sort(key=lambda i: (-i.age_days, i.created_at, i.merchant, i.store))
+    invitations = sorted(tally.invitations,
+                         key=lambda i: (-i.age_days, i.created_at, i.merchant, i.store))
     summary = plan.summary()
     return Report(
         created_at=plan.created_at or utc_stamp(now),
@@ -361,55 +328,123 @@ def build_report(plan: Plan, live: LiveState, now: datetime, *,
         reauthorize_days=window,
         merchants=tuple(sections),
         timeline=timeline,
-        already_expired=already_expired,
+        already_expired=tally.already_expired,
         invitations=tuple(invitations),
         repeated_expiries=_repeated(expired_requests, ix, {m.name for m in merchants}),
         blocked_reasons=plan.blocked_reasons,
-        connections_billed=billed,
+        connections_billed=tally.billed,
         connections_to_bill=int(summary["connections_billed"]),
         queued_invites=summary["pending_by_kind"][PendingKind.QUEUED],
         needs_ui=summary["pending_by_kind"][PendingKind.NEEDS_UI_AUTHORIZATION],
         warnings=plan.warnings,
-        counts=counts,
+        counts=tally.counts,
     )
+
+
+def _drift_by_store(plan: Plan) -> dict[tuple[str, str], list[Drift]]:
+    """The fields the plan would put back, per (merchant, store): the drift."""
+    drift: dict[tuple[str, str], list[Drift]] = defaultdict(list)
+    for c in plan.changes:
+        if c.kind in DRIFT_KINDS and c.store is not None:
+            prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
+            drift[(c.merchant, c.store)].extend(
+                Drift(prefix + f.path, f.before, f.after) for f in c.fields)
+    return drift
+
+
+class _Tally:
+    """The account-wide figures, added up store row by store row."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        self.invitations: list[Invitation] = []
+        self.lapsing = [0] * WEEKS
+        self.already_expired = 0
+        self.billed = 0
+
+    def add(self, row: StoreRow, live: Store | None) -> None:
+        self.counts[row.status] += 1
+        self.billed += len(row.connections)
+        if row.invitation is not None:
+            self.invitations.append(row.invitation)
+        if live is None or row.authorization != "authorized" or not row.expires_at:
+            return
+        left = row.expires_at - self.now
+        if left <= timedelta(0):
+            self.already_expired += 1
+        elif left < timedelta(days=HORIZON_DAYS):
+            self.lapsing[min(left.days // 7, WEEKS - 1)] += 1
+
+
+def _section(m: DesiredMerchant, ix: _Live, now: datetime,
+             drift: dict[tuple[str, str], list[Drift]], tally: _Tally) -> MerchantSection:
+    customer = ix.customers.get(m.name)
+    live_stores = ix.stores[customer.id] if customer else []
+    matched = _match(m, live_stores)
+    by_desired = {id(s): ix.store_by_id[ls_id] for ls_id, s in matched.items()}
+    pairs: list[tuple[str, Store | None, DesiredStore | None]] = [
+        (s.name, by_desired.get(id(s)), s) for s in m.stores]
+    pairs += [(ls.name, ls, None) for ls in live_stores if ls.id not in matched]
+    rows: list[StoreRow] = []
+    for name, ls, wanted in pairs:
+        row = _store_row(m, name, ls, wanted, ix, now, drift.get((m.name, name), ()))
+        tally.add(row, ls)
+        rows.append(row)
+    rows.sort(key=lambda r: (not r.managed, r.name))
+    return MerchantSection(m.name, m.email, m.reauthorize_days, customer is not None,
+                           tuple(rows))
 
 
 def _store_row(m: DesiredMerchant, name: str, ls: Store | None, wanted: DesiredStore | None,
                ix: _Live, now: datetime, drift: Iterable[Drift]) -> StoreRow:
     managed = wanted is not None
+    wants_enabled = wanted is not None and wanted.enabled
     if ls is None:
         marketplace = wanted.marketplace if wanted else "?"
         return StoreRow(name, marketplace, None, True, "missing", "missing", None,
-                        None, None, None, False, None, None, (), tuple(drift),
-                        wanted is not None and wanted.enabled)
+                        None, None, None, False, None, None, (), tuple(drift), wants_enabled)
     a = ls.authorization
-    lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
-    request = ix.requests.get(ls.id)
-    invitation = None
-    if request is not None:
-        invitation = Invitation(m.name, name, request.email, request.id, request.created_at,
-                                request.expires_at, _days(now - request.created_at),
-                                _days(request.expires_at - now))
-    if a.status == "authorized" and not lapsed:
-        status = "authorized"
-    elif invitation is not None and request is not None and request.expires_at > now:
-        status = "pending"
-    else:
-        status = "expired" if lapsed else a.status if a.status in STATUSES else "missing"
+    invitation = _invitation(m, name, ix.requests.get(ls.id), now)
+    status = _status(ls, invitation, now)
     days_left = None
     if a.status == "authorized" and a.expires_at is not None:
         days_left = _days(a.expires_at - now)
     renewal = (status == "authorized" and days_left is not None
                and days_left <= m.reauthorize_days)
-    connections = tuple(
+    return StoreRow(name, _marketplace(ls), ls.id, managed, status, a.status,
+                    a.selling_partner_id, a.authorized_at, a.expires_at, days_left, renewal,
+                    ls.enabled, invitation, _connections(ix.connections.get(ls.id, [])),
+                    tuple(drift), wants_enabled)
+
+
+def _invitation(m: DesiredMerchant, name: str, request: AuthorizationRequest | None,
+                now: datetime) -> Invitation | None:
+    if request is None:
+        return None
+    return Invitation(m.name, name, request.email, request.id, request.created_at,
+                      request.expires_at, _days(now - request.created_at),
+                      _days(request.expires_at - now))
+
+
+def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
+    """The store's authorization as the report counts it: an authorization past its
+    expiry is expired even before the API says so, and a live invitation is pending."""
+    a = ls.authorization
+    lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
+    if a.status == "authorized" and not lapsed:
+        return "authorized"
+    if invitation is not None and invitation.expires_at > now:
+        return "pending"
+    return "expired" if lapsed else a.status if a.status in STATUSES else "missing"
+
+
+def _connections(connections: Iterable[Connection]) -> tuple[ConnectionState, ...]:
+    return tuple(
         ConnectionState(c.id, c.name, c.warehouse_id, c.enabled,
                         tuple(ChannelState(ch.type, ch.enabled)
                               for ch in sorted(c.channels, key=lambda ch: (ch.type, ch.id))))
-        for c in ix.connections.get(ls.id, []))
-    return StoreRow(name, _marketplace(ls), ls.id, managed, status, a.status,
-                    a.selling_partner_id, a.authorized_at, a.expires_at, days_left, renewal,
-                    ls.enabled, invitation, connections, tuple(drift),
-                    wanted is not None and wanted.enabled)
+        for c in connections)
 
 
 def _repeated(expired: Iterable[AuthorizationRequest], ix: _Live,

@@ -87,6 +87,8 @@ def rich() -> tuple[DesiredState, LiveState]:
         us_s, replace(ca_s, fulfillment_latency=5), mx_s, de_s, pruned_s,
         live_store(6, "Acme UK", marketplace=UK, authorization=AUTHORIZED),
         live_store(7, "Acme JP", marketplace="A1VC38T7YXB528"),
+        # A second "Acme JP", made by a concurrent apply: neutralized, 7 is kept.
+        live_store(30, "Acme JP", marketplace="A1VC38T7YXB528"),
         live_store(8, "Acme AU", marketplace="A39IBJ37TRP1C6"),
         live_store(9, "Acme SG", marketplace="A19VAU5U5O7RUS"),
         live_store(10, "Acme IT", marketplace="APJ6JRA9NG5V4",
@@ -94,7 +96,7 @@ def rich() -> tuple[DesiredState, LiveState]:
         renew_s,
         live_store(20, "Solo US", customer=2),
         connections=(us_c, ca_c, mx_c, replace(de_c, name="Acme DE (old)"), pruned_c, renew_c),
-        requests=(request(50, 8), request(51, 9, age_days=9), request(52, 5)),
+        requests=(request(50, 8), request(51, 9, age_days=9), request(52, 5), request(53, 30)),
         customers=(Customer(1, "Acme"), Customer(2, "Solo")),
     )
     desired = state(

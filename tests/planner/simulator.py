@@ -23,6 +23,7 @@ from dropstream_sync.planner.model import (
     Disable,
     Enable,
     Invite,
+    NeutralizeDuplicate,
     Reinvite,
     UpdateConnection,
     UpdateStore,
@@ -71,6 +72,16 @@ def apply_in_memory(plan: Plan, live: LiveState, now: datetime) -> LiveState:
             stores[st.id] = replace(st, name=d.name or st.name, **patch)
         elif isinstance(d, CancelInvite):
             requests.pop(d.request_id, None)
+        elif isinstance(d, NeutralizeDuplicate):
+            for rid in d.request_ids:
+                requests.pop(rid, None)
+            for sid in d.store_ids:
+                stores[sid] = replace(stores[sid], enabled_at=None)
+            if d.object_type == "store":
+                stores[d.object_id] = replace(stores[d.object_id], name=d.new_name)
+            else:
+                customers = [Customer(x.id, d.new_name) if x.id == d.object_id else x
+                             for x in customers]
         elif isinstance(d, Invite | Reinvite):
             if isinstance(d, Reinvite) and d.cancel_request_id is not None:
                 requests.pop(d.cancel_request_id, None)

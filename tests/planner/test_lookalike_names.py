@@ -9,7 +9,6 @@ import unicodedata
 
 import pytest
 
-from dropstream_sync.errors import PlanError
 from dropstream_sync.live import Customer, name_key
 from dropstream_sync.planner import ChangeKind, plan
 from dropstream_sync.planner.fingerprint import live_fingerprint
@@ -75,10 +74,12 @@ def test_a_look_alike_live_store_is_matched_and_renamed_to_the_configs_spelling(
 
 
 def test_two_look_alike_live_customers_are_two_customers_of_one_name() -> None:
+    # Duplicates by spelling are duplicates: the higher id is proposed for neutralizing.
     desired = state(merchant(NFC, store(NFC, "Shop US")))
     live = account(customers=(Customer(1, NFC), Customer(2, NFD)))
-    with pytest.raises(PlanError, match="2 DropStream customers have this company name"):
-        plan(desired, live, now=NOW)
+    made = plan(desired, live, now=NOW)
+    neutralized = [c for c in made.changes if c.kind == "neutralize_duplicate"]
+    assert [(c.target.type, c.target.id) for c in neutralized] == [("customer", 2)]
 
 
 def test_exact_names_give_no_warning_and_the_fingerprint_matches_by_key() -> None:

@@ -304,9 +304,13 @@ def test_missing_warehouse_is_a_plan_error() -> None:
         run(state(merchant("Acme", store("Acme", "Acme US", warehouse="Main"))), live)
 
 
-def test_two_live_stores_matching_one_desired_store_is_a_plan_error() -> None:
-    live = account(live_store(1, "Acme US"), live_store(2, "Acme US"))
-    with pytest.raises(PlanError, match="matches 2 live stores"):
+def test_two_live_stores_matching_one_desired_store_with_an_enabled_connection_stop_the_plan(
+) -> None:
+    # The extra one takes orders: neutralizing it would stop them, so a person decides.
+    _s, conn = connected(2, "Acme US")
+    live = account(live_store(1, "Acme US"), _s, connections=(conn,))
+    with pytest.raises(PlanError, match=r"matches 2 live stores .*store 2 has an enabled "
+                                        r"connection"):
         run(state(merchant("Acme", store("Acme", "Acme US"))), live)
 
 

@@ -15,6 +15,7 @@ from dropstream_sync.desired import DesiredState
 from dropstream_sync.errors import PlanError, PlanFileError
 from dropstream_sync.live import LiveState
 from dropstream_sync.planner import Plan, plan
+from dropstream_sync.planner.details import NeutralizeDuplicate
 from dropstream_sync.planner.model import DETAIL_TYPES, ID_FIELD_TYPES, plan_digest
 from dropstream_sync.render import render_json
 from tests.planner.scenario import NOW, rich
@@ -77,8 +78,23 @@ def test_every_id_field_of_every_detail_names_a_kind_of_live_object() -> None:
         hints = typing.get_type_hints(cls)
         for f in fields(cls):  # type: ignore[arg-type]
             hint = hints[f.name]
-            if f.name.endswith("_id") and int in (hint, *typing.get_args(hint)):
+            if f.name in cls.OTHER_ID_FIELDS:
+                continue
+            if f.name.endswith(("_id", "_ids")) and int in (hint, *typing.get_args(hint)):
                 assert any(f.name.endswith(suffix) for suffix, _ in ID_FIELD_TYPES), f.name
+
+
+def test_a_neutralized_duplicate_names_the_duplicate_the_kept_one_and_what_it_touches() -> None:
+    made = plan(*rich(), now=NOW)
+    duplicates = [c for c in made.changes if c.kind == "neutralize_duplicate"]
+    assert duplicates, "the rich scenario has a duplicate store"
+    for c in duplicates:
+        d = c.detail_as(NeutralizeDuplicate)
+        keys = set(c.object_keys())
+        assert {f"{d.object_type}/{d.object_id}", f"{d.object_type}/{d.kept_id}"} <= keys
+        assert {f"store/{i}" for i in d.store_ids} <= keys
+        assert {f"authorization_request/{i}" for i in d.request_ids} <= keys
+        assert made.objects_outside({k for k in keys if k != f"{d.object_type}/{d.kept_id}"})
 
 
 def test_a_change_names_its_target_and_the_ids_in_its_detail() -> None:

@@ -143,7 +143,7 @@ def test_the_demo_ends_with_the_report_of_its_sandbox_account(
     tail = out.rstrip().splitlines()[-5:]
     line = next(x for x in tail if x.strip().startswith("Report: "))
     page = Path(line.split("Report: ", 1)[1])
-    assert page.parent == tmp_path and page.suffix == ".html"
+    assert page.parent.parent == tmp_path and page.suffix == ".html"
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "Kumo Stationery" in text
     assert "renewal window" in text

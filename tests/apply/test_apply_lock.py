@@ -1,0 +1,148 @@
+"""The local apply lock: one lock per account, whatever the URL spelling or credential form;
+private to its OS user; removed when the apply ends."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from dropstream_sync.apply import ApplyLock, lock_folder
+from dropstream_sync.cli.connect import SANDBOX_URL
+from dropstream_sync.client import (
+    EMPTY_ACCOUNT,
+    BasicCredentials,
+    ClientSettings,
+    Limits,
+    Secret,
+    SyncWriteClient,
+    TokenCredentials,
+    WriteClient,
+)
+from dropstream_sync.errors import DropstreamSyncError, SettingsError
+from dropstream_sync.sandbox import SandboxApp, create_app, inprocess_transport
+
+CLI = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+
+
+def held_by_other(first: tuple[str, str], second: tuple[str, str], folder: Path) -> bool:
+    """Whether an apply keyed `second` has to wait while one keyed `first` runs."""
+    with ApplyLock(*first, folder=folder):
+        try:
+            with ApplyLock(*second, timeout=0.3, folder=folder):
+                return False
+        except DropstreamSyncError as exc:
+            assert "another apply on this account held the lock" in str(exc)
+            return True
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("http://127.0.0.1:8765", "http://localhost:8765/"),
+    ("http://[::1]:8765", "http://LOCALHOST:8765"),
+    ("https://api.getdropstream.com", "https://API.getdropstream.com:443/"),
+    ("https://api.getdropstream.com.", "https://api.getdropstream.com"),
+])
+def test_spellings_of_one_server_share_one_lock(one: str, other: str, tmp_path: Path) -> None:
+    assert held_by_other((one, "customer:7"), (other, "customer:7"), tmp_path)
+
+
+def test_other_accounts_and_other_servers_do_not_wait(tmp_path: Path) -> None:
+    assert not held_by_other(("http://127.0.0.1:8765", "customer:7"),
+                             ("http://127.0.0.1:8765", "customer:9"), tmp_path)
+    assert not held_by_other(("http://127.0.0.1:8765", "customer:7"),
+                             ("http://127.0.0.1:8766", "customer:7"), tmp_path)
+
+
+def test_an_account_being_filled_for_the_first_time_holds_back_one_that_sees_it(
+        tmp_path: Path) -> None:
+    # The apply that found the account empty may be creating the very customer by which
+    # the second one now names the account.
+    assert held_by_other(("http://127.0.0.1:1", EMPTY_ACCOUNT),
+                         ("http://localhost:1", "customer:3"), tmp_path)
+
+
+def test_the_lock_lives_in_a_private_folder_and_is_removed_after(tmp_path: Path) -> None:
+    folder = tmp_path / "locks"
+    with ApplyLock("http://127.0.0.1:1", "customer:1", folder=folder) as lock:
+        assert lock.path.exists() and lock.path.parent == folder
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert list(folder.iterdir()) == []
+
+
+def test_the_lock_folder_is_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    assert lock_folder() == tmp_path / "run" / "dropstream-sync"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert lock_folder() == tmp_path / "cache" / "dropstream-sync" / "locks"
+
+
+def clients(tmp_path: Path) -> tuple[SyncWriteClient, SyncWriteClient]:
+    """A login and a token of that same login, on one sandbox."""
+    app = create_app(tmp_path / "state")
+    info = app.sandbox_info
+    login = ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password)),
+                           Limits(rate_limit_rps=None))
+    by_login = SyncWriteClient(WriteClient(login, transport=inprocess_transport(app)))
+    access = by_login.run(_token(app, info.username, info.password))
+    by_token = SyncWriteClient(WriteClient(
+        ClientSettings(SANDBOX_URL, TokenCredentials(Secret(access)), Limits(rate_limit_rps=None)),
+        transport=inprocess_transport(app)))
+    return by_login, by_token
+
+
+async def _token(app: SandboxApp, username: str, password: str) -> str:
+    async with httpx.AsyncClient(transport=inprocess_transport(app),
+                                 base_url=SANDBOX_URL) as http:
+        answer = await http.post("/auth/token", auth=(username, password),
+                                 json={"grant_type": "client_credentials"})
+        return str(answer.json()["access_token"])
+
+
+def test_a_login_and_a_token_of_it_name_one_account(tmp_path: Path) -> None:
+    by_login, by_token = clients(tmp_path)
+    with by_login, by_token:
+        assert by_login.aio.account != by_token.aio.account  # what they were keyed by before
+        assert by_login.run(by_login.aio.account_key()) == EMPTY_ACCOUNT
+        customer = by_login.run(by_login.aio.create_customer("Acme"))
+        by_login.run(by_login.aio.create_customer("Other"))
+        key = by_token.run(by_token.aio.account_key())
+        assert key == by_login.run(by_login.aio.account_key()) == f"customer:{customer}"
+        assert held_by_other((SANDBOX_URL, key), (SANDBOX_URL, key), tmp_path / "locks")
+
+
+def a_folder_of_another_user(parent: Path) -> Path:
+    folder = parent / "dropstream-sync"
+    if os.getuid() == 0:
+        folder.mkdir(mode=0o700)
+        os.chown(folder, 65534, 65534)
+    else:
+        folder.symlink_to("/")  # root's, like any folder this user did not make
+    return folder
+
+
+def test_a_second_os_user_on_a_shared_lock_folder_gets_a_clear_message(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    a_folder_of_another_user(shared)
+    with pytest.raises(SettingsError, match="belongs to another user"):
+        ApplyLock("http://127.0.0.1:1", "customer:1", folder=shared / "dropstream-sync"
+                  ).__enter__()
+    (tmp_path / "stores.yaml").write_text(yaml.safe_dump({
+        "version": 1, "merchants": [{"name": "Acme", "stores": [
+            {"name": "Acme US", "marketplace": "US"}]}]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
+    env.update(XDG_RUNTIME_DIR=str(shared), NO_COLOR="1")
+    result = subprocess.run([*CLI, "apply", "--sandbox", str(tmp_path / "sb"), "stores.yaml",
+                             "--auto-approve"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "belongs to another user" in result.stderr
+    assert "XDG_RUNTIME_DIR" in result.stderr

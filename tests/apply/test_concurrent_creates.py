@@ -1,0 +1,123 @@
+"""A create is verified by a read right after it: when another apply made the same customer
+or store first (lower id), this run takes that one and neutralizes its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dropstream_sync.apply import AuditLog, apply_plan
+from dropstream_sync.client import WriteClient
+from dropstream_sync.config import load_text
+from dropstream_sync.desired import StoreSettings
+from dropstream_sync.planner import plan
+from tests.apply.sandbox_clients import on_sandbox
+
+CONFIG = """
+version: 1
+merchants:
+  - name: Acme
+    email: ops@acme.example
+    stores:
+      - name: Acme US
+        marketplace: US
+"""
+
+
+class RacedByAnotherApply(WriteClient):
+    """Before each of its first creates, "another apply" creates the same object: what two
+    machines do when both planned against an account without it."""
+
+    async def create_customer(self, company_name: str) -> int:
+        await super().create_customer(company_name)
+        return await super().create_customer(company_name)
+
+    async def create_store(self, customer_id: int, name: str, marketplace_id: str,
+                           settings: StoreSettings) -> int:
+        await super().create_store(customer_id, name, marketplace_id, settings)
+        return await super().create_store(customer_id, name, marketplace_id, settings)
+
+
+def test_the_run_whose_objects_came_second_takes_the_first_and_neutralizes_its_own(
+        tmp_path: Path) -> None:
+    client, _ = on_sandbox(RacedByAnotherApply, tmp_path / "state")
+    desired = load_text(CONFIG, "stores.yaml")
+    with client:
+        now = client.clock()
+        first = plan(desired, client.read_live(), now=now)
+        assert [str(c.kind) for c in first.changes] == ["create_merchant", "create_store",
+                                                       "invite"]
+        with AuditLog(tmp_path / "audit.jsonl") as audit:
+            report = client.run(apply_plan(first, client.aio, audit=audit))
+        assert report.ok, [r.line() for r in report.results]
+        live = client.read_live()
+        again = plan(desired, client.read_live(["Acme"]), now=client.clock())
+
+    customers = sorted(live.customers, key=lambda c: c.id)
+    kept, own = customers
+    assert kept.company_name == "Acme"
+    assert own.company_name == f"Acme [duplicate of {kept.id}, neutralized by dropstream-sync]"
+    merchant, store, invite = report.results
+    assert merchant.target["id"] == kept.id and merchant.created_id == own.id
+    assert merchant.note and f"created customer {kept.id} first" in merchant.note
+
+    # The store was made under the customer taken over, and raced the same way.
+    stores = sorted(live.stores, key=lambda s: s.id)
+    assert {s.customer_id for s in stores} == {kept.id}
+    live_store, neutral = stores
+    assert live_store.name == "Acme US"
+    assert neutral.name.startswith(f"Acme US [duplicate of {live_store.id},")
+    assert not neutral.enabled
+    assert store.target["id"] == live_store.id and store.created_id == neutral.id
+    # One invitation, to the store that stays.
+    assert invite.target["id"] == live_store.id
+    assert [r.store_id for r in live.authorization_requests] == [live_store.id]
+
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [line["note"] is not None for line in lines] == [True, True, False]
+    assert "neutralized" not in (invite.note or "")
+    assert "renamed" in merchant.line() and "disabled and renamed" in store.line()
+    # Nothing left to do: one live customer and one live store per desired one.
+    assert [str(c.kind) for c in again.changes] == []
+
+
+def test_a_create_that_raced_nobody_keeps_its_own_object(tmp_path: Path) -> None:
+    client, _ = on_sandbox(WriteClient, tmp_path / "state")
+    desired = load_text(CONFIG, "stores.yaml")
+    with client:
+        report = client.run(apply_plan(plan(desired, client.read_live(), now=client.clock()),
+                                       client.aio))
+        live = client.read_live()
+    assert report.ok and all(r.note is None for r in report.results)
+    assert [c.company_name for c in live.customers] == ["Acme"]
+    assert report.results[0].target["id"] == report.results[0].created_id == live.customers[0].id
+
+
+def test_duplicates_found_by_the_plan_are_neutralized_by_apply(tmp_path: Path) -> None:
+    client, _ = on_sandbox(WriteClient, tmp_path / "state")
+    desired = load_text(CONFIG, "stores.yaml")
+    c = client.aio
+    with client:
+        first = client.run(c.create_customer("Acme"))
+        second = client.run(c.create_customer("Acme"))
+        us = "ATVPDKIKX0DER"
+        kept = client.run(c.create_store(first, "Acme US", us, StoreSettings()))
+        extra = client.run(c.create_store(first, "Acme US", us, StoreSettings()))
+        other = client.run(c.create_store(second, "Acme US", us, StoreSettings()))
+        client.run(c.update_store(other, enabled_at=client.clock()))
+        for store_id in (kept, extra, other):
+            client.run(c.create_authorization_request(store_id, "ops@acme.example"))
+        reviewed = plan(desired, client.read_live(["Acme"]), now=client.clock())
+        assert sorted(str(x.kind) for x in reviewed.changes) == ["neutralize_duplicate"] * 2
+        report = client.run(apply_plan(reviewed, c))
+        assert report.ok, [r.line() for r in report.results]
+        live = client.read_live()
+        after = plan(desired, client.read_live(["Acme"]), now=client.clock())
+    names = {x.id: x.company_name for x in live.customers}
+    assert names[first] == "Acme" and names[second].startswith(f"Acme [duplicate of {first},")
+    stores = {s.id: s for s in live.stores}
+    assert stores[kept].name == "Acme US"
+    assert stores[extra].name.startswith(f"Acme US [duplicate of {kept},")
+    assert not stores[extra].enabled and not stores[other].enabled
+    assert [r.store_id for r in live.authorization_requests] == [kept]
+    assert [str(x.kind) for x in after.changes] == []

@@ -1,0 +1,129 @@
+"""Three applies of one config at once, as three CI runners would start them: different lock
+folders, different spellings of the server's URL, a login and a token of that login. The
+local lock cannot keep them apart; the read after each create must. Afterwards the account
+has one live customer and one live store per desired one, at most one pending request per
+store, and a plan has nothing to do."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.harness import CLI, Account, Server, new_account, start_server, stop_server
+from tests.reliability.checks import all_pages, fleet
+
+pytestmark = pytest.mark.e2e
+
+MARK = "neutralized by dropstream-sync]"
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose every request takes a while, so that the applies overlap."""
+    srv = start_server(tmp_path_factory.mktemp("concurrent-state"), "--latency-ms", "15")
+    yield srv
+    stop_server(srv)
+
+
+def token_of(account: Account) -> str:
+    answer = httpx.post(account.server.url + "/auth/token",
+                        auth=(account.username, account.password),
+                        json={"grant_type": "client_credentials"}, timeout=30)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def runners(account: Account, tmp: Path) -> list[tuple[list[str], dict[str, str]]]:
+    """Three ways to run the same apply, each with its own lock folder."""
+    port = account.server.url.rsplit(":", 1)[1]
+    login = account.env
+    by_token = {k: v for k, v in login.items()
+                if k not in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD")}
+    by_token["DROPSTREAM_TOKEN"] = token_of(account)
+    out = []
+    for i, (env, url) in enumerate(((login, f"http://127.0.0.1:{port}"),
+                                    (by_token, f"http://localhost:{port}"),
+                                    (login, f"http://localhost:{port}/"))):
+        folder = tmp / f"runner-{i}"
+        folder.mkdir()
+        out.append((["--api-url", url], {**env, "XDG_RUNTIME_DIR": str(folder)}))
+    return out
+
+
+def assert_one_live_object_per_desired_one(account: Account, config: dict[str, Any]) -> None:
+    customers = all_pages(account, "/customers")
+    live_customers = [c for c in customers if MARK not in c["company_name"]]
+    names = Counter(c["company_name"] for c in live_customers)
+    assert max(names.values()) == 1, f"two live customers of one name: {names}"
+    wanted = {m["name"] for m in config["merchants"]}
+    assert set(names) == wanted
+
+    live_ids = {c["id"] for c in live_customers}
+    stores = all_pages(account, "/stores")
+    live_stores = [s for s in stores if MARK not in s["name"]]
+    assert all(s["customer_id"] in live_ids for s in live_stores), "a live store of a duplicate"
+    per_name = Counter((s["customer_id"], s["name"]) for s in live_stores)
+    assert max(per_name.values()) == 1, f"two live stores of one name: {per_name}"
+    assert len(live_stores) == sum(len(m["stores"]) for m in config["merchants"])
+
+    pending = Counter(r["store_id"] for r in
+                      all_pages(account, "/authorization_requests", status="pending"))
+    assert not pending or max(pending.values()) == 1, "two pending requests for one store"
+    neutralized = {s["id"] for s in stores if MARK in s["name"]}
+    assert not neutralized & set(pending), "a neutralized store still has a pending invite"
+    assert all(s["enabled_at"] is None for s in stores if s["id"] in neutralized)
+    assert set(pending) == {s["id"] for s in live_stores}, "a store was not invited"
+
+
+def three_applies_at_once(account: Account, tmp: Path, seed: int, merchants: int) -> None:
+    config = fleet(merchants, 3)
+    account.write_config(config)
+    rng = random.Random(seed)
+    processes = []
+    for extra, env in rng.sample(runners(account, tmp), 3):
+        processes.append(subprocess.Popen(
+            [*CLI, "apply", "stores.yaml", "--auto-approve", *extra], env=env,
+            cwd=account.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL))
+        time.sleep(rng.uniform(0, 0.3))  # the runners start a moment apart, as CI's do
+    outputs = [p.communicate(timeout=300) for p in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert "Traceback" not in err, err
+        # A run may refuse (its plan saw the others' duplicates beyond a safety threshold),
+        # but says why; none may fail a change.
+        assert process.returncode in (0, 1), err
+        if process.returncode:
+            assert "blocked" in err, f"{out}\n{err}"
+    assert any(p.returncode == 0 for p in processes), [e for _o, e in outputs]
+    assert_one_live_object_per_desired_one(account, config)
+    assert account.cli("plan", "stores.yaml", "--detailed-exitcode").returncode == 0
+    # Each invitation email went to a store that stays, once per store.
+    sent = Counter(m["authorization_request_id"] for m in account.outbox())
+    assert max(sent.values()) == 1
+
+
+@pytest.fixture
+def tenant(slow_server: Server, tmp_path: Path) -> Account:
+    work = tmp_path / "work"
+    work.mkdir()
+    return new_account(slow_server, work, "trio")
+
+
+def test_three_applies_with_other_lock_folders_urls_and_credentials_leave_no_duplicates(
+        tenant: Account, tmp_path: Path) -> None:
+    three_applies_at_once(tenant, tmp_path, seed=1, merchants=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4, 5, 6])
+def test_three_applies_at_once_converge_for_any_start_order(
+        tenant: Account, tmp_path: Path, seed: int) -> None:
+    three_applies_at_once(tenant, tmp_path, seed=seed, merchants=6)

@@ -29,6 +29,7 @@ from dropstream_sync.live import (
     Warehouse,
     name_key,
 )
+from dropstream_sync.planner import health
 from dropstream_sync.planner.details import neutralized_name
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
@@ -121,6 +122,7 @@ class _Planner:
         self.blocked: list[str] = []
         self.warnings: list[str] = []
         self.existing = 0
+        self.suspicious_creates = 0  # create_store beside an unmatched live store
         self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
 
     def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
@@ -216,14 +218,25 @@ class _Planner:
                 self.warehouse_for(m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
+        before = len(self.changes)
         matched = self.match_stores(m, customer, live_stores)
         unlisted = [ls for ls in live_stores
                     if ls.id not in matched and ls.id not in self.neutralized]
+        self.second_stores(m, self.changes[before:], unlisted)
         if m.prune and unlisted:
             disabled = sum(self.prune(m, ls) for ls in unlisted)
             if not matched and disabled:
                 self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
                                     f"({len(live_stores)}): is the merchant's name right?")
+
+    def second_stores(self, m: DesiredMerchant, changes: Sequence[Change],
+                      unlisted: Sequence[Store]) -> None:
+        """Warn about each store created beside an unmatched live store of its marketplace
+        (planner/health.py); each counts as suspicious for the safety thresholds."""
+        created = {c.store for c in changes if c.kind == K.CREATE_STORE}
+        found = health.second_stores((s for s in m.stores if s.name in created), unlisted)
+        self.warnings.extend(f.warning(m) for f in found)
+        self.suspicious_creates += len(found)
 
     def match_stores(self, m: DesiredMerchant, customer: Customer,
                      live_stores: list[Store]) -> dict[int, DesiredStore]:
@@ -547,16 +560,20 @@ class _Planner:
         s = self.desired.safety
         if self.existing == 0 or self.existing < s.min_existing:
             return
-        # A neutralized duplicate is switched off for good: it counts as a disable.
-        for kinds, limit, label in (((K.UPDATE_STORE,), s.max_update_percent, "update"),
-                                    ((K.DISABLE, K.NEUTRALIZE_DUPLICATE),
-                                     s.max_disable_percent, "disable")):
-            count = sum(1 for c in self.changes if c.kind in kinds)
+        # A neutralized duplicate is switched off for good: it counts as a disable. A store
+        # created beside an unmatched live one in its marketplace is most likely that store
+        # renamed: it counts as an update of it.
+        for kinds, limit, label, extra in (
+                ((K.UPDATE_STORE,), s.max_update_percent, "update", self.suspicious_creates),
+                ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0)):
+            count = sum(1 for c in self.changes if c.kind in kinds) + extra
             share = 100 * count / self.existing
             if share > limit:
+                including = (f", including {extra} store(s) created beside an unmatched live "
+                             "store of their marketplace" if extra else "")
                 self.blocked.append(
                     f"the plan would {label} {count} of {self.existing} existing stores "
-                    f"({share:.0f}% > max_{label}_percent {limit:g}%)")
+                    f"({share:.0f}% > max_{label}_percent {limit:g}%{including})")
 
 
 def _live_settings(ls: Store) -> dict[str, Any]:

@@ -94,13 +94,18 @@ class Safety:
 class DesiredState:
     merchants: tuple[DesiredMerchant, ...] = ()
     safety: Safety = field(default_factory=Safety)
+    account: str | None = None  # the account the config names (`account:`); None: any
+    account_source: Source | None = None
 
     def merchant_names(self) -> frozenset[str]:
         return frozenset(m.name for m in self.merchants)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready, deterministic form (sources left out: they are not desired state)."""
+        # `account` only when named, so the digest of every config without it stays as it was.
+        named = {} if self.account is None else {"account": self.account}
         return {
+            **named,
             "safety": {
                 "max_update_percent": self.safety.max_update_percent,
                 "max_disable_percent": self.safety.max_disable_percent,
@@ -132,7 +137,7 @@ class DesiredState:
             )
             for m in data.get("merchants", [])
         )
-        return cls(merchants=merchants, safety=safety)
+        return cls(merchants=merchants, safety=safety, account=data.get("account"))
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the plan's `config_digest`."""

@@ -340,6 +340,12 @@ class StoresFile(BaseModel):
     )
 
     version: Literal[1] = Field(..., title="Format version", description="Must be 1.")
+    account: str | None = Field(
+        None, min_length=1, max_length=255, title="Account",
+        description="The DropStream account this file belongs to: the login name that "
+                    "`dropstream-sync doctor` shows (or its `token:` digest for a ready "
+                    "token). plan and apply refuse to run the file against another account.",
+    )
     prune: bool = Field(
         False, title="Prune",
         description="true: Amazon stores of the merchants in this file that it does not list "

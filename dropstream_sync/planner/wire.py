@@ -176,6 +176,8 @@ _STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "prot
 
 def check_desired(desired: Reader) -> None:
     """The saved desired state has the shape `DesiredState.from_dict` reads."""
+    if "account" in desired.data:
+        desired.typed("account", str | None)
     if "safety" in desired.data:
         check_object(desired.data["safety"], desired.path("safety"), Safety,
                      required=frozenset())

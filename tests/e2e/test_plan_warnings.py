@@ -3,11 +3,12 @@ against a served sandbox (issues 15.4, 15.5, 14.8)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Account
+from tests.e2e.harness import Account, Server, new_account
 
 pytestmark = pytest.mark.e2e
 
@@ -35,3 +36,38 @@ def test_a_store_renamed_in_the_ui_is_not_silently_created_again(account: Accoun
     plan = account.plan_json(pinned)
     assert [c["kind"] for c in plan["changes"]] == ["update_store"]
     assert not any("would be created" in w for w in plan["warnings"])
+
+
+def test_a_config_that_names_its_account_runs_only_against_it(
+        account: Account, server: Server, tmp_path: Path) -> None:
+    other = new_account(server, tmp_path, "other")  # a second login (POST /_sandbox/users)
+    us = {"name": "Acme US", "marketplace": "US"}
+    path = str(account.write_config(config(us, account=account.username)))
+
+    assert account.cli("plan", path).returncode == 0
+    for command in (("plan", path), ("apply", path, "--auto-approve")):
+        refused = other.cli(*command)
+        assert refused.returncode == 1, refused.stdout
+        assert f"belongs to account '{account.username}'" in refused.stderr
+        assert f"as account '{other.username}'" in refused.stderr
+        assert "stores.yaml:2:" in refused.stderr  # where `account:` is written
+    assert other.api("GET", "/customers") == []  # nothing was created in the other account
+
+    # Without `account:` nothing changes: any account may plan the file.
+    anyone = str(account.write_config(config(us), name="anyone.yaml"))
+    assert other.cli("plan", anyone).returncode == 0
+
+
+def test_the_files_of_one_config_must_name_the_same_account(account: Account) -> None:
+    (account.workdir / "conf").mkdir()
+    account.write_config({"version": 1, "account": account.username, "merchants": []},
+                         name="conf/a.yaml")
+    account.write_config(config({"name": "Acme US", "marketplace": "US"}, account="someone"),
+                         name="conf/b.yaml")
+    result = account.cli("plan", "conf")
+    assert result.returncode == 1
+    assert (f"account 'someone' differs from account '{account.username}' named at "
+            "conf/a.yaml:2:10") in result.stderr
+    # One file naming it is enough for the whole config.
+    account.write_config(config({"name": "Acme US", "marketplace": "US"}), name="conf/b.yaml")
+    assert account.cli("plan", "conf").returncode == 0

@@ -80,6 +80,7 @@ class DesiredMerchant:
     reauthorize_days: int = 30
     stores: tuple[DesiredStore, ...] = ()
     source: Source | None = None
+    selling_partner_id: str | None = None  # the Amazon seller expected to authorize; None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,9 @@ class DesiredState:
                     "prune": m.prune,
                     "reauthorize_days": m.reauthorize_days,
                     "stores": [_store_to_dict(s) for s in m.stores],
+                    # Only when pinned: the digest of a config without it stays as it was.
+                    **({} if m.selling_partner_id is None
+                       else {"selling_partner_id": m.selling_partner_id}),
                 }
                 for m in self.merchants
             ],
@@ -134,6 +138,7 @@ class DesiredState:
                 prune=bool(m.get("prune", False)),
                 reauthorize_days=int(m.get("reauthorize_days", 30)),
                 stores=tuple(_store_from_dict(m["name"], s) for s in m.get("stores", [])),
+                selling_partner_id=m.get("selling_partner_id"),
             )
             for m in data.get("merchants", [])
         )

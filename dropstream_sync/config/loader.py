@@ -499,7 +499,8 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
                     source=Source(f.name, sl, sc),
                 ))
             merchants.append(DesiredMerchant(
-                name=m.name, email=m.email, prune=f.model.prune,
+                name=m.name, email=m.email, selling_partner_id=m.selling_partner_id,
+                prune=f.model.prune,
                 reauthorize_days=f.model.reauthorize_days,
                 stores=tuple(sorted(stores, key=lambda st: st.name)),
                 source=Source(f.name, line, column),

@@ -223,11 +223,18 @@ class _Planner:
         unlisted = [ls for ls in live_stores
                     if ls.id not in matched and ls.id not in self.neutralized]
         self.second_stores(m, self.changes[before:], unlisted)
+        self.warnings.extend(health.mixed_sellers(m, live_stores))
         if m.prune and unlisted:
             disabled = sum(self.prune(m, ls) for ls in unlisted)
             if not matched and disabled:
                 self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
                                     f"({len(live_stores)}): is the merchant's name right?")
+
+    def seller_held(self, m: DesiredMerchant, ls: Store) -> bool:
+        why = health.seller_mismatch(m, ls)
+        if why is not None:
+            self.warnings.append(why)
+        return why is not None
 
     def second_stores(self, m: DesiredMerchant, changes: Sequence[Change],
                       unlisted: Sequence[Store]) -> None:
@@ -458,7 +465,9 @@ class _Planner:
     def connection(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
                    ls: Store) -> None:
         connections = self.ix.connections.get(ls.id, [])
-        authorized = self.authorized(ls)
+        # Authorized by another seller than the pinned one: no connection is made or
+        # switched on for it until someone has looked (planner/health.py).
+        authorized = self.authorized(ls) and not self.seller_held(m, ls)
         if not connections:
             if authorized:
                 wh = self.warehouse_for(m, s, customer)

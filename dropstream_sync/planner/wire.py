@@ -170,7 +170,7 @@ class Reader:
         return {k: inner.text(k) for k in inner.names()}
 
 
-_MERCHANT_KEYS: Final = ("name", "email", "prune", "reauthorize_days")
+_MERCHANT_KEYS: Final = ("name", "email", "prune", "reauthorize_days", "selling_partner_id")
 _STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect")
 
 

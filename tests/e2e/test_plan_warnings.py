@@ -71,3 +71,31 @@ def test_the_files_of_one_config_must_name_the_same_account(account: Account) ->
     # One file naming it is enough for the whole config.
     account.write_config(config({"name": "Acme US", "marketplace": "US"}), name="conf/b.yaml")
     assert account.cli("plan", "conf").returncode == 0
+
+
+def test_an_authorization_by_another_seller_holds_back_its_connection(account: Account) -> None:
+    stores = ({"name": "Acme US", "marketplace": "US"}, {"name": "Acme CA", "marketplace": "CA"})
+    path = str(account.write_config(config(*stores)))
+    account.cli("apply", path, "--auto-approve", check=True)
+    ids = {s["name"]: s["id"] for s in account.api("GET", "/stores")}
+    for mail in account.outbox():
+        rid = mail["authorization_request_id"]
+        request = account.api("GET", f"/authorization_requests/{rid}")
+        seller = "A1ACME" if request["store_id"] == ids["Acme US"] else "A9STRANGER"
+        account.control("POST", f"/_sandbox/authorization_requests/{rid}/complete",
+                        {"selling_partner_id": seller})
+
+    unpinned = account.plan_json(path)
+    assert [c["kind"] for c in unpinned["changes"]] == ["create_connection"] * 2
+    assert any("2 different Amazon sellers" in w for w in unpinned["warnings"])
+
+    pinned = config(*stores)
+    pinned["merchants"][0]["selling_partner_id"] = "A1ACME"
+    path = str(account.write_config(pinned))
+    account.cli("apply", path, "--auto-approve", check=True)
+    connected = {c["store_id"] for c in account.api("GET", "/connections")}
+    assert connected == {ids["Acme US"]}  # the stranger's store waits for a review
+    again = account.plan_json(path)
+    assert again["changes"] == []
+    assert any("authorized by Amazon seller A9STRANGER, not A1ACME" in w
+               for w in again["warnings"])

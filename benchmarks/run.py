@@ -5,7 +5,8 @@
     python benchmarks/run.py --write docs/benchmarks.md
 
 A ratio <= 1.0 meets its target. The sandbox runs in this process (the same transport the
-tool uses with --sandbox), seeded through its /_sandbox/seed control endpoint.
+tool uses with --sandbox), seeded through its /_sandbox/seed control endpoint, or, for the
+figures with latency, as a `sandbox serve` subprocess on a state seeded beforehand.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,19 +119,26 @@ class Sandbox:
         return cls(settings, transport=self.transport)
 
 
+LISTS: tuple[tuple[str, dict[str, str | int]], ...] = (
+    ("/customers", {}), ("/warehouses", {}), ("/stores", {"platform": "amazon"}),
+    ("/connections", {}), ("/authorization_requests", {"status": "pending"}),
+    ("/authorization_requests", {"status": "expired"}))
+
+
+async def _token(h: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    response = await h.post("/auth/token", auth=(username, password),
+                            json={"grant_type": "client_credentials"})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 async def bare_read(sandbox: Sandbox) -> int:
     """The lower bound of a plan's reads: the same pages through the same transport, each
     decoded from JSON, and no models built."""
     async with httpx.AsyncClient(transport=sandbox.transport, base_url="http://sandbox.local") as h:
-        token = (await h.post("/auth/token", auth=(sandbox.username, sandbox.password),
-                              json={"grant_type": "client_credentials"})).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await _token(h, sandbox.username, sandbox.password)
         pages = 0
-        lists: tuple[tuple[str, dict[str, str | int]], ...] = (
-            ("/customers", {}), ("/warehouses", {}), ("/stores", {"platform": "amazon"}),
-            ("/connections", {}), ("/authorization_requests", {"status": "pending"}),
-            ("/authorization_requests", {"status": "expired"}))
-        for path, params in lists:
+        for path, params in LISTS:
             query = {**params, "per_page": 100, "page": 1}
             first = await h.get(path, params=query, headers=headers)
             total = int(first.headers.get("X-Total-Count", "0"))
@@ -145,10 +154,37 @@ async def bare_read(sandbox: Sandbox) -> int:
         return pages
 
 
+async def sequential_read(url: str, username: str, password: str) -> int:
+    """The same pages read one after another over HTTP: what pages that overlap beat."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as h:
+        headers = await _token(h, username, password)
+        requests = 1
+        for path, params in LISTS:
+            page = 1
+            while True:
+                response = await h.get(path, params={**params, "per_page": 100, "page": page},
+                                       headers=headers)
+                requests += 1
+                items = response.json()
+                total = int(response.headers.get("X-Total-Count", "0"))
+                if not items or page * 100 >= total:
+                    break
+                page += 1
+        return requests
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = await fn()
     return time.perf_counter() - start, value
+
+
+async def seed(sandbox: Sandbox, document: dict[str, Any]) -> None:
+    await sandbox.control("POST", "/_sandbox/seed", {"username": sandbox.username, **document})
 
 
 async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Row]:
@@ -159,16 +195,17 @@ async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Ro
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Sandbox(Path(tmp) / "state")
         doc = seed_document(merchants, stores_per)
-        await sandbox.control("POST", "/_sandbox/seed", {"username": sandbox.username, **doc})
+        await seed(sandbox, doc)
         cfg = Path(tmp) / "stores.json.yaml"
         cfg.write_text(json.dumps(config_for(merchants, stores_per)))
         desired = load([cfg]).desired
 
         before = await sandbox.control("GET", "/_sandbox/stats")
         client = sandbox.client()
-        live = await client.read_live()
+        await client.read_live()
         after = await sandbox.control("GET", "/_sandbox/stats")
         requests = after["total_requests"] - before["total_requests"] - 1  # the second stats call
+        await client.aclose()
         n = len(doc["stores"])
         # Six lists: customers, warehouses, stores, connections, pending and expired requests.
         bound = 1 + sum(max(1, math.ceil(k / 100)) for k in (merchants, merchants, n, 0, 0, 0))
@@ -181,25 +218,24 @@ async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Ro
 
             async def full() -> Any:
                 fresh = sandbox.client()
-                state = await fresh.read_live()
+                state = await fresh.read_live(sorted(desired.merchant_names()))
                 await fresh.aclose()
                 return plan(desired, state, now=datetime.now(UTC))
 
             t_plan, _plan = await timed(full)
             bare_times.append(t_bare)
             plan_times.append(t_plan)
-        b, p = min(bare_times), min(plan_times)
-        rows.append(Row(f"plan wall time, {n} stores / {merchants} merchants",
-                        f"{p:.2f} s", f"bare read {b:.2f} s", p / b / 1.25, 1.0))
-        await client.aclose()
-        del live
+        b, p = median(bare_times), median(plan_times)
+        rows.append(Row(f"plan wall time, {n} stores / {merchants} merchants, in-process "
+                        f"(median of {repeats})", f"{p:.2f} s", f"bare read {b:.2f} s",
+                        p / b / 1.25, 1.0))
     return rows
 
 
 async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[Row]:
     """`report` against `plan` on the same seeded account: the requests each sends, and
     the wall time of each whole command's work (reads, plan, and for the report its model
-    and HTML page), best of `repeats`. Target: the plan's requests (its read holds the
+    and HTML page), the median of `repeats`. Target: the plan's requests (its read holds the
     expired invitations), and at most 1.3 x the plan's time."""
     from dropstream_sync.config import load
     from dropstream_sync.planner import plan
@@ -239,7 +275,7 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
             t_report, report_requests = await timed(run_report)
             plan_times.append(t_plan)
             report_times.append(t_report)
-        p, r = min(plan_times), min(report_times)
+        p, r = median(plan_times), median(report_times)
         return [
             Row(f"requests for a report of {n} stores", f"{report_requests}",
                 f"plan's {plan_requests} (expired invitations are in its read)",
@@ -249,39 +285,186 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
         ]
 
 
-def memory_figure(merchants: int, stores_per: int) -> Row:
-    code = (
-        "import asyncio, sys, resource\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from benchmarks.run import plan_memory_child\n"
-        f"asyncio.run(plan_memory_child({merchants}, {stores_per}))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    rss_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
-    n = merchants * stores_per
-    return Row(f"plan peak memory, {n} stores", f"{rss_mb:.0f} MB", "400 MB", rss_mb / 400, 1.0)
+class Served:
+    """`dropstream-sync sandbox serve` in a subprocess, on a state seeded beforehand."""
+
+    def __init__(self, state: Path, *args: str) -> None:
+        self.state = state
+        self.process = subprocess.Popen(
+            [*CLI, "sandbox", "serve", "--port", "0", "--state", str(state), *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+        info = state / "sandbox.json"
+        deadline = time.monotonic() + 60
+        while not info.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the served sandbox did not start: "
+                                   + (self.process.stderr.read().decode() if self.process.stderr
+                                      else ""))
+            time.sleep(0.05)
+        record = json.loads(info.read_text())
+        self.url, self.username, self.password = (
+            record["url"], record["username"], record["password"])
+
+    def client(self) -> Any:
+        """A client as against a real server: the default limits (paced, finding the rate)."""
+        from dropstream_sync.client import BasicCredentials, ClientSettings, ReadClient, Secret
+
+        return ReadClient(ClientSettings(self.url, BasicCredentials(self.username,
+                                                                    Secret(self.password))))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
-async def plan_memory_child(merchants: int, stores_per: int) -> None:
+async def seeded_state(state: Path, document: dict[str, Any]) -> None:
+    sandbox = Sandbox(state)
+    await seed(sandbox, document)
+    await sandbox.admin.aclose()
+
+
+async def served_figures(merchants: int, stores_per: int, latency_ms: int,
+                         repeats: int) -> list[Row]:
     from dropstream_sync.config import load
     from dropstream_sync.planner import plan
 
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sandbox = Sandbox(Path(tmp) / "state")
-        document = seed_document(merchants, stores_per)
-        await sandbox.control("POST", "/_sandbox/seed", {"username": sandbox.username, **document})
+        state = Path(tmp) / "state"
+        await seeded_state(state, seed_document(merchants, stores_per))
         cfg = Path(tmp) / "stores.yaml"
         cfg.write_text(json.dumps(config_for(merchants, stores_per)))
         desired = load([cfg]).desired
-        client = sandbox.client()
-        live = await client.read_live()
-        plan(desired, live, now=datetime.now(UTC))
-        await client.aclose()
+        served = Served(state, "--latency-ms", str(latency_ms))
+        try:
+            seq_times, plan_times = [], []
+            for _ in range(repeats):
+                t_seq, pages = await timed(
+                    lambda: sequential_read(served.url, served.username, served.password))
+
+                async def full() -> Any:
+                    client = served.client()
+                    state = await client.read_live(sorted(desired.merchant_names()))
+                    await client.aclose()
+                    return plan(desired, state, now=datetime.now(UTC))
+
+                t_plan, _ = await timed(full)
+                seq_times.append(t_seq)
+                plan_times.append(t_plan)
+            s, p = median(seq_times), median(plan_times)
+            n = merchants * stores_per
+            rows.append(Row(
+                f"plan wall time, {n} stores, served sandbox, {latency_ms} ms latency "
+                f"(median of {repeats})", f"{p:.2f} s",
+                f"sequential bare read {s:.2f} s ({pages} requests)", p / s / 0.35, 1.0))
+
+            one = "Merchant 00007"
+            client = served.client()
+            state_of_one = await client.read_live([one])
+            sent = client.requests_sent
+            await client.aclose()
+            customer_pages = max(1, math.ceil(merchants / 100))
+            # Its stores, connections and warehouses, and the pending and expired lists.
+            own_pages = 3 + 2
+            bound = 1 + customer_pages + own_pages
+            rows.append(Row(
+                f"`plan --merchant` of one merchant ({len(state_of_one.stores)} stores) "
+                f"in {n}", f"{sent} requests",
+                f"{bound} (token + /customers {customer_pages} pages + its {own_pages} pages)",
+                sent / bound, 1.0))
+        finally:
+            served.stop()
+    return rows
 
 
-async def apply_figure(changes: int, rps: float) -> Row:
+async def refresh_figure(stores: int, latency_ms: int) -> Row:
+    """A Terraform-style refresh (a GET per store and per connection, 10 in flight) against
+    the plan's paginated read, on the same served sandbox."""
+    from dropstream_sync.config import load
+    from dropstream_sync.planner import plan
+
+    merchants = max(1, stores // 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "state"
+        document = seed_document(merchants, stores // merchants)
+        document["connections"] = [
+            {"customer_id": s["customer_id"], "warehouse_id": s["customer_id"],
+             "store_id": s["id"], "name": s["name"]} for s in document["stores"]]
+        await seeded_state(state, document)
+        cfg = Path(tmp) / "stores.yaml"
+        cfg.write_text(json.dumps(config_for(merchants, stores // merchants)))
+        desired = load([cfg]).desired
+        served = Served(state, "--latency-ms", str(latency_ms))
+        try:
+            async def refresh() -> int:
+                async with httpx.AsyncClient(base_url=served.url, timeout=60) as h:
+                    headers = await _token(h, served.username, served.password)
+                    gate = asyncio.Semaphore(10)
+                    paths = [f"/stores/{s['id']}" for s in document["stores"]] + [
+                        f"/connections/{i}" for i in range(1, len(document["connections"]) + 1)]
+
+                    async def one(path: str) -> None:
+                        async with gate:
+                            (await h.get(path, headers=headers)).json()
+
+                    await asyncio.gather(*(one(p) for p in paths))
+                    return 1 + len(paths)
+
+            async def full() -> int:
+                client = served.client()
+                live = await client.read_live(sorted(desired.merchant_names()))
+                plan(desired, live, now=datetime.now(UTC))
+                sent: int = client.requests_sent
+                await client.aclose()
+                return sent
+
+            t_refresh, refresh_requests = await timed(refresh)
+            t_plan, plan_requests = await timed(full)
+        finally:
+            served.stop()
+    return Row(f"plan against a Terraform-style refresh, {stores} stores, {latency_ms} ms "
+               "latency", f"plan {t_plan:.2f} s, {plan_requests} requests",
+               f"refresh {t_refresh:.2f} s, {refresh_requests} requests (10 in flight)",
+               t_plan / t_refresh, 1.0)
+
+
+def memory_figure(merchants: int, stores_per: int) -> Row:
+    """Peak RSS of a CLI `plan` alone, on a state seeded by another process beforehand."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "state"
+        asyncio.run(seeded_state(state, seed_document(merchants, stores_per)))
+        cfg = Path(tmp) / "stores.yaml"
+        cfg.write_text(json.dumps(config_for(merchants, stores_per)))
+        # A wrapper whose only child is the CLI, so RUSAGE_CHILDREN is that plan's peak.
+        code = (
+            "import resource, subprocess, sys\n"
+            f"subprocess.run({[*CLI, 'plan', '--sandbox', str(state), str(cfg)]!r}, "
+            "stdout=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=ROOT)
+    rss_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
+    n = merchants * stores_per
+    return Row(f"CLI plan peak memory, {n} stores, pre-seeded state", f"{rss_mb:.0f} MB",
+               "250 MB", rss_mb / 250, 1.0)
+
+
+class NoRateHeader(httpx.AsyncBaseTransport):
+    """The sandbox as a server that announces nothing: the client must find the rate."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        response.headers.pop("x-amzn-RateLimit-Limit", None)
+        return response
+
+
+async def apply_figure(changes: int, rps: float, burst: int, announce: bool) -> Row:
     from dropstream_sync.apply import apply_plan
+    from dropstream_sync.client import BasicCredentials, ClientSettings, Secret, WriteClient
     from dropstream_sync.config import load
     from dropstream_sync.planner import plan
 
@@ -289,25 +472,39 @@ async def apply_figure(changes: int, rps: float) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Sandbox(Path(tmp) / "state")
         # Customers exist already, so every change is a create_store: one write each.
-        await sandbox.control("POST", "/_sandbox/seed", {
-            "username": sandbox.username, **seed_document(merchants, 0)})
+        await seed(sandbox, seed_document(merchants, 0))
         cfg = Path(tmp) / "stores.yaml"
         cfg.write_text(json.dumps(config_for(merchants, changes // merchants)))
         desired = load([cfg]).desired
-        client = sandbox.client(write=True, paced=True)
+        transport = sandbox.transport if announce else NoRateHeader(sandbox.transport)
+        # The default client, as against a real server.
+        client = WriteClient(ClientSettings("http://sandbox.local", BasicCredentials(
+            sandbox.username, Secret(sandbox.password))), transport=transport)
         the_plan = plan(desired, await client.read_live(), now=datetime.now(UTC))
         writes = len(the_plan.changes)
-        await sandbox.control("POST", "/_sandbox/rate_limit", {"rps": rps, "burst": int(rps)})
+        await sandbox.control("POST", "/_sandbox/rate_limit", {"rps": rps, "burst": burst})
         before = await sandbox.control("GET", "/_sandbox/stats")
         t, report = await timed(lambda: apply_plan(the_plan, client, parallelism=8))
         after = await sandbox.control("GET", "/_sandbox/stats")
         failed = report.count("failed")
         limited = after["rate_limited"] - before["rate_limited"]
+        rate, cuts = client.pacer.rate, client.pacer.cuts
         await client.aclose()
     bound = writes / rps
-    return Row(f"apply of {writes} changes at {rps:g} req/s",
-               f"{t:.1f} s, {failed} failed, {limited} 429s honoured",
+    header = "rate announced" if announce else "no rate header"
+    return Row(f"apply of {writes} changes at {rps:g} req/s, burst {burst}, {header}",
+               f"{t:.1f} s, {failed} failed, {limited} 429s honoured ({cuts} cuts, "
+               f"ending at {rate:.0f} req/s)" if rate is not None else f"{t:.1f} s",
                f"{bound:.1f} s (writes / rate)", t / bound / 1.15 if not failed else 99.0, 1.0)
+
+
+def _median_run(args: list[str], repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return median(times)
 
 
 def validate_figure(stores: int) -> Row:
@@ -317,37 +514,73 @@ def validate_figure(stores: int) -> Row:
         path = Path(tmp) / "stores.yaml"
         path.write_text("version: 1\n" + yaml.safe_dump(
             {"merchants": config_for(max(1, stores // 10), 10)["merchants"]}))
-        start = time.perf_counter()
-        subprocess.run([*CLI, "validate", str(path)], check=True, capture_output=True)
-        t = time.perf_counter() - start
-    return Row(f"validate of a {stores}-store file", f"{t:.2f} s", "2 s", t / 2, 1.0)
+        t = _median_run([*CLI, "validate", str(path)], 3)
+        bare = _median_run([sys.executable, "-c", "import yaml, sys; yaml.load(open(sys.argv[1]), "
+                            "Loader=yaml.CSafeLoader)", str(path)], 3)
+    return Row(f"validate of a {stores}-store file (median of 3)", f"{t:.2f} s",
+               f"python + yaml.load, C loader: {bare:.2f} s", t / bare / 1.5, 1.0)
 
 
 def help_figure() -> Row:
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run(["dropstream-sync", "--help"], check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    t = min(times)
-    return Row("dropstream-sync --help", f"{t * 1000:.0f} ms", "300 ms", t / 0.3, 1.0)
+    t = _median_run(["dropstream-sync", "--help"])
+    bare = _median_run([sys.executable, "-c", "import click"])
+    return Row("dropstream-sync --help (median of 5)", f"{t * 1000:.0f} ms",
+               f"python -c 'import click': {bare * 1000:.0f} ms", t / bare / 1.2, 1.0)
 
 
 NOTES = """## Reading the figures
+Every figure is a ratio measured in this one run: the measured value over its bound times the
+allowance quality.md gives it; at most 1.00 meets the target. Times are medians where the row
+says so (single runs otherwise: an apply of 1,000 writes is its own average).
+
 - **Requests for a plan**: one paginated read per list at `per_page=100` plus the token, counted
   by the sandbox's own stats; nothing is read per store.
-- **Plan wall time** is `read_live` (six paginated reads: five lists, the authorization
-  requests once pending and once expired; decoded into models) plus the pure
-  `plan()`. Profiling puts the remaining gap in two places of similar size: building 10,000
-  store models from JSON (the client checks every field's type), and the planner's own pass
-  with the live fingerprint (a SHA-256 per live object, which the stale-plan check needs).
-  In absolute terms a 10,000-store plan takes about half a second in-process; against the real
-  API the page round trips dominate and the ratio falls toward 1.
-- **Apply** runs the default client (20 req/s until the server announces its rate with
-  `x-amzn-RateLimit-Limit`, then at that rate) against a sandbox limited to 50 req/s per login,
-  so no 429 is needed; when one comes, the client waits `Retry-After` before any further call.
-- **Peak memory** is the RSS high-water mark of a separate process that seeds 50,000 stores
-  in-process, reads them and plans.
+- **Plan wall time, in-process** is `read_live` (six paginated reads: five lists, the
+  authorization requests once pending and once expired; decoded into models)
+  plus the pure `plan()`, against the bare read: the same pages fetched and decoded through the
+  same in-process transport, no models. The gap is the planner's own cost (issue 18.4).
+- **Plan wall time, served** runs a `sandbox serve` subprocess with 50 ms of latency added to
+  every request and the default client (paced, 8 requests in flight, finding the rate); the
+  bound is the same pages read one after another over HTTP. What it shows is that pages
+  overlap and that nothing paces reads below what the server allows.
+- **`plan --merchant`** counts every request the client sent for one merchant of the account:
+  the token, the customer lookup (a read of /customers), then that merchant's own lists, read
+  with `customer_id=` filters, and the pending and expired requests (each the account's list
+  of that status when it is no longer than one read per store, as here).
+- **Terraform-style refresh**: a GET per store and per connection, 10 in flight, against the
+  plan's paginated read of the same 1,000 stores and connections. The ratio is plan / refresh.
+- **CLI plan peak memory** is the RSS high-water mark of a `dropstream-sync plan --sandbox`
+  process alone (measured by a wrapper whose only child it is), on a state seeded beforehand
+  by another process.
+- **Apply** runs the default client against the in-process sandbox limited per login. With
+  the rate announced (`x-amzn-RateLimit-Limit`, which the sandbox sends) the client never goes
+  faster and its burst stays under the server's; with no header it starts at its ceiling
+  (100 req/s) and finds the rate from the 429s: each is waited out for `Retry-After` by the
+  request it answered and lowers the pace of all (the count of 429s and cuts is in the row).
+  At 100 req/s without a header the ceiling and the server's rate coincide, so that row shows
+  the ceiling holding rather than the search.
+- **validate** and **--help** are fresh processes against the same interpreter doing only the
+  unavoidable part (loading the YAML with the C loader; importing click).
+"""
+
+# What the last full run missed and why; kept beside the table until the figures change.
+MISSES = """
+## Where a figure misses (this run)
+- **Plan wall time, in-process** (1.76 of the 1.25 allowance, i.e. 2.2 x the bare read): the
+  planner's own cost. Issue 18's profile puts it in the config digest recomputed inside
+  `plan()` (about 0.22 x the read), the live fingerprint hashing a `repr` per object (0.15 x)
+  and full garbage collections (14-25% of the plan); that is issue 18.4, not the client: the
+  read itself is the bare read's pages, 8 in flight.
+- **CLI plan peak memory** (298 MB for 50,000 stores, target 250 MB): measured now in the CLI
+  process alone on a pre-seeded state, as quality.md asks (the old figure, 307 MB against a
+  400 MB bound, came from a process that also seeded); reducing it is issue 18.5.
+- **validate** (2.07 x the C-loader `yaml.load`, allowance 1.5 x) and **--help** (1.67 x
+  `import click`, allowance 1.2 x): start-up and loading cost, issue 18.6.
+- **Plan wall time, served** meets its target, but its bound is inflated while `sandbox serve`
+  still stalls each answer by about 44 ms (Nagle and delayed ACK, issue 18.2): the sequential
+  read takes about 98 ms a request here instead of about 52. With that fixed the same plan
+  (1.9 s, 123 requests at the client's 100 req/s ceiling, 8 in flight) would be about
+  0.3 x the sequential read, still within 0.35 x.
 """
 
 
@@ -379,15 +612,26 @@ def main() -> int:
     parser.add_argument("--write", metavar="FILE", help="write the table to FILE (markdown)")
     args = parser.parse_args()
     if args.smoke:
-        sizes = dict(merchants=10, stores_per=5, mem_merchants=10, mem_per=5, changes=20, rps=200,
-                     validate=100, repeats=1)
+        sizes: dict[str, Any] = dict(
+            merchants=10, stores_per=5, repeats=1, served_merchants=20, served_per=5,
+            latency=5, refresh_stores=20, refresh_latency=2, mem_merchants=10, mem_per=5,
+            applies=[(20, 50, 10, True), (20, 100, 10, False), (10, 20, 10, False)],
+            validate=100)
     else:
-        sizes = dict(merchants=1000, stores_per=10, mem_merchants=5000, mem_per=10, changes=1000,
-                     rps=50, validate=10000, repeats=3)
+        sizes = dict(
+            merchants=1000, stores_per=10, repeats=5, served_merchants=1000, served_per=10,
+            latency=50, refresh_stores=1000, refresh_latency=20, mem_merchants=5000,
+            mem_per=10,
+            applies=[(1000, 50, 10, True), (1000, 100, 10, False), (1000, 10, 10, False)],
+            validate=10000)
     rows = asyncio.run(plan_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
     rows += asyncio.run(report_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
+    rows += asyncio.run(served_figures(sizes["served_merchants"], sizes["served_per"],
+                                       sizes["latency"], 3))
+    rows.append(asyncio.run(refresh_figure(sizes["refresh_stores"], sizes["refresh_latency"])))
     rows.append(memory_figure(sizes["mem_merchants"], sizes["mem_per"]))
-    rows.append(asyncio.run(apply_figure(sizes["changes"], sizes["rps"])))
+    for changes, rps, burst, announce in sizes["applies"]:
+        rows.append(asyncio.run(apply_figure(changes, rps, burst, announce)))
     rows.append(validate_figure(sizes["validate"]))
     rows.append(help_figure())
     text = table(rows)
@@ -397,10 +641,8 @@ def main() -> int:
         Path(args.write).write_text(
             "# Benchmarks\n\nThe latest run of `python benchmarks/run.py` "
             f"({stamp}).\n\nMachine: {machine()}.\n\nA ratio is measured / (bound x allowance); "
-            "at most 1.00 meets the target (shared/spec/quality.md). Allowances: plan wall "
-            "time 1.25 x the bare read (fetching and decoding the same pages through the same "
-            "in-process transport), apply 1.15 x writes / rate.\n\n" + text + "\n\n"
-            + NOTES)
+            "at most 1.00 meets the target (shared/spec/quality.md).\n\n" + text + "\n\n"
+            + NOTES + MISSES)
     return 0 if args.smoke or all(r.ok for r in rows) else 1
 
 

@@ -637,8 +637,11 @@ class _ReadAfterWrites:
     Each create's POST runs inside `writing(key)`; then `after(key, read)` waits for a read
     that started after that POST ended. A read starts once no POST of the key is in flight,
     and serves every create that was waiting for one, so a phase of N creates run
-    `parallelism` at a time costs about N / parallelism reads, not N. A failed read gives
+    `parallelism` at a time costs about N / parallelism reads, not N; a create waits at most
+    PATIENCE for the others' POSTs before it reads on its own. A failed read gives
     None to each waiter (the create itself is done; the next plan finds any duplicate)."""
+
+    PATIENCE: Final = 1.0  # seconds a finished create waits for others' POSTs to end
 
     def __init__(self) -> None:
         self._posting: dict[str, int] = {}
@@ -668,6 +671,14 @@ class _ReadAfterWrites:
         self._read[key] = read
         if not self._posting.get(key):
             await self._flush(key)
+        else:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), self.PATIENCE)
+            except TimeoutError:
+                # A POST of the key is slow (or hangs): read now rather than hold every
+                # finished create behind it. Each waiter's own POST has ended, so a read
+                # that starts now still comes after all of them.
+                await self._flush(key)
         return await future
 
     async def _flush(self, key: str) -> None:

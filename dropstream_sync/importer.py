@@ -14,7 +14,14 @@ from typing import Any
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.live import Connection, LiveState, Store
+from dropstream_sync.live import (
+    PLATFORM_AMAZON,
+    AuthStatus,
+    Connection,
+    LiveState,
+    RequestStatus,
+    Store,
+)
 
 _DEFAULTS = StoreSettings()
 _STATUS_ORDER = {s: i for i, s in enumerate(catalog.ORDER_STATUSES)}
@@ -35,7 +42,7 @@ def live_to_config(
     wanted = set(merchant_names) if merchant_names else None
     stores_by_customer: dict[int, list[Store]] = {}
     for store in live.stores:
-        if store.platform == "amazon":
+        if store.platform == PLATFORM_AMAZON:
             stores_by_customer.setdefault(store.customer_id, []).append(store)
     first_warehouse: dict[int, int] = {}
     warehouse_name: dict[int, str] = {}
@@ -45,7 +52,7 @@ def live_to_config(
     connection_of = {c.store_id: c for c in sorted(live.connections, key=lambda c: c.id)}
     email_of: dict[int, str] = {}
     for request in sorted(live.authorization_requests, key=lambda r: r.id):
-        if request.status == "pending":
+        if request.status == RequestStatus.PENDING:
             email_of[request.customer_id] = request.email
 
     merchants = []
@@ -82,7 +89,7 @@ def _store(
     # does a switched-off store need `enabled: false` to plan no change.
     if (
         connection is not None
-        and store.authorization.status == "authorized"
+        and store.authorization.status == AuthStatus.AUTHORIZED
         and not store.enabled
         and not connection.enabled
     ):

@@ -3,6 +3,10 @@
 Only what the tool reads is kept. Timestamps are aware UTC datetimes; `enabled_at`
 None means disabled. The client maps API JSON to these in one place (client/api.py),
 so the planner never sees a response.
+
+The vocabulary below (authorization and request statuses, the Amazon platform) is the
+model's: planner, importer, render and cli compare against these. Their values equal the API's
+words today, but only client/api.py knows how the API spells them and maps one to the other.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 from dropstream_sync.timestamps import utc_stamp
 
@@ -22,6 +27,27 @@ def name_key(name: str) -> str:
     or with a trailing space, look alike to a person and must never be two merchants."""
     composed = unicodedata.normalize("NFC", name)
     return "".join(ch for ch in composed if unicodedata.category(ch) != "Cf").strip()
+
+
+class AuthStatus(StrEnum):
+    """A store's Amazon authorization."""
+
+    MISSING = "missing"  # never authorized
+    AUTHORIZED = "authorized"
+    EXPIRED = "expired"  # the 365 days ran out
+    REVOKED = "revoked"  # the merchant removed the app in Seller Central
+
+
+class RequestStatus(StrEnum):
+    """An authorization request ("Send to merchant")."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+
+
+PLATFORM_AMAZON: Final = "amazon"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,7 +76,8 @@ class Warehouse:
 
 @dataclass(frozen=True, slots=True)
 class Authorization:
-    status: str = "missing"  # missing | authorized | expired | revoked
+    # A word the model does not know stays as the API spelled it (doctor points it out).
+    status: AuthStatus | str = AuthStatus.MISSING
     selling_partner_id: str | None = None
     authorized_at: datetime | None = None
     expires_at: datetime | None = None
@@ -61,7 +88,7 @@ class Store:
     id: int
     customer_id: int
     name: str
-    platform: str = "amazon"
+    platform: str = PLATFORM_AMAZON
     marketplace_id: str | None = None
     fulfillment_channel: str | None = "MFN"
     import_order_statuses: tuple[str, ...] = ("Unshipped", "PartiallyShipped")
@@ -76,11 +103,12 @@ class Store:
 
     def fingerprint(self) -> tuple[Any, ...]:
         a = self.authorization
+        # str(): the digest covers the word, as it did before the enums, not an enum's repr.
         return (
             "store", self.id, self.customer_id, self.name, self.platform, self.marketplace_id,
             self.fulfillment_channel, tuple(sorted(self.import_order_statuses)),
             self.fulfillment_latency, self.fulfillment_channel_code,
-            a.status, a.selling_partner_id, _iso(a.authorized_at), _iso(a.expires_at),
+            str(a.status), a.selling_partner_id, _iso(a.authorized_at), _iso(a.expires_at),
             self.enabled,
         )
 
@@ -124,13 +152,13 @@ class AuthorizationRequest:
     store_id: int
     customer_id: int
     email: str
-    status: str  # pending | completed | expired | canceled
+    status: RequestStatus | str  # an unknown word stays as the API spelled it
     created_at: datetime
     expires_at: datetime
     completed_at: datetime | None = None
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return ("authorization_request", self.id, self.store_id, self.email, self.status,
+        return ("authorization_request", self.id, self.store_id, self.email, str(self.status),
                 _iso(self.expires_at))
 
 

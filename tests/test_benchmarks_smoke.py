@@ -15,6 +15,13 @@ def test_benchmark_harness_measures_every_figure() -> None:
     assert result.returncode == 0, result.stderr
     rows = [ln for ln in result.stdout.splitlines() if ln.startswith("| ") and "---" not in ln]
     figures = " ".join(rows)
-    for figure in ("requests for a plan", "plan wall time", "plan peak memory", "apply of",
-                   "validate of", "--help"):
+    for figure in ("requests for a plan", "plan wall time", "in-process", "served sandbox",
+                   "`plan --merchant` of one merchant", "Terraform-style refresh",
+                   "CLI plan peak memory", "pre-seeded state", "rate announced",
+                   "no rate header", "validate of", "--help"):
         assert figure in figures, figure
+    applies = [r for r in rows if "| apply of" in r]
+    assert len(applies) == 3
+    assert all(", 0 failed," in r for r in applies)
+    merchant = next(r for r in rows if "`plan --merchant`" in r)
+    assert "| yes |" in merchant  # request counts are not timing: the bound holds at any size

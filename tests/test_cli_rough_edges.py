@@ -149,8 +149,8 @@ def test_verbose_is_the_tools_progress_and_very_verbose_adds_each_request(tmp_pa
         return done.stderr
 
     one = stderr("-v")
-    assert "reading the live account" in one and "read /stores: 0 object(s) in 1 page(s)" in one
+    assert "reading the live account" in one and "read /customers: 0 object(s) in 1 page(s)" in one
     assert "HTTP Request" not in one and "GET http" not in one
     two = stderr("-vv")
-    assert "GET http://sandbox.local/stores" in two and "Bearer ***" in two
+    assert "GET http://sandbox.local/customers" in two and "Bearer ***" in two
     assert "HTTP Request" not in two and "httpcore" not in two

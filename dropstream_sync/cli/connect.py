@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 
-from dropstream_sync.cli.options import DEFAULT_SANDBOX_DIR, connection_options
+from dropstream_sync.cli.options import DEFAULT_SANDBOX_DIR, chosen_max_rate, connection_options
 from dropstream_sync.client import (
     BasicCredentials,
     ClientSettings,
@@ -85,9 +85,12 @@ def _prepare(
     env: Mapping[str, str] | None,
     limits: Mapping[str, Any],
 ) -> tuple[ClientSettings, SandboxApp | None]:
+    ceiling = chosen_max_rate()
+    if ceiling is not None and "rate_limit_rps" not in limits:
+        limits = {**limits, "rate_limit_rps": ceiling}
     if sandbox_dir is not None:
         # The in-process sandbox has no rate limit unless one is asked for, and pacing it
-        # would only make plans slower than the reads they are made of.
+        # would only make plans slower than the reads they are made of (--max-rate paces).
         chosen = _limits({"rate_limit_rps": None, **limits})
         settings, app = _sandbox_app(sandbox_dir)
         return ClientSettings(settings.api_url, settings.credentials, chosen), app

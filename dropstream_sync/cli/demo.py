@@ -73,6 +73,7 @@ def _tour(config: Path, state: Path, approve: int) -> None:
     from dropstream_sync.apply import OK, apply_plan
     from dropstream_sync.cli.connect import open_sandbox
     from dropstream_sync.cli.options import use_color
+    from dropstream_sync.live import AuthStatus
     from dropstream_sync.render import render_text
     from dropstream_sync.workflows import load_and_plan
 
@@ -112,7 +113,8 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         plan_and_apply("4. Finalize the approved stores")
 
         live = client.read_live()
-        store = next((s for s in live.stores if s.authorization.status == "authorized"), None)
+        store = next((s for s in live.stores if s.authorization.status == AuthStatus.AUTHORIZED),
+                     None)
         if store is not None:
             _say("5", f"someone changes {store.name!r} in the web UI (handling time 9 days)")
             client.run(client.aio.update_store(store.id, settings_patch={"fulfillment_latency": 9}))
@@ -142,11 +144,8 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         # the installed package (site-packages), so a copy goes beside the report.
         if config.resolve() == PACKAGED_EXAMPLE:
             config = Path(shutil.copy(PACKAGED_EXAMPLE, out / "stores.yaml"))
-        s = report.summary()
         _say("9", "the audit report of this account")
-        click.echo(f"  {s['stores']} stores: {s['authorized']} authorized, {s['pending']} "
-                   f"pending, {s['missing']} not authorized; {s['renewals_due']} renewal(s) "
-                   f"due; {s['drift']} drifted")
+        click.echo(f"  {report.headline()}")
         click.echo(f"  Report: {name}")
         client.run(admin.aclose())
         click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "

@@ -56,11 +56,37 @@ sandbox = click.option(
           f"its state lives in DIR (default {DEFAULT_SANDBOX_DIR}/). No credentials needed."),
 )
 
+MAX_RATE_KEY: Final = "dropstream_sync.max_rate"
+
+
+def _remember_max_rate(ctx: click.Context, _param: click.Parameter,
+                       value: float | None) -> None:
+    # Kept on the context, where the composition root (connect.py) finds it, so that each
+    # command does not have to pass it along.
+    if value is not None:
+        ctx.meta[MAX_RATE_KEY] = value
+
+
+max_rate = click.option(
+    "--max-rate", envvar="DROPSTREAM_MAX_RATE", type=click.FloatRange(min=0, min_open=True),
+    default=None, metavar="N", expose_value=False, callback=_remember_max_rate,
+    help=("Never send more than N requests per second (env DROPSTREAM_MAX_RATE; default 100; "
+          "with --sandbox: no limit). Below it the pace follows the server's 429s."),
+)
+
 
 def connection_options(command: F) -> F:
-    """`--api-url` and `--sandbox [DIR]`; the command receives `api_url` and `sandbox_dir`
-    (None unless --sandbox was given). Use it on a `ConnectedCommand`."""
-    return api_url(sandbox(command))
+    """`--api-url`, `--sandbox [DIR]` and `--max-rate N`; the command receives `api_url` and
+    `sandbox_dir` (None unless --sandbox was given), and `open_client` finds the rate. Use it
+    on a `ConnectedCommand`."""
+    return api_url(sandbox(max_rate(command)))
+
+
+def chosen_max_rate() -> float | None:
+    """`--max-rate` (or DROPSTREAM_MAX_RATE) of the command being run, if given."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(MAX_RATE_KEY) if ctx is not None else None
+    return float(value) if value is not None else None
 
 
 CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".json")

@@ -45,7 +45,26 @@ Examples:
   dropstream-sync sandbox serve
   dropstream-sync sandbox serve --port 0 --state /tmp/ds --rate-limit 5 --burst 10
   dropstream-sync sandbox serve --fault-rate 0.2 --fault-after-commit 0.5 --fault-seed 1
+  dropstream-sync sandbox serve --quirk cap:100 --quirk no-authorization-requests
 """
+# Spelled out, not imported: --help must not load the sandbox (a test keeps it in step with
+# sandbox/quirks.py).
+QUIRK_HELP = ("Answer as a DropStream differing from the model might (repeatable): no-link, "
+              "no-total, cap:N, envelope, ignore-per-page, repeat-page, "
+              "no-authorization-requests, adapter-keys, no-expires-in. See docs/sandbox.md.")
+
+
+def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+            ) -> tuple[str, ...]:
+    if value:
+        from dropstream_sync.sandbox.quirks import QuirkError, Quirks
+
+        try:
+            Quirks.parse(value)
+        except QuirkError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
 
 
 @sandbox.command("serve", help=SERVE_HELP)
@@ -66,10 +85,13 @@ Examples:
 @click.option("--latency-ms", type=int, default=0, help="Delay added to every API request.")
 @click.option("--invite-ttl-hours", type=float, default=168.0, show_default=True,
               help="How long an authorization request stays pending.")
+@click.option("--quirk", "quirks", multiple=True, metavar="NAME", callback=_quirks,
+              help=QUIRK_HELP)
 def serve(
     host: str, port: int, state: str, username: str | None, password: str | None,
     admin_key: str | None, rate_limit: float, burst: int, fault_rate: float,
     fault_after_commit: float, fault_seed: int | None, latency_ms: int, invite_ttl_hours: float,
+    quirks: tuple[str, ...],
 ) -> None:
     from dropstream_sync.sandbox import create_app
     from dropstream_sync.sandbox import serve as run
@@ -78,7 +100,7 @@ def serve(
         Path(state), username=username, password=password, admin_key=admin_key,
         rate_limit_rps=rate_limit, burst=burst, fault_rate=fault_rate,
         fault_after_commit=fault_after_commit, fault_seed=fault_seed, latency_ms=latency_ms,
-        invite_ttl_hours=invite_ttl_hours,
+        invite_ttl_hours=invite_ttl_hours, quirks=quirks,
     )
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
@@ -127,9 +149,9 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
 @options.sandbox_control
 def authorize(url: str | None, admin_key: str | None, state: str, request_id: int,
               selling_partner_id: str | None) -> None:
-    done = _control(url, admin_key, state,
-                    lambda admin: admin.complete(request_id, selling_partner_id))
-    click.echo(f"Request {request_id} approved (selling partner {done['selling_partner_id']}).")
+    partner = _control(url, admin_key, state,
+                       lambda admin: admin.complete(request_id, selling_partner_id))
+    click.echo(f"Request {request_id} approved (selling partner {partner}).")
 
 
 @sandbox.command("revoke", help="Revoke a store's Amazon authorization, as Seller Central.\n\n"

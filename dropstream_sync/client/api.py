@@ -1,6 +1,6 @@
 """Everything the client knows about the DropStream API's wire format, in one place.
 
-shared/spec/dropstream-api.md marks each rule [doc] (DropStream's public reference) or
+docs/api-model.md marks each rule [doc] (DropStream's public reference) or
 [assumed] (our model). Every [assumed] rule the client relies on lives in this module and
 is tagged ``[assumed]`` where it is used, so that correcting the model against the real
 service means editing this file only. docs/api-assumptions.md lists them.
@@ -8,6 +8,13 @@ service means editing this file only. docs/api-assumptions.md lists them.
 Nothing here does I/O: these are paths, request bodies, JSON -> model mappings, the error
 body, the status -> exception table, pagination headers, and the rules that tell a
 recovery read which object a lost POST would have created.
+
+The wire words (paths, header names, status words, adapter keys, the platform) are spelled
+here and nowhere else in the client, planner, importer, render, cli, workflows or doctor:
+tests/test_wire_literals.py collects them from this module (every path, every `*_HEADER(S)`,
+every `*_STATUSES`, the adapter keys) and fails when another module spells one. The model
+has its own vocabulary (`live.AuthStatus`, `live.RequestStatus`, `live.PLATFORM_AMAZON`);
+the mappings below turn the API's words into it, even where the two are spelled alike.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from dropstream_sync.timestamps import utc_stamp
 # -- basics [doc] ------------------------------------------------------------------------------
 
 DEFAULT_API_URL: Final = "https://api.getdropstream.com"  # [doc]
-AMAZON: Final = "amazon"
+AMAZON: Final = "amazon"  # [doc] the platform word of an Amazon store
+PLATFORMS: Final[Mapping[str, str]] = {AMAZON: live.PLATFORM_AMAZON}
 
 # -- authentication -----------------------------------------------------------------------------
 
@@ -40,6 +48,7 @@ TOKEN_LIFETIME_FALLBACK_SECONDS: Final = 3600.0
 TOKEN_REFRESH_MARGIN_SECONDS: Final = 60.0
 # [assumed] a 401 on any other call means the token expired: get a new one once, retry once.
 REFRESH_ON_401: Final = True
+TOKEN_REJECTED_STATUS: Final = 401
 
 
 def parse_token(body: Any) -> tuple[str, float]:
@@ -94,8 +103,7 @@ PAGE_PARAM: Final = "page"  # 1-based
 PER_PAGE_PARAM: Final = "per_page"
 PER_PAGE: Final = 100  # the maximum the API accepts; default would be 25
 TOTAL_COUNT_HEADER: Final = "X-Total-Count"
-PENDING: Final = "pending"
-EXPIRED: Final = "expired"  # a request's status once its link lapsed [assumed]
+LINK_HEADER: Final = "Link"
 
 _LINK_RE = re.compile(r"<\s*([^>]*)\s*>((?:\s*;\s*[^;,]+)*)")
 _REL_RE = re.compile(r"""rel\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
@@ -157,6 +165,26 @@ def page_count(total: int, first_page_len: int) -> int:
     return max(1, math.ceil(total / first_page_len))
 
 
+# -- status words [assumed] -------------------------------------------------------------------
+
+# The authorization object's status (the store adapter's read-only `authorization`).
+AUTHORIZATION_STATUSES: Final[Mapping[str, live.AuthStatus]] = {
+    "missing": live.AuthStatus.MISSING,
+    "authorized": live.AuthStatus.AUTHORIZED,
+    "expired": live.AuthStatus.EXPIRED,
+    "revoked": live.AuthStatus.REVOKED,
+}
+# An authorization request's status; `expired` is computed by the server from expires_at.
+PENDING: Final = "pending"
+EXPIRED: Final = "expired"  # a request's status once its link lapsed unanswered [assumed]
+REQUEST_STATUSES: Final[Mapping[str, live.RequestStatus]] = {
+    PENDING: live.RequestStatus.PENDING,
+    "completed": live.RequestStatus.COMPLETED,
+    EXPIRED: live.RequestStatus.EXPIRED,
+    "canceled": live.RequestStatus.CANCELED,
+}
+
+
 # -- what `doctor` checks the answers against [assumed unless marked] --------------------
 
 EXPIRES_IN_KEY: Final = "expires_in"
@@ -166,8 +194,9 @@ ADAPTER_KEY: Final = "adapter"
 MARKETPLACE_KEY: Final = "marketplace_id"
 AUTHORIZATION_KEY: Final = "authorization"
 AUTHORIZATION_STATUS_KEY: Final = "status"
-AUTHORIZATION_STATUSES: Final = frozenset({"missing", "authorized", "expired", "revoked"})
-AUTHORIZATION_FIELDS: Final = ("status", "selling_partner_id", "authorized_at", "expires_at")
+SELLING_PARTNER_KEY: Final = "selling_partner_id"
+AUTHORIZATION_FIELDS: Final = (AUTHORIZATION_STATUS_KEY, SELLING_PARTNER_KEY, "authorized_at",
+                               "expires_at")
 # The fields each list's objects must carry for the tool to use them ([doc] fields, except
 # the authorization request, which is [assumed] whole); keys ending in `id` are integers.
 REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -183,7 +212,6 @@ RATE_HEADERS: Final = (
     "x-amzn-RateLimit-Limit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
     "RateLimit-Limit", "RateLimit-Remaining", "RateLimit", "RateLimit-Policy", "Retry-After",
 )
-LINK_HEADER: Final = "Link"
 # [assumed] a list endpoint that does not exist answers one of these.
 MISSING_ENDPOINT_STATUSES: Final = frozenset({404, 405})
 
@@ -194,7 +222,14 @@ MISSING_ENDPOINT_STATUSES: Final = frozenset({404, 405})
 def stores_query(
     *, platform: str | None = AMAZON, customer_id: int | None = None
 ) -> dict[str, Any]:
+    """`platform` as the API spells it (`AMAZON`)."""
     return _query(platform=platform, customer_id=customer_id)
+
+
+def warehouses_query(*, customer_id: int | None = None) -> dict[str, Any]:
+    """[assumed] not in the documented filters: a server that ignores it answers the whole
+    list, which the client filters again (so it costs pages, never correctness)."""
+    return _query(customer_id=customer_id)
 
 
 def connections_query(
@@ -256,14 +291,22 @@ def error_class(status: int) -> type[errors.ApiError]:
     return errors.ApiError
 
 
+RATE_LIMITED_STATUS: Final = 429
+RETRY_AFTER_HEADER: Final = "Retry-After"  # on a 429: how long to wait [assumed: seconds]
+DATE_HEADER: Final = "Date"  # [doc, HTTP] the server's clock, which its timestamps are on
+
+
 def retryable_status(status: int) -> bool:
     """429 and every 5xx are worth another try [assumed]; other statuses are final."""
-    return status == 429 or 500 <= status <= 599
+    return status == RATE_LIMITED_STATUS or 500 <= status <= 599
 
 
 # [assumed] a 429 is refused before the request is processed, so a POST answered 429 did not
 # take effect and may be sent again without a recovery read. A 5xx may come after a commit.
 POST_429_IS_UNCOMMITTED: Final = True
+# [assumed] a DELETE retried after an attempt whose answer was lost, answered 404 (gone) or
+# 409 (no longer pending): the lost attempt did the work.
+DELETE_ALREADY_DONE_STATUSES: Final = frozenset({404, 409})
 
 
 # [assumed, best effort] an Amazon-style header carrying the sustained rate of the login's
@@ -369,6 +412,8 @@ def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
 
 
 _NO_AUTHORIZATION: Final = live.Authorization()
+_MISSING_WORD: Final = next(w for w, s in AUTHORIZATION_STATUSES.items()
+                            if s is live.AuthStatus.MISSING)
 
 
 def authorization(d: Any) -> live.Authorization:
@@ -377,12 +422,16 @@ def authorization(d: Any) -> live.Authorization:
     # and a plan builds ten thousand of these.
     if not isinstance(d, dict):
         return _NO_AUTHORIZATION
-    partner = d.get("selling_partner_id")
-    if (d.get("status") == "missing" and partner is None and d.get("authorized_at") is None
+    partner = d.get(SELLING_PARTNER_KEY)
+    word = d.get(AUTHORIZATION_STATUS_KEY)
+    if (word == _MISSING_WORD and partner is None and d.get("authorized_at") is None
             and d.get("expires_at") is None):
         return _NO_AUTHORIZATION  # frozen, so one instance serves every unauthorized store
+    status: live.AuthStatus | str = live.AuthStatus.MISSING
+    if isinstance(word, str) and word:
+        status = AUTHORIZATION_STATUSES.get(word, word)
     return live.Authorization(
-        status=_str(d, "status", "missing") or "missing",
+        status=status,
         selling_partner_id=partner if isinstance(partner, str) else None,
         authorized_at=parse_time(d.get("authorized_at")),
         expires_at=parse_time(d.get("expires_at")),
@@ -393,12 +442,13 @@ def store(d: Mapping[str, Any]) -> live.Store:
     """A store; for Amazon, the settings come from the adapter [assumed shape]."""
     adapter = d.get("adapter")
     a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else {}
-    marketplace = a.get("marketplace_id")
+    marketplace = a.get(MARKETPLACE_KEY)
+    platform = _str(d, "platform")
     return live.Store(
         id=_int(d, "id"),
         customer_id=_int(d, "customer_id"),
         name=_str(d, "name"),
-        platform=_str(d, "platform"),
+        platform=PLATFORMS.get(platform, platform),
         marketplace_id=marketplace if isinstance(marketplace, str) else None,
         authorization=authorization(a.get("authorization")),
         enabled_at=parse_time(d.get("enabled_at")),
@@ -461,6 +511,10 @@ def _channels(value: Any) -> tuple[live.Channel, ...]:
     )
 
 
+def _request_status(word: str) -> live.RequestStatus | str:
+    return REQUEST_STATUSES.get(word, word)
+
+
 def authorization_request(d: Mapping[str, Any]) -> live.AuthorizationRequest:
     """The "Send to merchant" request [assumed: the whole object and its statuses]."""
     created = parse_time(d.get("created_at"))
@@ -472,7 +526,7 @@ def authorization_request(d: Mapping[str, Any]) -> live.AuthorizationRequest:
         store_id=_int(d, "store_id"),
         customer_id=_int(d, "customer_id"),
         email=_str(d, "email"),
-        status=_str(d, "status"),
+        status=_request_status(_str(d, "status")),
         created_at=created,
         expires_at=expires,
         completed_at=parse_time(d.get("completed_at")),
@@ -508,7 +562,7 @@ def store_create_body(
         "customer_id": customer_id,
         "name": name,
         "platform": AMAZON,
-        "adapter": {"marketplace_id": marketplace_id, **adapter_settings(settings)},
+        "adapter": {MARKETPLACE_KEY: marketplace_id, **adapter_settings(settings)},
     }
 
 
@@ -587,7 +641,8 @@ def find_store(
 ) -> live.Store | None:
     return _newest(
         s for s in stores
-        if s.customer_id == customer_id and s.name == name and s.platform == AMAZON
+        if s.customer_id == customer_id and s.name == name
+        and s.platform == live.PLATFORM_AMAZON
         and (marketplace_id is None or s.marketplace_id == marketplace_id)
     )  # fmt: skip
 
@@ -612,14 +667,15 @@ def find_pending_request(
     """At most one request per store is pending [assumed: a second POST answers 409]."""
     return _newest(
         r for r in requests
-        if r.store_id == store_id and r.status == PENDING
+        if r.store_id == store_id and r.status == live.RequestStatus.PENDING
         and (email is None or same_email(r.email, email))
     )  # fmt: skip
 
 
 # [assumed] DELETE of a request that is no longer pending answers 409; if it reads canceled or
 # expired, "no pending request" (what a cancel wants) already holds.
-CANCEL_ALREADY_DONE_STATUSES: Final = frozenset({"canceled", "expired"})
+CANCEL_ALREADY_DONE_STATUSES: Final = frozenset({live.RequestStatus.CANCELED,
+                                                 live.RequestStatus.EXPIRED})
 
 
 _Obj = TypeVar("_Obj", live.Customer, live.Store, live.Connection, live.AuthorizationRequest)

@@ -22,8 +22,8 @@ import httpx
 from dropstream_sync import live
 from dropstream_sync.client import api
 from dropstream_sync.client.http import HttpCore
-from dropstream_sync.client.limiter import Timing
-from dropstream_sync.client.pages import first_leaf
+from dropstream_sync.client.limiter import Pacer, Timing
+from dropstream_sync.client.pages import first_leaf, gather_all
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiError, ConflictError
@@ -31,6 +31,11 @@ from dropstream_sync.errors import ApiError, ConflictError
 log = logging.getLogger("dropstream_sync.client")
 
 M = TypeVar("M")
+
+# More merchants than this are read as the whole account, without looking their ids up first:
+# their own reads (three or more each) would cost more than the lists of all but the largest
+# accounts.
+_NARROW_MAX: Final = 20
 
 
 class _Unset(enum.Enum):
@@ -96,6 +101,11 @@ class ReadClient:
     def requests_sent(self) -> int:
         """HTTP requests sent so far (every attempt, the token included)."""
         return self._core.requests_sent
+
+    @property
+    def pacer(self) -> Pacer:
+        """The pace of this client's requests (its rate now, its cuts): for -v and tests."""
+        return self._core.pacer
 
     @property
     def server_time(self) -> datetime | None:
@@ -171,16 +181,38 @@ class ReadClient:
     # -- what a plan reads ----------------------------------------------------------------
 
     async def read_live(self, merchant_names: Collection[str] | None = None) -> live.LiveState:
-        """The live state a plan needs: one paginated read per list, all six at once (the
-        authorization requests twice: the pending ones and the expired ones).
+        """The live state a plan needs.
 
-        With `merchant_names`, only those customers (by company_name) and their objects are
-        kept; the filtering happens here, after the reads, so the request count does not
-        grow with the number of merchants.
+        Without `merchant_names`: one paginated read per list, all six at once (the
+        authorization requests twice: the pending ones, and the expired ones that make a
+        store's next invite a `reinvite`). With them,
+        only those customers (by company_name) and their objects: when they are few for the
+        account, only their objects are read (the lists filtered by customer, after one read
+        of /customers to find their ids), else the whole account is read and filtered here.
+        Either way the state holds the same objects, so the plan's fingerprint and the stale
+        check of a saved plan cover exactly what was read.
         """
+        if merchant_names is None:
+            return await self._read_account(None)
+        names = set(merchant_names)
+        if len(names) > _NARROW_MAX:
+            return only_merchants(await self._read_account(None), names)
+        customers = await self.list_customers()
+        # Matched as the planner matches (live.name_key): a look-alike spelling is this merchant.
+        keys = {live.name_key(n) for n in names}
+        mine = [c for c in customers if live.name_key(c.company_name) in keys]
+        # A merchant's own reads are about three requests (its stores, connections and
+        # warehouses); the account's lists are at least as many pages as /customers each.
+        if len(mine) > api.page_count(len(customers), api.PER_PAGE):
+            return only_merchants(await self._read_account(customers), names)
+        # Filtered again here so that a server ignoring a filter cannot widen the plan.
+        return only_merchants(await self._read_customers(mine), names)
+
+    async def _read_account(self, customers: list[live.Customer] | None) -> live.LiveState:
         try:
             async with asyncio.TaskGroup() as group:
-                customers = group.create_task(self.list_customers())
+                if customers is None:
+                    read = group.create_task(self.list_customers())
                 warehouses = group.create_task(self.list_warehouses())
                 stores = group.create_task(self.list_stores(api.AMAZON))
                 connections = group.create_task(self.list_connections())
@@ -188,23 +220,85 @@ class ReadClient:
                 expired = group.create_task(self._requests(api.EXPIRED))
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
-        state = live.LiveState(
-            customers=tuple(customers.result()),
+        return live.LiveState(
+            customers=tuple(read.result() if customers is None else customers),
             warehouses=tuple(warehouses.result()),
             # Filtered again here so that a server ignoring a filter cannot widen the plan.
-            stores=tuple(s for s in stores.result() if s.platform == api.AMAZON),
+            stores=tuple(s for s in stores.result() if s.platform == live.PLATFORM_AMAZON),
             connections=tuple(connections.result()),
             # Filtered on status again so that a server ignoring the filter cannot pass
             # expired requests off as pending, or the other way round.
             authorization_requests=tuple(
-                r for r in (requests.result() or ()) if r.status == api.PENDING
+                r for r in (requests.result() or ()) if r.status == live.RequestStatus.PENDING
             ),
             expired_authorization_requests=tuple(
-                r for r in (expired.result() or ()) if r.status == api.EXPIRED
+                r for r in (expired.result() or ()) if r.status == live.RequestStatus.EXPIRED
             ),
             authorization_requests_missing=requests.result() is None,
         )
-        return state if merchant_names is None else only_merchants(state, merchant_names)
+
+    async def _read_customers(self, customers: list[live.Customer]) -> live.LiveState:
+        """These customers' objects only: the lists filtered by customer_id, and the pending
+        requests of their stores."""
+        ids = [c.id for c in customers]
+        try:
+            async with asyncio.TaskGroup() as group:
+                wanted = group.create_task(gather_all(
+                    self._list(api.WAREHOUSES, api.warehouses_query(customer_id=i),
+                               api.warehouse) for i in ids))
+                owned = group.create_task(gather_all(
+                    self.list_stores(api.AMAZON, customer_id=i) for i in ids))
+                linked = group.create_task(gather_all(
+                    self.list_connections(customer_id=i) for i in ids))
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        warehouses, stores, connections = wanted.result(), owned.result(), linked.result()
+        amazon = [s for group in stores for s in group if s.platform == api.AMAZON]
+        try:
+            async with asyncio.TaskGroup() as group:
+                pending = group.create_task(self._requests_of(amazon, api.PENDING))
+                lapsed = group.create_task(self._requests_of(amazon, api.EXPIRED))
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        requests = pending.result()
+        return live.LiveState(
+            customers=tuple(customers),
+            warehouses=tuple(w for group in warehouses for w in group),
+            stores=tuple(amazon),
+            connections=tuple(c for group in connections for c in group),
+            authorization_requests=tuple(requests or ()),
+            expired_authorization_requests=tuple(lapsed.result() or ()),
+            authorization_requests_missing=requests is None,
+        )
+
+    async def _requests_of(
+        self, stores: list[live.Store], status: str
+    ) -> list[live.AuthorizationRequest] | None:
+        """The requests of one status of these stores: the account's list of that status when
+        it takes no more pages than a read per store (pending requests expire, so that list
+        stays short; the expired one grows), else one filtered read per store. None when the
+        API has no such endpoint [assumed] (asked even for no stores: the plan's invites for
+        new stores depend on it)."""
+        ids = {s.id for s in stores}
+        query = api.authorization_requests_query(status=status)
+        try:
+            items = await self._core.get_list_within(api.AUTHORIZATION_REQUESTS, query,
+                                                     max_pages=max(1, len(stores)))
+            if items is not None:
+                found = self._parsed(api.AUTHORIZATION_REQUESTS, items,
+                                     api.authorization_request)
+            else:
+                groups = await gather_all(
+                    self.list_authorization_requests(status, store_id=s.id)
+                    for s in stores)
+                found = [r for group in groups for r in group]
+        except ApiError as exc:
+            if exc.status in api.MISSING_ENDPOINT_STATUSES:
+                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
+                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
+                return None
+            raise
+        return [r for r in found if r.status == status and r.store_id in ids]
 
     async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
         """The requests of one status, or None when the API has no such endpoint [assumed]."""
@@ -222,7 +316,11 @@ class ReadClient:
     async def _list(
         self, path: str, query: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], M]
     ) -> list[M]:
-        items = await self._core.get_list(path, query)
+        return self._parsed(path, await self._core.get_list(path, query), parse)
+
+    def _parsed(
+        self, path: str, items: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], M]
+    ) -> list[M]:
         try:
             return [parse(item) for item in items]
         except (KeyError, TypeError, ValueError) as exc:

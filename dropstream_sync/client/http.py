@@ -7,7 +7,8 @@ A call goes down through small layers, each with one job (the shape of httpx's o
     _send_with_retries                          bounded retries; a record of what may have
                                                 committed
     _send_authorised                            the bearer token, one renewal on a 401
-    _send_single                                pacing, the concurrency bound, logging
+    _send_single                                pacing (limiter.py: found from the server's
+                                                429s), the concurrency bound, logging
 
 Errors are made in failures.py, pagination lives in pages.py, tokens in auth.py, pacing in
 limiter.py. Writes through a read-only core are refused by its transport, the one guard.
@@ -190,6 +191,8 @@ class HttpCore:
             headers={"Accept": "application/json", "User-Agent": f"dropstream-sync/{__version__}"},
         )
         self._pacer = Pacer(limits.rate_limit_rps, limits.burst, limits.learn_rate, self._timing)
+        log.debug("pacing: %s", "off" if limits.rate_limit_rps is None else
+                  f"at most {limits.rate_limit_rps:g} requests/s, burst {limits.burst}")
         self._slots = asyncio.Semaphore(limits.max_concurrency)
         scrub = Scrubber()
         self._tokens = TokenSource(settings.credentials, self._timing, scrub, self._fetch_token)
@@ -198,6 +201,10 @@ class HttpCore:
         self.requests_sent = 0
         # The server's clock as of its latest answer (None until one carried a Date).
         self.server_time: datetime | None = None
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
@@ -219,7 +226,16 @@ class HttpCore:
         self, path: str, params: Mapping[str, Any] | None = None
     ) -> list[Mapping[str, Any]]:
         """Every item of a list endpoint (see pages.py)."""
-        return await self._pager.read_all(path, params)
+        items = await self._pager.read_all(path, params)
+        assert items is not None
+        return items
+
+    async def get_list_within(
+        self, path: str, params: Mapping[str, Any] | None, *, max_pages: int
+    ) -> list[Mapping[str, Any]] | None:
+        """Every item, if the list takes at most `max_pages` pages; else None (having read
+        no more than the first page, when the server tells the total)."""
+        return await self._pager.read_all(path, params, max_pages=max_pages)
 
     async def patch(self, path: str, body: Mapping[str, Any]) -> None:
         request = Request("PATCH", path, json=body)
@@ -232,7 +248,7 @@ class HttpCore:
         exchange = await self._send_with_retries(request)
         response = exchange.response
         if exchange.may_have_committed and response is not None and (
-            response.status_code in (404, 409)
+            response.status_code in api.DELETE_ALREADY_DONE_STATUSES
         ):
             log.info("DELETE %s: already done by an earlier attempt", path)
             return False
@@ -315,11 +331,10 @@ class HttpCore:
         status = response.status_code
         if not api.retryable_status(status):
             return response
-        if status != 429:
+        if status != api.RATE_LIMITED_STATUS:
             return _Tried(response, uncertain=True)
-        wait = api.retry_after_seconds(response.headers.get("retry-after"))
-        if wait is not None:
-            self._pacer.cool_down(wait)
+        # Waited by this request alone: the pacer has already slowed every other one down.
+        wait = api.retry_after_seconds(response.headers.get(api.RETRY_AFTER_HEADER))
         return _Tried(response, uncertain=not api.POST_429_IS_UNCOMMITTED, wait=wait)
 
     async def _recovered(
@@ -347,7 +362,7 @@ class HttpCore:
             return await self._send_single(request, self._tokens.basic_header())
         token = await self._tokens.bearer()
         response = await self._send_single(request, f"Bearer {token}")
-        if response.status_code != 401 or not self._tokens.renewable:
+        if response.status_code != api.TOKEN_REJECTED_STATUS or not self._tokens.renewable:
             return response
         log.debug("%s %s -> 401: getting a new token and trying once more", request.method,
                   request.path)
@@ -366,7 +381,6 @@ class HttpCore:
     # -- one request on the wire ----------------------------------------------------------
 
     async def _send_single(self, request: Request, authorization: str) -> httpx.Response:
-        await self._pacer.wait()
         path = request.path
         outgoing = self._http.build_request(
             request.method, path if path.startswith(("http://", "https://")) else path.lstrip("/"),
@@ -375,6 +389,9 @@ class HttpCore:
             headers={"Authorization": authorization},
         )
         async with self._slots:
+            # Paced inside the slot: a request sends when its token is due, not when a
+            # slot frees, so tokens saved while waiting for a slot cannot leave as a burst.
+            sent_in = await self._pacer.wait()
             began = time.perf_counter()
             self.requests_sent += 1
             try:
@@ -383,9 +400,14 @@ class HttpCore:
                 log.debug("%s %s -> %s after %.1f ms", request.method, outgoing.url,
                           type(exc).__name__, (time.perf_counter() - began) * 1000)
                 raise
-        self._pacer.learn(api.rate_limit_hint(response.headers))
+        if response.status_code == 429:
+            self._pacer.refused(sent_in)
+        else:
+            self._pacer.accepted()
+            self._pacer.learn(api.rate_limit_hint(response.headers))
         # `Date` is the server's clock, which its timestamps are on.
-        self.server_time = api.http_date(response.headers.get("date")) or self.server_time
+        self.server_time = (api.http_date(response.headers.get(api.DATE_HEADER))
+                            or self.server_time)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d (%.1f ms) request headers: %s", request.method, outgoing.url,
                       response.status_code, (time.perf_counter() - began) * 1000,

@@ -43,14 +43,17 @@ class Pager:
         self._concurrency = page_concurrency
 
     async def read_all(
-        self, path: str, params: Mapping[str, Any] | None = None
-    ) -> list[Mapping[str, Any]]:
+        self, path: str, params: Mapping[str, Any] | None = None, *,
+        max_pages: int | None = None,
+    ) -> list[Mapping[str, Any]] | None:
+        """Every item; with `max_pages`, None as soon as the list is known to be longer."""
         query = {**(params or {}), api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
         first = await self._get(path, query)
         items = self._page(path, first)
         pages = _Pages(path)
         pages.add(items)
         last = first
+        read = 1
         total = api.total_count(first.headers)
         link = api.next_link(first.headers)
         if total is None and link is None and api.looks_capped(len(items)):
@@ -58,14 +61,22 @@ class Pager:
                                    f"of more pages (no {api.LINK_HEADER}, no "
                                    f"{api.TOTAL_COUNT_HEADER}), as a capped list would")
         if total is not None and items and len(items) < total:
-            rest = await self._pages_by_total(path, query, total, len(items))
+            count = api.page_count(total, len(items))
+            if max_pages is not None and count > max_pages:
+                return None
+            rest = await self._pages_by_total(path, query, count)
             for response in rest:
                 page = self._page(path, response)
                 pages.add(page)
                 items.extend(page)
             # Rows added while reading push the list past the total: keep following.
             last = rest[-1] if rest else first
-        items.extend(await self._follow_links(path, api.next_link(last.headers), pages))
+            read += len(rest)
+        budget = None if max_pages is None else max_pages - read
+        more = await self._follow_links(path, api.next_link(last.headers), pages, budget)
+        if more is None:
+            return None
+        items.extend(more)
         result = api.dedupe_by_id(items)
         log.info("read %s: %d object(s) in %d page(s)", path, len(result), max(1, pages.count))
         return result
@@ -83,7 +94,7 @@ class Pager:
         return self._items(path, response)
 
     async def _pages_by_total(
-        self, path: str, query: Mapping[str, Any], total: int, page_size: int
+        self, path: str, query: Mapping[str, Any], pages: int
     ) -> list[httpx.Response]:
         gate = asyncio.Semaphore(self._concurrency)
 
@@ -91,15 +102,17 @@ class Pager:
             async with gate:
                 return await self._get(path, {**query, api.PAGE_PARAM: number})
 
-        pages = api.page_count(total, page_size)
         return await gather_all(page(n) for n in range(2, pages + 1))
 
     async def _follow_links(
-        self, path: str, link: str | None, pages: _Pages
-    ) -> list[Mapping[str, Any]]:
+        self, path: str, link: str | None, pages: _Pages, budget: int | None
+    ) -> list[Mapping[str, Any]] | None:
+        """The items of the pages `link` leads to; None past `budget` pages (if given)."""
         items: list[Mapping[str, Any]] = []
         seen: set[str] = set()
         while link is not None:
+            if budget is not None and len(seen) >= budget:
+                return None
             url = self._same_origin(path, link)
             if url in seen or len(seen) > _MAX_PAGES:
                 raise ApiError("the next-page links go round in a circle", method="GET",

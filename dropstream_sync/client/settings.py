@@ -26,6 +26,11 @@ ENV_USERNAME: Final = "DROPSTREAM_USERNAME"
 ENV_PASSWORD: Final = "DROPSTREAM_PASSWORD"
 ENV_PASSWORD_FILE: Final = "DROPSTREAM_PASSWORD_FILE"
 ENV_TOKEN: Final = "DROPSTREAM_TOKEN"
+ENV_MAX_RATE: Final = "DROPSTREAM_MAX_RATE"
+
+# Requests per second: the client's ceiling unless --max-rate says otherwise. Below it the
+# pace is found from the server's answers, so this only bounds how hard a new client tries.
+DEFAULT_MAX_RATE: Final = 100.0
 
 CREDENTIALS_HINT: Final = (
     f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_PASSWORD_FILE}), or {ENV_TOKEN}"
@@ -88,16 +93,20 @@ Credentials = BasicCredentials | TokenCredentials
 class Limits:
     """How hard the client may push the API.
 
-    `rate_limit_rps=None` turns the client-side limiter off. The default stays under a
-    modest server bucket; an apply that knows its account's limit should set it. With
-    `learn_rate`, a server that announces its rate (`x-amzn-RateLimit-Limit`) sets the pace.
+    `rate_limit_rps` is the ceiling (`--max-rate`, DROPSTREAM_MAX_RATE): the client starts
+    there and never goes faster, and below it the pace is found from the server's 429s
+    (limiter.py); a rate the server announces (`x-amzn-RateLimit-Limit`, with `learn_rate`)
+    lowers the ceiling. `burst` is the most sent at once after a pause (halved by each cut).
+    None turns client-side pacing off (the in-process sandbox has no limit to find).
+    `max_concurrency` bounds the requests in flight across every call; a list's pages
+    overlap up to `page_concurrency`, inside that bound.
     """
 
-    rate_limit_rps: float | None = 20.0
-    burst: int = 20
+    rate_limit_rps: float | None = DEFAULT_MAX_RATE
+    burst: int = 5
     learn_rate: bool = True
     max_concurrency: int = 8
-    page_concurrency: int = 4
+    page_concurrency: int = 8
     max_attempts: int = 8
     max_retry_seconds: float = 120.0
     backoff_base_seconds: float = 0.25

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
-from dropstream_sync.live import Store
+from dropstream_sync.live import AuthStatus, Store
 
 
 def marketplace_code(ls: Store) -> str | None:
@@ -57,7 +57,8 @@ def second_stores(created: Iterable[DesiredStore], unmatched: Sequence[Store]
 
 def seller_of(ls: Store) -> str | None:
     a = ls.authorization
-    return a.selling_partner_id if a.status == "authorized" and a.selling_partner_id else None
+    authorized = a.status == AuthStatus.AUTHORIZED
+    return a.selling_partner_id if authorized and a.selling_partner_id else None
 
 
 def seller_mismatch(m: DesiredMerchant, ls: Store) -> str | None:

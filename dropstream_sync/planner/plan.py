@@ -21,10 +21,13 @@ from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore, StoreSettings
 from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
+    PLATFORM_AMAZON,
     AuthorizationRequest,
+    AuthStatus,
     Connection,
     Customer,
     LiveState,
+    RequestStatus,
     Store,
     Warehouse,
     name_key,
@@ -97,14 +100,14 @@ class _Index:
         for w in sorted(live.warehouses, key=lambda w: w.id):
             ix.warehouses[w.customer_id].append(w)
         for s in sorted(live.stores, key=lambda s: s.id):
-            if s.platform == "amazon":
+            if s.platform == PLATFORM_AMAZON:
                 ix.stores_by_customer[s.customer_id].append(s)
                 ix.stores_by_id[s.id] = s
         for n in sorted(live.connections, key=lambda n: n.id):
             ix.connections[n.store_id].append(n)
             ix.connections_by_customer[n.customer_id].append(n)
         for r in sorted(live.authorization_requests, key=lambda r: r.id):
-            if r.status == "pending":
+            if r.status == RequestStatus.PENDING:
                 ix.requests[r.store_id].append(r)
         for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
             ix.expired[r.store_id] = r
@@ -173,7 +176,8 @@ class _Planner:
         if enabled:
             fields.append(FieldChange("stores.enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_requests.status", "pending", "canceled"))
+            fields.append(FieldChange("authorization_requests.status",
+                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
         detail = NeutralizeDuplicate("customer", x.id, kept.id, x.company_name, new_name,
                                      enabled, requests)
         self.add(detail, m.name, None, Target(T.CUSTOMER, x.id), fields)
@@ -186,7 +190,8 @@ class _Planner:
         if x.enabled:
             fields.append(FieldChange("enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_request.status", "pending", "canceled"))
+            fields.append(FieldChange("authorization_request.status",
+                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
         detail = NeutralizeDuplicate("store", x.id, kept.id, x.name, new_name,
                                      (x.id,) if x.enabled else (), requests)
         self.add(detail, m.name, s.name, Target(T.STORE, x.id), fields)
@@ -365,7 +370,8 @@ class _Planner:
 
     def authorized(self, ls: Store) -> bool:
         a = ls.authorization
-        return a.status == "authorized" and (a.expires_at is None or a.expires_at > self.now)
+        return a.status == AuthStatus.AUTHORIZED and (
+            a.expires_at is None or a.expires_at > self.now)
 
     def authorization(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
         requests = self.ix.requests.get(ls.id, [])
@@ -407,7 +413,7 @@ class _Planner:
                          m.name, s.name, Target(T.STORE, ls.id),
                          [FieldChange("authorization_request.email", lapsed.email, m.email)])
                 return
-            reason = "authorization expired" if status == "authorized" \
+            reason = f"authorization {AuthStatus.EXPIRED}" if status == AuthStatus.AUTHORIZED \
                 else f"authorization {status}"
             self.add(Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id),
                      field_change)
@@ -444,7 +450,8 @@ class _Planner:
                reason: str) -> None:
         self.add(CancelInvite(request.id, request.store_id, request.email, reason), m.name,
                  store, Target(T.AUTHORIZATION_REQUEST, request.id),
-                 [FieldChange("authorization_request.status", "pending", "canceled")])
+                 [FieldChange("authorization_request.status", RequestStatus.PENDING,
+                              RequestStatus.CANCELED)])
 
     def warehouse_for(self, m: DesiredMerchant, s: DesiredStore, customer: Customer) -> int | None:
         warehouses = self.ix.warehouses.get(customer.id, [])

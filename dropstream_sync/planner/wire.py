@@ -170,7 +170,9 @@ class Reader:
         return {k: inner.text(k) for k in inner.names()}
 
 
-_MERCHANT_KEYS: Final = ("name", "email", "prune", "reauthorize_days", "selling_partner_id")
+# The merchant's own fields (its stores are checked one by one, its source is not saved).
+_MERCHANT_KEYS: Final = tuple(f.name for f in fields(DesiredMerchant)
+                              if f.name not in ("stores", "source"))
 _STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect")
 
 

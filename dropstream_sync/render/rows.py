@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from dropstream_sync.live import AuthStatus
 from dropstream_sync.planner.costs import cost_of
 from dropstream_sync.planner.model import (
     CancelInvite,
@@ -114,7 +115,7 @@ def _invite(c: Change) -> Row:
     d = c.detail_as(Invite)
     # A store that was authorized once (expired, revoked) says so: a merchant who revoked
     # the app may need a call, not just an email. "missing" is every new store: left out.
-    why = _why(d.reason if d.reason != "authorization missing" else None)
+    why = _why(d.reason if d.reason != f"authorization {AuthStatus.MISSING}" else None)
     return Row(">", f"invite {d.email} to authorize {_quoted(c)}", why)
 
 

@@ -205,6 +205,13 @@ class Report:
         blocked plan: 0 means the account is clean."""
         return sum(1 for s in self.stores if s.problem) + (1 if self.blocked_reasons else 0)
 
+    def headline(self) -> str:
+        """The account in one line, as the demo ends with it."""
+        s = self.summary()
+        return (f"{s['stores']} stores: {s['authorized']} authorized, {s['pending']} pending, "
+                f"{s['missing']} not authorized; {s['renewals_due']} renewal(s) due; "
+                f"{s['drift']} drifted")
+
     def summary(self) -> dict[str, Any]:
         return {
             "merchants": len(self.merchants),

@@ -1,4 +1,4 @@
-"""The DropStream sandbox: an emulator of the DropStream API (shared/spec/dropstream-api.md).
+"""The DropStream sandbox: an emulator of the DropStream API (docs/api-model.md).
 
 It imports nothing from the rest of dropstream_sync, so it cannot echo the client's
 assumptions back to it. Use it served (`dropstream-sync sandbox serve`) or in-process
@@ -94,11 +94,14 @@ def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.chmod(0o600)
         tmp.replace(target)
+        quirks = (f"  quirks:    {', '.join(app.quirks.as_list())}  (answers differ from the "
+                  "model on purpose)\n" if app.quirks else "")
         announce(
             f"DropStream sandbox at {url}\n"
             f"  login:     {info.username} / {info.password}\n"
             f"  admin key: {info.admin_key}  (header X-Sandbox-Admin)\n"
             f"  state:     {state}  (also written to {target})\n"
+            f"{quirks}"
             f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
             "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml\n"
             "Stop with Ctrl-C."

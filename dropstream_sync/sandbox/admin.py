@@ -75,13 +75,13 @@ class AdminClient:
         mails: list[dict[str, Any]] = await self._call("GET", "/_sandbox/outbox")
         return mails
 
-    async def complete(self, request_id: int, selling_partner_id: str | None = None
-                       ) -> dict[str, Any]:
-        """Approve an authorization request, as the merchant in Seller Central."""
+    async def complete(self, request_id: int, selling_partner_id: str | None = None) -> str:
+        """Approve an authorization request, as the merchant in Seller Central; returns the
+        selling partner id it was approved with (generated unless given or kept)."""
         body = {"selling_partner_id": selling_partner_id} if selling_partner_id else {}
         done: dict[str, Any] = await self._call(
             "POST", f"/_sandbox/authorization_requests/{request_id}/complete", body)
-        return done
+        return str(done["selling_partner_id"])
 
     async def revoke(self, store_id: int) -> None:
         """Revoke a store's Amazon authorization."""

@@ -12,6 +12,9 @@ or /_sandbox/. A fault is a 500, 502 or 503 answer or a dropped connection; an
 "after commit" fault runs the handler and commits first. A dropped connection sends the
 response headers and then fails: over a socket uvicorn closes the connection mid-response,
 in-process `inprocess_transport` turns it into `httpx.RemoteProtocolError`.
+
+Quirks (quirks.py, POST /_sandbox/quirks) rewrite API and token answers around the handlers;
+with none set `self.quirks` is None and an answer costs one `is None` test more.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
@@ -50,6 +53,7 @@ from .catalog import MARKETPLACE_NAMES
 from .context import Ctx, Html, Op, Reply, Settings
 from .control import CONTROL_ROUTES, ControlOp
 from .errors import ApiError, ConnectionDropped
+from .quirks import Quirks
 from .store import Database, check_password, fmt_ts, load_secrets, private_folder
 from .tokens import issue, verify
 
@@ -199,6 +203,7 @@ class SandboxApp:
         invite_ttl_hours: float = 168,
         token_ttl_seconds: int = 3600,
         renewals: bool = True,
+        quirks: Iterable[str] = (),
     ) -> None:
         state_dir = Path(state_dir)
         private_folder(state_dir)
@@ -218,6 +223,8 @@ class SandboxApp:
         self.buckets = TokenBuckets(rate_limit_rps, burst)
         self.faults = Faults(fault_rate, fault_after_commit, latency_ms, fault_seed)
         self.rng = random.Random(fault_seed)
+        # None when no quirk is set: the one test an answer pays for them (quirks.py).
+        self.quirks: Quirks | None = Quirks.parse(quirks)
         self.stats: Counter[str] = Counter()
         self.rate_limited = 0
         self.fault_count = 0
@@ -306,6 +313,9 @@ class SandboxApp:
             op, stat = by_method[request.method]
             self.stats[stat] += 1
             scope = request.scope
+            quirks = self.quirks
+            if quirks is not None and quirks.hides(op.template):
+                raise ApiError(404, f"No such endpoint: {scope['path']}.")
             account_id = self._authenticate(request.headers)
             wait = self.buckets.take(account_id)
             if wait > 0:
@@ -329,9 +339,14 @@ class SandboxApp:
                 raise ApiError(422, "The request body must be a JSON object.",
                                {"body": ["is required"]})
             host = request.headers.get("host") or "sandbox.local"
-            reply = self._run(op.handler, op.method, scope["path"], account_id,
-                              scope["path_params"], parse_query(scope), body,
-                              f"{scope.get('scheme', 'http')}://{host}")
+            base_url = f"{scope.get('scheme', 'http')}://{host}"
+            if quirks is None:
+                reply = self._run(op.handler, op.method, scope["path"], account_id,
+                                  scope["path_params"], parse_query(scope), body, base_url)
+            else:
+                reply = quirks.answer(op.method, op.template, parse_query(scope), lambda q: (
+                    self._run(op.handler, op.method, scope["path"], account_id,
+                              scope["path_params"], q, body, base_url)))
             if fault is not None:
                 return self._fault_reply(fault)
             if self.buckets.rps > 0:
@@ -434,7 +449,8 @@ class SandboxApp:
         issued = int(Database.now(conn).timestamp())
         ttl = self.settings.token_ttl_seconds
         token = issue(self.signing_key, account_id, username, issued, ttl)
-        return JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+        answer = {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+        return JsonResponse(answer if self.quirks is None else self.quirks.token(answer))
 
     async def _openapi(self, request: Request) -> Response:
         from .openapi import document_text

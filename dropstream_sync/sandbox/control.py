@@ -2,7 +2,7 @@
 
 Every function receives the app, the JSON object body (`{}` when there is none), the query and
 the path id; the app checks `X-Sandbox-Admin` before any of them runs. URLs, methods and JSON
-shapes are a contract (shared/spec/dropstream-api.md, and sandbox/admin.py's client).
+shapes are a contract (docs/api-model.md, and sandbox/admin.py's client).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from . import api
 from . import models as m
 from .context import Reply
 from .errors import ApiError
+from .quirks import QuirkError, Quirks
 from .store import OBJECT_TABLES, Database, create_account, fmt_ts
 
 if TYPE_CHECKING:
@@ -87,12 +88,18 @@ def complete(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident
 
 def revoke(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     with app.db.write() as conn:
-        cur = conn.execute(
-            "UPDATE stores SET auth_status = 'revoked' WHERE id = ? AND platform = 'amazon'",
-            (ident,),
-        )
-        if cur.rowcount == 0:
+        row = conn.execute(
+            "SELECT * FROM stores WHERE id = ? AND platform = 'amazon'", (ident,)
+        ).fetchone()
+        if row is None:
             raise ApiError(404, f"Amazon store {ident} was not found.")
+        # Only an authorization can be revoked: saying so of any other store would let a
+        # test (or a person) believe it set up a revocation it did not.
+        status = api.authorization_status(row, fmt_ts(Database.now(conn)))
+        if status != "authorized":
+            raise ApiError(409, f"Store {ident} is not authorized with Amazon (its "
+                           f"authorization is {status}): there is nothing to revoke.")
+        conn.execute("UPDATE stores SET auth_status = 'revoked' WHERE id = ?", (ident,))
     return Reply(204)
 
 
@@ -129,6 +136,23 @@ def rate_limit(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ide
     burst = int(number(body, "burst", 10, 1, 1e6, integer=True))
     app.buckets = TokenBuckets(rps, burst)
     return Reply(200, {"rps": app.buckets.rps, "burst": app.buckets.burst})
+
+
+def quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
+    return Reply(200, {"quirks": app.quirks.as_list() if app.quirks else []})
+
+
+def set_quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str],
+               ident: int) -> Reply:
+    names = body.get("quirks")
+    if not isinstance(names, list):
+        raise ApiError(422, "Validation failed: quirks must be a list of quirk names "
+                       "([] sets none).", {"quirks": ["must be a list of quirk names"]})
+    try:
+        app.quirks = Quirks.parse(names)
+    except QuirkError as exc:
+        raise ApiError(422, f"Validation failed: {exc}", {"quirks": [str(exc)]}) from None
+    return quirks(app, body, query, ident)
 
 
 def stats(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
@@ -178,7 +202,8 @@ CONTROL_ROUTES: list[ControlOp] = [
     ControlOp("POST", "/_sandbox/authorization_requests/{id}/complete", complete,
               "Approve as the merchant.", m.Approval, ((200, m.Approved),), (404, 409)),
     ControlOp("POST", "/_sandbox/stores/{id}/revoke", revoke,
-              "The merchant revokes the app in Seller Central.", None, ((204, None),), (404,)),
+              "The merchant revokes the app in Seller Central (409: the store is not authorized).",
+              None, ((204, None),), (404, 409)),
     ControlOp("POST", "/_sandbox/clock", clock, "Move the sandbox clock forward.",
               m.ClockAdvance, ((200, m.ClockState),)),
     ControlOp("POST", "/_sandbox/faults", faults,
@@ -187,6 +212,12 @@ CONTROL_ROUTES: list[ControlOp] = [
     ControlOp("POST", "/_sandbox/rate_limit", rate_limit,
               "Set the per-login token bucket (rps 0: off).", m.RateLimit,
               ((200, m.RateLimit),)),
+    ControlOp("GET", "/_sandbox/quirks", quirks, "The quirk modes set.", None,
+              ((200, m.QuirkSettings),)),
+    ControlOp("POST", "/_sandbox/quirks", set_quirks,
+              "Set the quirk modes (replacing those set; [] for none): answers that differ "
+              "from the model as a real DropStream might.", m.QuirkSettings,
+              ((200, m.QuirkSettings),)),
     ControlOp("GET", "/_sandbox/stats", stats,
               "Request counts per route template, 429s and faults.", None, ((200, m.Stats),)),
     ControlOp("POST", "/_sandbox/reset", reset, "Empty every account.", None, ((204, None),)),

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .catalog import MARKETPLACE_IDS, ORDER_STATUSES
+from .quirks import PATTERN as QUIRK_PATTERN
+from .quirks import QUIRKS
 
 # SQLite integers stop at 2**63: larger ids cannot exist, so the sandbox refuses them.
 Id = Annotated[int, Field(ge=1, le=2**62 - 1)]
@@ -293,6 +295,11 @@ class FaultSettings(Open):
 class RateLimit(Open):
     rps: Annotated[float, Field(ge=0, le=1e6)] = 0
     burst: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+
+
+class QuirkSettings(Open):
+    quirks: list[Annotated[str, Field(pattern=QUIRK_PATTERN)]] = Field(
+        description="; ".join(f"{name}: {text}" for name, text in QUIRKS.items()))
 
 
 class Stats(Open):

@@ -208,7 +208,7 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "DropStream API (dropstream-sync sandbox)", "version": "1",
-                 "description": "The API as shared/spec/dropstream-api.md describes it, plus the "
+                 "description": "The API as docs/api-model.md describes it, plus the "
                                 "sandbox's /_sandbox/ control surface."},
         "components": {"schemas": _components(), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},

@@ -1,4 +1,5 @@
-"""`doctor` against the sandbox, as it is and as a differing DropStream would answer."""
+"""`doctor` against the sandbox, as it is and in the quirk modes that answer as a differing
+DropStream would."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import pytest
 
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.doctor import Report, diagnose
-from tests.doctor.quirky import QuirkyBox
+from tests.doctor.on_sandbox import Box, Served
 
 US = "ATVPDKIKX0DER"
 
 
-def populate(box: QuirkyBox, customers: int = 3) -> None:
+def populate(box: Box, customers: int = 3) -> None:
     """Customers (each with its warehouse), an Amazon store each, the first authorized and
     connected, the second with a pending invite."""
 
@@ -39,7 +40,7 @@ def populate(box: QuirkyBox, customers: int = 3) -> None:
     asyncio.run(go())
 
 
-def run(box: QuirkyBox, password: str | None = None) -> Report:
+def run(box: Box, password: str | None = None) -> Report:
     async def go() -> Report:
         async with box.reader(password) as client:
             return await diagnose(client)
@@ -52,13 +53,13 @@ def check(report: Report, check_id: str) -> Any:
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> QuirkyBox:
-    b = QuirkyBox(tmp_path / "sb")
+def box(tmp_path: Path) -> Box:
+    b = Box(tmp_path / "sb")
     populate(b)
     return b
 
 
-def test_a_conforming_api_passes_every_check_and_writes_nothing(box: QuirkyBox) -> None:
+def test_a_conforming_api_passes_every_check_and_writes_nothing(box: Box) -> None:
     before = box.admin("GET", "/_sandbox/stats")["requests"]
 
     report = run(box)
@@ -73,7 +74,7 @@ def test_a_conforming_api_passes_every_check_and_writes_nothing(box: QuirkyBox) 
     assert "sees 3 customers" in check(report, "account").summary
 
 
-def test_json_is_versioned_and_names_every_check(box: QuirkyBox) -> None:
+def test_json_is_versioned_and_names_every_check(box: Box) -> None:
     data = json.loads(json.dumps(run(box).as_dict()))
     assert data["format_version"] == "1"
     assert data["exit_code"] == 0
@@ -84,7 +85,7 @@ def test_json_is_versioned_and_names_every_check(box: QuirkyBox) -> None:
         assert expected in ids
 
 
-def test_a_wrong_password_is_an_auth_failure(box: QuirkyBox) -> None:
+def test_a_wrong_password_is_an_auth_failure(box: Box) -> None:
     report = run(box, password="not-the-password")
     assert report.exit_code == 4
     login = check(report, "login")
@@ -93,10 +94,10 @@ def test_a_wrong_password_is_an_auth_failure(box: QuirkyBox) -> None:
 
 
 def test_a_list_capped_at_a_round_number_is_a_pagination_failure(tmp_path: Path) -> None:
-    box = QuirkyBox(tmp_path / "sb")
+    box = Box(tmp_path / "sb")
     box.admin("POST", "/_sandbox/seed",
               {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
-    box.quirks.cap = 100
+    assert box.quirks("cap:100") == ["cap:100"]
 
     report = run(box)
 
@@ -106,24 +107,55 @@ def test_a_list_capped_at_a_round_number_is_a_pagination_failure(tmp_path: Path)
     assert "stop" in customers.means
 
 
-def test_body_envelope_pagination_is_a_pagination_failure(box: QuirkyBox) -> None:
-    box.quirks.on.add("envelope")
+def test_body_envelope_pagination_is_a_pagination_failure(box: Box) -> None:
+    box.quirks("envelope")
     report = run(box)
     assert report.exit_code == 6
     summary = check(report, "list customers").summary
     assert "total_pages" in summary
 
 
-def test_page_ignored_is_seen(box: QuirkyBox) -> None:
-    box.quirks.on.add("repeat-page")
+def test_page_ignored_is_seen(box: Box) -> None:
+    box.quirks("repeat-page")
     report = run(box)
     customers = check(report, "list customers")
     assert customers.status == "warn"
     assert "page ignored" in customers.summary
 
 
-def test_other_adapter_keys_are_a_shape_failure(box: QuirkyBox) -> None:
-    box.quirks.on.add("adapter-keys")
+def test_per_page_ignored_is_seen_and_the_list_still_read_whole(tmp_path: Path) -> None:
+    box = Box(tmp_path / "sb")
+    box.admin("POST", "/_sandbox/seed",
+              {"customers": [{"company_name": f"C{i}"} for i in range(60)]})
+    box.quirks("ignore-per-page")
+    report = run(box)
+    customers = check(report, "list customers")
+    assert customers.status == "warn" and "per_page ignored" in customers.summary
+    assert "60 read of X-Total-Count 60" in customers.summary  # in pages of 25
+    assert report.exit_code == 0, report.text()
+
+
+def test_pages_by_link_alone_is_enough(tmp_path: Path) -> None:
+    box = Box(tmp_path / "sb")
+    box.admin("POST", "/_sandbox/seed",
+              {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    box.quirks("no-total")
+    customers = check(run(box), "list customers")
+    assert customers.status == "ok", customers
+    assert customers.summary.startswith("130 read; pages by Link;"), customers.summary
+
+
+def test_no_pagination_signal_at_all_is_looked_at(box: Box) -> None:
+    box.quirks("no-link", "no-total")
+    report = run(box)
+    customers = check(report, "list customers")
+    assert customers.status == "warn" and "pages by nothing" in customers.summary
+    assert "refused by plan" in customers.means
+    assert report.exit_code == 0
+
+
+def test_other_adapter_keys_are_a_shape_failure(box: Box) -> None:
+    box.quirks("adapter-keys")
     report = run(box)
     assert report.exit_code == 5
     adapter = check(report, "amazon adapter")
@@ -131,8 +163,8 @@ def test_other_adapter_keys_are_a_shape_failure(box: QuirkyBox) -> None:
     assert "marketplace_id" in adapter.summary and "marketplace" in adapter.summary
 
 
-def test_no_expires_in_and_no_invite_endpoint_are_looked_at_not_failed(box: QuirkyBox) -> None:
-    box.quirks.on |= {"no-expires-in", "no-authorization-requests"}
+def test_no_expires_in_and_no_invite_endpoint_are_looked_at_not_failed(box: Box) -> None:
+    box.quirks("no-expires-in", "no-authorization-requests")
     report = run(box)
     assert report.exit_code == 0, report.text()
     assert check(report, "login").status == "warn"
@@ -163,6 +195,28 @@ def test_cli_output_is_short_and_holds_no_credential_even_with_debug_logs(
     assert "Bearer ey" not in result.stderr
     assert len(result.stdout.splitlines()) <= 30
     assert "Traceback" not in result.stderr
+
+
+def test_cli_against_a_served_sandbox_capped_at_100_exits_with_pagination(
+    tmp_path: Path,
+) -> None:
+    with Served(tmp_path / "sb", "--quirk", "cap:100") as served:
+        served.admin("POST", "/_sandbox/seed",
+                     {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+        assert served.admin("GET", "/_sandbox/quirks") == {"quirks": ["cap:100"]}
+        result = subprocess.run(
+            [sys.executable, "-c", "from dropstream_sync.cli import main; main()",
+             "doctor", "--api-url", served.url, "--format", "json"],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2]),
+                 "DROPSTREAM_USERNAME": served.username,
+                 "DROPSTREAM_PASSWORD": served.password},
+        )
+    assert result.returncode == 6, result.stdout + result.stderr
+    customers = next(c for c in json.loads(result.stdout)["checks"]
+                     if c["id"] == "list customers")
+    assert customers["status"] == "fail" and customers["kind"] == "pagination"
+    assert "exactly 100 items" in customers["means"]
 
 
 def test_cli_against_nothing_listening_is_a_transport_failure(tmp_path: Path) -> None:

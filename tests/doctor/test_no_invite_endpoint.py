@@ -8,7 +8,7 @@ from pathlib import Path
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient, SyncWriteClient
 from dropstream_sync.render import render
-from tests.doctor.quirky import QuirkyBox
+from tests.doctor.on_sandbox import Box
 
 CONFIG = """\
 version: 1
@@ -24,8 +24,8 @@ merchants:
 
 
 def test_invites_become_ui_checklist_items_and_apply_does_the_rest(tmp_path: Path) -> None:
-    box = QuirkyBox(tmp_path / "sb")
-    box.quirks.on.add("no-authorization-requests")
+    box = Box(tmp_path / "sb")
+    box.quirks("no-authorization-requests")
     config = tmp_path / "stores.yaml"
     config.write_text(CONFIG)
 
@@ -43,8 +43,8 @@ def test_invites_become_ui_checklist_items_and_apply_does_the_rest(tmp_path: Pat
     with SyncWriteClient(box.writer()) as client:
         applied = workflows.apply(client, [str(config)])
     assert applied.report is not None and not applied.report.failures
-    assert not [r for r in box.quirks.sent if "authorization_requests" in r.url.path
-                and r.method == "POST"]
+    assert box.requests()["GET /authorization_requests"] >= 1  # asked, and told 404
+    assert "POST /stores/{id}/authorization_requests" not in box.requests()
     with SyncReadClient(box.reader()) as client:
         again = workflows.load_and_plan([str(config)], client)
     assert again.changes == ()

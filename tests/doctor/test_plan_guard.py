@@ -10,7 +10,7 @@ import pytest
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient, SyncWriteClient
 from dropstream_sync.errors import PartialReadError
-from tests.doctor.quirky import QuirkyBox
+from tests.doctor.on_sandbox import Box
 
 CONFIG = """\
 version: 1
@@ -25,8 +25,8 @@ merchants:
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> QuirkyBox:
-    b = QuirkyBox(tmp_path / "sb")
+def box(tmp_path: Path) -> Box:
+    b = Box(tmp_path / "sb")
     b.admin("POST", "/_sandbox/seed",
             {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
     return b
@@ -39,21 +39,36 @@ def config(tmp_path: Path) -> str:
     return str(path)
 
 
-def _plan(box: QuirkyBox, config: str) -> object:
+def _plan(box: Box, config: str) -> object:
     with SyncReadClient(box.reader()) as client:
         return workflows.load_and_plan([config], client)
 
 
-def test_the_sandbox_as_modelled_plans(box: QuirkyBox, config: str) -> None:
+def _customers_read(box: Box) -> int:
+    with SyncReadClient(box.reader()) as client:
+        return len(client.read_live().customers)
+
+
+def test_the_sandbox_as_modelled_plans(box: Box, config: str) -> None:
     plan = _plan(box, config)
     assert plan is not None
+    assert _customers_read(box) == 130
+
+
+@pytest.mark.parametrize("quirk", ["no-link", "no-total", "ignore-per-page"])
+def test_one_pagination_signal_or_a_smaller_page_is_enough_to_read_whole(
+    box: Box, config: str, quirk: str
+) -> None:
+    box.quirks(quirk)
+    assert _plan(box, config) is not None
+    assert _customers_read(box) == 130
 
 
 @pytest.mark.parametrize("cap", [100, 50])
 def test_a_list_cut_at_a_round_number_without_signal_stops_the_plan(
-    box: QuirkyBox, config: str, cap: int
+    box: Box, config: str, cap: int
 ) -> None:
-    box.quirks.cap = cap
+    box.quirks(f"cap:{cap}")
     with pytest.raises(PartialReadError) as caught:
         _plan(box, config)
     assert caught.value.list_path == "/customers"
@@ -61,28 +76,35 @@ def test_a_list_cut_at_a_round_number_without_signal_stops_the_plan(
     assert f"exactly {cap} items" in str(caught.value)
 
 
-def test_a_short_list_without_signal_is_read_as_whole(box: QuirkyBox, config: str) -> None:
-    box.quirks.on.add("no-link")
-    box.quirks.cap = 37  # no Link, no total, and a length no server caps at
+def test_a_short_list_without_signal_is_read_as_whole(box: Box, config: str) -> None:
+    box.quirks("cap:37")  # no Link, no total, and a length no server caps at
     assert _plan(box, config) is not None
+    assert _customers_read(box) == 37
 
 
-def test_a_body_envelope_stops_the_plan(box: QuirkyBox, config: str) -> None:
-    box.quirks.on.add("envelope")
+def test_a_full_page_without_any_signal_stops_the_plan(box: Box, config: str) -> None:
+    box.quirks("no-link", "no-total")
+    with pytest.raises(PartialReadError, match="exactly 100 items") as caught:
+        _plan(box, config)
+    assert caught.value.list_path == "/customers"
+
+
+def test_a_body_envelope_stops_the_plan(box: Box, config: str) -> None:
+    box.quirks("envelope")
     with pytest.raises(PartialReadError, match="total_pages"):
         _plan(box, config)
 
 
-def test_the_same_page_twice_stops_the_plan(box: QuirkyBox, config: str) -> None:
-    box.quirks.on.add("repeat-page")
+def test_the_same_page_twice_stops_the_plan(box: Box, config: str) -> None:
+    box.quirks("repeat-page")
     with pytest.raises(PartialReadError, match="same 100 items") as caught:
         _plan(box, config)
     assert caught.value.list_path == "/customers"
 
 
-def test_apply_stops_before_sending_any_write(box: QuirkyBox, config: str) -> None:
-    box.quirks.cap = 100
+def test_apply_stops_before_sending_any_write(box: Box, config: str) -> None:
+    box.quirks("cap:100")
     with SyncWriteClient(box.writer()) as client, pytest.raises(PartialReadError):
         workflows.apply(client, [config], audit_log=None)
-    assert not [r for r in box.quirks.sent if r.method not in ("GET", "HEAD")
-                and r.url.path != "/auth/token"]
+    assert "GET /customers" in box.requests()
+    assert box.writes() == {}

@@ -98,6 +98,12 @@ def test_control_commands_play_the_merchant(served: Served) -> None:
         store = api.post("/stores", json={"customer_id": customer, "name": "Acme US",
                                           "platform": "amazon",
                                           "adapter": {"marketplace_id": US}}).json()["id"]
+        code, out = run("sandbox", "revoke", str(store), "--state", state)
+        assert code == 1 and "revoked." not in out and "Traceback" not in out
+        assert out.startswith("error: ") and "409" in out
+        assert "not authorized with Amazon (its authorization is missing)" in out
+        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
+            "missing"
         request = api.post(f"/stores/{store}/authorization_requests",
                            json={"email": "ops@acme.example"}).json()["id"]
         code, out = run("sandbox", "outbox", "--state", state)
@@ -107,9 +113,12 @@ def test_control_commands_play_the_merchant(served: Served) -> None:
         assert code == 0 and "A1SELLER" in out
         assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
             "authorized"
-        assert run("sandbox", "revoke", str(store), "--state", state)[0] == 0
+        assert run("sandbox", "revoke", str(store), "--state", state) == (
+            0, f"Store {store}: authorization revoked.\n")
         assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
             "revoked"
+        code, out = run("sandbox", "revoke", str(store), "--state", state)
+        assert code == 1 and "its authorization is revoked" in out
         code, out = run("sandbox", "authorize", str(request), "--state", state)
         assert code == 1 and "409" in out and "Traceback" not in out
     code, out = run("sandbox", "clock", "--advance", "2h", "--url", served.info["url"],

@@ -96,6 +96,7 @@ class DesiredMerchant:
     reauthorize_days: int = 30
     stores: tuple[DesiredStore, ...] = ()
     source: Source | None = None
+    selling_partner_id: str | None = None  # the Amazon seller expected to authorize; None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +111,18 @@ class Safety:
 class DesiredState:
     merchants: tuple[DesiredMerchant, ...] = ()
     safety: Safety = field(default_factory=Safety)
+    account: str | None = None  # the account the config names (`account:`); None: any
+    account_source: Source | None = None
 
     def merchant_names(self) -> frozenset[str]:
         return frozenset(m.name for m in self.merchants)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready, deterministic form (sources left out: they are not desired state)."""
+        # `account` only when named, so the digest of every config without it stays as it was.
+        named = {} if self.account is None else {"account": self.account}
         return {
+            **named,
             "safety": {
                 "max_update_percent": self.safety.max_update_percent,
                 "max_disable_percent": self.safety.max_disable_percent,
@@ -130,6 +136,9 @@ class DesiredState:
                     "prune": m.prune,
                     "reauthorize_days": m.reauthorize_days,
                     "stores": [_store_to_dict(s) for s in m.stores],
+                    # Only when pinned: the digest of a config without it stays as it was.
+                    **({} if m.selling_partner_id is None
+                       else {"selling_partner_id": m.selling_partner_id}),
                 }
                 for m in self.merchants
             ],
@@ -145,10 +154,11 @@ class DesiredState:
                 prune=bool(m.get("prune", False)),
                 reauthorize_days=int(m.get("reauthorize_days", 30)),
                 stores=tuple(_store_from_dict(m["name"], s) for s in m.get("stores", [])),
+                selling_partner_id=m.get("selling_partner_id"),
             )
             for m in data.get("merchants", [])
         )
-        return cls(merchants=merchants, safety=safety)
+        return cls(merchants=merchants, safety=safety, account=data.get("account"))
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the plan's `config_digest`."""

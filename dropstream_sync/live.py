@@ -172,13 +172,18 @@ class AuthorizationRequest:
 @dataclass(frozen=True, slots=True)
 class LiveState:
     """What a plan reads: every list once. `stores` holds Amazon stores only;
-    `authorization_requests` holds the pending ones."""
+    `authorization_requests` holds the pending ones, `expired_authorization_requests` the
+    expired ones."""
 
     customers: tuple[Customer, ...] = ()
     warehouses: tuple[Warehouse, ...] = ()
     stores: tuple[Store, ...] = ()
     connections: tuple[Connection, ...] = ()
     authorization_requests: tuple[AuthorizationRequest, ...] = ()
+    # Requests whose link lapsed unanswered: a store with one is invited again (`reinvite`),
+    # not for the first time. Read as one list, like the others; not part of the stale check
+    # (a request only ever leaves `pending` for it, and that the pending list shows).
+    expired_authorization_requests: tuple[AuthorizationRequest, ...] = ()
     # The API has no authorization-request endpoint (404/405 on its list): invites cannot be
     # sent through it, so a plan turns them into pending items for the DropStream UI.
     authorization_requests_missing: bool = False

@@ -22,7 +22,7 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dropstream_sync.apply import ApplyReport, ChangeResult, Stop
     from dropstream_sync.client import SyncReadClient, SyncWriteClient
     from dropstream_sync.config import LoadResult
+    from dropstream_sync.desired import DesiredState
     from dropstream_sync.live import AuthorizationRequest, LiveState
     from dropstream_sync.planner import Plan
 
@@ -62,6 +63,7 @@ def load_config(paths: Sequence[str], on_warning: Callable[[Problem], None] = _i
 def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
               merchants: Sequence[str] = ()) -> Plan:
     """Plan a loaded config against live, read through `client` (one read per list)."""
+    check_account(result.desired, client.api_url, client.aio.account)
     names = merchants or sorted(result.desired.merchant_names())
     log.info("reading the live account at %s (%d merchant(s) in the config)", client.api_url,
              len(names))
@@ -69,6 +71,19 @@ def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
     log.info("planning: %d live store(s), %d connection(s), %d pending request(s)",
              len(live.stores), len(live.connections), len(live.authorization_requests))
     return _plan_of(result, live, client.clock(), client, merchants)
+
+
+def check_account(desired: DesiredState, api_url: str, account: str) -> None:
+    """Refuse a config that names (`account:`) another account than the one the
+    credentials log in as; sends nothing (the login name is known without a request)."""
+    if desired.account is None or desired.account == account:
+        return
+    where = f"{desired.account_source}: " if desired.account_source else ""
+    raise SettingsError(
+        f"{where}this config belongs to account {desired.account!r} (its `account:`), but "
+        f"the credentials log in to {api_url} as account {account!r}; nothing was read or "
+        "changed. Use that account's credentials, or correct `account:` (run "
+        "`dropstream-sync doctor` to see which account a login is)")
 
 
 def _plan_of(result: LoadResult, live: LiveState, now: datetime,
@@ -108,36 +123,15 @@ def load_plan_and_live(paths: Sequence[str], client: SyncReadClient | SyncWriteC
 
 def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteClient,
                        merchants: Sequence[str] = ()) -> PlanAndLive:
-    """Like `make_plan`, keeping the live read. The plan reads pending invitations only;
-    the report also wants the expired ones (who ignores their invitations), so one more
-    list read (`status=expired`, paginated, run alongside the others) fetches them: never
-    a request per store."""
-    import asyncio
-
-    from dropstream_sync.client.clients import only_merchants
-    from dropstream_sync.client.pages import first_leaf
-    from dropstream_sync.live import RequestStatus
-
+    """Like `make_plan`, keeping the live read: the same requests as `plan`, whose read
+    already holds the expired invitations the report shows (one list read, never a request
+    per store)."""
+    check_account(result.desired, client.api_url, client.aio.account)
     names = merchants or sorted(result.desired.merchant_names())
-
-    async def read() -> tuple[LiveState, list[AuthorizationRequest]]:
-        try:
-            async with asyncio.TaskGroup() as group:
-                state = group.create_task(client.aio.read_live(names))
-                expired = group.create_task(
-                    client.aio.list_authorization_requests(RequestStatus.EXPIRED))
-        except BaseExceptionGroup as failed:
-            raise first_leaf(failed) from None
-        return state.result(), expired.result()
-
-    live, expired = client.run(read())
+    live = client.read_live(names)
     now = client.clock()
     the_plan = _plan_of(result, live, now, client, merchants)
-    # Kept to the merchants in scope, as read_live keeps its lists, and filtered on status
-    # again so that a server ignoring the filter cannot pass pending ones off as expired.
-    scoped = only_merchants(replace(live, authorization_requests=tuple(
-        r for r in expired if r.status == RequestStatus.EXPIRED)), names).authorization_requests
-    return PlanAndLive(the_plan, live, scoped, now)
+    return PlanAndLive(the_plan, live, live.expired_authorization_requests, now)
 
 
 def read_plan_file(path: str) -> Plan:
@@ -229,6 +223,7 @@ def apply(
     saved_plan = read_plan_file(paths[0]) if saved else None
     if saved_plan is not None:
         check_made_for(saved_plan, client.api_url, client.aio.account, paths[0])
+        check_account(saved_plan.desired, client.api_url, client.aio.account)
     # Loaded before the lock: naming the account for the lock is already a request, and an
     # invalid config must send none.
     config = None if saved else load_config(paths, hooks.warning)

@@ -184,10 +184,11 @@ AUTHORIZATION_STATUSES: Final[Mapping[str, live.AuthStatus]] = {
 }
 # An authorization request's status; `expired` is computed by the server from expires_at.
 PENDING: Final = "pending"
+EXPIRED: Final = "expired"  # a request's status once its link lapsed unanswered [assumed]
 REQUEST_STATUSES: Final[Mapping[str, live.RequestStatus]] = {
     PENDING: live.RequestStatus.PENDING,
     "completed": live.RequestStatus.COMPLETED,
-    "expired": live.RequestStatus.EXPIRED,
+    EXPIRED: live.RequestStatus.EXPIRED,
     "canceled": live.RequestStatus.CANCELED,
 }
 

@@ -188,7 +188,9 @@ class ReadClient:
     async def read_live(self, merchant_names: Collection[str] | None = None) -> live.LiveState:
         """The live state a plan needs.
 
-        Without `merchant_names`: one paginated read per list, all five at once. With them,
+        Without `merchant_names`: one paginated read per list, all six at once (the
+        authorization requests twice: the pending ones, and the expired ones that make a
+        store's next invite a `reinvite`). With them,
         only those customers (by company_name) and their objects: when they are few for the
         account, only their objects are read (the lists filtered by customer, after one read
         of /customers to find their ids), else the whole account is read and filtered here.
@@ -219,7 +221,8 @@ class ReadClient:
                 warehouses = group.create_task(self.list_warehouses())
                 stores = group.create_task(self.list_stores(api.AMAZON))
                 connections = group.create_task(self.list_connections())
-                requests = group.create_task(self._pending_requests())
+                requests = group.create_task(self._requests(api.PENDING))
+                expired = group.create_task(self._requests(api.EXPIRED))
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         return live.LiveState(
@@ -228,8 +231,13 @@ class ReadClient:
             # Filtered again here so that a server ignoring a filter cannot widen the plan.
             stores=tuple(s for s in stores.result() if s.platform == live.PLATFORM_AMAZON),
             connections=tuple(connections.result()),
+            # Filtered on status again so that a server ignoring the filter cannot pass
+            # expired requests off as pending, or the other way round.
             authorization_requests=tuple(
                 r for r in (requests.result() or ()) if r.status == live.RequestStatus.PENDING
+            ),
+            expired_authorization_requests=tuple(
+                r for r in (expired.result() or ()) if r.status == live.RequestStatus.EXPIRED
             ),
             authorization_requests_missing=requests.result() is None,
         )
@@ -251,25 +259,33 @@ class ReadClient:
             raise first_leaf(failed) from None
         warehouses, stores, connections = wanted.result(), owned.result(), linked.result()
         amazon = [s for group in stores for s in group if s.platform == api.AMAZON]
-        requests = await self._pending_of(amazon)
+        try:
+            async with asyncio.TaskGroup() as group:
+                pending = group.create_task(self._requests_of(amazon, api.PENDING))
+                lapsed = group.create_task(self._requests_of(amazon, api.EXPIRED))
+        except BaseExceptionGroup as failed:
+            raise first_leaf(failed) from None
+        requests = pending.result()
         return live.LiveState(
             customers=tuple(customers),
             warehouses=tuple(w for group in warehouses for w in group),
             stores=tuple(amazon),
             connections=tuple(c for group in connections for c in group),
             authorization_requests=tuple(requests or ()),
+            expired_authorization_requests=tuple(lapsed.result() or ()),
             authorization_requests_missing=requests is None,
         )
 
-    async def _pending_of(
-        self, stores: list[live.Store]
+    async def _requests_of(
+        self, stores: list[live.Store], status: str
     ) -> list[live.AuthorizationRequest] | None:
-        """The pending requests of these stores: the account's pending list when it takes no
-        more pages than a read per store (pending requests expire, so it stays short),
-        else one filtered read per store. None when the API has no such endpoint [assumed]
-        (asked even for no stores: the plan's invites for new stores depend on it)."""
+        """The requests of one status of these stores: the account's list of that status when
+        it takes no more pages than a read per store (pending requests expire, so that list
+        stays short; the expired one grows), else one filtered read per store. None when the
+        API has no such endpoint [assumed] (asked even for no stores: the plan's invites for
+        new stores depend on it)."""
         ids = {s.id for s in stores}
-        query = api.authorization_requests_query(status=api.PENDING)
+        query = api.authorization_requests_query(status=status)
         try:
             items = await self._core.get_list_within(api.AUTHORIZATION_REQUESTS, query,
                                                      max_pages=max(1, len(stores)))
@@ -278,25 +294,25 @@ class ReadClient:
                                      api.authorization_request)
             else:
                 groups = await gather_all(
-                    self.list_authorization_requests(api.PENDING, store_id=s.id)
+                    self.list_authorization_requests(status, store_id=s.id)
                     for s in stores)
                 found = [r for group in groups for r in group]
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info("GET %s -> %s: no invite endpoint; invites go to the DropStream UI",
-                         api.AUTHORIZATION_REQUESTS, exc.status)
+                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
+                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
                 return None
             raise
-        return [r for r in found if r.status == api.PENDING and r.store_id in ids]
+        return [r for r in found if r.status == status and r.store_id in ids]
 
-    async def _pending_requests(self) -> list[live.AuthorizationRequest] | None:
-        """The pending requests, or None when the API has no such endpoint [assumed]."""
+    async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
+        """The requests of one status, or None when the API has no such endpoint [assumed]."""
         try:
-            return await self.list_authorization_requests(api.PENDING)
+            return await self.list_authorization_requests(status)
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info("GET %s -> %s: no invite endpoint; invites go to the DropStream UI",
-                         api.AUTHORIZATION_REQUESTS, exc.status)
+                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
+                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
                 return None
             raise
 
@@ -338,6 +354,9 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
         connections=tuple(c for c in state.connections if c.customer_id in ids),
         authorization_requests=tuple(
             r for r in state.authorization_requests if r.customer_id in ids
+        ),
+        expired_authorization_requests=tuple(
+            r for r in state.expired_authorization_requests if r.customer_id in ids
         ),
         authorization_requests_missing=state.authorization_requests_missing,
     )

@@ -361,7 +361,32 @@ def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[P
             yield holder.at(loc, _message(error, fields[-1] if fields else ""))
 
 
+def _account(files: list[_File]) -> tuple[str | None, Source | None]:
+    """The account the files name (the cross checks made sure they agree), and where."""
+    for f in files:
+        if f.model.account is not None:
+            line, column = f.positions.of(("account",))
+            return f.model.account, Source(f.name, line, column)
+    return None, None
+
+
+def _accounts_agree(files: list[_File]) -> Iterable[Problem]:
+    first: tuple[_File, str] | None = None
+    for f in files:
+        named = f.model.account
+        if named is None:
+            continue
+        if first is None:
+            first = (f, named)
+        elif named != first[1]:
+            line, column = first[0].positions.of(("account",))
+            yield f.at(("account",), f"account '{named}' differs from account '{first[1]}' "
+                                     f"named at {first[0].name}:{line}:{column}: the files of "
+                                     "one config belong to one account")
+
+
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
+    yield from _accounts_agree(files)
     merchants: dict[str, tuple[_File, int]] = {}
     pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
@@ -496,14 +521,18 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
                     channels=_channels(f.model, m, s),
                 ))
             merchants.append(DesiredMerchant(
-                name=m.name, email=m.email, prune=f.model.prune,
+                name=m.name, email=m.email, selling_partner_id=m.selling_partner_id,
+                prune=f.model.prune,
                 reauthorize_days=f.model.reauthorize_days,
                 stores=tuple(sorted(stores, key=lambda st: st.name)),
                 source=Source(f.name, line, column),
             ))
+    account, account_source = _account(files)
     return DesiredState(
         merchants=tuple(sorted(merchants, key=lambda mm: mm.name)),
         safety=_strictest([f.model.safety for f in files if f.model.safety is not None]),
+        account=account,
+        account_source=account_source,
     )
 
 

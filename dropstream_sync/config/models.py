@@ -358,6 +358,12 @@ class Merchant(BaseModel):
         description="Description of the warehouse its stores connect to; default: the "
                     "merchant's first (default) warehouse.",
     )
+    selling_partner_id: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Z0-9]+$", title="Selling partner id",
+        description="The Amazon seller (merchant token) expected to authorize this merchant's "
+                    "stores. A store authorized by another seller gets no connection, and is "
+                    "not enabled, until someone reviews it.",
+    )
     defaults: StoreSettings | None = Field(
         None, title="Merchant defaults",
         description="Store settings for this merchant's stores, unless a store sets its own.",
@@ -395,6 +401,12 @@ class StoresFile(BaseModel):
     )
 
     version: Literal[1] = Field(..., title="Format version", description="Must be 1.")
+    account: str | None = Field(
+        None, min_length=1, max_length=255, title="Account",
+        description="The DropStream account this file belongs to: the login name that "
+                    "`dropstream-sync doctor` shows (or its `token:` digest for a ready "
+                    "token). plan and apply refuse to run the file against another account.",
+    )
     prune: bool = Field(
         False, title="Prune",
         description="true: Amazon stores of the merchants in this file that it does not list "

@@ -94,7 +94,7 @@ def _managed(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Custome
     if connections:
         # No warehouse named: every connection the store has is the config's.
         return [(c.warehouse_id, c) for c in connections], []
-    if not p.authorized(ls):
+    if not p.connectable(m, ls):
         return [], []
     wid = default_warehouse(p, m, s, customer)
     return None if wid is None else ([(wid, None)], [])
@@ -114,8 +114,8 @@ def _switch(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
 
 def create(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store,
            warehouse_id: int) -> None:
-    if not p.authorized(ls):
-        return  # the wizard's Finalize waits for the merchant's authorization
+    if not p.connectable(m, ls):
+        return  # the wizard's Finalize waits for the merchant's (expected seller's) approval
     fields = [FieldChange("name", None, s.name), FieldChange("warehouse_id", None, warehouse_id)]
     if s.enabled:
         fields.append(FieldChange("enabled", False, True))
@@ -179,7 +179,7 @@ def channels(p: _Planner, m: DesiredMerchant, s: DesiredStore,
 def enable(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
            conns: Sequence[Connection]) -> None:
     """One `enable` per disabled connection; the store's own switch rides on the first."""
-    if not conns or not p.authorized(ls):
+    if not conns or not p.connectable(m, ls):
         return
     off = [c for c in conns if not c.enabled]
     store_off = not ls.enabled

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Final, TypeVar
 from dropstream_sync.desired import DesiredState
 from dropstream_sync.errors import PlanFileError
 from dropstream_sync.planner import wire
+from dropstream_sync.planner.costs import billing, cost_of
 from dropstream_sync.planner.details import (
     DETAIL_TYPES,
     CancelInvite,
@@ -166,6 +167,8 @@ class Change:
             "fields": [f.to_dict() for f in self.fields],
             "depends_on": list(self.depends_on),
             "detail": self.detail.to_dict(),
+            # Derived from the kind (read back as such, never trusted from the file).
+            "cost": list(cost_of(self.kind)),
         }
 
     @classmethod
@@ -264,6 +267,7 @@ class Plan:
             "pending": len(self.pending),
             "pending_by_kind": pending,
             "connections_billed": counts[ChangeKind.CREATE_CONNECTION],
+            "billing": billing((c.kind, c.detail) for c in self.changes),
             "blocked": self.blocked,
         }
 

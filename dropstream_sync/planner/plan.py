@@ -33,6 +33,7 @@ from dropstream_sync.live import (
     name_key,
 )
 from dropstream_sync.planner import connections as _connections
+from dropstream_sync.planner import health
 from dropstream_sync.planner.details import neutralized_name
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
@@ -86,6 +87,7 @@ class _Index:
         default_factory=lambda: defaultdict(list))
     requests: dict[int, list[AuthorizationRequest]] = field(
         default_factory=lambda: defaultdict(list))
+    expired: dict[int, AuthorizationRequest] = field(default_factory=dict)  # the latest
 
     @classmethod
     def of(cls, live: LiveState) -> _Index:
@@ -104,6 +106,8 @@ class _Index:
         for r in sorted(live.authorization_requests, key=lambda r: r.id):
             if r.status == RequestStatus.PENDING:
                 ix.requests[r.store_id].append(r)
+        for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
+            ix.expired[r.store_id] = r
         return ix
 
 
@@ -118,7 +122,9 @@ class _Planner:
         self.blocked: list[str] = []
         self.warnings: list[str] = []
         self.existing = 0
+        self.suspicious_creates = 0  # create_store beside an unmatched live store
         self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
+        self.held: dict[int, bool] = {}  # store id -> held back: another seller authorized it
 
     def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
             fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = ()) -> Change:
@@ -214,14 +220,41 @@ class _Planner:
             _connections.warehouse_ids(self, m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
+        before = len(self.changes)
         matched = self.match_stores(m, customer, live_stores)
         unlisted = [ls for ls in live_stores
                     if ls.id not in matched and ls.id not in self.neutralized]
+        self.second_stores(m, self.changes[before:], unlisted)
+        self.warnings.extend(health.mixed_sellers(m, live_stores))
         if m.prune and unlisted:
             disabled = sum(self.prune(m, ls) for ls in unlisted)
             if not matched and disabled:
                 self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
                                     f"({len(live_stores)}): is the merchant's name right?")
+
+    def seller_held(self, m: DesiredMerchant, ls: Store) -> bool:
+        """Authorized by another seller than the merchant's pinned one: no connection is
+        made or switched on for it until someone has looked (planner/health.py). Asked
+        once per store; the warning is given once."""
+        if ls.id not in self.held:
+            why = health.seller_mismatch(m, ls)
+            if why is not None:
+                self.warnings.append(why)
+            self.held[ls.id] = why is not None
+        return self.held[ls.id]
+
+    def connectable(self, m: DesiredMerchant, ls: Store) -> bool:
+        """The wizard's Finalize may run for `ls`: authorized, by the expected seller."""
+        return self.authorized(ls) and not self.seller_held(m, ls)
+
+    def second_stores(self, m: DesiredMerchant, changes: Sequence[Change],
+                      unlisted: Sequence[Store]) -> None:
+        """Warn about each store created beside an unmatched live store of its marketplace
+        (planner/health.py); each counts as suspicious for the safety thresholds."""
+        created = {c.store for c in changes if c.kind == K.CREATE_STORE}
+        found = health.second_stores((s for s in m.stores if s.name in created), unlisted)
+        self.warnings.extend(f.warning(m) for f in found)
+        self.suspicious_creates += len(found)
 
     def match_stores(self, m: DesiredMerchant, customer: Customer,
                      live_stores: list[Store]) -> dict[int, DesiredStore]:
@@ -377,6 +410,15 @@ class _Planner:
                 self.add(Reinvite(ls.id, m.email, None, renewal, _iso(expires)),
                          m.name, s.name, Target(T.STORE, ls.id), field_change)
                 return
+            lapsed = self.lapsed_invitation(ls)
+            if lapsed is not None:
+                # Invited before and never answered: the spec's reinvite (nothing pending
+                # to cancel), so the plan says the merchant already had a link.
+                self.add(Reinvite(ls.id, m.email, None,
+                                  f"the invitation expired on {_iso(lapsed.expires_at)}"),
+                         m.name, s.name, Target(T.STORE, ls.id),
+                         [FieldChange("authorization_request.email", lapsed.email, m.email)])
+                return
             reason = f"authorization {AuthStatus.EXPIRED}" if status == AuthStatus.AUTHORIZED \
                 else f"authorization {status}"
             self.add(Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id),
@@ -400,6 +442,15 @@ class _Planner:
                  "created_at": _iso(request.created_at), "expires_at": _iso(request.expires_at),
                  "age_days": age.days},
             ))
+
+    def lapsed_invitation(self, ls: Store) -> AuthorizationRequest | None:
+        """The store's latest expired request, unless an authorization came after it (then
+        the store's story is that authorization's, expired or revoked, not the old link)."""
+        lapsed = self.ix.expired.get(ls.id)
+        authorized_at = ls.authorization.authorized_at
+        if lapsed is None or (authorized_at is not None and authorized_at >= lapsed.created_at):
+            return None
+        return lapsed
 
     def cancel(self, m: DesiredMerchant, store: str, request: AuthorizationRequest,
                reason: str) -> None:
@@ -465,18 +516,22 @@ class _Planner:
         s = self.desired.safety
         if self.existing == 0 or self.existing < s.min_existing:
             return
-        # A neutralized duplicate is switched off for good: it counts as a disable.
-        for kinds, limit, label in (((K.UPDATE_STORE,), s.max_update_percent, "update"),
-                                    ((K.DISABLE, K.NEUTRALIZE_DUPLICATE),
-                                     s.max_disable_percent, "disable")):
+        # A neutralized duplicate is switched off for good: it counts as a disable. A store
+        # created beside an unmatched live one in its marketplace is most likely that store
+        # renamed: it counts as an update of it.
+        for kinds, limit, label, extra in (
+                ((K.UPDATE_STORE,), s.max_update_percent, "update", self.suspicious_creates),
+                ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0)):
             # Stores, not changes: a store's further connections are disables of their own.
             count = len({(c.merchant, c.store) if c.kind == K.DISABLE else c.id
-                         for c in self.changes if c.kind in kinds})
+                         for c in self.changes if c.kind in kinds}) + extra
             share = 100 * count / self.existing
             if share > limit:
+                including = (f", including {extra} store(s) created beside an unmatched live "
+                             "store of their marketplace" if extra else "")
                 self.blocked.append(
                     f"the plan would {label} {count} of {self.existing} existing stores "
-                    f"({share:.0f}% > max_{label}_percent {limit:g}%)")
+                    f"({share:.0f}% > max_{label}_percent {limit:g}%{including})")
 
 
 def _live_settings(ls: Store) -> dict[str, Any]:

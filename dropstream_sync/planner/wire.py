@@ -192,13 +192,17 @@ class Reader:
         return {k: inner.text(k) for k in inner.names()}
 
 
-_MERCHANT_KEYS: Final = ("name", "email", "prune", "reauthorize_days")
+# The merchant's own fields (its stores are checked one by one, its source is not saved).
+_MERCHANT_KEYS: Final = tuple(f.name for f in fields(DesiredMerchant)
+                              if f.name not in ("stores", "source"))
 _STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect",
                       "warehouses", "channels")
 
 
 def check_desired(desired: Reader) -> None:
     """The saved desired state has the shape `DesiredState.from_dict` reads."""
+    if "account" in desired.data:
+        desired.typed("account", str | None)
     if "safety" in desired.data:
         check_object(desired.data["safety"], desired.path("safety"), Safety,
                      required=frozenset())

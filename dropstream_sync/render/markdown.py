@@ -80,6 +80,9 @@ def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = Fal
             head.append(f"| `{kind}` | {s[kind]} |")
     head.append(f"| pending | {s['pending']} |")
     head.append(f"| connections billed | +{s['connections_billed']} |")
+    # A disable saves nothing: the summary says so where the count of disables is read.
+    head.append("| connections disabled, still billed | "
+                f"{s['billing']['connections_disabled_still_billed']} |")
     head.append("")
     tail: list[str] = []
     by_hand = [p for p in plan.pending if p.kind == PendingKind.SEND_FROM_UI]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from dropstream_sync.live import AuthStatus
+from dropstream_sync.planner.costs import cost_of
 from dropstream_sync.planner.model import (
     CancelInvite,
     Change,
@@ -169,7 +170,10 @@ assert set(_ROWS) == set(ChangeKind), "every change kind has a row"
 
 
 def change_row(c: Change) -> Row:
-    return _ROWS[c.kind](c)
+    row = _ROWS[c.kind](c)
+    # What the change costs follows what it does, in every format (planner/costs.py).
+    costs = tuple(f"cost: {label}" for label in cost_of(c.kind))
+    return Row(row.symbol, row.text, row.details + costs) if costs else row
 
 
 # -- pending items -------------------------------------------------------------------------
@@ -298,8 +302,14 @@ def summary_line(plan: Plan) -> str:
         if n:
             parts.append(f"{n} {label}")
     text = "Plan: " + ", ".join(parts)
+    billed = []
     if s["connections_billed"]:
-        text += f" (+{s['connections_billed']} connection(s) billed)"
+        billed.append(f"+{s['connections_billed']} connection(s) billed")
+    still = s["billing"]["connections_disabled_still_billed"]
+    if still:
+        billed.append(f"{still} disabled connection(s) still billed")
+    if billed:
+        text += f" ({'; '.join(billed)})"
     if pending:
         text += f"; {pending}"
     return text + "."

@@ -293,8 +293,9 @@ def test_a_merchant_read_asks_only_for_that_merchants_objects(tmp_path: Path) ->
     assert [c.company_name for c in state.customers] == ["M007"]
     assert {s.customer_id for s in state.stores} == {7}
     assert len(state.stores) == 3 and len(state.warehouses) == 1
-    # The token, the customer lookup (3 pages), and one page of each of the merchant's lists.
-    assert len(wire.asked) == 1 + 3 + 4
+    # The token, the customer lookup (3 pages), and one page of each of the merchant's lists
+    # (its warehouses, stores, connections, and the pending and the expired requests).
+    assert len(wire.asked) == 1 + 3 + 5
     lists = [a for a in wire.asked if not a.startswith(("POST", "GET /customers"))]
     assert all("customer_id=7" in a for a in lists if "authorization_requests" not in a)
 
@@ -330,7 +331,8 @@ def test_many_merchants_are_read_as_the_whole_account(tmp_path: Path) -> None:
 
     state = run(scenario)
     assert len(state.customers) == 25
-    assert len(wire.asked) == 6  # the token and one page of each of the five lists
+    # The token and one page of each list (the requests twice: pending, expired).
+    assert len(wire.asked) == 7
 
 
 def _store_settings() -> Any:

@@ -56,11 +56,14 @@ def test_read_live_makes_one_request_per_list_plus_the_token(box: Box) -> None:
     state = asyncio.run(box.reader().read_live())
 
     assert len(state.stores) == 30
-    assert box.served() == {"POST /auth/token": 1, **dict.fromkeys(LISTS, 1)}
+    # The authorization requests are two lists: the pending ones and the expired ones.
+    assert box.served() == {"POST /auth/token": 1, **dict.fromkeys(LISTS, 1),
+                            "GET /authorization_requests": 2}
     for r in box.wire.calls("GET"):
         assert r.url.params["per_page"] == "100"
     assert box.wire.calls("GET", "/stores")[0].url.params["platform"] == "amazon"
-    assert box.wire.calls("GET", "/authorization_requests")[0].url.params["status"] == "pending"
+    assert sorted(r.url.params["status"] for r in box.wire.calls(
+        "GET", "/authorization_requests")) == ["expired", "pending"]
 
 
 def test_read_live_keeps_only_the_named_merchants(box: Box) -> None:
@@ -73,7 +76,8 @@ def test_read_live_keeps_only_the_named_merchants(box: Box) -> None:
     acme = state.customers[0].id
     assert {s.customer_id for s in state.stores} == {acme}
     assert {w.customer_id for w in state.warehouses} == {acme}
-    assert sum(n for route, n in box.served().items() if route.startswith("GET ")) == 5
+    # Five lists, the authorization requests read twice (pending, expired).
+    assert sum(n for route, n in box.served().items() if route.startswith("GET ")) == 6
 
 
 def test_write_client_creates_and_updates_everything_an_apply_needs(box: Box) -> None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -541,10 +542,15 @@ class _Planner:
 def _live_settings(ls: Store) -> dict[str, Any]:
     """A live store's settings in the wire form of `StoreSettings.to_dict()`, statuses in
     their canonical spelling, so that only a real difference is a change."""
-    values = {name: getattr(ls, name) for name in StoreSettings.names()}
-    values["import_order_statuses"] = sorted({catalog.canonical_status(x) or x
-                                              for x in ls.import_order_statuses})
-    return {name: StoreSettings.wire_value(v) for name, v in values.items()}
+    values = {name: StoreSettings.wire_value(getattr(ls, name)) for name in StoreSettings.names()}
+    values["import_order_statuses"] = list(_canonical_statuses(tuple(ls.import_order_statuses)))
+    return values
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_statuses(statuses: tuple[str, ...]) -> tuple[str, ...]:
+    # An account has a handful of distinct status lists, shared by thousands of stores.
+    return tuple(sorted({catalog.canonical_status(x) or x for x in statuses}))
 
 
 def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:

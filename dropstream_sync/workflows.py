@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dropstream_sync import __version__
 from dropstream_sync.errors import BlockedPlanError, PlanFileError, Problem, SettingsError
+from dropstream_sync.heap import collector_paused
 from dropstream_sync.timestamps import utc_stamp
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def _plan_of(result: LoadResult, live: LiveState, now: datetime,
              client: SyncReadClient | SyncWriteClient, merchants: Sequence[str]) -> Plan:
     from dropstream_sync.planner import plan
 
+    # Planning allocates for every live object and frees almost nothing (heap.py).
     with collector_paused():
         return plan(
             result.desired, live, now=now, merchants=merchants or None,
@@ -84,25 +85,6 @@ def _plan_of(result: LoadResult, live: LiveState, now: datetime,
             api_url=client.api_url, account=client.aio.account, tool_version=__version__,
             created_at=utc_stamp(now),
         )
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No garbage collection while the block runs, and none of what exists already scanned
-    by the next one. Planning allocates for every live object and frees almost nothing (what
-    it builds is the plan), so each full collection only walks the config, the live read
-    and the plan so far to find them all alive: 14-25% of a plan at 10k-50k stores. Frozen
-    objects are handed back to the collector afterwards, so a long-lived caller (tests, a
-    library user) leaks nothing."""
-    gc.freeze()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.unfreeze()
 
 
 def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,

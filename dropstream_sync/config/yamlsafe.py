@@ -57,6 +57,28 @@ for _tag, _pattern, _first in (
 ):
     Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
+_SEQ_TAG: Final = "tag:yaml.org,2002:seq"
+_MAP_TAG: Final = "tag:yaml.org,2002:map"
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = (
+    Loader.yaml_implicit_resolvers)
+
+
+def _resolve(self: Any, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+    """PyYAML's Resolver.resolve for our loader (no path resolvers, no wildcard resolvers),
+    in fewer steps: the composer calls it once per node, and in a large file it cost as much
+    as the C parser itself."""
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _RESOLVERS.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return _STR_TAG
+    return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+Loader.resolve = _resolve
+
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -148,7 +170,8 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     positions = Positions()
     if node is None:
         return None, positions, []
-    walker = _Walker(positions)
+    # An alias is written `*name`: a text without `*` has none.
+    walker = _Walker(positions, aliases="*" in text)
     data = walker.build(node, ())
     return data, positions, walker.problems
 
@@ -164,7 +187,7 @@ def _may_nest_deeper(text: str) -> bool:
     flow = text.count("[") + text.count("{")
     if flow >= MAX_DEPTH:
         return True
-    column = max((len(m.group()) for m in _BLOCK_START.finditer(text)), default=0)
+    column = max(map(len, _BLOCK_START.findall(text)), default=0)
     return 1 + flow + 2 * (column + 1) > MAX_DEPTH
 
 
@@ -190,27 +213,32 @@ def _check_depth(text: str) -> None:
 
 
 class _Walker:
-    def __init__(self, positions: Positions) -> None:
+    def __init__(self, positions: Positions, *, aliases: bool = True) -> None:
         self.positions = positions
         self.problems: list[YamlProblem] = []
+        # Without aliases every node is visited once: nothing to count, and a text value can
+        # be read in place rather than through build() (a large file has ~100,000 of them).
+        self._aliases = aliases
         self._seen: set[int] = set()
         self._repeats = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        key = id(node)
-        if key in self._seen:
-            self._repeats += 1
-            if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
-                line, column = _mark(node)
-                raise YamlProblem(line, column, path,
-                                  "too many alias expansions (a YAML 'billion laughs' file?)")
-        else:
-            self._seen.add(key)
+        if self._aliases:
+            key = id(node)
+            if key in self._seen:
+                self._repeats += 1
+                if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
+                    line, column = _mark(node)
+                    raise YamlProblem(line, column, path,
+                                      "too many alias expansions (a YAML 'billion laughs' file?)")
+            else:
+                self._seen.add(key)
         mark = node.start_mark
-        if path not in self.positions.values:
-            self.positions.values[path] = (mark.line + 1, mark.column + 1)
+        values = self.positions.values
+        if path not in values:
+            values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
+            return node.value if node.tag == _STR else self._scalar(node, path)
         if node.tag not in _PLAIN:
             self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
                                              f"unsupported YAML value: tag '{node.tag}'"))
@@ -222,6 +250,9 @@ class _Walker:
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         first: dict[Any, tuple[int, int]] = {}
+        keys = self.positions.keys
+        values = self.positions.values
+        inline = not self._aliases
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, column = _mark(key_node)
@@ -243,9 +274,15 @@ class _Walker:
                     line, column, child,
                     f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
                 continue
-            first[key] = _mark(key_node)
-            self.positions.keys[child] = _mark(key_node)
-            out[key] = self.build(value_node, child)
+            mark = key_node.start_mark
+            first[key] = keys[child] = (mark.line + 1, mark.column + 1)
+            if inline and value_node.tag == _STR and type(value_node) is yaml.ScalarNode:
+                mark = value_node.start_mark
+                if child not in values:
+                    values[child] = (mark.line + 1, mark.column + 1)
+                out[key] = value_node.value
+            else:
+                out[key] = self.build(value_node, child)
         return out
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:

@@ -64,12 +64,13 @@ _RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = (
     Loader.yaml_implicit_resolvers)
 
 
-def _resolve(self: Any, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+def _resolve(self: Any, kind: type[yaml.Node], value: str | None,
+             implicit: tuple[bool, bool]) -> str:
     """PyYAML's Resolver.resolve for our loader (no path resolvers, no wildcard resolvers),
     in fewer steps: the composer calls it once per node, and in a large file it cost as much
     as the C parser itself."""
     if kind is yaml.ScalarNode:
-        if implicit[0]:
+        if implicit[0] and value is not None:
             for tag, regexp in _RESOLVERS.get(value[:1], ()):
                 if regexp.match(value):
                     return tag
@@ -113,24 +114,35 @@ class YamlProblem(Exception):
     message: str
 
 
+def _at(mark: Any) -> int:
+    """A 1-based line and column in one int (`_line_column` takes it apart): a large file has
+    hundreds of thousands of positions, and an int is a third of the memory of a pair."""
+    at: int = ((mark.line + 1) << 32) | (mark.column + 1)
+    return at
+
+
+def _line_column(at: int) -> tuple[int, int]:
+    return at >> 32, at & 0xFFFFFFFF
+
+
 @dataclass
 class Positions:
     """Where each value (and each mapping key) of a document was written."""
 
-    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    values: dict[PathKey, int] = field(default_factory=dict)
+    keys: dict[PathKey, int] = field(default_factory=dict)
 
     def of(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
-        """The position of `path`, or of its nearest written ancestor."""
+        """The position of `path` (line, column), or of its nearest written ancestor."""
         table = self.keys if key else self.values
         probe = path
         while probe:
             if probe in table:
-                return table[probe]
+                return _line_column(table[probe])
             if probe in self.values:
-                return self.values[probe]
+                return _line_column(self.values[probe])
             probe = probe[:-1]
-        return self.values.get((), (1, 1))
+        return _line_column(self.values[()]) if () in self.values else (1, 1)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -156,6 +168,11 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     A syntax error or an alias bomb raises YamlProblem (nothing useful can follow)."""
     try:
         _check_depth(text)
+        if "*" not in text and "&" not in text:
+            # No alias and no anchor (each is written with its sign): the data is built from
+            # the parser's events, without the node tree, which for a large file takes twice
+            # the time and several times the memory of the data itself.
+            return _Events(text).document()
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -236,7 +253,7 @@ class _Walker:
         mark = node.start_mark
         values = self.positions.values
         if path not in values:
-            values[path] = (mark.line + 1, mark.column + 1)
+            values[path] = _at(mark)
         if isinstance(node, yaml.ScalarNode):
             return node.value if node.tag == _STR else self._scalar(node, path)
         if node.tag not in _PLAIN:
@@ -245,15 +262,22 @@ class _Walker:
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
-        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        items = node.value
+        out = []
+        for i, item in enumerate(items):
+            out.append(self.build(item, (*path, i)))
+            if not self._aliases:
+                items[i] = None  # see _mapping
+        return out
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        first: dict[Any, tuple[int, int]] = {}
+        first: dict[Any, int] = {}
         keys = self.positions.keys
         values = self.positions.values
         inline = not self._aliases
-        for key_node, value_node in node.value:
+        pairs = node.value
+        for index, (key_node, value_node) in enumerate(pairs):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, column = _mark(key_node)
                 self.problems.append(YamlProblem(line, column, path,
@@ -269,20 +293,23 @@ class _Walker:
             child = (*path, key)
             if key in first:
                 line, column = _mark(key_node)
-                was = first[key]
+                was = _line_column(first[key])
                 self.problems.append(YamlProblem(
                     line, column, child,
                     f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
                 continue
-            mark = key_node.start_mark
-            first[key] = keys[child] = (mark.line + 1, mark.column + 1)
+            first[key] = keys[child] = _at(key_node.start_mark)
             if inline and value_node.tag == _STR and type(value_node) is yaml.ScalarNode:
-                mark = value_node.start_mark
                 if child not in values:
-                    values[child] = (mark.line + 1, mark.column + 1)
+                    values[child] = _at(value_node.start_mark)
                 out[key] = value_node.value
             else:
                 out[key] = self.build(value_node, child)
+            if inline:
+                # A node read is dropped from the tree (without aliases nothing else refers to
+                # it): the tree, with two marks per node, outweighs the data built from it
+                # several times, and need not be held whole while that data grows.
+                pairs[index] = None
         return out
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
@@ -332,3 +359,124 @@ def _float12(text: str) -> float:
     if text.lower().endswith(".inf"):
         return -math.inf if text.startswith("-") else math.inf
     return float(text)
+
+
+class _Events:
+    """The data, positions and problems of a document without anchors or aliases, read from
+    the parser's events in one pass: what `_Walker` makes of the composed tree, the same
+    values, positions and problems, but each node only as long as it is being read."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.positions = Positions()
+        # Problems are found and values read exactly as the walker does (it holds no tree).
+        self.walker = _Walker(self.positions, aliases=False)
+
+    def document(self) -> tuple[Any, Positions, list[YamlProblem]]:
+        loader = Loader(self.text)
+        try:
+            self.get, self.peek = loader.get_event, loader.peek_event
+            self.get()  # the stream's start
+            if isinstance(self.peek(), yaml.StreamEndEvent):
+                return None, self.positions, []
+            self.get()  # the document's start
+            root = self.peek().start_mark
+            data = self.build(())
+            self.get()  # the document's end
+            if not isinstance(self.peek(), yaml.StreamEndEvent):
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream", root,
+                    "but found another document", self.get().start_mark)
+            return data, self.positions, self.walker.problems
+        finally:
+            loader.dispose()
+
+    def build(self, path: PathKey) -> Any:
+        event: Any = self.get()
+        values = self.positions.values
+        if path not in values:
+            values[path] = _at(event.start_mark)
+        if type(event) is yaml.ScalarEvent:
+            tag = _event_tag(event, yaml.ScalarNode)
+            if tag == _STR:
+                return event.value
+            # The rarer tags (numbers, booleans, null, anything else) are read as the walker
+            # reads them, from a node of their own.
+            return self.walker._scalar(_scalar_node(event, tag), path)
+        mapping = type(event) is yaml.MappingStartEvent
+        tag = _event_tag(event, yaml.MappingNode if mapping else yaml.SequenceNode)
+        if tag not in _PLAIN:
+            mark = event.start_mark
+            self.walker.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                                    f"unsupported YAML value: tag '{tag}'"))
+            self.skip_rest()
+            return None
+        if mapping:
+            return self.mapping(path)
+        out: list[Any] = []
+        while type(self.peek()) is not yaml.SequenceEndEvent:
+            out.append(self.build((*path, len(out))))
+        self.get()
+        return out
+
+    def mapping(self, path: PathKey) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        first: dict[Any, int] = {}
+        keys = self.positions.keys
+        problems = self.walker.problems
+        while type(event := self.peek()) is not yaml.MappingEndEvent:
+            mark = event.start_mark
+            if type(event) is not yaml.ScalarEvent:
+                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                            "a key must be a plain value"))
+                self.skip()
+                self.skip()
+                continue
+            self.get()
+            if _event_tag(event, yaml.ScalarNode) == "tag:yaml.org,2002:merge":
+                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                            "merge keys (<<) are not supported"))
+                self.skip()
+                continue
+            key = str(event.value)
+            child = (*path, key)
+            if key in first:
+                was = _line_column(first[key])
+                problems.append(YamlProblem(
+                    mark.line + 1, mark.column + 1, child,
+                    f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
+                self.skip()
+                continue
+            first[key] = keys[child] = _at(mark)
+            out[key] = self.build(child)
+        self.get()
+        return out
+
+    def skip(self) -> None:
+        """Past one node, read for nothing (as the walker never visits it)."""
+        event = self.get()
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.skip_rest()
+
+    def skip_rest(self) -> None:
+        """Past the end of the collection just started."""
+        depth = 1
+        while depth:
+            event = self.get()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+
+
+def _scalar_node(event: Any, tag: str) -> yaml.ScalarNode:
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+
+
+def _event_tag(event: Any, kind: type[yaml.Node]) -> str:
+    """A node's tag as the composer gives it: the one written, else the resolved one."""
+    tag: str | None = event.tag
+    if tag is None or tag == "!":
+        return _resolve(None, kind, event.value if kind is yaml.ScalarNode else None,
+                        event.implicit)
+    return tag

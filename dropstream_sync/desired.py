@@ -8,8 +8,6 @@ a catalog code. Equal desired states therefore serialize to equal bytes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -148,6 +146,10 @@ class DesiredState:
         """sha256 of the canonical JSON form: the plan's `config_digest`."""
         digest = self._digest
         if digest is None:
+            # Imported here: `validate` loads a config and never needs a digest.
+            import hashlib
+            import json
+
             text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
             digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
             object.__setattr__(self, "_digest", digest)

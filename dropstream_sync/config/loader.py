@@ -8,7 +8,6 @@ Each problem names FILE:LINE:COLUMN and a path like `merchants[0].stores[2].mark
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import stat
@@ -295,6 +294,8 @@ def _list(value: Any, field: str, error: Any) -> str:
 
 
 def _choice(value: Any, field: str, error: Any) -> str:
+    import difflib  # only for a value that is wrong: `validate` of a good file never needs it
+
     choices = _CHOICES.get(field, ())
     text = str(value)
     close = [c for c in choices if c.lower() == text.lower()] or [
@@ -343,6 +344,8 @@ _MESSAGES: tuple[tuple[frozenset[str], Callable[[Any, str, Any], str | None]], .
 
 
 def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[Problem]:
+    import difflib
+
     for error in exc.errors(include_url=False):
         loc: PathKey = tuple(error["loc"])
         kind = error["type"]

@@ -422,7 +422,7 @@ class _Events:
     def mapping(self, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         first: dict[Any, int] = {}
-        keys = self.positions.keys
+        keys, values = self.positions.keys, self.positions.values
         problems = self.walker.problems
         while type(event := self.peek()) is not yaml.MappingEndEvent:
             mark = event.start_mark
@@ -433,7 +433,11 @@ class _Events:
                 self.skip()
                 continue
             self.get()
-            if _event_tag(event, yaml.ScalarNode) == "tag:yaml.org,2002:merge":
+            tag = event.tag
+            # `<<` resolves to the merge tag only when written plain (the one resolver of `<`).
+            merge = (event.implicit[0] and event.value == "<<") if tag is None or tag == "!" \
+                else tag == "tag:yaml.org,2002:merge"
+            if merge:
                 problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
                                             "merge keys (<<) are not supported"))
                 self.skip()
@@ -448,7 +452,17 @@ class _Events:
                 self.skip()
                 continue
             first[key] = keys[child] = _at(mark)
-            out[key] = self.build(child)
+            value = self.peek()
+            if type(value) is not yaml.ScalarEvent:
+                out[key] = self.build(child)
+                continue
+            # A scalar value read in place, as build() reads it: most values are.
+            self.get()
+            if child not in values:
+                values[child] = _at(value.start_mark)
+            tag = _event_tag(value, yaml.ScalarNode)
+            out[key] = value.value if tag == _STR else self.walker._scalar(
+                _scalar_node(value, tag), child)
         self.get()
         return out
 

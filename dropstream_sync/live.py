@@ -25,6 +25,10 @@ def name_key(name: str) -> str:
     invisible format characters (zero-width spaces and joiners, bidi controls, a BOM) and
     without surrounding whitespace. "Café" typed precomposed and with a combining accent,
     or with a trailing space, look alike to a person and must never be two merchants."""
+    if name.isascii():
+        # NFC leaves ASCII alone and no ASCII character is a format (Cf) one; a plan asks
+        # this of every live and desired name, nearly all of them ASCII.
+        return name.strip()
     composed = unicodedata.normalize("NFC", name)
     return "".join(ch for ch in composed if unicodedata.category(ch) != "Cf").strip()
 

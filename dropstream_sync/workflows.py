@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dropstream_sync import __version__
 from dropstream_sync.errors import BlockedPlanError, PlanFileError, Problem, SettingsError
+from dropstream_sync.heap import collector_paused
 from dropstream_sync.timestamps import utc_stamp
 
 if TYPE_CHECKING:
@@ -90,12 +91,15 @@ def _plan_of(result: LoadResult, live: LiveState, now: datetime,
              client: SyncReadClient | SyncWriteClient, merchants: Sequence[str]) -> Plan:
     from dropstream_sync.planner import plan
 
-    return plan(
-        result.desired, live, now=now, merchants=merchants or None,
-        warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings],
-        api_url=client.api_url, account=client.aio.account, tool_version=__version__,
-        created_at=utc_stamp(now),
-    )
+    # Planning allocates for every live object and frees almost nothing (heap.py).
+    with collector_paused():
+        return plan(
+            result.desired, live, now=now, merchants=merchants or None,
+            warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}"
+                      for w in result.warnings],
+            api_url=client.api_url, account=client.aio.account, tool_version=__version__,
+            created_at=utc_stamp(now),
+        )
 
 
 def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,

@@ -11,9 +11,7 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
-import difflib
 import importlib
-import logging
 import sys
 from typing import Any
 
@@ -21,7 +19,6 @@ import click
 
 from dropstream_sync import __version__
 from dropstream_sync.cli import options
-from dropstream_sync.errors import ConfigError, DropstreamSyncError
 
 # name -> (module, attribute, one-line help shown by `--help` without importing it)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -72,6 +69,8 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = click.utils.make_str(args[0]) if args else ""
         if args and name not in _COMMANDS and not name.startswith("-"):
+            import difflib
+
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             if close:
                 ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
@@ -102,6 +101,10 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
 def _configure_logging(verbose: int) -> None:
     """-v: the tool's own progress (phases, pages read, retries and why); -vv: also each
     request (our own redacted line); -vvv: also httpx's and httpcore's internals."""
+    # Imported here: `--help` and `--version` never get this far, and logging (with the
+    # traceback and string modules it pulls in) is a tenth of their start-up.
+    import logging
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -124,15 +127,21 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        errors = sum(1 for p in exc.problems if p.severity == "error")
-        click.echo(f"error: configuration is invalid ({errors} error(s))", err=True)
-        sys.exit(1)
-    except DropstreamSyncError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    except Exception as exc:
+        # The exception tree is imported only when something went wrong: `--help` is faster
+        # without it, and only our own errors are mapped here (anything else goes on up).
+        from dropstream_sync.errors import ConfigError, DropstreamSyncError
+
+        if isinstance(exc, ConfigError):
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            errors = sum(1 for p in exc.problems if p.severity == "error")
+            click.echo(f"error: configuration is invalid ({errors} error(s))", err=True)
+            sys.exit(1)
+        if isinstance(exc, DropstreamSyncError):
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        raise
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

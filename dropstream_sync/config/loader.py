@@ -8,7 +8,6 @@ Each problem names FILE:LINE:COLUMN and a path like `merchants[0].stores[2].mark
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import stat
@@ -31,6 +30,7 @@ from dropstream_sync.desired import (
     StoreSettings,
 )
 from dropstream_sync.errors import ConfigError, Problem
+from dropstream_sync.heap import collector_paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,12 @@ class _File:
 
 
 def load_paths(paths: Sequence[str | Path]) -> LoadResult:
+    # Every value read becomes an object that lives on in the result (heap.py).
+    with collector_paused():
+        return _load_paths(paths)
+
+
+def _load_paths(paths: Sequence[str | Path]) -> LoadResult:
     files, problems = expand(paths)
     parsed: list[_File] = []
     for path in files:
@@ -288,6 +294,8 @@ def _list(value: Any, field: str, error: Any) -> str:
 
 
 def _choice(value: Any, field: str, error: Any) -> str:
+    import difflib  # only for a value that is wrong: `validate` of a good file never needs it
+
     choices = _CHOICES.get(field, ())
     text = str(value)
     close = [c for c in choices if c.lower() == text.lower()] or [
@@ -336,6 +344,8 @@ _MESSAGES: tuple[tuple[frozenset[str], Callable[[Any, str, Any], str | None]], .
 
 
 def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[Problem]:
+    import difflib
+
     for error in exc.errors(include_url=False):
         loc: PathKey = tuple(error["loc"])
         kind = error["type"]
@@ -463,22 +473,26 @@ def _status_set(statuses: tuple[str, ...]) -> frozenset[str]:
     return frozenset(catalog.canonical_status(s) or s for s in statuses)
 
 
-def _pick(name: str, *layers: models.StoreSettings | None) -> Any:
-    for layer in layers:
-        if layer is not None and name in layer.model_fields_set:
-            return getattr(layer, name)
-    return getattr(StoreSettings(), name)
+_DEFAULT_SETTINGS = StoreSettings()
 
 
 def _settings(file: models.StoresFile, merchant: models.Merchant,
               store: models.Store) -> StoreSettings:
-    layers = (store, merchant.defaults, file.defaults)
-    statuses = _pick("import_order_statuses", *layers)
-    return StoreSettings(
-        fulfillment_channel=_pick("fulfillment_channel", *layers),
-        import_order_statuses=_status_set(tuple(statuses)),
-        fulfillment_latency=_pick("fulfillment_latency", *layers),
-        fulfillment_channel_code=_pick("fulfillment_channel_code", *layers),
+    # Each layer's set fields read once (a property of pydantic's), not once per setting.
+    layers = [(layer, layer.model_fields_set)
+              for layer in (store, merchant.defaults, file.defaults) if layer is not None]
+
+    def pick(name: str) -> Any:
+        for layer, given in layers:
+            if name in given:
+                return getattr(layer, name)
+        return getattr(_DEFAULT_SETTINGS, name)
+
+    return _shared_settings(
+        pick("fulfillment_channel"),
+        _status_set(tuple(pick("import_order_statuses"))),
+        pick("fulfillment_latency"),
+        pick("fulfillment_channel_code"),
     )
 
 
@@ -498,6 +512,14 @@ def _warehouses(merchant: models.Merchant, store: models.Store) -> dict[str, Any
     if len(names) > 1:
         return {"warehouse": None, "warehouses": tuple(names)}
     return {"warehouse": (names[0] if names else store.warehouse or merchant.warehouse)}
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _shared_settings(channel: str, statuses: frozenset[str], latency: int | None,
+                     code: str) -> StoreSettings:
+    # Thousands of stores resolve to the same few settings: one (frozen) instance each.
+    return StoreSettings(fulfillment_channel=channel, import_order_statuses=statuses,
+                         fulfillment_latency=latency, fulfillment_channel_code=code)
 
 
 def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredState:

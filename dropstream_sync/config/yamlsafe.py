@@ -57,6 +57,29 @@ for _tag, _pattern, _first in (
 ):
     Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
+_SEQ_TAG: Final = "tag:yaml.org,2002:seq"
+_MAP_TAG: Final = "tag:yaml.org,2002:map"
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = (
+    Loader.yaml_implicit_resolvers)
+
+
+def _resolve(self: Any, kind: type[yaml.Node], value: str | None,
+             implicit: tuple[bool, bool]) -> str:
+    """PyYAML's Resolver.resolve for our loader (no path resolvers, no wildcard resolvers),
+    in fewer steps: the composer calls it once per node, and in a large file it cost as much
+    as the C parser itself."""
+    if kind is yaml.ScalarNode:
+        if implicit[0] and value is not None:
+            for tag, regexp in _RESOLVERS.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return _STR_TAG
+    return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+Loader.resolve = _resolve
+
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -91,24 +114,35 @@ class YamlProblem(Exception):
     message: str
 
 
+def _at(mark: Any) -> int:
+    """A 1-based line and column in one int (`_line_column` takes it apart): a large file has
+    hundreds of thousands of positions, and an int is a third of the memory of a pair."""
+    at: int = ((mark.line + 1) << 32) | (mark.column + 1)
+    return at
+
+
+def _line_column(at: int) -> tuple[int, int]:
+    return at >> 32, at & 0xFFFFFFFF
+
+
 @dataclass
 class Positions:
     """Where each value (and each mapping key) of a document was written."""
 
-    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    values: dict[PathKey, int] = field(default_factory=dict)
+    keys: dict[PathKey, int] = field(default_factory=dict)
 
     def of(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
-        """The position of `path`, or of its nearest written ancestor."""
+        """The position of `path` (line, column), or of its nearest written ancestor."""
         table = self.keys if key else self.values
         probe = path
         while probe:
             if probe in table:
-                return table[probe]
+                return _line_column(table[probe])
             if probe in self.values:
-                return self.values[probe]
+                return _line_column(self.values[probe])
             probe = probe[:-1]
-        return self.values.get((), (1, 1))
+        return _line_column(self.values[()]) if () in self.values else (1, 1)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -134,6 +168,11 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     A syntax error or an alias bomb raises YamlProblem (nothing useful can follow)."""
     try:
         _check_depth(text)
+        if "*" not in text and "&" not in text:
+            # No alias and no anchor (each is written with its sign): the data is built from
+            # the parser's events, without the node tree, which for a large file takes twice
+            # the time and several times the memory of the data itself.
+            return _Events(text).document()
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -148,7 +187,8 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     positions = Positions()
     if node is None:
         return None, positions, []
-    walker = _Walker(positions)
+    # An alias is written `*name`: a text without `*` has none.
+    walker = _Walker(positions, aliases="*" in text)
     data = walker.build(node, ())
     return data, positions, walker.problems
 
@@ -164,7 +204,7 @@ def _may_nest_deeper(text: str) -> bool:
     flow = text.count("[") + text.count("{")
     if flow >= MAX_DEPTH:
         return True
-    column = max((len(m.group()) for m in _BLOCK_START.finditer(text)), default=0)
+    column = max(map(len, _BLOCK_START.findall(text)), default=0)
     return 1 + flow + 2 * (column + 1) > MAX_DEPTH
 
 
@@ -190,39 +230,54 @@ def _check_depth(text: str) -> None:
 
 
 class _Walker:
-    def __init__(self, positions: Positions) -> None:
+    def __init__(self, positions: Positions, *, aliases: bool = True) -> None:
         self.positions = positions
         self.problems: list[YamlProblem] = []
+        # Without aliases every node is visited once: nothing to count, and a text value can
+        # be read in place rather than through build() (a large file has ~100,000 of them).
+        self._aliases = aliases
         self._seen: set[int] = set()
         self._repeats = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        key = id(node)
-        if key in self._seen:
-            self._repeats += 1
-            if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
-                line, column = _mark(node)
-                raise YamlProblem(line, column, path,
-                                  "too many alias expansions (a YAML 'billion laughs' file?)")
-        else:
-            self._seen.add(key)
+        if self._aliases:
+            key = id(node)
+            if key in self._seen:
+                self._repeats += 1
+                if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
+                    line, column = _mark(node)
+                    raise YamlProblem(line, column, path,
+                                      "too many alias expansions (a YAML 'billion laughs' file?)")
+            else:
+                self._seen.add(key)
         mark = node.start_mark
-        if path not in self.positions.values:
-            self.positions.values[path] = (mark.line + 1, mark.column + 1)
+        values = self.positions.values
+        if path not in values:
+            values[path] = _at(mark)
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
+            return node.value if node.tag == _STR else self._scalar(node, path)
         if node.tag not in _PLAIN:
             self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
                                              f"unsupported YAML value: tag '{node.tag}'"))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
-        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        items = node.value
+        out = []
+        for i, item in enumerate(items):
+            out.append(self.build(item, (*path, i)))
+            if not self._aliases:
+                items[i] = None  # see _mapping
+        return out
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        first: dict[Any, tuple[int, int]] = {}
-        for key_node, value_node in node.value:
+        first: dict[Any, int] = {}
+        keys = self.positions.keys
+        values = self.positions.values
+        inline = not self._aliases
+        pairs = node.value
+        for index, (key_node, value_node) in enumerate(pairs):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, column = _mark(key_node)
                 self.problems.append(YamlProblem(line, column, path,
@@ -238,14 +293,23 @@ class _Walker:
             child = (*path, key)
             if key in first:
                 line, column = _mark(key_node)
-                was = first[key]
+                was = _line_column(first[key])
                 self.problems.append(YamlProblem(
                     line, column, child,
                     f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
                 continue
-            first[key] = _mark(key_node)
-            self.positions.keys[child] = _mark(key_node)
-            out[key] = self.build(value_node, child)
+            first[key] = keys[child] = _at(key_node.start_mark)
+            if inline and value_node.tag == _STR and type(value_node) is yaml.ScalarNode:
+                if child not in values:
+                    values[child] = _at(value_node.start_mark)
+                out[key] = value_node.value
+            else:
+                out[key] = self.build(value_node, child)
+            if inline:
+                # A node read is dropped from the tree (without aliases nothing else refers to
+                # it): the tree, with two marks per node, outweighs the data built from it
+                # several times, and need not be held whole while that data grows.
+                pairs[index] = None
         return out
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
@@ -295,3 +359,138 @@ def _float12(text: str) -> float:
     if text.lower().endswith(".inf"):
         return -math.inf if text.startswith("-") else math.inf
     return float(text)
+
+
+class _Events:
+    """The data, positions and problems of a document without anchors or aliases, read from
+    the parser's events in one pass: what `_Walker` makes of the composed tree, the same
+    values, positions and problems, but each node only as long as it is being read."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.positions = Positions()
+        # Problems are found and values read exactly as the walker does (it holds no tree).
+        self.walker = _Walker(self.positions, aliases=False)
+
+    def document(self) -> tuple[Any, Positions, list[YamlProblem]]:
+        loader = Loader(self.text)
+        try:
+            self.get, self.peek = loader.get_event, loader.peek_event
+            self.get()  # the stream's start
+            if isinstance(self.peek(), yaml.StreamEndEvent):
+                return None, self.positions, []
+            self.get()  # the document's start
+            root = self.peek().start_mark
+            data = self.build(())
+            self.get()  # the document's end
+            if not isinstance(self.peek(), yaml.StreamEndEvent):
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream", root,
+                    "but found another document", self.get().start_mark)
+            return data, self.positions, self.walker.problems
+        finally:
+            loader.dispose()
+
+    def build(self, path: PathKey) -> Any:
+        event: Any = self.get()
+        values = self.positions.values
+        if path not in values:
+            values[path] = _at(event.start_mark)
+        if type(event) is yaml.ScalarEvent:
+            tag = _event_tag(event, yaml.ScalarNode)
+            if tag == _STR:
+                return event.value
+            # The rarer tags (numbers, booleans, null, anything else) are read as the walker
+            # reads them, from a node of their own.
+            return self.walker._scalar(_scalar_node(event, tag), path)
+        mapping = type(event) is yaml.MappingStartEvent
+        tag = _event_tag(event, yaml.MappingNode if mapping else yaml.SequenceNode)
+        if tag not in _PLAIN:
+            mark = event.start_mark
+            self.walker.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                                    f"unsupported YAML value: tag '{tag}'"))
+            self.skip_rest()
+            return None
+        if mapping:
+            return self.mapping(path)
+        out: list[Any] = []
+        while type(self.peek()) is not yaml.SequenceEndEvent:
+            out.append(self.build((*path, len(out))))
+        self.get()
+        return out
+
+    def mapping(self, path: PathKey) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        first: dict[Any, int] = {}
+        keys, values = self.positions.keys, self.positions.values
+        problems = self.walker.problems
+        while type(event := self.peek()) is not yaml.MappingEndEvent:
+            mark = event.start_mark
+            if type(event) is not yaml.ScalarEvent:
+                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                            "a key must be a plain value"))
+                self.skip()
+                self.skip()
+                continue
+            self.get()
+            tag = event.tag
+            # `<<` resolves to the merge tag only when written plain (the one resolver of `<`).
+            merge = (event.implicit[0] and event.value == "<<") if tag is None or tag == "!" \
+                else tag == "tag:yaml.org,2002:merge"
+            if merge:
+                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
+                                            "merge keys (<<) are not supported"))
+                self.skip()
+                continue
+            key = str(event.value)
+            child = (*path, key)
+            if key in first:
+                was = _line_column(first[key])
+                problems.append(YamlProblem(
+                    mark.line + 1, mark.column + 1, child,
+                    f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
+                self.skip()
+                continue
+            first[key] = keys[child] = _at(mark)
+            value = self.peek()
+            if type(value) is not yaml.ScalarEvent:
+                out[key] = self.build(child)
+                continue
+            # A scalar value read in place, as build() reads it: most values are.
+            self.get()
+            if child not in values:
+                values[child] = _at(value.start_mark)
+            tag = _event_tag(value, yaml.ScalarNode)
+            out[key] = value.value if tag == _STR else self.walker._scalar(
+                _scalar_node(value, tag), child)
+        self.get()
+        return out
+
+    def skip(self) -> None:
+        """Past one node, read for nothing (as the walker never visits it)."""
+        event = self.get()
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.skip_rest()
+
+    def skip_rest(self) -> None:
+        """Past the end of the collection just started."""
+        depth = 1
+        while depth:
+            event = self.get()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+
+
+def _scalar_node(event: Any, tag: str) -> yaml.ScalarNode:
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+
+
+def _event_tag(event: Any, kind: type[yaml.Node]) -> str:
+    """A node's tag as the composer gives it: the one written, else the resolved one."""
+    tag: str | None = event.tag
+    if tag is None or tag == "!":
+        return _resolve(None, kind, event.value if kind is yaml.ScalarNode else None,
+                        event.implicit)
+    return tag

@@ -27,26 +27,26 @@ def live_fingerprint(
     names = {name_key(n) for n in merchant_names}
     customers = {c.id for c in live.customers if name_key(c.company_name) in names}
     index: dict[str, str] = {}
-
-    def add(key: str, parts: tuple[object, ...]) -> None:
-        index[key] = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-
+    # Each object's digest is sha256(repr(its fingerprint tuple)): saved plans carry them, so
+    # the recipe is fixed. The loop is written out (no helper call, the hash bound locally)
+    # because it runs once per live object of the merchants planned.
+    sha256 = hashlib.sha256
     for c in live.customers:
         if c.id in customers:
-            add(f"customer/{c.id}", c.fingerprint())
+            index[f"customer/{c.id}"] = sha256(repr(c.fingerprint()).encode()).hexdigest()[:16]
     # Every other kind belongs to a customer by its customer_id.
     owned: tuple[tuple[str, tuple[Warehouse | Store | Connection | AuthorizationRequest, ...]],
                  ...] = (
-        ("warehouse", live.warehouses), ("store", live.stores),
-        ("connection", live.connections), ("authorization_request", live.authorization_requests),
+        ("warehouse/", live.warehouses), ("store/", live.stores),
+        ("connection/", live.connections), ("authorization_request/", live.authorization_requests),
     )
-    for kind, objects in owned:
+    for prefix, objects in owned:
         for o in objects:
             if o.customer_id in customers:
-                add(f"{kind}/{o.id}", o.fingerprint())
+                index[prefix + str(o.id)] = sha256(repr(o.fingerprint()).encode()).hexdigest()[:16]
     for n in live.connections:
         if n.customer_id in customers:
             for channel_id, parts in n.channel_fingerprints():
-                add(f"channel/{channel_id}", parts)
-    text = "\n".join(f"{k}={v}" for k, v in sorted(index.items()))
+                index[f"channel/{channel_id}"] = sha256(repr(parts).encode()).hexdigest()[:16]
+    text = "\n".join([f"{k}={v}" for k, v in sorted(index.items())])
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest(), index

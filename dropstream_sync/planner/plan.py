@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore, StoreSettings
@@ -365,11 +367,13 @@ class _Planner:
         patch: dict[str, Any] = {}
         if ls.name != s.name:
             fields.append(FieldChange("name", ls.name, s.name))
-        want = s.settings.to_dict()
-        for key, before in _live_settings(ls).items():
-            if before != want[key]:
-                fields.append(FieldChange(key, before, want[key]))
-                patch[key] = want[key]
+        want = _desired_settings(s.settings)
+        have = _live_settings(ls)
+        if have != want:
+            for key, before, after in zip(StoreSettings.names(), have, want, strict=True):
+                if before != after:
+                    fields.append(FieldChange(key, _wire(before), _wire(after)))
+                    patch[key] = _wire(after)
         if fields:
             detail = UpdateStore(patch, s.name if ls.name != s.name else None)
             self.add(detail, m.name, s.name, Target(T.STORE, ls.id), fields)
@@ -534,13 +538,39 @@ class _Planner:
                     f"({share:.0f}% > max_{label}_percent {limit:g}%{including})")
 
 
-def _live_settings(ls: Store) -> dict[str, Any]:
-    """A live store's settings in the wire form of `StoreSettings.to_dict()`, statuses in
-    their canonical spelling, so that only a real difference is a change."""
-    values = {name: getattr(ls, name) for name in StoreSettings.names()}
-    values["import_order_statuses"] = sorted({catalog.canonical_status(x) or x
-                                              for x in ls.import_order_statuses})
-    return {name: StoreSettings.wire_value(v) for name, v in values.items()}
+_SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
+_STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")
+
+
+def _live_settings(ls: Store) -> tuple[Any, ...]:
+    """A live store's settings in the order of `StoreSettings.names()`, collections as sorted
+    tuples, statuses in their canonical spelling, so that only a real difference is a change
+    (compared as one tuple: nearly every store has none)."""
+    values = [tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v for v in _SETTINGS_OF(ls)]
+    values[_STATUSES_AT] = _canonical_statuses(tuple(ls.import_order_statuses))
+    return tuple(values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _desired_settings(settings: StoreSettings) -> tuple[Any, ...]:
+    """The same form of desired settings; a config repeats a few combinations many times."""
+    return tuple(tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v
+                 for v in _SETTINGS_OF(settings))
+
+
+_COLLECTIONS: Final = (frozenset, set, tuple, list)
+
+
+def _wire(value: Any) -> Any:
+    """A setting's value as a change shows it: a collection as a list (the wire form of
+    `StoreSettings.to_dict()`)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_statuses(statuses: tuple[str, ...]) -> tuple[str, ...]:
+    # An account has a handful of distinct status lists, shared by thousands of stores.
+    return tuple(sorted({catalog.canonical_status(x) or x for x in statuses}))
 
 
 def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:

@@ -32,8 +32,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
-MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P",
-                "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1VC38T7YXB528", "A39IBJ37TRP1C6"]
+MARKETPLACES = [
+    "ATVPDKIKX0DER",
+    "A2EUQ1WTGCTBG2",
+    "A1AM78C64UM0Y8",
+    "A1F83G8C2ARO7P",
+    "A1PA6795UKMFR9",
+    "A13V1IB3VIYZZH",
+    "A1VC38T7YXB528",
+    "A39IBJ37TRP1C6",
+]
 CODES = ["US", "CA", "MX", "UK", "DE", "FR", "JP", "AU"]
 
 
@@ -56,31 +64,56 @@ def seed_document(merchants: int, stores_per: int) -> dict[str, Any]:
     for m in range(merchants):
         cid = m + 1
         customers.append({"id": cid, "company_name": f"Merchant {m:05d}"})
-        warehouses.append({"id": cid, "customer_id": cid,
-                           "description": f"Merchant {m:05d} Warehouse",
-                           "platform": "dropstream", "enabled_at": "2026-01-01T00:00:00Z"})
+        warehouses.append(
+            {
+                "id": cid,
+                "customer_id": cid,
+                "description": f"Merchant {m:05d} Warehouse",
+                "platform": "dropstream",
+                "enabled_at": "2026-01-01T00:00:00Z",
+            }
+        )
         for s in range(stores_per):
             sid += 1
-            stores.append({
-                "id": sid, "customer_id": cid, "name": f"Merchant {m:05d} {CODES[s % 8]} {s}",
-                "platform": "amazon", "enabled_at": None,
-                "adapter": {
-                    "marketplace_id": MARKETPLACES[s % 8], "fulfillment_channel": "MFN",
-                    "import_order_statuses": ["Unshipped", "PartiallyShipped"],
-                    "fulfillment_latency": None, "fulfillment_channel_code": "DEFAULT",
-                    "authorization": {"status": "missing", "selling_partner_id": None,
-                                      "authorized_at": None, "expires_at": None},
-                },
-            })
+            stores.append(
+                {
+                    "id": sid,
+                    "customer_id": cid,
+                    "name": f"Merchant {m:05d} {CODES[s % 8]} {s}",
+                    "platform": "amazon",
+                    "enabled_at": None,
+                    "adapter": {
+                        "marketplace_id": MARKETPLACES[s % 8],
+                        "fulfillment_channel": "MFN",
+                        "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+                        "fulfillment_latency": None,
+                        "fulfillment_channel_code": "DEFAULT",
+                        "authorization": {
+                            "status": "missing",
+                            "selling_partner_id": None,
+                            "authorized_at": None,
+                            "expires_at": None,
+                        },
+                    },
+                }
+            )
     return {"customers": customers, "warehouses": warehouses, "stores": stores}
 
 
 def config_for(merchants: int, stores_per: int) -> dict[str, Any]:
-    return {"version": 1, "merchants": [
-        {"name": f"Merchant {m:05d}", "stores": [
-            {"name": f"Merchant {m:05d} {CODES[s % 8]} {s}", "marketplace": CODES[s % 8]}
-            for s in range(stores_per)]}
-        for m in range(merchants)]}
+    return {
+        "version": 1,
+        "merchants": [
+            {
+                "name": f"Merchant {m:05d}",
+                "stores": [
+                    {"name": f"Merchant {m:05d} {CODES[s % 8]} {s}", "marketplace": CODES[s % 8]}
+                    for s in range(stores_per)
+                ],
+            }
+            for m in range(merchants)
+        ],
+    }
 
 
 class Sandbox:
@@ -91,9 +124,16 @@ class Sandbox:
         self.transport = inprocess_transport(self.app)
         info = self.app.sandbox_info
         self.username, self.password, self.admin_key = (
-            info.username, info.password, info.admin_key)
-        self.admin = httpx.AsyncClient(transport=self.transport, base_url="http://sandbox.local",
-                                       headers={"X-Sandbox-Admin": self.admin_key}, timeout=600)
+            info.username,
+            info.password,
+            info.admin_key,
+        )
+        self.admin = httpx.AsyncClient(
+            transport=self.transport,
+            base_url="http://sandbox.local",
+            headers={"X-Sandbox-Admin": self.admin_key},
+            timeout=600,
+        )
 
     async def control(self, method: str, path: str, body: Any = None) -> Any:
         response = await self.admin.request(method, path, json=body)
@@ -113,21 +153,27 @@ class Sandbox:
         )
 
         limits = Limits() if paced else Limits(rate_limit_rps=None)
-        settings = ClientSettings("http://sandbox.local",
-                                  BasicCredentials(self.username, Secret(self.password)), limits)
+        settings = ClientSettings(
+            "http://sandbox.local", BasicCredentials(self.username, Secret(self.password)), limits
+        )
         cls = WriteClient if write else ReadClient
         return cls(settings, transport=self.transport)
 
 
 LISTS: tuple[tuple[str, dict[str, str | int]], ...] = (
-    ("/customers", {}), ("/warehouses", {}), ("/stores", {"platform": "amazon"}),
-    ("/connections", {}), ("/authorization_requests", {"status": "pending"}),
-    ("/authorization_requests", {"status": "expired"}))
+    ("/customers", {}),
+    ("/warehouses", {}),
+    ("/stores", {"platform": "amazon"}),
+    ("/connections", {}),
+    ("/authorization_requests", {"status": "pending"}),
+    ("/authorization_requests", {"status": "expired"}),
+)
 
 
 async def _token(h: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    response = await h.post("/auth/token", auth=(username, password),
-                            json={"grant_type": "client_credentials"})
+    response = await h.post(
+        "/auth/token", auth=(username, password), json={"grant_type": "client_credentials"}
+    )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -145,11 +191,13 @@ async def bare_read(sandbox: Sandbox) -> int:
             count = max(1, math.ceil(total / 100))
             pages += count
             first.json()
-            rest = [h.get(path, params={**params, "per_page": 100, "page": p}, headers=headers)
-                    for p in range(2, count + 1)]
+            rest = [
+                h.get(path, params={**params, "per_page": 100, "page": p}, headers=headers)
+                for p in range(2, count + 1)
+            ]
             for i in range(0, len(rest), 4):
                 # A read decodes what it fetched; building models and planning is the rest.
-                for response in await asyncio.gather(*rest[i:i + 4]):
+                for response in await asyncio.gather(*rest[i : i + 4]):
                     response.json()
         return pages
 
@@ -162,8 +210,9 @@ async def sequential_read(url: str, username: str, password: str) -> int:
         for path, params in LISTS:
             page = 1
             while True:
-                response = await h.get(path, params={**params, "per_page": 100, "page": page},
-                                       headers=headers)
+                response = await h.get(
+                    path, params={**params, "per_page": 100, "page": page}, headers=headers
+                )
                 requests += 1
                 items = response.json()
                 total = int(response.headers.get("X-Total-Count", "0"))
@@ -209,8 +258,15 @@ async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Ro
         n = len(doc["stores"])
         # Six lists: customers, warehouses, stores, connections, pending and expired requests.
         bound = 1 + sum(max(1, math.ceil(k / 100)) for k in (merchants, merchants, n, 0, 0, 0))
-        rows.append(Row(f"requests for a plan of {n} stores", f"{requests}",
-                        f"{bound} (pages at per_page=100 + token)", requests / bound, 1.0))
+        rows.append(
+            Row(
+                f"requests for a plan of {n} stores",
+                f"{requests}",
+                f"{bound} (pages at per_page=100 + token)",
+                requests / bound,
+                1.0,
+            )
+        )
 
         bare_times, plan_times = [], []
         for _ in range(repeats):
@@ -226,9 +282,16 @@ async def plan_figures(merchants: int, stores_per: int, repeats: int) -> list[Ro
             bare_times.append(t_bare)
             plan_times.append(t_plan)
         b, p = median(bare_times), median(plan_times)
-        rows.append(Row(f"plan wall time, {n} stores / {merchants} merchants, in-process "
-                        f"(median of {repeats})", f"{p:.2f} s", f"bare read {b:.2f} s",
-                        p / b / 1.25, 1.0))
+        rows.append(
+            Row(
+                f"plan wall time, {n} stores / {merchants} merchants, in-process "
+                f"(median of {repeats})",
+                f"{p:.2f} s",
+                f"bare read {b:.2f} s",
+                p / b / 1.25,
+                1.0,
+            )
+        )
     return rows
 
 
@@ -262,8 +325,11 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
             state = await client.read_live()
             now = datetime.now(UTC)
             made = plan(desired, state, now=now)
-            render_html(build_report(made, state, now,
-                                     expired_requests=state.expired_authorization_requests))
+            render_html(
+                build_report(
+                    made, state, now, expired_requests=state.expired_authorization_requests
+                )
+            )
             sent: int = client.requests_sent
             await client.aclose()
             return sent
@@ -277,11 +343,20 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
             report_times.append(t_report)
         p, r = median(plan_times), median(report_times)
         return [
-            Row(f"requests for a report of {n} stores", f"{report_requests}",
+            Row(
+                f"requests for a report of {n} stores",
+                f"{report_requests}",
                 f"plan's {plan_requests} (expired invitations are in its read)",
-                report_requests / plan_requests, 1.0),
-            Row(f"report wall time (HTML), {n} stores", f"{r:.2f} s", f"plan {p:.2f} s",
-                r / p / 1.3, 1.0),
+                report_requests / plan_requests,
+                1.0,
+            ),
+            Row(
+                f"report wall time (HTML), {n} stores",
+                f"{r:.2f} s",
+                f"plan {p:.2f} s",
+                r / p / 1.3,
+                1.0,
+            ),
         ]
 
 
@@ -292,25 +367,33 @@ class Served:
         self.state = state
         self.process = subprocess.Popen(
             [*CLI, "sandbox", "serve", "--port", "0", "--state", str(state), *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
         info = state / "sandbox.json"
         deadline = time.monotonic() + 60
         while not info.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the served sandbox did not start: "
-                                   + (self.process.stderr.read().decode() if self.process.stderr
-                                      else ""))
+                raise RuntimeError(
+                    "the served sandbox did not start: "
+                    + (self.process.stderr.read().decode() if self.process.stderr else "")
+                )
             time.sleep(0.05)
         record = json.loads(info.read_text())
         self.url, self.username, self.password = (
-            record["url"], record["username"], record["password"])
+            record["url"],
+            record["username"],
+            record["password"],
+        )
 
     def client(self) -> Any:
         """A client as against a real server: the default limits (paced, finding the rate)."""
         from dropstream_sync.client import BasicCredentials, ClientSettings, ReadClient, Secret
 
-        return ReadClient(ClientSettings(self.url, BasicCredentials(self.username,
-                                                                    Secret(self.password))))
+        return ReadClient(
+            ClientSettings(self.url, BasicCredentials(self.username, Secret(self.password)))
+        )
 
     def stop(self) -> None:
         self.process.terminate()
@@ -323,8 +406,9 @@ async def seeded_state(state: Path, document: dict[str, Any]) -> None:
     await sandbox.admin.aclose()
 
 
-async def served_figures(merchants: int, stores_per: int, latency_ms: int,
-                         repeats: int) -> list[Row]:
+async def served_figures(
+    merchants: int, stores_per: int, latency_ms: int, repeats: int
+) -> list[Row]:
     from dropstream_sync.config import load
     from dropstream_sync.planner import plan
 
@@ -340,7 +424,8 @@ async def served_figures(merchants: int, stores_per: int, latency_ms: int,
             seq_times, plan_times = [], []
             for _ in range(repeats):
                 t_seq, pages = await timed(
-                    lambda: sequential_read(served.url, served.username, served.password))
+                    lambda: sequential_read(served.url, served.username, served.password)
+                )
 
                 async def full() -> Any:
                     client = served.client()
@@ -353,10 +438,16 @@ async def served_figures(merchants: int, stores_per: int, latency_ms: int,
                 plan_times.append(t_plan)
             s, p = median(seq_times), median(plan_times)
             n = merchants * stores_per
-            rows.append(Row(
-                f"plan wall time, {n} stores, served sandbox, {latency_ms} ms latency "
-                f"(median of {repeats})", f"{p:.2f} s",
-                f"sequential bare read {s:.2f} s ({pages} requests)", p / s / 0.35, 1.0))
+            rows.append(
+                Row(
+                    f"plan wall time, {n} stores, served sandbox, {latency_ms} ms latency "
+                    f"(median of {repeats})",
+                    f"{p:.2f} s",
+                    f"sequential bare read {s:.2f} s ({pages} requests)",
+                    p / s / 0.35,
+                    1.0,
+                )
+            )
 
             one = "Merchant 00007"
             client = served.client()
@@ -367,11 +458,15 @@ async def served_figures(merchants: int, stores_per: int, latency_ms: int,
             # Its stores, connections and warehouses, and the pending and expired lists.
             own_pages = 3 + 2
             bound = 1 + customer_pages + own_pages
-            rows.append(Row(
-                f"`plan --merchant` of one merchant ({len(state_of_one.stores)} stores) "
-                f"in {n}", f"{sent} requests",
-                f"{bound} (token + /customers {customer_pages} pages + its {own_pages} pages)",
-                sent / bound, 1.0))
+            rows.append(
+                Row(
+                    f"`plan --merchant` of one merchant ({len(state_of_one.stores)} stores) in {n}",
+                    f"{sent} requests",
+                    f"{bound} (token + /customers {customer_pages} pages + its {own_pages} pages)",
+                    sent / bound,
+                    1.0,
+                )
+            )
         finally:
             served.stop()
     return rows
@@ -388,20 +483,28 @@ async def refresh_figure(stores: int, latency_ms: int) -> Row:
         state = Path(tmp) / "state"
         document = seed_document(merchants, stores // merchants)
         document["connections"] = [
-            {"customer_id": s["customer_id"], "warehouse_id": s["customer_id"],
-             "store_id": s["id"], "name": s["name"]} for s in document["stores"]]
+            {
+                "customer_id": s["customer_id"],
+                "warehouse_id": s["customer_id"],
+                "store_id": s["id"],
+                "name": s["name"],
+            }
+            for s in document["stores"]
+        ]
         await seeded_state(state, document)
         cfg = Path(tmp) / "stores.yaml"
         cfg.write_text(json.dumps(config_for(merchants, stores // merchants)))
         desired = load([cfg]).desired
         served = Served(state, "--latency-ms", str(latency_ms))
         try:
+
             async def refresh() -> int:
                 async with httpx.AsyncClient(base_url=served.url, timeout=60) as h:
                     headers = await _token(h, served.username, served.password)
                     gate = asyncio.Semaphore(10)
                     paths = [f"/stores/{s['id']}" for s in document["stores"]] + [
-                        f"/connections/{i}" for i in range(1, len(document["connections"]) + 1)]
+                        f"/connections/{i}" for i in range(1, len(document["connections"]) + 1)
+                    ]
 
                     async def one(path: str) -> None:
                         async with gate:
@@ -422,10 +525,13 @@ async def refresh_figure(stores: int, latency_ms: int) -> Row:
             t_plan, plan_requests = await timed(full)
         finally:
             served.stop()
-    return Row(f"plan against a Terraform-style refresh, {stores} stores, {latency_ms} ms "
-               "latency", f"plan {t_plan:.2f} s, {plan_requests} requests",
-               f"refresh {t_refresh:.2f} s, {refresh_requests} requests (10 in flight)",
-               t_plan / t_refresh, 1.0)
+    return Row(
+        f"plan against a Terraform-style refresh, {stores} stores, {latency_ms} ms latency",
+        f"plan {t_plan:.2f} s, {plan_requests} requests",
+        f"refresh {t_refresh:.2f} s, {refresh_requests} requests (10 in flight)",
+        t_plan / t_refresh,
+        1.0,
+    )
 
 
 def memory_figure(merchants: int, stores_per: int) -> Row:
@@ -442,12 +548,18 @@ def memory_figure(merchants: int, stores_per: int) -> Row:
             "stdout=subprocess.DEVNULL, check=True)\n"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
     rss_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
     n = merchants * stores_per
-    return Row(f"CLI plan peak memory, {n} stores, pre-seeded state", f"{rss_mb:.0f} MB",
-               "250 MB", rss_mb / 250, 1.0)
+    return Row(
+        f"CLI plan peak memory, {n} stores, pre-seeded state",
+        f"{rss_mb:.0f} MB",
+        "250 MB",
+        rss_mb / 250,
+        1.0,
+    )
 
 
 class NoRateHeader(httpx.AsyncBaseTransport):
@@ -478,8 +590,12 @@ async def apply_figure(changes: int, rps: float, burst: int, announce: bool) -> 
         desired = load([cfg]).desired
         transport = sandbox.transport if announce else NoRateHeader(sandbox.transport)
         # The default client, as against a real server.
-        client = WriteClient(ClientSettings("http://sandbox.local", BasicCredentials(
-            sandbox.username, Secret(sandbox.password))), transport=transport)
+        client = WriteClient(
+            ClientSettings(
+                "http://sandbox.local", BasicCredentials(sandbox.username, Secret(sandbox.password))
+            ),
+            transport=transport,
+        )
         the_plan = plan(desired, await client.read_live(), now=datetime.now(UTC))
         writes = len(the_plan.changes)
         await sandbox.control("POST", "/_sandbox/rate_limit", {"rps": rps, "burst": burst})
@@ -492,10 +608,16 @@ async def apply_figure(changes: int, rps: float, burst: int, announce: bool) -> 
         await client.aclose()
     bound = writes / rps
     header = "rate announced" if announce else "no rate header"
-    return Row(f"apply of {writes} changes at {rps:g} req/s, burst {burst}, {header}",
-               f"{t:.1f} s, {failed} failed, {limited} 429s honoured ({cuts} cuts, "
-               f"ending at {rate:.0f} req/s)" if rate is not None else f"{t:.1f} s",
-               f"{bound:.1f} s (writes / rate)", t / bound / 1.15 if not failed else 99.0, 1.0)
+    return Row(
+        f"apply of {writes} changes at {rps:g} req/s, burst {burst}, {header}",
+        f"{t:.1f} s, {failed} failed, {limited} 429s honoured ({cuts} cuts, "
+        f"ending at {rate:.0f} req/s)"
+        if rate is not None
+        else f"{t:.1f} s",
+        f"{bound:.1f} s (writes / rate)",
+        t / bound / 1.15 if not failed else 99.0,
+        1.0,
+    )
 
 
 def _median_run(args: list[str], repeats: int = 5) -> float:
@@ -512,20 +634,39 @@ def validate_figure(stores: int) -> Row:
         import yaml
 
         path = Path(tmp) / "stores.yaml"
-        path.write_text("version: 1\n" + yaml.safe_dump(
-            {"merchants": config_for(max(1, stores // 10), 10)["merchants"]}))
+        path.write_text(
+            "version: 1\n"
+            + yaml.safe_dump({"merchants": config_for(max(1, stores // 10), 10)["merchants"]})
+        )
         t = _median_run([*CLI, "validate", str(path)], 3)
-        bare = _median_run([sys.executable, "-c", "import yaml, sys; yaml.load(open(sys.argv[1]), "
-                            "Loader=yaml.CSafeLoader)", str(path)], 3)
-    return Row(f"validate of a {stores}-store file (median of 3)", f"{t:.2f} s",
-               f"python + yaml.load, C loader: {bare:.2f} s", t / bare / 1.5, 1.0)
+        bare = _median_run(
+            [
+                sys.executable,
+                "-c",
+                "import yaml, sys; yaml.load(open(sys.argv[1]), Loader=yaml.CSafeLoader)",
+                str(path),
+            ],
+            3,
+        )
+    return Row(
+        f"validate of a {stores}-store file (median of 3)",
+        f"{t:.2f} s",
+        f"python + yaml.load, C loader: {bare:.2f} s",
+        t / bare / 1.5,
+        1.0,
+    )
 
 
 def help_figure() -> Row:
     t = _median_run(["dropstream-sync", "--help"])
     bare = _median_run([sys.executable, "-c", "import click"])
-    return Row("dropstream-sync --help (median of 5)", f"{t * 1000:.0f} ms",
-               f"python -c 'import click': {bare * 1000:.0f} ms", t / bare / 1.2, 1.0)
+    return Row(
+        "dropstream-sync --help (median of 5)",
+        f"{t * 1000:.0f} ms",
+        f"python -c 'import click': {bare * 1000:.0f} ms",
+        t / bare / 1.2,
+        1.0,
+    )
 
 
 NOTES = """## Reading the figures
@@ -587,8 +728,10 @@ MISSES = """
 def table(rows: list[Row]) -> str:
     lines = ["| figure | measured | bound | ratio to target | meets |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.figure} | {r.measured} | {r.bound} | {r.ratio:.2f} | "
-                     f"{'yes' if r.ok else '**no**'} |")
+        lines.append(
+            f"| {r.figure} | {r.measured} | {r.bound} | {r.ratio:.2f} | "
+            f"{'yes' if r.ok else '**no**'} |"
+        )
     return "\n".join(lines)
 
 
@@ -602,8 +745,10 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def main() -> int:
@@ -613,21 +758,39 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         sizes: dict[str, Any] = dict(
-            merchants=10, stores_per=5, repeats=1, served_merchants=20, served_per=5,
-            latency=5, refresh_stores=20, refresh_latency=2, mem_merchants=10, mem_per=5,
+            merchants=10,
+            stores_per=5,
+            repeats=1,
+            served_merchants=20,
+            served_per=5,
+            latency=5,
+            refresh_stores=20,
+            refresh_latency=2,
+            mem_merchants=10,
+            mem_per=5,
             applies=[(20, 50, 10, True), (20, 100, 10, False), (10, 20, 10, False)],
-            validate=100)
+            validate=100,
+        )
     else:
         sizes = dict(
-            merchants=1000, stores_per=10, repeats=5, served_merchants=1000, served_per=10,
-            latency=50, refresh_stores=1000, refresh_latency=20, mem_merchants=5000,
+            merchants=1000,
+            stores_per=10,
+            repeats=5,
+            served_merchants=1000,
+            served_per=10,
+            latency=50,
+            refresh_stores=1000,
+            refresh_latency=20,
+            mem_merchants=5000,
             mem_per=10,
             applies=[(1000, 50, 10, True), (1000, 100, 10, False), (1000, 10, 10, False)],
-            validate=10000)
+            validate=10000,
+        )
     rows = asyncio.run(plan_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
     rows += asyncio.run(report_figures(sizes["merchants"], sizes["stores_per"], sizes["repeats"]))
-    rows += asyncio.run(served_figures(sizes["served_merchants"], sizes["served_per"],
-                                       sizes["latency"], 3))
+    rows += asyncio.run(
+        served_figures(sizes["served_merchants"], sizes["served_per"], sizes["latency"], 3)
+    )
     rows.append(asyncio.run(refresh_figure(sizes["refresh_stores"], sizes["refresh_latency"])))
     rows.append(memory_figure(sizes["mem_merchants"], sizes["mem_per"]))
     for changes, rps, burst, announce in sizes["applies"]:
@@ -641,8 +804,12 @@ def main() -> int:
         Path(args.write).write_text(
             "# Benchmarks\n\nThe latest run of `python benchmarks/run.py` "
             f"({stamp}).\n\nMachine: {machine()}.\n\nA ratio is measured / (bound x allowance); "
-            "at most 1.00 meets the target (shared/spec/quality.md).\n\n" + text + "\n\n"
-            + NOTES + MISSES)
+            "at most 1.00 meets the target (shared/spec/quality.md).\n\n"
+            + text
+            + "\n\n"
+            + NOTES
+            + MISSES
+        )
     return 0 if args.smoke or all(r.ok for r in rows) else 1
 
 

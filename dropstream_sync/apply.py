@@ -78,8 +78,7 @@ class Outcome(StrEnum):
         return _SYMBOLS[self]
 
 
-_SYMBOLS: Final = {Outcome.OK: "✓", Outcome.FAILED: "✗", Outcome.UNKNOWN: "?",
-                   Outcome.SKIPPED: "·"}
+_SYMBOLS: Final = {Outcome.OK: "✓", Outcome.FAILED: "✗", Outcome.UNKNOWN: "?", Outcome.SKIPPED: "·"}
 OK: Final = Outcome.OK
 FAILED: Final = Outcome.FAILED
 UNKNOWN: Final = Outcome.UNKNOWN
@@ -165,19 +164,28 @@ class ApplyReport:
         }
 
     def summary_line(self) -> str:
-        head = ("Apply complete" if self.interrupted is None else
-                f"Apply interrupted by {_signal_name(self.interrupted)}")
-        text = (f"{head}: {self.count(OK)} done, {self.count(FAILED)} failed, "
-                f"{self.count(UNKNOWN)} unknown, {self.count(SKIPPED)} skipped "
-                f"in {self.seconds:.1f}s.")
+        head = (
+            "Apply complete"
+            if self.interrupted is None
+            else f"Apply interrupted by {_signal_name(self.interrupted)}"
+        )
+        text = (
+            f"{head}: {self.count(OK)} done, {self.count(FAILED)} failed, "
+            f"{self.count(UNKNOWN)} unknown, {self.count(SKIPPED)} skipped "
+            f"in {self.seconds:.1f}s."
+        )
         if self.interrupted is not None:
-            text += (f" {self.not_started} change(s) not started. Every change attempted is "
-                     "listed above (and in the audit log); run `dropstream-sync plan` to see "
-                     "what is left, then apply again: it finds what was done.")
+            text += (
+                f" {self.not_started} change(s) not started. Every change attempted is "
+                "listed above (and in the audit log); run `dropstream-sync plan` to see "
+                "what is left, then apply again: it finds what was done."
+            )
             return text
         if self.unknown:
-            text += (f" {len(self.unknown)} change(s) may have taken effect without an answer "
-                     "saying so: run apply again, it finds what was done.")
+            text += (
+                f" {len(self.unknown)} change(s) may have taken effect without an answer "
+                "saying so: run apply again, it finds what was done."
+            )
         return text
 
     def problems(self) -> list[str]:
@@ -216,17 +224,21 @@ class AuditLog:
         self.path = path
         self._digest = config_digest
         if not path.parent.is_dir():
-            raise SettingsError(f"--audit-log {path}: the folder {path.parent} does not exist; "
-                                "create it first")
+            raise SettingsError(
+                f"--audit-log {path}: the folder {path.parent} does not exist; create it first"
+            )
         try:
             self._fh: IO[str] | None = path.open("a", encoding="utf-8")
         except OSError as exc:
-            raise SettingsError(f"--audit-log {path}: cannot open it for writing: "
-                                f"{exc.strerror}") from None
-        self._actor = (os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN")
-                       or _os_user())
-        self._commit = (os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
-                        or _git_commit())
+            raise SettingsError(
+                f"--audit-log {path}: cannot open it for writing: {exc.strerror}"
+            ) from None
+        self._actor = (
+            os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or _os_user()
+        )
+        self._commit = (
+            os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA") or _git_commit()
+        )
 
     def write(self, result: ChangeResult, config_digest: str | None = None) -> None:
         change = result.change
@@ -317,8 +329,11 @@ class Stop:
     flight short: they end `unknown`, and are recorded like every other attempted change.
     """
 
-    def __init__(self, grace: float = STOP_GRACE_SECONDS,
-                 on_request: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        grace: float = STOP_GRACE_SECONDS,
+        on_request: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.grace = grace
         self._on_request = on_request  # (signal, how many requests so far), to tell the person
         self.signal: int | None = None
@@ -421,8 +436,9 @@ class Applier:
                 continue
             tasks = [asyncio.create_task(run(c)) for c in batch]
             await self._wait(tasks)
-            report.results.extend(r for t in tasks
-                                  if not t.cancelled() and (r := t.result()) is not None)
+            report.results.extend(
+                r for t in tasks if not t.cancelled() and (r := t.result()) is not None
+            )
         report.seconds = time.monotonic() - started
         if stop.requested:
             report.interrupted = stop.signal
@@ -449,8 +465,9 @@ class Applier:
         blocked = [d for d in change.depends_on if self._outcome.get(d, OK) != OK]
         if blocked:
             why = self._outcome[blocked[0]]
-            result = ChangeResult(change, SKIPPED,
-                                  error=f"skipped: depends on {blocked[0]} ({why})")
+            result = ChangeResult(
+                change, SKIPPED, error=f"skipped: depends on {blocked[0]} ({why})"
+            )
         else:
             result = await self._attempt(change)
         self._outcome[change.id] = result.outcome
@@ -469,12 +486,23 @@ class Applier:
             return ChangeResult(change, UNKNOWN, INTERRUPTED, seconds=time.monotonic() - started)
         except DropstreamSyncError as exc:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
-            return ChangeResult(change, UNKNOWN if committed else FAILED, str(exc),
-                                seconds=time.monotonic() - started)
+            return ChangeResult(
+                change,
+                UNKNOWN if committed else FAILED,
+                str(exc),
+                seconds=time.monotonic() - started,
+            )
         if effect.ref_id is not None:
             self._created[change.id] = effect.ref_id
-        return ChangeResult(change, OK, None, effect.created_id, time.monotonic() - started,
-                            effect.target_id, effect.note)
+        return ChangeResult(
+            change,
+            OK,
+            None,
+            effect.created_id,
+            time.monotonic() - started,
+            effect.target_id,
+            effect.note,
+        )
 
     def _id(self, value: int | None, ref: str | None, key: str) -> int:
         """A given id, or the one a change earlier in this run created."""
@@ -507,9 +535,15 @@ class Applier:
             return Effect(own, own)
         new_name = neutralized_name(d.company_name, kept)
         await c.rename_customer(own, new_name)
-        return Effect(kept, own, yielded=True, note=(
-            f"a concurrent apply created customer {kept} first: this apply uses it, and its "
-            f"own customer {own} was renamed {new_name!r}"))
+        return Effect(
+            kept,
+            own,
+            yielded=True,
+            note=(
+                f"a concurrent apply created customer {kept} first: this apply uses it, and its "
+                f"own customer {own} was renamed {new_name!r}"
+            ),
+        )
 
     async def _create_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateStore)
@@ -521,21 +555,41 @@ class Applier:
         stores = await self._reads.after(key, lambda: c.list_stores(customer_id=customer_id))
         if stores is None:
             return Effect(own, own, note=_UNVERIFIED)
-        same = [s.id for s in stores if s.customer_id == customer_id and s.name == d.name
-                and s.marketplace_id == d.marketplace_id]
+        same = [
+            s.id
+            for s in stores
+            if s.customer_id == customer_id
+            and s.name == d.name
+            and s.marketplace_id == d.marketplace_id
+        ]
         kept = min([own, *same])
         if kept == own:
             return Effect(own, own)
         new_name = neutralized_name(d.name, kept)
         canceled = await self._neutralize_store(own, new_name, enabled=True)
-        return Effect(kept, own, yielded=True, note=(
-            f"a concurrent apply created store {kept} first: this apply uses it, and its own "
-            f"store {own} was disabled and renamed {new_name!r}"
-            + (f", its pending request(s) {', '.join(map(str, canceled))} canceled"
-               if canceled else "")))
+        return Effect(
+            kept,
+            own,
+            yielded=True,
+            note=(
+                f"a concurrent apply created store {kept} first: this apply uses it, and its own "
+                f"store {own} was disabled and renamed {new_name!r}"
+                + (
+                    f", its pending request(s) {', '.join(map(str, canceled))} canceled"
+                    if canceled
+                    else ""
+                )
+            ),
+        )
 
-    async def _neutralize_store(self, store_id: int, new_name: str, *, enabled: bool,
-                                requests: tuple[int, ...] | None = None) -> list[int]:
+    async def _neutralize_store(
+        self,
+        store_id: int,
+        new_name: str,
+        *,
+        enabled: bool,
+        requests: tuple[int, ...] | None = None,
+    ) -> list[int]:
         """Cancel the store's pending requests (all of them, when `requests` is None), then
         disable and rename it in one PATCH: a failure before the rename leaves it matching,
         so the next plan proposes this again instead of losing sight of it."""
@@ -552,9 +606,9 @@ class Applier:
         d = change.detail_as(NeutralizeDuplicate)
         c = self._client
         if d.object_type == "store":
-            await self._neutralize_store(d.object_id, d.new_name,
-                                         enabled=d.object_id in d.store_ids,
-                                         requests=d.request_ids)
+            await self._neutralize_store(
+                d.object_id, d.new_name, enabled=d.object_id in d.store_ids, requests=d.request_ids
+            )
             return Effect(d.object_id)
         # A customer: its stores first (no more emails, nothing enabled), the rename last.
         for request_id in d.request_ids:
@@ -567,8 +621,9 @@ class Applier:
     async def _update_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(UpdateStore)
         store_id = self._id(change.target.id, None, "store_id")
-        await self._client.update_store(store_id, name=d.name,
-                                        settings_patch=d.settings_patch or None)
+        await self._client.update_store(
+            store_id, name=d.name, settings_patch=d.settings_patch or None
+        )
         return Effect(store_id)
 
     async def _cancel_invite(self, change: Change, now: datetime) -> Effect:
@@ -594,8 +649,7 @@ class Applier:
     async def _create_connection(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateConnection)
         c = self._client
-        connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id,
-                                                  d.name)
+        connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id, d.name)
         if d.channels:
             # Known only now that the connection exists: one read of its channels, then a
             # PATCH for each the config wants otherwise. Before the connection is enabled,
@@ -606,8 +660,9 @@ class Applier:
             await c.update_store(d.store_id, enabled_at=now)
         return Effect(connection_id, connection_id)
 
-    async def _set_channels(self, connection_id: int, wanted: Mapping[str, bool],
-                            now: datetime) -> None:
+    async def _set_channels(
+        self, connection_id: int, wanted: Mapping[str, bool], now: datetime
+    ) -> None:
         channels = {ch.type: ch for ch in await self._client.list_channels(connection_id)}
         missing = sorted(t for t, on in wanted.items() if on and t not in channels)
         if missing:
@@ -615,17 +670,20 @@ class Applier:
                 f"connection {connection_id} was created, but it has no "
                 f"{', '.join(missing)} channel (its channels: "
                 f"{', '.join(sorted(channels)) or 'none'}); DropStream offers a channel only "
-                "when both platforms support it")
+                "when both platforms support it"
+            )
         for kind, on in sorted(wanted.items()):
             channel = channels.get(kind)
             if channel is not None and channel.enabled != on:
-                await self._client.update_channel(connection_id, channel.id,
-                                                  enabled_at=now if on else None)
+                await self._client.update_channel(
+                    connection_id, channel.id, enabled_at=now if on else None
+                )
 
     async def _update_channel(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(UpdateChannel)
-        await self._client.update_channel(d.connection_id, d.channel_id,
-                                          enabled_at=now if d.enable else None)
+        await self._client.update_channel(
+            d.connection_id, d.channel_id, enabled_at=now if d.enable else None
+        )
         return Effect(d.connection_id)
 
     async def _update_connection(self, change: Change, now: datetime) -> Effect:
@@ -654,8 +712,10 @@ class Applier:
 
 
 _CUSTOMERS: Final = "customers"
-_UNVERIFIED: Final = ("the read meant to find a concurrent apply's duplicate failed; the next "
-                      "plan names any duplicate")
+_UNVERIFIED: Final = (
+    "the read meant to find a concurrent apply's duplicate failed; the next "
+    "plan names any duplicate"
+)
 R = TypeVar("R")
 
 
@@ -757,7 +817,11 @@ async def apply_plan(
     """Apply `plan`; with `audit`, each change's line is written (and flushed) as it ends,
     before `on_result` sees it; with `stop`, a requested stop ends it early (`Stop`)."""
     return await Applier(
-        client, parallelism=parallelism, on_result=on_result, clock=clock, audit=audit,
+        client,
+        parallelism=parallelism,
+        on_result=on_result,
+        clock=clock,
+        audit=audit,
         stop=stop,
     ).apply(plan)
 
@@ -779,8 +843,9 @@ class ApplyLock:
     first customers (a key that changed under it). At worst that serializes more.
     """
 
-    def __init__(self, api_url: str, account: str, *, timeout: float = 600.0,
-                 folder: Path | None = None) -> None:
+    def __init__(
+        self, api_url: str, account: str, *, timeout: float = 600.0, folder: Path | None = None
+    ) -> None:
         self._folder = folder
         self._keys = [lock_key(api_url, account)]
         if account != EMPTY_ACCOUNT:
@@ -823,13 +888,16 @@ class ApplyLock:
             except BlockingIOError:
                 handle.close()
                 if not waited:
-                    print("Another apply on this account is running; waiting for it to "
-                          "finish...", file=sys.stderr)
+                    print(
+                        "Another apply on this account is running; waiting for it to finish...",
+                        file=sys.stderr,
+                    )
                     waited = True
                 if time.monotonic() > deadline:
                     raise DropstreamSyncError(
                         f"another apply on this account held the lock {path} for "
-                        f"{self._timeout:.0f} s; try again when it has finished") from None
+                        f"{self._timeout:.0f} s; try again when it has finished"
+                    ) from None
                 time.sleep(0.2)
                 continue
             # The holder before us removes the file as it releases it: a lock on a removed
@@ -875,28 +943,34 @@ def private_folder(folder: Path) -> None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = folder.stat()
     except OSError as exc:
-        raise SettingsError(f"cannot make the apply lock folder {folder}: {exc.strerror}; "
-                            f"set {LOCK_FOLDER_ENV} to a folder of your own") from None
+        raise SettingsError(
+            f"cannot make the apply lock folder {folder}: {exc.strerror}; "
+            f"set {LOCK_FOLDER_ENV} to a folder of your own"
+        ) from None
     if info.st_uid != os.getuid():
         raise SettingsError(
             f"the apply lock folder {folder} belongs to another user ({_user_name(info.st_uid)}"
             f"), not to you ({_os_user()}): applies of different users cannot share it. "
             f"Set {LOCK_FOLDER_ENV} to a folder of your own (e.g. "
-            f"`export {LOCK_FOLDER_ENV}=$HOME/.cache`)")
+            f"`export {LOCK_FOLDER_ENV}=$HOME/.cache`)"
+        )
     if stat.S_IMODE(info.st_mode) != 0o700:
         try:
             folder.chmod(0o700)
         except OSError as exc:
-            raise SettingsError(f"cannot make the apply lock folder {folder} private: "
-                                f"{exc.strerror}") from None
+            raise SettingsError(
+                f"cannot make the apply lock folder {folder} private: {exc.strerror}"
+            ) from None
 
 
 def _open_lock_file(path: Path) -> IO[str]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise SettingsError(f"cannot open the apply lock {path}: {exc.strerror}; set "
-                            f"{LOCK_FOLDER_ENV} to a folder of your own") from None
+        raise SettingsError(
+            f"cannot open the apply lock {path}: {exc.strerror}; set "
+            f"{LOCK_FOLDER_ENV} to a folder of your own"
+        ) from None
     return os.fdopen(fd, "r+")
 
 

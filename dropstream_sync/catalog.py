@@ -59,10 +59,29 @@ MARKETPLACE_ALIASES: Final[dict[str, str]] = {"GB": "UK"}
 # person meant Australia. Not accepted as codes, so that the config means the same to the
 # JSON Schema (and editors) as to the tool.
 ALPHA3: Final[dict[str, str]] = {
-    "USA": "US", "CAN": "CA", "MEX": "MX", "BRA": "BR", "GBR": "UK", "DEU": "DE", "FRA": "FR",
-    "ITA": "IT", "ESP": "ES", "NLD": "NL", "SWE": "SE", "POL": "PL", "BEL": "BE", "IRL": "IE",
-    "TUR": "TR", "ARE": "AE", "SAU": "SA", "EGY": "EG", "ZAF": "ZA", "IND": "IN", "JPN": "JP",
-    "AUS": "AU", "SGP": "SG",
+    "USA": "US",
+    "CAN": "CA",
+    "MEX": "MX",
+    "BRA": "BR",
+    "GBR": "UK",
+    "DEU": "DE",
+    "FRA": "FR",
+    "ITA": "IT",
+    "ESP": "ES",
+    "NLD": "NL",
+    "SWE": "SE",
+    "POL": "PL",
+    "BEL": "BE",
+    "IRL": "IE",
+    "TUR": "TR",
+    "ARE": "AE",
+    "SAU": "SA",
+    "EGY": "EG",
+    "ZAF": "ZA",
+    "IND": "IN",
+    "JPN": "JP",
+    "AUS": "AU",
+    "SGP": "SG",
 }
 
 # Orders API v0 OrderStatus values, in the order Amazon documents them.

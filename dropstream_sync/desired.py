@@ -47,8 +47,10 @@ class StoreSettings:
         return sorted(value) if isinstance(value, _COLLECTIONS) else value
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: (sorted(v) if isinstance(v := getattr(self, name), _COLLECTIONS) else v)
-                for name in _SETTING_NAMES}
+        return {
+            name: (sorted(v) if isinstance(v := getattr(self, name), _COLLECTIONS) else v)
+            for name in _SETTING_NAMES
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StoreSettings:
@@ -143,8 +145,11 @@ class DesiredState:
                     "reauthorize_days": m.reauthorize_days,
                     "stores": [_store_to_dict(s) for s in m.stores],
                     # Only when pinned: the digest of a config without it stays as it was.
-                    **({} if m.selling_partner_id is None
-                       else {"selling_partner_id": m.selling_partner_id}),
+                    **(
+                        {}
+                        if m.selling_partner_id is None
+                        else {"selling_partner_id": m.selling_partner_id}
+                    ),
                 }
                 for m in self.merchants
             ],

@@ -43,8 +43,10 @@ EXIT_CODES: Final = {TRANSPORT: 3, AUTH: 4, PAGINATION: 6, SHAPE: 5}
 SMALL_PAGE: Final = 2  # the page size that tests whether per_page and page are honoured
 
 STOPS_PLAN: Final = "plan and apply stop with an error rather than act on a partial read"
-REPORT_IT: Final = ("open an issue with this output (it holds no credential) so the model in "
-                    "client/api.py can be corrected")
+REPORT_IT: Final = (
+    "open an issue with this output (it holds no credential) so the model in "
+    "client/api.py can be corrected"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,14 @@ class Check:
     do: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "status": self.status, "kind": self.kind,
-                "summary": self.summary, "means": self.means, "do": self.do}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "kind": self.kind,
+            "summary": self.summary,
+            "means": self.means,
+            "do": self.do,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +83,12 @@ class Report:
         return 1 if failed else 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"format_version": FORMAT_VERSION, "api_url": self.api_url,
-                "exit_code": self.exit_code, "checks": [c.as_dict() for c in self.checks]}
+        return {
+            "format_version": FORMAT_VERSION,
+            "api_url": self.api_url,
+            "exit_code": self.exit_code,
+            "checks": [c.as_dict() for c in self.checks],
+        }
 
     def text(self) -> str:
         lines = [f"dropstream-sync doctor: {self.api_url}"]
@@ -108,12 +120,19 @@ def _lists() -> tuple[_List, ...]:
     return (
         _List("customers", api.CUSTOMERS, {}, lambda c: c.list_customers()),
         _List("warehouses", api.WAREHOUSES, {}, lambda c: c.list_warehouses()),
-        _List("stores", api.STORES, api.stores_query(platform=api.AMAZON),
-              lambda c: c.list_stores(api.AMAZON)),
+        _List(
+            "stores",
+            api.STORES,
+            api.stores_query(platform=api.AMAZON),
+            lambda c: c.list_stores(api.AMAZON),
+        ),
         _List("connections", api.CONNECTIONS, {}, lambda c: c.list_connections()),
-        _List("authorization_requests", api.AUTHORIZATION_REQUESTS,
-              api.authorization_requests_query(status=api.PENDING),
-              lambda c: c.list_authorization_requests(api.PENDING)),
+        _List(
+            "authorization_requests",
+            api.AUTHORIZATION_REQUESTS,
+            api.authorization_requests_query(status=api.PENDING),
+            lambda c: c.list_authorization_requests(api.PENDING),
+        ),
     )
 
 
@@ -144,16 +163,28 @@ async def diagnose(client: ReadClient) -> Report:
         if first.status is None:
             return Report(client.api_url, tuple(checks))
         if first.status in (401, 403):
-            checks.append(Check("login", FAIL, "the token in DROPSTREAM_TOKEN was refused "
-                                f"({first.status})", AUTH, "nothing can be read or planned",
-                                "get a new token, or set DROPSTREAM_USERNAME and "
-                                "DROPSTREAM_PASSWORD so the tool gets its own"))
+            checks.append(
+                Check(
+                    "login",
+                    FAIL,
+                    f"the token in DROPSTREAM_TOKEN was refused ({first.status})",
+                    AUTH,
+                    "nothing can be read or planned",
+                    "get a new token, or set DROPSTREAM_USERNAME and "
+                    "DROPSTREAM_PASSWORD so the tool gets its own",
+                )
+            )
             return Report(client.api_url, tuple(checks))
-        checks.append(Check("login", WARN, "a ready token (DROPSTREAM_TOKEN) is accepted; "
-                            "its lifetime is unknown", AUTH,
-                            "a run that outlives the token fails with an auth error and "
-                            "cannot renew it", "prefer DROPSTREAM_USERNAME and "
-                            "DROPSTREAM_PASSWORD for long applies"))
+        checks.append(
+            Check(
+                "login",
+                WARN,
+                "a ready token (DROPSTREAM_TOKEN) is accepted; its lifetime is unknown",
+                AUTH,
+                "a run that outlives the token fails with an auth error and cannot renew it",
+                "prefer DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD for long applies",
+            )
+        )
     list_checks = [await _check_list(client, probe, spec, seen) for spec in _lists()]
     checks.append(_account_check(client, seen))
     checks.extend(list_checks)
@@ -170,34 +201,61 @@ async def diagnose(client: ReadClient) -> Report:
 def _url_check(url: str, answer: Answer, what: str) -> Check:
     if answer.status is None:
         reason = str(answer.error) if answer.error else "no answer"
-        return Check("url", FAIL, reason, TRANSPORT, "nothing can be read, planned or applied",
-                     "check the URL (--api-url / DROPSTREAM_API_URL), the network, proxy and "
-                     "TLS; for a local sandbox start one with `dropstream-sync sandbox serve`")
+        return Check(
+            "url",
+            FAIL,
+            reason,
+            TRANSPORT,
+            "nothing can be read, planned or applied",
+            "check the URL (--api-url / DROPSTREAM_API_URL), the network, proxy and "
+            "TLS; for a local sandbox start one with `dropstream-sync sandbox serve`",
+        )
     if answer.status in (404, 405) or (answer.status >= 500):
-        return Check("url", FAIL, f"{url} answers HTTP {answer.status} to {what}, not as the "
-                     "DropStream API", TRANSPORT, "nothing can be read, planned or applied",
-                     "check the URL: it is the API's base, e.g. https://api.getdropstream.com")
+        return Check(
+            "url",
+            FAIL,
+            f"{url} answers HTTP {answer.status} to {what}, not as the DropStream API",
+            TRANSPORT,
+            "nothing can be read, planned or applied",
+            "check the URL: it is the API's base, e.g. https://api.getdropstream.com",
+        )
     return Check("url", OK, f"{url} answers (HTTP {answer.status} to {what})")
 
 
 def _login_check(token: Answer) -> Check:
     if token.status in (401, 403) or not token.ok:
-        return Check("login", FAIL, f"the login was refused (HTTP {token.status})", AUTH,
-                     "nothing can be read, planned or applied",
-                     "check DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD (or "
-                     "DROPSTREAM_PASSWORD_FILE): an ordinary DropStream login")
+        return Check(
+            "login",
+            FAIL,
+            f"the login was refused (HTTP {token.status})",
+            AUTH,
+            "nothing can be read, planned or applied",
+            "check DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD (or "
+            "DROPSTREAM_PASSWORD_FILE): an ordinary DropStream login",
+        )
     body = token.body if isinstance(token.body, dict) else {}
     if not isinstance(body.get("access_token"), str):
-        return Check("login", FAIL, "the token answer has no access_token", AUTH,
-                     "nothing can be read, planned or applied", REPORT_IT)
+        return Check(
+            "login",
+            FAIL,
+            "the token answer has no access_token",
+            AUTH,
+            "nothing can be read, planned or applied",
+            REPORT_IT,
+        )
     lifetime = body.get(api.EXPIRES_IN_KEY)
     if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) and lifetime > 0:
         return Check("login", OK, f"token issued, {api.EXPIRES_IN_KEY} {lifetime:g} s")
     fallback = api.TOKEN_LIFETIME_FALLBACK_SECONDS
-    return Check("login", WARN, f"token issued without {api.EXPIRES_IN_KEY}", AUTH,
-                 f"the client assumes {fallback:g} s and gets a new token on a 401, so plan "
-                 "and apply work; a shorter lifetime only costs a retried request",
-                 "nothing, unless applies fail with auth errors midway: then report it")
+    return Check(
+        "login",
+        WARN,
+        f"token issued without {api.EXPIRES_IN_KEY}",
+        AUTH,
+        f"the client assumes {fallback:g} s and gets a new token on a 401, so plan "
+        "and apply work; a shorter lifetime only costs a retried request",
+        "nothing, unless applies fail with auth errors midway: then report it",
+    )
 
 
 # -- lists -------------------------------------------------------------------------------
@@ -222,45 +280,82 @@ def _ids(items: Sequence[Mapping[str, Any]]) -> list[Any]:
 
 async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen) -> Check:
     cid = f"list {spec.name}"
-    first = await probe.get(spec.path, {**spec.query, api.PER_PAGE_PARAM: api.PER_PAGE,
-                                        api.PAGE_PARAM: 1})
+    first = await probe.get(
+        spec.path, {**spec.query, api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
+    )
     seen.answers.append(first)
     if not first.ok:
         return _list_failure(cid, spec, first)
     items, envelope = _items_of(first)
     if items is None:
-        return Check(cid, FAIL, f"GET {spec.path} answered neither a list nor a known "
-                     "envelope", SHAPE, "plan and apply stop with an error", REPORT_IT)
+        return Check(
+            cid,
+            FAIL,
+            f"GET {spec.path} answered neither a list nor a known envelope",
+            SHAPE,
+            "plan and apply stop with an error",
+            REPORT_IT,
+        )
     seen.items[spec.path] = items
     link = api.next_link(first.headers) is not None
     total = api.total_count(first.headers)
-    signals = [name for name, present in ((api.LINK_HEADER, link),
-                                           (api.TOTAL_COUNT_HEADER, total is not None),
-                                           (f"body {', '.join(envelope)}", bool(envelope)))
-               if present]
+    signals = [
+        name
+        for name, present in (
+            (api.LINK_HEADER, link),
+            (api.TOTAL_COUNT_HEADER, total is not None),
+            (f"body {', '.join(envelope)}", bool(envelope)),
+        )
+        if present
+    ]
     paging = await _paging(probe, spec, len(items) if total is None else total, seen)
     try:
         read = await spec.read(client)
     except PartialReadError as exc:
-        return Check(cid, FAIL, f"{len(items)} on the first page; pages by "
-                     f"{' + '.join(signals) or 'nothing'}; {paging.summary}", PAGINATION,
-                     f"{STOPS_PLAN}: {exc.reason}", REPORT_IT)
+        return Check(
+            cid,
+            FAIL,
+            f"{len(items)} on the first page; pages by "
+            f"{' + '.join(signals) or 'nothing'}; {paging.summary}",
+            PAGINATION,
+            f"{STOPS_PLAN}: {exc.reason}",
+            REPORT_IT,
+        )
     except ApiError as exc:
-        return Check(cid, FAIL, f"reading it failed: {exc}", SHAPE,
-                     "plan and apply stop with this error", REPORT_IT)
+        return Check(
+            cid,
+            FAIL,
+            f"reading it failed: {exc}",
+            SHAPE,
+            "plan and apply stop with this error",
+            REPORT_IT,
+        )
     seen.read_ids[spec.path] = [getattr(o, "id", 0) for o in read]
     counted = f"{len(read)} read" + (f" of X-Total-Count {total}" if total is not None else "")
     summary = f"{counted}; pages by {' + '.join(signals) or 'nothing'}; {paging.summary}"
     if total is not None and len(read) < total:
-        return Check(cid, FAIL, summary, PAGINATION, "a plan would create or disable objects "
-                     "it never read", REPORT_IT)
+        return Check(
+            cid,
+            FAIL,
+            summary,
+            PAGINATION,
+            "a plan would create or disable objects it never read",
+            REPORT_IT,
+        )
     if paging.problem:
-        return Check(cid, WARN, summary, PAGINATION, paging.problem,
-                     "nothing for now; " + REPORT_IT)
+        return Check(
+            cid, WARN, summary, PAGINATION, paging.problem, "nothing for now; " + REPORT_IT
+        )
     if not signals:
-        return Check(cid, WARN, summary, PAGINATION, f"lists of up to {api.PER_PAGE} are "
-                     "read whole; a longer one answered the same way is refused by plan",
-                     "nothing for now; if plan refuses a list, " + REPORT_IT)
+        return Check(
+            cid,
+            WARN,
+            summary,
+            PAGINATION,
+            f"lists of up to {api.PER_PAGE} are "
+            "read whole; a longer one answered the same way is refused by plan",
+            "nothing for now; if plan refuses a list, " + REPORT_IT,
+        )
     return Check(cid, OK, summary)
 
 
@@ -287,24 +382,45 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
     if per_page and page:
         return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured")
     wrong = [p for p, ok in ((api.PER_PAGE_PARAM, per_page), (api.PAGE_PARAM, page)) if not ok]
-    return _Paging(f"{' and '.join(wrong)} ignored",
-                   f"the reader sees this list whole only while it fits one answer ("
-                   f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}); a "
-                   "longer one is refused by plan")
+    return _Paging(
+        f"{' and '.join(wrong)} ignored",
+        f"the reader sees this list whole only while it fits one answer ("
+        f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}); a "
+        "longer one is refused by plan",
+    )
 
 
 def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:
     if spec.path == api.AUTHORIZATION_REQUESTS and answer.status in api.MISSING_ENDPOINT_STATUSES:
-        return Check(cid, WARN, f"GET {spec.path} answers {answer.status}: no such endpoint",
-                     INFO, "see authorization_requests below", "")
+        return Check(
+            cid,
+            WARN,
+            f"GET {spec.path} answers {answer.status}: no such endpoint",
+            INFO,
+            "see authorization_requests below",
+            "",
+        )
     if answer.status is None:
-        return Check(cid, FAIL, str(answer.error), TRANSPORT, "plan and apply stop",
-                     "run doctor again; if it persists check the network")
+        return Check(
+            cid,
+            FAIL,
+            str(answer.error),
+            TRANSPORT,
+            "plan and apply stop",
+            "run doctor again; if it persists check the network",
+        )
     if answer.status in (401, 403):
-        return Check(cid, FAIL, f"GET {spec.path} refused ({answer.status})", AUTH,
-                     "plan and apply stop", "use a login that may read " + spec.name)
-    return Check(cid, FAIL, f"GET {spec.path}: {answer.error}", SHAPE, "plan and apply stop",
-                 REPORT_IT)
+        return Check(
+            cid,
+            FAIL,
+            f"GET {spec.path} refused ({answer.status})",
+            AUTH,
+            "plan and apply stop",
+            "use a login that may read " + spec.name,
+        )
+    return Check(
+        cid, FAIL, f"GET {spec.path}: {answer.error}", SHAPE, "plan and apply stop", REPORT_IT
+    )
 
 
 # -- the account ---------------------------------------------------------------------------
@@ -315,12 +431,22 @@ def _account_check(client: ReadClient, seen: _Seen) -> Check:
     warehouses = seen.read_ids.get(api.WAREHOUSES)
     who = client.account if ":" in client.account else f"login {client.account}"
     if customers is None:
-        return Check("account", WARN, f"{who}; its customers could not be read", INFO,
-                     "see the list checks", "")
+        return Check(
+            "account",
+            WARN,
+            f"{who}; its customers could not be read",
+            INFO,
+            "see the list checks",
+            "",
+        )
     digest = hashlib.sha256(",".join(map(str, sorted(customers))).encode()).hexdigest()[:12]
     seen_w = "?" if warehouses is None else str(len(warehouses))
-    return Check("account", OK, f"{who}; sees {len(customers)} customers, {seen_w} warehouses; "
-                 f"customer-id fingerprint {digest}")
+    return Check(
+        "account",
+        OK,
+        f"{who}; sees {len(customers)} customers, {seen_w} warehouses; "
+        f"customer-id fingerprint {digest}",
+    )
 
 
 # -- shapes --------------------------------------------------------------------------------
@@ -334,8 +460,10 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
         if missing:
             problems.append(f"{missing} without {key}")
         if key == api.ID_KEY or key.endswith("_id"):
-            bad = sum(key in item and (isinstance(item[key], bool)
-                                       or not isinstance(item[key], int)) for item in items)
+            bad = sum(
+                key in item and (isinstance(item[key], bool) or not isinstance(item[key], int))
+                for item in items
+            )
             if bad:
                 problems.append(f"{bad} with a {key} that is not an integer")
     if api.ENABLED_AT_KEY in required:
@@ -346,8 +474,9 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
             except ValueError:
                 bad += 1
         if bad:
-            problems.append(f"{bad} with an {api.ENABLED_AT_KEY} that is neither null nor a "
-                            "timestamp")
+            problems.append(
+                f"{bad} with an {api.ENABLED_AT_KEY} that is neither null nor a timestamp"
+            )
     return problems
 
 
@@ -356,25 +485,45 @@ def _shape_check(seen: _Seen) -> Check:
     bad = {path: p for path, p in found.items() if p}
     count = sum(len(items) for items in seen.items.values())
     if not bad:
-        return Check("shapes", OK, f"{count} objects in {len(seen.items)} lists have the "
-                     f"model's fields, integer ids, {api.ENABLED_AT_KEY} null or a timestamp")
+        return Check(
+            "shapes",
+            OK,
+            f"{count} objects in {len(seen.items)} lists have the "
+            f"model's fields, integer ids, {api.ENABLED_AT_KEY} null or a timestamp",
+        )
     text = "; ".join(f"{path.strip('/')}: {', '.join(p)}" for path, p in sorted(bad.items()))
-    return Check("shapes", FAIL, text, SHAPE,
-                 "plan and apply stop with 'unexpected answer', or misread these objects",
-                 REPORT_IT)
+    return Check(
+        "shapes",
+        FAIL,
+        text,
+        SHAPE,
+        "plan and apply stop with 'unexpected answer', or misread these objects",
+        REPORT_IT,
+    )
 
 
 def _adapter_check(seen: _Seen) -> Check:
     stores = [s for s in seen.items.get(api.STORES, []) if s.get("platform") == api.AMAZON]
     if not stores:
-        return Check("amazon adapter", WARN, "no Amazon store to check", INFO,
-                     "the adapter keys the client sends are unconfirmed until one exists",
-                     "run doctor again after the first store is created (apply or the UI)")
+        return Check(
+            "amazon adapter",
+            WARN,
+            "no Amazon store to check",
+            INFO,
+            "the adapter keys the client sends are unconfirmed until one exists",
+            "run doctor again after the first store is created (apply or the UI)",
+        )
     store = stores[0]
     adapter = store.get(api.ADAPTER_KEY)
     if not isinstance(adapter, Mapping):
-        return Check("amazon adapter", FAIL, f"store {store.get(api.ID_KEY)} has no adapter "
-                     "object", SHAPE, "plan reads every setting as unknown", REPORT_IT)
+        return Check(
+            "amazon adapter",
+            FAIL,
+            f"store {store.get(api.ID_KEY)} has no adapter object",
+            SHAPE,
+            "plan reads every setting as unknown",
+            REPORT_IT,
+        )
     expected = (api.MARKETPLACE_KEY, *api.ADAPTER_SETTING_KEYS, api.AUTHORIZATION_KEY)
     missing = [k for k in expected if k not in adapter]
     other = sorted(set(adapter) - set(expected))
@@ -390,31 +539,46 @@ def _adapter_check(seen: _Seen) -> Check:
     where = f"store {store.get(api.ID_KEY)}"
     extra = f"; other keys: {', '.join(other)}" if other else ""
     if missing or auth_problem:
-        what = "; ".join(filter(None, [f"missing {', '.join(missing)}" if missing else "",
-                                       auth_problem]))
-        return Check("amazon adapter", FAIL, f"{where}: {what}{extra}", SHAPE,
-                     "plan reads those settings as unknown and would plan updates for them; "
-                     "apply would send keys the API may not know; invites and connections "
-                     "depend on the authorization", REPORT_IT)
-    return Check("amazon adapter", OK, f"{where}: the model's keys and authorization "
-                 f"object{extra}")
+        what = "; ".join(
+            filter(None, [f"missing {', '.join(missing)}" if missing else "", auth_problem])
+        )
+        return Check(
+            "amazon adapter",
+            FAIL,
+            f"{where}: {what}{extra}",
+            SHAPE,
+            "plan reads those settings as unknown and would plan updates for them; "
+            "apply would send keys the API may not know; invites and connections "
+            "depend on the authorization",
+            REPORT_IT,
+        )
+    return Check("amazon adapter", OK, f"{where}: the model's keys and authorization object{extra}")
 
 
 def _requests_endpoint_check(seen: _Seen) -> Check:
-    answer = next((a for a in seen.answers if a.error is not None
-                   and a.error.path == api.AUTHORIZATION_REQUESTS), None)
+    answer = next(
+        (
+            a
+            for a in seen.answers
+            if a.error is not None and a.error.path == api.AUTHORIZATION_REQUESTS
+        ),
+        None,
+    )
     if api.AUTHORIZATION_REQUESTS in seen.items:
         return Check("authorization_requests", OK, f"GET {api.AUTHORIZATION_REQUESTS} exists")
     if answer is not None and answer.status in api.MISSING_ENDPOINT_STATUSES:
-        return Check("authorization_requests", WARN,
-                     f"GET {api.AUTHORIZATION_REQUESTS} answers {answer.status}: this API has "
-                     "no invite endpoint", INFO,
-                     "plan turns each invite into a pending item 'send from the DropStream UI "
-                     "(Send to merchant)' with the merchant's email; apply makes every other "
-                     "change", "send those invites from the UI; plan --format markdown lists "
-                     "them as a checklist")
-    return Check("authorization_requests", WARN, "not confirmed (see its list check)", INFO,
-                 "", "")
+        return Check(
+            "authorization_requests",
+            WARN,
+            f"GET {api.AUTHORIZATION_REQUESTS} answers {answer.status}: this API has "
+            "no invite endpoint",
+            INFO,
+            "plan turns each invite into a pending item 'send from the DropStream UI "
+            "(Send to merchant)' with the merchant's email; apply makes every other "
+            "change",
+            "send those invites from the UI; plan --format markdown lists them as a checklist",
+        )
+    return Check("authorization_requests", WARN, "not confirmed (see its list check)", INFO, "", "")
 
 
 def _rate_check(seen: _Seen) -> Check:
@@ -425,6 +589,10 @@ def _rate_check(seen: _Seen) -> Check:
             if value is not None and name not in found:
                 found[name] = value[:40]
     if not found:
-        return Check("rate limit", OK, "no rate headers seen (none are needed: the client "
-                     "paces itself and waits out a 429's Retry-After)")
+        return Check(
+            "rate limit",
+            OK,
+            "no rate headers seen (none are needed: the client "
+            "paces itself and waits out a 429's Retry-After)",
+        )
     return Check("rate limit", OK, "seen: " + ", ".join(f"{k}: {v}" for k, v in found.items()))

@@ -155,5 +155,6 @@ class PartialReadError(ApiError):
             f"the list {list_path} may not have been read whole: {reason}. Nothing was "
             "planned from it (a plan would create or disable objects it never read); run "
             "`dropstream-sync doctor` to see how this API paginates",
-            method="GET", path=list_path,
+            method="GET",
+            path=list_path,
         )

@@ -39,7 +39,8 @@ HEADER = """\
 
 
 def live_to_config(
-    live: LiveState, merchant_names: Collection[str] | None = None,
+    live: LiveState,
+    merchant_names: Collection[str] | None = None,
     history: Iterable[AuthorizationRequest] = (),
 ) -> dict[str, Any]:
     """The config document (version 1) for the merchants with Amazon stores, or those named;
@@ -77,8 +78,13 @@ def live_to_config(
         if customer.id in email_of:
             merchant["email"] = email_of[customer.id]
         merchant["stores"] = [
-            _store(s, connections_of.get(s.id, []), first_warehouse.get(customer.id),
-                   warehouse_name, s.id in pending or customer.id not in email_of)
+            _store(
+                s,
+                connections_of.get(s.id, []),
+                first_warehouse.get(customer.id),
+                warehouse_name,
+                s.id in pending or customer.id not in email_of,
+            )
             for s in stores
             if s.marketplace_id in catalog.BY_ID
         ]
@@ -87,8 +93,11 @@ def live_to_config(
 
 
 def _store(
-    store: Store, connections: list[Connection], default_wh: int | None,
-    names: dict[int, str], no_invite: bool,
+    store: Store,
+    connections: list[Connection],
+    default_wh: int | None,
+    names: dict[int, str],
+    no_invite: bool,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": store.name,
@@ -126,9 +135,11 @@ def _channels(connections: list[Connection]) -> dict[str, bool]:
             states.setdefault(ch.type, set()).add(ch.enabled)
     present = [{ch.type for ch in channels} for channels in known]
     order = {kind: i for i, kind in enumerate(CHANNEL_TYPES)}
-    return {kind: next(iter(values)) for kind, values in
-            sorted(states.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
-            if len(values) == 1 and all(kind in p for p in present) and kind in order}
+    return {
+        kind: next(iter(values))
+        for kind, values in sorted(states.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+        if len(values) == 1 and all(kind in p for p in present) and kind in order
+    }
 
 
 def _settings(store: Store) -> dict[str, Any]:

@@ -109,10 +109,20 @@ class Store:
         a = self.authorization
         # str(): the digest covers the word, as it did before the enums, not an enum's repr.
         return (
-            "store", self.id, self.customer_id, self.name, self.platform, self.marketplace_id,
-            self.fulfillment_channel, tuple(sorted(self.import_order_statuses)),
-            self.fulfillment_latency, self.fulfillment_channel_code,
-            str(a.status), a.selling_partner_id, _iso(a.authorized_at), _iso(a.expires_at),
+            "store",
+            self.id,
+            self.customer_id,
+            self.name,
+            self.platform,
+            self.marketplace_id,
+            self.fulfillment_channel,
+            tuple(sorted(self.import_order_statuses)),
+            self.fulfillment_latency,
+            self.fulfillment_channel_code,
+            str(a.status),
+            a.selling_partner_id,
+            _iso(a.authorized_at),
+            _iso(a.expires_at),
             self.enabled,
         )
 
@@ -147,14 +157,22 @@ class Connection:
         return self.enabled_at is not None
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return ("connection", self.id, self.customer_id, self.store_id, self.warehouse_id,
-                self.name, self.enabled)
+        return (
+            "connection",
+            self.id,
+            self.customer_id,
+            self.store_id,
+            self.warehouse_id,
+            self.name,
+            self.enabled,
+        )
 
     def channel_fingerprints(self) -> tuple[tuple[int, tuple[Any, ...]], ...]:
         """(channel id, its fingerprint) for each channel: index entries of their own, so
         that a plan without channels digests as it always did."""
-        return tuple((ch.id, ("channel", ch.id, self.id, ch.type, ch.enabled))
-                     for ch in self.channels or ())
+        return tuple(
+            (ch.id, ("channel", ch.id, self.id, ch.type, ch.enabled)) for ch in self.channels or ()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +187,14 @@ class AuthorizationRequest:
     completed_at: datetime | None = None
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return ("authorization_request", self.id, self.store_id, self.email, str(self.status),
-                _iso(self.expires_at))
+        return (
+            "authorization_request",
+            self.id,
+            self.store_id,
+            self.email,
+            str(self.status),
+            _iso(self.expires_at),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,9 @@ def _ignore(_: object) -> None:
     return None
 
 
-def load_config(paths: Sequence[str], on_warning: Callable[[Problem], None] = _ignore
-                ) -> LoadResult:
+def load_config(
+    paths: Sequence[str], on_warning: Callable[[Problem], None] = _ignore
+) -> LoadResult:
     """The config (files or folders), checked; warnings go to `on_warning`. Sends nothing."""
     from dropstream_sync.config import load
 
@@ -61,16 +62,22 @@ def load_config(paths: Sequence[str], on_warning: Callable[[Problem], None] = _i
     return result
 
 
-def make_plan(result: LoadResult, client: SyncReadClient | SyncWriteClient,
-              merchants: Sequence[str] = ()) -> Plan:
+def make_plan(
+    result: LoadResult, client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = ()
+) -> Plan:
     """Plan a loaded config against live, read through `client` (one read per list)."""
     check_account(result.desired, client.api_url, client.aio.account)
     names = merchants or sorted(result.desired.merchant_names())
-    log.info("reading the live account at %s (%d merchant(s) in the config)", client.api_url,
-             len(names))
+    log.info(
+        "reading the live account at %s (%d merchant(s) in the config)", client.api_url, len(names)
+    )
     live = client.read_live(names)
-    log.info("planning: %d live store(s), %d connection(s), %d pending request(s)",
-             len(live.stores), len(live.connections), len(live.authorization_requests))
+    log.info(
+        "planning: %d live store(s), %d connection(s), %d pending request(s)",
+        len(live.stores),
+        len(live.connections),
+        len(live.authorization_requests),
+    )
     return _plan_of(result, live, client.clock(), client, merchants)
 
 
@@ -84,27 +91,42 @@ def check_account(desired: DesiredState, api_url: str, account: str) -> None:
         f"{where}this config belongs to account {desired.account!r} (its `account:`), but "
         f"the credentials log in to {api_url} as account {account!r}; nothing was read or "
         "changed. Use that account's credentials, or correct `account:` (run "
-        "`dropstream-sync doctor` to see which account a login is)")
+        "`dropstream-sync doctor` to see which account a login is)"
+    )
 
 
-def _plan_of(result: LoadResult, live: LiveState, now: datetime,
-             client: SyncReadClient | SyncWriteClient, merchants: Sequence[str]) -> Plan:
+def _plan_of(
+    result: LoadResult,
+    live: LiveState,
+    now: datetime,
+    client: SyncReadClient | SyncWriteClient,
+    merchants: Sequence[str],
+) -> Plan:
     from dropstream_sync.planner import plan
 
     # Planning allocates for every live object and frees almost nothing (heap.py).
     with collector_paused():
         return plan(
-            result.desired, live, now=now, merchants=merchants or None,
-            warnings=[f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}"
-                      for w in result.warnings],
-            api_url=client.api_url, account=client.aio.account, tool_version=__version__,
+            result.desired,
+            live,
+            now=now,
+            merchants=merchants or None,
+            warnings=[
+                f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings
+            ],
+            api_url=client.api_url,
+            account=client.aio.account,
+            tool_version=__version__,
             created_at=utc_stamp(now),
         )
 
 
-def load_and_plan(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,
-                  merchants: Sequence[str] = (),
-                  on_warning: Callable[[Problem], None] = _ignore) -> Plan:
+def load_and_plan(
+    paths: Sequence[str],
+    client: SyncReadClient | SyncWriteClient,
+    merchants: Sequence[str] = (),
+    on_warning: Callable[[Problem], None] = _ignore,
+) -> Plan:
     return make_plan(load_config(paths, on_warning), client, merchants)
 
 
@@ -119,14 +141,18 @@ class PlanAndLive:
     now: datetime
 
 
-def load_plan_and_live(paths: Sequence[str], client: SyncReadClient | SyncWriteClient,
-                       merchants: Sequence[str] = (),
-                       on_warning: Callable[[Problem], None] = _ignore) -> PlanAndLive:
+def load_plan_and_live(
+    paths: Sequence[str],
+    client: SyncReadClient | SyncWriteClient,
+    merchants: Sequence[str] = (),
+    on_warning: Callable[[Problem], None] = _ignore,
+) -> PlanAndLive:
     return make_plan_and_live(load_config(paths, on_warning), client, merchants)
 
 
-def make_plan_and_live(result: LoadResult, client: SyncReadClient | SyncWriteClient,
-                       merchants: Sequence[str] = ()) -> PlanAndLive:
+def make_plan_and_live(
+    result: LoadResult, client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = ()
+) -> PlanAndLive:
     """Like `make_plan`, keeping the live read: the same requests as `plan`, whose read
     already holds the expired invitations the report shows (one list read, never a request
     per store)."""
@@ -217,11 +243,15 @@ def apply(
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
     if not saved and any(_looks_like_plan(p) for p in paths):
-        raise SettingsError("a saved plan cannot be mixed with config paths: apply the plan "
-                            "file alone, or give only config files and folders")
+        raise SettingsError(
+            "a saved plan cannot be mixed with config paths: apply the plan "
+            "file alone, or give only config files and folders"
+        )
     if saved and merchants:
-        raise SettingsError("--merchant chooses what to plan; a saved plan is applied exactly "
-                            "as saved (make it with `plan --merchant NAME --out FILE`)")
+        raise SettingsError(
+            "--merchant chooses what to plan; a saved plan is applied exactly "
+            "as saved (make it with `plan --merchant NAME --out FILE`)"
+        )
     # A saved plan is read and checked against this client before any request: a plan
     # of another server or account, or an edited one, never gets as far as a read.
     saved_plan = read_plan_file(paths[0]) if saved else None
@@ -248,22 +278,34 @@ def apply(
             hooks.planned(plan)
         if plan.blocked and not force:
             raise BlockedPlanError(
-                "the plan is blocked by safety checks: " + "; ".join(plan.blocked_reasons)
+                "the plan is blocked by safety checks: "
+                + "; ".join(plan.blocked_reasons)
                 + ". Review it, then apply with --force to override."
             )
         if not plan.changes:
             return Applied(plan, None)
         if not saved and not hooks.confirm(plan):
             return Applied(plan, None, declined=True)
-        log.info("applying %d change(s), up to %d at once per phase", len(plan.changes),
-                 parallelism)
+        log.info(
+            "applying %d change(s), up to %d at once per phase", len(plan.changes), parallelism
+        )
         hooks.starting(plan)
         stop = Stop(on_request=hooks.interrupted)
-        report: ApplyReport = client.run(on_signals(stop, apply_plan(
-            plan, client.aio, parallelism=parallelism, on_result=hooks.result, audit=audit,
-            # enabled_at is stamped on the API's clock, like everything it stores.
-            clock=client.clock, stop=stop,
-        )))
+        report: ApplyReport = client.run(
+            on_signals(
+                stop,
+                apply_plan(
+                    plan,
+                    client.aio,
+                    parallelism=parallelism,
+                    on_result=hooks.result,
+                    audit=audit,
+                    # enabled_at is stamped on the API's clock, like everything it stores.
+                    clock=client.clock,
+                    stop=stop,
+                ),
+            )
+        )
     return Applied(plan, report)
 
 
@@ -301,7 +343,8 @@ def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
     raise PlanFileError(
         f"{source}: the plan was made for {made}, but this apply is for {here}; a plan is "
         "applied only where it was made. Make a plan here with `dropstream-sync plan --out "
-        "FILE`, review it, and apply that")
+        "FILE`, review it, and apply that"
+    )
 
 
 def _same_server(a: str, b: str) -> bool:
@@ -315,8 +358,7 @@ def _same_server(a: str, b: str) -> bool:
             port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
         except ValueError:
             return None
-        return (parts.scheme.lower(), (parts.hostname or "").lower(), port,
-                parts.path.rstrip("/"))
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/"))
 
     left = canonical(a)
     return left is not None and left == canonical(b)
@@ -332,14 +374,16 @@ def check_targets(plan: Plan, live: LiveState, source: str) -> None:
     outside = plan.objects_outside(covered.keys())
     if not outside:
         return
-    shown = "; ".join(f"{c.id} ({c.kind} {c.merchant}/{c.store or '-'}) names {key}"
-                      for c, key in outside[:5])
+    shown = "; ".join(
+        f"{c.id} ({c.kind} {c.merchant}/{c.store or '-'}) names {key}" for c, key in outside[:5]
+    )
     more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
     scope = ", ".join(repr(m) for m in plan.merchants) or "none"
     raise PlanFileError(
         f"{source}: {len(outside)} change(s) name live objects outside the plan's merchants "
         f"({scope}): {shown}{more}. Nothing was changed; make the plan again with "
-        "`dropstream-sync plan --out FILE` and review it")
+        "`dropstream-sync plan --out FILE` and review it"
+    )
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -353,8 +397,9 @@ class Imported:
     notes: tuple[str, ...]  # what a plan of the file would do now, for the person to read
 
 
-def import_account(client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = (),
-                   name: str = "<stdout>") -> Imported:
+def import_account(
+    client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = (), name: str = "<stdout>"
+) -> Imported:
     """The live account (or the merchants named) as config; `name` is where it will be
     written, for the notes. SettingsError when a named merchant has no Amazon store."""
     from dropstream_sync.importer import live_to_config, render_config
@@ -372,9 +417,9 @@ def import_account(client: SyncReadClient | SyncWriteClient, merchants: Sequence
     return Imported(text, len(document["merchants"]), stores, tuple(notes))
 
 
-def _live_and_request_history(client: SyncReadClient | SyncWriteClient,
-                              merchants: Sequence[str]
-                              ) -> tuple[LiveState, list[AuthorizationRequest]]:
+def _live_and_request_history(
+    client: SyncReadClient | SyncWriteClient, merchants: Sequence[str]
+) -> tuple[LiveState, list[AuthorizationRequest]]:
     """The live state, and the authorization requests of every status (one paginated list
     read beside the others, never a read per store): a merchant's email is recovered from
     its most recent request even when none is pending. An API without the endpoint gives
@@ -405,8 +450,9 @@ def _live_and_request_history(client: SyncReadClient | SyncWriteClient,
     return client.run(read())
 
 
-def _first_plan_notes(text: str, live: LiveState, client: SyncReadClient | SyncWriteClient,
-                      name: str) -> list[str]:
+def _first_plan_notes(
+    text: str, live: LiveState, client: SyncReadClient | SyncWriteClient, name: str
+) -> list[str]:
     """What a plan of the written file would do now: nothing for a settled account, but an
     email taken from a pending request also invites that merchant's other stores that wait
     for one (unauthorized, or an authorization due for renewal). The file is written either
@@ -420,7 +466,8 @@ def _first_plan_notes(text: str, live: LiveState, client: SyncReadClient | SyncW
         first = plan(load_text(text, name), live, now=client.clock())
     except (ConfigError, PlanError) as exc:
         return ["note: a plan of this file stops with an error; fix it before planning:"] + [
-            f"  {line}" for line in str(exc).splitlines()]
+            f"  {line}" for line in str(exc).splitlines()
+        ]
     if not first.changes:
         return []
     counts = Counter(c.kind for c in first.changes)

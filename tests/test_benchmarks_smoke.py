@@ -10,15 +10,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_harness_measures_every_figure() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     rows = [ln for ln in result.stdout.splitlines() if ln.startswith("| ") and "---" not in ln]
     figures = " ".join(rows)
-    for figure in ("requests for a plan", "plan wall time", "in-process", "served sandbox",
-                   "`plan --merchant` of one merchant", "Terraform-style refresh",
-                   "CLI plan peak memory", "pre-seeded state", "rate announced",
-                   "no rate header", "validate of", "--help"):
+    for figure in (
+        "requests for a plan",
+        "plan wall time",
+        "in-process",
+        "served sandbox",
+        "`plan --merchant` of one merchant",
+        "Terraform-style refresh",
+        "CLI plan peak memory",
+        "pre-seeded state",
+        "rate announced",
+        "no rate header",
+        "validate of",
+        "--help",
+    ):
         assert figure in figures, figure
     applies = [r for r in rows if "| apply of" in r]
     assert len(applies) == 3

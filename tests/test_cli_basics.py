@@ -15,7 +15,9 @@ from dropstream_sync.cli import _COMMANDS
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -68,11 +70,18 @@ def test_a_mistyped_command_gets_the_closest_one_suggested() -> None:
 
 def _complete(*words: str) -> str:
     # click's bash completion protocol: COMP_WORDS is the line, COMP_CWORD the word completed.
-    env = {**os.environ, "_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
-           "COMP_WORDS": " ".join(["dropstream-sync", *words]), "COMP_CWORD": str(len(words))}
+    env = {
+        **os.environ,
+        "_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+        "COMP_WORDS": " ".join(["dropstream-sync", *words]),
+        "COMP_CWORD": str(len(words)),
+    }
     return subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()"],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     ).stdout
 
 

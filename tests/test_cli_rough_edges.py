@@ -61,16 +61,28 @@ def test_a_saved_plan_cannot_be_mixed_with_config_paths(
     assert run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--out", saved)[0] == 0
     code, out, err = run(capsys, "apply", saved, EXAMPLE, "--sandbox", sandbox, "--auto-approve")
     assert code == 1 and out == ""
-    assert err == ("error: a saved plan cannot be mixed with config paths: apply the plan file "
-                   "alone, or give only config files and folders\n")
+    assert err == (
+        "error: a saved plan cannot be mixed with config paths: apply the plan file "
+        "alone, or give only config files and folders\n"
+    )
 
 
 def test_apply_merchant_applies_only_that_merchant(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     sandbox = str(tmp_path / "sb")
-    code, out, err = run(capsys, "apply", EXAMPLE, "--sandbox", sandbox, "--auto-approve",
-                         "--merchant", "Acme Outdoors", "--format", "json")
+    code, out, err = run(
+        capsys,
+        "apply",
+        EXAMPLE,
+        "--sandbox",
+        sandbox,
+        "--auto-approve",
+        "--merchant",
+        "Acme Outdoors",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     merchants = {r["merchant"] for r in json.loads(out)["results"]}
     assert merchants == {"Acme Outdoors"}
@@ -143,8 +155,13 @@ def test_verbose_is_the_tools_progress_and_very_verbose_adds_each_request(tmp_pa
     cli_cmd = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
 
     def stderr(*flags: str) -> str:
-        done = subprocess.run([*cli_cmd, *flags, "plan", config, "--sandbox", state],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        done = subprocess.run(
+            [*cli_cmd, *flags, "plan", config, "--sandbox", state],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stderr
 

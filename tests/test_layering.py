@@ -88,8 +88,11 @@ def test_module_respects_layering(path: Path) -> None:
 def test_only_client_and_sandbox_speak_http(path: Path) -> None:
     if _layer(path) in HTTP_LAYERS:
         return
-    http = {name for name in _imports(path)
-            if any(name == lib or name.startswith(lib + ".") for lib in HTTP_LIBRARIES)}
+    http = {
+        name
+        for name in _imports(path)
+        if any(name == lib or name.startswith(lib + ".") for lib in HTTP_LIBRARIES)
+    }
     assert not http, f"{_layer(path)} imports {sorted(http)}: only client/ and sandbox/ speak HTTP"
 
 
@@ -103,7 +106,10 @@ def test_sandbox_module_imports_nothing_else_even_for_dunder_init() -> None:
     for path in (PACKAGE / "sandbox").rglob("*.py"):
         imported = _imports(path)
         assert not any(
-            name == "dropstream_sync" or (name.startswith("dropstream_sync.")
-                                          and not name.startswith("dropstream_sync.sandbox"))
+            name == "dropstream_sync"
+            or (
+                name.startswith("dropstream_sync.")
+                and not name.startswith("dropstream_sync.sandbox")
+            )
             for name in imported
         ), path

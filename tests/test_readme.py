@@ -54,9 +54,16 @@ def run(command: str, cwd: Path, state: Path) -> str:
     assert argv[0] == "dropstream-sync", f"not a dropstream-sync command: {command}"
     args = argv[1:] + (["--sandbox", str(state)] if takes_sandbox(argv[1]) else [])
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
-    done = subprocess.run([*CLI, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
     if not echo_exit:
         assert done.returncode == 0, f"{command}: exit {done.returncode}\n{done.stdout}"
     assert "Traceback" not in done.stdout, done.stdout
@@ -79,8 +86,10 @@ def test_the_workflow_block_is_the_output_of_a_real_run(tmp_path: Path) -> None:
     assert len(commands) >= 3, commands
     expected = normalize(real_session(commands, tmp_path))
     if os.environ.get("UPDATE_README"):
-        README.write_text(readme[: found.start(2)] + expected + readme[found.end(2):],
-                          encoding="utf-8")
+        README.write_text(
+            readme[: found.start(2)] + expected + readme[found.end(2) :], encoding="utf-8"
+        )
     assert found.group(2) == expected, (
         "README.md's workflow block differs from a real run (UPDATE_README=1 pytest "
-        f"tests/test_readme.py rewrites it). A real run prints:\n{expected}")
+        f"tests/test_readme.py rewrites it). A real run prints:\n{expected}"
+    )

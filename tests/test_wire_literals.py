@@ -29,8 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "dropstream_sync"
 SCANNED = sorted(
     [p for p in (PACKAGE / "client").glob("*.py") if p.name != "api.py"]
-    + [*(PACKAGE / "planner").glob("*.py"), *(PACKAGE / "render").glob("*.py"),
-       *(PACKAGE / "cli").glob("*.py")]
+    + [
+        *(PACKAGE / "planner").glob("*.py"),
+        *(PACKAGE / "render").glob("*.py"),
+        *(PACKAGE / "cli").glob("*.py"),
+    ]
     + [PACKAGE / "importer.py", PACKAGE / "workflows.py", PACKAGE / "doctor.py"]
 )
 
@@ -54,8 +57,15 @@ ELSEWHERE_MEANING = {
 
 
 # The status words besides `*_STATUSES`, the platform, and the adapter's keys.
-NAMED_GROUPS = ("PENDING", "AMAZON", "PLATFORMS", "MARKETPLACE_KEY", "SELLING_PARTNER_KEY",
-                "ADAPTER_SETTING_KEYS", "AUTHORIZATION_FIELDS")
+NAMED_GROUPS = (
+    "PENDING",
+    "AMAZON",
+    "PLATFORMS",
+    "MARKETPLACE_KEY",
+    "SELLING_PARTNER_KEY",
+    "ADAPTER_SETTING_KEYS",
+    "AUTHORIZATION_FIELDS",
+)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -92,15 +102,17 @@ def _literals(tree: ast.AST) -> Iterator[ast.Constant]:
     skip: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-                and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)):
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
             skip.add(id(body[0].value))
         if isinstance(node, ast.JoinedStr):
             skip.update(id(part) for part in node.values)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                and id(node) not in skip):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             yield node
 
 
@@ -111,45 +123,72 @@ def leaks(path: Path, source: str, words: dict[str, str]) -> list[str]:
         word = str(node.value)
         if word not in words and words.get(word.lower(), "").endswith(("_HEADER", "_HEADERS")):
             word = word.lower()
-        if word in words and not any(rel.startswith(prefix) and word == w
-                                     for prefix, w in ELSEWHERE_MEANING):
+        if word in words and not any(
+            rel.startswith(prefix) and word == w for prefix, w in ELSEWHERE_MEANING
+        ):
             out.append(f"{rel}:{node.lineno}: {node.value!r} (api.{words[word]})")
     return out
 
 
 def test_the_wire_words_are_collected_from_api_py() -> None:
     words = wire_literals()
-    for expected in ("/stores", "/auth/token", "/authorization_requests", "retry-after",
-                     "x-total-count", "link", "date", "authorized", "revoked", "pending",
-                     "canceled", "marketplace_id", "selling_partner_id", "amazon"):
+    for expected in (
+        "/stores",
+        "/auth/token",
+        "/authorization_requests",
+        "retry-after",
+        "x-total-count",
+        "link",
+        "date",
+        "authorized",
+        "revoked",
+        "pending",
+        "canceled",
+        "marketplace_id",
+        "selling_partner_id",
+        "amazon",
+    ):
         assert expected in words, expected
 
 
 @pytest.mark.parametrize("path", SCANNED, ids=lambda p: p.relative_to(PACKAGE).as_posix())
 def test_no_wire_literal_outside_client_api(path: Path) -> None:
     found = leaks(path, path.read_text(), wire_literals())
-    assert not found, ("wire literals belong in client/api.py (use its constant, or the "
-                       "model's enum in live.py):\n" + "\n".join(found))
+    assert not found, (
+        "wire literals belong in client/api.py (use its constant, or the "
+        "model's enum in live.py):\n" + "\n".join(found)
+    )
 
 
 def test_a_planted_literal_is_caught() -> None:
-    source = ('"""Docstring with /stores."""\n'
-              'def f(r, s):\n'
-              '    """pending"""\n'
-              '    wait = r.headers.get("retry-after")\n'
-              '    return s.status == "authorized" and f"x {wait} /stores" and "X-Total-Count"\n')
+    source = (
+        '"""Docstring with /stores."""\n'
+        "def f(r, s):\n"
+        '    """pending"""\n'
+        '    wait = r.headers.get("retry-after")\n'
+        '    return s.status == "authorized" and f"x {wait} /stores" and "X-Total-Count"\n'
+    )
     found = leaks(PACKAGE / "planner" / "example.py", source, wire_literals())
     assert sorted(line.split(": ", 1)[1].split(" (")[0] for line in found) == [
-        "'X-Total-Count'", "'authorized'", "'retry-after'"]
+        "'X-Total-Count'",
+        "'authorized'",
+        "'retry-after'",
+    ]
 
 
 def test_the_model_vocabulary_is_mapped_from_the_wire_words() -> None:
     assert set(api.AUTHORIZATION_STATUSES.values()) == set(live.AuthStatus)
     assert set(api.REQUEST_STATUSES.values()) == set(live.RequestStatus)
     assert api.PLATFORMS[api.AMAZON] == live.PLATFORM_AMAZON
-    store = api.store({"id": 1, "customer_id": 2, "name": "S", "platform": api.AMAZON,
-                       "adapter": {api.AUTHORIZATION_KEY: {
-                           api.AUTHORIZATION_STATUS_KEY: "revoked"}}})
+    store = api.store(
+        {
+            "id": 1,
+            "customer_id": 2,
+            "name": "S",
+            "platform": api.AMAZON,
+            "adapter": {api.AUTHORIZATION_KEY: {api.AUTHORIZATION_STATUS_KEY: "revoked"}},
+        }
+    )
     assert store.authorization.status is live.AuthStatus.REVOKED
     odd = api.authorization({api.AUTHORIZATION_STATUS_KEY: "suspended"})
     assert odd.status == "suspended"  # a word the model does not know is kept as it came
@@ -160,10 +199,13 @@ def test_the_model_vocabulary_is_mapped_from_the_wire_words() -> None:
 DOC = ROOT / "docs" / "api-assumptions.md"
 CLIENT_MODULES: dict[str, ModuleType] = {
     p.stem: importlib.import_module(f"dropstream_sync.client.{p.stem}")
-    for p in sorted((PACKAGE / "client").glob("*.py")) if p.stem != "__init__"
+    for p in sorted((PACKAGE / "client").glob("*.py"))
+    if p.stem != "__init__"
 }
 OTHER_MODULES: dict[str, ModuleType] = {
-    "live": live, "errors": importlib.import_module("dropstream_sync.errors")}
+    "live": live,
+    "errors": importlib.import_module("dropstream_sync.errors"),
+}
 DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*\*?)+")
 
 
@@ -184,8 +226,10 @@ def _has(owner: Any, part: str) -> bool:
     if hasattr(owner, part):
         return True
     # An attribute an instance sets in __init__ (grep-level).
-    return inspect.isclass(owner) and re.search(
-        rf"self\.{part}\b\s*[:=]", inspect.getsource(owner)) is not None
+    return (
+        inspect.isclass(owner)
+        and re.search(rf"self\.{part}\b\s*[:=]", inspect.getsource(owner)) is not None
+    )
 
 
 def resolves(reference: str) -> bool:
@@ -207,8 +251,9 @@ def _cited() -> tuple[list[str], list[str]]:
         dotted += [t for t in ticks if DOTTED.fullmatch(t) and not t.endswith((".py", ".md"))]
         cells = line.split(" | ")
         if line.startswith("| ") and len(cells) == 3:
-            bare += [t for t in re.findall(r"`([^`]+)`", cells[1])
-                     if re.fullmatch(r"[A-Za-z_]\w*\*?", t)]
+            bare += [
+                t for t in re.findall(r"`([^`]+)`", cells[1]) if re.fullmatch(r"[A-Za-z_]\w*\*?", t)
+            ]
     return dotted, bare
 
 
@@ -233,6 +278,7 @@ def test_a_plan_saved_before_the_enums_still_matches_its_live_digest() -> None:
     assert repr(as_enum.fingerprint()) == repr(as_word.fingerprint())
     when = api.parse_time("2026-01-01T00:00:00Z")
     assert when is not None
-    request = live.AuthorizationRequest(1, 2, 3, "a@b.example", live.RequestStatus.PENDING,
-                                        when, when)
+    request = live.AuthorizationRequest(
+        1, 2, 3, "a@b.example", live.RequestStatus.PENDING, when, when
+    )
     assert "'pending'" in repr(request.fingerprint())

@@ -38,7 +38,8 @@ def session(tmp_path: Path) -> Iterator[SandboxSession]:
 def test_load_text_reads_a_config_held_in_memory() -> None:
     desired = load_text(ONE_STORE, "imported.yaml")
     assert [(m.name, [s.name for s in m.stores]) for m in desired.merchants] == [
-        ("Acme", ["Acme US"])]
+        ("Acme", ["Acme US"])
+    ]
 
 
 def test_load_text_names_the_given_name_and_the_line_in_its_problems() -> None:
@@ -104,8 +105,10 @@ def test_import_gives_the_applied_merchants_back_as_yaml(session: SandboxSession
     workflows.apply(session.client, [EXAMPLE])
     imported = workflows.import_account(session.client, (), "all.yaml")
     assert imported.merchants > 0 and imported.stores > 0
-    assert load_text(imported.text, "all.yaml").merchant_names() == \
-        workflows.load_config([EXAMPLE]).desired.merchant_names()
+    assert (
+        load_text(imported.text, "all.yaml").merchant_names()
+        == workflows.load_config([EXAMPLE]).desired.merchant_names()
+    )
     # Acme Outdoors MX (enabled: false, never invited) is written switched off, so the
     # email recovered from the other stores' invitations invites nobody (issue 15.7).
     assert "enabled: false" in imported.text.split("name: Acme Outdoors MX")[1].split("- name")[0]

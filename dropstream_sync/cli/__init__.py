@@ -27,8 +27,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "plan": ("dropstream_sync.cli.plan", "plan", "Show what apply would change."),
     "apply": ("dropstream_sync.cli.apply", "apply", "Make the live account match."),
     "show": ("dropstream_sync.cli.plan", "show", "Render a saved plan."),
-    "report": ("dropstream_sync.cli.report", "report",
-               "Authorization health and drift, as HTML, Markdown or JSON."),
+    "report": (
+        "dropstream_sync.cli.report",
+        "report",
+        "Authorization health and drift, as HTML, Markdown or JSON.",
+    ),
     "import": ("dropstream_sync.cli.importer", "import_", "Write the live account as YAML."),
     "demo": ("dropstream_sync.cli.demo", "demo", "A guided tour on a throwaway sandbox."),
     "doctor": ("dropstream_sync.cli.doctor", "doctor", "Check the live API (read-only)."),

@@ -38,13 +38,24 @@ Examples:
 
 @click.command("apply", help=HELP, cls=options.ConnectedCommand)
 @options.config_paths("(PLANFILE | PATH...)")
-@click.option("--auto-approve", is_flag=True,
-              help="Apply without asking (needed without a terminal).")
+@click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (needed without a terminal)."
+)
 @click.option("--force", is_flag=True, help="Apply a plan that safety checks blocked.")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Changes applied at once within a phase.")
-@click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), default=None,
-              help="Append one JSON line per change to FILE.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Changes applied at once within a phase.",
+)
+@click.option(
+    "--audit-log",
+    "audit_log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append one JSON line per change to FILE.",
+)
 @options.output_format(("text", "json"), "Result format on stdout.")
 @options.merchants("Plan and apply")
 @options.connection_options
@@ -64,8 +75,13 @@ def apply(
     hooks = _Terminal(fmt, auto_approve)
     with open_client(api_url, sandbox_dir, write=True) as client:
         applied = workflows.apply(
-            client, paths, merchants=merchants, force=force, parallelism=parallelism,
-            audit_log=Path(audit_log) if audit_log else None, hooks=hooks,
+            client,
+            paths,
+            merchants=merchants,
+            force=force,
+            parallelism=parallelism,
+            audit_log=Path(audit_log) if audit_log else None,
+            hooks=hooks,
         )
     if applied.declined:
         raise click.Abort()
@@ -125,12 +141,17 @@ class _Terminal(ApplyHooks):
 
         name = signal.Signals(signum).name
         if count == 1:
-            click.echo(f"\n{name}: stopping; the changes in flight finish first (at most "
-                       f"{STOP_GRACE_SECONDS:.0f} s), no new one starts. Press Ctrl-C again to "
-                       "stop at once.", err=True)
+            click.echo(
+                f"\n{name}: stopping; the changes in flight finish first (at most "
+                f"{STOP_GRACE_SECONDS:.0f} s), no new one starts. Press Ctrl-C again to "
+                "stop at once.",
+                err=True,
+            )
         else:
-            click.echo(f"\n{name} again: stopping now; changes in flight are recorded as "
-                       "unknown.", err=True)
+            click.echo(
+                f"\n{name} again: stopping now; changes in flight are recorded as unknown.",
+                err=True,
+            )
 
     def finish(self) -> None:
         if self.progress:

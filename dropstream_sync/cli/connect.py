@@ -33,8 +33,14 @@ if TYPE_CHECKING:
     from dropstream_sync.sandbox import SandboxApp
     from dropstream_sync.sandbox.admin import AdminClient
 
-__all__ = ["DEFAULT_SANDBOX_DIR", "SandboxSession", "connection_options", "open_async_client",
-           "open_client", "open_sandbox"]
+__all__ = [
+    "DEFAULT_SANDBOX_DIR",
+    "SandboxSession",
+    "connection_options",
+    "open_async_client",
+    "open_client",
+    "open_sandbox",
+]
 
 SANDBOX_URL: Final = "http://sandbox.local"
 
@@ -73,8 +79,9 @@ def open_sandbox(sandbox_dir: str) -> SandboxSession:
     from dropstream_sync.sandbox.admin import AdminClient
 
     settings, app = _sandbox_app(sandbox_dir)
-    settings = ClientSettings(settings.api_url, settings.credentials,
-                              _limits({"rate_limit_rps": None}))
+    settings = ClientSettings(
+        settings.api_url, settings.credentials, _limits({"rate_limit_rps": None})
+    )
     client = SyncWriteClient(WriteClient(settings, transport=inprocess_transport(app)))
     return SandboxSession(client, app, AdminClient.inprocess(app))
 
@@ -108,15 +115,24 @@ def _transport(app: SandboxApp | None) -> Any:
 
     return inprocess_transport(app)
 
+
 @overload
 def open_client(
-    api_url: str | None, sandbox_dir: str | None, *, write: Literal[False],
-    env: Mapping[str, str] | None = None, **limits: Any,
+    api_url: str | None,
+    sandbox_dir: str | None,
+    *,
+    write: Literal[False],
+    env: Mapping[str, str] | None = None,
+    **limits: Any,
 ) -> SyncReadClient: ...
 @overload
 def open_client(
-    api_url: str | None, sandbox_dir: str | None, *, write: Literal[True],
-    env: Mapping[str, str] | None = None, **limits: Any,
+    api_url: str | None,
+    sandbox_dir: str | None,
+    *,
+    write: Literal[True],
+    env: Mapping[str, str] | None = None,
+    **limits: Any,
 ) -> SyncWriteClient: ...
 def open_client(
     api_url: str | None,
@@ -140,13 +156,21 @@ def open_client(
 
 @overload
 def open_async_client(
-    api_url: str | None, sandbox_dir: str | None, *, write: Literal[False],
-    env: Mapping[str, str] | None = None, **limits: Any,
+    api_url: str | None,
+    sandbox_dir: str | None,
+    *,
+    write: Literal[False],
+    env: Mapping[str, str] | None = None,
+    **limits: Any,
 ) -> ReadClient: ...
 @overload
 def open_async_client(
-    api_url: str | None, sandbox_dir: str | None, *, write: Literal[True],
-    env: Mapping[str, str] | None = None, **limits: Any,
+    api_url: str | None,
+    sandbox_dir: str | None,
+    *,
+    write: Literal[True],
+    env: Mapping[str, str] | None = None,
+    **limits: Any,
 ) -> WriteClient: ...
 def open_async_client(
     api_url: str | None,

@@ -49,10 +49,20 @@ def _echo_head(lines: list[str], keep: int, last: str | None = None) -> None:
 
 
 @click.command("demo", help=HELP)
-@click.option("--config", "config", type=click.Path(exists=True), default=None,
-              help="Config to use (default: examples/stores.yaml).")
-@click.option("--approve", type=int, default=3, show_default=True,
-              help="How many invites to approve as the merchants.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True),
+    default=None,
+    help="Config to use (default: examples/stores.yaml).",
+)
+@click.option(
+    "--approve",
+    type=int,
+    default=3,
+    show_default=True,
+    help="How many invites to approve as the merchants.",
+)
 @click.option("--keep", is_flag=True, help="Keep the sandbox folder and print where it is.")
 def demo(config: str | None, approve: int, keep: bool) -> None:
     state = Path(tempfile.mkdtemp(prefix="dropstream-demo-"))
@@ -113,8 +123,9 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         plan_and_apply("4. Finalize the approved stores")
 
         live = client.read_live()
-        store = next((s for s in live.stores if s.authorization.status == AuthStatus.AUTHORIZED),
-                     None)
+        store = next(
+            (s for s in live.stores if s.authorization.status == AuthStatus.AUTHORIZED), None
+        )
         if store is not None:
             _say("5", f"someone changes {store.name!r} in the web UI (handling time 9 days)")
             client.run(client.aio.update_store(store.id, settings_patch={"fulfillment_latency": 9}))
@@ -135,8 +146,9 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         from dropstream_sync.workflows import load_plan_and_live
 
         read = load_plan_and_live((str(config),), client, ())
-        report = build_report(read.plan, read.live, read.now,
-                              expired_requests=read.expired_requests)
+        report = build_report(
+            read.plan, read.live, read.now, expired_requests=read.expired_requests
+        )
         out = Path(tempfile.mkdtemp(prefix="dropstream-demo-out-"))
         name = out / "report.html"
         name.write_text(render_html(report), encoding="utf-8")
@@ -148,5 +160,7 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         click.echo(f"  {report.headline()}")
         click.echo(f"  Report: {name}")
         client.run(admin.aclose())
-        click.echo(f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
-                   f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/.")
+        click.echo(
+            f"\nDone at {datetime.now(UTC):%H:%M:%S} UTC. Next: `dropstream-sync plan "
+            f"{config} --sandbox` keeps a sandbox in .dropstream-sandbox/."
+        )

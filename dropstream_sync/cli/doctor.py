@@ -29,8 +29,11 @@ Examples:
 """
 
 # A probe that cannot reach its server should say so in seconds, not retry for minutes.
-DOCTOR_LIMITS: dict[str, Any] = {"max_attempts": 2, "max_retry_seconds": 10.0,
-                                 "timeout_seconds": 15.0}
+DOCTOR_LIMITS: dict[str, Any] = {
+    "max_attempts": 2,
+    "max_retry_seconds": 10.0,
+    "timeout_seconds": 15.0,
+}
 
 
 @click.command("doctor", help=DOCTOR_HELP, cls=options.ConnectedCommand)
@@ -44,8 +47,7 @@ def doctor(ctx: click.Context, fmt: str, api_url: str | None, sandbox_dir: str |
     from dropstream_sync.doctor import Report, diagnose
 
     async def run() -> Report:
-        async with open_async_client(api_url, sandbox_dir, write=False,
-                                     **DOCTOR_LIMITS) as client:
+        async with open_async_client(api_url, sandbox_dir, write=False, **DOCTOR_LIMITS) as client:
             return await diagnose(client)
 
     report = asyncio.run(run())

@@ -29,8 +29,13 @@ Examples:
 
 @click.command("import", help=HELP, cls=options.ConnectedCommand)
 @options.merchants("Import")
-@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="Write to FILE instead of stdout.")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to FILE instead of stdout.",
+)
 @options.connection_options
 def import_(
     merchants: tuple[str, ...], output: str | None, api_url: str | None, sandbox_dir: str | None
@@ -46,7 +51,8 @@ def import_(
             Path(output).write_text(imported.text, encoding="utf-8")
         except OSError as exc:
             raise SettingsError(f"cannot write {output}: {exc.strerror}") from None
-        click.echo(f"Wrote {output}: {imported.merchants} merchants, {imported.stores} stores.",
-                   err=True)
+        click.echo(
+            f"Wrote {output}: {imported.merchants} merchants, {imported.stores} stores.", err=True
+        )
     for note in imported.notes:
         click.echo(note, err=True)

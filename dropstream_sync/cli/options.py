@@ -21,8 +21,9 @@ DEFAULT_SANDBOX_DIR: Final = ".dropstream-sandbox"
 
 # -- the group's own -----------------------------------------------------------------------
 
-verbose = click.option("-v", "--verbose", count=True,
-                       help="More log output on stderr (-vv: HTTP debug).")
+verbose = click.option(
+    "-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP debug)."
+)
 no_color = click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
 
 
@@ -45,22 +46,33 @@ def decide_color(*, no_color: bool) -> bool:
 # -- where to connect ----------------------------------------------------------------------
 
 api_url = click.option(
-    "--api-url", "api_url", envvar="DROPSTREAM_API_URL", default=None, metavar="URL",
-    help=("DropStream API base URL (env DROPSTREAM_API_URL; default "
-          "https://api.getdropstream.com). Plain http:// only to loopback."),
+    "--api-url",
+    "api_url",
+    envvar="DROPSTREAM_API_URL",
+    default=None,
+    metavar="URL",
+    help=(
+        "DropStream API base URL (env DROPSTREAM_API_URL; default "
+        "https://api.getdropstream.com). Plain http:// only to loopback."
+    ),
 )
 sandbox = click.option(
-    "--sandbox", "sandbox_dir", is_flag=False, flag_value=DEFAULT_SANDBOX_DIR, default=None,
+    "--sandbox",
+    "sandbox_dir",
+    is_flag=False,
+    flag_value=DEFAULT_SANDBOX_DIR,
+    default=None,
     metavar="[DIR]",
-    help=("Use the built-in DropStream sandbox in this process instead of a server; "
-          f"its state lives in DIR (default {DEFAULT_SANDBOX_DIR}/). No credentials needed."),
+    help=(
+        "Use the built-in DropStream sandbox in this process instead of a server; "
+        f"its state lives in DIR (default {DEFAULT_SANDBOX_DIR}/). No credentials needed."
+    ),
 )
 
 MAX_RATE_KEY: Final = "dropstream_sync.max_rate"
 
 
-def _remember_max_rate(ctx: click.Context, _param: click.Parameter,
-                       value: float | None) -> None:
+def _remember_max_rate(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
     # Kept on the context, where the composition root (connect.py) finds it, so that each
     # command does not have to pass it along.
     if value is not None:
@@ -68,10 +80,17 @@ def _remember_max_rate(ctx: click.Context, _param: click.Parameter,
 
 
 max_rate = click.option(
-    "--max-rate", envvar="DROPSTREAM_MAX_RATE", type=click.FloatRange(min=0, min_open=True),
-    default=None, metavar="N", expose_value=False, callback=_remember_max_rate,
-    help=("Never send more than N requests per second (env DROPSTREAM_MAX_RATE; default 100; "
-          "with --sandbox: no limit). Below it the pace follows the server's 429s."),
+    "--max-rate",
+    envvar="DROPSTREAM_MAX_RATE",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    expose_value=False,
+    callback=_remember_max_rate,
+    help=(
+        "Never send more than N requests per second (env DROPSTREAM_MAX_RATE; default 100; "
+        "with --sandbox: no limit). Below it the pace follows the server's 429s."
+    ),
 )
 
 
@@ -126,6 +145,7 @@ class ConnectedCommand(click.Command):
 
 # -- what to work on -----------------------------------------------------------------------
 
+
 def config_paths(metavar: str = "PATH...") -> Callable[[F], F]:
     """The config files and folders a command reads; the shell completes them as paths."""
     return click.argument("paths", nargs=-1, required=True, metavar=metavar, type=click.Path())
@@ -133,29 +153,46 @@ def config_paths(metavar: str = "PATH...") -> Callable[[F], F]:
 
 def merchants(verb: str) -> Callable[[F], F]:
     """`--merchant NAME`, repeatable; the command receives `merchants`."""
-    return click.option("--merchant", "merchants", multiple=True, metavar="NAME",
-                        help=f"{verb} only this merchant (company name); repeatable.")
+    return click.option(
+        "--merchant",
+        "merchants",
+        multiple=True,
+        metavar="NAME",
+        help=f"{verb} only this merchant (company name); repeatable.",
+    )
 
 
 def output_format(choices: Sequence[str], help: str) -> Callable[[F], F]:
     """`--format`, first choice the default; the command receives `fmt`."""
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0],
-                        show_default=True, help=help)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
 
 
 show_pending = click.option(
-    "--show-pending", "show_pending", is_flag=True,
-    help=("List every pending item (text, markdown); by default one line of counts per "
-          "merchant. JSON always has them all."),
+    "--show-pending",
+    "show_pending",
+    is_flag=True,
+    help=(
+        "List every pending item (text, markdown); by default one line of counts per "
+        "merchant. JSON always has them all."
+    ),
 )
 
 
 # -- the sandbox's ---------------------------------------------------------------------------
 
+
 def state(help: str, **kwargs: Any) -> Callable[[F], F]:
     """`--state DIR`, the sandbox's state folder; the command receives `state`."""
-    return click.option("--state", "state", default=DEFAULT_SANDBOX_DIR, show_default=True,
-                        help=help, **kwargs)
+    return click.option(
+        "--state", "state", default=DEFAULT_SANDBOX_DIR, show_default=True, help=help, **kwargs
+    )
 
 
 def admin_key(help: str, **kwargs: Any) -> Callable[[F], F]:
@@ -163,8 +200,13 @@ def admin_key(help: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option("--admin-key", "admin_key", default=None, help=help, **kwargs)
 
 
-sandbox_url = click.option("--url", "url", default=None, envvar="DROPSTREAM_SANDBOX_URL",
-                           help="Sandbox URL (env DROPSTREAM_SANDBOX_URL).")
+sandbox_url = click.option(
+    "--url",
+    "url",
+    default=None,
+    envvar="DROPSTREAM_SANDBOX_URL",
+    help="Sandbox URL (env DROPSTREAM_SANDBOX_URL).",
+)
 
 
 class CommandFailed(click.ClickException):
@@ -177,6 +219,7 @@ class CommandFailed(click.ClickException):
 def sandbox_control(command: F) -> F:
     """Where a served sandbox is: `--url`, `--admin-key`, or its `--state` folder."""
     command = state("State folder of the served sandbox (its sandbox.json).")(command)
-    command = admin_key("Admin key (env DROPSTREAM_SANDBOX_ADMIN_KEY).",
-                        envvar="DROPSTREAM_SANDBOX_ADMIN_KEY")(command)
+    command = admin_key(
+        "Admin key (env DROPSTREAM_SANDBOX_ADMIN_KEY).", envvar="DROPSTREAM_SANDBOX_ADMIN_KEY"
+    )(command)
     return sandbox_url(command)

@@ -38,24 +38,47 @@ def warn(problem: Problem) -> None:
 def echo_plan(plan: Plan, fmt: str, *, show_pending: bool, plan_file: str | None) -> None:
     from dropstream_sync.render import write
 
-    write(plan, fmt, sys.stdout, color=options.use_color(), show_pending=show_pending,
-          plan_file=plan_file or "plan.json")
+    write(
+        plan,
+        fmt,
+        sys.stdout,
+        color=options.use_color(),
+        show_pending=show_pending,
+        plan_file=plan_file or "plan.json",
+    )
 
 
 @click.command("plan", help=PLAN_HELP, cls=options.ConnectedCommand)
 @options.config_paths()
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Also save the plan as JSON to FILE (for `apply FILE` and `show FILE`).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also save the plan as JSON to FILE (for `apply FILE` and `show FILE`).",
+)
 @options.output_format(FORMATS, "Output format on stdout.")
 @options.show_pending
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when the plan has changes (0: none; pending alone is none).")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when the plan has changes (0: none; pending alone is none).",
+)
 @options.merchants("Plan")
 @options.connection_options
 @click.pass_context
-def plan(ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str,
-         show_pending: bool, detailed_exitcode: bool, merchants: tuple[str, ...],
-         api_url: str | None, sandbox_dir: str | None) -> None:
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    show_pending: bool,
+    detailed_exitcode: bool,
+    merchants: tuple[str, ...],
+    api_url: str | None,
+    sandbox_dir: str | None,
+) -> None:
     from dropstream_sync import workflows
 
     # The config is checked before anything is sent: an invalid file costs no request.

@@ -41,12 +41,24 @@ Examples:
 @click.command("report", help=REPORT_HELP, cls=options.ConnectedCommand)
 @options.config_paths()
 @options.output_format(FORMATS, "Report format.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
 @options.merchants("Report on")
 @options.connection_options
-def report(paths: tuple[str, ...], fmt: str, out: str | None, merchants: tuple[str, ...],
-           api_url: str | None, sandbox_dir: str | None) -> None:
+def report(
+    paths: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    merchants: tuple[str, ...],
+    api_url: str | None,
+    sandbox_dir: str | None,
+) -> None:
     from dropstream_sync import workflows
 
     result = workflows.load_config(paths, warn)
@@ -66,5 +78,6 @@ def report(paths: tuple[str, ...], fmt: str, out: str | None, merchants: tuple[s
 def render_report(read: PlanAndLive, fmt: str) -> str:
     from dropstream_sync.report import build_report, render
 
-    return render(build_report(read.plan, read.live, read.now,
-                               expired_requests=read.expired_requests), fmt)
+    return render(
+        build_report(read.plan, read.live, read.now, expired_requests=read.expired_requests), fmt
+    )

@@ -49,13 +49,14 @@ Examples:
 """
 # Spelled out, not imported: --help must not load the sandbox (a test keeps it in step with
 # sandbox/quirks.py).
-QUIRK_HELP = ("Answer as a DropStream differing from the model might (repeatable): no-link, "
-              "no-total, cap:N, envelope, ignore-per-page, repeat-page, "
-              "no-authorization-requests, adapter-keys, no-expires-in. See docs/sandbox.md.")
+QUIRK_HELP = (
+    "Answer as a DropStream differing from the model might (repeatable): no-link, "
+    "no-total, cap:N, envelope, ignore-per-page, repeat-page, "
+    "no-authorization-requests, adapter-keys, no-expires-in. See docs/sandbox.md."
+)
 
 
-def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
-            ) -> tuple[str, ...]:
+def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     if value:
         from dropstream_sync.sandbox.quirks import QuirkError, Quirks
 
@@ -66,7 +67,6 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     return value
 
 
-
 @sandbox.command("serve", help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free).")
@@ -74,33 +74,68 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--username", default=None, help="Login to create (default: demo).")
 @click.option("--password", default=None, help="Its password (default: generated, kept).")
 @options.admin_key("Key for /_sandbox/ (default: generated).")
-@click.option("--rate-limit", "rate_limit", type=float, default=0.0,
-              help="Requests per second per login (0: off).")
+@click.option(
+    "--rate-limit",
+    "rate_limit",
+    type=float,
+    default=0.0,
+    help="Requests per second per login (0: off).",
+)
 @click.option("--burst", type=int, default=10, show_default=True, help="Token bucket size.")
-@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0,
-              help="Share of API requests that fail (5xx or dropped).")
-@click.option("--fault-after-commit", type=click.FloatRange(0, 1), default=0.0,
-              help="Share of failures that happen after the write committed.")
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of API requests that fail (5xx or dropped).",
+)
+@click.option(
+    "--fault-after-commit",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of failures that happen after the write committed.",
+)
 @click.option("--fault-seed", type=int, default=None, help="Seed for repeatable faults.")
 @click.option("--latency-ms", type=int, default=0, help="Delay added to every API request.")
-@click.option("--invite-ttl-hours", type=float, default=168.0, show_default=True,
-              help="How long an authorization request stays pending.")
-@click.option("--quirk", "quirks", multiple=True, metavar="NAME", callback=_quirks,
-              help=QUIRK_HELP)
+@click.option(
+    "--invite-ttl-hours",
+    type=float,
+    default=168.0,
+    show_default=True,
+    help="How long an authorization request stays pending.",
+)
+@click.option("--quirk", "quirks", multiple=True, metavar="NAME", callback=_quirks, help=QUIRK_HELP)
 def serve(
-    host: str, port: int, state: str, username: str | None, password: str | None,
-    admin_key: str | None, rate_limit: float, burst: int, fault_rate: float,
-    fault_after_commit: float, fault_seed: int | None, latency_ms: int, invite_ttl_hours: float,
+    host: str,
+    port: int,
+    state: str,
+    username: str | None,
+    password: str | None,
+    admin_key: str | None,
+    rate_limit: float,
+    burst: int,
+    fault_rate: float,
+    fault_after_commit: float,
+    fault_seed: int | None,
+    latency_ms: int,
+    invite_ttl_hours: float,
     quirks: tuple[str, ...],
 ) -> None:
     from dropstream_sync.sandbox import create_app
     from dropstream_sync.sandbox import serve as run
 
     app = create_app(
-        Path(state), username=username, password=password, admin_key=admin_key,
-        rate_limit_rps=rate_limit, burst=burst, fault_rate=fault_rate,
-        fault_after_commit=fault_after_commit, fault_seed=fault_seed, latency_ms=latency_ms,
-        invite_ttl_hours=invite_ttl_hours, quirks=quirks,
+        Path(state),
+        username=username,
+        password=password,
+        admin_key=admin_key,
+        rate_limit_rps=rate_limit,
+        burst=burst,
+        fault_rate=fault_rate,
+        fault_after_commit=fault_after_commit,
+        fault_seed=fault_seed,
+        latency_ms=latency_ms,
+        invite_ttl_hours=invite_ttl_hours,
+        quirks=quirks,
     )
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
@@ -108,8 +143,9 @@ def serve(
         raise options.CommandFailed(f"cannot serve on {host}:{port}: {exc.strerror}") from None
 
 
-def _control(url: str | None, admin_key: str | None, state: str,
-             call: Callable[[AdminClient], Awaitable[T]]) -> T:
+def _control(
+    url: str | None, admin_key: str | None, state: str, call: Callable[[AdminClient], Awaitable[T]]
+) -> T:
     """Run one control request on the served sandbox that the options point at."""
     from dropstream_sync.sandbox.admin import AdminClient, AdminError, find_served
 
@@ -126,8 +162,11 @@ def _control(url: str | None, admin_key: str | None, state: str,
         raise options.CommandFailed(str(exc)) from None
 
 
-@sandbox.command("outbox", help="List the invitation emails sent.\n\n\b\nExamples:\n"
-                 "  dropstream-sync sandbox outbox\n  dropstream-sync sandbox outbox --json")
+@sandbox.command(
+    "outbox",
+    help="List the invitation emails sent.\n\n\b\nExamples:\n"
+    "  dropstream-sync sandbox outbox\n  dropstream-sync sandbox outbox --json",
+)
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @options.sandbox_control
 def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) -> None:
@@ -136,26 +175,40 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
         click.echo(json.dumps(mails, indent=2))
         return
     for m in mails:
-        click.echo(f"[{m['authorization_request_id']}] {m['sent_at']} to {m['to']}: "
-                   f"{m['subject']}\n    {m['link']}")
+        click.echo(
+            f"[{m['authorization_request_id']}] {m['sent_at']} to {m['to']}: "
+            f"{m['subject']}\n    {m['link']}"
+        )
     if not mails:
         click.echo("The outbox is empty.")
 
 
-@sandbox.command("authorize", help="Approve an authorization request as the merchant.\n\n\b\n"
-                 "Examples:\n  dropstream-sync sandbox authorize 12")
+@sandbox.command(
+    "authorize",
+    help="Approve an authorization request as the merchant.\n\n\b\n"
+    "Examples:\n  dropstream-sync sandbox authorize 12",
+)
 @click.argument("request_id", type=int)
 @click.option("--selling-partner-id", default=None, help="The merchant's Amazon id.")
 @options.sandbox_control
-def authorize(url: str | None, admin_key: str | None, state: str, request_id: int,
-              selling_partner_id: str | None) -> None:
-    partner = _control(url, admin_key, state,
-                       lambda admin: admin.complete(request_id, selling_partner_id))
+def authorize(
+    url: str | None,
+    admin_key: str | None,
+    state: str,
+    request_id: int,
+    selling_partner_id: str | None,
+) -> None:
+    partner = _control(
+        url, admin_key, state, lambda admin: admin.complete(request_id, selling_partner_id)
+    )
     click.echo(f"Request {request_id} approved (selling partner {partner}).")
 
 
-@sandbox.command("revoke", help="Revoke a store's Amazon authorization, as Seller Central.\n\n"
-                 "\b\nExamples:\n  dropstream-sync sandbox revoke 4")
+@sandbox.command(
+    "revoke",
+    help="Revoke a store's Amazon authorization, as Seller Central.\n\n"
+    "\b\nExamples:\n  dropstream-sync sandbox revoke 4",
+)
 @click.argument("store_id", type=int)
 @options.sandbox_control
 def revoke(url: str | None, admin_key: str | None, state: str, store_id: int) -> None:
@@ -173,11 +226,17 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-@sandbox.command("clock", help="Show the sandbox clock, or move it forward (which expires "
-                 "requests and authorizations).\n\n\b\nExamples:\n"
-                 "  dropstream-sync sandbox clock\n  dropstream-sync sandbox clock --advance 8d")
-@click.option("--advance", default=None,
-              help="How far to move it: 3600, 30m, 12h, 8d (default: show the time).")
+@sandbox.command(
+    "clock",
+    help="Show the sandbox clock, or move it forward (which expires "
+    "requests and authorizations).\n\n\b\nExamples:\n"
+    "  dropstream-sync sandbox clock\n  dropstream-sync sandbox clock --advance 8d",
+)
+@click.option(
+    "--advance",
+    default=None,
+    help="How far to move it: 3600, 30m, 12h, 8d (default: show the time).",
+)
 @options.sandbox_control
 def clock(url: str | None, admin_key: str | None, state: str, advance: str | None) -> None:
     seconds = parse_duration(advance) if advance is not None else 0.0
@@ -185,8 +244,11 @@ def clock(url: str | None, admin_key: str | None, state: str, advance: str | Non
     click.echo(f"Sandbox time is now {result['now']}.")
 
 
-@sandbox.command("reset", help="Empty every account of the sandbox.\n\n\b\nExamples:\n"
-                 "  dropstream-sync sandbox reset --yes")
+@sandbox.command(
+    "reset",
+    help="Empty every account of the sandbox.\n\n\b\nExamples:\n"
+    "  dropstream-sync sandbox reset --yes",
+)
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @options.sandbox_control
 def reset(url: str | None, admin_key: str | None, state: str, yes: bool) -> None:

@@ -1,10 +1,10 @@
 """The DropStream API client: the only code of the tool that speaks HTTP.
 
-    settings.py   where and how to connect (URL, credentials from the environment, limits)
-    api.py        every [assumed] detail of the API: paths, bodies, JSON -> live models
-    http.py       auth, pacing, retries, POST recovery, pagination, errors
-    clients.py    ReadClient (no writes, by construction) and WriteClient
-    sync.py       synchronous façades for the CLI
+settings.py   where and how to connect (URL, credentials from the environment, limits)
+api.py        every [assumed] detail of the API: paths, bodies, JSON -> live models
+http.py       auth, pacing, retries, POST recovery, pagination, errors
+clients.py    ReadClient (no writes, by construction) and WriteClient
+sync.py       synchronous façades for the CLI
 """
 
 from dropstream_sync.client.clients import (

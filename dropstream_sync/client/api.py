@@ -143,8 +143,19 @@ def total_count(headers: Mapping[str, str]) -> int | None:
 # body keys that say a list answer is one page of more (DropStream documents
 # {page, limit, total_count, total_pages} for /products) ...
 ENVELOPE_KEYS: Final = frozenset(
-    {"data", "items", "results", "page", "limit", "per_page", "total_count", "total_pages",
-     "next", "next_page", "has_more"}
+    {
+        "data",
+        "items",
+        "results",
+        "page",
+        "limit",
+        "per_page",
+        "total_count",
+        "total_pages",
+        "next",
+        "next_page",
+        "has_more",
+    }
 )
 # ... and the page sizes servers cap lists at. A list answered with no Link and no
 # X-Total-Count whose length is one of these may be the first page of a longer one.
@@ -203,8 +214,12 @@ MARKETPLACE_KEY: Final = "marketplace_id"
 AUTHORIZATION_KEY: Final = "authorization"
 AUTHORIZATION_STATUS_KEY: Final = "status"
 SELLING_PARTNER_KEY: Final = "selling_partner_id"
-AUTHORIZATION_FIELDS: Final = (AUTHORIZATION_STATUS_KEY, SELLING_PARTNER_KEY, "authorized_at",
-                               "expires_at")
+AUTHORIZATION_FIELDS: Final = (
+    AUTHORIZATION_STATUS_KEY,
+    SELLING_PARTNER_KEY,
+    "authorized_at",
+    "expires_at",
+)
 # The fields each list's objects must carry for the tool to use them ([doc] fields, except
 # the authorization request, which is [assumed] whole); keys ending in `id` are integers.
 REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -212,13 +227,27 @@ REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "/warehouses": ("id", "customer_id", "enabled_at"),
     "/stores": ("id", "customer_id", "name", "platform", "adapter", "enabled_at"),
     "/connections": ("id", "customer_id", "store_id", "warehouse_id", "name", "enabled_at"),
-    "/authorization_requests": ("id", "store_id", "customer_id", "email", "status",
-                                "created_at", "expires_at"),
+    "/authorization_requests": (
+        "id",
+        "store_id",
+        "customer_id",
+        "email",
+        "status",
+        "created_at",
+        "expires_at",
+    ),
 }
 # Rate headers a server might send (best effort; the client depends on none of them).
 RATE_HEADERS: Final = (
-    "x-amzn-RateLimit-Limit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit", "RateLimit-Policy", "Retry-After",
+    "x-amzn-RateLimit-Limit",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
 )
 # [assumed] a list endpoint that does not exist answers one of these.
 MISSING_ENDPOINT_STATUSES: Final = frozenset({404, 405})
@@ -420,8 +449,9 @@ def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
 
 
 _NO_AUTHORIZATION: Final = live.Authorization()
-_MISSING_WORD: Final = next(w for w, s in AUTHORIZATION_STATUSES.items()
-                            if s is live.AuthStatus.MISSING)
+_MISSING_WORD: Final = next(
+    w for w, s in AUTHORIZATION_STATUSES.items() if s is live.AuthStatus.MISSING
+)
 
 
 def authorization(d: Any) -> live.Authorization:
@@ -432,8 +462,12 @@ def authorization(d: Any) -> live.Authorization:
         return _NO_AUTHORIZATION
     partner = d.get(SELLING_PARTNER_KEY)
     word = d.get(AUTHORIZATION_STATUS_KEY)
-    if (word == _MISSING_WORD and partner is None and d.get("authorized_at") is None
-            and d.get("expires_at") is None):
+    if (
+        word == _MISSING_WORD
+        and partner is None
+        and d.get("authorized_at") is None
+        and d.get("expires_at") is None
+    ):
         return _NO_AUTHORIZATION  # frozen, so one instance serves every unauthorized store
     status: live.AuthStatus | str = live.AuthStatus.MISSING
     if isinstance(word, str) and word:
@@ -519,8 +553,9 @@ def _channels(value: Any) -> tuple[live.Channel, ...] | None:
 
 def channel(d: Mapping[str, Any]) -> live.Channel:
     """One entry of `GET /connections/{id}/channels` [doc]."""
-    return live.Channel(id=_int(d, "id"), type=_str(d, "type"),
-                        enabled_at=parse_time(d.get("enabled_at")))
+    return live.Channel(
+        id=_int(d, "id"), type=_str(d, "type"), enabled_at=parse_time(d.get("enabled_at"))
+    )
 
 
 def _request_status(word: str) -> live.RequestStatus | str:
@@ -652,11 +687,13 @@ def find_store(
     stores: Iterable[live.Store], customer_id: int, name: str, marketplace_id: str | None = None
 ) -> live.Store | None:
     return _newest(
-        s for s in stores
-        if s.customer_id == customer_id and s.name == name
+        s
+        for s in stores
+        if s.customer_id == customer_id
+        and s.name == name
         and s.platform == live.PLATFORM_AMAZON
         and (marketplace_id is None or s.marketplace_id == marketplace_id)
-    )  # fmt: skip
+    )
 
 
 def find_connection(
@@ -664,9 +701,10 @@ def find_connection(
 ) -> live.Connection | None:
     """(customer_id, store_id, warehouse_id) is unique [doc]."""
     return _newest(
-        c for c in connections
+        c
+        for c in connections
         if (c.customer_id, c.store_id, c.warehouse_id) == (customer_id, store_id, warehouse_id)
-    )  # fmt: skip
+    )
 
 
 def same_email(a: str, b: str) -> bool:
@@ -678,16 +716,19 @@ def find_pending_request(
 ) -> live.AuthorizationRequest | None:
     """At most one request per store is pending [assumed: a second POST answers 409]."""
     return _newest(
-        r for r in requests
-        if r.store_id == store_id and r.status == live.RequestStatus.PENDING
+        r
+        for r in requests
+        if r.store_id == store_id
+        and r.status == live.RequestStatus.PENDING
         and (email is None or same_email(r.email, email))
-    )  # fmt: skip
+    )
 
 
 # [assumed] DELETE of a request that is no longer pending answers 409; if it reads canceled or
 # expired, "no pending request" (what a cancel wants) already holds.
-CANCEL_ALREADY_DONE_STATUSES: Final = frozenset({live.RequestStatus.CANCELED,
-                                                 live.RequestStatus.EXPIRED})
+CANCEL_ALREADY_DONE_STATUSES: Final = frozenset(
+    {live.RequestStatus.CANCELED, live.RequestStatus.EXPIRED}
+)
 
 
 _Obj = TypeVar("_Obj", live.Customer, live.Store, live.Connection, live.AuthorizationRequest)

@@ -248,13 +248,20 @@ class ReadClient:
         ids = [c.id for c in customers]
         try:
             async with asyncio.TaskGroup() as group:
-                wanted = group.create_task(gather_all(
-                    self._list(api.WAREHOUSES, api.warehouses_query(customer_id=i),
-                               api.warehouse) for i in ids))
-                owned = group.create_task(gather_all(
-                    self.list_stores(api.AMAZON, customer_id=i) for i in ids))
-                linked = group.create_task(gather_all(
-                    self.list_connections(customer_id=i) for i in ids))
+                wanted = group.create_task(
+                    gather_all(
+                        self._list(
+                            api.WAREHOUSES, api.warehouses_query(customer_id=i), api.warehouse
+                        )
+                        for i in ids
+                    )
+                )
+                owned = group.create_task(
+                    gather_all(self.list_stores(api.AMAZON, customer_id=i) for i in ids)
+                )
+                linked = group.create_task(
+                    gather_all(self.list_connections(customer_id=i) for i in ids)
+                )
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         warehouses, stores, connections = wanted.result(), owned.result(), linked.result()
@@ -287,20 +294,24 @@ class ReadClient:
         ids = {s.id for s in stores}
         query = api.authorization_requests_query(status=status)
         try:
-            items = await self._core.get_list_within(api.AUTHORIZATION_REQUESTS, query,
-                                                     max_pages=max(1, len(stores)))
+            items = await self._core.get_list_within(
+                api.AUTHORIZATION_REQUESTS, query, max_pages=max(1, len(stores))
+            )
             if items is not None:
-                found = self._parsed(api.AUTHORIZATION_REQUESTS, items,
-                                     api.authorization_request)
+                found = self._parsed(api.AUTHORIZATION_REQUESTS, items, api.authorization_request)
             else:
                 groups = await gather_all(
-                    self.list_authorization_requests(status, store_id=s.id)
-                    for s in stores)
+                    self.list_authorization_requests(status, store_id=s.id) for s in stores
+                )
                 found = [r for group in groups for r in group]
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
-                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
+                log.info(
+                    "GET %s?status=%s -> %s: no invite endpoint; invites go to the DropStream UI",
+                    api.AUTHORIZATION_REQUESTS,
+                    status,
+                    exc.status,
+                )
                 return None
             raise
         return [r for r in found if r.status == status and r.store_id in ids]
@@ -311,8 +322,12 @@ class ReadClient:
             return await self.list_authorization_requests(status)
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info("GET %s?status=%s -> %s: no invite endpoint; invites go to the "
-                         "DropStream UI", api.AUTHORIZATION_REQUESTS, status, exc.status)
+                log.info(
+                    "GET %s?status=%s -> %s: no invite endpoint; invites go to the DropStream UI",
+                    api.AUTHORIZATION_REQUESTS,
+                    status,
+                    exc.status,
+                )
                 return None
             raise
 
@@ -449,7 +464,9 @@ class WriteClient(ReadClient):
         async def find() -> int | None:
             found = api.find_connection(
                 await self.list_connections(customer_id=customer_id, store_id=store_id),
-                customer_id, store_id, warehouse_id,
+                customer_id,
+                store_id,
+                warehouse_id,
             )
             return None if found is None else found.id
 
@@ -466,7 +483,6 @@ class WriteClient(ReadClient):
         )
         if body:
             await self._core.patch(api.connection_path(connection_id), body)
-
 
     async def update_channel(
         self, connection_id: int, channel_id: int, *, enabled_at: datetime | None

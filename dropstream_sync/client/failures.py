@@ -128,13 +128,17 @@ class ErrorMap:
         may_have_committed: bool = False,
     ) -> ApiError:
         if isinstance(cause, httpx.Response):
-            return self.for_response(request, cause, note=note,
-                                     may_have_committed=may_have_committed)
-        return self.for_transport(request, cause, note=note,
-                                  may_have_committed=may_have_committed)
+            return self.for_response(
+                request, cause, note=note, may_have_committed=may_have_committed
+            )
+        return self.for_transport(request, cause, note=note, may_have_committed=may_have_committed)
 
     def for_response(
-        self, request: Request, response: httpx.Response, *, note: str = "",
+        self,
+        request: Request,
+        response: httpx.Response,
+        *,
+        note: str = "",
         may_have_committed: bool = False,
     ) -> ApiError:
         status = response.status_code
@@ -158,7 +162,11 @@ class ErrorMap:
         )
 
     def for_transport(
-        self, request: Request, exc: httpx.TransportError, *, note: str = "",
+        self,
+        request: Request,
+        exc: httpx.TransportError,
+        *,
+        note: str = "",
         may_have_committed: bool = False,
     ) -> ApiError:
         reason = str(exc) or type(exc).__name__
@@ -172,16 +180,26 @@ class ErrorMap:
         text = _noted(text, note)
         if unreachable is not None:
             text += self._what_to_try()
-        return TransportError(self._scrub(text), method=request.method, path=request.shown,
-                              may_have_committed=may_have_committed)
+        return TransportError(
+            self._scrub(text),
+            method=request.method,
+            path=request.shown,
+            may_have_committed=may_have_committed,
+        )
 
     def malformed(self, method: str, path: str, status: int | None, exc: Exception) -> ApiError:
-        return ApiError(self._scrub(f"unexpected answer: {exc}"), method=method,
-                        path=Request(method, path).shown, status=status)
+        return ApiError(
+            self._scrub(f"unexpected answer: {exc}"),
+            method=method,
+            path=Request(method, path).shown,
+            status=status,
+        )
 
     def _what_to_try(self) -> str:
-        hint = (f". Check the URL, or run `dropstream-sync doctor --api-url {self._api_url}` "
-                "to see what answers there")
+        hint = (
+            f". Check the URL, or run `dropstream-sync doctor --api-url {self._api_url}` "
+            "to see what answers there"
+        )
         host = httpx.URL(self._api_url).host
         if is_loopback(host):
             hint += "; for a local sandbox, start one with `dropstream-sync sandbox serve`"

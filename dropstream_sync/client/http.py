@@ -84,9 +84,7 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
             request.method == "POST" and request.url.path == self._token_path
         )
         if not allowed:
-            raise ReadOnlyViolation(
-                f"read-only client refused {request.method} {request.url.path}"
-            )
+            raise ReadOnlyViolation(f"read-only client refused {request.method} {request.url.path}")
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -191,8 +189,12 @@ class HttpCore:
             headers={"Accept": "application/json", "User-Agent": f"dropstream-sync/{__version__}"},
         )
         self._pacer = Pacer(limits.rate_limit_rps, limits.burst, limits.learn_rate, self._timing)
-        log.debug("pacing: %s", "off" if limits.rate_limit_rps is None else
-                  f"at most {limits.rate_limit_rps:g} requests/s, burst {limits.burst}")
+        log.debug(
+            "pacing: %s",
+            "off"
+            if limits.rate_limit_rps is None
+            else f"at most {limits.rate_limit_rps:g} requests/s, burst {limits.burst}",
+        )
         self._slots = asyncio.Semaphore(limits.max_concurrency)
         scrub = Scrubber()
         self._tokens = TokenSource(settings.credentials, self._timing, scrub, self._fetch_token)
@@ -247,8 +249,10 @@ class HttpCore:
         request = Request("DELETE", path)
         exchange = await self._send_with_retries(request)
         response = exchange.response
-        if exchange.may_have_committed and response is not None and (
-            response.status_code in api.DELETE_ALREADY_DONE_STATUSES
+        if (
+            exchange.may_have_committed
+            and response is not None
+            and (response.status_code in api.DELETE_ALREADY_DONE_STATUSES)
         ):
             log.info("DELETE %s: already done by an earlier attempt", path)
             return False
@@ -307,12 +311,20 @@ class HttpCore:
             if not tried.retryable or not budget.allows(delay):
                 note = budget.note() if tried.retryable else ""
                 raise self.errors.failure(
-                    request, tried.cause, note=note,
+                    request,
+                    tried.cause,
+                    note=note,
                     may_have_committed=uncertain and request.writes,
                 )
-            log.info("%s %s: %s; retrying in %.2f s (attempt %d of %d)", request.method,
-                     request.path, self.errors.failure(request, tried.cause).api_message,
-                     delay, budget.attempts + 1, self._limits.max_attempts)
+            log.info(
+                "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                request.method,
+                request.path,
+                self.errors.failure(request, tried.cause).api_message,
+                delay,
+                budget.attempts + 1,
+                self._limits.max_attempts,
+            )
             await self._timing.sleep(delay)
             if tried.uncertain and recover is not None:
                 if await self._recovered(request, recover):
@@ -347,10 +359,15 @@ class HttpCore:
             raise ApiError(
                 "the answer was lost, and the read that would tell whether it took effect "
                 f"failed too ({exc}); run again to converge",
-                method=request.method, path=request.shown, may_have_committed=True,
+                method=request.method,
+                path=request.shown,
+                may_have_committed=True,
             ) from None
-        log.info("%s %s: the lost attempt created nothing; sending it again", request.method,
-                 request.path)
+        log.info(
+            "%s %s: the lost attempt created nothing; sending it again",
+            request.method,
+            request.path,
+        )
         return False
 
     # -- authentication -------------------------------------------------------------------
@@ -364,8 +381,9 @@ class HttpCore:
         response = await self._send_single(request, f"Bearer {token}")
         if response.status_code != api.TOKEN_REJECTED_STATUS or not self._tokens.renewable:
             return response
-        log.debug("%s %s -> 401: getting a new token and trying once more", request.method,
-                  request.path)
+        log.debug(
+            "%s %s -> 401: getting a new token and trying once more", request.method, request.path
+        )
         await self._tokens.forget(token)
         return await self._send_single(request, f"Bearer {await self._tokens.bearer()}")
 
@@ -375,15 +393,15 @@ class HttpCore:
         try:
             return api.parse_token(response.json())
         except ValueError as exc:
-            raise self.errors.malformed("POST", request.path, response.status_code,
-                                        exc) from None
+            raise self.errors.malformed("POST", request.path, response.status_code, exc) from None
 
     # -- one request on the wire ----------------------------------------------------------
 
     async def _send_single(self, request: Request, authorization: str) -> httpx.Response:
         path = request.path
         outgoing = self._http.build_request(
-            request.method, path if path.startswith(("http://", "https://")) else path.lstrip("/"),
+            request.method,
+            path if path.startswith(("http://", "https://")) else path.lstrip("/"),
             params=dict(request.params) if request.params else None,
             json=dict(request.json) if request.json is not None else None,
             headers={"Authorization": authorization},
@@ -397,8 +415,13 @@ class HttpCore:
             try:
                 response = await self._http.send(outgoing)
             except httpx.TransportError as exc:
-                log.debug("%s %s -> %s after %.1f ms", request.method, outgoing.url,
-                          type(exc).__name__, (time.perf_counter() - began) * 1000)
+                log.debug(
+                    "%s %s -> %s after %.1f ms",
+                    request.method,
+                    outgoing.url,
+                    type(exc).__name__,
+                    (time.perf_counter() - began) * 1000,
+                )
                 raise
         if response.status_code == 429:
             self._pacer.refused(sent_in)
@@ -406,12 +429,16 @@ class HttpCore:
             self._pacer.accepted()
             self._pacer.learn(api.rate_limit_hint(response.headers))
         # `Date` is the server's clock, which its timestamps are on.
-        self.server_time = (api.http_date(response.headers.get(api.DATE_HEADER))
-                            or self.server_time)
+        self.server_time = api.http_date(response.headers.get(api.DATE_HEADER)) or self.server_time
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d (%.1f ms) request headers: %s", request.method, outgoing.url,
-                      response.status_code, (time.perf_counter() - began) * 1000,
-                      redact_headers(outgoing.headers.items()))
+            log.debug(
+                "%s %s -> %d (%.1f ms) request headers: %s",
+                request.method,
+                outgoing.url,
+                response.status_code,
+                (time.perf_counter() - began) * 1000,
+                redact_headers(outgoing.headers.items()),
+            )
         return response
 
     # -- answers --------------------------------------------------------------------------
@@ -434,6 +461,10 @@ class HttpCore:
     def _items(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
         data = self._json("GET", path, response)
         if not isinstance(data, list) or not all(isinstance(i, Mapping) for i in data):
-            raise self.errors.malformed("GET", path, response.status_code,
-                                        ValueError("a list endpoint answered something else"))
+            raise self.errors.malformed(
+                "GET",
+                path,
+                response.status_code,
+                ValueError("a list endpoint answered something else"),
+            )
         return list(data)

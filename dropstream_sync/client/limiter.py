@@ -41,12 +41,14 @@ _WINDOW: Final = 2.0
 _ACCEPTED_SHARE: Final = 0.97
 _LEAST: Final = 0.95
 
+
 @dataclass(slots=True)
 class Timing:
     """The monotonic clock and the sleep used by the limiter and the retries."""
 
     clock: Clock = time.monotonic
     sleep: Sleep = field(default=asyncio.sleep)
+
 
 class TokenBucket:
     """`rate` requests per second on average, up to `burst` at once.
@@ -98,6 +100,7 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
 
+
 class Pacer:
     """When the next request may go, for every call of one client (the server's bucket is
     per login). `ceiling=None` turns pacing off: then a 429 only delays its own request.
@@ -106,8 +109,7 @@ class Pacer:
     report how the server answered it.
     """
 
-    def __init__(self, ceiling: float | None, burst: int, learn_rate: bool,
-                 timing: Timing) -> None:
+    def __init__(self, ceiling: float | None, burst: int, learn_rate: bool, timing: Timing) -> None:
         self._timing = timing
         self.ceiling = ceiling
         self._max_burst = float(burst)

@@ -43,7 +43,10 @@ class Pager:
         self._concurrency = page_concurrency
 
     async def read_all(
-        self, path: str, params: Mapping[str, Any] | None = None, *,
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
         max_pages: int | None = None,
     ) -> list[Mapping[str, Any]] | None:
         """Every item; with `max_pages`, None as soon as the list is known to be longer."""
@@ -57,9 +60,12 @@ class Pager:
         total = api.total_count(first.headers)
         link = api.next_link(first.headers)
         if total is None and link is None and api.looks_capped(len(items)):
-            raise PartialReadError(path, f"it answered exactly {len(items)} items and no sign "
-                                   f"of more pages (no {api.LINK_HEADER}, no "
-                                   f"{api.TOTAL_COUNT_HEADER}), as a capped list would")
+            raise PartialReadError(
+                path,
+                f"it answered exactly {len(items)} items and no sign "
+                f"of more pages (no {api.LINK_HEADER}, no "
+                f"{api.TOTAL_COUNT_HEADER}), as a capped list would",
+            )
         if total is not None and items and len(items) < total:
             count = api.page_count(total, len(items))
             if max_pages is not None and count > max_pages:
@@ -89,8 +95,11 @@ class Pager:
             except ValueError:
                 keys = []
             if keys:
-                raise PartialReadError(path, "it answered an object with the pagination "
-                                       f"keys {', '.join(keys)} instead of a list")
+                raise PartialReadError(
+                    path,
+                    "it answered an object with the pagination "
+                    f"keys {', '.join(keys)} instead of a list",
+                )
         return self._items(path, response)
 
     async def _pages_by_total(
@@ -115,8 +124,7 @@ class Pager:
                 return None
             url = self._same_origin(path, link)
             if url in seen or len(seen) > _MAX_PAGES:
-                raise ApiError("the next-page links go round in a circle", method="GET",
-                               path=path)
+                raise ApiError("the next-page links go round in a circle", method="GET", path=path)
             seen.add(url)
             response = await self._get(url, None)
             page = self._page(path, response)
@@ -127,12 +135,14 @@ class Pager:
 
     def _same_origin(self, path: str, link: str) -> str:
         url = self._base.join(link)
-        if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host,
-                                                self._base.port):
+        if (url.scheme, url.host, url.port) != (
+            self._base.scheme,
+            self._base.host,
+            self._base.port,
+        ):
             # Following it would send the bearer token to another server.
             shown = str(self._base).rstrip("/")
-            raise ApiError(f"the next-page link points outside {shown}", method="GET",
-                           path=path)
+            raise ApiError(f"the next-page link points outside {shown}", method="GET", path=path)
         return str(url)
 
 
@@ -148,8 +158,11 @@ class _Pages:
             return
         ids = tuple(item.get(api.ID_KEY) for item in page)
         if ids in self._seen:
-            raise PartialReadError(self._path, f"two pages answered the same {len(page)} "
-                                   f"items, as when the server ignores `{api.PAGE_PARAM}`")
+            raise PartialReadError(
+                self._path,
+                f"two pages answered the same {len(page)} "
+                f"items, as when the server ignores `{api.PAGE_PARAM}`",
+            )
         self._seen.add(ids)
 
     @property

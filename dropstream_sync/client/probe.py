@@ -45,8 +45,9 @@ class Probe:
 
     async def token(self) -> Answer:
         """The login's token request, as sent by the client (only with a login)."""
-        return await self._send(Request("POST", api.TOKEN_PATH, json=api.TOKEN_REQUEST_BODY,
-                                        basic=True))
+        return await self._send(
+            Request("POST", api.TOKEN_PATH, json=api.TOKEN_REQUEST_BODY, basic=True)
+        )
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
         return await self._send(Request("GET", path, params=params))
@@ -63,9 +64,9 @@ class Probe:
             body = response.json() if response.content else None
         except ValueError:
             body = None
-        error = None if response.is_success else self._core.errors.for_response(request,
-                                                                                 response)
+        error = None if response.is_success else self._core.errors.for_response(request, response)
         if error is None and request.method == "GET" and response.content and body is None:
-            error = self._core.errors.malformed("GET", request.path, response.status_code,
-                                                ValueError("the answer is not JSON"))
+            error = self._core.errors.malformed(
+                "GET", request.path, response.status_code, ValueError("the answer is not JSON")
+            )
         return Answer(response.status_code, headers, body, error)

@@ -182,8 +182,7 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
             password = _read_password_file(password_file)
         if not password:
             raise SettingsError(
-                f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or "
-                f"{ENV_PASSWORD_FILE}"
+                f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or {ENV_PASSWORD_FILE}"
             )
         return BasicCredentials(username, Secret(password))
     if token:
@@ -209,7 +208,11 @@ def _read_password_file(path: str) -> str:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning(
             "%s %r can be read by other users of this machine (mode %o); make it private "
-            "with `chmod 600 %s`", ENV_PASSWORD_FILE, path, stat.S_IMODE(mode), path,
+            "with `chmod 600 %s`",
+            ENV_PASSWORD_FILE,
+            path,
+            stat.S_IMODE(mode),
+            path,
         )
     return password
 

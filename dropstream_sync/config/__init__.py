@@ -1,7 +1,7 @@
 """Configuration: YAML files -> the desired state, with every problem reported at once.
 
-    load(paths) -> LoadResult(desired, warnings, files)      raises ConfigError
-    load_text(text, name) -> DesiredState                    raises ConfigError
+load(paths) -> LoadResult(desired, warnings, files)      raises ConfigError
+load_text(text, name) -> DesiredState                    raises ConfigError
 """
 
 from dropstream_sync.config.loader import LoadResult, load_text

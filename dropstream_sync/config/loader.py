@@ -55,8 +55,11 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            what = (f"broken symlink (it points to {os.readlink(path)}, which does not exist)"
-                    if path.is_symlink() else "no such file or folder")
+            what = (
+                f"broken symlink (it points to {os.readlink(path)}, which does not exist)"
+                if path.is_symlink()
+                else "no such file or folder"
+            )
             problems.append(Problem(str(path), 1, 1, "", what))
             continue
         except OSError as exc:
@@ -75,8 +78,15 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def _not_a_file(mode: int) -> str:
-    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a special file"
+    )
     return f"is {kind}, not a file or folder: give the path of a YAML file or of a folder of them"
 
 
@@ -114,9 +124,11 @@ def _folder(folder: Path, problems: list[Problem]) -> list[Path]:
 
 
 def _link(path: Path, kind: str) -> str:
-    return (f"a symlinked {kind} inside a config folder is not followed (it points to "
-            f"{os.readlink(path)}): give its target as a path of its own, or replace the link "
-            "with the files")
+    return (
+        f"a symlinked {kind} inside a config folder is not followed (it points to "
+        f"{os.readlink(path)}): give its target as a path of its own, or replace the link "
+        "with the files"
+    )
 
 
 @dataclass
@@ -125,8 +137,9 @@ class _File:
     model: models.StoresFile
     positions: Positions
 
-    def at(self, path: PathKey, message: str, *, key: bool = False,
-           severity: str = "error") -> Problem:
+    def at(
+        self, path: PathKey, message: str, *, key: bool = False, severity: str = "error"
+    ) -> Problem:
         line, column = self.positions.of(path, key=key)
         return Problem(self.name, line, column, dotted(path), message, severity)
 
@@ -180,12 +193,14 @@ def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) 
     for p in yaml_problems:
         problems.append(Problem(name, p.line, p.column, dotted(p.path), p.message))
     if data is None:
-        problems.append(Problem(name, 1, 1, "", "empty file: a config needs at least "
-                                                "'version: 1'"))
+        problems.append(Problem(name, 1, 1, "", "empty file: a config needs at least 'version: 1'"))
         return None
     if not isinstance(data, dict):
-        problems.append(Problem(name, 1, 1, "", "a config file is a mapping with 'version: 1', "
-                                                "'merchants', ..."))
+        problems.append(
+            Problem(
+                name, 1, 1, "", "a config file is a mapping with 'version: 1', 'merchants', ..."
+            )
+        )
         return None
     try:
         model = models.StoresFile.model_validate(data)
@@ -194,9 +209,14 @@ def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) 
         # A value the YAML layer already refused would only be reported again as "None".
         refused = {p.path for p in yaml_problems}
         problems.extend(
-            p for p in _from_pydantic(holder, exc, data)
-            if not any(p.path == dotted(r) or p.path.startswith(dotted(r) + ".")
-                       or p.path.startswith(dotted(r) + "[") for r in refused)
+            p
+            for p in _from_pydantic(holder, exc, data)
+            if not any(
+                p.path == dotted(r)
+                or p.path.startswith(dotted(r) + ".")
+                or p.path.startswith(dotted(r) + "[")
+                for r in refused
+            )
         )
         return None
     if yaml_problems:
@@ -276,15 +296,20 @@ def _message(error: Any, field: str) -> str:
 
 def _bool(value: Any, field: str, error: Any) -> str:
     text = str(value).lower()
-    hint = (" (remove the quotes)" if text in ("true", "false") else
-            " (yes, no, on and off are text in YAML 1.2)"
-            if text in ("yes", "no", "on", "off", "y", "n") else "")
+    hint = (
+        " (remove the quotes)"
+        if text in ("true", "false")
+        else " (yes, no, on and off are text in YAML 1.2)"
+        if text in ("yes", "no", "on", "off", "y", "n")
+        else ""
+    )
     return f"expected true or false, got {_show(value)}{hint}"
 
 
 def _text(value: Any, field: str, error: Any) -> str:
     return f"expected text, got {_show(value)}" + (
-        f" (write it in quotes: '{value}')" if isinstance(value, int | float) else "")
+        f" (write it in quotes: '{value}')" if isinstance(value, int | float) else ""
+    )
 
 
 def _list(value: Any, field: str, error: Any) -> str:
@@ -298,9 +323,11 @@ def _choice(value: Any, field: str, error: Any) -> str:
 
     choices = _CHOICES.get(field, ())
     text = str(value)
-    close = [c for c in choices if c.lower() == text.lower()] or [
-        c for c in choices if c == _SYNONYMS.get(text.lower())] or (
-        difflib.get_close_matches(text, choices, n=1, cutoff=0.6))
+    close = (
+        [c for c in choices if c.lower() == text.lower()]
+        or [c for c in choices if c == _SYNONYMS.get(text.lower())]
+        or (difflib.get_close_matches(text, choices, n=1, cutoff=0.6))
+    )
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     if field == "version":
         hint = " (the number 1, without quotes)" if text == "1" else " (the only format version)"
@@ -308,15 +335,18 @@ def _choice(value: Any, field: str, error: Any) -> str:
 
 
 def _range(value: Any, field: str, error: Any) -> str:
-    return f"must be {_RANGES[field]}, got {_show(value)}" if field in _RANGES else str(
-        error["msg"])
+    return (
+        f"must be {_RANGES[field]}, got {_show(value)}" if field in _RANGES else str(error["msg"])
+    )
 
 
 def _pattern(value: Any, field: str, error: Any) -> str | None:
     if field != "fulfillment_channel_code":
         return None
-    return (f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
-            f"got {_show(value)}")
+    return (
+        f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
+        f"got {_show(value)}"
+    )
 
 
 def _empty(value: Any, field: str, error: Any) -> str:
@@ -328,14 +358,20 @@ def _empty(value: Any, field: str, error: Any) -> str:
 # pydantic error types -> the message for them (None: fall through to pydantic's own).
 _MESSAGES: tuple[tuple[frozenset[str], Callable[[Any, str, Any], str | None]], ...] = (
     (frozenset({"bool_type"}), _bool),
-    (frozenset({"int_type", "int_from_float", "int_parsing"}),
-     lambda v, f, e: f"expected a whole number, got {_show(v)}{_number_hint(v)}"),
-    (frozenset({"float_type", "float_parsing"}),
-     lambda v, f, e: f"expected a number, got {_show(v)}{_number_hint(v)}"),
+    (
+        frozenset({"int_type", "int_from_float", "int_parsing"}),
+        lambda v, f, e: f"expected a whole number, got {_show(v)}{_number_hint(v)}",
+    ),
+    (
+        frozenset({"float_type", "float_parsing"}),
+        lambda v, f, e: f"expected a number, got {_show(v)}{_number_hint(v)}",
+    ),
     (frozenset({"string_type"}), _text),
     (frozenset({"list_type"}), _list),
-    (frozenset({"model_type", "dict_type", "model_attributes_type"}),
-     lambda v, f, e: f"expected a mapping (key: value), got {_show(v)}"),
+    (
+        frozenset({"model_type", "dict_type", "model_attributes_type"}),
+        lambda v, f, e: f"expected a mapping (key: value), got {_show(v)}",
+    ),
     (frozenset({"literal_error"}), _choice),
     (frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"}), _range),
     (frozenset({"string_pattern_mismatch"}), _pattern),
@@ -356,15 +392,22 @@ def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[P
                 # `channel: MFN` means fulfillment_channel, not the channels mapping.
                 choices = [c for c in choices if c != "channels"]
             close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6) or [
-                c for c in choices if key.lower() in c]
-            hint = (f" (did you mean '{close[0]}'?)" if close
-                    else f"; expected one of: {', '.join(choices)}" if choices else "")
+                c for c in choices if key.lower() in c
+            ]
+            hint = (
+                f" (did you mean '{close[0]}'?)"
+                if close
+                else f"; expected one of: {', '.join(choices)}"
+                if choices
+                else ""
+            )
             yield holder.at(loc, f"unknown key '{key}'{hint}", key=True)
         elif kind == "missing":
             field = str(loc[-1])
             line, column = holder.positions.of(loc[:-1])
-            needed = "'version: 1' is required" if loc == ("version",) else (
-                f"'{field}' is required")
+            needed = (
+                "'version: 1' is required" if loc == ("version",) else (f"'{field}' is required")
+            )
             yield Problem(holder.name, line, column, dotted(loc), needed)
         else:
             fields = [part for part in loc if isinstance(part, str)]
@@ -390,9 +433,12 @@ def _accounts_agree(files: list[_File]) -> Iterable[Problem]:
             first = (f, named)
         elif named != first[1]:
             line, column = first[0].positions.of(("account",))
-            yield f.at(("account",), f"account '{named}' differs from account '{first[1]}' "
-                                     f"named at {first[0].name}:{line}:{column}: the files of "
-                                     "one config belong to one account")
+            yield f.at(
+                ("account",),
+                f"account '{named}' differs from account '{first[1]}' "
+                f"named at {first[0].name}:{line}:{column}: the files of "
+                "one config belong to one account",
+            )
 
 
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
@@ -406,9 +452,12 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
             if key in merchants:
                 other, oi = merchants[key]
                 line, column = other.positions.of(("merchants", oi, "name"))
-                yield f.at(where, f"merchant '{merchant.name}' is already defined at "
-                                  f"{other.name}:{line}:{column}"
-                                  f"{_other_form(merchant.name, other.model.merchants[oi].name)}")
+                yield f.at(
+                    where,
+                    f"merchant '{merchant.name}' is already defined at "
+                    f"{other.name}:{line}:{column}"
+                    f"{_other_form(merchant.name, other.model.merchants[oi].name)}",
+                )
             else:
                 merchants[key] = (f, mi)
             names: dict[str, int] = {}
@@ -420,51 +469,77 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                     first = names[key]
                     line, _ = f.positions.of(("merchants", mi, "stores", first))
                     form = _other_form(store.name, merchant.stores[first].name)
-                    yield f.at((*spath, "name"), f"duplicate store name '{store.name}' in "
-                                                 f"merchant '{merchant.name}' (also line {line})"
-                                                 f"{form}")
+                    yield f.at(
+                        (*spath, "name"),
+                        f"duplicate store name '{store.name}' in "
+                        f"merchant '{merchant.name}' (also line {line})"
+                        f"{form}",
+                    )
                 names.setdefault(key, si)
                 if store.id is not None:
                     if store.id in pinned:
                         other, opath = pinned[store.id]
                         line, column = other.positions.of((*opath, "id"))
-                        yield f.at((*spath, "id"), f"store id {store.id} is pinned twice "
-                                                   f"(also {other.name}:{line}:{column})")
+                        yield f.at(
+                            (*spath, "id"),
+                            f"store id {store.id} is pinned twice "
+                            f"(also {other.name}:{line}:{column})",
+                        )
                     pinned.setdefault(store.id, (f, spath))
                 code = catalog.canonical_marketplace(store.marketplace) or store.marketplace
                 if code in markets:
-                    yield f.at((*spath, "marketplace"),
-                               f"merchant '{merchant.name}' has two stores in marketplace "
-                               f"{code} (also stores[{markets[code]}])", severity="warning")
+                    yield f.at(
+                        (*spath, "marketplace"),
+                        f"merchant '{merchant.name}' has two stores in marketplace "
+                        f"{code} (also stores[{markets[code]}])",
+                        severity="warning",
+                    )
                 markets.setdefault(code, si)
                 settings = _settings(f.model, merchant, store)
                 resolved[id(store)] = settings
                 # Point at the store's own key when it sets one; else at the store, whose
                 # value came from a `defaults`.
                 own = store.model_fields_set
-                latency_at = (*spath, "fulfillment_latency") if (
-                    "fulfillment_latency" in own) else spath
-                code_at = (*spath, "fulfillment_channel_code") if (
-                    "fulfillment_channel_code" in own) else spath
+                latency_at = (
+                    (*spath, "fulfillment_latency") if ("fulfillment_latency" in own) else spath
+                )
+                code_at = (
+                    (*spath, "fulfillment_channel_code")
+                    if ("fulfillment_channel_code" in own)
+                    else spath
+                )
                 if settings.fulfillment_channel == "AFN":
                     if settings.fulfillment_latency is not None:
-                        yield f.at(latency_at, "fulfillment_latency means nothing for AFN "
-                                               "(Amazon ships those orders)", severity="warning")
+                        yield f.at(
+                            latency_at,
+                            "fulfillment_latency means nothing for AFN (Amazon ships those orders)",
+                            severity="warning",
+                        )
                     if settings.fulfillment_channel_code != "DEFAULT":
-                        yield f.at(code_at, "a custom fulfillment_channel_code is not used for "
-                                            "FBA (AFN) stock", severity="warning")
+                        yield f.at(
+                            code_at,
+                            "a custom fulfillment_channel_code is not used for FBA (AFN) stock",
+                            severity="warning",
+                        )
                 if settings.fulfillment_channel_code != "DEFAULT" and (
-                        code not in catalog.MLI_MARKETPLACES):
-                    yield f.at(code_at, f"custom fulfillment_channel_code "
-                                      f"'{settings.fulfillment_channel_code}' outside the US: "
-                                      "Multi-Location Inventory is US only", severity="warning")
+                    code not in catalog.MLI_MARKETPLACES
+                ):
+                    yield f.at(
+                        code_at,
+                        f"custom fulfillment_channel_code "
+                        f"'{settings.fulfillment_channel_code}' outside the US: "
+                        "Multi-Location Inventory is US only",
+                        severity="warning",
+                    )
 
 
 def _other_form(name: str, other: str) -> str:
     if name == other:
         return ""
-    return (" (written in another Unicode form: the same characters, composed differently, "
-            "are one name)")
+    return (
+        " (written in another Unicode form: the same characters, composed differently, "
+        "are one name)"
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -476,11 +551,15 @@ def _status_set(statuses: tuple[str, ...]) -> frozenset[str]:
 _DEFAULT_SETTINGS = StoreSettings()
 
 
-def _settings(file: models.StoresFile, merchant: models.Merchant,
-              store: models.Store) -> StoreSettings:
+def _settings(
+    file: models.StoresFile, merchant: models.Merchant, store: models.Store
+) -> StoreSettings:
     # Each layer's set fields read once (a property of pydantic's), not once per setting.
-    layers = [(layer, layer.model_fields_set)
-              for layer in (store, merchant.defaults, file.defaults) if layer is not None]
+    layers = [
+        (layer, layer.model_fields_set)
+        for layer in (store, merchant.defaults, file.defaults)
+        if layer is not None
+    ]
 
     def pick(name: str) -> Any:
         for layer, given in layers:
@@ -496,8 +575,9 @@ def _settings(file: models.StoresFile, merchant: models.Merchant,
     )
 
 
-def _channels(file: models.StoresFile, merchant: models.Merchant,
-              store: models.Store) -> dict[str, bool]:
+def _channels(
+    file: models.StoresFile, merchant: models.Merchant, store: models.Store
+) -> dict[str, bool]:
     """Per channel type, the store's value, else the merchant's defaults', else the file's."""
     out: dict[str, bool] = {}
     for layer in (file.defaults, merchant.defaults, store):
@@ -515,11 +595,16 @@ def _warehouses(merchant: models.Merchant, store: models.Store) -> dict[str, Any
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
-def _shared_settings(channel: str, statuses: frozenset[str], latency: int | None,
-                     code: str) -> StoreSettings:
+def _shared_settings(
+    channel: str, statuses: frozenset[str], latency: int | None, code: str
+) -> StoreSettings:
     # Thousands of stores resolve to the same few settings: one (frozen) instance each.
-    return StoreSettings(fulfillment_channel=channel, import_order_statuses=statuses,
-                         fulfillment_latency=latency, fulfillment_channel_code=code)
+    return StoreSettings(
+        fulfillment_channel=channel,
+        import_order_statuses=statuses,
+        fulfillment_latency=latency,
+        fulfillment_channel_code=code,
+    )
 
 
 def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredState:
@@ -530,25 +615,31 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
             stores = []
             for si, s in enumerate(m.stores):
                 sl, sc = f.positions.of(("merchants", mi, "stores", si))
-                stores.append(DesiredStore(
-                    merchant=m.name,
-                    name=s.name,
-                    marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
-                    settings=resolved.get(id(s)) or _settings(f.model, m, s),
-                    id=s.id,
-                    **_warehouses(m, s),
-                    enabled=s.enabled,
-                    protect=s.protect,
-                    source=Source(f.name, sl, sc),
-                    channels=_channels(f.model, m, s),
-                ))
-            merchants.append(DesiredMerchant(
-                name=m.name, email=m.email, selling_partner_id=m.selling_partner_id,
-                prune=f.model.prune,
-                reauthorize_days=f.model.reauthorize_days,
-                stores=tuple(sorted(stores, key=lambda st: st.name)),
-                source=Source(f.name, line, column),
-            ))
+                stores.append(
+                    DesiredStore(
+                        merchant=m.name,
+                        name=s.name,
+                        marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
+                        settings=resolved.get(id(s)) or _settings(f.model, m, s),
+                        id=s.id,
+                        **_warehouses(m, s),
+                        enabled=s.enabled,
+                        protect=s.protect,
+                        source=Source(f.name, sl, sc),
+                        channels=_channels(f.model, m, s),
+                    )
+                )
+            merchants.append(
+                DesiredMerchant(
+                    name=m.name,
+                    email=m.email,
+                    selling_partner_id=m.selling_partner_id,
+                    prune=f.model.prune,
+                    reauthorize_days=f.model.reauthorize_days,
+                    stores=tuple(sorted(stores, key=lambda st: st.name)),
+                    source=Source(f.name, line, column),
+                )
+            )
     account, account_source = _account(files)
     return DesiredState(
         merchants=tuple(sorted(merchants, key=lambda mm: mm.name)),

@@ -40,8 +40,9 @@ def _hint(value: str, choices: list[str]) -> str:
 def _check_status(value: str) -> str:
     if catalog.canonical_status(value) is None:
         names = list(catalog.ORDER_STATUSES)
-        raise ValueError(f"unknown order status '{value}'{_hint(value, names)}; "
-                         f"one of {', '.join(names)}")
+        raise ValueError(
+            f"unknown order status '{value}'{_hint(value, names)}; one of {', '.join(names)}"
+        )
     return value
 
 
@@ -52,8 +53,9 @@ def _check_marketplace(value: str) -> str:
         codes = [m.code for m in catalog.MARKETPLACES]
         alpha3 = catalog.ALPHA3.get(value.strip().upper())
         hint = f" (did you mean '{alpha3}'?)" if alpha3 else _hint(value.strip(), codes)
-        raise ValueError(f"unknown marketplace '{value}'{hint}; "
-                         f"one of {', '.join(codes)} (GB = UK)")
+        raise ValueError(
+            f"unknown marketplace '{value}'{hint}; one of {', '.join(codes)} (GB = UK)"
+        )
     return value
 
 
@@ -98,7 +100,7 @@ _STATUS_SCHEMA: dict[str, Any] = {
         {"type": "string", "pattern": STATUS_PATTERN},
     ],
     "description": "An Amazon order status (Orders API v0 name; 2026 names such as "
-                   "PARTIALLY_SHIPPED and any letter case are accepted).",
+    "PARTIALLY_SHIPPED and any letter case are accepted).",
 }
 _MARKETPLACE_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -119,24 +121,44 @@ _CONTROL: Final = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
 # Unicode's Default_Ignorable_Code_Point set, plus the interlinear annotation marks.
 _BIDI: Final = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
 _INVISIBLE: Final = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
-    (0x200B, 0x200D), (0x2060, 0x2065), (0x206A, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
-    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200D),
+    (0x2060, 0x2065),
+    (0x206A, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFFB),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 # Spaces a name may hold inside but not at either end ("Acme " and "Acme" are one merchant).
-_SPACE: Final = ((0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
-                 (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000))
+_SPACE: Final = (
+    (0x20, 0x20),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
 
 
 def _char_class(*ranges: tuple[tuple[int, int], ...]) -> str:
     """A character class body that Python's re and ECMA 262 (editors, check-jsonschema) read
     alike: backslash-u escapes in the BMP; the characters themselves above it, as neither
     backslash-U nor backslash-u-brace is understood by both."""
+
     def one(code: int) -> str:
         return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
-    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}"
-                   for group in ranges for a, b in group)
+
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for group in ranges for a, b in group)
 
 
 _FORBIDDEN: Final = _char_class(_CONTROL, _BIDI, _INVISIBLE)
@@ -157,43 +179,56 @@ def name_key(name: str) -> str:
 
 
 def _describe(char: str, at: int) -> str:
-    return (f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at character "
-            f"{at + 1}")
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at character {at + 1}"
 
 
 def _check_name(value: str) -> str:
     if len(value) > NAME_MAX_LEN:
-        raise ValueError(f"is {len(value)} characters long; DropStream takes at most "
-                         f"{NAME_MAX_LEN}")
+        raise ValueError(
+            f"is {len(value)} characters long; DropStream takes at most {NAME_MAX_LEN}"
+        )
     bad = _CONTROL_RE.search(value)
     if bad:
-        raise ValueError(f"cannot contain control characters or line breaks "
-                         f"(U+{ord(bad.group()):04X} at character {bad.start() + 1}); "
-                         "write it as one line of plain text")
+        raise ValueError(
+            f"cannot contain control characters or line breaks "
+            f"(U+{ord(bad.group()):04X} at character {bad.start() + 1}); "
+            "write it as one line of plain text"
+        )
     bad = _BIDI_RE.search(value)
     if bad:
-        raise ValueError(f"cannot contain bidi-control characters "
-                         f"({_describe(bad.group(), bad.start())}): they change the order in "
-                         "which a name is shown, so it reads as another; delete it")
+        raise ValueError(
+            f"cannot contain bidi-control characters "
+            f"({_describe(bad.group(), bad.start())}): they change the order in "
+            "which a name is shown, so it reads as another; delete it"
+        )
     bad = _INVISIBLE_RE.search(value)
     if bad:
-        raise ValueError(f"cannot contain invisible characters "
-                         f"({_describe(bad.group(), bad.start())}): the name would look like "
-                         "another but not match it; delete it")
+        raise ValueError(
+            f"cannot contain invisible characters "
+            f"({_describe(bad.group(), bad.start())}): the name would look like "
+            "another but not match it; delete it"
+        )
     if value and not _SPACE_RE.sub("", value):
         raise ValueError("must not be empty (it holds only spaces)")
     if value and (_SPACE_RE.fullmatch(value[0]) or _SPACE_RE.fullmatch(value[-1])):
         end = "start" if _SPACE_RE.fullmatch(value[0]) else "end"
-        raise ValueError(f"must not {end} with a space: '{value.strip()}' is meant "
-                         "(a space would make it another merchant or store)")
+        raise ValueError(
+            f"must not {end} with a space: '{value.strip()}' is meant "
+            "(a space would make it another merchant or store)"
+        )
     return value
 
 
-Name = Annotated[str, AfterValidator(_check_name), WithJsonSchema(
-    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN, "pattern": NAME_PATTERN})]
-Email = Annotated[str, AfterValidator(_check_email),
-                  WithJsonSchema({"type": "string", "format": "email"})]
-
+Name = Annotated[
+    str,
+    AfterValidator(_check_name),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LEN, "pattern": NAME_PATTERN}
+    ),
+]
+Email = Annotated[
+    str, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email"})
+]
 
 
 def _whole(value: Any) -> Any:
@@ -204,6 +239,7 @@ def _whole(value: Any) -> Any:
         return int(value)
     return value
 
+
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
@@ -211,18 +247,25 @@ def _check_channels(value: dict[str, bool]) -> dict[str, bool]:
     for kind in value:
         if kind not in CHANNEL_TYPES:
             names = list(CHANNEL_TYPES)
-            raise ValueError(f"unknown channel type '{kind}'{_hint(kind, names)}; "
-                             f"one of {', '.join(names)}")
+            raise ValueError(
+                f"unknown channel type '{kind}'{_hint(kind, names)}; one of {', '.join(names)}"
+            )
     return value
 
 
-Channels = Annotated[dict[str, bool], AfterValidator(_check_channels), WithJsonSchema({
-    "type": "object",
-    "properties": {kind: {"type": "boolean"} for kind in CHANNEL_TYPES},
-    "additionalProperties": False,
-    "description": "Channel type (as the API names it) -> true (enabled) / false "
-                   "(disabled). A type left out is left as it is.",
-})]
+Channels = Annotated[
+    dict[str, bool],
+    AfterValidator(_check_channels),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {kind: {"type": "boolean"} for kind in CHANNEL_TYPES},
+            "additionalProperties": False,
+            "description": "Channel type (as the API names it) -> true (enabled) / false "
+            "(disabled). A type left out is left as it is.",
+        }
+    ),
+]
 
 # Settings whose null would mean nothing: leaving them out already means "inherit".
 _NOT_NULL: Final = ("fulfillment_channel", "import_order_statuses", "fulfillment_channel_code")
@@ -244,32 +287,43 @@ class StoreSettings(BaseModel):
     model_config = _STRICT
 
     fulfillment_channel: Literal["MFN", "AFN"] | None = Field(
-        None, title="Fulfillment channel", json_schema_extra=_not_null_in_schema,
+        None,
+        title="Fulfillment channel",
+        json_schema_extra=_not_null_in_schema,
         description="MFN: you (the 3PL) ship the orders. AFN: Fulfilled by Amazon. Default MFN.",
     )
     import_order_statuses: list[OrderStatus] | None = Field(
-        None, min_length=1, title="Import order statuses",
+        None,
+        min_length=1,
+        title="Import order statuses",
         json_schema_extra=_not_null_in_schema,
         description="Amazon order statuses to import, as a set (order and spelling do not "
-                    "matter). Default [Unshipped, PartiallyShipped].",
+        "matter). Default [Unshipped, PartiallyShipped].",
     )
     fulfillment_latency: int | None = Field(
-        None, ge=catalog.LATENCY_MIN, le=catalog.LATENCY_MAX, title="Fulfillment latency",
+        None,
+        ge=catalog.LATENCY_MIN,
+        le=catalog.LATENCY_MAX,
+        title="Fulfillment latency",
         description="Handling time in days (1..30); null: the marketplace default. "
-                    "Means nothing for AFN.",
+        "Means nothing for AFN.",
     )
     fulfillment_channel_code: str | None = Field(
-        None, pattern=catalog.CHANNEL_CODE_PATTERN, title="Fulfillment channel code",
+        None,
+        pattern=catalog.CHANNEL_CODE_PATTERN,
+        title="Fulfillment channel code",
         json_schema_extra=_not_null_in_schema,
         description="Where inventory is pushed: DEFAULT (single location), or a Multi-Location "
-                    "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
+        "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
     )
 
     channels: Channels | None = Field(
-        None, title="Channels", json_schema_extra=_not_null_in_schema,
+        None,
+        title="Channels",
+        json_schema_extra=_not_null_in_schema,
         description="The connection's channels to switch on (true) or off (false), by type: "
-                    f"{', '.join(CHANNEL_TYPES)}. Left out: not managed. Per type, a "
-                    "store's value wins over the merchant's defaults, then the file's.",
+        f"{', '.join(CHANNEL_TYPES)}. Left out: not managed. Per type, a "
+        "store's value wins over the merchant's defaults, then the file's.",
     )
 
     @field_validator(*_NOT_NULL, "channels", mode="before")
@@ -285,36 +339,53 @@ class StoreSettings(BaseModel):
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
 
-    name: Name = Field(..., min_length=1, title="Store name",
-                      description="Unique within the merchant; the connection is named after it.")
+    name: Name = Field(
+        ...,
+        min_length=1,
+        title="Store name",
+        description="Unique within the merchant; the connection is named after it.",
+    )
     id: int | None = Field(
-        None, gt=0, title="Store id",
+        None,
+        gt=0,
+        title="Store id",
         description="Pins a live store by its DropStream id, so a rename is an update.",
     )
     platform: Literal["amazon"] = Field(
-        "amazon", title="Platform", description="Only amazon is managed.")
+        "amazon", title="Platform", description="Only amazon is managed."
+    )
     marketplace: MarketplaceCode = Field(
-        ..., title="Marketplace",
+        ...,
+        title="Marketplace",
         description="Amazon marketplace code: US, CA, MX, BR, UK (or GB), DE, FR, IT, ES, NL, "
-                    "SE, PL, BE, IE, TR, AE, SA, EG, ZA, IN, JP, AU, SG.",
+        "SE, PL, BE, IE, TR, AE, SA, EG, ZA, IN, JP, AU, SG.",
     )
     warehouse: Name | None = Field(
-        None, min_length=1, title="Warehouse",
+        None,
+        min_length=1,
+        title="Warehouse",
         description="Description of the merchant's warehouse to connect to; default: the "
-                    "merchant's warehouse, else its first (default) warehouse.",
+        "merchant's warehouse, else its first (default) warehouse.",
     )
     warehouses: list[Name] | None = Field(
-        None, min_length=1, title="Warehouses", json_schema_extra=_not_null_in_schema,
+        None,
+        min_length=1,
+        title="Warehouses",
+        json_schema_extra=_not_null_in_schema,
         description="Several warehouse descriptions: one connection to each (instead of "
-                    "`warehouse`). Live connections to other warehouses are reported, and "
-                    "disabled under prune.",
+        "`warehouse`). Live connections to other warehouses are reported, and "
+        "disabled under prune.",
     )
     enabled: bool = Field(
-        True, title="Enabled",
-        description="false: keep the store and its connections, switched off.")
+        True,
+        title="Enabled",
+        description="false: keep the store and its connections, switched off.",
+    )
     protect: bool = Field(
-        False, title="Protect",
-        description="Never disabled by prune; disabling it blocks the plan unless --force.")
+        False,
+        title="Protect",
+        description="Never disabled by prune; disabling it blocks the plan unless --force.",
+    )
 
     _id_whole = field_validator("id", mode="before")(_whole)
 
@@ -331,8 +402,7 @@ class Store(StoreSettings):
         if value is None:
             return value
         if info.data.get("warehouse") is not None:
-            raise ValueError("give either 'warehouse' (one) or 'warehouses' (several), not "
-                             "both")
+            raise ValueError("give either 'warehouse' (one) or 'warehouses' (several), not both")
         seen: set[str] = set()
         for name in value:
             if name_key(name) in seen:
@@ -346,30 +416,43 @@ class Merchant(BaseModel):
 
     model_config = _STRICT
 
-    name: Name = Field(..., min_length=1, title="Merchant name",
-                      description="The DropStream customer's company_name.")
+    name: Name = Field(
+        ...,
+        min_length=1,
+        title="Merchant name",
+        description="The DropStream customer's company_name.",
+    )
     email: Email | None = Field(
-        None, title="Authorization email",
+        None,
+        title="Authorization email",
         description="Receives the Amazon authorization invites. Leave out when the merchant "
-                    "runs its own DropStream account and authorizes in the UI.",
+        "runs its own DropStream account and authorizes in the UI.",
     )
     warehouse: Name | None = Field(
-        None, min_length=1, title="Warehouse",
+        None,
+        min_length=1,
+        title="Warehouse",
         description="Description of the warehouse its stores connect to; default: the "
-                    "merchant's first (default) warehouse.",
+        "merchant's first (default) warehouse.",
     )
     selling_partner_id: str | None = Field(
-        None, min_length=1, max_length=64, pattern=r"^[A-Z0-9]+$", title="Selling partner id",
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Z0-9]+$",
+        title="Selling partner id",
         description="The Amazon seller (merchant token) expected to authorize this merchant's "
-                    "stores. A store authorized by another seller gets no connection, and is "
-                    "not enabled, until someone reviews it.",
+        "stores. A store authorized by another seller gets no connection, and is "
+        "not enabled, until someone reviews it.",
     )
     defaults: StoreSettings | None = Field(
-        None, title="Merchant defaults",
+        None,
+        title="Merchant defaults",
         description="Store settings for this merchant's stores, unless a store sets its own.",
     )
     stores: list[Store] = Field(
-        default_factory=list, title="Stores", description="The merchant's Amazon stores.")
+        default_factory=list, title="Stores", description="The merchant's Amazon stores."
+    )
 
 
 class Safety(BaseModel):
@@ -378,17 +461,31 @@ class Safety(BaseModel):
     model_config = _STRICT
 
     max_update_percent: float = Field(
-        30, ge=0, le=100, title="Max update percent",
-        description="Block when more than this share of existing managed stores is updated.")
+        30,
+        ge=0,
+        le=100,
+        title="Max update percent",
+        description="Block when more than this share of existing managed stores is updated.",
+    )
     max_disable_percent: float = Field(
-        10, ge=0, le=100, title="Max disable percent",
-        description="Block when more than this share of existing managed stores is disabled.")
+        10,
+        ge=0,
+        le=100,
+        title="Max disable percent",
+        description="Block when more than this share of existing managed stores is disabled.",
+    )
     min_existing: int = Field(
-        10, ge=0, title="Min existing",
-        description="Thresholds apply only from this many existing managed stores.")
+        10,
+        ge=0,
+        title="Min existing",
+        description="Thresholds apply only from this many existing managed stores.",
+    )
     max_invites_per_run: int = Field(
-        50, ge=0, title="Max invites per run",
-        description="Invites beyond this stay queued for the next run.")
+        50,
+        ge=0,
+        title="Max invites per run",
+        description="Invites beyond this stay queued for the next run.",
+    )
 
     _counts_whole = field_validator("min_existing", "max_invites_per_run", mode="before")(_whole)
 
@@ -397,33 +494,46 @@ class StoresFile(BaseModel):
     """A dropstream-sync configuration file: Amazon stores in DropStream, as code."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, title="dropstream-sync stores",
+        extra="forbid",
+        strict=True,
+        title="dropstream-sync stores",
     )
 
     version: Literal[1] = Field(..., title="Format version", description="Must be 1.")
     account: str | None = Field(
-        None, min_length=1, max_length=255, title="Account",
+        None,
+        min_length=1,
+        max_length=255,
+        title="Account",
         description="The DropStream account this file belongs to: the login name that "
-                    "`dropstream-sync doctor` shows (or its `token:` digest for a ready "
-                    "token). plan and apply refuse to run the file against another account.",
+        "`dropstream-sync doctor` shows (or its `token:` digest for a ready "
+        "token). plan and apply refuse to run the file against another account.",
     )
     prune: bool = Field(
-        False, title="Prune",
+        False,
+        title="Prune",
         description="true: Amazon stores of the merchants in this file that it does not list "
-                    "get disabled (never deleted).",
+        "get disabled (never deleted).",
     )
     reauthorize_days: int = Field(
-        30, ge=0, le=365, title="Reauthorize days",
+        30,
+        ge=0,
+        le=365,
+        title="Reauthorize days",
         description="Invite again this many days before an authorization expires (365-day "
-                    "Amazon authorizations).",
+        "Amazon authorizations).",
     )
     safety: Safety | None = Field(
-        None, title="Safety", description="Thresholds; the strictest value across files wins.")
+        None, title="Safety", description="Thresholds; the strictest value across files wins."
+    )
     defaults: StoreSettings | None = Field(
-        None, title="Defaults",
-        description="Store settings unless a merchant or store sets its own.")
+        None,
+        title="Defaults",
+        description="Store settings unless a merchant or store sets its own.",
+    )
     merchants: list[Merchant] = Field(
-        default_factory=list, title="Merchants", description="The merchants and their stores.")
+        default_factory=list, title="Merchants", description="The merchants and their stores."
+    )
 
     _days_whole = field_validator("reauthorize_days", mode="before")(_whole)
 

@@ -21,7 +21,7 @@ def generate_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         **schema,
         "description": "Amazon store connections in DropStream, as code (dropstream-sync, "
-                       "format version 1).",
+        "format version 1).",
     }
 
 

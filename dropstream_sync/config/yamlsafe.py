@@ -47,7 +47,8 @@ class Loader(_BaseLoader):  # type: ignore[misc]
 _INT_RE: Final = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _FLOAT_RE: Final = re.compile(
     r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
     ("tag:yaml.org,2002:int", _INT_RE.pattern, "-+0123456789"),
@@ -60,12 +61,12 @@ for _tag, _pattern, _first in (
 _SEQ_TAG: Final = "tag:yaml.org,2002:seq"
 _MAP_TAG: Final = "tag:yaml.org,2002:map"
 _STR_TAG: Final = "tag:yaml.org,2002:str"
-_RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = (
-    Loader.yaml_implicit_resolvers)
+_RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = Loader.yaml_implicit_resolvers
 
 
-def _resolve(self: Any, kind: type[yaml.Node], value: str | None,
-             implicit: tuple[bool, bool]) -> str:
+def _resolve(
+    self: Any, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]
+) -> str:
     """PyYAML's Resolver.resolve for our loader (no path resolvers, no wildcard resolvers),
     in fewer steps: the composer calls it once per node, and in a large file it cost as much
     as the C parser itself."""
@@ -95,6 +96,7 @@ for _first, _resolvers in Loader.yaml_implicit_resolvers.items():
 
 def dump(data: Any, **options: Any) -> str:
     return str(yaml.dump(data, Dumper=Dumper, **options))
+
 
 PathKey = tuple[str | int, ...]
 _PLAIN: Final = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -159,8 +161,9 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise YamlProblem(line, column, (), f"not UTF-8 text ({exc.reason}): save the file as "
-                                            "UTF-8") from None
+        raise YamlProblem(
+            line, column, (), f"not UTF-8 text ({exc.reason}): save the file as UTF-8"
+        ) from None
 
 
 def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
@@ -222,9 +225,13 @@ def _check_depth(text: str) -> None:
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                raise YamlProblem(line, column, (),
-                                  f"nested deeper than {MAX_DEPTH} levels (a config needs 6): "
-                                  "is a bracket or an indentation wrong?")
+                raise YamlProblem(
+                    line,
+                    column,
+                    (),
+                    f"nested deeper than {MAX_DEPTH} levels (a config needs 6): "
+                    "is a bracket or an indentation wrong?",
+                )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
@@ -246,8 +253,12 @@ class _Walker:
                 self._repeats += 1
                 if self._repeats > MAX_ALIAS_VISITS + 2 * len(self._seen):
                     line, column = _mark(node)
-                    raise YamlProblem(line, column, path,
-                                      "too many alias expansions (a YAML 'billion laughs' file?)")
+                    raise YamlProblem(
+                        line,
+                        column,
+                        path,
+                        "too many alias expansions (a YAML 'billion laughs' file?)",
+                    )
             else:
                 self._seen.add(key)
         mark = node.start_mark
@@ -257,8 +268,14 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             return node.value if node.tag == _STR else self._scalar(node, path)
         if node.tag not in _PLAIN:
-            self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
-                                             f"unsupported YAML value: tag '{node.tag}'"))
+            self.problems.append(
+                YamlProblem(
+                    mark.line + 1,
+                    mark.column + 1,
+                    path,
+                    f"unsupported YAML value: tag '{node.tag}'",
+                )
+            )
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -280,8 +297,9 @@ class _Walker:
         for index, (key_node, value_node) in enumerate(pairs):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, column = _mark(key_node)
-                self.problems.append(YamlProblem(line, column, path,
-                                                 "merge keys (<<) are not supported"))
+                self.problems.append(
+                    YamlProblem(line, column, path, "merge keys (<<) are not supported")
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 line, column = _mark(key_node)
@@ -294,9 +312,14 @@ class _Walker:
             if key in first:
                 line, column = _mark(key_node)
                 was = _line_column(first[key])
-                self.problems.append(YamlProblem(
-                    line, column, child,
-                    f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
+                self.problems.append(
+                    YamlProblem(
+                        line,
+                        column,
+                        child,
+                        f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})",
+                    )
+                )
                 continue
             first[key] = keys[child] = _at(key_node.start_mark)
             if inline and value_node.tag == _STR and type(value_node) is yaml.ScalarNode:
@@ -335,8 +358,9 @@ class _Walker:
         except (yaml.constructor.ConstructorError, ValueError) as exc:
             line, column = _mark(node)
             reason = getattr(exc, "problem", None) or str(exc)
-            self.problems.append(YamlProblem(line, column, path,
-                                             f"unsupported YAML value: {reason}"))
+            self.problems.append(
+                YamlProblem(line, column, path, f"unsupported YAML value: {reason}")
+            )
             return None
 
 
@@ -385,8 +409,11 @@ class _Events:
             self.get()  # the document's end
             if not isinstance(self.peek(), yaml.StreamEndEvent):
                 raise yaml.composer.ComposerError(
-                    "expected a single document in the stream", root,
-                    "but found another document", self.get().start_mark)
+                    "expected a single document in the stream",
+                    root,
+                    "but found another document",
+                    self.get().start_mark,
+                )
             return data, self.positions, self.walker.problems
         finally:
             loader.dispose()
@@ -407,8 +434,11 @@ class _Events:
         tag = _event_tag(event, yaml.MappingNode if mapping else yaml.SequenceNode)
         if tag not in _PLAIN:
             mark = event.start_mark
-            self.walker.problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
-                                                    f"unsupported YAML value: tag '{tag}'"))
+            self.walker.problems.append(
+                YamlProblem(
+                    mark.line + 1, mark.column + 1, path, f"unsupported YAML value: tag '{tag}'"
+                )
+            )
             self.skip_rest()
             return None
         if mapping:
@@ -427,28 +457,40 @@ class _Events:
         while type(event := self.peek()) is not yaml.MappingEndEvent:
             mark = event.start_mark
             if type(event) is not yaml.ScalarEvent:
-                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
-                                            "a key must be a plain value"))
+                problems.append(
+                    YamlProblem(mark.line + 1, mark.column + 1, path, "a key must be a plain value")
+                )
                 self.skip()
                 self.skip()
                 continue
             self.get()
             tag = event.tag
             # `<<` resolves to the merge tag only when written plain (the one resolver of `<`).
-            merge = (event.implicit[0] and event.value == "<<") if tag is None or tag == "!" \
+            merge = (
+                (event.implicit[0] and event.value == "<<")
+                if tag is None or tag == "!"
                 else tag == "tag:yaml.org,2002:merge"
+            )
             if merge:
-                problems.append(YamlProblem(mark.line + 1, mark.column + 1, path,
-                                            "merge keys (<<) are not supported"))
+                problems.append(
+                    YamlProblem(
+                        mark.line + 1, mark.column + 1, path, "merge keys (<<) are not supported"
+                    )
+                )
                 self.skip()
                 continue
             key = str(event.value)
             child = (*path, key)
             if key in first:
                 was = _line_column(first[key])
-                problems.append(YamlProblem(
-                    mark.line + 1, mark.column + 1, child,
-                    f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})"))
+                problems.append(
+                    YamlProblem(
+                        mark.line + 1,
+                        mark.column + 1,
+                        child,
+                        f"duplicate key '{key}' (first at line {was[0]}, column {was[1]})",
+                    )
+                )
                 self.skip()
                 continue
             first[key] = keys[child] = _at(mark)
@@ -461,8 +503,9 @@ class _Events:
             if child not in values:
                 values[child] = _at(value.start_mark)
             tag = _event_tag(value, yaml.ScalarNode)
-            out[key] = value.value if tag == _STR else self.walker._scalar(
-                _scalar_node(value, tag), child)
+            out[key] = (
+                value.value if tag == _STR else self.walker._scalar(_scalar_node(value, tag), child)
+            )
         self.get()
         return out
 
@@ -491,6 +534,7 @@ def _event_tag(event: Any, kind: type[yaml.Node]) -> str:
     """A node's tag as the composer gives it: the one written, else the resolved one."""
     tag: str | None = event.tag
     if tag is None or tag == "!":
-        return _resolve(None, kind, event.value if kind is yaml.ScalarNode else None,
-                        event.implicit)
+        return _resolve(
+            None, kind, event.value if kind is yaml.ScalarNode else None, event.implicit
+        )
     return tag

@@ -16,5 +16,18 @@ from dropstream_sync.planner.model import (
 )
 from dropstream_sync.planner.plan import plan
 
-__all__ = ["CHANGE_KINDS", "PENDING_KINDS", "PHASES", "Change", "ChangeKind", "Detail",
-           "FieldChange", "Pending", "PendingKind", "Plan", "Target", "TargetType", "plan"]
+__all__ = [
+    "CHANGE_KINDS",
+    "PENDING_KINDS",
+    "PHASES",
+    "Change",
+    "ChangeKind",
+    "Detail",
+    "FieldChange",
+    "Pending",
+    "PendingKind",
+    "Plan",
+    "Target",
+    "TargetType",
+    "plan",
+]

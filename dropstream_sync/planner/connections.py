@@ -37,8 +37,9 @@ T = TargetType
 NO_ORDERS = "no orders will flow"
 
 
-def warehouse_ids(p: _Planner, m: DesiredMerchant, s: DesiredStore,
-                  customer: Customer) -> list[int] | None:
+def warehouse_ids(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer
+) -> list[int] | None:
     """The ids of the warehouses `s` names (empty: it names none); None when one of them
     does not exist (the error is recorded)."""
     warehouses = p.ix.warehouses.get(customer.id, [])
@@ -47,25 +48,31 @@ def warehouse_ids(p: _Planner, m: DesiredMerchant, s: DesiredStore,
         found = next((w for w in warehouses if w.description == name), None)
         if found is None:
             known = ", ".join(repr(w.description) for w in warehouses) or "none"
-            p.errors.append(f"{s.source}: warehouse '{name}' of merchant '{m.name}' does "
-                            f"not exist (its warehouses: {known})")
+            p.errors.append(
+                f"{s.source}: warehouse '{name}' of merchant '{m.name}' does "
+                f"not exist (its warehouses: {known})"
+            )
             return None
         ids.append(found.id)
     return ids
 
 
-def default_warehouse(p: _Planner, m: DesiredMerchant, s: DesiredStore,
-                      customer: Customer) -> int | None:
+def default_warehouse(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer
+) -> int | None:
     warehouses: Sequence[Warehouse] = p.ix.warehouses.get(customer.id, [])
     if not warehouses:
-        p.errors.append(f"{s.source}: merchant '{m.name}' has no warehouse in DropStream to "
-                        f"connect store '{s.name}' to")
+        p.errors.append(
+            f"{s.source}: merchant '{m.name}' has no warehouse in DropStream to "
+            f"connect store '{s.name}' to"
+        )
         return None
     return warehouses[0].id
 
 
-def plan_connections(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-                     ls: Store) -> None:
+def plan_connections(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
+) -> None:
     chosen = _managed(p, m, s, customer, ls)
     if chosen is None:
         return
@@ -78,8 +85,9 @@ def plan_connections(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer:
     _switch(p, m, s, ls, [c for _, c in managed if c is not None], others)
 
 
-def _managed(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-             ls: Store) -> tuple[list[tuple[int, Connection | None]], list[Connection]] | None:
+def _managed(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
+) -> tuple[list[tuple[int, Connection | None]], list[Connection]] | None:
     """The connections the config manages (warehouse id, live connection or None to
     create) and the store's other live connections; None when the plan cannot say."""
     connections = p.ix.connections.get(ls.id, [])
@@ -89,8 +97,10 @@ def _managed(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Custome
     if named:
         by_warehouse = {c.warehouse_id: c for c in reversed(connections)}
         wanted = set(named)
-        return ([(wid, by_warehouse.get(wid)) for wid in dict.fromkeys(named)],
-                [c for c in connections if c.warehouse_id not in wanted])
+        return (
+            [(wid, by_warehouse.get(wid)) for wid in dict.fromkeys(named)],
+            [c for c in connections if c.warehouse_id not in wanted],
+        )
     if connections:
         # No warehouse named: every connection the store has is the config's.
         return [(c.warehouse_id, c) for c in connections], []
@@ -100,8 +110,14 @@ def _managed(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Custome
     return None if wid is None else ([(wid, None)], [])
 
 
-def _switch(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
-            live_managed: list[Connection], others: list[Connection]) -> None:
+def _switch(
+    p: _Planner,
+    m: DesiredMerchant,
+    s: DesiredStore,
+    ls: Store,
+    live_managed: list[Connection],
+    others: list[Connection],
+) -> None:
     """Enable or disable the store and its live connections as `enabled:` says."""
     if s.enabled:
         enable(p, m, s, ls, live_managed)
@@ -112,8 +128,14 @@ def _switch(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
         disable(p, m, s.name, ls, to_disable, s.protect, "enabled: false")
 
 
-def create(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store,
-           warehouse_id: int) -> None:
+def create(
+    p: _Planner,
+    m: DesiredMerchant,
+    s: DesiredStore,
+    customer: Customer,
+    ls: Store,
+    warehouse_id: int,
+) -> None:
     if not p.connectable(m, ls):
         return  # the wizard's Finalize waits for the merchant's (expected seller's) approval
     fields = [FieldChange("name", None, s.name), FieldChange("warehouse_id", None, warehouse_id)]
@@ -121,31 +143,43 @@ def create(p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer,
         fields.append(FieldChange("enabled", False, True))
     channels = dict(sorted(s.channels.items()))
     fields.extend(FieldChange(f"channels.{kind}", None, on) for kind, on in channels.items())
-    p.add(CreateConnection(customer.id, ls.id, warehouse_id, s.name, s.enabled,
-                           channels or None),
-          m.name, s.name, Target(T.CONNECTION), fields)
+    p.add(
+        CreateConnection(customer.id, ls.id, warehouse_id, s.name, s.enabled, channels or None),
+        m.name,
+        s.name,
+        Target(T.CONNECTION),
+        fields,
+    )
     if s.enabled and not any(channels.values()):
         # New connections' channels start disabled [assumed]: without a channel asked for,
         # the connection is live and idle.
         p.warnings.append(
             f"{s.source}: store '{s.name}' of merchant '{m.name}': the new connection to "
             f"warehouse {warehouse_id} is enabled with no channel enabled: {NO_ORDERS} "
-            "(new channels start disabled; add `channels: {sales_order: true, ...}`)")
+            "(new channels start disabled; add `channels: {sales_order: true, ...}`)"
+        )
 
 
 def existing(p: _Planner, m: DesiredMerchant, s: DesiredStore, conn: Connection) -> None:
     if conn.name != s.name:
-        p.add(UpdateConnection(s.name), m.name, s.name, Target(T.CONNECTION, conn.id),
-              [FieldChange("name", conn.name, s.name)])
+        p.add(
+            UpdateConnection(s.name),
+            m.name,
+            s.name,
+            Target(T.CONNECTION, conn.id),
+            [FieldChange("name", conn.name, s.name)],
+        )
     final = channels(p, m, s, conn)
     if s.enabled and final is not None and final and not any(final.values()):
         p.warnings.append(
             f"{s.source}: store '{s.name}' of merchant '{m.name}': connection {conn.id} "
-            f"(warehouse {conn.warehouse_id}) is enabled with no channel enabled: {NO_ORDERS}")
+            f"(warehouse {conn.warehouse_id}) is enabled with no channel enabled: {NO_ORDERS}"
+        )
 
 
-def channels(p: _Planner, m: DesiredMerchant, s: DesiredStore,
-             conn: Connection) -> Mapping[str, bool] | None:
+def channels(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, conn: Connection
+) -> Mapping[str, bool] | None:
     """Plan the managed channels of `conn`; returns every channel's state after the plan
     (None: the connection's channels are unknown)."""
     if conn.channels is None:
@@ -154,7 +188,8 @@ def channels(p: _Planner, m: DesiredMerchant, s: DesiredStore,
                 f"{s.source}: store '{s.name}' of merchant '{m.name}': the API listed "
                 f"connection {conn.id} without its channels, so `channels:` is not checked "
                 "for it (the tool reads channels with the connection list only, never one "
-                "connection at a time)")
+                "connection at a time)"
+            )
         return None
     final = {ch.type: ch.enabled for ch in conn.channels}
     by_type = {ch.type: ch for ch in conn.channels}
@@ -166,66 +201,116 @@ def channels(p: _Planner, m: DesiredMerchant, s: DesiredStore,
                 p.warnings.append(
                     f"{s.source}: store '{s.name}' of merchant '{m.name}': connection "
                     f"{conn.id} has no {kind} channel (its channels: {have}); DropStream "
-                    "offers a channel only when both platforms support it")
+                    "offers a channel only when both platforms support it"
+                )
             continue
         final[kind] = on
         if ch.enabled != on:
-            p.add(UpdateChannel(conn.id, ch.id, kind, on), m.name, s.name,
-                  Target(T.CONNECTION, conn.id),
-                  [FieldChange(f"channels.{kind}", ch.enabled, on)])
+            p.add(
+                UpdateChannel(conn.id, ch.id, kind, on),
+                m.name,
+                s.name,
+                Target(T.CONNECTION, conn.id),
+                [FieldChange(f"channels.{kind}", ch.enabled, on)],
+            )
     return final
 
 
-def enable(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
-           conns: Sequence[Connection]) -> None:
+def enable(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store, conns: Sequence[Connection]
+) -> None:
     """One `enable` per disabled connection; the store's own switch rides on the first."""
     if not conns or not p.connectable(m, ls):
         return
     off = [c for c in conns if not c.enabled]
     store_off = not ls.enabled
     if store_off and not off:
-        p.add(Enable(ls.id, conns[0].id, True, False), m.name, s.name, Target(T.STORE, ls.id),
-              [FieldChange("enabled", False, True)])
+        p.add(
+            Enable(ls.id, conns[0].id, True, False),
+            m.name,
+            s.name,
+            Target(T.STORE, ls.id),
+            [FieldChange("enabled", False, True)],
+        )
         return
     for i, conn in enumerate(off):
         first = i == 0
         target = Target(T.STORE, ls.id) if first else Target(T.CONNECTION, conn.id)
-        p.add(Enable(ls.id, conn.id, store_off and first, True), m.name, s.name, target,
-              [FieldChange("enabled", False, True)])
+        p.add(
+            Enable(ls.id, conn.id, store_off and first, True),
+            m.name,
+            s.name,
+            target,
+            [FieldChange("enabled", False, True)],
+        )
 
 
-def disable(p: _Planner, m: DesiredMerchant, store: str, ls: Store,
-            conns: Sequence[Connection], protect: bool, reason: str) -> None:
+def disable(
+    p: _Planner,
+    m: DesiredMerchant,
+    store: str,
+    ls: Store,
+    conns: Sequence[Connection],
+    protect: bool,
+    reason: str,
+) -> None:
     """Switch off the store and each of `conns` (the enabled ones): one `disable` for the
     store (with its first connection), one more per further connection."""
     first = conns[0] if conns else None
-    p.add(Disable(ls.id, first.id if first else None, ls.enabled, first is not None, reason),
-          m.name, store, Target(T.STORE, ls.id), [FieldChange("enabled", True, False)])
+    p.add(
+        Disable(ls.id, first.id if first else None, ls.enabled, first is not None, reason),
+        m.name,
+        store,
+        Target(T.STORE, ls.id),
+        [FieldChange("enabled", True, False)],
+    )
     for conn in conns[1:]:
-        p.add(Disable(ls.id, conn.id, False, True, reason), m.name, store,
-              Target(T.CONNECTION, conn.id), [FieldChange("enabled", True, False)])
+        p.add(
+            Disable(ls.id, conn.id, False, True, reason),
+            m.name,
+            store,
+            Target(T.CONNECTION, conn.id),
+            [FieldChange("enabled", True, False)],
+        )
     if protect:
-        p.blocked.append(f"store '{store}' of merchant '{m.name}' is protected "
-                         "(protect: true) and would be disabled")
+        p.blocked.append(
+            f"store '{store}' of merchant '{m.name}' is protected "
+            "(protect: true) and would be disabled"
+        )
 
 
-def unmanaged(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store,
-              others: Sequence[Connection]) -> None:
+def unmanaged(
+    p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store, others: Sequence[Connection]
+) -> None:
     """Live connections of the store to warehouses the config does not name."""
     for conn in others:
         if conn.enabled and m.prune and not s.protect:
-            p.add(Disable(ls.id, conn.id, False, True,
-                          f"pruned: warehouse {conn.warehouse_id} is not in the config"),
-                  m.name, s.name, Target(T.CONNECTION, conn.id),
-                  [FieldChange("enabled", True, False)])
+            p.add(
+                Disable(
+                    ls.id,
+                    conn.id,
+                    False,
+                    True,
+                    f"pruned: warehouse {conn.warehouse_id} is not in the config",
+                ),
+                m.name,
+                s.name,
+                Target(T.CONNECTION, conn.id),
+                [FieldChange("enabled", True, False)],
+            )
             continue
-        kept = ("disabled; left as it is" if not conn.enabled
-                else "kept: the store is protected" if m.prune
-                else "left enabled (prune: true disables it)")
+        kept = (
+            "disabled; left as it is"
+            if not conn.enabled
+            else "kept: the store is protected"
+            if m.prune
+            else "left enabled (prune: true disables it)"
+        )
         p.warnings.append(
             f"{s.source}: store '{s.name}' of merchant '{m.name}' has a connection "
             f"({conn.id}) to warehouse {conn.warehouse_id}, which the config does not name: "
-            f"{kept}")
+            f"{kept}"
+        )
 
 
 def prune_store(p: _Planner, m: DesiredMerchant, ls: Store) -> bool:

@@ -14,16 +14,20 @@ from typing import Final
 
 from dropstream_sync.planner.details import ChangeKind, Detail, Disable
 
-STILL_BILLED: Final = ("still billed: a disabled connection keeps its billing; delete the store "
-                       "in DropStream to stop it")
+STILL_BILLED: Final = (
+    "still billed: a disabled connection keeps its billing; delete the store "
+    "in DropStream to stop it"
+)
 ORDERS_LOST: Final = "orders placed while disabled are not imported later"
 EMAIL_SENT: Final = "sends the merchant an email that cannot be unsent"
 
-COSTS: Final[Mapping[ChangeKind, tuple[str, ...]]] = MappingProxyType({
-    ChangeKind.DISABLE: (STILL_BILLED, ORDERS_LOST),
-    ChangeKind.INVITE: (EMAIL_SENT,),
-    ChangeKind.REINVITE: (EMAIL_SENT,),
-})
+COSTS: Final[Mapping[ChangeKind, tuple[str, ...]]] = MappingProxyType(
+    {
+        ChangeKind.DISABLE: (STILL_BILLED, ORDERS_LOST),
+        ChangeKind.INVITE: (EMAIL_SENT,),
+        ChangeKind.REINVITE: (EMAIL_SENT,),
+    }
+)
 
 
 def cost_of(kind: ChangeKind) -> tuple[str, ...]:

@@ -72,9 +72,11 @@ class Detail:
 
     def refs(self) -> dict[str, str]:
         """Wire key -> the id of the change whose result fills it."""
-        return {f.metadata["ref"]: getattr(self, f.name)
-                for f in fields(self)  # type: ignore[arg-type]
-                if "ref" in f.metadata and getattr(self, f.name) is not None}
+        return {
+            f.metadata["ref"]: getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if "ref" in f.metadata and getattr(self, f.name) is not None
+        }
 
     @classmethod
     def from_dict(cls, r: wire.Reader) -> Self:
@@ -135,8 +137,9 @@ class UpdateStore(Detail):
     def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
         if name != "settings_patch":
             return r.typed(name, hint, default)
-        patch = wire.check_object(r.data.get(name), r.path(name), StoreSettings,
-                                  required=frozenset())
+        patch = wire.check_object(
+            r.data.get(name), r.path(name), StoreSettings, required=frozenset()
+        )
         # The patch keeps the wire's form (a sorted list of statuses), as the planner made it.
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in patch.items()}
 
@@ -176,14 +179,18 @@ class NeutralizeDuplicate(Detail):
 
     OBJECT_TYPES: ClassVar[tuple[str, ...]] = ("customer", "store")
     OTHER_ID_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"object_id", "kept_id", "store_ids", "request_ids"})
+        {"object_id", "kept_id", "store_ids", "request_ids"}
+    )
 
     def other_ids(self) -> tuple[str, ...]:
         # Every one of these is written to (or, for the kept one, relied on) by apply, so a
         # saved plan naming any outside the stale check's read is refused like a target.
-        return (f"{self.object_type}/{self.object_id}", f"{self.object_type}/{self.kept_id}",
-                *(f"store/{i}" for i in self.store_ids),
-                *(f"authorization_request/{i}" for i in self.request_ids))
+        return (
+            f"{self.object_type}/{self.object_id}",
+            f"{self.object_type}/{self.kept_id}",
+            *(f"store/{i}" for i in self.store_ids),
+            *(f"authorization_request/{i}" for i in self.request_ids),
+        )
 
     @classmethod
     def _read(cls, r: wire.Reader, name: str, hint: Any, default: Any) -> Any:
@@ -196,7 +203,8 @@ class NeutralizeDuplicate(Detail):
             return r.typed(name, hint, default)
         items = r.data.get(name)
         if not isinstance(items, list) or not all(
-                isinstance(x, int) and not isinstance(x, bool) for x in items):
+            isinstance(x, int) and not isinstance(x, bool) for x in items
+        ):
             raise wire.Invalid(r.path(name), "must be a list of integers")
         return tuple(items)
 
@@ -271,7 +279,18 @@ class Disable(Detail):
 
 DETAIL_TYPES: dict[ChangeKind, type[Detail]] = {
     cls.KIND: cls
-    for cls in (CreateMerchant, CreateStore, UpdateStore, CancelInvite, NeutralizeDuplicate,
-                Invite, Reinvite, CreateConnection, UpdateConnection,
-                UpdateChannel, Enable, Disable)
+    for cls in (
+        CreateMerchant,
+        CreateStore,
+        UpdateStore,
+        CancelInvite,
+        NeutralizeDuplicate,
+        Invite,
+        Reinvite,
+        CreateConnection,
+        UpdateConnection,
+        UpdateChannel,
+        Enable,
+        Disable,
+    )
 }

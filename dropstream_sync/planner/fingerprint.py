@@ -35,10 +35,13 @@ def live_fingerprint(
         if c.id in customers:
             index[f"customer/{c.id}"] = sha256(repr(c.fingerprint()).encode()).hexdigest()[:16]
     # Every other kind belongs to a customer by its customer_id.
-    owned: tuple[tuple[str, tuple[Warehouse | Store | Connection | AuthorizationRequest, ...]],
-                 ...] = (
-        ("warehouse/", live.warehouses), ("store/", live.stores),
-        ("connection/", live.connections), ("authorization_request/", live.authorization_requests),
+    owned: tuple[
+        tuple[str, tuple[Warehouse | Store | Connection | AuthorizationRequest, ...]], ...
+    ] = (
+        ("warehouse/", live.warehouses),
+        ("store/", live.stores),
+        ("connection/", live.connections),
+        ("authorization_request/", live.authorization_requests),
     )
     for prefix, objects in owned:
         for o in objects:

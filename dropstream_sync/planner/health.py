@@ -34,24 +34,30 @@ class SecondStore:
         named = ", ".join(f"{ls.id} ({ls.name!r})" for ls in self.live)
         pin = self.live[0].id
         where = f"{s.source}: " if s.source else ""
-        prune = (" (and prune would disable that one)" if m.prune else "")
-        return (f"{where}store '{s.name}' of merchant '{m.name}' would be created in "
-                f"marketplace {s.marketplace}, where the merchant already has live Amazon "
-                f"store {named} that the config does not match (renamed in the DropStream UI, "
-                f"or a file without `id:`?): a second store, and a second billed connection "
-                f"once authorized{prune}. If it is the same store, pin it with `id: {pin}`")
+        prune = " (and prune would disable that one)" if m.prune else ""
+        return (
+            f"{where}store '{s.name}' of merchant '{m.name}' would be created in "
+            f"marketplace {s.marketplace}, where the merchant already has live Amazon "
+            f"store {named} that the config does not match (renamed in the DropStream UI, "
+            f"or a file without `id:`?): a second store, and a second billed connection "
+            f"once authorized{prune}. If it is the same store, pin it with `id: {pin}`"
+        )
 
 
-def second_stores(created: Iterable[DesiredStore], unmatched: Sequence[Store]
-                  ) -> list[SecondStore]:
+def second_stores(created: Iterable[DesiredStore], unmatched: Sequence[Store]) -> list[SecondStore]:
     """Each created store whose marketplace holds one of the `unmatched` live stores."""
     by_market: dict[str, list[Store]] = {}
     for ls in unmatched:
         code = marketplace_code(ls)
         if code is not None:
             by_market.setdefault(code, []).append(ls)
-    return [SecondStore(s, tuple(by_market[s.marketplace])) for s in created
-            if s.marketplace in by_market]
+    return [
+        SecondStore(s, tuple(by_market[s.marketplace]))
+        for s in created
+        if s.marketplace in by_market
+    ]
+
+
 # -- authorizations by Amazon seller ---------------------------------------------------------
 
 
@@ -67,12 +73,14 @@ def seller_mismatch(m: DesiredMerchant, ls: Store) -> str | None:
     seller = seller_of(ls)
     if m.selling_partner_id is None or seller is None or seller == m.selling_partner_id:
         return None
-    return (f"store '{ls.name}' (id {ls.id}) of merchant '{m.name}' is authorized by Amazon "
-            f"seller {seller}, not {m.selling_partner_id} (the merchant's "
-            "selling_partner_id): the plan creates or enables no connection for it until "
-            "someone reviews it. If that seller is right, change selling_partner_id in the "
-            "config; if not, revoke the authorization in DropStream and have the merchant "
-            "authorize again with the right seller account")
+    return (
+        f"store '{ls.name}' (id {ls.id}) of merchant '{m.name}' is authorized by Amazon "
+        f"seller {seller}, not {m.selling_partner_id} (the merchant's "
+        "selling_partner_id): the plan creates or enables no connection for it until "
+        "someone reviews it. If that seller is right, change selling_partner_id in the "
+        "config; if not, revoke the authorization in DropStream and have the merchant "
+        "authorize again with the right seller account"
+    )
 
 
 def mixed_sellers(m: DesiredMerchant, stores: Iterable[Store]) -> list[str]:
@@ -89,7 +97,9 @@ def mixed_sellers(m: DesiredMerchant, stores: Iterable[Store]) -> list[str]:
     usual = min(counts, key=lambda x: (-counts[x], x))
     odd = sorted(sid for sid, seller in sellers.items() if seller != usual)
     listed = ", ".join(f"{sid} by {sellers[sid]}" for sid in odd)
-    return [f"merchant '{m.name}': its stores are authorized by {len(counts)} different Amazon "
-            f"sellers ({counts[usual]} by {usual}; store {listed}): was an authorization "
-            f"renewed or completed by another seller account? Pin the expected one with "
-            f"`selling_partner_id: {usual}` on the merchant to block connections of any other"]
+    return [
+        f"merchant '{m.name}': its stores are authorized by {len(counts)} different Amazon "
+        f"sellers ({counts[usual]} by {usual}; store {listed}): was an authorization "
+        f"renewed or completed by another seller account? Pin the expected one with "
+        f"`selling_partner_id: {usual}` on the merchant to block connections of any other"
+    ]

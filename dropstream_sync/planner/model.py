@@ -44,10 +44,32 @@ from dropstream_sync.planner.details import (
 )
 
 __all__ = [
-    "CHANGE_KINDS", "DETAIL_TYPES", "FORMAT_VERSION", "PENDING_KINDS", "PHASES", "PHASE_OF",
-    "CancelInvite", "Change", "ChangeKind", "CreateConnection", "CreateMerchant", "CreateStore",
-    "Detail", "Disable", "Enable", "FieldChange", "Invite", "NeutralizeDuplicate", "Pending",
-    "PendingKind", "Plan", "Reinvite", "Target", "TargetType", "UpdateChannel", "UpdateConnection",
+    "CHANGE_KINDS",
+    "DETAIL_TYPES",
+    "FORMAT_VERSION",
+    "PENDING_KINDS",
+    "PHASES",
+    "PHASE_OF",
+    "CancelInvite",
+    "Change",
+    "ChangeKind",
+    "CreateConnection",
+    "CreateMerchant",
+    "CreateStore",
+    "Detail",
+    "Disable",
+    "Enable",
+    "FieldChange",
+    "Invite",
+    "NeutralizeDuplicate",
+    "Pending",
+    "PendingKind",
+    "Plan",
+    "Reinvite",
+    "Target",
+    "TargetType",
+    "UpdateChannel",
+    "UpdateConnection",
     "UpdateStore",
     "plan_digest",
 ]
@@ -69,9 +91,7 @@ PHASES: Final[tuple[tuple[ChangeKind, ...], ...]] = (
     (K.DISABLE,),
 )
 CHANGE_KINDS: Final[tuple[ChangeKind, ...]] = tuple(k for phase in PHASES for k in phase)
-PHASE_OF: Final[dict[ChangeKind, int]] = {
-    k: i for i, phase in enumerate(PHASES) for k in phase
-}
+PHASE_OF: Final[dict[ChangeKind, int]] = {k: i for i, phase in enumerate(PHASES) for k in phase}
 assert set(CHANGE_KINDS) == set(ChangeKind) == set(DETAIL_TYPES), "every kind has one phase"
 
 
@@ -138,8 +158,10 @@ class Change:
         kind = ChangeKind(self.kind)
         object.__setattr__(self, "kind", kind)
         if type(self.detail) is not DETAIL_TYPES[kind]:
-            raise TypeError(f"a {kind} change needs a {DETAIL_TYPES[kind].__name__} detail, "
-                            f"not {type(self.detail).__name__}")
+            raise TypeError(
+                f"a {kind} change needs a {DETAIL_TYPES[kind].__name__} detail, "
+                f"not {type(self.detail).__name__}"
+            )
 
     @property
     def phase(self) -> int:
@@ -180,8 +202,9 @@ class Change:
             kind = ChangeKind(kind_text)
         except ValueError:
             known = ", ".join(ChangeKind)
-            raise wire.Invalid(f"{where}.kind", f"unknown change kind {kind_text!r} "
-                               f"(known: {known})") from None
+            raise wire.Invalid(
+                f"{where}.kind", f"unknown change kind {kind_text!r} (known: {known})"
+            ) from None
         target = r.object("target")
         type_text = target.text("type")
         if type_text not in set(TargetType):
@@ -192,8 +215,10 @@ class Change:
             merchant=r.text("merchant"),
             store=r.optional_text("store"),
             target=Target(TargetType(type_text), target.optional_int("id")),
-            fields=tuple(FieldChange(f.text("path"), f.value("before"), f.value("after"))
-                         for f in r.objects("fields")),
+            fields=tuple(
+                FieldChange(f.text("path"), f.value("before"), f.value("after"))
+                for f in r.objects("fields")
+            ),
             depends_on=tuple(r.texts("depends_on", default=())),
             detail=DETAIL_TYPES[kind].from_dict(r.object("detail")),
         )
@@ -226,8 +251,13 @@ class Pending:
         if kind_text not in set(PendingKind):
             raise wire.Invalid(f"{where}.kind", f"unknown pending kind {kind_text!r}")
         detail = r.object("detail", default={})
-        return cls(PendingKind(kind_text), r.text("merchant"), r.text("store"), r.text("message"),
-                   {k: detail.value(k) for k in detail.names()})
+        return cls(
+            PendingKind(kind_text),
+            r.text("merchant"),
+            r.text("store"),
+            r.text("message"),
+            {k: detail.value(k) for k in detail.names()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +344,8 @@ class Plan:
             raise PlanFileError(
                 f"{source}: the plan file was edited after it was saved: its content no longer "
                 f"matches the plan_digest written with it ({written} != {actual}). Make the "
-                "plan again with `dropstream-sync plan --out FILE`, review it, and apply that")
+                "plan again with `dropstream-sync plan --out FILE`, review it, and apply that"
+            )
         return plan
 
     @classmethod
@@ -324,14 +355,17 @@ class Plan:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise PlanFileError(f"{source}:{exc.lineno}:{exc.colno}: not a JSON plan: "
-                                f"{exc.msg}") from None
+            raise PlanFileError(
+                f"{source}:{exc.lineno}:{exc.colno}: not a JSON plan: {exc.msg}"
+            ) from None
         except RecursionError:
             # Python's JSON reader recurses per level and gives up near a thousand; a plan
             # is a few levels deep, so this is never one. Found again only on this path.
             line, col = wire.position_beyond(text, cls.MAX_DEPTH)
-            raise PlanFileError(f"{source}:{line}:{col}: not a dropstream-sync plan: JSON "
-                                f"nested deeper than {cls.MAX_DEPTH} levels") from None
+            raise PlanFileError(
+                f"{source}:{line}:{col}: not a dropstream-sync plan: JSON "
+                f"nested deeper than {cls.MAX_DEPTH} levels"
+            ) from None
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -339,8 +373,11 @@ class Plan:
         r = wire.Reader.top(d)
         version = d.get("format_version")
         if version != FORMAT_VERSION:
-            raise wire.Invalid("format_version", f"{version!r} is not {FORMAT_VERSION!r} "
-                               "(a plan of another version of dropstream-sync?)")
+            raise wire.Invalid(
+                "format_version",
+                f"{version!r} is not {FORMAT_VERSION!r} "
+                "(a plan of another version of dropstream-sync?)",
+            )
         changes = tuple(Change.from_dict(c.data, c.where) for c in r.objects("changes"))
         _check_ids(changes)
         desired = r.object("desired")
@@ -410,9 +447,12 @@ def _check_ids(changes: tuple[Change, ...]) -> None:
     for i, c in enumerate(changes):
         for dep in c.depends_on:
             if dep not in seen:
-                raise wire.Invalid(f"changes[{i}].depends_on",
-                                   f"names {dep!r}, which is not a change of this plan")
+                raise wire.Invalid(
+                    f"changes[{i}].depends_on", f"names {dep!r}, which is not a change of this plan"
+                )
         for key, ref in c.detail.refs().items():
             if ref not in seen:
-                raise wire.Invalid(f"changes[{i}].detail.refs.{key}",
-                                   f"names {ref!r}, which is not a change of this plan")
+                raise wire.Invalid(
+                    f"changes[{i}].detail.refs.{key}",
+                    f"names {ref!r}, which is not a change of this plan",
+                )

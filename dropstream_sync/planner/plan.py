@@ -67,13 +67,21 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else utc_stamp(moment)
 
 
-def change_id(kind: str, merchant: str, store: str | None, target: Target,
-              fields: Sequence[FieldChange]) -> str:
+def change_id(
+    kind: str, merchant: str, store: str | None, target: Target, fields: Sequence[FieldChange]
+) -> str:
     """Stable across runs: the same change gets the same id (never position or time)."""
     material = json.dumps(
-        [kind, merchant, store, target.type, target.id,
-         [[f.path, f.before, f.after] for f in fields]],
-        sort_keys=True, default=str,
+        [
+            kind,
+            merchant,
+            store,
+            target.type,
+            target.id,
+            [[f.path, f.before, f.after] for f in fields],
+        ],
+        sort_keys=True,
+        default=str,
     )
     return f"{kind}-{hashlib.sha256(material.encode()).hexdigest()[:12]}"
 
@@ -86,9 +94,11 @@ class _Index:
     stores_by_id: dict[int, Store] = field(default_factory=dict)
     connections: dict[int, list[Connection]] = field(default_factory=lambda: defaultdict(list))
     connections_by_customer: dict[int, list[Connection]] = field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
     requests: dict[int, list[AuthorizationRequest]] = field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
     expired: dict[int, AuthorizationRequest] = field(default_factory=dict)  # the latest
 
     @classmethod
@@ -128,12 +138,20 @@ class _Planner:
         self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
         self.held: dict[int, bool] = {}  # store id -> held back: another seller authorized it
 
-    def add(self, detail: Detail, merchant: str, store: str | None, target: Target,
-            fields: Sequence[FieldChange] = (), depends_on: Sequence[str] = ()) -> Change:
+    def add(
+        self,
+        detail: Detail,
+        merchant: str,
+        store: str | None,
+        target: Target,
+        fields: Sequence[FieldChange] = (),
+        depends_on: Sequence[str] = (),
+    ) -> Change:
         kind = detail.KIND
         cid = change_id(kind, merchant, store, target, fields)
-        change = Change(cid, kind, merchant, store, target, tuple(fields), tuple(depends_on),
-                        detail)
+        change = Change(
+            cid, kind, merchant, store, target, tuple(fields), tuple(depends_on), detail
+        )
         self.changes.append(change)
         return change
 
@@ -152,7 +170,8 @@ class _Planner:
                 self.errors.append(
                     f"merchant '{m.name}': {len(customers)} DropStream customers have this "
                     f"company name (ids {ids}), and {'; '.join(stuck)}, so it is not "
-                    "neutralized automatically; rename all but one in DropStream")
+                    "neutralized automatically; rename all but one in DropStream"
+                )
                 return
             for x in extras:
                 self.neutralize_customer(m, x, kept)
@@ -176,36 +195,54 @@ class _Planner:
         if enabled:
             fields.append(FieldChange("stores.enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_requests.status",
-                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
-        detail = NeutralizeDuplicate("customer", x.id, kept.id, x.company_name, new_name,
-                                     enabled, requests)
+            fields.append(
+                FieldChange(
+                    "authorization_requests.status",
+                    str(RequestStatus.PENDING),
+                    str(RequestStatus.CANCELED),
+                )
+            )
+        detail = NeutralizeDuplicate(
+            "customer", x.id, kept.id, x.company_name, new_name, enabled, requests
+        )
         self.add(detail, m.name, None, Target(T.CUSTOMER, x.id), fields)
 
-    def neutralize_store(self, m: DesiredMerchant, s: DesiredStore, x: Store,
-                         kept: Store) -> None:
+    def neutralize_store(self, m: DesiredMerchant, s: DesiredStore, x: Store, kept: Store) -> None:
         requests = tuple(r.id for r in self.ix.requests.get(x.id, []))
         new_name = neutralized_name(x.name, kept.id)
         fields = [FieldChange("name", x.name, new_name)]
         if x.enabled:
             fields.append(FieldChange("enabled", True, False))
         if requests:
-            fields.append(FieldChange("authorization_request.status",
-                                      str(RequestStatus.PENDING), str(RequestStatus.CANCELED)))
-        detail = NeutralizeDuplicate("store", x.id, kept.id, x.name, new_name,
-                                     (x.id,) if x.enabled else (), requests)
+            fields.append(
+                FieldChange(
+                    "authorization_request.status",
+                    str(RequestStatus.PENDING),
+                    str(RequestStatus.CANCELED),
+                )
+            )
+        detail = NeutralizeDuplicate(
+            "store", x.id, kept.id, x.name, new_name, (x.id,) if x.enabled else (), requests
+        )
         self.add(detail, m.name, s.name, Target(T.STORE, x.id), fields)
         self.neutralized.add(x.id)
 
     def new_merchant(self, m: DesiredMerchant) -> None:
-        created = self.add(CreateMerchant(m.name), m.name, None, Target(T.CUSTOMER),
-                           [FieldChange("company_name", None, m.name)])
+        created = self.add(
+            CreateMerchant(m.name),
+            m.name,
+            None,
+            Target(T.CUSTOMER),
+            [FieldChange("company_name", None, m.name)],
+        )
         for s in m.stores:
             if s.id is not None:
                 # The pinned store exists elsewhere or not at all: either way not this one's.
-                self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an "
-                                   f"Amazon store of merchant '{m.name}', which does not "
-                                   "exist yet; remove the id to create a new store")
+                self.errors.append(
+                    f"{s.source}: store id {s.id} ('{s.name}') is not an "
+                    f"Amazon store of merchant '{m.name}', which does not "
+                    "exist yet; remove the id to create a new store"
+                )
                 continue
             self.new_store(m, s, None, created.id)
 
@@ -215,7 +252,8 @@ class _Planner:
                 f"merchant '{m.name}': live customer {customer.id} is spelt "
                 f"{customer.company_name!a}, the config {m.name!a}: the same name "
                 "once Unicode-normalized, so it is this merchant (rename it in DropStream to "
-                "stop this warning)")
+                "stop this warning)"
+            )
         for s in m.stores:
             # A misspelt warehouse is an error now, not months later when the merchant
             # has authorized and the connection is finally planned.
@@ -224,15 +262,18 @@ class _Planner:
         self.existing += len(live_stores)
         before = len(self.changes)
         matched = self.match_stores(m, customer, live_stores)
-        unlisted = [ls for ls in live_stores
-                    if ls.id not in matched and ls.id not in self.neutralized]
+        unlisted = [
+            ls for ls in live_stores if ls.id not in matched and ls.id not in self.neutralized
+        ]
         self.second_stores(m, self.changes[before:], unlisted)
         self.warnings.extend(health.mixed_sellers(m, live_stores))
         if m.prune and unlisted:
             disabled = sum(self.prune(m, ls) for ls in unlisted)
             if not matched and disabled:
-                self.blocked.append(f"prune would disable every store of merchant '{m.name}' "
-                                    f"({len(live_stores)}): is the merchant's name right?")
+                self.blocked.append(
+                    f"prune would disable every store of merchant '{m.name}' "
+                    f"({len(live_stores)}): is the merchant's name right?"
+                )
 
     def seller_held(self, m: DesiredMerchant, ls: Store) -> bool:
         """Authorized by another seller than the merchant's pinned one: no connection is
@@ -249,8 +290,9 @@ class _Planner:
         """The wizard's Finalize may run for `ls`: authorized, by the expected seller."""
         return self.authorized(ls) and not self.seller_held(m, ls)
 
-    def second_stores(self, m: DesiredMerchant, changes: Sequence[Change],
-                      unlisted: Sequence[Store]) -> None:
+    def second_stores(
+        self, m: DesiredMerchant, changes: Sequence[Change], unlisted: Sequence[Store]
+    ) -> None:
         """Warn about each store created beside an unmatched live store of its marketplace
         (planner/health.py); each counts as suspicious for the safety thresholds."""
         created = {c.store for c in changes if c.kind == K.CREATE_STORE}
@@ -258,8 +300,9 @@ class _Planner:
         self.warnings.extend(f.warning(m) for f in found)
         self.suspicious_creates += len(found)
 
-    def match_stores(self, m: DesiredMerchant, customer: Customer,
-                     live_stores: list[Store]) -> dict[int, DesiredStore]:
+    def match_stores(
+        self, m: DesiredMerchant, customer: Customer, live_stores: list[Store]
+    ) -> dict[int, DesiredStore]:
         """Plan each desired store against its live match (or as new); returns the matches."""
         matched: dict[int, DesiredStore] = {}
         pinned = {s.id for s in m.stores if s.id is not None}
@@ -278,28 +321,36 @@ class _Planner:
                     self.new_store(m, s, customer.id, None)
                 continue
             if live.id in matched:
-                self.errors.append(f"{s.source}: store '{s.name}' and store "
-                                   f"'{matched[live.id].name}' both match live store {live.id}")
+                self.errors.append(
+                    f"{s.source}: store '{s.name}' and store "
+                    f"'{matched[live.id].name}' both match live store {live.id}"
+                )
                 continue
             matched[live.id] = s
             self.existing_store(m, s, customer, live)
         return matched
 
-    def match(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-              by_name: dict[str, list[Store]]) -> Store | None:
+    def match(
+        self,
+        m: DesiredMerchant,
+        s: DesiredStore,
+        customer: Customer,
+        by_name: dict[str, list[Store]],
+    ) -> Store | None:
         if s.id is not None:
             live = self.ix.stores_by_id.get(s.id)
             if live is None or live.customer_id != customer.id:
-                self.errors.append(f"{s.source}: store id {s.id} ('{s.name}') is not an Amazon "
-                                   f"store of merchant '{m.name}'; remove the id to create a "
-                                   "new store")
+                self.errors.append(
+                    f"{s.source}: store id {s.id} ('{s.name}') is not an Amazon "
+                    f"store of merchant '{m.name}'; remove the id to create a "
+                    "new store"
+                )
                 return None
             return live
         same = by_name.get(name_key(s.name), [])
         if len(same) > 1:
             kept, extras = same[0], same[1:]
-            stuck = [(x, n) for x in extras for n in self.ix.connections.get(x.id, [])
-                     if n.enabled]
+            stuck = [(x, n) for x in extras for n in self.ix.connections.get(x.id, []) if n.enabled]
             if stuck:
                 ids = ", ".join(str(ls.id) for ls in same)
                 x, n = stuck[0]
@@ -307,7 +358,8 @@ class _Planner:
                     f"{s.source}: store '{s.name}' of merchant '{m.name}' matches "
                     f"{len(same)} live stores (ids {ids}), and store {x.id} has an enabled "
                     f"connection ({n.id}), so it is not neutralized automatically; pin one "
-                    "with `id:`")
+                    "with `id:`"
+                )
                 return None
             for x in extras:
                 self.neutralize_store(m, s, x, kept)
@@ -317,46 +369,76 @@ class _Planner:
                 f"{s.source}: live store {same[0].id} of merchant '{m.name}' is spelt "
                 f"{same[0].name!a}, the config {s.name!a}: the same name once "
                 "Unicode-normalized, so it is this store (the plan renames it to the config's "
-                "spelling)")
+                "spelling)"
+            )
         return same[0] if same else None
 
     # -- stores ------------------------------------------------------------------------------
 
-    def new_store(self, m: DesiredMerchant, s: DesiredStore, customer_id: int | None,
-                  merchant_change: str | None) -> None:
-        fields = [FieldChange("name", None, s.name),
-                  FieldChange("marketplace", None, s.marketplace),
-                  *(FieldChange(k, None, v) for k, v in s.settings.to_dict().items())]
-        detail = CreateStore(customer_id, s.name, catalog.BY_CODE[s.marketplace].marketplace_id,
-                             s.settings, customer_ref=merchant_change)
-        created = self.add(detail, m.name, s.name, Target(T.STORE), fields,
-                           [merchant_change] if merchant_change else [])
+    def new_store(
+        self,
+        m: DesiredMerchant,
+        s: DesiredStore,
+        customer_id: int | None,
+        merchant_change: str | None,
+    ) -> None:
+        fields = [
+            FieldChange("name", None, s.name),
+            FieldChange("marketplace", None, s.marketplace),
+            *(FieldChange(k, None, v) for k, v in s.settings.to_dict().items()),
+        ]
+        detail = CreateStore(
+            customer_id,
+            s.name,
+            catalog.BY_CODE[s.marketplace].marketplace_id,
+            s.settings,
+            customer_ref=merchant_change,
+        )
+        created = self.add(
+            detail,
+            m.name,
+            s.name,
+            Target(T.STORE),
+            fields,
+            [merchant_change] if merchant_change else [],
+        )
         if not s.enabled:
             # A store switched off is kept, but nobody is asked to authorize it (documented).
             return
         if m.email:
-            self.add(Invite(None, m.email, store_ref=created.id), m.name, s.name,
-                     Target(T.STORE),
-                     [FieldChange("authorization_request.email", None, m.email)], [created.id])
+            self.add(
+                Invite(None, m.email, store_ref=created.id),
+                m.name,
+                s.name,
+                Target(T.STORE),
+                [FieldChange("authorization_request.email", None, m.email)],
+                [created.id],
+            )
         else:
             self.pending.append(self.needs_ui(m, s.name))
 
     def needs_ui(self, m: DesiredMerchant, store: str, renewal: str | None = None) -> Pending:
         message = (
             "the merchant authorizes Amazon in the DropStream UI (no email in config)"
-            if renewal is None else
-            f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
-            "(no email in config)")
+            if renewal is None
+            else f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
+            "(no email in config)"
+        )
         return Pending(PendingKind.NEEDS_UI_AUTHORIZATION, m.name, store, message)
 
-    def existing_store(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-                       ls: Store) -> None:
-        live_code = catalog.BY_ID[ls.marketplace_id].code if ls.marketplace_id in catalog.BY_ID \
+    def existing_store(
+        self, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
+    ) -> None:
+        live_code = (
+            catalog.BY_ID[ls.marketplace_id].code
+            if ls.marketplace_id in catalog.BY_ID
             else ls.marketplace_id
+        )
         if live_code != s.marketplace:
             self.errors.append(
                 f"{s.source}: store '{s.name}' is in marketplace {live_code} live, {s.marketplace} "
-                "in the config; another marketplace is another store: add a new entry instead")
+                "in the config; another marketplace is another store: add a new entry instead"
+            )
             return
         self.update_store(m, s, ls)
         self.authorization(m, s, ls)
@@ -381,7 +463,8 @@ class _Planner:
     def authorized(self, ls: Store) -> bool:
         a = ls.authorization
         return a.status == AuthStatus.AUTHORIZED and (
-            a.expires_at is None or a.expires_at > self.now)
+            a.expires_at is None or a.expires_at > self.now
+        )
 
     def authorization(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
         requests = self.ix.requests.get(ls.id, [])
@@ -393,8 +476,9 @@ class _Planner:
             if expires is None or expires - self.now > timedelta(days=m.reauthorize_days):
                 # A renewal request still pending from a wider window is left to the merchant.
                 return
-            renewal = (f"the authorization expires {_iso(expires)} "
-                       f"(in {(expires - self.now).days} days)")
+            renewal = (
+                f"the authorization expires {_iso(expires)} (in {(expires - self.now).days} days)"
+            )
         if not s.enabled:
             if request is not None:
                 self.cancel(m, s.name, request, "enabled: false: no authorization wanted")
@@ -405,47 +489,83 @@ class _Planner:
             self.pending.append(self.needs_ui(m, s.name, renewal))
             return
         status = ls.authorization.status
-        field_change = [FieldChange("authorization_request.email",
-                                    request.email if request else None, m.email)]
+        field_change = [
+            FieldChange("authorization_request.email", request.email if request else None, m.email)
+        ]
         if request is None:
             if renewal is not None:
                 # The product's reinvite: a new link before the old authorization lapses, so
                 # orders keep flowing; nothing to cancel first.
-                self.add(Reinvite(ls.id, m.email, None, renewal, _iso(expires)),
-                         m.name, s.name, Target(T.STORE, ls.id), field_change)
+                self.add(
+                    Reinvite(ls.id, m.email, None, renewal, _iso(expires)),
+                    m.name,
+                    s.name,
+                    Target(T.STORE, ls.id),
+                    field_change,
+                )
                 return
             lapsed = self.lapsed_invitation(ls)
             if lapsed is not None:
                 # Invited before and never answered: the spec's reinvite (nothing pending
                 # to cancel), so the plan says the merchant already had a link.
-                self.add(Reinvite(ls.id, m.email, None,
-                                  f"the invitation expired on {_iso(lapsed.expires_at)}"),
-                         m.name, s.name, Target(T.STORE, ls.id),
-                         [FieldChange("authorization_request.email", lapsed.email, m.email)])
+                self.add(
+                    Reinvite(
+                        ls.id, m.email, None, f"the invitation expired on {_iso(lapsed.expires_at)}"
+                    ),
+                    m.name,
+                    s.name,
+                    Target(T.STORE, ls.id),
+                    [FieldChange("authorization_request.email", lapsed.email, m.email)],
+                )
                 return
-            reason = f"authorization {AuthStatus.EXPIRED}" if status == AuthStatus.AUTHORIZED \
+            reason = (
+                f"authorization {AuthStatus.EXPIRED}"
+                if status == AuthStatus.AUTHORIZED
                 else f"authorization {status}"
-            self.add(Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id),
-                     field_change)
+            )
+            self.add(
+                Invite(ls.id, m.email, reason), m.name, s.name, Target(T.STORE, ls.id), field_change
+            )
         elif request.expires_at <= self.now:
-            self.add(Reinvite(ls.id, m.email, request.id,
-                              f"the invitation sent {_iso(request.created_at)} expired"),
-                     m.name, s.name, Target(T.STORE, ls.id), field_change)
+            self.add(
+                Reinvite(
+                    ls.id,
+                    m.email,
+                    request.id,
+                    f"the invitation sent {_iso(request.created_at)} expired",
+                ),
+                m.name,
+                s.name,
+                Target(T.STORE, ls.id),
+                field_change,
+            )
         elif request.email.casefold() != m.email.casefold():
             # Mail is delivered case-insensitively; a server that lowercases must not loop us.
-            self.add(Reinvite(ls.id, m.email, request.id,
-                              f"the invitation went to {request.email}"),
-                     m.name, s.name, Target(T.STORE, ls.id), field_change)
+            self.add(
+                Reinvite(ls.id, m.email, request.id, f"the invitation went to {request.email}"),
+                m.name,
+                s.name,
+                Target(T.STORE, ls.id),
+                field_change,
+            )
         else:
             age = self.now - request.created_at
-            self.pending.append(Pending(
-                PendingKind.AWAITING_MERCHANT, m.name, s.name,
-                f"waiting for {request.email} since {_iso(request.created_at)} "
-                f"(expires {_iso(request.expires_at)})",
-                {"request_id": request.id, "email": request.email,
-                 "created_at": _iso(request.created_at), "expires_at": _iso(request.expires_at),
-                 "age_days": age.days},
-            ))
+            self.pending.append(
+                Pending(
+                    PendingKind.AWAITING_MERCHANT,
+                    m.name,
+                    s.name,
+                    f"waiting for {request.email} since {_iso(request.created_at)} "
+                    f"(expires {_iso(request.expires_at)})",
+                    {
+                        "request_id": request.id,
+                        "email": request.email,
+                        "created_at": _iso(request.created_at),
+                        "expires_at": _iso(request.expires_at),
+                        "age_days": age.days,
+                    },
+                )
+            )
 
     def lapsed_invitation(self, ls: Store) -> AuthorizationRequest | None:
         """The store's latest expired request, unless an authorization came after it (then
@@ -456,15 +576,24 @@ class _Planner:
             return None
         return lapsed
 
-    def cancel(self, m: DesiredMerchant, store: str, request: AuthorizationRequest,
-               reason: str) -> None:
-        self.add(CancelInvite(request.id, request.store_id, request.email, reason), m.name,
-                 store, Target(T.AUTHORIZATION_REQUEST, request.id),
-                 [FieldChange("authorization_request.status", RequestStatus.PENDING,
-                              RequestStatus.CANCELED)])
+    def cancel(
+        self, m: DesiredMerchant, store: str, request: AuthorizationRequest, reason: str
+    ) -> None:
+        self.add(
+            CancelInvite(request.id, request.store_id, request.email, reason),
+            m.name,
+            store,
+            Target(T.AUTHORIZATION_REQUEST, request.id),
+            [
+                FieldChange(
+                    "authorization_request.status", RequestStatus.PENDING, RequestStatus.CANCELED
+                )
+            ],
+        )
 
-    def connection(self, m: DesiredMerchant, s: DesiredStore, customer: Customer,
-                   ls: Store) -> None:
+    def connection(
+        self, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
+    ) -> None:
         _connections.plan_connections(self, m, s, customer, ls)
 
     def prune(self, m: DesiredMerchant, ls: Store) -> bool:
@@ -485,19 +614,24 @@ class _Planner:
         for change in invites:
             detail = change.detail
             assert isinstance(detail, Invite | Reinvite)
-            self.pending.append(Pending(
-                PendingKind.SEND_FROM_UI, change.merchant, change.store or "",
-                f"send from the DropStream UI (Send to merchant) to {detail.email}: this API "
-                "has no invite endpoint",
-                {"kind": str(change.kind), "email": detail.email},
-            ))
+            self.pending.append(
+                Pending(
+                    PendingKind.SEND_FROM_UI,
+                    change.merchant,
+                    change.store or "",
+                    f"send from the DropStream UI (Send to merchant) to {detail.email}: this API "
+                    "has no invite endpoint",
+                    {"kind": str(change.kind), "email": detail.email},
+                )
+            )
 
     def invite_budget(self) -> None:
         budget = self.desired.safety.max_invites_per_run
         # Renewals first, soonest expiry first: those stores take orders today and stop when
         # their authorization lapses; a store not yet authorized loses nothing by waiting.
-        invites = sorted((c for c in self.changes if isinstance(c.detail, Invite | Reinvite)),
-                         key=_invite_order)
+        invites = sorted(
+            (c for c in self.changes if isinstance(c.detail, Invite | Reinvite)), key=_invite_order
+        )
         held = invites[budget:]
         if not held:
             return
@@ -509,12 +643,16 @@ class _Planner:
             detail = change.detail
             assert isinstance(detail, Invite | Reinvite)
             email = detail.email
-            self.pending.append(Pending(
-                PendingKind.QUEUED, change.merchant, change.store or "",
-                f"{change.kind} to {email} queued: over max_invites_per_run "
-                f"({budget}); the next run sends it",
-                {"kind": str(change.kind), "email": email},
-            ))
+            self.pending.append(
+                Pending(
+                    PendingKind.QUEUED,
+                    change.merchant,
+                    change.store or "",
+                    f"{change.kind} to {email} queued: over max_invites_per_run "
+                    f"({budget}); the next run sends it",
+                    {"kind": str(change.kind), "email": email},
+                )
+            )
 
     def safety(self) -> None:
         s = self.desired.safety
@@ -524,18 +662,32 @@ class _Planner:
         # created beside an unmatched live one in its marketplace is most likely that store
         # renamed: it counts as an update of it.
         for kinds, limit, label, extra in (
-                ((K.UPDATE_STORE,), s.max_update_percent, "update", self.suspicious_creates),
-                ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0)):
+            ((K.UPDATE_STORE,), s.max_update_percent, "update", self.suspicious_creates),
+            ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0),
+        ):
             # Stores, not changes: a store's further connections are disables of their own.
-            count = len({(c.merchant, c.store) if c.kind == K.DISABLE else c.id
-                         for c in self.changes if c.kind in kinds}) + extra
+            count = (
+                len(
+                    {
+                        (c.merchant, c.store) if c.kind == K.DISABLE else c.id
+                        for c in self.changes
+                        if c.kind in kinds
+                    }
+                )
+                + extra
+            )
             share = 100 * count / self.existing
             if share > limit:
-                including = (f", including {extra} store(s) created beside an unmatched live "
-                             "store of their marketplace" if extra else "")
+                including = (
+                    f", including {extra} store(s) created beside an unmatched live "
+                    "store of their marketplace"
+                    if extra
+                    else ""
+                )
                 self.blocked.append(
                     f"the plan would {label} {count} of {self.existing} existing stores "
-                    f"({share:.0f}% > max_{label}_percent {limit:g}%{including})")
+                    f"({share:.0f}% > max_{label}_percent {limit:g}%{including})"
+                )
 
 
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
@@ -554,8 +706,9 @@ def _live_settings(ls: Store) -> tuple[Any, ...]:
 @functools.lru_cache(maxsize=4096)
 def _desired_settings(settings: StoreSettings) -> tuple[Any, ...]:
     """The same form of desired settings; a config repeats a few combinations many times."""
-    return tuple(tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v
-                 for v in _SETTINGS_OF(settings))
+    return tuple(
+        tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v for v in _SETTINGS_OF(settings)
+    )
 
 
 _COLLECTIONS: Final = (frozenset, set, tuple, list)
@@ -596,8 +749,11 @@ def plan(
         unknown = sorted(wanted - desired.merchant_names())
         if unknown:
             raise PlanError([f"--merchant {name!r} is not in the config" for name in unknown])
-    scope = [m for m in sorted(desired.merchants, key=lambda m: m.name)
-             if wanted is None or m.name in wanted]
+    scope = [
+        m
+        for m in sorted(desired.merchants, key=lambda m: m.name)
+        if wanted is None or m.name in wanted
+    ]
     planner = _Planner(desired, live, now)
     for m in scope:
         planner.merchant(m)
@@ -610,8 +766,9 @@ def plan(
     planner.safety()
     names = tuple(m.name for m in scope)
     digest, index = live_fingerprint(live, names)
-    changes = sorted(planner.changes, key=lambda c: (PHASE_OF[c.kind], c.merchant, c.store or "",
-                                                     c.kind, c.id))
+    changes = sorted(
+        planner.changes, key=lambda c: (PHASE_OF[c.kind], c.merchant, c.store or "", c.kind, c.id)
+    )
     pending = sorted(planner.pending, key=lambda p: (p.merchant, p.store, p.kind))
     return Plan(
         changes=tuple(changes),

@@ -38,8 +38,14 @@ def _join(where: str, key: str) -> str:
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
-    return {dict: "an object", list: "a list", str: "a string", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def check(value: Any, hint: Any, path: str) -> Any:
@@ -78,7 +84,8 @@ def _strings(value: Any, path: str) -> list[str]:
 def _channels(value: Any, path: str) -> dict[str, bool]:
     # A channel mapping: type -> on/off.
     if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
+        isinstance(k, str) and isinstance(v, bool) for k, v in value.items()
+    ):
         raise Invalid(path, f"must be an object of true/false values, not {_type_name(value)}")
     return dict(value)
 
@@ -92,8 +99,9 @@ _BY_ORIGIN: dict[Any, Callable[[Any, str], Any]] = {
 }
 
 
-def check_object(value: Any, path: str, cls: type[Any], *,
-                 required: frozenset[str] | None = None) -> dict[str, Any]:
+def check_object(
+    value: Any, path: str, cls: type[Any], *, required: frozenset[str] | None = None
+) -> dict[str, Any]:
     """The fields of dataclass `cls` that `value` holds, each checked; `required` (default:
     all of them) must be there, and no other key may be."""
     if not isinstance(value, dict):
@@ -163,8 +171,9 @@ class Reader:
         value = self._get(key, _MISSING)
         flat = value if isinstance(value, list) else [value]
         if not all(isinstance(x, _SCALARS) for x in flat):
-            raise Invalid(self.path(key), "must be a string, number, boolean, null or a "
-                          "list of those")
+            raise Invalid(
+                self.path(key), "must be a string, number, boolean, null or a list of those"
+            )
         return value
 
     def object(self, key: str, default: Any = _MISSING) -> Reader:
@@ -177,8 +186,9 @@ class Reader:
         return value
 
     def objects(self, key: str) -> list[Reader]:
-        return [Reader(x, f"{self.path(key)}[{i}]")
-                for i, x in enumerate(self._list(key, _MISSING))]
+        return [
+            Reader(x, f"{self.path(key)}[{i}]") for i, x in enumerate(self._list(key, _MISSING))
+        ]
 
     def texts(self, key: str, default: Any = _MISSING) -> list[str]:
         items = self._list(key, default)
@@ -193,10 +203,19 @@ class Reader:
 
 
 # The merchant's own fields (its stores are checked one by one, its source is not saved).
-_MERCHANT_KEYS: Final = tuple(f.name for f in fields(DesiredMerchant)
-                              if f.name not in ("stores", "source"))
-_STORE_KEYS: Final = ("name", "id", "marketplace", "warehouse", "enabled", "protect",
-                      "warehouses", "channels")
+_MERCHANT_KEYS: Final = tuple(
+    f.name for f in fields(DesiredMerchant) if f.name not in ("stores", "source")
+)
+_STORE_KEYS: Final = (
+    "name",
+    "id",
+    "marketplace",
+    "warehouse",
+    "enabled",
+    "protect",
+    "warehouses",
+    "channels",
+)
 
 
 def check_desired(desired: Reader) -> None:
@@ -204,8 +223,7 @@ def check_desired(desired: Reader) -> None:
     if "account" in desired.data:
         desired.typed("account", str | None)
     if "safety" in desired.data:
-        check_object(desired.data["safety"], desired.path("safety"), Safety,
-                     required=frozenset())
+        check_object(desired.data["safety"], desired.path("safety"), Safety, required=frozenset())
     merchant_hints = typing.get_type_hints(DesiredMerchant)
     store_hints = {**typing.get_type_hints(DesiredStore), **typing.get_type_hints(StoreSettings)}
     settings = StoreSettings.names()
@@ -215,8 +233,13 @@ def check_desired(desired: Reader) -> None:
             _check_keys(s, (*_STORE_KEYS, *settings), store_hints, (), {"name", "marketplace"})
 
 
-def _check_keys(r: Reader, names: tuple[str, ...], hints: Mapping[str, Any],
-                other: tuple[str, ...], required: set[str]) -> None:
+def _check_keys(
+    r: Reader,
+    names: tuple[str, ...],
+    hints: Mapping[str, Any],
+    other: tuple[str, ...],
+    required: set[str],
+) -> None:
     for key in r.names():
         if key not in names and key not in other:
             raise Invalid(r.path(key), "unknown field")

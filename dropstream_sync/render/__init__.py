@@ -22,21 +22,31 @@ class Renderer(Protocol):
     `show_pending`: list every pending item, not one line of counts per merchant.
     `plan_file`: the saved plan's name, which a format may cite (`show FILE`)."""
 
-    def __call__(self, plan: Plan, *, color: bool = False, show_pending: bool = False,
-                 plan_file: str = "plan.json") -> str: ...
+    def __call__(
+        self,
+        plan: Plan,
+        *,
+        color: bool = False,
+        show_pending: bool = False,
+        plan_file: str = "plan.json",
+    ) -> str: ...
 
 
-RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType({
-    "text": render_text,
-    "markdown": render_markdown,
-    "json": render_json,
-})
+RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType(
+    {
+        "text": render_text,
+        "markdown": render_markdown,
+        "json": render_json,
+    }
+)
 FORMATS: Final = tuple(RENDERERS)
 
 # Formats written piece by piece: a large plan's JSON is never held as one string (peak memory).
-_STREAMED: Final[Mapping[str, Callable[[Plan, TextIO], None]]] = MappingProxyType({
-    "json": write_json,
-})
+_STREAMED: Final[Mapping[str, Callable[[Plan, TextIO], None]]] = MappingProxyType(
+    {
+        "json": write_json,
+    }
+)
 
 
 def renderer(fmt: str) -> Renderer:
@@ -46,18 +56,30 @@ def renderer(fmt: str) -> Renderer:
         raise ValueError(f"unknown plan format {fmt!r} (one of: {', '.join(FORMATS)})") from None
 
 
-def render(plan: Plan, fmt: str, *, color: bool = False, show_pending: bool = False,
-           plan_file: str = "plan.json") -> str:
+def render(
+    plan: Plan,
+    fmt: str,
+    *,
+    color: bool = False,
+    show_pending: bool = False,
+    plan_file: str = "plan.json",
+) -> str:
     return renderer(fmt)(plan, color=color, show_pending=show_pending, plan_file=plan_file)
 
 
-def write(plan: Plan, fmt: str, stream: TextIO, *, color: bool = False,
-          show_pending: bool = False, plan_file: str = "plan.json") -> None:
+def write(
+    plan: Plan,
+    fmt: str,
+    stream: TextIO,
+    *,
+    color: bool = False,
+    show_pending: bool = False,
+    plan_file: str = "plan.json",
+) -> None:
     """`render` to a stream; the same text, without holding it whole where that matters."""
     streamed = _STREAMED.get(fmt)
     if streamed is None:
-        stream.write(render(plan, fmt, color=color, show_pending=show_pending,
-                            plan_file=plan_file))
+        stream.write(render(plan, fmt, color=color, show_pending=show_pending, plan_file=plan_file))
     else:
         streamed(plan, stream)
 

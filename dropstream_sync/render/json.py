@@ -12,8 +12,9 @@ def _encoder() -> json.JSONEncoder:
     return json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def render_json(plan: Plan, *, color: bool = False, show_pending: bool = False,
-                plan_file: str = "plan.json") -> str:
+def render_json(
+    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+) -> str:
     """The keywords are accepted, like every renderer's, and ignored: JSON is for machines
     and keeps every pending item."""
     return _encoder().encode(plan.to_dict()) + "\n"

@@ -52,13 +52,22 @@ def _merchant_block(group: MerchantRows) -> str:
     # A store name may hold backticks; a fence longer than any run of them cannot be closed
     # early, so no name can turn into Markdown of its own in the comment.
     fence = "`" * max(3, _longest_backtick_run("\n".join(inner)) + 1)
-    lines = [f"<details><summary>{title}</summary>", "", f"{fence}diff", *inner,
-             fence, "", "</details>", ""]
+    lines = [
+        f"<details><summary>{title}</summary>",
+        "",
+        f"{fence}diff",
+        *inner,
+        fence,
+        "",
+        "</details>",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = False,
-                    plan_file: str = "plan.json") -> str:
+def render_markdown(
+    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+) -> str:
     """`color` is accepted, like every renderer's, and ignored: GitHub colours the diff.
     `plan_file` is the saved plan the comment cites for what it leaves out."""
     show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
@@ -67,8 +76,9 @@ def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = Fal
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        head.extend(f"> - {html.escape(_clip(r), quote=False)}"
-                    for r in plan.blocked_reasons[:MAX_LISTED])
+        head.extend(
+            f"> - {html.escape(_clip(r), quote=False)}" for r in plan.blocked_reasons[:MAX_LISTED]
+        )
         if len(plan.blocked_reasons) > MAX_LISTED:
             head.append(f"> - _and {len(plan.blocked_reasons) - MAX_LISTED} more_")
         head.append("")
@@ -81,8 +91,10 @@ def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = Fal
     head.append(f"| pending | {s['pending']} |")
     head.append(f"| connections billed | +{s['connections_billed']} |")
     # A disable saves nothing: the summary says so where the count of disables is read.
-    head.append("| connections disabled, still billed | "
-                f"{s['billing']['connections_disabled_still_billed']} |")
+    head.append(
+        "| connections disabled, still billed | "
+        f"{s['billing']['connections_disabled_still_billed']} |"
+    )
     head.append("")
     tail: list[str] = []
     by_hand = [p for p in plan.pending if p.kind == PendingKind.SEND_FROM_UI]
@@ -90,28 +102,28 @@ def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = Fal
         tail.append("**To do in the DropStream UI** (this API has no invite endpoint)")
         tail.append("")
         for item in by_hand[:MAX_LISTED]:
-            todo = (f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
-                    f"merchant) to {item.detail.get('email', '')}")
+            todo = (
+                f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
+                f"merchant) to {item.detail.get('email', '')}"
+            )
             tail.append(f"- [ ] {html.escape(_clip(todo), quote=False)}")
         if len(by_hand) > MAX_LISTED:
-            tail.append(f"- _and {len(by_hand) - MAX_LISTED} more: see "
-                        "`dropstream-sync show plan.json`_")
+            tail.append(
+                f"- _and {len(by_hand) - MAX_LISTED} more: see `dropstream-sync show plan.json`_"
+            )
         tail.append("")
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        tail.extend(f"- {html.escape(_clip(w), quote=False)}"
-                    for w in plan.warnings[:MAX_LISTED])
+        tail.extend(f"- {html.escape(_clip(w), quote=False)}" for w in plan.warnings[:MAX_LISTED])
         if len(plan.warnings) > MAX_LISTED:
-            tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): "
-                        f"see {show}_")
+            tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): see {show}_")
         tail.append("")
     if plan.pending and not show_pending:
         listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
         tail.append(f"_Pending items are counted per merchant: {listed} lists each._")
         tail.append("")
-    tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}"
-                "</sub>")
+    tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}</sub>")
     blocks = [_merchant_block(g) for g in merchant_rows(plan, show_pending=show_pending)]
     fixed = len("\n".join(head)) + len("\n".join(tail)) + 400
     kept: list[str] = []
@@ -124,6 +136,9 @@ def render_markdown(plan: Plan, *, color: bool = False, show_pending: bool = Fal
     body = head + kept
     left = len(blocks) - len(kept)
     if left:
-        body += [f"_{left} more merchant(s) left out to stay under {LIMIT:,} characters: "
-                 f"see the full plan with {show}._", ""]
+        body += [
+            f"_{left} more merchant(s) left out to stay under {LIMIT:,} characters: "
+            f"see the full plan with {show}._",
+            "",
+        ]
     return "\n".join(body + tail) + "\n"

@@ -84,8 +84,9 @@ def _create_store(c: Change) -> Row:
     market = next((f.after for f in c.fields if f.path == "marketplace"), "")
     # From `fields`, not the detail's settings: a list keeps its order through a saved
     # plan, a dict does not (sort_keys), and `show` must print what `plan` printed.
-    settings = tuple(f"{f.path}: {value(f.after)}" for f in c.fields
-                     if f.path not in ("name", "marketplace"))
+    settings = tuple(
+        f"{f.path}: {value(f.after)}" for f in c.fields if f.path not in ("name", "marketplace")
+    )
     return Row("+", f"create store {_quoted(c)} ({market}, created disabled)", settings)
 
 
@@ -108,8 +109,12 @@ def _neutralize_duplicate(c: Change) -> Row:
         lines.append("enabled: true → false")
     if d.request_ids:
         lines.append("cancel pending invite(s) " + ", ".join(map(str, d.request_ids)))
-    return Row("-", f"neutralize duplicate {what} of {value(d.name)} (keeps {d.object_type} "
-                    f"{d.kept_id}, the lowest id)", tuple(lines))
+    return Row(
+        "-",
+        f"neutralize duplicate {what} of {value(d.name)} (keeps {d.object_type} "
+        f"{d.kept_id}, the lowest id)",
+        tuple(lines),
+    )
 
 
 def _invite(c: Change) -> Row:
@@ -128,8 +133,7 @@ def _reinvite(c: Change) -> Row:
 def _create_connection(c: Change) -> Row:
     d = c.detail_as(CreateConnection)
     state = "enabled" if d.enable else "disabled"
-    return Row("+", f"create connection {_quoted(c)} (warehouse {d.warehouse_id}, "
-                    f"{state}; billed)")
+    return Row("+", f"create connection {_quoted(c)} (warehouse {d.warehouse_id}, {state}; billed)")
 
 
 def _update_connection(c: Change) -> Row:
@@ -225,8 +229,11 @@ def _sent_and_expiry(detail: Any, now: datetime | None) -> str | None:
         return None
     text = f"sent {_ago(sent, now)}"
     if expires is not None:
-        text += (f", expires in {span((expires - now).total_seconds())}" if expires > now
-                 else f", expired {_ago(expires, now)}")
+        text += (
+            f", expires in {span((expires - now).total_seconds())}"
+            if expires > now
+            else f", expired {_ago(expires, now)}"
+        )
     return text
 
 
@@ -273,8 +280,11 @@ def merchant_rows(plan: Plan, *, show_pending: bool = False) -> list[MerchantRow
         group = groups.setdefault(merchant, MerchantRows(merchant))
         group.pending_count = len(items)
         # One item is one line either way, and its own says more than a count.
-        group.pending = ([pending_row(p, now) for p in items] if show_pending or len(items) == 1
-                         else [pending_summary(items, now)])
+        group.pending = (
+            [pending_row(p, now) for p in items]
+            if show_pending or len(items) == 1
+            else [pending_summary(items, now)]
+        )
     return [groups[name] for name in sorted(groups)]
 
 

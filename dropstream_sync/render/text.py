@@ -15,8 +15,9 @@ from dropstream_sync.render.rows import merchant_rows, summary_line
 COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "cyan", "…": "bright_black"}
 
 
-def render_text(plan: Plan, *, color: bool = False, show_pending: bool = False,
-                plan_file: str = "plan.json") -> str:
+def render_text(
+    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+) -> str:
     """`plan_file` is accepted, like every renderer's, and unused: text cites no file."""
 
     def paint(symbol: str, text: str) -> str:
@@ -46,8 +47,9 @@ def render_text(plan: Plan, *, color: bool = False, show_pending: bool = False,
         lines.append(bold("Pending only (no changes):"))
         for group in waiting:
             summary = group.pending[0]
-            lines.append(paint(summary.symbol, f"  {summary.symbol} {group.merchant}: "
-                                               f"{summary.text}"))
+            lines.append(
+                paint(summary.symbol, f"  {summary.symbol} {group.merchant}: {summary.text}")
+            )
         lines.append("")
     for warning in plan.warnings:
         lines.append(paint("~", f"warning: {warning}"))

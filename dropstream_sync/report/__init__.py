@@ -15,11 +15,13 @@ from dropstream_sync.report.json import render_json
 from dropstream_sync.report.markdown import MARKER, render_markdown
 from dropstream_sync.report.model import FORMAT_VERSION, Report, build_report
 
-RENDERERS: Final[Mapping[str, Callable[[Report], str]]] = MappingProxyType({
-    "html": render_html,
-    "markdown": render_markdown,
-    "json": render_json,
-})
+RENDERERS: Final[Mapping[str, Callable[[Report], str]]] = MappingProxyType(
+    {
+        "html": render_html,
+        "markdown": render_markdown,
+        "json": render_json,
+    }
+)
 FORMATS: Final = tuple(RENDERERS)
 
 
@@ -30,5 +32,15 @@ def render(report: Report, fmt: str) -> str:
         raise ValueError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})") from None
 
 
-__all__ = ["FORMATS", "FORMAT_VERSION", "MARKER", "RENDERERS", "Report", "build_report",
-           "render", "render_html", "render_json", "render_markdown"]
+__all__ = [
+    "FORMATS",
+    "FORMAT_VERSION",
+    "MARKER",
+    "RENDERERS",
+    "Report",
+    "build_report",
+    "render",
+    "render_html",
+    "render_json",
+    "render_markdown",
+]

@@ -35,12 +35,13 @@ SCRIPT: Final = (
     "})();"
 )
 SCRIPT_HASH: Final = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
-POLICY: Final = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                 f"script-src 'sha256-{SCRIPT_HASH}'; base-uri 'none'; form-action 'none'")
+POLICY: Final = (
+    f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    f"script-src 'sha256-{SCRIPT_HASH}'; base-uri 'none'; form-action 'none'"
+)
 
 # A symbol beside each status word: the meaning is in the words, colour only helps.
-SYMBOLS: Final = {"authorized": "✓", "pending": "…", "missing": "○", "expired": "✕",
-                  "revoked": "✕"}
+SYMBOLS: Final = {"authorized": "✓", "pending": "…", "missing": "○", "expired": "✕", "revoked": "✕"}
 
 CSS: Final = """
 :root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg-alt: #f6f8fa;
@@ -89,8 +90,10 @@ def e(text: object) -> str:
 
 
 def _th(*names: str, num: tuple[int, ...] = ()) -> str:
-    cells = "".join(f'<th scope="col"{" class=num" if i in num else ""}>{e(n)}</th>'
-                    for i, n in enumerate(names))
+    cells = "".join(
+        f'<th scope="col"{" class=num" if i in num else ""}>{e(n)}</th>'
+        for i, n in enumerate(names)
+    )
     return f"<thead><tr>{cells}</tr></thead>"
 
 
@@ -103,11 +106,17 @@ def _chart(report: Report) -> str:
     window_weeks = sum(1 for w in weeks if w.in_window)
     total = sum(w.lapsing for w in weeks)
     busiest = max(weeks, key=lambda w: w.lapsing) if most else None
-    desc = (f"{total} authorization(s) lapse in the next 365 days"
-            + (f"; the busiest week is week {busiest.index + 1} (from "
-               f"{busiest.start:%Y-%m-%d}) with {busiest.lapsing}" if busiest else "")
-            + f". The first {window_weeks} week(s) are inside the {report.reauthorize_days}-day "
-              "renewal window. The table below lists the same numbers.")
+    desc = (
+        f"{total} authorization(s) lapse in the next 365 days"
+        + (
+            f"; the busiest week is week {busiest.index + 1} (from "
+            f"{busiest.start:%Y-%m-%d}) with {busiest.lapsing}"
+            if busiest
+            else ""
+        )
+        + f". The first {window_weeks} week(s) are inside the {report.reauthorize_days}-day "
+        "renewal window. The table below lists the same numbers."
+    )
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {top + height + 40}" role="img" '
         'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -119,23 +128,32 @@ def _chart(report: Report) -> str:
     ]
     if window_weeks:
         w_px = window_weeks * (bar_w + gap)
-        parts.append(f'<rect class="window" x="{left - gap / 2}" y="{top - 14}" width="{w_px}" '
-                     f'height="{height + 14}"><title>renewal window: the first '
-                     f'{report.reauthorize_days} days</title></rect>')
-        parts.append(f'<text class="window-label" x="{left}" y="{top - 18}">renewal window '
-                     f'({report.reauthorize_days} days)</text>')
+        parts.append(
+            f'<rect class="window" x="{left - gap / 2}" y="{top - 14}" width="{w_px}" '
+            f'height="{height + 14}"><title>renewal window: the first '
+            f"{report.reauthorize_days} days</title></rect>"
+        )
+        parts.append(
+            f'<text class="window-label" x="{left}" y="{top - 18}">renewal window '
+            f"({report.reauthorize_days} days)</text>"
+        )
     for w in weeks:
         h = round(w.lapsing * scale, 1)
         x = left + w.index * (bar_w + gap)
         cls = "bar in-window" if w.in_window else "bar"
-        label = (f"Week {w.index + 1} (from {w.start:%Y-%m-%d}): {w.lapsing} lapsing"
-                 + (", inside the renewal window" if w.in_window else ""))
-        parts.append(f'<rect class="{cls}" data-week="{w.index + 1}" data-lapsing="{w.lapsing}" '
-                     f'x="{x}" y="{top + height - h}" width="{bar_w}" height="{h}">'
-                     f'<title>{e(label)}</title></rect>')
+        label = f"Week {w.index + 1} (from {w.start:%Y-%m-%d}): {w.lapsing} lapsing" + (
+            ", inside the renewal window" if w.in_window else ""
+        )
+        parts.append(
+            f'<rect class="{cls}" data-week="{w.index + 1}" data-lapsing="{w.lapsing}" '
+            f'x="{x}" y="{top + height - h}" width="{bar_w}" height="{h}">'
+            f"<title>{e(label)}</title></rect>"
+        )
         if w.lapsing:
-            parts.append(f'<text x="{x + bar_w / 2}" y="{top + height - h - 3}" '
-                         f'text-anchor="middle">{w.lapsing}</text>')
+            parts.append(
+                f'<text x="{x + bar_w / 2}" y="{top + height - h - 3}" '
+                f'text-anchor="middle">{w.lapsing}</text>'
+            )
         if w.index % 4 == 0:
             parts.append(f'<text x="{x}" y="{top + height + 14}">{w.start:%b %d}</text>')
     base = top + height
@@ -153,25 +171,32 @@ def _timeline_table(weeks: tuple[Week, ...]) -> str:
     body = "".join(
         f'<tr><th scope="row">Week {w.index + 1}</th><td>{w.start:%Y-%m-%d}</td>'
         f'<td class="num">{w.lapsing}</td><td>{"yes" if w.in_window else "no"}</td></tr>'
-        for w in rows)
-    return ('<table class="timeline"><caption>Authorizations lapsing per week (weeks with '
-            'none left out)</caption>'
-            + _th("week", "from", "lapsing", "in renewal window", num=(2,))
-            + f"<tbody>{body}</tbody></table>")
+        for w in rows
+    )
+    return (
+        '<table class="timeline"><caption>Authorizations lapsing per week (weeks with '
+        "none left out)</caption>"
+        + _th("week", "from", "lapsing", "in renewal window", num=(2,))
+        + f"<tbody>{body}</tbody></table>"
+    )
 
 
 def _status_cell(s: StoreRow) -> str:
-    return (f'<td class="st st-{e(s.status)}"><span aria-hidden="true">{SYMBOLS[s.status]}'
-            f"</span> {e(status_text(s))}</td>")
+    return (
+        f'<td class="st st-{e(s.status)}"><span aria-hidden="true">{SYMBOLS[s.status]}'
+        f"</span> {e(status_text(s))}</td>"
+    )
 
 
 def _store_row(s: StoreRow) -> str:
     due = ' class="due"' if s.in_renewal_window else ""
-    return (f'<tr><th scope="row">{e(s.name)}</th><td>{e(s.marketplace)}</td>'
-            f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s)}"
-            f"<td{due}>{e(expiry_text(s))}</td><td>{e(invitation_text(s))}</td>"
-            f"<td>{e(s.seller_id or '-')}</td><td>{e(connection_text(s))}</td>"
-            f"<td>{e(channels_text(s))}</td><td>{e(drift_text(s))}</td></tr>")
+    return (
+        f'<tr><th scope="row">{e(s.name)}</th><td>{e(s.marketplace)}</td>'
+        f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s)}"
+        f"<td{due}>{e(expiry_text(s))}</td><td>{e(invitation_text(s))}</td>"
+        f"<td>{e(s.seller_id or '-')}</td><td>{e(connection_text(s))}</td>"
+        f"<td>{e(channels_text(s))}</td><td>{e(drift_text(s))}</td></tr>"
+    )
 
 
 def render_html(report: Report) -> str:
@@ -196,73 +221,118 @@ def render_html(report: Report) -> str:
         '<section id="summary" aria-labelledby="h-summary"><h2 id="h-summary">Summary</h2>',
     ]
     if report.blocked_reasons:
-        out.append('<div class="blocked" role="note"><p><strong>Blocked:</strong> a plan of '
-                   "this config is blocked by its safety checks:</p><ul>"
-                   + "".join(f"<li>{e(r)}</li>" for r in report.blocked_reasons) + "</ul></div>")
-    cards = [("merchants", s["merchants"]), ("stores", s["stores"]),
-             ("connections billed", s["connections_billed"]),
-             ("planned connections", f"+{s['connections_to_bill']}"),
-             *((STATUS_WORDS[st], s[st]) for st in STATUSES),
-             ("drifted stores", s["drift"]), ("renewals due", s["renewals_due"])]
-    out.append('<dl class="summary">' + "".join(
-        f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in cards) + "</dl>")
-    out.append('<p class="clean">Clean: every store is authorized, with no drift and no renewal '
-               "due.</p>" if not report.findings else
-               f"<p>{report.findings} finding(s): stores that need someone (not authorized, "
-               "drifted or due for renewal)" + (", and a blocked plan" if report.blocked_reasons
-                                                 else "") + ".</p>")
+        out.append(
+            '<div class="blocked" role="note"><p><strong>Blocked:</strong> a plan of '
+            "this config is blocked by its safety checks:</p><ul>"
+            + "".join(f"<li>{e(r)}</li>" for r in report.blocked_reasons)
+            + "</ul></div>"
+        )
+    cards = [
+        ("merchants", s["merchants"]),
+        ("stores", s["stores"]),
+        ("connections billed", s["connections_billed"]),
+        ("planned connections", f"+{s['connections_to_bill']}"),
+        *((STATUS_WORDS[st], s[st]) for st in STATUSES),
+        ("drifted stores", s["drift"]),
+        ("renewals due", s["renewals_due"]),
+    ]
+    out.append(
+        '<dl class="summary">'
+        + "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in cards)
+        + "</dl>"
+    )
+    out.append(
+        '<p class="clean">Clean: every store is authorized, with no drift and no renewal due.</p>'
+        if not report.findings
+        else f"<p>{report.findings} finding(s): stores that need someone (not authorized, "
+        "drifted or due for renewal)"
+        + (", and a blocked plan" if report.blocked_reasons else "")
+        + ".</p>"
+    )
     out.append("</section>")
 
-    out.append('<section id="timeline" aria-labelledby="h-timeline"><h2 id="h-timeline">Expiry '
-               "timeline</h2><p>Amazon authorizations last 365 days and Amazon sends no notice "
-               f"when one lapses. Bars inside the hatched band (the first {report.reauthorize_days}"
-               " days) are due for renewal now: the next apply sends their invitations.</p>")
+    out.append(
+        '<section id="timeline" aria-labelledby="h-timeline"><h2 id="h-timeline">Expiry '
+        "timeline</h2><p>Amazon authorizations last 365 days and Amazon sends no notice "
+        f"when one lapses. Bars inside the hatched band (the first {report.reauthorize_days}"
+        " days) are due for renewal now: the next apply sends their invitations.</p>"
+    )
     if report.already_expired:
-        out.append(f"<p>{report.already_expired} authorization(s) already lapsed (not on the "
-                   "chart).</p>")
+        out.append(
+            f"<p>{report.already_expired} authorization(s) already lapsed (not on the chart).</p>"
+        )
     out.append(_chart(report))
     out.append(_timeline_table(report.timeline))
     out.append("</section>")
 
-    out.append('<section id="invitations" aria-labelledby="h-inv"><h2 id="h-inv">Pending '
-               "invitations</h2>")
+    out.append(
+        '<section id="invitations" aria-labelledby="h-inv"><h2 id="h-inv">Pending invitations</h2>'
+    )
     if report.invitations:
-        out.append('<table class="invitations"><caption>Oldest first</caption>'
-                   + _th("store", "merchant", "email", "age (days)", "sent", "expires",
-                         num=(3,)) + "<tbody>")
+        out.append(
+            '<table class="invitations"><caption>Oldest first</caption>'
+            + _th("store", "merchant", "email", "age (days)", "sent", "expires", num=(3,))
+            + "<tbody>"
+        )
         out.extend(
             f'<tr><th scope="row">{e(i.store)}</th><td>{e(i.merchant)}</td><td>{e(i.email)}</td>'
             f'<td class="num">{i.age_days}</td><td>{i.created_at:%Y-%m-%d}</td>'
             f"<td>{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days)</td></tr>"
-            for i in report.invitations)
+            for i in report.invitations
+        )
         out.append("</tbody></table>")
     else:
         out.append("<p>No invitation is waiting for a merchant.</p>")
     if report.repeated_expiries:
-        out.append('<h3>Invitations expired unanswered more than once</h3><table '
-                   'class="repeated">' + _th("merchant", "expired", "stores", "last expired",
-                                             num=(1,)) + "<tbody>")
+        out.append(
+            "<h3>Invitations expired unanswered more than once</h3><table "
+            'class="repeated">'
+            + _th("merchant", "expired", "stores", "last expired", num=(1,))
+            + "<tbody>"
+        )
         out.extend(
             f'<tr><th scope="row">{e(r.merchant)}</th><td class="num">{r.expired}</td>'
             f"<td>{e(', '.join(f'{st} ({n})' for st, n in r.stores))}</td>"
-            f"<td>{r.last_expired_at:%Y-%m-%d}</td></tr>" for r in report.repeated_expiries)
+            f"<td>{r.last_expired_at:%Y-%m-%d}</td></tr>"
+            for r in report.repeated_expiries
+        )
         out.append("</tbody></table>")
     out.append("</section>")
 
-    out.append('<section id="merchants" aria-labelledby="h-merchants"><h2 id="h-merchants">'
-               "Merchants</h2>")
+    out.append(
+        '<section id="merchants" aria-labelledby="h-merchants"><h2 id="h-merchants">Merchants</h2>'
+    )
     for n, m in enumerate(report.merchants):
         who = f" · invitations to {m.email}" if m.email else " · authorizes in the DropStream UI"
         exists = "" if m.exists else " · not in DropStream yet"
-        out.append(f'<h3 id="m{n}">{e(m.name)}</h3><p class="meta">{len(m.stores)} store(s)'
-                   f"{e(who)}{e(exists)} · renewal window {m.reauthorize_days} days</p>")
-        out.append(f'<table class="stores" aria-labelledby="m{n}">'
-                   + _th("store", "market", "id", "authorization", "expires", "invitation",
-                         "seller id", "connection", "channels", "drift")
-                   + "<tbody>" + "".join(_store_row(st) for st in m.stores) + "</tbody></table>")
+        out.append(
+            f'<h3 id="m{n}">{e(m.name)}</h3><p class="meta">{len(m.stores)} store(s)'
+            f"{e(who)}{e(exists)} · renewal window {m.reauthorize_days} days</p>"
+        )
+        out.append(
+            f'<table class="stores" aria-labelledby="m{n}">'
+            + _th(
+                "store",
+                "market",
+                "id",
+                "authorization",
+                "expires",
+                "invitation",
+                "seller id",
+                "connection",
+                "channels",
+                "drift",
+            )
+            + "<tbody>"
+            + "".join(_store_row(st) for st in m.stores)
+            + "</tbody></table>"
+        )
     out.append("</section>")
     if report.warnings:
-        out.append('<section aria-labelledby="h-warn"><h2 id="h-warn">Warnings</h2><ul>'
-                   + "".join(f"<li>{e(w)}</li>" for w in report.warnings) + "</ul></section>")
+        out.append(
+            '<section aria-labelledby="h-warn"><h2 id="h-warn">Warnings</h2><ul>'
+            + "".join(f"<li>{e(w)}</li>" for w in report.warnings)
+            + "</ul></section>"
+        )
     out.append("</main></body></html>\n")
     return "\n".join(out)

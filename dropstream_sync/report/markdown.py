@@ -39,9 +39,17 @@ def _bar(n: int, most: int) -> str:
 
 
 def _store_line(s: StoreRow) -> str:
-    cells = [md(s.name), md(s.marketplace), md(status_text(s)), md(expiry_text(s)),
-             md(invitation_text(s)), md(s.seller_id or "-"), md(connection_text(s)),
-             md(channels_text(s)), md(drift_text(s))]
+    cells = [
+        md(s.name),
+        md(s.marketplace),
+        md(status_text(s)),
+        md(expiry_text(s)),
+        md(invitation_text(s)),
+        md(s.seller_id or "-"),
+        md(connection_text(s)),
+        md(channels_text(s)),
+        md(drift_text(s)),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -58,42 +66,61 @@ def render_markdown(report: Report) -> str:
         used += len(block) + 1
     body = head + tail + kept
     if len(kept) < len(blocks):
-        body += [f"_{len(blocks) - len(kept)} more merchant(s) left out to stay under "
-                 f"{LIMIT:,} characters: see the HTML or JSON report._", ""]
+        body += [
+            f"_{len(blocks) - len(kept)} more merchant(s) left out to stay under "
+            f"{LIMIT:,} characters: see the HTML or JSON report._",
+            "",
+        ]
     if not blocks:
         body += ["Every store is authorized, with no drift and no renewal due.", ""]
-    marker = (f"{MARKER} findings={report.findings} digest={report.findings_digest()} -->")
+    marker = f"{MARKER} findings={report.findings} digest={report.findings_digest()} -->"
     return marker + "\n" + "\n".join(body)
 
 
 def _summary(report: Report) -> list[str]:
     s = report.summary()
-    head: list[str] = ["### dropstream-sync report", "",
-                       f"Made {md(report.created_at)} from {md(report.api_url or 'DropStream')}.",
-                       ""]
+    head: list[str] = [
+        "### dropstream-sync report",
+        "",
+        f"Made {md(report.created_at)} from {md(report.api_url or 'DropStream')}.",
+        "",
+    ]
     if report.blocked_reasons:
         head += ["> [!CAUTION]", "> **Blocked**: a plan of this config is blocked:"]
         head += [f"> - {md(r)}" for r in report.blocked_reasons[:100]]
         head.append("")
-    head += ["| | |", "|---|---:|",
-             f"| merchants | {s['merchants']} |", f"| stores | {s['stores']} |",
-             f"| connections billed | {s['connections_billed']} "
-             f"(+{s['connections_to_bill']} planned) |"]
+    head += [
+        "| | |",
+        "|---|---:|",
+        f"| merchants | {s['merchants']} |",
+        f"| stores | {s['stores']} |",
+        f"| connections billed | {s['connections_billed']} (+{s['connections_to_bill']} planned) |",
+    ]
     head += [f"| {status} | {s[status]} |" for status in STATUSES]
-    head += [f"| drifted stores | {s['drift']} |", f"| renewals due | {s['renewals_due']} |",
-             f"| findings | {s['findings']} |", ""]
+    head += [
+        f"| drifted stores | {s['drift']} |",
+        f"| renewals due | {s['renewals_due']} |",
+        f"| findings | {s['findings']} |",
+        "",
+    ]
     return head
 
 
 def _timeline(report: Report) -> list[str]:
-    head = [f"#### Authorizations lapsing, next 365 days (renewal window: "
-            f"{report.reauthorize_days} days)", ""]
+    head = [
+        f"#### Authorizations lapsing, next 365 days (renewal window: "
+        f"{report.reauthorize_days} days)",
+        "",
+    ]
     weeks = [w for w in report.timeline if w.lapsing]
     if weeks:
         most = max(w.lapsing for w in weeks)
         head += ["| week | from | lapsing | | |", "|---:|---|---:|---|---|"]
-        head += [f"| {w.index + 1} | {w.start:%Y-%m-%d} | {w.lapsing} | {_bar(w.lapsing, most)} "
-                 f"| {'renewal window' if w.in_window else ''} |" for w in weeks]
+        head += [
+            f"| {w.index + 1} | {w.start:%Y-%m-%d} | {w.lapsing} | {_bar(w.lapsing, most)} "
+            f"| {'renewal window' if w.in_window else ''} |"
+            for w in weeks
+        ]
     else:
         head.append("No authorization lapses in the next 365 days.")
     if report.already_expired:
@@ -105,11 +132,17 @@ def _timeline(report: Report) -> list[str]:
 def _invitations(report: Report) -> list[str]:
     if not report.invitations:
         return []
-    tail = ["#### Pending invitations, oldest first", "",
-            "| merchant | store | email | age (days) | expires |", "|---|---|---|---:|---|"]
-    tail += [f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
-             f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
-             for i in report.invitations[:200]]
+    tail = [
+        "#### Pending invitations, oldest first",
+        "",
+        "| merchant | store | email | age (days) | expires |",
+        "|---|---|---|---:|---|",
+    ]
+    tail += [
+        f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
+        f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
+        for i in report.invitations[:200]
+    ]
     if len(report.invitations) > 200:
         tail.append(f"\n_and {len(report.invitations) - 200} more_")
     tail.append("")
@@ -119,11 +152,18 @@ def _invitations(report: Report) -> list[str]:
 def _repeated(report: Report) -> list[str]:
     if not report.repeated_expiries:
         return []
-    tail = ["#### Invitations expired unanswered more than once", "",
-            "| merchant | expired | stores | last expired |", "|---|---:|---|---|"]
-    tail += [f"| {md(r.merchant)} | {r.expired} | "
-             f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
-             f"{r.last_expired_at:%Y-%m-%d} |" for r in report.repeated_expiries[:200]]
+    tail = [
+        "#### Invitations expired unanswered more than once",
+        "",
+        "| merchant | expired | stores | last expired |",
+        "|---|---:|---|---|",
+    ]
+    tail += [
+        f"| {md(r.merchant)} | {r.expired} | "
+        f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
+        f"{r.last_expired_at:%Y-%m-%d} |"
+        for r in report.repeated_expiries[:200]
+    ]
     tail.append("")
     return tail
 
@@ -137,7 +177,10 @@ def _merchant(m: MerchantSection) -> str | None:
     lines = [f"#### {md(m.name)}", ""]
     if fine:
         lines += [f"{fine} other store(s) authorized, with no drift and no renewal due.", ""]
-    lines += ["| store | market | status | expiry | invitation | seller | connection "
-              "| channels | drift |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| store | market | status | expiry | invitation | seller | connection "
+        "| channels | drift |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     lines += [_store_line(st) for st in needing]
     return "\n".join(lines) + "\n"

@@ -50,10 +50,16 @@ class Invitation:
     expires_in_days: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"merchant": self.merchant, "store": self.store, "email": self.email,
-                "request_id": self.request_id, "created_at": _stamp(self.created_at),
-                "expires_at": _stamp(self.expires_at), "age_days": self.age_days,
-                "expires_in_days": self.expires_in_days}
+        return {
+            "merchant": self.merchant,
+            "store": self.store,
+            "email": self.email,
+            "request_id": self.request_id,
+            "created_at": _stamp(self.created_at),
+            "expires_at": _stamp(self.expires_at),
+            "age_days": self.age_days,
+            "expires_in_days": self.expires_in_days,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +90,13 @@ class ConnectionState:
     channels: tuple[ChannelState, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "warehouse_id": self.warehouse_id,
-                "enabled": self.enabled, "channels": [c.to_dict() for c in self.channels]}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "warehouse_id": self.warehouse_id,
+            "enabled": self.enabled,
+            "channels": [c.to_dict() for c in self.channels],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +123,21 @@ class StoreRow:
         """Whether the store needs someone: drifted, or wanted and not authorized or due
         for renewal (a store switched off in the config, or not in it, needs no authorization)."""
         return bool(self.drift) or (
-            self.wanted and (self.status != "authorized" or self.in_renewal_window))
+            self.wanted and (self.status != "authorized" or self.in_renewal_window)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "marketplace": self.marketplace, "store_id": self.store_id,
-            "managed": self.managed, "wanted": self.wanted, "status": self.status,
-            "authorization": self.authorization, "seller_id": self.seller_id,
-            "authorized_at": _stamp(self.authorized_at), "expires_at": _stamp(self.expires_at),
+            "name": self.name,
+            "marketplace": self.marketplace,
+            "store_id": self.store_id,
+            "managed": self.managed,
+            "wanted": self.wanted,
+            "status": self.status,
+            "authorization": self.authorization,
+            "seller_id": self.seller_id,
+            "authorized_at": _stamp(self.authorized_at),
+            "expires_at": _stamp(self.expires_at),
             "days_to_expiry": self.days_to_expiry,
             "in_renewal_window": self.in_renewal_window,
             "store_enabled": self.store_enabled,
@@ -138,9 +156,13 @@ class MerchantSection:
     stores: tuple[StoreRow, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "email": self.email,
-                "reauthorize_days": self.reauthorize_days, "exists": self.exists,
-                "stores": [s.to_dict() for s in self.stores]}
+        return {
+            "name": self.name,
+            "email": self.email,
+            "reauthorize_days": self.reauthorize_days,
+            "exists": self.exists,
+            "stores": [s.to_dict() for s in self.stores],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +173,12 @@ class Week:
     in_window: bool  # the week starts inside the reauthorize_days window
 
     def to_dict(self) -> dict[str, Any]:
-        return {"week": self.index, "start": _stamp(self.start), "lapsing": self.lapsing,
-                "in_renewal_window": self.in_window}
+        return {
+            "week": self.index,
+            "start": _stamp(self.start),
+            "lapsing": self.lapsing,
+            "in_renewal_window": self.in_window,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +191,12 @@ class RepeatedExpiry:
     last_expired_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"merchant": self.merchant, "expired": self.expired,
-                "stores": [{"store": s, "expired": n} for s, n in self.stores],
-                "last_expired_at": _stamp(self.last_expired_at)}
+        return {
+            "merchant": self.merchant,
+            "expired": self.expired,
+            "stores": [{"store": s, "expired": n} for s, n in self.stores],
+            "last_expired_at": _stamp(self.last_expired_at),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +237,11 @@ class Report:
     def headline(self) -> str:
         """The account in one line, as the demo ends with it."""
         s = self.summary()
-        return (f"{s['stores']} stores: {s['authorized']} authorized, {s['pending']} pending, "
-                f"{s['missing']} not authorized; {s['renewals_due']} renewal(s) due; "
-                f"{s['drift']} drifted")
+        return (
+            f"{s['stores']} stores: {s['authorized']} authorized, {s['pending']} pending, "
+            f"{s['missing']} not authorized; {s['renewals_due']} renewal(s) due; "
+            f"{s['drift']} drifted"
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -269,8 +300,11 @@ class _Live:
     """The live lists indexed once, so a report of 10,000 stores stays linear."""
 
     def __init__(self, live: LiveState, names: set[str]) -> None:
-        self.customers = {c.company_name: c for c in sorted(live.customers, key=lambda c: -c.id)
-                          if c.company_name in names}
+        self.customers = {
+            c.company_name: c
+            for c in sorted(live.customers, key=lambda c: -c.id)
+            if c.company_name in names
+        }
         ids = {c.id for c in self.customers.values()}
         self.stores: dict[int, list[Store]] = defaultdict(list)
         self.store_by_id: dict[int, Store] = {}
@@ -307,24 +341,32 @@ def _match(m: DesiredMerchant, live_stores: list[Store]) -> dict[int, DesiredSto
     return out
 
 
-def build_report(plan: Plan, live: LiveState, now: datetime, *,
-                 expired_requests: Iterable[AuthorizationRequest] = ()) -> Report:
+def build_report(
+    plan: Plan,
+    live: LiveState,
+    now: datetime,
+    *,
+    expired_requests: Iterable[AuthorizationRequest] = (),
+) -> Report:
     """The report of `plan`, made from `live` at `now` (the plan's own inputs).
 
     `expired_requests` are the merchants' expired invitations (`status=expired`), for the
     list of merchants who let one expire more than once; the plan itself reads none."""
     in_scope = set(plan.merchants)
-    merchants = [m for m in sorted(plan.desired.merchants, key=lambda m: m.name)
-                 if m.name in in_scope]
+    merchants = [
+        m for m in sorted(plan.desired.merchants, key=lambda m: m.name) if m.name in in_scope
+    ]
     ix = _Live(live, in_scope)
     drift = _drift_by_store(plan)
     tally = _Tally(now)
     sections = [_section(m, ix, now, drift, tally) for m in merchants]
     window = max((m.reauthorize_days for m in merchants), default=30)
-    timeline = tuple(Week(i, now + timedelta(days=7 * i), tally.lapsing[i], 7 * i < window)
-                     for i in range(WEEKS))
-    invitations = sorted(tally.invitations,
-                         key=lambda i: (-i.age_days, i.created_at, i.merchant, i.store))
+    timeline = tuple(
+        Week(i, now + timedelta(days=7 * i), tally.lapsing[i], 7 * i < window) for i in range(WEEKS)
+    )
+    invitations = sorted(
+        tally.invitations, key=lambda i: (-i.age_days, i.created_at, i.merchant, i.store)
+    )
     summary = plan.summary()
     return Report(
         created_at=plan.created_at or utc_stamp(now),
@@ -355,7 +397,8 @@ def _drift_by_store(plan: Plan) -> dict[tuple[str, str], list[Drift]]:
         if c.kind in DRIFT_KINDS and c.store is not None:
             prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
             drift[(c.merchant, c.store)].extend(
-                Drift(prefix + f.path, f.before, f.after) for f in c.fields)
+                Drift(prefix + f.path, f.before, f.after) for f in c.fields
+            )
     return drift
 
 
@@ -384,14 +427,20 @@ class _Tally:
             self.lapsing[min(left.days // 7, WEEKS - 1)] += 1
 
 
-def _section(m: DesiredMerchant, ix: _Live, now: datetime,
-             drift: dict[tuple[str, str], list[Drift]], tally: _Tally) -> MerchantSection:
+def _section(
+    m: DesiredMerchant,
+    ix: _Live,
+    now: datetime,
+    drift: dict[tuple[str, str], list[Drift]],
+    tally: _Tally,
+) -> MerchantSection:
     customer = ix.customers.get(m.name)
     live_stores = ix.stores[customer.id] if customer else []
     matched = _match(m, live_stores)
     by_desired = {id(s): ix.store_by_id[ls_id] for ls_id, s in matched.items()}
     pairs: list[tuple[str, Store | None, DesiredStore | None]] = [
-        (s.name, by_desired.get(id(s)), s) for s in m.stores]
+        (s.name, by_desired.get(id(s)), s) for s in m.stores
+    ]
     pairs += [(ls.name, ls, None) for ls in live_stores if ls.id not in matched]
     rows: list[StoreRow] = []
     for name, ls, wanted in pairs:
@@ -399,39 +448,82 @@ def _section(m: DesiredMerchant, ix: _Live, now: datetime,
         tally.add(row, ls)
         rows.append(row)
     rows.sort(key=lambda r: (not r.managed, r.name))
-    return MerchantSection(m.name, m.email, m.reauthorize_days, customer is not None,
-                           tuple(rows))
+    return MerchantSection(m.name, m.email, m.reauthorize_days, customer is not None, tuple(rows))
 
 
-def _store_row(m: DesiredMerchant, name: str, ls: Store | None, wanted: DesiredStore | None,
-               ix: _Live, now: datetime, drift: Iterable[Drift]) -> StoreRow:
+def _store_row(
+    m: DesiredMerchant,
+    name: str,
+    ls: Store | None,
+    wanted: DesiredStore | None,
+    ix: _Live,
+    now: datetime,
+    drift: Iterable[Drift],
+) -> StoreRow:
     managed = wanted is not None
     wants_enabled = wanted is not None and wanted.enabled
     if ls is None:
         marketplace = wanted.marketplace if wanted else "?"
-        return StoreRow(name, marketplace, None, True, "missing", "missing", None,
-                        None, None, None, False, None, None, (), tuple(drift), wants_enabled)
+        return StoreRow(
+            name,
+            marketplace,
+            None,
+            True,
+            "missing",
+            "missing",
+            None,
+            None,
+            None,
+            None,
+            False,
+            None,
+            None,
+            (),
+            tuple(drift),
+            wants_enabled,
+        )
     a = ls.authorization
     invitation = _invitation(m, name, ix.requests.get(ls.id), now)
     status = _status(ls, invitation, now)
     days_left = None
     if a.status == "authorized" and a.expires_at is not None:
         days_left = _days(a.expires_at - now)
-    renewal = (status == "authorized" and days_left is not None
-               and days_left <= m.reauthorize_days)
-    return StoreRow(name, _marketplace(ls), ls.id, managed, status, a.status,
-                    a.selling_partner_id, a.authorized_at, a.expires_at, days_left, renewal,
-                    ls.enabled, invitation, _connections(ix.connections.get(ls.id, [])),
-                    tuple(drift), wants_enabled)
+    renewal = status == "authorized" and days_left is not None and days_left <= m.reauthorize_days
+    return StoreRow(
+        name,
+        _marketplace(ls),
+        ls.id,
+        managed,
+        status,
+        a.status,
+        a.selling_partner_id,
+        a.authorized_at,
+        a.expires_at,
+        days_left,
+        renewal,
+        ls.enabled,
+        invitation,
+        _connections(ix.connections.get(ls.id, [])),
+        tuple(drift),
+        wants_enabled,
+    )
 
 
-def _invitation(m: DesiredMerchant, name: str, request: AuthorizationRequest | None,
-                now: datetime) -> Invitation | None:
+def _invitation(
+    m: DesiredMerchant, name: str, request: AuthorizationRequest | None, now: datetime
+) -> Invitation | None:
     if request is None:
         return None
-    return Invitation(m.name, name, request.email, request.id, request.created_at,
-                      request.expires_at, _days(now - request.created_at),
-                      _days(request.expires_at - now))
+    return Invitation(
+        m.name,
+        name,
+        request.email,
+        request.id,
+        request.created_at,
+        request.expires_at,
+        _days(now - request.created_at),
+        _days(request.expires_at - now),
+    )
 
 
 def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
@@ -448,14 +540,23 @@ def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
 
 def _connections(connections: Iterable[Connection]) -> tuple[ConnectionState, ...]:
     return tuple(
-        ConnectionState(c.id, c.name, c.warehouse_id, c.enabled,
-                        tuple(ChannelState(ch.type, ch.enabled)
-                              for ch in sorted(c.channels or (), key=lambda ch: (ch.type, ch.id))))
-        for c in connections)
+        ConnectionState(
+            c.id,
+            c.name,
+            c.warehouse_id,
+            c.enabled,
+            tuple(
+                ChannelState(ch.type, ch.enabled)
+                for ch in sorted(c.channels or (), key=lambda ch: (ch.type, ch.id))
+            ),
+        )
+        for c in connections
+    )
 
 
-def _repeated(expired: Iterable[AuthorizationRequest], ix: _Live,
-              names: set[str]) -> tuple[RepeatedExpiry, ...]:
+def _repeated(
+    expired: Iterable[AuthorizationRequest], ix: _Live, names: set[str]
+) -> tuple[RepeatedExpiry, ...]:
     by_customer = {c.id: name for name, c in ix.customers.items() if name in names}
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     last: dict[str, datetime] = {}
@@ -466,7 +567,10 @@ def _repeated(expired: Iterable[AuthorizationRequest], ix: _Live,
             continue
         per[merchant][store.name if store else f"store {r.store_id}"] += 1
         last[merchant] = max(last.get(merchant, r.expires_at), r.expires_at)
-    out = [RepeatedExpiry(m, sum(stores.values()), tuple(sorted(stores.items())), last[m])
-           for m, stores in per.items() if sum(stores.values()) > 1]
+    out = [
+        RepeatedExpiry(m, sum(stores.values()), tuple(sorted(stores.items())), last[m])
+        for m, stores in per.items()
+        if sum(stores.values()) > 1
+    ]
     out.sort(key=lambda r: (-r.expired, r.merchant))
     return tuple(out)

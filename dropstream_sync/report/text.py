@@ -46,8 +46,10 @@ def connection_text(s: StoreRow) -> str:
     store = "" if s.store_enabled is None else ("store on" if s.store_enabled else "store off")
     if not s.connections:
         return ", ".join(p for p in ("no connection", store) if p)
-    parts = [f"#{c.id} warehouse {c.warehouse_id} {'enabled' if c.enabled else 'disabled'}"
-             for c in s.connections]
+    parts = [
+        f"#{c.id} warehouse {c.warehouse_id} {'enabled' if c.enabled else 'disabled'}"
+        for c in s.connections
+    ]
     return "; ".join(parts) + (f"; {store}" if store else "")
 
 
@@ -71,5 +73,6 @@ def value_text(v: object) -> str:
 def drift_text(s: StoreRow) -> str:
     if not s.drift:
         return "-"
-    return "; ".join(f"{d.path}: live {value_text(d.before)}, config {value_text(d.after)}"
-                     for d in s.drift)
+    return "; ".join(
+        f"{d.path}: live {value_text(d.before)}, config {value_text(d.after)}" for d in s.drift
+    )

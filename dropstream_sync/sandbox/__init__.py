@@ -18,7 +18,12 @@ from .app import SandboxApp, SandboxInfo
 from .errors import ConnectionDropped
 
 __all__ = [
-    "SandboxApp", "SandboxInfo", "create_app", "inprocess_transport", "listen", "serve",
+    "SandboxApp",
+    "SandboxInfo",
+    "create_app",
+    "inprocess_transport",
+    "listen",
+    "serve",
 ]
 
 
@@ -58,16 +63,18 @@ def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     by about 40 ms, so everything measured against a served sandbox measured that stall.
     The listening socket carries NODELAY too, which Linux hands on to accepted sockets.
     """
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                         socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     return sock
 
 
-def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
-          announce: Any = print) -> None:
+def serve(
+    app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765, announce: Any = print
+) -> None:
     """Serve `app` with uvicorn until SIGINT/SIGTERM, then return normally. Once it listens
     (port 0 picks a free port) it announces the URL and login and writes them to
     `<state>/sandbox.json` (mode 0600), which it removes on the way out."""
@@ -88,14 +95,22 @@ def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
     url = f"http://{shown_host}:{bound}"
 
     def started() -> None:
-        record = {"url": url, "username": info.username, "password": info.password,
-                  "admin_key": info.admin_key}
+        record = {
+            "url": url,
+            "username": info.username,
+            "password": info.password,
+            "admin_key": info.admin_key,
+        }
         tmp = state / "sandbox.json.tmp"
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.chmod(0o600)
         tmp.replace(target)
-        quirks = (f"  quirks:    {', '.join(app.quirks.as_list())}  (answers differ from the "
-                  "model on purpose)\n" if app.quirks else "")
+        quirks = (
+            f"  quirks:    {', '.join(app.quirks.as_list())}  (answers differ from the "
+            "model on purpose)\n"
+            if app.quirks
+            else ""
+        )
         announce(
             f"DropStream sandbox at {url}\n"
             f"  login:     {info.username} / {info.password}\n"
@@ -130,8 +145,9 @@ def serve(app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765,
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     # The app sends its own Date: the sandbox clock, which /_sandbox/clock moves.
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                            date_header=False)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", access_log=False, date_header=False
+    )
     try:
         _Server(config).run(sockets=[sock])
     finally:

@@ -47,12 +47,21 @@ def find_served(state_dir: str | Path) -> tuple[str, str]:
 class AdminClient:
     """`async with AdminClient(url, key) as admin: await admin.outbox()`."""
 
-    def __init__(self, url: str, admin_key: str, *,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        admin_key: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30,
+    ) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.url, transport=transport, timeout=timeout,
-                                       headers={ADMIN_HEADER: admin_key})
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            transport=transport,
+            timeout=timeout,
+            headers={ADMIN_HEADER: admin_key},
+        )
 
     @classmethod
     def inprocess(cls, app: SandboxApp) -> AdminClient:
@@ -61,8 +70,12 @@ class AdminClient:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -80,7 +93,8 @@ class AdminClient:
         selling partner id it was approved with (generated unless given or kept)."""
         body = {"selling_partner_id": selling_partner_id} if selling_partner_id else {}
         done: dict[str, Any] = await self._call(
-            "POST", f"/_sandbox/authorization_requests/{request_id}/complete", body)
+            "POST", f"/_sandbox/authorization_requests/{request_id}/complete", body
+        )
         return str(done["selling_partner_id"])
 
     async def revoke(self, store_id: int) -> None:
@@ -89,8 +103,9 @@ class AdminClient:
 
     async def clock(self, advance_seconds: float = 0) -> dict[str, Any]:
         """Move the clock forward (0: leave it) and return the sandbox's time, `{"now": ...}`."""
-        now: dict[str, Any] = await self._call("POST", "/_sandbox/clock",
-                                               {"advance_seconds": advance_seconds})
+        now: dict[str, Any] = await self._call(
+            "POST", "/_sandbox/clock", {"advance_seconds": advance_seconds}
+        )
         return now
 
     async def seed(self, document: dict[str, Any]) -> dict[str, int]:
@@ -108,8 +123,10 @@ class AdminClient:
         except httpx.HTTPError as exc:
             raise AdminError(f"cannot reach the sandbox at {self.url}: {exc}") from None
         if response.status_code >= 400:
-            raise AdminError(f"{method} {path} -> {response.status_code}: "
-                             f"{_message(response)}", response.status_code)
+            raise AdminError(
+                f"{method} {path} -> {response.status_code}: {_message(response)}",
+                response.status_code,
+            )
         return response.json() if response.content else None
 
 

@@ -33,9 +33,16 @@ from .validation import (
 )
 
 CUSTOMER_FIELDS = (
-    "company_name", "street1", "street2", "street3", "city", "state", "zipcode", "country",
+    "company_name",
+    "street1",
+    "street2",
+    "street3",
+    "city",
+    "state",
+    "zipcode",
+    "country",
     "provider",
-)  # fmt: skip
+)
 REQUEST_STATUSES = ("pending", "completed", "expired", "canceled")
 
 # -- views -----------------------------------------------------------------------------------
@@ -176,8 +183,11 @@ def list_page(
     else:
         positions = ctx.positions((table, where, args))
         start = (page - 1) * per_page  # rows before this page
-        known = start if start in positions or start == 0 else max(
-            (p for p in positions if p < start), default=None)
+        known = (
+            start
+            if start in positions or start == 0
+            else max((p for p in positions if p < start), default=None)
+        )
         if known is None and start > 0:
             # Far from any page answered since the last write: find the boundary through the
             # id index, without reading the skipped rows themselves.
@@ -232,7 +242,9 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key in CUSTOMER_FIELDS:
         value = fields.string(
-            key, required=create and key == "company_name", nullable=key != "company_name",
+            key,
+            required=create and key == "company_name",
+            nullable=key != "company_name",
             nonempty=key == "company_name",
         )
         if value is not MISSING:
@@ -280,7 +292,6 @@ def patch_customer(ctx: Ctx) -> Reply:
 
 
 # -- warehouses ------------------------------------------------------------------------------
-
 
 
 def list_warehouses(ctx: Ctx) -> Reply:
@@ -331,9 +342,10 @@ def create_warehouse(ctx: Ctx) -> Reply:
 def patch_warehouse(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, fields_of(m.WarehousePatch),
+        ctx.body,
+        fields_of(m.WarehousePatch),
         read_only=("id", "customer_id", "platform", "created_at"),
-    )  # fmt: skip
+    )
     values: dict[str, Any] = {}
     description = fields.string("description", nullable=False)
     if description is not MISSING:
@@ -352,8 +364,11 @@ def patch_warehouse(ctx: Ctx) -> Reply:
 # -- stores ----------------------------------------------------------------------------------
 
 STORE_READ_ONLY = (
-    "id", "created_at", "order_imported_at", "inventory_updated_at",
-)  # fmt: skip
+    "id",
+    "created_at",
+    "order_imported_at",
+    "inventory_updated_at",
+)
 
 
 def list_stores(ctx: Ctx) -> Reply:
@@ -373,9 +388,7 @@ def get_store(ctx: Ctx) -> Reply:
 
 
 def create_store(ctx: Ctx) -> Reply:
-    fields = Fields(
-        ctx.body, fields_of(m.StoreCreate), read_only=(*STORE_READ_ONLY, "enabled_at")
-    )
+    fields = Fields(ctx.body, fields_of(m.StoreCreate), read_only=(*STORE_READ_ONLY, "enabled_at"))
     customer_id = fields.ident("customer_id", required=True)
     name = fields.string("name", required=True)
     description = fields.string("description", max_len=1000)
@@ -412,12 +425,16 @@ def create_store(ctx: Ctx) -> Reply:
 def patch_store(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, fields_of(m.StorePatch),
+        ctx.body,
+        fields_of(m.StorePatch),
         read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
-    )  # fmt: skip
+    )
     values: dict[str, Any] = {}
-    for key, nullable, max_len in (("name", False, 255), ("description", True, 1000),
-                                   ("url", True, 2000)):  # fmt: skip
+    for key, nullable, max_len in (
+        ("name", False, 255),
+        ("description", True, 1000),
+        ("url", True, 2000),
+    ):
         value = fields.string(key, nullable=nullable, max_len=max_len, nonempty=key == "name")
         if value is not MISSING:
             values[key] = value
@@ -452,9 +469,7 @@ def list_connections(ctx: Ctx) -> Reply:
     echo: dict[str, str] = {}
     _id_filter(ctx, "customer_id", filters, echo)
     _id_filter(ctx, "store_id", filters, echo)
-    return list_page(
-        ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows)
-    )
+    return list_page(ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows))
 
 
 def get_connection(ctx: Ctx) -> Reply:
@@ -471,9 +486,10 @@ def default_warehouse(conn: sqlite3.Connection, customer_id: int) -> int | None:
 
 def create_connection(ctx: Ctx) -> Reply:
     fields = Fields(
-        ctx.body, fields_of(m.ConnectionCreate),
+        ctx.body,
+        fields_of(m.ConnectionCreate),
         read_only=("id", "created_at", "enabled_at", "channels", "connection_type", "locations"),
-    )  # fmt: skip
+    )
     name = fields.string("name", required=True)
     customer_id = fields.ident("customer_id", required=True)
     store_id = fields.ident("store_id", required=True)
@@ -530,10 +546,19 @@ def create_connection(ctx: Ctx) -> Reply:
 def patch_connection(ctx: Ctx) -> Reply:
     row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
     fields = Fields(
-        ctx.body, fields_of(m.ConnectionPatch),
-        read_only=("id", "customer_id", "store_id", "warehouse_id", "created_at", "channels",
-                   "connection_type", "locations"),
-    )  # fmt: skip
+        ctx.body,
+        fields_of(m.ConnectionPatch),
+        read_only=(
+            "id",
+            "customer_id",
+            "store_id",
+            "warehouse_id",
+            "created_at",
+            "channels",
+            "connection_type",
+            "locations",
+        ),
+    )
     values: dict[str, Any] = {}
     name = fields.string("name", nullable=False, nonempty=True)
     if name is not MISSING:
@@ -652,9 +677,12 @@ def list_authorization_requests(ctx: Ctx) -> Reply:
             filters.append(("status = ?", status))
     now_s = ctx.now_s
     return list_page(
-        ctx, "authorization_requests", filters, echo,
+        ctx,
+        "authorization_requests",
+        filters,
+        echo,
         lambda rows: [request_view(r, now_s) for r in rows],
-    )  # fmt: skip
+    )
 
 
 def get_authorization_request(ctx: Ctx) -> Reply:
@@ -667,9 +695,10 @@ def cancel_authorization_request(ctx: Ctx) -> Reply:
     status = request_status(row, ctx.now_s)
     if status != "pending":
         raise ApiError(
-            409, f"Authorization request {row['id']} is {status}, not pending.",
+            409,
+            f"Authorization request {row['id']} is {status}, not pending.",
             {"status": [f"is {status}"]},
-        )  # fmt: skip
+        )
     ctx.conn.execute(
         "UPDATE authorization_requests SET status = 'canceled' WHERE id = ?", (row["id"],)
     )
@@ -684,8 +713,10 @@ def complete_request(
     kept = conn.execute(
         "SELECT auth_partner FROM stores WHERE id = ?", (row["store_id"],)
     ).fetchone()
-    partner = partner or (kept[0] if kept is not None else None) or "A" + "".join(
-        secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(13)
+    partner = (
+        partner
+        or (kept[0] if kept is not None else None)
+        or "A" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(13))
     )
     now_s = fmt_ts(now)
     conn.execute(
@@ -714,18 +745,26 @@ API_ROUTES: list[Op] = [
     Op("POST", "/stores", create_store, m.Created, m.StoreCreate),
     Op("GET", "/stores/{id}", get_store, m.Store),
     Op("PATCH", "/stores/{id}", patch_store, None, m.StorePatch),
-    Op("POST", "/stores/{id}/authorization_requests", create_authorization_request,
-       m.AuthorizationRequest, m.AuthorizationRequestCreate),
-    Op("GET", "/connections", list_connections, m.Connection,
-       filters=("customer_id", "store_id")),
+    Op(
+        "POST",
+        "/stores/{id}/authorization_requests",
+        create_authorization_request,
+        m.AuthorizationRequest,
+        m.AuthorizationRequestCreate,
+    ),
+    Op("GET", "/connections", list_connections, m.Connection, filters=("customer_id", "store_id")),
     Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
     Op("GET", "/connections/{id}", get_connection, m.Connection),
     Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
     Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
     Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
-    Op("GET", "/authorization_requests", list_authorization_requests, m.AuthorizationRequest,
-       filters=("status", "store_id")),
-    Op("GET", "/authorization_requests/{id}", get_authorization_request,
-       m.AuthorizationRequest),
+    Op(
+        "GET",
+        "/authorization_requests",
+        list_authorization_requests,
+        m.AuthorizationRequest,
+        filters=("status", "store_id"),
+    ),
+    Op("GET", "/authorization_requests/{id}", get_authorization_request, m.AuthorizationRequest),
     Op("DELETE", "/authorization_requests/{id}", cancel_authorization_request),
 ]

@@ -136,9 +136,13 @@ class DroppedResponse(Response):
         super().__init__(status_code=200)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", b"64")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"', "more_body": True})
         raise ConnectionDropped("the sandbox dropped the connection (injected fault)")
 
@@ -153,8 +157,9 @@ def to_response(reply: Reply) -> Response:
 
 def parse_query(scope: Scope) -> dict[str, str]:
     # "replace": a garbled query is the client's problem, answered with a 4xx, never a crash.
-    return dict(parse_qsl(scope.get("query_string", b"").decode(errors="replace"),
-                          keep_blank_values=True))
+    return dict(
+        parse_qsl(scope.get("query_string", b"").decode(errors="replace"), keep_blank_values=True)
+    )
 
 
 def control_template(path: str) -> str:
@@ -258,8 +263,9 @@ class SandboxApp:
         for op in api.API_ROUTES:
             by_template.setdefault(op.template, []).append(op)
         routes = [
-            Route(starlette_path(template), self._api_endpoint(ops),
-                  methods=[op.method for op in ops])
+            Route(
+                starlette_path(template), self._api_endpoint(ops), methods=[op.method for op in ops]
+            )
             for template, ops in by_template.items()
         ]
         routes.append(Route("/auth/token", self._token, methods=["POST"]))
@@ -289,10 +295,14 @@ class SandboxApp:
                 self.stats[f"{method} {control_template(path)}"] += 1
                 self._check_admin(request.headers)
             if exc.status_code == 405:
-                allow = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get(
-                    "Allow", "").split(",") if m.strip()))
-                raise ApiError(405, f"{method} is not allowed on {path}.", headers={
-                    "Allow": allow})
+                allow = ", ".join(
+                    sorted(
+                        m.strip()
+                        for m in (exc.headers or {}).get("Allow", "").split(",")
+                        if m.strip()
+                    )
+                )
+                raise ApiError(405, f"{method} is not allowed on {path}.", headers={"Allow": allow})
             if path.startswith("/_sandbox/"):
                 raise ApiError(404, f"No such control endpoint: {method} {path}.")
             raise ApiError(404, f"No such endpoint: {path}.")
@@ -320,8 +330,11 @@ class SandboxApp:
             wait = self.buckets.take(account_id)
             if wait > 0:
                 self.rate_limited += 1
-                raise ApiError(429, "Too many requests: slow down.",
-                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                raise ApiError(
+                    429,
+                    "Too many requests: slow down.",
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
             if self.faults.latency_ms:
                 await asyncio.sleep(self.faults.latency_ms / 1000)
             fault: int | str | None = None
@@ -336,17 +349,38 @@ class SandboxApp:
             body: Any = parse_json(raw) if raw.strip() else None
             if body is None and op.body is not None:
                 # The document requires a body here; an empty one is not an empty object.
-                raise ApiError(422, "The request body must be a JSON object.",
-                               {"body": ["is required"]})
+                raise ApiError(
+                    422, "The request body must be a JSON object.", {"body": ["is required"]}
+                )
             host = request.headers.get("host") or "sandbox.local"
             base_url = f"{scope.get('scheme', 'http')}://{host}"
             if quirks is None:
-                reply = self._run(op.handler, op.method, scope["path"], account_id,
-                                  scope["path_params"], parse_query(scope), body, base_url)
+                reply = self._run(
+                    op.handler,
+                    op.method,
+                    scope["path"],
+                    account_id,
+                    scope["path_params"],
+                    parse_query(scope),
+                    body,
+                    base_url,
+                )
             else:
-                reply = quirks.answer(op.method, op.template, parse_query(scope), lambda q: (
-                    self._run(op.handler, op.method, scope["path"], account_id,
-                              scope["path_params"], q, body, base_url)))
+                reply = quirks.answer(
+                    op.method,
+                    op.template,
+                    parse_query(scope),
+                    lambda q: self._run(
+                        op.handler,
+                        op.method,
+                        scope["path"],
+                        account_id,
+                        scope["path_params"],
+                        q,
+                        body,
+                        base_url,
+                    ),
+                )
             if fault is not None:
                 return self._fault_reply(fault)
             if self.buckets.rps > 0:
@@ -362,15 +396,30 @@ class SandboxApp:
         return JsonResponse({"error": "The service is temporarily unavailable."}, int(fault))
 
     def _run(
-        self, fn: Callable[[Ctx], Reply], method: str, path: str, account_id: int,
-        params: dict[str, str], query: dict[str, str], body: Any, base_url: str,
+        self,
+        fn: Callable[[Ctx], Reply],
+        method: str,
+        path: str,
+        account_id: int,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: Any,
+        base_url: str,
     ) -> Reply:
         tx = self.db.read() if method == "GET" else self.db.write()
         with tx as conn:
             now = Database.now(conn)
             ctx = Ctx(
-                conn=conn, now=now, now_s=fmt_ts(now), account_id=account_id, params=params,
-                query=query, body=body, base_url=base_url, path=path, settings=self.settings,
+                conn=conn,
+                now=now,
+                now_s=fmt_ts(now),
+                account_id=account_id,
+                params=params,
+                query=query,
+                body=body,
+                base_url=base_url,
+                path=path,
+                settings=self.settings,
                 count=lambda sql, args: self._count(conn, sql, args),
                 positions=lambda key: self._positions(conn, key),
             )
@@ -430,8 +479,8 @@ class SandboxApp:
         if not value.startswith("Basic "):
             raise ApiError(401, "Basic credentials are required.")
         try:
-            username, _, password = base64.b64decode(value[6:], validate=True).decode().partition(
-                ":"
+            username, _, password = (
+                base64.b64decode(value[6:], validate=True).decode().partition(":")
             )
         except ValueError:  # binascii.Error and UnicodeDecodeError included
             raise ApiError(401, "Malformed Basic credentials.") from None
@@ -440,8 +489,11 @@ class SandboxApp:
         if not isinstance(body, dict) or body.get("grant_type", "client_credentials") != (
             "client_credentials"
         ):
-            raise ApiError(422, "grant_type must be client_credentials.",
-                           {"grant_type": ["must be client_credentials"]})
+            raise ApiError(
+                422,
+                "grant_type must be client_credentials.",
+                {"grant_type": ["must be client_credentials"]},
+            )
         conn = self.db.conn()
         account_id = check_password(conn, username, password)
         if account_id is None:
@@ -490,16 +542,20 @@ class SandboxApp:
             marketplace = MARKETPLACE_NAMES.get(json.loads(row["adapter"]).get("marketplace_id"))
             title = f"Authorize DropStream for {row['store_name']} on Amazon {marketplace or ''}"
             if method == "GET":
-                return Reply(200, Html(
-                    f"<h1>{html.escape(title)}</h1><form method='post'>"
-                    "<button name='action' value='approve'>Approve</button> "
-                    "<button name='action' value='deny'>Deny</button></form>"
-                ))
+                return Reply(
+                    200,
+                    Html(
+                        f"<h1>{html.escape(title)}</h1><form method='post'>"
+                        "<button name='action' value='approve'>Approve</button> "
+                        "<button name='action' value='deny'>Deny</button></form>"
+                    ),
+                )
             if action == "approve":
                 api.complete_request(conn, row, now, None)
                 return Reply(200, Html("<h1>Approved. You can close this page.</h1>"))
-            conn.execute("UPDATE authorization_requests SET status = 'canceled' WHERE id = ?",
-                         (row["id"],))
+            conn.execute(
+                "UPDATE authorization_requests SET status = 'canceled' WHERE id = ?", (row["id"],)
+            )
             return Reply(200, Html("<h1>Denied. DropStream was not authorized.</h1>"))
 
     # -- /_sandbox/ --------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """Amazon facts the sandbox validates against.
 
 Duplicated from the tool's own catalog on purpose: the sandbox must not import the tool, so that
-it can never simply agree with the client's assumptions (shared/spec/amazon.md is the source).
+it can never simply agree with the client's assumptions (the source is Amazon's SP-API
+marketplace ids page, as for the tool's catalog.py).
 """
 
 from __future__ import annotations
 
+# The two tables keep `# fmt: skip`: laid out by SP-API region, four or three ids a line, they
+# read against amazon.md's table; one id per line (the formatter's layout) would hide that.
 MARKETPLACE_IDS: frozenset[str] = frozenset(
     {
         # NA

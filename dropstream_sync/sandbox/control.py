@@ -41,8 +41,13 @@ class ControlOp:
 
 def users(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     username, password = body.get("username"), body.get("password")
-    if (not isinstance(username, str) or not username or len(username) > 255
-            or ":" in username or not isinstance(password, str)):
+    if (
+        not isinstance(username, str)
+        or not username
+        or len(username) > 255
+        or ":" in username
+        or not isinstance(password, str)
+    ):
         raise ApiError(422, "username (without ':') and password are required strings.")
     with app.db.write() as conn:
         exists = conn.execute("SELECT 1 FROM accounts WHERE username = ?", (username,))
@@ -60,23 +65,32 @@ def outbox(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: 
         args = (query["username"],)
     with app.db.read() as conn:
         rows = conn.execute(sql + " ORDER BY o.id", args).fetchall()
-    return Reply(200, [
-        {"to": r["recipient"], "subject": r["subject"], "link": r["link"],
-         "authorization_request_id": r["authorization_request_id"], "sent_at": r["sent_at"]}
-        for r in rows
-    ])
+    return Reply(
+        200,
+        [
+            {
+                "to": r["recipient"],
+                "subject": r["subject"],
+                "link": r["link"],
+                "authorization_request_id": r["authorization_request_id"],
+                "sent_at": r["sent_at"],
+            }
+            for r in rows
+        ],
+    )
 
 
 def complete(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     partner = body.get("selling_partner_id")
     if partner is not None and (not isinstance(partner, str) or len(partner) > 255):
-        raise ApiError(422, "Validation failed: selling_partner_id must be a string or null.",
-                       {"selling_partner_id": ["must be a string or null"]})
+        raise ApiError(
+            422,
+            "Validation failed: selling_partner_id must be a string or null.",
+            {"selling_partner_id": ["must be a string or null"]},
+        )
     with app.db.write() as conn:
         now = Database.now(conn)
-        row = conn.execute(
-            "SELECT * FROM authorization_requests WHERE id = ?", (ident,)
-        ).fetchone()
+        row = conn.execute("SELECT * FROM authorization_requests WHERE id = ?", (ident,)).fetchone()
         if row is None:
             raise ApiError(404, f"Authorization request {ident} was not found.")
         status = api.request_status(row, fmt_ts(now))
@@ -97,8 +111,11 @@ def revoke(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: 
         # test (or a person) believe it set up a revocation it did not.
         status = api.authorization_status(row, fmt_ts(Database.now(conn)))
         if status != "authorized":
-            raise ApiError(409, f"Store {ident} is not authorized with Amazon (its "
-                           f"authorization is {status}): there is nothing to revoke.")
+            raise ApiError(
+                409,
+                f"Store {ident} is not authorized with Amazon (its "
+                f"authorization is {status}): there is nothing to revoke.",
+            )
         conn.execute("UPDATE stores SET auth_status = 'revoked' WHERE id = ?", (ident,))
     return Reply(204)
 
@@ -120,13 +137,23 @@ def faults(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: 
     latency = int(number(body, "latency_ms", app.faults.latency_ms, 0, 60_000, integer=True))
     seed = body.get("seed", app.faults.seed)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ApiError(422, "Validation failed: seed must be an integer or null.",
-                       {"seed": ["must be an integer or null"]})
+        raise ApiError(
+            422,
+            "Validation failed: seed must be an integer or null.",
+            {"seed": ["must be an integer or null"]},
+        )
     app.faults = Faults(rate, share, latency, seed)
     if "seed" in body:
         app.rng = random.Random(seed)
-    return Reply(200, {"rate": rate, "after_commit_share": share,
-                       "latency_ms": app.faults.latency_ms, "seed": seed})
+    return Reply(
+        200,
+        {
+            "rate": rate,
+            "after_commit_share": share,
+            "latency_ms": app.faults.latency_ms,
+            "seed": seed,
+        },
+    )
 
 
 def rate_limit(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
@@ -142,12 +169,14 @@ def quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: 
     return Reply(200, {"quirks": app.quirks.as_list() if app.quirks else []})
 
 
-def set_quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str],
-               ident: int) -> Reply:
+def set_quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
     names = body.get("quirks")
     if not isinstance(names, list):
-        raise ApiError(422, "Validation failed: quirks must be a list of quirk names "
-                       "([] sets none).", {"quirks": ["must be a list of quirk names"]})
+        raise ApiError(
+            422,
+            "Validation failed: quirks must be a list of quirk names ([] sets none).",
+            {"quirks": ["must be a list of quirk names"]},
+        )
     try:
         app.quirks = Quirks.parse(names)
     except QuirkError as exc:
@@ -156,12 +185,15 @@ def set_quirks(app: SandboxApp, body: dict[str, Any], query: dict[str, str],
 
 
 def stats(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
-    return Reply(200, {
-        "requests": dict(sorted(app.stats.items())),
-        "total_requests": sum(app.stats.values()),
-        "rate_limited": app.rate_limited,
-        "faults": app.fault_count,
-    })
+    return Reply(
+        200,
+        {
+            "requests": dict(sorted(app.stats.items())),
+            "total_requests": sum(app.stats.values()),
+            "rate_limited": app.rate_limited,
+            "faults": app.fault_count,
+        },
+    )
 
 
 def reset(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
@@ -179,48 +211,113 @@ def seed(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: in
     return Reply(200, load(app.db, body, app.sandbox_info.username))
 
 
-def number(body: dict[str, Any], key: str, default: float, lo: float, hi: float,
-           *, integer: bool = False) -> float:
+def number(
+    body: dict[str, Any], key: str, default: float, lo: float, hi: float, *, integer: bool = False
+) -> float:
     value = body.get(key, default)
     ok = isinstance(value, int) or (isinstance(value, float) and not integer)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not ok or not (
-        lo <= value <= hi
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not ok
+        or not (lo <= value <= hi)
     ):
         kind = "an integer" if integer else "a number"
-        raise ApiError(422, f"Validation failed: {key} must be {kind} from {lo:g} to {hi:g}.",
-                       {key: [f"must be {kind} from {lo:g} to {hi:g}"]})
+        raise ApiError(
+            422,
+            f"Validation failed: {key} must be {kind} from {lo:g} to {hi:g}.",
+            {key: [f"must be {kind} from {lo:g} to {hi:g}"]},
+        )
     return float(value)
 
 
 CONTROL_ROUTES: list[ControlOp] = [
-    ControlOp("POST", "/_sandbox/users", users,
-              "Create a login with its own empty account (a tenant).", m.NewUser,
-              ((201, m.UserCreated),), (409,)),
-    ControlOp("GET", "/_sandbox/outbox", outbox,
-              "The invitation emails sent (filter: ?username=).", None,
-              ((200, [m.OutboxEmail]),)),
-    ControlOp("POST", "/_sandbox/authorization_requests/{id}/complete", complete,
-              "Approve as the merchant.", m.Approval, ((200, m.Approved),), (404, 409)),
-    ControlOp("POST", "/_sandbox/stores/{id}/revoke", revoke,
-              "The merchant revokes the app in Seller Central (409: the store is not authorized).",
-              None, ((204, None),), (404, 409)),
-    ControlOp("POST", "/_sandbox/clock", clock, "Move the sandbox clock forward.",
-              m.ClockAdvance, ((200, m.ClockState),)),
-    ControlOp("POST", "/_sandbox/faults", faults,
-              "Inject faults: rate, after_commit_share, latency_ms, seed.", m.FaultSettings,
-              ((200, m.FaultSettings),)),
-    ControlOp("POST", "/_sandbox/rate_limit", rate_limit,
-              "Set the per-login token bucket (rps 0: off).", m.RateLimit,
-              ((200, m.RateLimit),)),
-    ControlOp("GET", "/_sandbox/quirks", quirks, "The quirk modes set.", None,
-              ((200, m.QuirkSettings),)),
-    ControlOp("POST", "/_sandbox/quirks", set_quirks,
-              "Set the quirk modes (replacing those set; [] for none): answers that differ "
-              "from the model as a real DropStream might.", m.QuirkSettings,
-              ((200, m.QuirkSettings),)),
-    ControlOp("GET", "/_sandbox/stats", stats,
-              "Request counts per route template, 429s and faults.", None, ((200, m.Stats),)),
+    ControlOp(
+        "POST",
+        "/_sandbox/users",
+        users,
+        "Create a login with its own empty account (a tenant).",
+        m.NewUser,
+        ((201, m.UserCreated),),
+        (409,),
+    ),
+    ControlOp(
+        "GET",
+        "/_sandbox/outbox",
+        outbox,
+        "The invitation emails sent (filter: ?username=).",
+        None,
+        ((200, [m.OutboxEmail]),),
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/authorization_requests/{id}/complete",
+        complete,
+        "Approve as the merchant.",
+        m.Approval,
+        ((200, m.Approved),),
+        (404, 409),
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/stores/{id}/revoke",
+        revoke,
+        "The merchant revokes the app in Seller Central (409: the store is not authorized).",
+        None,
+        ((204, None),),
+        (404, 409),
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/clock",
+        clock,
+        "Move the sandbox clock forward.",
+        m.ClockAdvance,
+        ((200, m.ClockState),),
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/faults",
+        faults,
+        "Inject faults: rate, after_commit_share, latency_ms, seed.",
+        m.FaultSettings,
+        ((200, m.FaultSettings),),
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/rate_limit",
+        rate_limit,
+        "Set the per-login token bucket (rps 0: off).",
+        m.RateLimit,
+        ((200, m.RateLimit),),
+    ),
+    ControlOp(
+        "GET", "/_sandbox/quirks", quirks, "The quirk modes set.", None, ((200, m.QuirkSettings),)
+    ),
+    ControlOp(
+        "POST",
+        "/_sandbox/quirks",
+        set_quirks,
+        "Set the quirk modes (replacing those set; [] for none): answers that differ "
+        "from the model as a real DropStream might.",
+        m.QuirkSettings,
+        ((200, m.QuirkSettings),),
+    ),
+    ControlOp(
+        "GET",
+        "/_sandbox/stats",
+        stats,
+        "Request counts per route template, 429s and faults.",
+        None,
+        ((200, m.Stats),),
+    ),
     ControlOp("POST", "/_sandbox/reset", reset, "Empty every account.", None, ((204, None),)),
-    ControlOp("POST", "/_sandbox/seed", seed, "Load whole objects into a login's account.",
-              m.SeedDocument, ((200, m.SeedCounts),)),
+    ControlOp(
+        "POST",
+        "/_sandbox/seed",
+        seed,
+        "Load whole objects into a login's account.",
+        m.SeedDocument,
+        ((200, m.SeedCounts),),
+    ),
 ]

@@ -299,7 +299,8 @@ class RateLimit(Open):
 
 class QuirkSettings(Open):
     quirks: list[Annotated[str, Field(pattern=QUIRK_PATTERN)]] = Field(
-        description="; ".join(f"{name}: {text}" for name, text in QUIRKS.items()))
+        description="; ".join(f"{name}: {text}" for name, text in QUIRKS.items())
+    )
 
 
 class Stats(Open):

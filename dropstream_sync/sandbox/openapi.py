@@ -66,9 +66,11 @@ API_ERRORS = (400, 401, 404, 409, 422, 429)
 CONTROL_ERRORS = (400, 403, 422)
 ID = {"type": "integer", "minimum": 1, "maximum": 2**62 - 1}
 FILTERS: dict[str, Any] = {
-    "customer_id": ID, "store_id": ID, "platform": {"type": "string"},
+    "customer_id": ID,
+    "store_id": ID,
+    "platform": {"type": "string"},
     "status": {"enum": ["pending", "completed", "expired", "canceled"]},
-}  # fmt: skip
+}
 
 
 def _models() -> list[type[BaseModel]]:
@@ -87,9 +89,11 @@ def _models() -> list[type[BaseModel]]:
 
 @cache
 def _components() -> dict[str, Any]:
-    _, top = models_json_schema([(model, "serialization") for model in _models()],
-                                ref_template="#/components/schemas/{model}",
-                                schema_generator=_Schema)
+    _, top = models_json_schema(
+        [(model, "serialization") for model in _models()],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_Schema,
+    )
     return dict(sorted(top["$defs"].items()))
 
 
@@ -119,33 +123,60 @@ def _api_operation(op: Op) -> dict[str, Any]:
     responses: dict[str, Any]
     if op.method == "GET" and not op.template.endswith("}"):
         assert op.answer is not None
-        params += [{"name": "page", "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}},
-                   {"name": "per_page", "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
+        params += [
+            {
+                "name": "page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 10**9},
+            },
+            {
+                "name": "per_page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+        ]
         params += [{"name": f, "in": "query", "schema": FILTERS[f]} for f in op.filters]
-        params.append({"name": "after", "in": "query",
-                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
-                       "description": "Keyset hint the next link carries: the last id of the "
-                       "previous page. Optional; page alone suffices."})
-        responses = {"200": {**_json({"type": "array", "items": _ref(op.answer)}, "One page"),
-                             "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
-                                         "Link": {"schema": {"type": "string"}}}}}
+        params.append(
+            {
+                "name": "after",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                "description": "Keyset hint the next link carries: the last id of the "
+                "previous page. Optional; page alone suffices.",
+            }
+        )
+        responses = {
+            "200": {
+                **_json({"type": "array", "items": _ref(op.answer)}, "One page"),
+                "headers": {
+                    "X-Total-Count": {"schema": {"type": "integer"}},
+                    "Link": {"schema": {"type": "string"}},
+                },
+            }
+        }
     elif op.method == "GET":
         assert op.answer is not None
         responses = {"200": _json(_ref(op.answer), "The object")}
     elif op.method == "POST" and op.answer is m.AuthorizationRequest:
-        responses = {"201": _json(_ref(op.answer), "Created and emailed; on a store still "
-                                  "authorized it is a renewal, whose approval restarts the "
-                                  "365 days")}
+        responses = {
+            "201": _json(
+                _ref(op.answer),
+                "Created and emailed; on a store still "
+                "authorized it is a renewal, whose approval restarts the "
+                "365 days",
+            )
+        }
     elif op.method == "POST":
         assert op.answer is not None
         responses = {"201": _json(_ref(op.answer), "Created")}
     else:
         responses = {"204": {"description": "Done"}}
-    out: dict[str, Any] = {"summary": f"{op.method} {op.template}", "parameters": params,
-                           "security": [{"bearer": []}],
-                           "responses": {**responses, **_errors(API_ERRORS)}}
+    out: dict[str, Any] = {
+        "summary": f"{op.method} {op.template}",
+        "parameters": params,
+        "security": [{"bearer": []}],
+        "responses": {**responses, **_errors(API_ERRORS)},
+    }
     if op.body is not None:
         out["requestBody"] = _body(op.body)
     return out
@@ -161,13 +192,13 @@ def _control_operation(op: ControlOp) -> dict[str, Any]:
         else:
             responses[str(status)] = _json(_ref(answer), "Done")
     out: dict[str, Any] = {
-        "summary": op.summary, "security": [{"admin": []}],
+        "summary": op.summary,
+        "security": [{"admin": []}],
         "parameters": _path_params(op.template, ID),
         "responses": {**responses, **_errors(tuple(sorted({*CONTROL_ERRORS, *op.errors})))},
     }
     if op.template == "/_sandbox/outbox":
-        out["parameters"].append({"name": "username", "in": "query",
-                                  "schema": {"type": "string"}})
+        out["parameters"].append({"name": "username", "in": "query", "schema": {"type": "string"}})
     if op.body is not None:
         # No body is `{}`: required only where the model has keys that are.
         required = any(f.is_required() for f in op.body.model_fields.values())
@@ -177,43 +208,75 @@ def _control_operation(op: ControlOp) -> dict[str, Any]:
 
 @cache
 def document() -> dict[str, Any]:
-    html = {"200": {"description": "HTML page", "content": {"text/html": {
-        "schema": {"type": "string"}}}}, "410": {"description": "Expired or used link"}}
+    html = {
+        "200": {
+            "description": "HTML page",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        "410": {"description": "Expired or used link"},
+    }
     token_param = _path_params("/authorize/{token}", {"type": "string"})
     paths: dict[str, Any] = {
-        "/auth/token": {"post": {
-            "summary": "Exchange a Basic login for a bearer token",
-            "security": [{"basic": []}],
-            "requestBody": {"content": {"application/json": {"schema": _ref(m.TokenRequest)}}},
-            "responses": {"200": _json(_ref(m.Token), "A token"),
-                          **_errors((400, 401, 422))}}},
+        "/auth/token": {
+            "post": {
+                "summary": "Exchange a Basic login for a bearer token",
+                "security": [{"basic": []}],
+                "requestBody": {"content": {"application/json": {"schema": _ref(m.TokenRequest)}}},
+                "responses": {"200": _json(_ref(m.Token), "A token"), **_errors((400, 401, 422))},
+            }
+        },
         "/authorize/{token}": {
-            "get": {"summary": "The merchant's authorization page", "parameters": token_param,
-                    "responses": html},
-            "post": {"summary": "Approve or deny (form field action)",
-                     "parameters": token_param,
-                     "requestBody": {"required": True, "content": {
-                         "application/x-www-form-urlencoded": {"schema": {
-                             "type": "object", "required": ["action"], "properties": {
-                             "action": {"enum": ["approve", "deny"]}}}}}},
-                     "responses": {**html, **_errors((400,))}}},
+            "get": {
+                "summary": "The merchant's authorization page",
+                "parameters": token_param,
+                "responses": html,
+            },
+            "post": {
+                "summary": "Approve or deny (form field action)",
+                "parameters": token_param,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["action"],
+                                "properties": {"action": {"enum": ["approve", "deny"]}},
+                            }
+                        }
+                    },
+                },
+                "responses": {**html, **_errors((400,))},
+            },
+        },
     }
-    paths["/openapi.json"] = {"get": {
-        "summary": "This document", "security": [],
-        "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}}
+    paths["/openapi.json"] = {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI document")},
+        }
+    }
     for op in API_ROUTES:
         paths.setdefault(op.template, {})[op.method.lower()] = _api_operation(op)
     for cop in CONTROL_ROUTES:
         paths.setdefault(cop.template, {})[cop.method.lower()] = _control_operation(cop)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "DropStream API (dropstream-sync sandbox)", "version": "1",
-                 "description": "The API as docs/api-model.md describes it, plus the "
-                                "sandbox's /_sandbox/ control surface."},
-        "components": {"schemas": _components(), "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "basic": {"type": "http", "scheme": "basic"},
-            "admin": {"type": "apiKey", "in": "header", "name": "X-Sandbox-Admin"}}},
+        "info": {
+            "title": "DropStream API (dropstream-sync sandbox)",
+            "version": "1",
+            "description": "The API as docs/api-model.md describes it, plus the "
+            "sandbox's /_sandbox/ control surface.",
+        },
+        "components": {
+            "schemas": _components(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+                "admin": {"type": "apiKey", "in": "header", "name": "X-Sandbox-Admin"},
+            },
+        },
         "paths": dict(sorted(paths.items())),
     }
 

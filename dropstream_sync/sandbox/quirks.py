@@ -28,25 +28,30 @@ QUIRKS: Final[dict[str, str]] = {
     "no-link": "lists answer without the Link header",
     "no-total": "lists answer without X-Total-Count",
     "cap:N": f"lists answer their first N rows (1 to {CAP_MAX}) whatever page and per_page "
-             "say, with no Link and no X-Total-Count",
+    "say, with no Link and no X-Total-Count",
     "envelope": "lists answer {data, total_count, total_pages} instead of an array, no headers",
     "ignore-per-page": "lists ignore per_page and answer pages of the default 25",
     "repeat-page": "lists ignore page (and the next link's after): every page is page 1",
     "no-authorization-requests": "every authorization-request endpoint answers 404",
     "adapter-keys": "Amazon adapters answer marketplace and channel instead of marketplace_id "
-                    "and fulfillment_channel",
+    "and fulfillment_channel",
     "no-expires-in": "the token answer has no expires_in",
 }
 # The names hold no regex character but "-", which is literal outside a class.
-PATTERN: Final = "^(" + "|".join(
-    name for name in QUIRKS if name != "cap:N") + r"|cap:[1-9][0-9]{0,3})$"
+PATTERN: Final = (
+    "^(" + "|".join(name for name in QUIRKS if name != "cap:N") + r"|cap:[1-9][0-9]{0,3})$"
+)
 
 DEFAULT_PER_PAGE: Final = 25
 _PAGE_SIZE: Final = 100  # the most the handlers answer at once
 _ADAPTER_RENAMES: Final = (("marketplace_id", "marketplace"), ("fulfillment_channel", "channel"))
-_INVITE_TEMPLATES: Final = frozenset({
-    "/authorization_requests", "/authorization_requests/{id}",
-    "/stores/{id}/authorization_requests"})
+_INVITE_TEMPLATES: Final = frozenset(
+    {
+        "/authorization_requests",
+        "/authorization_requests/{id}",
+        "/stores/{id}/authorization_requests",
+    }
+)
 
 Run = Callable[[dict[str, str]], Reply]
 
@@ -74,13 +79,17 @@ class Quirks:
             else:
                 raise QuirkError(
                     f"Unknown quirk {name!r}: the quirks are "
-                    f"{', '.join(QUIRKS).replace('cap:N', f'cap:N (N from 1 to {CAP_MAX})')}.")
+                    f"{', '.join(QUIRKS).replace('cap:N', f'cap:N (N from 1 to {CAP_MAX})')}."
+                )
         return cls(frozenset(names), cap) if names or cap is not None else None
 
     def as_list(self) -> list[str]:
         """In the table's order, the cap as `cap:N`."""
-        return [f"cap:{self.cap}" if name == "cap:N" else name for name in QUIRKS
-                if name in self.names or (name == "cap:N" and self.cap is not None)]
+        return [
+            f"cap:{self.cap}" if name == "cap:N" else name
+            for name in QUIRKS
+            if name in self.names or (name == "cap:N" and self.cap is not None)
+        ]
 
     def hides(self, template: str) -> bool:
         """Whether this endpoint does not exist under the quirks."""
@@ -123,8 +132,11 @@ class Quirks:
                 per_page = int(query.get("per_page") or DEFAULT_PER_PAGE)
             except ValueError:  # the handler refused it already; kept for the type checker
                 per_page = DEFAULT_PER_PAGE
-            reply.body = {"data": reply.body, "total_count": total,
-                          "total_pages": math.ceil(total / per_page)}
+            reply.body = {
+                "data": reply.body,
+                "total_count": total,
+                "total_pages": math.ceil(total / per_page),
+            }
         return reply
 
     def _capped(self, query: dict[str, str], run: Run) -> Reply:

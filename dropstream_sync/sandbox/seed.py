@@ -17,8 +17,12 @@ from .errors import ApiError
 from .store import Database, create_account, fmt_ts
 
 KINDS = ("customers", "warehouses", "stores", "connections", "authorization_requests")
-TEXT_KEYS = {"customers": ("company_name",), "stores": ("name",), "connections": ("name",),
-             "authorization_requests": ("email", "expires_at")}
+TEXT_KEYS = {
+    "customers": ("company_name",),
+    "stores": ("name",),
+    "connections": ("name",),
+    "authorization_requests": ("email", "expires_at"),
+}
 
 
 def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, int]:
@@ -36,8 +40,16 @@ def seed(db: Database, doc: dict[str, Any], default_username: str) -> dict[str, 
             seeder.connections(doc.get("connections", []))
             seeder.authorization_requests(doc.get("authorization_requests", []))
             return {kind: len(seeder.ids[kind]) for kind in KINDS}
-    except (KeyError, TypeError, AttributeError, ValueError, OverflowError,
-            sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        OverflowError,
+        sqlite3.IntegrityError,
+        sqlite3.ProgrammingError,
+        sqlite3.InterfaceError,
+    ) as exc:
         raise ApiError(422, f"seed: malformed document ({type(exc).__name__}: {exc})") from None
 
 
@@ -83,24 +95,42 @@ class _Seeder:
     def customers(self, items: list[dict[str, Any]]) -> None:
         for c in items:
             self._insert(
-                "customers", c,
+                "customers",
+                c,
                 "INSERT INTO customers(account_id, company_name, street1, street2, street3,"
                 " city, state, zipcode, country, provider, created_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (self.account, c["company_name"], c.get("street1"), c.get("street2"),
-                 c.get("street3"), c.get("city"), c.get("state"), c.get("zipcode"),
-                 c.get("country"), c.get("provider"), c.get("created_at", self.now)),
+                (
+                    self.account,
+                    c["company_name"],
+                    c.get("street1"),
+                    c.get("street2"),
+                    c.get("street3"),
+                    c.get("city"),
+                    c.get("state"),
+                    c.get("zipcode"),
+                    c.get("country"),
+                    c.get("provider"),
+                    c.get("created_at", self.now),
+                ),
             )
 
     def warehouses(self, items: list[dict[str, Any]]) -> None:
         for w in items:
             self._insert(
-                "warehouses", w,
+                "warehouses",
+                w,
                 "INSERT INTO warehouses(account_id, customer_id, description, platform,"
                 " adapter, created_at, enabled_at) VALUES (?,?,?,?,?,?,?)",
-                (self.account, self.ref("customers", w["customer_id"]), w.get("description"),
-                 w.get("platform", "dropstream"), json.dumps(w.get("adapter", {})),
-                 w.get("created_at", self.now), w.get("enabled_at")),
+                (
+                    self.account,
+                    self.ref("customers", w["customer_id"]),
+                    w.get("description"),
+                    w.get("platform", "dropstream"),
+                    json.dumps(w.get("adapter", {})),
+                    w.get("created_at", self.now),
+                    w.get("enabled_at"),
+                ),
             )
 
     def stores(self, items: list[dict[str, Any]]) -> None:
@@ -108,15 +138,26 @@ class _Seeder:
             adapter = dict(s.get("adapter", {}))
             auth = adapter.pop("authorization", None) or {}
             self._insert(
-                "stores", s,
+                "stores",
+                s,
                 "INSERT INTO stores(account_id, customer_id, name, description, url,"
                 " platform, adapter, auth_status, auth_partner, auth_at, auth_expires,"
                 " created_at, enabled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (self.account, self.ref("customers", s["customer_id"]), s["name"],
-                 s.get("description"), s.get("url"), s.get("platform", "amazon"),
-                 json.dumps(adapter), auth.get("status", "missing"),
-                 auth.get("selling_partner_id"), auth.get("authorized_at"),
-                 auth.get("expires_at"), s.get("created_at", self.now), s.get("enabled_at")),
+                (
+                    self.account,
+                    self.ref("customers", s["customer_id"]),
+                    s["name"],
+                    s.get("description"),
+                    s.get("url"),
+                    s.get("platform", "amazon"),
+                    json.dumps(adapter),
+                    auth.get("status", "missing"),
+                    auth.get("selling_partner_id"),
+                    auth.get("authorized_at"),
+                    auth.get("expires_at"),
+                    s.get("created_at", self.now),
+                    s.get("enabled_at"),
+                ),
             )
 
     def default_warehouses(self, given: list[dict[str, Any]]) -> None:
@@ -127,20 +168,30 @@ class _Seeder:
             "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
             " created_at, enabled_at) SELECT ?, id, company_name || ' Warehouse',"
             " 'dropstream', '{}', ?, ? FROM customers WHERE id = ?",
-            [(self.account, self.now, self.now, cid) for cid in self.ids["customers"].values()
-             if cid not in with_warehouse],
+            [
+                (self.account, self.now, self.now, cid)
+                for cid in self.ids["customers"].values()
+                if cid not in with_warehouse
+            ],
         )
 
     def connections(self, items: list[dict[str, Any]]) -> None:
         for c in items:
             new_id = self._insert(
-                "connections", c,
+                "connections",
+                c,
                 "INSERT INTO connections(account_id, customer_id, warehouse_id, store_id,"
                 " name, connection_type, created_at, enabled_at)"
                 " VALUES (?,?,?,?,?,'standard',?,?)",
-                (self.account, self.ref("customers", c["customer_id"]),
-                 self.ref("warehouses", c["warehouse_id"]), self.ref("stores", c["store_id"]),
-                 c["name"], c.get("created_at", self.now), c.get("enabled_at")),
+                (
+                    self.account,
+                    self.ref("customers", c["customer_id"]),
+                    self.ref("warehouses", c["warehouse_id"]),
+                    self.ref("stores", c["store_id"]),
+                    c["name"],
+                    c.get("created_at", self.now),
+                    c.get("enabled_at"),
+                ),
             )
             # Every connection has the sandbox's channels; a document's `channels`
             # ([{type, enabled_at}]) sets some of them enabled.
@@ -150,19 +201,30 @@ class _Seeder:
                 raise ValueError(f"unknown channel type {unknown[0]!r}")
             self.conn.executemany(
                 "INSERT INTO channels(connection_id, type, enabled_at) VALUES (?, ?, ?)",
-                [(new_id, kind, given.get(kind)) for kind in CHANNEL_TYPES])
+                [(new_id, kind, given.get(kind)) for kind in CHANNEL_TYPES],
+            )
 
     def authorization_requests(self, items: list[dict[str, Any]]) -> None:
         for r in items:
             store_id = self.ref("stores", r["store_id"])
-            customer = self.conn.execute("SELECT customer_id FROM stores WHERE id = ?",
-                                         (store_id,)).fetchone()[0]
+            customer = self.conn.execute(
+                "SELECT customer_id FROM stores WHERE id = ?", (store_id,)
+            ).fetchone()[0]
             self._insert(
-                "authorization_requests", r,
+                "authorization_requests",
+                r,
                 "INSERT INTO authorization_requests(account_id, store_id, customer_id, email,"
                 " status, created_at, expires_at, completed_at, token)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (self.account, store_id, customer, r["email"], r.get("status", "pending"),
-                 r.get("created_at", self.now), r["expires_at"], r.get("completed_at"),
-                 secrets.token_urlsafe(24)),
+                (
+                    self.account,
+                    store_id,
+                    customer,
+                    r["email"],
+                    r.get("status", "pending"),
+                    r.get("created_at", self.now),
+                    r["expires_at"],
+                    r.get("completed_at"),
+                    secrets.token_urlsafe(24),
+                ),
             )

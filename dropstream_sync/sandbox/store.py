@@ -86,6 +86,7 @@ OBJECT_TABLES = (
     "outbox",
 )
 
+
 def fmt_ts(moment: dt.datetime) -> str:
     """`YYYY-MM-DDTHH:MM:SSZ`, the year always four digits (glibc's `%Y` writes 482 for 0482,
     which is not ISO 8601 and would not sort)."""

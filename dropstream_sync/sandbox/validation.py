@@ -69,7 +69,12 @@ class Fields:
         self.errors.setdefault(field, []).append(reason)
 
     def string(
-        self, key: str, *, required: bool = False, nullable: bool = True, max_len: int = 255,
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        nullable: bool = True,
+        max_len: int = 255,
         nonempty: bool | None = None,
     ) -> Any:
         if key not in self.body:
@@ -172,8 +177,9 @@ def amazon_adapter(
 _INVALID: Any = object()  # a setting's check refused the value (and said why in `fields`)
 
 
-def _marketplace(given: dict[str, Any], fields: Fields, current: dict[str, Any] | None,
-                 result: dict[str, Any]) -> None:
+def _marketplace(
+    given: dict[str, Any], fields: Fields, current: dict[str, Any] | None, result: dict[str, Any]
+) -> None:
     if "marketplace_id" not in given:
         if current is None:
             fields.add("adapter.marketplace_id", "is required")
@@ -181,8 +187,9 @@ def _marketplace(given: dict[str, Any], fields: Fields, current: dict[str, Any] 
     mid = given["marketplace_id"]
     if current is not None:
         if mid != current.get("marketplace_id"):
-            fields.add("adapter.marketplace_id",
-                       "cannot change: another marketplace is another store")
+            fields.add(
+                "adapter.marketplace_id", "cannot change: another marketplace is another store"
+            )
     elif not isinstance(mid, str) or mid not in MARKETPLACE_IDS:
         fields.add("adapter.marketplace_id", "is not an Amazon marketplace id")
     else:
@@ -221,8 +228,9 @@ def _fulfillment_latency(latency: Any, fields: Fields) -> Any:
 
 def _fulfillment_channel_code(code: Any, fields: Fields) -> Any:
     if not isinstance(code, str) or not CHANNEL_CODE_RE.match(code):
-        fields.add("adapter.fulfillment_channel_code",
-                   "must be 1..64 characters of A-Z a-z 0-9 _ - .")
+        fields.add(
+            "adapter.fulfillment_channel_code", "must be 1..64 characters of A-Z a-z 0-9 _ - ."
+        )
         return _INVALID
     return code
 
@@ -250,7 +258,8 @@ def int_param(
         ) from None
     if not lo <= value <= hi:
         raise ApiError(
-            422, f"Validation failed: {name} must be between {lo} and {hi}.",
+            422,
+            f"Validation failed: {name} must be between {lo} and {hi}.",
             {name: [f"must be between {lo} and {hi}"]},
         )
     return value

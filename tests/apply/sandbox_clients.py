@@ -22,8 +22,11 @@ def on_sandbox(cls: type[W], state: Path, **kwargs: Any) -> tuple[SyncWriteClien
     """A `cls` client (and its sync façade) on a sandbox keeping its state in `state`."""
     app = create_app(state)
     info = app.sandbox_info
-    settings = ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password)),
-                              Limits(rate_limit_rps=None))
+    settings = ClientSettings(
+        SANDBOX_URL,
+        BasicCredentials(info.username, Secret(info.password)),
+        Limits(rate_limit_rps=None),
+    )
     client = cls(settings, transport=inprocess_transport(app), **kwargs)
     return SyncWriteClient(client), client
 
@@ -36,9 +39,12 @@ class LosesStoreAnswers(WriteClient):
         self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
     ) -> int:
         await super().create_store(customer_id, name, marketplace_id, settings)
-        raise TransportError("the connection dropped before the answer, and the read to "
-                             "find the store failed too", method="POST", path="/stores",
-                             may_have_committed=True)
+        raise TransportError(
+            "the connection dropped before the answer, and the read to find the store failed too",
+            method="POST",
+            path="/stores",
+            may_have_committed=True,
+        )
 
 
 class CountsOverlap(WriteClient):

@@ -25,20 +25,41 @@ from tests.apply.sandbox_clients import CountsOverlap, on_sandbox
 
 
 def create_merchant(cid: str, name: str) -> Change:
-    return Change(cid, ChangeKind.CREATE_MERCHANT, name, None, Target(TargetType.CUSTOMER),
-                  detail=CreateMerchant(name))
+    return Change(
+        cid,
+        ChangeKind.CREATE_MERCHANT,
+        name,
+        None,
+        Target(TargetType.CUSTOMER),
+        detail=CreateMerchant(name),
+    )
 
 
-def create_store(cid: str, merchant: str, name: str, after: str | None = None,
-                 customer_id: int | None = None) -> Change:
+def create_store(
+    cid: str, merchant: str, name: str, after: str | None = None, customer_id: int | None = None
+) -> Change:
     detail = CreateStore(customer_id, name, "ATVPDKIKX0DER", StoreSettings(), customer_ref=after)
-    return Change(cid, ChangeKind.CREATE_STORE, merchant, name, Target(TargetType.STORE),
-                  depends_on=(after,) if after else (), detail=detail)
+    return Change(
+        cid,
+        ChangeKind.CREATE_STORE,
+        merchant,
+        name,
+        Target(TargetType.STORE),
+        depends_on=(after,) if after else (),
+        detail=detail,
+    )
 
 
 def invite(cid: str, merchant: str, store: str, after: str) -> Change:
-    return Change(cid, ChangeKind.INVITE, merchant, store, Target(TargetType.STORE),
-                  depends_on=(after,), detail=Invite(None, "ops@example.com", store_ref=after))
+    return Change(
+        cid,
+        ChangeKind.INVITE,
+        merchant,
+        store,
+        Target(TargetType.STORE),
+        depends_on=(after,),
+        detail=Invite(None, "ops@example.com", store_ref=after),
+    )
 
 
 @pytest.fixture
@@ -49,11 +70,13 @@ def sandbox(tmp_path: Path) -> Any:
 
 
 def test_created_ids_flow_to_dependent_changes(sandbox: Any) -> None:
-    plan = Plan(changes=(
-        create_merchant("m1", "Acme"),
-        create_store("s1", "Acme", "Acme US", after="m1"),
-        invite("i1", "Acme", "Acme US", after="s1"),
-    ))
+    plan = Plan(
+        changes=(
+            create_merchant("m1", "Acme"),
+            create_store("s1", "Acme", "Acme US", after="m1"),
+            invite("i1", "Acme", "Acme US", after="s1"),
+        )
+    )
     report = sandbox.run(apply_plan(plan, sandbox.aio))
     assert [r.outcome for r in report.results] == ["ok", "ok", "ok"]
     live = sandbox.read_live()
@@ -63,13 +86,15 @@ def test_created_ids_flow_to_dependent_changes(sandbox: Any) -> None:
 
 
 def test_failed_change_skips_dependants_but_not_independent_changes(sandbox: Any) -> None:
-    plan = Plan(changes=(
-        create_merchant("m1", "Acme"),
-        create_store("bad", "Ghost", "Ghost US", customer_id=999999),
-        create_store("s1", "Acme", "Acme US", after="m1"),
-        invite("i-bad", "Ghost", "Ghost US", after="bad"),
-        invite("i1", "Acme", "Acme US", after="s1"),
-    ))
+    plan = Plan(
+        changes=(
+            create_merchant("m1", "Acme"),
+            create_store("bad", "Ghost", "Ghost US", customer_id=999999),
+            create_store("s1", "Acme", "Acme US", after="m1"),
+            invite("i-bad", "Ghost", "Ghost US", after="bad"),
+            invite("i1", "Acme", "Acme US", after="s1"),
+        )
+    )
     report = sandbox.run(apply_plan(plan, sandbox.aio))
     outcome = {r.change.id: r.outcome for r in report.results}
     assert outcome == {"m1": "ok", "bad": "failed", "s1": "ok", "i-bad": "skipped", "i1": "ok"}
@@ -93,8 +118,9 @@ def test_changes_of_a_phase_run_in_parallel_up_to_the_limit(tmp_path: Path, limi
 
 def test_audit_log_appends_one_json_line_per_change(sandbox: Any, tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl", "sha256:abc")
-    plan = Plan(changes=(create_merchant("m1", "Acme"),
-                         create_store("s1", "Acme", "Acme US", after="m1")))
+    plan = Plan(
+        changes=(create_merchant("m1", "Acme"), create_store("s1", "Acme", "Acme US", after="m1"))
+    )
     sandbox.run(apply_plan(plan, sandbox.aio, on_result=log.write))
     records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [r["change_id"] for r in records] == ["m1", "s1"]

@@ -42,29 +42,36 @@ def held_by_other(first: tuple[str, str], second: tuple[str, str], folder: Path)
             return True
 
 
-@pytest.mark.parametrize(("one", "other"), [
-    ("http://127.0.0.1:8765", "http://localhost:8765/"),
-    ("http://[::1]:8765", "http://LOCALHOST:8765"),
-    ("https://api.getdropstream.com", "https://API.getdropstream.com:443/"),
-    ("https://api.getdropstream.com.", "https://api.getdropstream.com"),
-])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("http://127.0.0.1:8765", "http://localhost:8765/"),
+        ("http://[::1]:8765", "http://LOCALHOST:8765"),
+        ("https://api.getdropstream.com", "https://API.getdropstream.com:443/"),
+        ("https://api.getdropstream.com.", "https://api.getdropstream.com"),
+    ],
+)
 def test_spellings_of_one_server_share_one_lock(one: str, other: str, tmp_path: Path) -> None:
     assert held_by_other((one, "customer:7"), (other, "customer:7"), tmp_path)
 
 
 def test_other_accounts_and_other_servers_do_not_wait(tmp_path: Path) -> None:
-    assert not held_by_other(("http://127.0.0.1:8765", "customer:7"),
-                             ("http://127.0.0.1:8765", "customer:9"), tmp_path)
-    assert not held_by_other(("http://127.0.0.1:8765", "customer:7"),
-                             ("http://127.0.0.1:8766", "customer:7"), tmp_path)
+    assert not held_by_other(
+        ("http://127.0.0.1:8765", "customer:7"), ("http://127.0.0.1:8765", "customer:9"), tmp_path
+    )
+    assert not held_by_other(
+        ("http://127.0.0.1:8765", "customer:7"), ("http://127.0.0.1:8766", "customer:7"), tmp_path
+    )
 
 
 def test_an_account_being_filled_for_the_first_time_holds_back_one_that_sees_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # The apply that found the account empty may be creating the very customer by which
     # the second one now names the account.
-    assert held_by_other(("http://127.0.0.1:1", EMPTY_ACCOUNT),
-                         ("http://localhost:1", "customer:3"), tmp_path)
+    assert held_by_other(
+        ("http://127.0.0.1:1", EMPTY_ACCOUNT), ("http://localhost:1", "customer:3"), tmp_path
+    )
 
 
 def test_the_lock_lives_in_a_private_folder_and_is_removed_after(tmp_path: Path) -> None:
@@ -87,21 +94,29 @@ def clients(tmp_path: Path) -> tuple[SyncWriteClient, SyncWriteClient]:
     """A login and a token of that same login, on one sandbox."""
     app = create_app(tmp_path / "state")
     info = app.sandbox_info
-    login = ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password)),
-                           Limits(rate_limit_rps=None))
+    login = ClientSettings(
+        SANDBOX_URL,
+        BasicCredentials(info.username, Secret(info.password)),
+        Limits(rate_limit_rps=None),
+    )
     by_login = SyncWriteClient(WriteClient(login, transport=inprocess_transport(app)))
     access = by_login.run(_token(app, info.username, info.password))
-    by_token = SyncWriteClient(WriteClient(
-        ClientSettings(SANDBOX_URL, TokenCredentials(Secret(access)), Limits(rate_limit_rps=None)),
-        transport=inprocess_transport(app)))
+    by_token = SyncWriteClient(
+        WriteClient(
+            ClientSettings(
+                SANDBOX_URL, TokenCredentials(Secret(access)), Limits(rate_limit_rps=None)
+            ),
+            transport=inprocess_transport(app),
+        )
+    )
     return by_login, by_token
 
 
 async def _token(app: SandboxApp, username: str, password: str) -> str:
-    async with httpx.AsyncClient(transport=inprocess_transport(app),
-                                 base_url=SANDBOX_URL) as http:
-        answer = await http.post("/auth/token", auth=(username, password),
-                                 json={"grant_type": "client_credentials"})
+    async with httpx.AsyncClient(transport=inprocess_transport(app), base_url=SANDBOX_URL) as http:
+        answer = await http.post(
+            "/auth/token", auth=(username, password), json={"grant_type": "client_credentials"}
+        )
         return str(answer.json()["access_token"])
 
 
@@ -132,16 +147,28 @@ def test_a_second_os_user_on_a_shared_lock_folder_gets_a_clear_message(tmp_path:
     shared.mkdir()
     a_folder_of_another_user(shared)
     with pytest.raises(SettingsError, match="belongs to another user"):
-        ApplyLock("http://127.0.0.1:1", "customer:1", folder=shared / "dropstream-sync"
-                  ).__enter__()
-    (tmp_path / "stores.yaml").write_text(yaml.safe_dump({
-        "version": 1, "merchants": [{"name": "Acme", "stores": [
-            {"name": "Acme US", "marketplace": "US"}]}]}))
+        ApplyLock("http://127.0.0.1:1", "customer:1", folder=shared / "dropstream-sync").__enter__()
+    (tmp_path / "stores.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "merchants": [
+                    {"name": "Acme", "stores": [{"name": "Acme US", "marketplace": "US"}]}
+                ],
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
     env.update(XDG_RUNTIME_DIR=str(shared), NO_COLOR="1")
-    result = subprocess.run([*CLI, "apply", "--sandbox", str(tmp_path / "sb"), "stores.yaml",
-                             "--auto-approve"], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [*CLI, "apply", "--sandbox", str(tmp_path / "sb"), "stores.yaml", "--auto-approve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "belongs to another user" in result.stderr

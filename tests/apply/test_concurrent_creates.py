@@ -32,21 +32,22 @@ class RacedByAnotherApply(WriteClient):
         await super().create_customer(company_name)
         return await super().create_customer(company_name)
 
-    async def create_store(self, customer_id: int, name: str, marketplace_id: str,
-                           settings: StoreSettings) -> int:
+    async def create_store(
+        self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+    ) -> int:
         await super().create_store(customer_id, name, marketplace_id, settings)
         return await super().create_store(customer_id, name, marketplace_id, settings)
 
 
 def test_the_run_whose_objects_came_second_takes_the_first_and_neutralizes_its_own(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     client, _ = on_sandbox(RacedByAnotherApply, tmp_path / "state")
     desired = load_text(CONFIG, "stores.yaml")
     with client:
         now = client.clock()
         first = plan(desired, client.read_live(), now=now)
-        assert [str(c.kind) for c in first.changes] == ["create_merchant", "create_store",
-                                                       "invite"]
+        assert [str(c.kind) for c in first.changes] == ["create_merchant", "create_store", "invite"]
         with AuditLog(tmp_path / "audit.jsonl") as audit:
             report = client.run(apply_plan(first, client.aio, audit=audit))
         assert report.ok, [r.line() for r in report.results]
@@ -85,8 +86,9 @@ def test_a_create_that_raced_nobody_keeps_its_own_object(tmp_path: Path) -> None
     client, _ = on_sandbox(WriteClient, tmp_path / "state")
     desired = load_text(CONFIG, "stores.yaml")
     with client:
-        report = client.run(apply_plan(plan(desired, client.read_live(), now=client.clock()),
-                                       client.aio))
+        report = client.run(
+            apply_plan(plan(desired, client.read_live(), now=client.clock()), client.aio)
+        )
         live = client.read_live()
     assert report.ok and all(r.note is None for r in report.results)
     assert [c.company_name for c in live.customers] == ["Acme"]

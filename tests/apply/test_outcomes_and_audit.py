@@ -43,8 +43,11 @@ def test_a_change_whose_answer_was_lost_after_commit_is_unknown_and_the_next_app
     audit.close()
 
     outcome = {str(r.change.kind): r.outcome for r in report.results}
-    assert outcome == {"create_merchant": Outcome.OK, "create_store": Outcome.UNKNOWN,
-                       "invite": Outcome.SKIPPED}
+    assert outcome == {
+        "create_merchant": Outcome.OK,
+        "create_store": Outcome.UNKNOWN,
+        "invite": Outcome.SKIPPED,
+    }
     unknown = next(r for r in report.results if r.outcome == Outcome.UNKNOWN)
     assert unknown.line().startswith("? create_store Acme / Acme US")
     summary = report.summary_line()
@@ -98,8 +101,14 @@ def test_each_audit_line_is_on_disk_when_its_change_ends(tmp_path: Path) -> None
     seen: list[int] = []
     with client, AuditLog(path) as audit:
         # on_result runs after the change's line was written: the file holds it already.
-        client.run(apply_plan(plan_live(client), client.aio, audit=audit,
-                              on_result=lambda r: seen.append(len(path.read_text().splitlines()))))
+        client.run(
+            apply_plan(
+                plan_live(client),
+                client.aio,
+                audit=audit,
+                on_result=lambda r: seen.append(len(path.read_text().splitlines())),
+            )
+        )
     assert seen == [1, 2, 3]
 
 
@@ -110,14 +119,27 @@ def test_an_audit_log_in_a_missing_folder_is_refused_before_it_is_used(tmp_path:
 
 def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "stores.yaml"
-    config.write_text("version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
-                      "    stores:\n      - name: Acme US\n        marketplace: US\n")
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
+        "    stores:\n      - name: Acme US\n        marketplace: US\n"
+    )
     sandbox = tmp_path / "state"
     result = subprocess.run(
-        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", "apply",
-         str(config), "--sandbox", str(sandbox), "--auto-approve",
-         "--audit-log", str(tmp_path / "missing" / "audit.jsonl")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "from dropstream_sync.cli import main; main()",
+            "apply",
+            str(config),
+            "--sandbox",
+            str(sandbox),
+            "--auto-approve",
+            "--audit-log",
+            str(tmp_path / "missing" / "audit.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "missing" in result.stderr and "does not exist" in result.stderr

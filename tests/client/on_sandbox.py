@@ -91,13 +91,24 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         self.faults: list[Fault] = []
         self.log: list[httpx.Request] = []
 
-    def fail(self, method: str, path: str, kind: int | str, *, times: int = 1,
-             headers: dict[str, str] | None = None, body: Any = None) -> None:
+    def fail(
+        self,
+        method: str,
+        path: str,
+        kind: int | str,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
         self.faults.append(Fault(method, path, kind, headers or {}, times, body))
 
     def calls(self, method: str, path: str | None = None) -> list[httpx.Request]:
-        return [r for r in self.log if r.method == method
-                and (path is None or re.fullmatch(path, r.url.path))]
+        return [
+            r
+            for r in self.log
+            if r.method == method and (path is None or re.fullmatch(path, r.url.path))
+        ]
 
     def _take(self, request: httpx.Request) -> Fault | None:
         for fault in self.faults:
@@ -116,9 +127,11 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
             assert fault is not None
             if isinstance(fault.body, str):
                 return httpx.Response(kind, headers=fault.headers, html=fault.body)
-            return httpx.Response(kind, headers=fault.headers,
-                                  json=fault.body if fault.body is not None
-                                  else {"error": f"injected {kind}"})
+            return httpx.Response(
+                kind,
+                headers=fault.headers,
+                json=fault.body if fault.body is not None else {"error": f"injected {kind}"},
+            )
         if kind == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if kind == "drop_before":
@@ -152,8 +165,13 @@ class Altered(httpx.AsyncBaseTransport):
         return await self._alter(request, response)
 
 
-def answer(response: httpx.Response, *, headers: dict[str, str] | None = None,
-           drop: tuple[str, ...] = (), body: Any = None) -> httpx.Response:
+def answer(
+    response: httpx.Response,
+    *,
+    headers: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    body: Any = None,
+) -> httpx.Response:
     """`response` with some headers dropped or set, or another JSON body."""
     headers = headers or {}
     gone = {name.lower() for name in (*drop, *headers, "content-length")}
@@ -195,25 +213,41 @@ class Box:
         """Straight to the sandbox, past the fault layer and its log."""
         return sandbox.inprocess_transport(self.app)
 
-    def settings(self, *, token: str | None = None, password: str | None = None,
-                 **limits: Any) -> ClientSettings:
+    def settings(
+        self, *, token: str | None = None, password: str | None = None, **limits: Any
+    ) -> ClientSettings:
         credentials = (
-            TokenCredentials(Secret(token)) if token is not None
+            TokenCredentials(Secret(token))
+            if token is not None
             else BasicCredentials(self.info.username, Secret(password or self.info.password))
         )
         return ClientSettings(URL, credentials, Limits(**{"rate_limit_rps": None, **limits}))
 
-    def writer(self, transport: httpx.AsyncBaseTransport | None = None, *,
-               timing: Timing | None = None, **settings: Any) -> WriteClient:
+    def writer(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timing: Timing | None = None,
+        **settings: Any,
+    ) -> WriteClient:
         """A writer through the fault layer (or `transport`), on the fake clock."""
-        return WriteClient(self.settings(**settings), transport=transport or self.wire,
-                           timing=timing or self.time.timing, rng=random.Random(7))
+        return WriteClient(
+            self.settings(**settings),
+            transport=transport or self.wire,
+            timing=timing or self.time.timing,
+            rng=random.Random(7),
+        )
 
-    def reader(self, transport: httpx.AsyncBaseTransport | None = None,
-               **settings: Any) -> ReadClient:
+    def reader(
+        self, transport: httpx.AsyncBaseTransport | None = None, **settings: Any
+    ) -> ReadClient:
         """A reader through the fault layer (or `transport`), on the fake clock."""
-        return ReadClient(self.settings(**settings), transport=transport or self.wire,
-                          timing=self.time.timing, rng=random.Random(7))
+        return ReadClient(
+            self.settings(**settings),
+            transport=transport or self.wire,
+            timing=self.time.timing,
+            rng=random.Random(7),
+        )
 
     def observer_writer(self) -> WriteClient:
         """A writer that bypasses the fault layer and its log, to set the account up."""
@@ -225,8 +259,9 @@ class Box:
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
         async with httpx.AsyncClient(transport=self.transport(), base_url=URL) as raw:
-            response = await raw.request(method, path, json=body,
-                                         headers={"X-Sandbox-Admin": self.info.admin_key})
+            response = await raw.request(
+                method, path, json=body, headers={"X-Sandbox-Admin": self.info.admin_key}
+            )
             response.raise_for_status()
             return response.json() if response.content else None
 
@@ -246,6 +281,8 @@ class Box:
     def served(self) -> dict[str, int]:
         """How many requests reached the sandbox, by route ("GET /stores/{id}")."""
         stats = self.control("GET", "/_sandbox/stats")
-        return {route: n for route, n in stats["requests"].items()
-                if not route.startswith(("GET /_sandbox/", "POST /_sandbox/"))}
-
+        return {
+            route: n
+            for route, n in stats["requests"].items()
+            if not route.startswith(("GET /_sandbox/", "POST /_sandbox/"))
+        }

@@ -42,8 +42,11 @@ class Sandbox:
         return transport
 
     def settings(self, **limits: Any) -> ClientSettings:
-        return ClientSettings(URL, BasicCredentials(self.username, Secret(self.password)),
-                              Limits(**{"rate_limit_rps": None, **limits}))
+        return ClientSettings(
+            URL,
+            BasicCredentials(self.username, Secret(self.password)),
+            Limits(**{"rate_limit_rps": None, **limits}),
+        )
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
         """A control call, repeated through injected faults; after a failed attempt a 4xx
@@ -52,8 +55,9 @@ class Sandbox:
         async with httpx.AsyncClient(transport=self.transport(), base_url=URL) as raw:
             for _ in range(50):
                 try:
-                    response = await raw.request(method, path, json=body,
-                                                 headers={"X-Sandbox-Admin": self.admin_key})
+                    response = await raw.request(
+                        method, path, json=body, headers={"X-Sandbox-Admin": self.admin_key}
+                    )
                 except httpx.TransportError:
                     failed = True
                     continue
@@ -103,35 +107,53 @@ def test_under_faults_every_object_is_created_exactly_once(tmp_path: Path) -> No
     box = Sandbox(tmp_path, fault_rate=0.3, fault_after_commit=0.5, fault_seed=4)
 
     async def scenario() -> Any:
-        async with WriteClient(box.settings(max_attempts=30, max_retry_seconds=600),
-                               transport=box.transport(), timing=_instant(),
-                               rng=random.Random(1)) as client:
+        async with WriteClient(
+            box.settings(max_attempts=30, max_retry_seconds=600),
+            transport=box.transport(),
+            timing=_instant(),
+            rng=random.Random(1),
+        ) as client:
             customers = await asyncio.gather(
-                *(client.create_customer(f"Merchant {i}") for i in range(n)))
-            stores = await asyncio.gather(*(
-                client.create_store(cid, f"Store {i}", US, StoreSettings(fulfillment_latency=2))
-                for i, cid in enumerate(customers)))
-            invites = await asyncio.gather(*(
-                client.create_authorization_request(sid, f"ops{i}@merchant.example")
-                for i, sid in enumerate(stores)))
+                *(client.create_customer(f"Merchant {i}") for i in range(n))
+            )
+            stores = await asyncio.gather(
+                *(
+                    client.create_store(cid, f"Store {i}", US, StoreSettings(fulfillment_latency=2))
+                    for i, cid in enumerate(customers)
+                )
+            )
+            invites = await asyncio.gather(
+                *(
+                    client.create_authorization_request(sid, f"ops{i}@merchant.example")
+                    for i, sid in enumerate(stores)
+                )
+            )
             for invite in invites:
-                await box.admin("POST", f"/_sandbox/authorization_requests/{invite.id}/complete",
-                                {"selling_partner_id": f"A{invite.store_id}"})
+                await box.admin(
+                    "POST",
+                    f"/_sandbox/authorization_requests/{invite.id}/complete",
+                    {"selling_partner_id": f"A{invite.store_id}"},
+                )
             warehouses = await client.list_warehouses()
             default = {w.customer_id: w.id for w in sorted(warehouses, key=lambda w: -w.id)}
-            connections = await asyncio.gather(*(
-                client.create_connection(cid, sid, default[cid], f"Store {i}")
-                for i, (cid, sid) in enumerate(zip(customers, stores, strict=True))))
+            connections = await asyncio.gather(
+                *(
+                    client.create_connection(cid, sid, default[cid], f"Store {i}")
+                    for i, (cid, sid) in enumerate(zip(customers, stores, strict=True))
+                )
+            )
             now = datetime(2026, 11, 26, 17, tzinfo=UTC)
-            await asyncio.gather(*(client.update_connection(c, enabled_at=now)
-                                   for c in connections))
+            await asyncio.gather(
+                *(client.update_connection(c, enabled_at=now) for c in connections)
+            )
             await asyncio.gather(*(client.update_store(s, enabled_at=now) for s in stores))
             return await client.read_live(), client.requests_sent
 
     state, sent = asyncio.run(scenario())
 
     assert sorted(c.company_name for c in state.customers) == sorted(
-        f"Merchant {i}" for i in range(n))
+        f"Merchant {i}" for i in range(n)
+    )
     assert len(state.stores) == n and len({s.name for s in state.stores}) == n
     assert all(s.enabled and s.authorization.status == "authorized" for s in state.stores)
     assert all(s.fulfillment_latency == 2 for s in state.stores)
@@ -146,12 +168,15 @@ def test_many_objects_under_heavy_faults_exist_exactly_once(tmp_path: Path) -> N
     box = Sandbox(tmp_path, fault_rate=0.3, fault_after_commit=0.5, fault_seed=11)
 
     async def scenario() -> Any:
-        async with WriteClient(box.settings(max_attempts=40, max_retry_seconds=600),
-                               transport=box.transport(), timing=_instant()) as client:
-            customers = await asyncio.gather(
-                *(client.create_customer(f"M{i}") for i in range(n)))
-            await asyncio.gather(*(client.create_store(cid, "US", US, StoreSettings())
-                                   for cid in customers))
+        async with WriteClient(
+            box.settings(max_attempts=40, max_retry_seconds=600),
+            transport=box.transport(),
+            timing=_instant(),
+        ) as client:
+            customers = await asyncio.gather(*(client.create_customer(f"M{i}") for i in range(n)))
+            await asyncio.gather(
+                *(client.create_store(cid, "US", US, StoreSettings()) for cid in customers)
+            )
             return await client.read_live()
 
     state = asyncio.run(scenario())
@@ -164,11 +189,13 @@ def test_a_client_paced_at_the_accounts_rate_meets_no_429s(tmp_path: Path) -> No
     box = Sandbox(tmp_path, rate_limit_rps=50, burst=10)
 
     async def scenario() -> None:
-        async with WriteClient(box.settings(rate_limit_rps=50, burst=10),
-                               transport=box.transport()) as client:
+        async with WriteClient(
+            box.settings(rate_limit_rps=50, burst=10), transport=box.transport()
+        ) as client:
             cid = await client.create_customer("Acme")
-            await asyncio.gather(*(client.create_store(cid, f"S{i}", US, StoreSettings())
-                                   for i in range(100)))
+            await asyncio.gather(
+                *(client.create_store(cid, f"S{i}", US, StoreSettings()) for i in range(100))
+            )
 
     asyncio.run(scenario())
     assert asyncio.run(box.admin("GET", "/_sandbox/stats"))["rate_limited"] == 0
@@ -181,8 +208,9 @@ def test_an_unpaced_client_honours_429s_and_still_finishes(tmp_path: Path) -> No
     async def scenario() -> int:
         async with WriteClient(box.settings(), transport=box.transport()) as client:
             cid = await client.create_customer("Acme")
-            await asyncio.gather(*(client.create_store(cid, f"S{i}", US, StoreSettings())
-                                   for i in range(40)))
+            await asyncio.gather(
+                *(client.create_store(cid, f"S{i}", US, StoreSettings()) for i in range(40))
+            )
             return len(await client.list_stores())
 
     assert asyncio.run(scenario()) == 40
@@ -193,8 +221,11 @@ async def _authorized_store(client: WriteClient, box: Sandbox) -> int:
     cid = await client.create_customer("Acme")
     sid = await client.create_store(cid, "Acme US", US, StoreSettings())
     first = await client.create_authorization_request(sid, "ops@acme.example")
-    await box.admin("POST", f"/_sandbox/authorization_requests/{first.id}/complete",
-                    {"selling_partner_id": "A1ACME"})
+    await box.admin(
+        "POST",
+        f"/_sandbox/authorization_requests/{first.id}/complete",
+        {"selling_partner_id": "A1ACME"},
+    )
     return sid
 
 
@@ -208,8 +239,7 @@ def test_a_request_on_an_authorized_store_renews_it_for_the_same_seller(tmp_path
             await box.admin("POST", "/_sandbox/clock", {"advance_seconds": 340 * 86400})
             renewal = await client.create_authorization_request(sid, "ops@acme.example")
             during = (await client.get_store(sid)).authorization
-            await box.admin("POST", f"/_sandbox/authorization_requests/{renewal.id}/complete",
-                            {})
+            await box.admin("POST", f"/_sandbox/authorization_requests/{renewal.id}/complete", {})
             return before, during, (await client.get_store(sid)).authorization
 
     before, during, after = asyncio.run(scenario())

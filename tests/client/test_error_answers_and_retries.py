@@ -29,8 +29,19 @@ ACME = {"customers": [{"id": 1, "company_name": "Acme"}]}
 
 
 def _acme_store(box: Box) -> tuple[int, int]:
-    box.seed({**ACME, "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
-                                  "adapter": {"marketplace_id": "ATVPDKIKX0DER"}}]})
+    box.seed(
+        {
+            **ACME,
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "adapter": {"marketplace_id": "ATVPDKIKX0DER"},
+                }
+            ],
+        }
+    )
     store = asyncio.run(box.observer().list_stores())[0]
     return store.customer_id, store.id
 
@@ -52,7 +63,9 @@ def _use_up_the_burst(box: Box) -> None:
     ],
 )
 def test_final_statuses_raise_their_error_at_once_naming_method_path_status_and_sentence(
-    box: Box, status: int, error: type[ApiError],
+    box: Box,
+    status: int,
+    error: type[ApiError],
 ) -> None:
     # Every status on the one list, from the fault layer: the sandbox answers 404 and 422 on
     # its own (next test) but has no 400, 403 or 418 for a well-formed read.
@@ -74,9 +87,11 @@ def test_the_sandboxs_own_refusals_map_the_same_way(box: Box) -> None:
         client = box.writer()
         wid = (await client.list_warehouses())[0].id
         got: list[BaseException] = []
-        for attempt in (client.get_store(sid + 1000),
-                        client.create_store(4242, "X", "ATVPDKIKX0DER", StoreSettings()),
-                        client.create_connection(cid, sid, wid, "Acme US")):
+        for attempt in (
+            client.get_store(sid + 1000),
+            client.create_store(4242, "X", "ATVPDKIKX0DER", StoreSettings()),
+            client.create_connection(cid, sid, wid, "Acme US"),
+        ):
             try:
                 await attempt
             except ApiError as exc:
@@ -91,8 +106,11 @@ def test_the_sandboxs_own_refusals_map_the_same_way(box: Box) -> None:
     assert type(unauthorized) is ApiValidationError
     assert "is not authorized with Amazon" in str(unauthorized)
     served = box.served()
-    assert (served["GET /stores/{id}"], served["POST /stores"],
-            served["POST /connections"]) == (1, 1, 1)  # final: none was sent twice
+    assert (served["GET /stores/{id}"], served["POST /stores"], served["POST /connections"]) == (
+        1,
+        1,
+        1,
+    )  # final: none was sent twice
 
 
 def test_an_error_body_that_is_not_json_falls_back_to_the_reason_phrase(box: Box) -> None:
@@ -114,10 +132,14 @@ def test_transient_statuses_are_retried_until_they_pass(box: Box, status: int) -
     assert box.served()["GET /customers"] == 1  # the three refused never got through
 
 
-@pytest.mark.parametrize(("status", "error"), [(429, RateLimitedError), (500, ServerError),
-                                               (502, ServerError), (503, ServerError)])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(429, RateLimitedError), (500, ServerError), (502, ServerError), (503, ServerError)],
+)
 def test_transient_statuses_give_up_after_the_attempt_limit(
-    box: Box, status: int, error: type[ApiError],
+    box: Box,
+    status: int,
+    error: type[ApiError],
 ) -> None:
     box.wire.fail("GET", "/customers", status, times=100)
 
@@ -177,8 +199,11 @@ def test_the_total_retry_time_is_bounded(box: Box) -> None:
     box.wire.fail("GET", "/customers", 503, times=1000)
 
     with pytest.raises(ServerError):
-        asyncio.run(box.reader(max_attempts=1000, max_retry_seconds=30,
-                               backoff_base_seconds=4).list_customers())
+        asyncio.run(
+            box.reader(
+                max_attempts=1000, max_retry_seconds=30, backoff_base_seconds=4
+            ).list_customers()
+        )
     assert sum(box.time.sleeps) <= 30
 
 
@@ -292,8 +317,11 @@ def test_a_ready_token_is_sent_as_bearer(box: Box) -> None:
 def _login(box: Box) -> str:
     async def token() -> str:
         async with httpx.AsyncClient(transport=box.transport(), base_url=URL) as raw:
-            got = await raw.post("/auth/token", json={"grant_type": "client_credentials"},
-                                 auth=(box.info.username, box.info.password))
+            got = await raw.post(
+                "/auth/token",
+                json={"grant_type": "client_credentials"},
+                auth=(box.info.username, box.info.password),
+            )
             got.raise_for_status()
             return str(got.json()["access_token"])
 

@@ -39,8 +39,11 @@ def setup(box: Box, *, store: bool = False, authorized: bool = False) -> tuple[i
             sid = await client.create_store(cid, "Acme US", US, StoreSettings())
             if authorized:
                 invite = await client.create_authorization_request(sid, "ops@acme.example")
-                await box.admin("POST", f"/_sandbox/authorization_requests/{invite.id}/complete",
-                                {"selling_partner_id": "A1ACME"})
+                await box.admin(
+                    "POST",
+                    f"/_sandbox/authorization_requests/{invite.id}/complete",
+                    {"selling_partner_id": "A1ACME"},
+                )
             return cid, sid
 
     return asyncio.run(run())
@@ -100,9 +103,7 @@ def test_a_post_that_never_reached_the_server_is_sent_again_without_a_read(box: 
 
 
 @pytest.mark.parametrize("kind", COMMITTED)
-def test_a_customer_whose_answer_was_lost_is_found_by_company_name(
-    box: Box, kind: str
-) -> None:
+def test_a_customer_whose_answer_was_lost_is_found_by_company_name(box: Box, kind: str) -> None:
     asyncio.run(box.observer_writer().create_customer("Someone Else"))
     box.wire.fail("POST", "/customers", kind)
 
@@ -150,8 +151,10 @@ def test_a_connection_that_already_exists_is_success_with_its_id(box: Box) -> No
 
     async def twice() -> tuple[int, int]:
         client = box.writer()
-        return (await client.create_connection(cid, sid, wid, "Acme US"),
-                await client.create_connection(cid, sid, wid, "Acme US"))
+        return (
+            await client.create_connection(cid, sid, wid, "Acme US"),
+            await client.create_connection(cid, sid, wid, "Acme US"),
+        )
 
     first, second = asyncio.run(twice())
     assert first == second
@@ -165,8 +168,10 @@ def test_two_concurrent_invites_to_the_same_email_both_succeed_with_one_request(
 
     async def both() -> list[int]:
         a, b = box.writer(), box.writer()
-        got = await asyncio.gather(a.create_authorization_request(sid, "ops@acme.example"),
-                                   b.create_authorization_request(sid, "OPS@acme.example"))
+        got = await asyncio.gather(
+            a.create_authorization_request(sid, "ops@acme.example"),
+            b.create_authorization_request(sid, "OPS@acme.example"),
+        )
         return [r.id for r in got]
 
     ids = asyncio.run(both())

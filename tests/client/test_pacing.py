@@ -85,8 +85,11 @@ class Box:
     def __init__(self, tmp: Path) -> None:
         self.app = create_app(tmp / "state")
         info = self.app.sandbox_info
-        self._admin = httpx.AsyncClient(transport=inprocess_transport(self.app), base_url=URL,
-                                        headers={"X-Sandbox-Admin": info.admin_key})
+        self._admin = httpx.AsyncClient(
+            transport=inprocess_transport(self.app),
+            base_url=URL,
+            headers={"X-Sandbox-Admin": info.admin_key},
+        )
         self.credentials = BasicCredentials(info.username, Secret(info.password))
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
@@ -99,16 +102,38 @@ class Box:
 
     def seed(self, merchants: int, stores_per: int) -> None:
         customers = [{"id": m, "company_name": f"M{m:03d}"} for m in range(1, merchants + 1)]
-        warehouses = [{"id": m, "customer_id": m, "description": f"M{m:03d} Warehouse",
-                       "platform": "dropstream", "enabled_at": "2026-01-01T00:00:00Z"}
-                      for m in range(1, merchants + 1)]
-        stores = [{"id": m * 100 + s, "customer_id": m, "name": f"M{m:03d} US {s}",
-                   "platform": "amazon", "enabled_at": None,
-                   "adapter": {"marketplace_id": US}}
-                  for m in range(1, merchants + 1) for s in range(stores_per)]
-        self.admin("POST", "/_sandbox/seed", {"username": self.credentials.username,
-                                              "customers": customers, "warehouses": warehouses,
-                                              "stores": stores})
+        warehouses = [
+            {
+                "id": m,
+                "customer_id": m,
+                "description": f"M{m:03d} Warehouse",
+                "platform": "dropstream",
+                "enabled_at": "2026-01-01T00:00:00Z",
+            }
+            for m in range(1, merchants + 1)
+        ]
+        stores = [
+            {
+                "id": m * 100 + s,
+                "customer_id": m,
+                "name": f"M{m:03d} US {s}",
+                "platform": "amazon",
+                "enabled_at": None,
+                "adapter": {"marketplace_id": US},
+            }
+            for m in range(1, merchants + 1)
+            for s in range(stores_per)
+        ]
+        self.admin(
+            "POST",
+            "/_sandbox/seed",
+            {
+                "username": self.credentials.username,
+                "customers": customers,
+                "warehouses": warehouses,
+                "stores": stores,
+            },
+        )
 
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("GET", "/_sandbox/stats")
@@ -119,10 +144,20 @@ class Box:
 
 
 def config(merchants: int, stores_per: int) -> str:
-    return json.dumps({"version": 1, "merchants": [
-        {"name": f"M{m:03d}", "stores": [{"name": f"M{m:03d} US {s}", "marketplace": "US"}
-                                         for s in range(stores_per)]}
-        for m in range(1, merchants + 1)]})
+    return json.dumps(
+        {
+            "version": 1,
+            "merchants": [
+                {
+                    "name": f"M{m:03d}",
+                    "stores": [
+                        {"name": f"M{m:03d} US {s}", "marketplace": "US"} for s in range(stores_per)
+                    ],
+                }
+                for m in range(1, merchants + 1)
+            ],
+        }
+    )
 
 
 def run(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -199,8 +234,11 @@ def test_an_apply_finds_the_servers_rate_and_ends_without_failures(tmp_path: Pat
 
     async def scenario() -> tuple[int, int, float | None, int]:
         async with WriteClient(box.settings(), transport=wire) as client:
-            the_plan = plan(load_text(config(4, 10), "stores.yaml"), await client.read_live(),
-                            now=datetime.now(UTC))
+            the_plan = plan(
+                load_text(config(4, 10), "stores.yaml"),
+                await client.read_live(),
+                now=datetime.now(UTC),
+            )
             report = await apply_plan(the_plan, client, parallelism=8)
             stores = await client.list_stores()
             return report.count("failed"), len(stores), client.pacer.lowest, client.pacer.cuts
@@ -225,8 +263,12 @@ def test_a_client_at_its_max_rate_stays_under_a_faster_server(tmp_path: Path) ->
     async def scenario() -> float | None:
         async with WriteClient(box.settings(rate_limit_rps=8), transport=wire) as client:
             cid = (await client.list_customers())[0].id
-            await asyncio.gather(*(client.create_store(cid, f"M001 US {i}", US,
-                                                       _store_settings()) for i in range(16)))
+            await asyncio.gather(
+                *(
+                    client.create_store(cid, f"M001 US {i}", US, _store_settings())
+                    for i in range(16)
+                )
+            )
             return client.pacer.rate
 
     assert run(scenario) == 8
@@ -241,8 +283,12 @@ def test_a_server_that_announces_its_rate_is_never_overrun(tmp_path: Path) -> No
     async def scenario() -> float | None:
         async with WriteClient(box.settings(), transport=Counting(box.app)) as client:
             cid = (await client.list_customers())[0].id
-            await asyncio.gather(*(client.create_store(cid, f"M001 US {i}", US,
-                                                       _store_settings()) for i in range(30)))
+            await asyncio.gather(
+                *(
+                    client.create_store(cid, f"M001 US {i}", US, _store_settings())
+                    for i in range(30)
+                )
+            )
             return client.pacer.rate
 
     rate = run(scenario)
@@ -255,8 +301,9 @@ def test_the_limiter_can_be_switched_off(tmp_path: Path) -> None:
     box.seed(merchants=3, stores_per=2)
 
     async def scenario() -> float | None:
-        async with ReadClient(box.settings(rate_limit_rps=None),
-                              transport=Counting(box.app)) as client:
+        async with ReadClient(
+            box.settings(rate_limit_rps=None), transport=Counting(box.app)
+        ) as client:
             await client.read_live()
             return client.pacer.rate
 
@@ -269,8 +316,9 @@ def test_pages_overlap_and_all_calls_share_one_concurrency_bound(tmp_path: Path)
     wire = Counting(box.app)
 
     async def scenario() -> int:
-        async with ReadClient(box.settings(rate_limit_rps=None, max_concurrency=8),
-                              transport=wire) as client:
+        async with ReadClient(
+            box.settings(rate_limit_rps=None, max_concurrency=8), transport=wire
+        ) as client:
             return len((await client.read_live()).stores)
 
     assert run(scenario) == 1000
@@ -307,8 +355,9 @@ def test_a_merchant_read_holds_the_same_objects_as_the_whole_account_filtered(
     box.seed(merchants=300, stores_per=2)
 
     async def scenario() -> tuple[Any, Any]:
-        async with ReadClient(box.settings(rate_limit_rps=None),
-                              transport=Counting(box.app)) as client:
+        async with ReadClient(
+            box.settings(rate_limit_rps=None), transport=Counting(box.app)
+        ) as client:
             from dropstream_sync.client import only_merchants
 
             narrow = await client.read_live(["M005", "M250"])
@@ -352,19 +401,28 @@ def _cli(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Any:
     (tmp / "stores.yaml").write_text(config(1, 1))
     return subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=120, cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp,
         env={**os.environ, **(env or {})},
     )
 
 
 def test_max_rate_caps_the_client_from_the_option_or_the_environment(tmp_path: Path) -> None:
-    by_option = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "--max-rate", "7",
-                     "stores.yaml")
+    by_option = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "--max-rate", "7", "stores.yaml")
     assert by_option.returncode == 0, by_option.stderr
     assert "pacing: at most 7 requests/s" in by_option.stderr
 
-    by_env = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "stores.yaml",
-                  env={"DROPSTREAM_MAX_RATE": "2.5"})
+    by_env = _cli(
+        tmp_path,
+        "-vv",
+        "plan",
+        "--sandbox",
+        "box",
+        "stores.yaml",
+        env={"DROPSTREAM_MAX_RATE": "2.5"},
+    )
     assert "pacing: at most 2.5 requests/s" in by_env.stderr
 
     unpaced = _cli(tmp_path, "-vv", "plan", "--sandbox", "box", "stores.yaml")

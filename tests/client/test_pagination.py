@@ -74,7 +74,8 @@ class SmallerPages(httpx.AsyncBaseTransport):
         asked = int(request.url.params.get("per_page", "25"))
         url = request.url.copy_set_param("per_page", str(min(asked, 50)))
         return await self._inner.handle_async_request(
-            httpx.Request(request.method, url, headers=request.headers, content=request.content))
+            httpx.Request(request.method, url, headers=request.headers, content=request.content)
+        )
 
 
 def test_a_server_that_caps_page_size_is_still_read_whole(box: Box) -> None:
@@ -118,16 +119,19 @@ def test_rows_added_during_the_read_are_neither_lost_nor_doubled(box: Box) -> No
     ids = _customers(box, 200)
     added: list[int] = []
 
-    async def add_after_the_first_page(request: httpx.Request,
-                                       response: httpx.Response) -> httpx.Response:
+    async def add_after_the_first_page(
+        request: httpx.Request, response: httpx.Response
+    ) -> httpx.Response:
         if request.url.params.get("page") == "1" and request.url.path == "/customers":
             async with box.observer_writer() as other:  # another user, mid-read
-                added.extend([await other.create_customer("new"),
-                              await other.create_customer("newer")])
+                added.extend(
+                    [await other.create_customer("new"), await other.create_customer("newer")]
+                )
         return response
 
     customers = asyncio.run(
-        box.reader(Altered(box.wire, add_after_the_first_page)).list_customers())
+        box.reader(Altered(box.wire, add_after_the_first_page)).list_customers()
+    )
 
     assert [c.id for c in customers] == ids + added
 

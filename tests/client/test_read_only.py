@@ -11,8 +11,15 @@ from dropstream_sync.client import ReadClient, ReadOnlyViolation, WriteClient
 from dropstream_sync.client.http import HttpCore, ReadOnlyTransport
 from tests.client.on_sandbox import URL, Box
 
-WRITES = ["create_customer", "create_store", "update_store", "create_authorization_request",
-          "cancel_authorization_request", "create_connection", "update_connection"]
+WRITES = [
+    "create_customer",
+    "create_store",
+    "update_store",
+    "create_authorization_request",
+    "cancel_authorization_request",
+    "create_connection",
+    "update_connection",
+]
 
 
 @pytest.mark.parametrize("name", WRITES)

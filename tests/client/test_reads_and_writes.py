@@ -13,28 +13,54 @@ from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiValidationError, NotFoundError
 from tests.client.on_sandbox import US, Box
 
-LISTS = ["GET /authorization_requests", "GET /connections", "GET /customers", "GET /stores",
-         "GET /warehouses"]
+LISTS = [
+    "GET /authorization_requests",
+    "GET /connections",
+    "GET /customers",
+    "GET /stores",
+    "GET /warehouses",
+]
 
 
 def _store(ident: int, customer: int, name: str, **fields: Any) -> dict[str, Any]:
-    adapter = {"marketplace_id": US, "fulfillment_channel": "MFN",
-               "import_order_statuses": ["Unshipped", "PartiallyShipped"],
-               "fulfillment_latency": None, "fulfillment_channel_code": "DEFAULT"}
-    return {"id": ident, "customer_id": customer, "name": name,
-            "adapter": {**adapter, **fields.pop("adapter", {})}, **fields}
+    adapter = {
+        "marketplace_id": US,
+        "fulfillment_channel": "MFN",
+        "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+        "fulfillment_latency": None,
+        "fulfillment_channel_code": "DEFAULT",
+    }
+    return {
+        "id": ident,
+        "customer_id": customer,
+        "name": name,
+        "adapter": {**adapter, **fields.pop("adapter", {})},
+        **fields,
+    }
 
 
 def test_read_live_returns_models_of_every_list(box: Box) -> None:
-    box.seed({
-        "customers": [{"id": 1, "company_name": "Acme Outdoors"}],
-        "stores": [
-            _store(1, 1, "Acme US", adapter={"authorization": {
-                "status": "authorized", "selling_partner_id": "A1SELLER",
-                "authorized_at": "2026-11-26T17:00:00Z", "expires_at": "2027-11-26T17:00:00Z"}}),
-            {"id": 2, "customer_id": 1, "name": "Acme Shopify", "platform": "shopify"},
-        ],
-    })
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme Outdoors"}],
+            "stores": [
+                _store(
+                    1,
+                    1,
+                    "Acme US",
+                    adapter={
+                        "authorization": {
+                            "status": "authorized",
+                            "selling_partner_id": "A1SELLER",
+                            "authorized_at": "2026-11-26T17:00:00Z",
+                            "expires_at": "2027-11-26T17:00:00Z",
+                        }
+                    },
+                ),
+                {"id": 2, "customer_id": 1, "name": "Acme Shopify", "platform": "shopify"},
+            ],
+        }
+    )
 
     state = asyncio.run(box.reader().read_live())
 
@@ -50,25 +76,37 @@ def test_read_live_returns_models_of_every_list(box: Box) -> None:
 
 
 def test_read_live_makes_one_request_per_list_plus_the_token(box: Box) -> None:
-    box.seed({"customers": [{"id": i, "company_name": f"Merchant {i}"} for i in range(30)],
-              "stores": [_store(i, i, f"Store {i}") for i in range(30)]})
+    box.seed(
+        {
+            "customers": [{"id": i, "company_name": f"Merchant {i}"} for i in range(30)],
+            "stores": [_store(i, i, f"Store {i}") for i in range(30)],
+        }
+    )
 
     state = asyncio.run(box.reader().read_live())
 
     assert len(state.stores) == 30
     # The authorization requests are two lists: the pending ones and the expired ones.
-    assert box.served() == {"POST /auth/token": 1, **dict.fromkeys(LISTS, 1),
-                            "GET /authorization_requests": 2}
+    assert box.served() == {
+        "POST /auth/token": 1,
+        **dict.fromkeys(LISTS, 1),
+        "GET /authorization_requests": 2,
+    }
     for r in box.wire.calls("GET"):
         assert r.url.params["per_page"] == "100"
     assert box.wire.calls("GET", "/stores")[0].url.params["platform"] == "amazon"
-    assert sorted(r.url.params["status"] for r in box.wire.calls(
-        "GET", "/authorization_requests")) == ["expired", "pending"]
+    assert sorted(
+        r.url.params["status"] for r in box.wire.calls("GET", "/authorization_requests")
+    ) == ["expired", "pending"]
 
 
 def test_read_live_keeps_only_the_named_merchants(box: Box) -> None:
-    box.seed({"customers": [{"id": 1, "company_name": "Acme"}, {"id": 2, "company_name": "Other"}],
-              "stores": [_store(1, 1, "Acme US"), _store(2, 2, "Other US")]})
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}, {"id": 2, "company_name": "Other"}],
+            "stores": [_store(1, 1, "Acme US"), _store(2, 2, "Other US")],
+        }
+    )
 
     state = asyncio.run(box.reader().read_live({"Acme"}))
 
@@ -85,7 +123,9 @@ def test_write_client_creates_and_updates_everything_an_apply_needs(box: Box) ->
         async with box.writer() as client:
             cid = await client.create_customer("Acme")
             sid = await client.create_store(
-                cid, "Acme US", "ATVPDKIKX0DER",
+                cid,
+                "Acme US",
+                "ATVPDKIKX0DER",
                 StoreSettings(fulfillment_latency=2, import_order_statuses=frozenset({"Pending"})),
             )
             request = await client.create_authorization_request(sid, "ops@acme.example")
@@ -97,9 +137,9 @@ def test_write_client_creates_and_updates_everything_an_apply_needs(box: Box) ->
             warehouse = (await client.list_warehouses())[0]
             conn = await client.create_connection(cid, sid, warehouse.id, "Acme US")
             now = datetime(2026, 11, 26, 18, tzinfo=UTC)
-            await client.update_store(sid, name="Acme USA",
-                                      settings_patch={"fulfillment_latency": 3},
-                                      enabled_at=now)
+            await client.update_store(
+                sid, name="Acme USA", settings_patch={"fulfillment_latency": 3}, enabled_at=now
+            )
             await client.update_connection(conn, name="Acme USA", enabled_at=now)
             return await client.read_live()
 
@@ -116,8 +156,12 @@ def test_write_client_creates_and_updates_everything_an_apply_needs(box: Box) ->
 
 
 def test_update_without_enabled_at_leaves_it_alone_and_none_disables(box: Box) -> None:
-    box.seed({"customers": [{"id": 1, "company_name": "Acme"}],
-              "stores": [_store(1, 1, "Acme US", enabled_at="2026-01-01T00:00:00Z")]})
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [_store(1, 1, "Acme US", enabled_at="2026-01-01T00:00:00Z")],
+        }
+    )
     sid = asyncio.run(box.observer().list_stores())[0].id
 
     async def scenario() -> None:
@@ -142,4 +186,5 @@ def test_a_validation_answer_carries_the_api_details(box: Box) -> None:
     assert caught.value.details == {"customer_id": ["is not a customer of this account"]}
     assert str(caught.value) == (
         "POST /stores -> 422: Validation failed: customer_id is not a customer of this "
-        "account. (customer_id: is not a customer of this account)")
+        "account. (customer_id: is not a customer of this account)"
+    )

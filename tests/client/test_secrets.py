@@ -31,13 +31,17 @@ BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 
 def settings(*, token: str | None = None) -> ClientSettings:
-    credentials = (TokenCredentials(Secret(token)) if token is not None
-                   else BasicCredentials(USERNAME, Secret(PASSWORD)))
+    credentials = (
+        TokenCredentials(Secret(token))
+        if token is not None
+        else BasicCredentials(USERNAME, Secret(PASSWORD))
+    )
     return ClientSettings("https://api.test", credentials, Limits(rate_limit_rps=None))
 
 
 def test_debug_logs_redact_authorization_and_never_hold_a_secret(
-    box: Box, caplog: pytest.LogCaptureFixture,
+    box: Box,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     box.wire.fail("POST", "/auth/token", 503)
@@ -55,8 +59,11 @@ def test_debug_logs_redact_authorization_and_never_hold_a_secret(
 
     asyncio.run(scenario())
 
-    tokens = {r.headers["authorization"].removeprefix("Bearer ") for r in box.wire.log
-              if r.headers.get("authorization", "").startswith("Bearer ")}
+    tokens = {
+        r.headers["authorization"].removeprefix("Bearer ")
+        for r in box.wire.log
+        if r.headers.get("authorization", "").startswith("Bearer ")
+    }
     assert len(tokens) == 2
     login = f"{box.info.username}:{box.info.password}".encode()
     text = caplog.text
@@ -72,8 +79,10 @@ def test_an_error_that_echoes_a_credential_is_scrubbed() -> None:
     def echo(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             401 if request.url.path == "/auth/token" else 400,
-            json={"error": f"bad header {request.headers.get('authorization')} for {PASSWORD}",
-                  "details": {"password": [PASSWORD]}},
+            json={
+                "error": f"bad header {request.headers.get('authorization')} for {PASSWORD}",
+                "details": {"password": [PASSWORD]},
+            },
         )
 
     def reader(**kw: Any) -> ReadClient:
@@ -94,8 +103,16 @@ def test_settings_and_clients_never_show_secrets_in_repr_or_str() -> None:
     s = settings_from_env(None, {"DROPSTREAM_USERNAME": USERNAME, "DROPSTREAM_PASSWORD": PASSWORD})
     t = settings_from_env(None, {"DROPSTREAM_TOKEN": "tok-xyz-999"})
     client = ReadClient(settings(), transport=httpx.MockTransport(lambda r: httpx.Response(200)))
-    for shown in (repr(s), str(s), repr(t), str(t), repr(client), repr(client._core),
-                  f"{Secret(PASSWORD)}", str(Secret(PASSWORD))):
+    for shown in (
+        repr(s),
+        str(s),
+        repr(t),
+        str(t),
+        repr(client),
+        repr(client._core),
+        f"{Secret(PASSWORD)}",
+        str(Secret(PASSWORD)),
+    ):
         assert PASSWORD not in shown
         assert "tok-xyz-999" not in shown
     assert Secret(PASSWORD).reveal() == PASSWORD
@@ -123,13 +140,22 @@ def _echoing_server(token_status: int) -> httpx.ASGITransport:
         if is_token and status == 200:
             body: dict[str, Any] = {"access_token": "tok-echoed-secret", "expires_in": 3600}
         else:
-            body = {"error": f"rejected {auth} ({credential}, {credential.rstrip('=')})",
-                    "details": {"authorization": [auth, credential]}}
+            body = {
+                "error": f"rejected {auth} ({credential}, {credential.rstrip('=')})",
+                "details": {"authorization": [auth, credential]},
+            }
         payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"), (b"x-echo-authorization", auth.encode()),
-            (b"www-authenticate", f'Basic realm="{credential}"'.encode()),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-echo-authorization", auth.encode()),
+                    (b"www-authenticate", f'Basic realm="{credential}"'.encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     return httpx.ASGITransport(app=app)

@@ -29,15 +29,25 @@ def test_the_flag_wins_over_the_environment() -> None:
     assert settings_from_env("https://flag.example/", env).api_url == "https://flag.example"
 
 
-@pytest.mark.parametrize("url", ["http://api.example", "http://10.0.0.5:8080",
-                                 "http://192.168.1.1", "http://[2001:db8::1]"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.example", "http://10.0.0.5:8080", "http://192.168.1.1", "http://[2001:db8::1]"],
+)
 def test_plain_http_to_another_host_is_refused(url: str) -> None:
     with pytest.raises(SettingsError, match="refusing plain http://"):
         settings_from_env(url, LOGIN)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.5.6.7", "http://[::1]:9000",
-                                 "http://localhost:8000", "https://api.example"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://127.5.6.7",
+        "http://[::1]:9000",
+        "http://localhost:8000",
+        "https://api.example",
+    ],
+)
 def test_https_and_loopback_http_are_allowed(url: str) -> None:
     assert check_api_url(url) == url
 
@@ -58,8 +68,12 @@ def test_a_login_inside_the_url_is_refused_without_echoing_it() -> None:
 def test_missing_credentials_say_which_variables_to_set() -> None:
     with pytest.raises(SettingsError) as caught:
         settings_from_env(None, {})
-    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_PASSWORD_FILE",
-                 "DROPSTREAM_TOKEN"):
+    for name in (
+        "DROPSTREAM_USERNAME",
+        "DROPSTREAM_PASSWORD",
+        "DROPSTREAM_PASSWORD_FILE",
+        "DROPSTREAM_TOKEN",
+    ):
         assert name in str(caught.value)
 
 
@@ -76,8 +90,9 @@ def test_a_password_without_username_is_refused() -> None:
 def test_the_password_can_come_from_a_file_without_its_newline(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("s3cret\n")
-    s = settings_from_env(None, {"DROPSTREAM_USERNAME": "ops",
-                                 "DROPSTREAM_PASSWORD_FILE": str(secret)})
+    s = settings_from_env(
+        None, {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD_FILE": str(secret)}
+    )
     assert isinstance(s.credentials, BasicCredentials)
     assert s.credentials.password.reveal() == "s3cret"
 
@@ -85,8 +100,9 @@ def test_the_password_can_come_from_a_file_without_its_newline(tmp_path: Path) -
 def test_an_unreadable_password_file_is_named_in_the_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(SettingsError, match="cannot read DROPSTREAM_PASSWORD_FILE"):
-        settings_from_env(None, {"DROPSTREAM_USERNAME": "ops",
-                                 "DROPSTREAM_PASSWORD_FILE": str(missing)})
+        settings_from_env(
+            None, {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD_FILE": str(missing)}
+        )
 
 
 def test_a_ready_token_is_used_when_no_login_is_given() -> None:
@@ -108,9 +124,16 @@ def test_limits_are_checked() -> None:
     assert Limits(rate_limit_rps=None).rate_limit_rps is None
 
 
-@pytest.mark.parametrize("url", ["http://evil.localhost", "http://a.b.localhost:8000",
-                                 "http://localhost.evil.example", "http://127.0.0.1.nip.io",
-                                 "http://0x7f000001.example"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.localhost",
+        "http://a.b.localhost:8000",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.nip.io",
+        "http://0x7f000001.example",
+    ],
+)
 def test_plain_http_to_a_name_that_only_looks_local_is_refused(url: str) -> None:
     with pytest.raises(SettingsError, match="refusing plain http://"):
         check_api_url(url)

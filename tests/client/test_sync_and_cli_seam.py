@@ -21,8 +21,7 @@ from tests.client.on_sandbox import URL, Box
 def test_the_sync_write_client_creates_and_the_sync_reader_sees_it(box: Box) -> None:
     with SyncWriteClient(WriteClient(box.settings(), transport=box.transport())) as writer:
         cid = writer.run(writer.aio.create_customer("Acme"))
-        sid = writer.run(writer.aio.create_store(cid, "Acme US", "ATVPDKIKX0DER",
-                                                 StoreSettings()))
+        sid = writer.run(writer.aio.create_store(cid, "Acme US", "ATVPDKIKX0DER", StoreSettings()))
         writer.run(writer.aio.update_store(sid, name="Acme USA"))
     with SyncReadClient(ReadClient(box.settings(), transport=box.transport())) as reader:
         state = reader.read_live()

@@ -47,8 +47,11 @@ def plain_http_port() -> Iterator[int]:
 
 
 def _read(url: str) -> tuple[TransportError, int]:
-    client = ReadClient(ClientSettings(url, TokenCredentials(Secret("tok-unreachable")),
-                                       Limits(rate_limit_rps=None)))
+    client = ReadClient(
+        ClientSettings(
+            url, TokenCredentials(Secret("tok-unreachable")), Limits(rate_limit_rps=None)
+        )
+    )
 
     async def read() -> None:
         async with client:
@@ -59,8 +62,7 @@ def _read(url: str) -> tuple[TransportError, int]:
     return caught.value, client.requests_sent
 
 
-def test_a_closed_loopback_port_fails_after_one_quick_retry_naming_url_doctor_and_sandbox(
-) -> None:
+def test_a_closed_loopback_port_fails_after_one_quick_retry_naming_url_doctor_and_sandbox() -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
 
     error, sent = _read(url)
@@ -99,12 +101,27 @@ def test_a_name_that_does_not_resolve_fails_fast_without_the_sandbox_hint() -> N
 
 def test_plan_against_a_closed_port_says_what_to_try(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
-           "DROPSTREAM_TOKEN": "tok-unreachable-cli", "HOME": str(tmp_path)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "DROPSTREAM_TOKEN": "tok-unreachable-cli",
+        "HOME": str(tmp_path),
+    }
     result = subprocess.run(
-        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", "plan",
-         str(ROOT / "examples" / "stores.yaml"), "--api-url", url],
-        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "from dropstream_sync.cli import main; main()",
+            "plan",
+            str(ROOT / "examples" / "stores.yaml"),
+            "--api-url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

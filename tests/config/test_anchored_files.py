@@ -27,9 +27,9 @@ merchants:
         colour: red
 """
 # The same file with its statuses list anchored once and aliased once.
-ANCHORED = PLAIN.replace("import_order_statuses: [Unshipped]",
-                         "import_order_statuses: &statuses [Unshipped]", 1).replace(
-    "import_order_statuses: [Unshipped]", "import_order_statuses: *statuses", 1)
+ANCHORED = PLAIN.replace(
+    "import_order_statuses: [Unshipped]", "import_order_statuses: &statuses [Unshipped]", 1
+).replace("import_order_statuses: [Unshipped]", "import_order_statuses: *statuses", 1)
 
 
 def problems(tmp: Path, name: str, text: str) -> list[str]:
@@ -49,7 +49,9 @@ def test_anchors_change_no_message_and_no_position(tmp_path: Path) -> None:
 
 
 def test_a_second_document_is_refused_with_or_without_anchors(tmp_path: Path) -> None:
-    for name, text in (("plain.yaml", "version: 1\n---\nversion: 1\n"),
-                       ("anchored.yaml", "version: &v 1\n---\nversion: 1\n")):
+    for name, text in (
+        ("plain.yaml", "version: 1\n---\nversion: 1\n"),
+        ("anchored.yaml", "version: &v 1\n---\nversion: 1\n"),
+    ):
         (message,) = problems(tmp_path, name, text)
         assert message.startswith(":2:1:") and "a single document" in message

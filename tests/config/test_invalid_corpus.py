@@ -49,7 +49,8 @@ def test_invalid_config_is_reported_with_its_position(
     assert "Traceback" not in out + err
     assert not out.strip(), "nothing on stdout when the config is invalid"
     where = f"{path}:{expected['line']}:" + (
-        f"{expected['column']}:" if "column" in expected else "")
+        f"{expected['column']}:" if "column" in expected else ""
+    )
     reported = [ln for ln in err.splitlines() if ln.startswith(f"{path}:")]
     matching = [ln for ln in reported if ln.startswith(where) and str(expected["message"]) in ln]
     assert matching, err
@@ -61,12 +62,15 @@ def test_invalid_config_is_reported_with_its_position(
 def test_the_console_command_reports_without_a_traceback() -> None:
     path = CORPUS / "unknown_store_key.yaml"
     cli = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
-    result = subprocess.run([*cli, "validate", str(path)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [*cli, "validate", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert f"{path}:8:9: merchants[0].stores[0].fulfilment_latency: unknown key " \
-           "'fulfilment_latency' (did you mean 'fulfillment_latency'?)" in result.stderr
+    assert (
+        f"{path}:8:9: merchants[0].stores[0].fulfilment_latency: unknown key "
+        "'fulfilment_latency' (did you mean 'fulfillment_latency'?)" in result.stderr
+    )
 
 
 def test_file_over_ten_megabytes_is_refused_before_parsing(
@@ -102,8 +106,10 @@ def test_anchors_reused_once_per_store_are_not_an_alias_bomb(tmp_path: Path) -> 
         for i in range(6000)
     )
     path = tmp_path / "anchors.yaml"
-    path.write_text("version: 1\nx-statuses: &statuses [Unshipped, Shipped]\n"
-                    "merchants:\n  - name: A\n    stores:\n" + stores + "\n")
+    path.write_text(
+        "version: 1\nx-statuses: &statuses [Unshipped, Shipped]\n"
+        "merchants:\n  - name: A\n    stores:\n" + stores + "\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load([path])
     # Only the unknown helper key: 6,000 expansions of one anchor are fine.

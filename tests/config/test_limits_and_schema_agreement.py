@@ -32,16 +32,24 @@ VALIDATOR = jsonschema.Draft202012Validator(generate_schema())
 
 def big_config(stores: int) -> str:
     markets = [m.code for m in catalog.MARKETPLACES]
-    lines = ["version: 1", "defaults:", "  import_order_statuses: [Unshipped, PartiallyShipped]",
-             "merchants:"]
+    lines = [
+        "version: 1",
+        "defaults:",
+        "  import_order_statuses: [Unshipped, PartiallyShipped]",
+        "merchants:",
+    ]
     per_merchant = len(markets)
     for m in range(stores // per_merchant + 1):
         lines += [f"  - name: Merchant {m}", f"    email: ops@merchant-{m}.example", "    stores:"]
         for s, market in enumerate(markets):
             if m * per_merchant + s >= stores:
                 break
-            lines += [f"      - name: Merchant {m} {market}", f"        marketplace: {market}",
-                      "        fulfillment_latency: 2", f"        id: {m * per_merchant + s + 1}"]
+            lines += [
+                f"      - name: Merchant {m} {market}",
+                f"        marketplace: {market}",
+                "        fulfillment_latency: 2",
+                f"        id: {m * per_merchant + s + 1}",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -74,11 +82,14 @@ def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
 
 
 def test_an_anchor_reused_by_many_stores_is_not_a_bomb(tmp_path: Path) -> None:
-    stores = "\n".join(f"      - {{name: S{i}, marketplace: US, import_order_statuses: *st}}"
-                       for i in range(500))
+    stores = "\n".join(
+        f"      - {{name: S{i}, marketplace: US, import_order_statuses: *st}}" for i in range(500)
+    )
     path = tmp_path / "anchors.yaml"
-    path.write_text("version: 1\ndefaults:\n  import_order_statuses: &st [Unshipped]\n"
-                    f"merchants:\n  - name: Acme\n    stores:\n{stores}\n")
+    path.write_text(
+        "version: 1\ndefaults:\n  import_order_statuses: &st [Unshipped]\n"
+        f"merchants:\n  - name: Acme\n    stores:\n{stores}\n"
+    )
     assert len(load([path]).desired.merchants[0].stores) == 500
 
 
@@ -103,8 +114,9 @@ def marketplace_spelling(draw: st.DrawFn) -> str:
     return spelled(code, draw)
 
 
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABC-0123456789", min_size=1,
-                max_size=12).filter(lambda s: s.strip() == s and s[0].isalpha())
+names = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz ABC-0123456789", min_size=1, max_size=12
+).filter(lambda s: s.strip() == s and s[0].isalpha())
 
 
 @st.composite
@@ -129,8 +141,10 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["reauthorize_days"] = draw(st.integers(0, 365))
     if draw(st.booleans()):
-        doc["safety"] = {"max_update_percent": draw(st.integers(0, 100) | st.floats(0, 100)),
-                         "min_existing": draw(st.integers(0, 1000))}
+        doc["safety"] = {
+            "max_update_percent": draw(st.integers(0, 100) | st.floats(0, 100)),
+            "min_existing": draw(st.integers(0, 1000)),
+        }
     if draw(st.booleans()):
         doc["defaults"] = draw(store_settings())
     merchants = []
@@ -142,8 +156,11 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
             merchant["defaults"] = draw(store_settings())
         stores = []
         for store_name in draw(st.lists(names, max_size=3, unique=True)):
-            store = {"name": store_name, "marketplace": draw(marketplace_spelling()),
-                     **draw(store_settings())}
+            store = {
+                "name": store_name,
+                "marketplace": draw(marketplace_spelling()),
+                **draw(store_settings()),
+            }
             if draw(st.booleans()):
                 store["enabled"] = draw(st.booleans())
             if draw(st.booleans()):
@@ -155,11 +172,13 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(doc=valid_configs())
-def test_every_config_the_loader_accepts_passes_the_schema(tmp_path: Path,
-                                                          doc: dict[str, Any]) -> None:
+def test_every_config_the_loader_accepts_passes_the_schema(
+    tmp_path: Path, doc: dict[str, Any]
+) -> None:
     path = tmp_path / "stores.yaml"
     path.write_text(yamlsafe.dump(doc, sort_keys=False))
     load([path])  # raises if the generator made something invalid
@@ -167,8 +186,18 @@ def test_every_config_the_loader_accepts_passes_the_schema(tmp_path: Path,
     assert not errors, errors
 
 
-@pytest.mark.parametrize("text", ["UNSHIPPED", "unshipped", "PARTIALLY_SHIPPED", "CANCELLED",
-                                  "partially-shipped", "Canceled", "InvoiceUnconfirmed"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "UNSHIPPED",
+        "unshipped",
+        "PARTIALLY_SHIPPED",
+        "CANCELLED",
+        "partially-shipped",
+        "Canceled",
+        "InvoiceUnconfirmed",
+    ],
+)
 def test_schema_and_loader_agree_on_status_spellings(text: str) -> None:
     assert catalog.canonical_status(text) is not None
     doc = {"version": 1, "defaults": {"import_order_statuses": [text]}}
@@ -192,7 +221,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INVALID = Path(__file__).parent / "invalid"
 NEAR_MISS = Path(__file__).parent / "near_miss"
 NEAR_MISS_EXPECTED: dict[str, dict[str, Any]] = json.loads(
-    (NEAR_MISS / "expected.json").read_text())
+    (NEAR_MISS / "expected.json").read_text()
+)
 # What JSON Schema cannot say, or what check-jsonschema's YAML reader (ruamel.yaml) reads
 # otherwise than YAML 1.2; each is an error of the tool's own, with its reason.
 BEYOND_THE_SCHEMA: dict[str, str] = {
@@ -203,7 +233,7 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "duplicate_store_name_nfc_nfd": "uniqueness of a field (after NFC) across list items",
     "merge_key": "ruamel.yaml applies YAML 1.1 merge keys; the tool refuses them",
     "store_id_underscore_4_211": "ruamel.yaml reads 4_211 as 4211; YAML 1.2 and "
-                                 "yaml-language-server as text, and the tool refuses it",
+    "yaml-language-server as text, and the tool refuses it",
     "latency_binary_0b11": "ruamel.yaml reads 0b11 as 3; YAML 1.2 as text",
 }
 
@@ -218,22 +248,36 @@ def _schema_error_paths(files: list[Path]) -> tuple[dict[str, set[str]], set[str
     if checker is None:
         pytest.fail("check-jsonschema is missing: it is a test dependency (pip install -e .[test])")
     result = subprocess.run(
-        [checker, "-o", "json", "--schemafile", str(ROOT / "schemas" / "stores.schema.json"),
-         *map(str, files)], capture_output=True, text=True, timeout=300)
+        [
+            checker,
+            "-o",
+            "json",
+            "--schemafile",
+            str(ROOT / "schemas" / "stores.schema.json"),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(result.stdout)
     paths: dict[str, set[str]] = {str(f): set() for f in files}
     for error in report["errors"]:
         # anyOf(X, null) reports at the parent; the deepest match names the key itself.
         deep = error.get("best_deep_match", error)
         where = deep["path"].removeprefix("$").removeprefix(".")
-        unexpected = re.search(r"\((.*) (?:was|were) unexpected\)|^(.*) is a required property",
-                               deep["message"])
-        keys = ast.literal_eval(f"({unexpected.group(1) or unexpected.group(2)},)") if (
-            unexpected) else ()
+        unexpected = re.search(
+            r"\((.*) (?:was|were) unexpected\)|^(.*) is a required property", deep["message"]
+        )
+        keys = (
+            ast.literal_eval(f"({unexpected.group(1) or unexpected.group(2)},)")
+            if (unexpected)
+            else ()
+        )
         # The tool reports a key that is not a plain word (`? [a, b]`) at its mapping.
         paths[error["filename"]] |= {
-            (f"{where}.{k}" if where else k) if re.fullmatch(r"\w+", k) else where
-            for k in keys} or {where}
+            (f"{where}.{k}" if where else k) if re.fullmatch(r"\w+", k) else where for k in keys
+        } or {where}
     return paths, {e["filename"] for e in report["parse_errors"]}
 
 
@@ -246,8 +290,11 @@ def _tool_error_paths(path: Path) -> set[str]:
 
 
 def test_check_jsonschema_and_validate_agree_on_every_corpus_and_near_miss_file() -> None:
-    files = [f for f in sorted(INVALID.glob("*.yaml")) + sorted(NEAR_MISS.glob("*.yaml"))
-             if f.stem not in NOT_FOR_CHECK_JSONSCHEMA]
+    files = [
+        f
+        for f in sorted(INVALID.glob("*.yaml")) + sorted(NEAR_MISS.glob("*.yaml"))
+        if f.stem not in NOT_FOR_CHECK_JSONSCHEMA
+    ]
     assert len(list(NEAR_MISS.glob("*.yaml"))) == len(NEAR_MISS_EXPECTED) >= 30
     schema, unreadable = _schema_error_paths(files)
     disagree = []
@@ -280,8 +327,9 @@ def test_near_miss_reads_as_yaml_1_2_does(name: str) -> None:
         with pytest.raises(ConfigError) as caught:
             load([path])
         messages = [f"{p.path}: {p.message}" for p in caught.value.problems]
-        assert [m for m in messages if m.startswith(f"{expected['path']}: ")
-                and expected["error"] in m], messages
+        assert [
+            m for m in messages if m.startswith(f"{expected['path']}: ") and expected["error"] in m
+        ], messages
         assert len(messages) == 1, messages
     else:
         data, _, problems = yamlsafe.load(path.read_text())
@@ -291,12 +339,15 @@ def test_near_miss_reads_as_yaml_1_2_does(name: str) -> None:
         load([path])
 
 
-@pytest.mark.parametrize("body", [
-    "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "1\n",  # block mappings
-    "- " * 60 + "x\n",  # compact nested sequences on one line
-    "".join("  " * i + f"- k{i}:\n" for i in range(40)) + "  " * 40 + "- 1\n",  # `- k:` chains
-    "  " + "[" * 30 + "{a: " * 30 + "1" + "}" * 30 + "]" * 30 + "\n",  # flow
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "1\n",  # block mappings
+        "- " * 60 + "x\n",  # compact nested sequences on one line
+        "".join("  " * i + f"- k{i}:\n" for i in range(40)) + "  " * 40 + "- 1\n",  # `- k:` chains
+        "  " + "[" * 30 + "{a: " * 30 + "1" + "}" * 30 + "]" * 30 + "\n",  # flow
+    ],
+)
 def test_nesting_over_fifty_levels_is_refused_in_every_style(tmp_path: Path, body: str) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text("version: 1\nx:\n" + body)

@@ -27,7 +27,9 @@ def write(tmp: Path, text: str, name: str = "stores.yaml") -> Path:
 
 
 def test_store_value_beats_merchant_beats_file_beats_builtin(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 version: 1
 defaults: {fulfillment_latency: 5, fulfillment_channel_code: FILE}
 merchants:
@@ -39,7 +41,8 @@ merchants:
   - name: Beta
     stores:
       - {name: C, marketplace: CA}
-""")
+""",
+    )
     merchants = {m.name: m for m in load([path]).desired.merchants}
     a, b = merchants["Acme"].stores
     c = merchants["Beta"].stores[0]
@@ -52,32 +55,41 @@ merchants:
 
 
 def test_explicit_null_latency_overrides_an_inherited_value(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\ndefaults: {fulfillment_latency: 5}\nmerchants:\n"
-                           "  - name: A\n    stores:\n      - {name: S, marketplace: US, "
-                           "fulfillment_latency: null}\n")
+    path = write(
+        tmp_path,
+        "version: 1\ndefaults: {fulfillment_latency: 5}\nmerchants:\n"
+        "  - name: A\n    stores:\n      - {name: S, marketplace: US, "
+        "fulfillment_latency: null}\n",
+    )
     assert load([path]).desired.merchants[0].stores[0].settings.fulfillment_latency is None
 
 
 @pytest.mark.parametrize("spelling", ["UNSHIPPED", "unshipped", "Unshipped"])
 def test_status_spellings_are_one_status(tmp_path: Path, spelling: str) -> None:
-    path = write(tmp_path, f"version: 1\nmerchants:\n  - name: A\n    stores:\n"
-                           f"      - name: S\n        marketplace: US\n"
-                           f"        import_order_statuses: [{spelling}, PARTIALLY_SHIPPED, "
-                           f"CANCELLED]\n")
+    path = write(
+        tmp_path,
+        f"version: 1\nmerchants:\n  - name: A\n    stores:\n"
+        f"      - name: S\n        marketplace: US\n"
+        f"        import_order_statuses: [{spelling}, PARTIALLY_SHIPPED, "
+        f"CANCELLED]\n",
+    )
     statuses = load([path]).desired.merchants[0].stores[0].settings.import_order_statuses
     assert statuses == frozenset({"Unshipped", "PartiallyShipped", "Canceled"})
 
 
 def test_gb_and_uk_are_one_marketplace(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    stores:\n"
-                           "      - {name: S, marketplace: gb}\n")
+    path = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: A\n    stores:\n      - {name: S, marketplace: gb}\n",
+    )
     assert load([path]).desired.merchants[0].stores[0].marketplace == "UK"
 
 
 def test_a_folder_merges_its_yaml_files_in_sorted_order(tmp_path: Path) -> None:
     write(tmp_path, "version: 1\nmerchants:\n  - name: Zed\n    stores: []\n", "b/zed.yml")
-    write(tmp_path, "version: 1\nprune: true\nmerchants:\n  - name: Acme\n    stores: []\n",
-          "a.yaml")
+    write(
+        tmp_path, "version: 1\nprune: true\nmerchants:\n  - name: Acme\n    stores: []\n", "a.yaml"
+    )
     write(tmp_path, "not: a config\n", "notes.txt")
     result = load([tmp_path])
     assert [Path(f).name for f in result.files] == ["a.yaml", "zed.yml"]
@@ -95,22 +107,28 @@ def test_duplicate_merchant_across_files_names_both_places(tmp_path: Path) -> No
 
 
 def test_strictest_safety_value_across_files_wins(tmp_path: Path) -> None:
-    write(tmp_path, "version: 1\nsafety: {max_update_percent: 50, max_invites_per_run: 5}\n"
-                    "merchants: []\n", "a.yaml")
+    write(
+        tmp_path,
+        "version: 1\nsafety: {max_update_percent: 50, max_invites_per_run: 5}\nmerchants: []\n",
+        "a.yaml",
+    )
     write(tmp_path, "version: 1\nsafety: {max_update_percent: 20}\nmerchants: []\n", "b.yaml")
     safety = load([tmp_path]).desired.safety
     assert (safety.max_update_percent, safety.max_invites_per_run) == (20, 5)
 
 
 def test_warnings_are_reported_but_not_fatal(tmp_path: Path) -> None:
-    path = write(tmp_path, """version: 1
+    path = write(
+        tmp_path,
+        """version: 1
 merchants:
   - name: A
     stores:
       - {name: S1, marketplace: US, fulfillment_channel: AFN, fulfillment_latency: 2}
       - {name: S2, marketplace: DE, fulfillment_channel_code: LOC-1}
       - {name: S3, marketplace: US}
-""")
+""",
+    )
     warnings = [w.message for w in load([path]).warnings]
     assert any("means nothing for AFN" in w for w in warnings)
     assert any("outside the US" in w for w in warnings)
@@ -125,7 +143,8 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
 def test_committed_schema_is_the_generated_one() -> None:
     committed = json.loads((ROOT / "schemas" / "stores.schema.json").read_text())
     assert committed == generate_schema(), (
-        "regenerate: python -m dropstream_sync.config.schema > schemas/stores.schema.json")
+        "regenerate: python -m dropstream_sync.config.schema > schemas/stores.schema.json"
+    )
 
 
 def test_schema_is_valid_draft_2020_12_with_descriptions_everywhere() -> None:
@@ -154,8 +173,11 @@ def test_example_is_a_realistic_3pl() -> None:
     assert regions == {"NA", "EU", "FE"}
     assert any(m.email is None for m in desired.merchants)
     assert any(not s.enabled for s in stores) and any(s.protect for s in stores)
-    assert (ROOT / "examples" / "stores.yaml").read_text().startswith(
-        "# yaml-language-server: $schema=../schemas/stores.schema.json")
+    assert (
+        (ROOT / "examples" / "stores.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../schemas/stores.schema.json")
+    )
 
 
 def test_packaged_demo_config_is_the_example() -> None:
@@ -163,18 +185,28 @@ def test_packaged_demo_config_is_the_example() -> None:
     assert packaged.read_text() == (ROOT / "examples" / "stores.yaml").read_text()
 
 
-BASE = {"version": 1, "merchants": [{"name": "A", "email": "a@b.example", "stores": [
-    {"name": "S", "marketplace": "US", "fulfillment_latency": 2}]}]}
+BASE = {
+    "version": 1,
+    "merchants": [
+        {
+            "name": "A",
+            "email": "a@b.example",
+            "stores": [{"name": "S", "marketplace": "US", "fulfillment_latency": 2}],
+        }
+    ],
+}
 yaml_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 40) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.text(max_size=200))
 def test_loader_never_crashes_on_random_text(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
@@ -182,13 +214,31 @@ def test_loader_never_crashes_on_random_text(tmp_path: Path, text: str) -> None:
         load([path])
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(key=st.sampled_from(["version", "prune", "merchants", "name", "email", "stores",
-                            "marketplace", "fulfillment_latency", "enabled", "id", "x"]),
-       value=yaml_values, depth=st.integers(0, 2))
-def test_loader_never_crashes_on_near_valid_configs(tmp_path: Path, key: str, value: object,
-                                                    depth: int) -> None:
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    key=st.sampled_from(
+        [
+            "version",
+            "prune",
+            "merchants",
+            "name",
+            "email",
+            "stores",
+            "marketplace",
+            "fulfillment_latency",
+            "enabled",
+            "id",
+            "x",
+        ]
+    ),
+    value=yaml_values,
+    depth=st.integers(0, 2),
+)
+def test_loader_never_crashes_on_near_valid_configs(
+    tmp_path: Path, key: str, value: object, depth: int
+) -> None:
     doc = json.loads(json.dumps(BASE))
     target = [doc, doc["merchants"][0], doc["merchants"][0]["stores"][0]][depth]
     target[key] = value
@@ -208,7 +258,9 @@ def test_a_threshold_one_file_leaves_out_does_not_outvote_another_files(tmp_path
 
 
 def test_warnings_point_at_the_stores_own_setting_or_at_the_store(tmp_path: Path) -> None:
-    path = write(tmp_path, """version: 1
+    path = write(
+        tmp_path,
+        """version: 1
 defaults: {fulfillment_channel: AFN}
 merchants:
   - name: A
@@ -220,15 +272,17 @@ merchants:
         marketplace: CA
         fulfillment_channel: MFN
     defaults: {fulfillment_channel_code: LOC-1}
-""")
+""",
+    )
     warnings = [(w.line, w.column, w.path) for w in load([path]).warnings]
     assert (8, 30, "merchants[0].stores[0].fulfillment_latency") in warnings
     assert (6, 9, "merchants[0].stores[0]") in warnings  # the inherited LOC-1 with AFN
     assert (9, 9, "merchants[0].stores[1]") in warnings  # LOC-1 outside the US
 
 
-def test_relative_paths_are_reported_as_given(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_are_reported_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path, "version: 1\nprune: 1\n", "conf/stores.yaml")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as caught:
@@ -237,25 +291,32 @@ def test_relative_paths_are_reported_as_given(tmp_path: Path,
 
 
 def test_yes_and_no_are_text_so_a_store_may_be_named_no(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\nmerchants:\n  - name: Yes\n    stores:\n"
-                           "      - {name: No, marketplace: US}\n")
+    path = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: Yes\n    stores:\n      - {name: No, marketplace: US}\n",
+    )
     merchant = load([path]).desired.merchants[0]
     assert (merchant.name, merchant.stores[0].name) == ("Yes", "No")
 
 
 def test_every_store_records_where_it_was_declared(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    stores:\n"
-                           "      - {name: S, marketplace: US}\n")
+    path = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: A\n    stores:\n      - {name: S, marketplace: US}\n",
+    )
     merchant = load([path]).desired.merchants[0]
     assert str(merchant.source) == f"{path}:3:5"
     assert str(merchant.stores[0].source) == f"{path}:5:9"
 
 
 def test_store_warehouse_falls_back_to_the_merchants(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\nmerchants:\n  - name: A\n    warehouse: Main\n"
-                           "    stores:\n      - {name: S1, marketplace: US}\n"
-                           "      - {name: S2, marketplace: CA, warehouse: North}\n"
-                           "  - name: B\n    stores:\n      - {name: S3, marketplace: US}\n")
+    path = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: A\n    warehouse: Main\n"
+        "    stores:\n      - {name: S1, marketplace: US}\n"
+        "      - {name: S2, marketplace: CA, warehouse: North}\n"
+        "  - name: B\n    stores:\n      - {name: S3, marketplace: US}\n",
+    )
     stores = {s.name: s.warehouse for m in load([path]).desired.merchants for s in m.stores}
     assert stores == {"S1": "Main", "S2": "North", "S3": None}
 
@@ -289,11 +350,11 @@ def mutated_example(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=mutated_example())
-def test_mutated_example_loads_or_fails_with_positioned_problems(tmp_path: Path,
-                                                                 text: str) -> None:
+def test_mutated_example_loads_or_fails_with_positioned_problems(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
     lines = text.count("\n") + 1
     try:
@@ -306,8 +367,25 @@ def test_mutated_example_loads_or_fails_with_positioned_problems(tmp_path: Path,
             assert 1 <= problem.line <= lines and problem.column >= 1, problem
 
 
-@pytest.mark.parametrize("text", ["0o17", "0x1F", "1e3", "1_000", "036", "yes", "No", "on",
-                                  "~", "1:30", "2026-01-31", ".inf", "True", "+3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0o17",
+        "0x1F",
+        "1e3",
+        "1_000",
+        "036",
+        "yes",
+        "No",
+        "on",
+        "~",
+        "1:30",
+        "2026-01-31",
+        ".inf",
+        "True",
+        "+3",
+    ],
+)
 def test_written_text_reads_back_as_the_same_text(text: str) -> None:
     # `import` writes with yamlsafe.dump: a live store named "0o17" must not come back as 15.
     written = yamlsafe.dump({"name": text})

@@ -36,21 +36,25 @@ def test_valid_example_prints_one_summary_line_on_stdout() -> None:
 def test_summary_counts_files_merchants_stores_and_marketplaces(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(
         "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
-        "      - {name: Acme US, marketplace: US}\n      - {name: Acme UK, marketplace: GB}\n")
+        "      - {name: Acme US, marketplace: US}\n      - {name: Acme UK, marketplace: GB}\n"
+    )
     (tmp_path / "b.yml").write_text(
         "version: 1\nmerchants:\n  - name: Beta\n    stores:\n"
-        "      - {name: Beta UK, marketplace: UK}\n")
+        "      - {name: Beta UK, marketplace: UK}\n"
+    )
     result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
-        "OK: 2 file(s), 2 merchant(s), 3 store(s) in 2 marketplace(s), 0 warning(s)")
+        "OK: 2 file(s), 2 merchant(s), 3 store(s) in 2 marketplace(s), 0 warning(s)"
+    )
 
 
 def test_warnings_go_to_stderr_with_their_position_and_do_not_fail(tmp_path: Path) -> None:
     path = tmp_path / "stores.yaml"
     path.write_text(
         "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
-        "      - name: Acme DE\n        marketplace: DE\n        fulfillment_channel_code: LOC-1\n")
+        "      - name: Acme DE\n        marketplace: DE\n        fulfillment_channel_code: LOC-1\n"
+    )
     result = run_main("validate", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1 and "1 warning" in result.stdout
@@ -65,15 +69,19 @@ def test_invalid_config_exits_1_with_every_problem_and_no_traceback(tmp_path: Pa
     path = tmp_path / "stores.yaml"
     path.write_text(
         "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
-        "      - name: Acme US\n        marketplace: USA\n        fulfilment_latency: 2\n")
+        "      - name: Acme US\n        marketplace: USA\n        fulfilment_latency: 2\n"
+    )
     result = run_main("validate", str(path))
     assert result.returncode == 1
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert f"{path}:6:22: merchants[0].stores[0].marketplace: unknown marketplace 'USA'" in (
-        result.stderr)
-    assert (f"{path}:7:9: merchants[0].stores[0].fulfilment_latency: unknown key "
-            "'fulfilment_latency' (did you mean 'fulfillment_latency'?)") in result.stderr
+        result.stderr
+    )
+    assert (
+        f"{path}:7:9: merchants[0].stores[0].fulfilment_latency: unknown key "
+        "'fulfilment_latency' (did you mean 'fulfillment_latency'?)"
+    ) in result.stderr
     assert "2 error(s)" in result.stderr
 
 
@@ -107,8 +115,12 @@ def test_schema_prints_the_committed_schema() -> None:
 
 
 def test_schema_module_prints_the_same_schema() -> None:
-    result = subprocess.run([sys.executable, "-m", "dropstream_sync.config.schema"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dropstream_sync.config.schema"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
     assert json.loads(result.stdout) == generate_schema()
 
@@ -149,10 +161,15 @@ def test_symlinks_inside_a_config_folder_are_reported_not_skipped(tmp_path: Path
     (config / "c.yaml").symlink_to(outside / "b.yaml")
     result = run_main("validate", str(config))
     assert result.returncode == 1
-    for link, kind, target in [("shared", "folder", outside), ("team/loop", "folder", config),
-                               ("c.yaml", "file", outside / "b.yaml")]:
-        assert (f"{config / link}:1:1: a symlinked {kind} inside a config folder is not "
-                f"followed (it points to {target})") in result.stderr, result.stderr
+    for link, kind, target in [
+        ("shared", "folder", outside),
+        ("team/loop", "folder", config),
+        ("c.yaml", "file", outside / "b.yaml"),
+    ]:
+        assert (
+            f"{config / link}:1:1: a symlinked {kind} inside a config folder is not "
+            f"followed (it points to {target})"
+        ) in result.stderr, result.stderr
     assert "(3 error(s))" in result.stderr and "Traceback" not in result.stderr
     # The target, given as a path of its own, is read.
     assert run_main("validate", str(config / "a.yaml"), str(outside)).returncode == 0

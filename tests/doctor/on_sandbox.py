@@ -35,22 +35,33 @@ class Box:
         self.transport = sandbox.inprocess_transport(self.app)
 
     def settings(self, password: str | None = None) -> ClientSettings:
-        return ClientSettings(URL, BasicCredentials(self.info.username,
-                                                    Secret(password or self.info.password)),
-                              Limits(rate_limit_rps=None, max_attempts=2))
+        return ClientSettings(
+            URL,
+            BasicCredentials(self.info.username, Secret(password or self.info.password)),
+            Limits(rate_limit_rps=None, max_attempts=2),
+        )
 
     def reader(self, password: str | None = None) -> ReadClient:
-        return ReadClient(self.settings(password), transport=self.transport,
-                          timing=FakeTime().timing, rng=random.Random(7))
+        return ReadClient(
+            self.settings(password),
+            transport=self.transport,
+            timing=FakeTime().timing,
+            rng=random.Random(7),
+        )
 
     def writer(self) -> WriteClient:
-        return WriteClient(self.settings(), transport=self.transport, timing=FakeTime().timing,
-                           rng=random.Random(7))
+        return WriteClient(
+            self.settings(),
+            transport=self.transport,
+            timing=FakeTime().timing,
+            rng=random.Random(7),
+        )
 
     async def admin_async(self, method: str, path: str, body: Any = None) -> Any:
         async with httpx.AsyncClient(transport=self.transport, base_url=URL) as raw:
-            response = await raw.request(method, path, json=body,
-                                         headers={"X-Sandbox-Admin": self.info.admin_key})
+            response = await raw.request(
+                method, path, json=body, headers={"X-Sandbox-Admin": self.info.admin_key}
+            )
             response.raise_for_status()
             return response.json() if response.content else None
 
@@ -60,7 +71,8 @@ class Box:
     def quirks(self, *names: str) -> list[str]:
         """Set the sandbox's quirk modes (replacing any set); the ones it reports back."""
         quirks: list[str] = self.admin("POST", "/_sandbox/quirks", {"quirks": list(names)})[
-            "quirks"]
+            "quirks"
+        ]
         return quirks
 
     def requests(self) -> dict[str, int]:
@@ -71,8 +83,11 @@ class Box:
     def writes(self) -> dict[str, int]:
         """The requests served that could change the account (anything but GET and the token;
         the control surface, which the test itself uses, left out)."""
-        return {k: n for k, n in self.requests().items() if not k.startswith("GET ")
-                and k != "POST /auth/token" and " /_sandbox/" not in k}
+        return {
+            k: n
+            for k, n in self.requests().items()
+            if not k.startswith("GET ") and k != "POST /auth/token" and " /_sandbox/" not in k
+        }
 
 
 class Served:
@@ -84,9 +99,22 @@ class Served:
         self.log = state.parent / f"{state.name}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from dropstream_sync.cli import main; main()",
-                 "sandbox", "serve", "--port", "0", "--state", str(state), *options],
-                stdout=log, stderr=subprocess.STDOUT, text=True)
+                [
+                    sys.executable,
+                    "-c",
+                    "from dropstream_sync.cli import main; main()",
+                    "sandbox",
+                    "serve",
+                    "--port",
+                    "0",
+                    "--state",
+                    str(state),
+                    *options,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         deadline = time.monotonic() + 30
         while not (state / "sandbox.json").exists():
             assert self.process.poll() is None, self.log.read_text()
@@ -97,15 +125,21 @@ class Served:
         self._admin_key = info["admin_key"]
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, self.url + path, json=body, timeout=30,
-                                 headers={"X-Sandbox-Admin": self._admin_key})
+        response = httpx.request(
+            method,
+            self.url + path,
+            json=body,
+            timeout=30,
+            headers={"X-Sandbox-Admin": self._admin_key},
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)

@@ -33,7 +33,8 @@ def populate(box: Box, customers: int = 3) -> None:
                     request = await w.create_authorization_request(sid, f"m{i}@example.com")
                 if i == 0:
                     await box.admin_async(
-                        "POST", f"/_sandbox/authorization_requests/{request.id}/complete", {})
+                        "POST", f"/_sandbox/authorization_requests/{request.id}/complete", {}
+                    )
                     warehouses = [x for x in await w.list_warehouses() if x.customer_id == cid]
                     await w.create_connection(cid, sid, warehouses[0].id, "Store 0 conn")
 
@@ -79,9 +80,20 @@ def test_json_is_versioned_and_names_every_check(box: Box) -> None:
     assert data["format_version"] == "1"
     assert data["exit_code"] == 0
     ids = [c["id"] for c in data["checks"]]
-    for expected in ("url", "login", "account", "list customers", "list warehouses",
-                     "list stores", "list connections", "list authorization_requests",
-                     "shapes", "amazon adapter", "authorization_requests", "rate limit"):
+    for expected in (
+        "url",
+        "login",
+        "account",
+        "list customers",
+        "list warehouses",
+        "list stores",
+        "list connections",
+        "list authorization_requests",
+        "shapes",
+        "amazon adapter",
+        "authorization_requests",
+        "rate limit",
+    ):
         assert expected in ids
 
 
@@ -95,8 +107,9 @@ def test_a_wrong_password_is_an_auth_failure(box: Box) -> None:
 
 def test_a_list_capped_at_a_round_number_is_a_pagination_failure(tmp_path: Path) -> None:
     box = Box(tmp_path / "sb")
-    box.admin("POST", "/_sandbox/seed",
-              {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(130)]}
+    )
     assert box.quirks("cap:100") == ["cap:100"]
 
     report = run(box)
@@ -125,8 +138,9 @@ def test_page_ignored_is_seen(box: Box) -> None:
 
 def test_per_page_ignored_is_seen_and_the_list_still_read_whole(tmp_path: Path) -> None:
     box = Box(tmp_path / "sb")
-    box.admin("POST", "/_sandbox/seed",
-              {"customers": [{"company_name": f"C{i}"} for i in range(60)]})
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(60)]}
+    )
     box.quirks("ignore-per-page")
     report = run(box)
     customers = check(report, "list customers")
@@ -137,8 +151,9 @@ def test_per_page_ignored_is_seen_and_the_list_still_read_whole(tmp_path: Path) 
 
 def test_pages_by_link_alone_is_enough(tmp_path: Path) -> None:
     box = Box(tmp_path / "sb")
-    box.admin("POST", "/_sandbox/seed",
-              {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(130)]}
+    )
     box.quirks("no-total")
     customers = check(run(box), "list customers")
     assert customers.status == "ok", customers
@@ -176,7 +191,10 @@ def test_no_expires_in_and_no_invite_endpoint_are_looked_at_not_failed(box: Box)
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=120, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2])},
     )
 
@@ -201,20 +219,34 @@ def test_cli_against_a_served_sandbox_capped_at_100_exits_with_pagination(
     tmp_path: Path,
 ) -> None:
     with Served(tmp_path / "sb", "--quirk", "cap:100") as served:
-        served.admin("POST", "/_sandbox/seed",
-                     {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+        served.admin(
+            "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(130)]}
+        )
         assert served.admin("GET", "/_sandbox/quirks") == {"quirks": ["cap:100"]}
         result = subprocess.run(
-            [sys.executable, "-c", "from dropstream_sync.cli import main; main()",
-             "doctor", "--api-url", served.url, "--format", "json"],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
-            env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2]),
-                 "DROPSTREAM_USERNAME": served.username,
-                 "DROPSTREAM_PASSWORD": served.password},
+            [
+                sys.executable,
+                "-c",
+                "from dropstream_sync.cli import main; main()",
+                "doctor",
+                "--api-url",
+                served.url,
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env={
+                **__import__("os").environ,
+                "PYTHONPATH": str(Path(__file__).parents[2]),
+                "DROPSTREAM_USERNAME": served.username,
+                "DROPSTREAM_PASSWORD": served.password,
+            },
         )
     assert result.returncode == 6, result.stdout + result.stderr
-    customers = next(c for c in json.loads(result.stdout)["checks"]
-                     if c["id"] == "list customers")
+    customers = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "list customers")
     assert customers["status"] == "fail" and customers["kind"] == "pagination"
     assert "exactly 100 items" in customers["means"]
 
@@ -224,11 +256,26 @@ def test_cli_against_nothing_listening_is_a_transport_failure(tmp_path: Path) ->
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     result = subprocess.run(
-        [sys.executable, "-c", "from dropstream_sync.cli import main; main()",
-         "doctor", "--api-url", f"http://127.0.0.1:{port}", "--format", "json"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2]),
-             "DROPSTREAM_USERNAME": "u", "DROPSTREAM_PASSWORD": "p-secret-1"},
+        [
+            sys.executable,
+            "-c",
+            "from dropstream_sync.cli import main; main()",
+            "doctor",
+            "--api-url",
+            f"http://127.0.0.1:{port}",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            **__import__("os").environ,
+            "PYTHONPATH": str(Path(__file__).parents[2]),
+            "DROPSTREAM_USERNAME": "u",
+            "DROPSTREAM_PASSWORD": "p-secret-1",
+        },
     )
     assert result.returncode == 3, result.stdout + result.stderr
     data = json.loads(result.stdout)

@@ -37,8 +37,9 @@ def test_invites_become_ui_checklist_items_and_apply_does_the_rest(tmp_path: Pat
     assert sorted(p.store for p in todo) == ["Acme CA", "Acme US"]
     assert all(p.detail["email"] == "ops@acme.example" for p in todo)
     markdown = render(plan, "markdown")
-    assert ("- [ ] Acme / Acme US: send from the DropStream UI (Send to merchant) to "
-            "ops@acme.example") in markdown
+    assert (
+        "- [ ] Acme / Acme US: send from the DropStream UI (Send to merchant) to ops@acme.example"
+    ) in markdown
 
     with SyncWriteClient(box.writer()) as client:
         applied = workflows.apply(client, [str(config)])

@@ -27,8 +27,9 @@ merchants:
 @pytest.fixture
 def box(tmp_path: Path) -> Box:
     b = Box(tmp_path / "sb")
-    b.admin("POST", "/_sandbox/seed",
-            {"customers": [{"company_name": f"C{i}"} for i in range(130)]})
+    b.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(130)]}
+    )
     return b
 
 

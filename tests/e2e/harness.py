@@ -32,9 +32,21 @@ def start_server(state: Path, *extra: str) -> Server:
     # The server's output goes to a file: an unread pipe would fill up and stall it.
     log = (state / "server.log").open("w")
     process = subprocess.Popen(
-        [*CLI, "sandbox", "serve", "--port", "0", "--state", str(state),
-         "--admin-key", admin_key, *extra],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            *CLI,
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(state),
+            "--admin-key",
+            admin_key,
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     info_file = state / "sandbox.json"
     deadline = time.monotonic() + 30
@@ -87,8 +99,13 @@ class Account:
 
     def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*CLI, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
-            timeout=300, stdin=subprocess.DEVNULL,
+            [*CLI, *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
         )
         assert "Traceback" not in result.stderr, result.stderr
         if check:
@@ -97,20 +114,34 @@ class Account:
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = httpx.request(
-            method, self.server.url + path, json=body, timeout=30,
+            method,
+            self.server.url + path,
+            json=body,
+            timeout=30,
             headers={"X-Sandbox-Admin": self.server.admin_key},
         )
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
-            params: dict[str, Any] | None = None) -> Any:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
         token = httpx.post(
-            self.server.url + "/auth/token", auth=(self.username, self.password),
-            json={"grant_type": "client_credentials"}, timeout=30,
+            self.server.url + "/auth/token",
+            auth=(self.username, self.password),
+            json={"grant_type": "client_credentials"},
+            timeout=30,
         ).json()["access_token"]
         response = httpx.request(
-            method, self.server.url + path, json=body, params=params, timeout=30,
+            method,
+            self.server.url + path,
+            json=body,
+            params=params,
+            timeout=30,
             headers={"Authorization": f"Bearer {token}"},
         )
         response.raise_for_status()
@@ -141,7 +172,9 @@ def new_account(server: Server, workdir: Path, prefix: str) -> Account:
     username = f"{prefix}-{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
     httpx.post(
-        server.url + "/_sandbox/users", json={"username": username, "password": password},
-        headers={"X-Sandbox-Admin": server.admin_key}, timeout=30,
+        server.url + "/_sandbox/users",
+        json={"username": username, "password": password},
+        headers={"X-Sandbox-Admin": server.admin_key},
+        timeout=30,
     ).raise_for_status()
     return Account(server, username, password, workdir)

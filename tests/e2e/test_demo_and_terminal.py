@@ -17,8 +17,14 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
-    result = subprocess.run([*CLI, "demo"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [*CLI, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
@@ -34,9 +40,15 @@ def test_demo_fits_a_screenful_or_two_and_its_hint_names_a_file_the_user_has(
 ) -> None:
     """Run where there is no examples/ folder (as after `pip install`): the closing hint
     must not point inside the installed package, and apply's lines are apply's own."""
-    result = subprocess.run([*CLI, "demo"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
-                            cwd=tmp_path)
+    result = subprocess.run(
+        [*CLI, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) < 120, f"the demo printed {len(lines)} lines"
@@ -81,8 +93,14 @@ def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, s
     """Run the CLI on a pseudo-terminal (stdin, and stderr where it asks), and answer its
     prompt once it has asked."""
     master, slave = pty.openpty()
-    process = subprocess.Popen([*CLI, *args], env=account.env, cwd=account.workdir,
-                               stdin=slave, stdout=subprocess.PIPE, stderr=slave)
+    process = subprocess.Popen(
+        [*CLI, *args],
+        env=account.env,
+        cwd=account.workdir,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
     os.close(slave)
     terminal = read_until(master, b"Apply?")
     os.write(master, answer)
@@ -93,8 +111,12 @@ def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, s
 
 
 def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account) -> None:
-    account.write_config({"version": 1, "merchants": [{"name": "Acme", "stores": [
-        {"name": "Acme US", "marketplace": "US"}]}]})
+    account.write_config(
+        {
+            "version": 1,
+            "merchants": [{"name": "Acme", "stores": [{"name": "Acme US", "marketplace": "US"}]}],
+        }
+    )
     code, output = run_on_terminal(account, b"n\n", "apply", "stores.yaml")
     assert "Apply?" in output and code == 1
     assert account.api("GET", "/customers") == []
@@ -105,12 +127,29 @@ def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account)
 
 
 def test_apply_shows_progress_on_a_terminal_and_results_on_stdout(account: Account) -> None:
-    account.write_config({"version": 1, "merchants": [{"name": "Acme", "stores": [
-        {"name": "Acme US", "marketplace": "US"}, {"name": "Acme CA", "marketplace": "CA"}]}]})
+    account.write_config(
+        {
+            "version": 1,
+            "merchants": [
+                {
+                    "name": "Acme",
+                    "stores": [
+                        {"name": "Acme US", "marketplace": "US"},
+                        {"name": "Acme CA", "marketplace": "CA"},
+                    ],
+                }
+            ],
+        }
+    )
     master, slave = pty.openpty()
-    process = subprocess.Popen([*CLI, "apply", "stores.yaml", "--auto-approve"],
-                               env=account.env, cwd=account.workdir, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=slave)
+    process = subprocess.Popen(
+        [*CLI, "apply", "stores.yaml", "--auto-approve"],
+        env=account.env,
+        cwd=account.workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
     os.close(slave)
     out, _ = process.communicate(timeout=120)
     terminal = read_rest(master)

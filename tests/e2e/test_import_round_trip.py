@@ -41,15 +41,23 @@ def stamp(session: SandboxSession, days: float) -> str:
 
 
 def authorized(session: SandboxSession) -> dict[str, Any]:
-    return {"status": "authorized", "selling_partner_id": "A1SELLER",
-            "authorized_at": stamp(session, -10), "expires_at": stamp(session, 300)}
+    return {
+        "status": "authorized",
+        "selling_partner_id": "A1SELLER",
+        "authorized_at": stamp(session, -10),
+        "expires_at": stamp(session, 300),
+    }
 
 
 def adapter(market: str, authorization: dict[str, Any]) -> dict[str, Any]:
-    return {"marketplace_id": market, "fulfillment_channel": "MFN",
-            "import_order_statuses": ["Unshipped", "PartiallyShipped"],
-            "fulfillment_latency": None, "fulfillment_channel_code": "DEFAULT",
-            "authorization": authorization}
+    return {
+        "marketplace_id": market,
+        "fulfillment_channel": "MFN",
+        "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+        "fulfillment_latency": None,
+        "fulfillment_channel_code": "DEFAULT",
+        "authorization": authorization,
+    }
 
 
 def write(tmp_path: Path, text: str) -> str:
@@ -58,23 +66,39 @@ def write(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def test_finalize_sets_the_channels_and_drift_is_patched_back(session: SandboxSession,
-                                                               tmp_path: Path) -> None:
-    seed(session, {
-        "customers": [{"id": 1, "company_name": "Acme"}],
-        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
-                    "adapter": adapter(MARKETS[0], authorized(session))}],
-    })
-    config = write(tmp_path, "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
-                             "      - name: Acme US\n        marketplace: US\n"
-                             "        channels: {sales_order: true, shipment: true}\n")
+def test_finalize_sets_the_channels_and_drift_is_patched_back(
+    session: SandboxSession, tmp_path: Path
+) -> None:
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "adapter": adapter(MARKETS[0], authorized(session)),
+                }
+            ],
+        },
+    )
+    config = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - name: Acme US\n        marketplace: US\n"
+        "        channels: {sales_order: true, shipment: true}\n",
+    )
     first = workflows.load_and_plan([config], session.client)
     assert [str(c.kind) for c in first.changes] == ["create_connection"]
     workflows.apply(session.client, [config])
     (conn,) = session.client.read_live().connections
     assert conn.enabled
     assert {ch.type: ch.enabled for ch in conn.channels or ()} == {
-        "sales_order": True, "shipment": True, "sales_order_return": False}
+        "sales_order": True,
+        "shipment": True,
+        "sales_order_return": False,
+    }
     assert workflows.load_and_plan([config], session.client).changes == ()
     # Switched off by hand: the plan shows it and apply puts it back.
     shipment = next(ch for ch in conn.channels or () if ch.type == "shipment")
@@ -86,26 +110,48 @@ def test_finalize_sets_the_channels_and_drift_is_patched_back(session: SandboxSe
 
 
 def test_enabled_false_switches_off_both_connections_and_import_keeps_both(
-        session: SandboxSession, tmp_path: Path) -> None:
+    session: SandboxSession, tmp_path: Path
+) -> None:
     on = stamp(session, -1)
-    seed(session, {
-        "customers": [{"id": 1, "company_name": "Acme"}],
-        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"},
-                       {"id": 2, "customer_id": 1, "description": "East"}],
-        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US", "enabled_at": on,
-                    "adapter": adapter(MARKETS[0], authorized(session))}],
-        "connections": [{"id": i, "customer_id": 1, "store_id": 1, "warehouse_id": i,
-                         "name": "Acme US", "enabled_at": on,
-                         "channels": [{"type": "sales_order", "enabled_at": on}]}
-                        for i in (1, 2)],
-    })
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [
+                {"id": 1, "customer_id": 1, "description": "Main"},
+                {"id": 2, "customer_id": 1, "description": "East"},
+            ],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[0], authorized(session)),
+                }
+            ],
+            "connections": [
+                {
+                    "id": i,
+                    "customer_id": 1,
+                    "store_id": 1,
+                    "warehouse_id": i,
+                    "name": "Acme US",
+                    "enabled_at": on,
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+                for i in (1, 2)
+            ],
+        },
+    )
     imported = workflows.import_account(session.client, (), "imported.yaml")
     desired = load_text(imported.text, "imported.yaml")
     assert desired.merchants[0].stores[0].warehouses == ("Main", "East")
     assert plan(desired, session.client.read_live(), now=session.client.clock()).changes == ()
     assert "    channels:" in imported.text
-    config = write(tmp_path, imported.text.replace("    channels:",
-                                                   "    enabled: false\n    channels:"))
+    config = write(
+        tmp_path, imported.text.replace("    channels:", "    enabled: false\n    channels:")
+    )
     workflows.apply(session.client, [config])
     live = session.client.read_live()
     assert not live.stores[0].enabled and not any(c.enabled for c in live.connections)
@@ -116,13 +162,23 @@ def accounts(draw: st.DrawFn) -> list[dict[str, Any]]:
     """Per store: its state, connections (warehouse indexes) and channels."""
     stores = []
     for i in range(draw(st.integers(1, 4))):
-        state = draw(st.sampled_from(["authorized", "pending", "expired", "revoked",
-                                      "disabled"]))
-        warehouses = draw(st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2,
-                                   unique=True)) if state in ("authorized", "disabled") else []
+        state = draw(st.sampled_from(["authorized", "pending", "expired", "revoked", "disabled"]))
+        warehouses = (
+            draw(st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2, unique=True))
+            if state in ("authorized", "disabled")
+            else []
+        )
         channels = {kind: draw(st.booleans()) for kind in CHANNELS}
-        stores.append({"n": i, "state": state, "warehouses": warehouses, "channels": channels,
-                       "market": MARKETS[i], "history": draw(st.booleans())})
+        stores.append(
+            {
+                "n": i,
+                "state": state,
+                "warehouses": warehouses,
+                "channels": channels,
+                "market": MARKETS[i],
+                "history": draw(st.booleans()),
+            }
+        )
     return stores
 
 
@@ -130,42 +186,77 @@ def _document(session: SandboxSession, stores: list[dict[str, Any]]) -> dict[str
     now, past = stamp(session, -1), stamp(session, -40)
     doc: dict[str, Any] = {
         "customers": [{"id": 1, "company_name": "Acme"}],
-        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"},
-                       {"id": 2, "customer_id": 1, "description": "East"}],
-        "stores": [], "connections": [], "authorization_requests": [],
+        "warehouses": [
+            {"id": 1, "customer_id": 1, "description": "Main"},
+            {"id": 2, "customer_id": 1, "description": "East"},
+        ],
+        "stores": [],
+        "connections": [],
+        "authorization_requests": [],
     }
     for s in stores:
         sid, state = 10 + s["n"], s["state"]
-        auth = authorized(session) if state in ("authorized", "disabled") else {
-            "status": {"pending": "missing"}.get(state, state)}
+        auth = (
+            authorized(session)
+            if state in ("authorized", "disabled")
+            else {"status": {"pending": "missing"}.get(state, state)}
+        )
         on = now if state == "authorized" else None
-        doc["stores"].append({"id": sid, "customer_id": 1, "name": f"Acme {s['n']}",
-                              "enabled_at": on,
-                              "adapter": adapter(s["market"], auth)})
+        doc["stores"].append(
+            {
+                "id": sid,
+                "customer_id": 1,
+                "name": f"Acme {s['n']}",
+                "enabled_at": on,
+                "adapter": adapter(s["market"], auth),
+            }
+        )
         for w in s["warehouses"]:
-            doc["connections"].append({
-                "id": sid * 10 + w, "customer_id": 1, "store_id": sid, "warehouse_id": w + 1,
-                "name": f"Acme {s['n']}", "enabled_at": on,
-                "channels": [{"type": k, "enabled_at": now if v else None}
-                             for k, v in s["channels"].items()]})
+            doc["connections"].append(
+                {
+                    "id": sid * 10 + w,
+                    "customer_id": 1,
+                    "store_id": sid,
+                    "warehouse_id": w + 1,
+                    "name": f"Acme {s['n']}",
+                    "enabled_at": on,
+                    "channels": [
+                        {"type": k, "enabled_at": now if v else None}
+                        for k, v in s["channels"].items()
+                    ],
+                }
+            )
         if state == "pending":
-            doc["authorization_requests"].append({"store_id": sid, "email": "ops@acme.example",
-                                                  "expires_at": stamp(session, 5)})
+            doc["authorization_requests"].append(
+                {"store_id": sid, "email": "ops@acme.example", "expires_at": stamp(session, 5)}
+            )
         elif s["history"] or state == "expired":
             # An invitation long expired (or completed): its email is all that is left.
-            doc["authorization_requests"].append({
-                "store_id": sid, "email": "ops@acme.example", "created_at": past,
-                "expires_at": stamp(session, -33),
-                **({"status": "completed", "completed_at": past} if state == "authorized"
-                   else {})})
+            doc["authorization_requests"].append(
+                {
+                    "store_id": sid,
+                    "email": "ops@acme.example",
+                    "created_at": past,
+                    "expires_at": stamp(session, -33),
+                    **(
+                        {"status": "completed", "completed_at": past}
+                        if state == "authorized"
+                        else {}
+                    ),
+                }
+            )
     return doc
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(stores=accounts())
-def test_planning_the_imported_file_gives_no_changes(tmp_path: Path,
-                                                     stores: list[dict[str, Any]]) -> None:
+def test_planning_the_imported_file_gives_no_changes(
+    tmp_path: Path, stores: list[dict[str, Any]]
+) -> None:
     # A fresh account per example (hypothesis reuses the function's tmp_path).
     session = open_sandbox(tempfile.mkdtemp(dir=tmp_path))
     with session.client:
@@ -173,28 +264,54 @@ def test_planning_the_imported_file_gives_no_changes(tmp_path: Path,
         imported = workflows.import_account(session.client, (), "imported.yaml")
         desired = load_text(imported.text, "imported.yaml")
         assert desired.merchants[0].email == (
-            "ops@acme.example" if any(s["state"] in ("pending", "expired") or s["history"]
-                                      for s in stores) else None)
+            "ops@acme.example"
+            if any(s["state"] in ("pending", "expired") or s["history"] for s in stores)
+            else None
+        )
         again = plan(desired, session.client.read_live(), now=session.client.clock())
         assert [(str(c.kind), c.store) for c in again.changes] == [], imported.text
         assert imported.notes == ()
 
 
 def test_a_store_disabled_in_the_ui_with_its_connection_on_is_imported_switched_off(
-        session: SandboxSession) -> None:
+    session: SandboxSession,
+) -> None:
     on = stamp(session, -1)
-    seed(session, {
-        "customers": [{"id": 1, "company_name": "Acme"}],
-        "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
-        "stores": [{"id": 1, "customer_id": 1, "name": "Acme US",
-                    "adapter": adapter(MARKETS[0], authorized(session))}],
-        "connections": [{"id": 1, "customer_id": 1, "store_id": 1, "warehouse_id": 1,
-                         "name": "Acme US", "enabled_at": on}],
-        "authorization_requests": [{"store_id": 1, "email": "ops@acme.example",
-                                    "status": "completed", "created_at": stamp(session, -50),
-                                    "completed_at": stamp(session, -50),
-                                    "expires_at": stamp(session, -43)}],
-    })
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "adapter": adapter(MARKETS[0], authorized(session)),
+                }
+            ],
+            "connections": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "store_id": 1,
+                    "warehouse_id": 1,
+                    "name": "Acme US",
+                    "enabled_at": on,
+                }
+            ],
+            "authorization_requests": [
+                {
+                    "store_id": 1,
+                    "email": "ops@acme.example",
+                    "status": "completed",
+                    "created_at": stamp(session, -50),
+                    "completed_at": stamp(session, -50),
+                    "expires_at": stamp(session, -43),
+                }
+            ],
+        },
+    )
     imported = workflows.import_account(session.client, (), "imported.yaml")
     desired = load_text(imported.text, "imported.yaml")
     assert desired.merchants[0].email == "ops@acme.example"

@@ -55,8 +55,12 @@ def tenant(slow_server: Server, tmp_path: Path) -> Account:
 def start_apply(tenant: Account) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CLI, "apply", "stores.yaml", "--auto-approve", "--audit-log", "audit.jsonl"],
-        env=tenant.env, cwd=tenant.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, stdin=subprocess.DEVNULL,
+        env=tenant.env,
+        cwd=tenant.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -105,13 +109,17 @@ def printed_line(record: dict[str, Any]) -> str:
 
 
 def change_lines(out: str) -> list[str]:
-    return sorted(line.partition(": ")[0] for line in out.splitlines()
-                  if line[:1] in SYMBOLS.values())
+    return sorted(
+        line.partition(": ")[0] for line in out.splitlines() if line[:1] in SYMBOLS.values()
+    )
 
 
 def created(records: list[dict[str, Any]], kind: str, *outcomes: str) -> set[int]:
-    return {r["created_id"] for r in records
-            if r["kind"] == kind and r["outcome"] in outcomes and r["created_id"] is not None}
+    return {
+        r["created_id"]
+        for r in records
+        if r["kind"] == kind and r["outcome"] in outcomes and r["created_id"] is not None
+    }
 
 
 def assert_nothing_lost(tenant: Account, out: str, planned: int) -> list[dict[str, Any]]:
@@ -153,7 +161,8 @@ def run_interrupted_once(tenant: Account, sig: signal.Signals, code: int) -> Non
     assert customers == created(records, "create_merchant", "ok")
     assert stores == created(records, "create_store", "ok")
     assert {m["authorization_request_id"] for m in tenant.outbox()} == created(
-        records, "invite", "ok")
+        records, "invite", "ok"
+    )
     settle(tenant, config)
 
 
@@ -168,7 +177,8 @@ def test_sigterm_finishes_what_is_in_flight_records_it_and_exits_143(tenant: Acc
 
 @pytest.mark.slow
 def test_a_second_sigint_stops_at_once_and_records_what_was_in_flight_as_unknown(
-        tenant: Account) -> None:
+    tenant: Account,
+) -> None:
     config = fleet(6, 2)
     tenant.write_config(config)
     planned = len(tenant.plan_json("stores.yaml")["changes"])
@@ -210,11 +220,20 @@ class HangsOn(WriteClient):
 
 
 def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_recorded(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     sync, client = on_sandbox(HangsOn, tmp_path / "state", hang="Stuck")
-    changes = tuple(Change(f"m{i}", ChangeKind.CREATE_MERCHANT, name, None,
-                           Target(TargetType.CUSTOMER), detail=CreateMerchant(name))
-                    for i, name in enumerate(["Stuck", "Quick", "Later"]))
+    changes = tuple(
+        Change(
+            f"m{i}",
+            ChangeKind.CREATE_MERCHANT,
+            name,
+            None,
+            Target(TargetType.CUSTOMER),
+            detail=CreateMerchant(name),
+        )
+        for i, name in enumerate(["Stuck", "Quick", "Later"])
+    )
     stop = Stop(grace=0.05)
     log = AuditLog(tmp_path / "audit.jsonl")
 
@@ -222,8 +241,16 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
         stop.request(signal.SIGTERM)  # a signal, as its handler would pass it on
 
     with sync, log:
-        report = sync.run(apply_plan(Plan(changes=changes), client, parallelism=2,
-                                     on_result=first_result, audit=log, stop=stop))
+        report = sync.run(
+            apply_plan(
+                Plan(changes=changes),
+                client,
+                parallelism=2,
+                on_result=first_result,
+                audit=log,
+                stop=stop,
+            )
+        )
         customers = [c.company_name for c in sync.read_live().customers]
 
     outcomes = {r.change.merchant: r.outcome for r in report.results}
@@ -231,6 +258,5 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
     assert report.interrupted == signal.SIGTERM and report.not_started == 1
     assert "Apply interrupted by SIGTERM" in report.summary_line()
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert {(x["merchant"], x["outcome"]) for x in lines} == {("Quick", "ok"),
-                                                             ("Stuck", "unknown")}
+    assert {(x["merchant"], x["outcome"]) for x in lines} == {("Quick", "ok"), ("Stuck", "unknown")}
     assert customers == ["Quick"]

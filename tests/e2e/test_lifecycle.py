@@ -15,8 +15,9 @@ pytestmark = pytest.mark.e2e
 EMAIL = "ops@acme.example"
 
 
-def config(*stores: dict[str, Any], email: str | None = EMAIL, prune: bool = False,
-           **top: Any) -> dict[str, Any]:
+def config(
+    *stores: dict[str, Any], email: str | None = EMAIL, prune: bool = False, **top: Any
+) -> dict[str, Any]:
     merchant: dict[str, Any] = {"name": "Acme", "stores": list(stores)}
     if email:
         merchant["email"] = email
@@ -125,7 +126,9 @@ def test_prune_disables_an_unlisted_store_and_cancels_its_request(account: Accou
     account.write_config(config(US, prune=True))
     plan = account.plan_json("stores.yaml")
     assert kinds(plan) == ["cancel_invite", "disable", "disable"] or kinds(plan) == [
-        "cancel_invite", "disable"]
+        "cancel_invite",
+        "disable",
+    ]
     account.cli("apply", "stores.yaml", "--auto-approve", "--force", check=True)
     stores = {s["name"]: s for s in account.api("GET", "/stores")}
     assert stores["Acme CA"]["enabled_at"] is None
@@ -217,7 +220,12 @@ def test_audit_log_has_one_line_per_change_without_secrets(account: Account) -> 
     lines = (account.workdir / "audit.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert sorted(r["kind"] for r in records) == [
-        "create_merchant", "create_store", "create_store", "invite", "invite"]
+        "create_merchant",
+        "create_store",
+        "create_store",
+        "invite",
+        "invite",
+    ]
     assert all(r["outcome"] == "ok" and r["config_digest"] for r in records)
     assert account.password not in "".join(lines)
 
@@ -279,9 +287,16 @@ def test_import_of_an_account_the_config_cannot_express_still_writes_it(
     # DropStream lets two customers share a company name; a config names merchants by it.
     for market in ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"):
         customer = account.api("POST", "/customers", {"company_name": "Acme"})
-        account.api("POST", "/stores", {"customer_id": customer["id"], "name": "Acme shop",
-                                        "platform": "amazon",
-                                        "adapter": {"marketplace_id": market}})
+        account.api(
+            "POST",
+            "/stores",
+            {
+                "customer_id": customer["id"],
+                "name": "Acme shop",
+                "platform": "amazon",
+                "adapter": {"marketplace_id": market},
+            },
+        )
 
     imported = account.cli("import", "--output", "imported.yaml")
     assert imported.returncode == 0, imported.stderr

@@ -15,9 +15,18 @@ pytestmark = pytest.mark.e2e
 def test_a_decomposed_live_name_is_the_configs_merchant(account: Account) -> None:
     nfc, nfd = (unicodedata.normalize(form, "Café Ltd") for form in ("NFC", "NFD"))
     customer = account.api("POST", "/customers", {"company_name": nfd})["id"]
-    account.write_config({"version": 1, "merchants": [
-        {"name": nfc, "email": "ops@cafe.example",
-         "stores": [{"name": "Café US", "marketplace": "US"}]}]})
+    account.write_config(
+        {
+            "version": 1,
+            "merchants": [
+                {
+                    "name": nfc,
+                    "email": "ops@cafe.example",
+                    "stores": [{"name": "Café US", "marketplace": "US"}],
+                }
+            ],
+        }
+    )
 
     planned = account.plan_json("stores.yaml")
     assert sorted(c["kind"] for c in planned["changes"]) == ["create_store", "invite"]

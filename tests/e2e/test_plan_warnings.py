@@ -16,8 +16,11 @@ EMAIL = "ops@acme.example"
 
 
 def config(*stores: dict[str, Any], **top: Any) -> dict[str, Any]:
-    return {"version": 1, **top,
-            "merchants": [{"name": "Acme", "email": EMAIL, "stores": list(stores)}]}
+    return {
+        "version": 1,
+        **top,
+        "merchants": [{"name": "Acme", "email": EMAIL, "stores": list(stores)}],
+    }
 
 
 def test_a_store_renamed_in_the_ui_is_not_silently_created_again(account: Account) -> None:
@@ -31,15 +34,17 @@ def test_a_store_renamed_in_the_ui_is_not_silently_created_again(account: Accoun
     assert f"live Amazon store {live['id']} ('Acme USA')" in planned.stdout
     assert f"pin it with `id: {live['id']}`" in planned.stdout
 
-    pinned = str(account.write_config(config(
-        {"name": "Acme US", "marketplace": "US", "id": live["id"]})))
+    pinned = str(
+        account.write_config(config({"name": "Acme US", "marketplace": "US", "id": live["id"]}))
+    )
     plan = account.plan_json(pinned)
     assert [c["kind"] for c in plan["changes"]] == ["update_store"]
     assert not any("would be created" in w for w in plan["warnings"])
 
 
 def test_a_config_that_names_its_account_runs_only_against_it(
-        account: Account, server: Server, tmp_path: Path) -> None:
+    account: Account, server: Server, tmp_path: Path
+) -> None:
     other = new_account(server, tmp_path, "other")  # a second login (POST /_sandbox/users)
     us = {"name": "Acme US", "marketplace": "US"}
     path = str(account.write_config(config(us, account=account.username)))
@@ -60,14 +65,17 @@ def test_a_config_that_names_its_account_runs_only_against_it(
 
 def test_the_files_of_one_config_must_name_the_same_account(account: Account) -> None:
     (account.workdir / "conf").mkdir()
-    account.write_config({"version": 1, "account": account.username, "merchants": []},
-                         name="conf/a.yaml")
-    account.write_config(config({"name": "Acme US", "marketplace": "US"}, account="someone"),
-                         name="conf/b.yaml")
+    account.write_config(
+        {"version": 1, "account": account.username, "merchants": []}, name="conf/a.yaml"
+    )
+    account.write_config(
+        config({"name": "Acme US", "marketplace": "US"}, account="someone"), name="conf/b.yaml"
+    )
     result = account.cli("plan", "conf")
     assert result.returncode == 1
-    assert (f"account 'someone' differs from account '{account.username}' named at "
-            "conf/a.yaml:2:10") in result.stderr
+    assert (
+        f"account 'someone' differs from account '{account.username}' named at conf/a.yaml:2:10"
+    ) in result.stderr
     # One file naming it is enough for the whole config.
     account.write_config(config({"name": "Acme US", "marketplace": "US"}), name="conf/b.yaml")
     assert account.cli("plan", "conf").returncode == 0
@@ -82,8 +90,11 @@ def test_an_authorization_by_another_seller_holds_back_its_connection(account: A
         rid = mail["authorization_request_id"]
         request = account.api("GET", f"/authorization_requests/{rid}")
         seller = "A1ACME" if request["store_id"] == ids["Acme US"] else "A9STRANGER"
-        account.control("POST", f"/_sandbox/authorization_requests/{rid}/complete",
-                        {"selling_partner_id": seller})
+        account.control(
+            "POST",
+            f"/_sandbox/authorization_requests/{rid}/complete",
+            {"selling_partner_id": seller},
+        )
 
     unpinned = account.plan_json(path)
     assert [c["kind"] for c in unpinned["changes"]] == ["create_connection"] * 2
@@ -97,5 +108,4 @@ def test_an_authorization_by_another_seller_holds_back_its_connection(account: A
     assert connected == {ids["Acme US"]}  # the stranger's store waits for a review
     again = account.plan_json(path)
     assert again["changes"] == []
-    assert any("authorized by Amazon seller A9STRANGER, not A1ACME" in w
-               for w in again["warnings"])
+    assert any("authorized by Amazon seller A9STRANGER, not A1ACME" in w for w in again["warnings"])

@@ -20,8 +20,12 @@ EMAIL = "ops@acme.example"
 
 
 def config(*merchants: tuple[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    return {"version": 1, "merchants": [
-        {"name": name, "email": EMAIL, "stores": stores} for name, stores in merchants]}
+    return {
+        "version": 1,
+        "merchants": [
+            {"name": name, "email": EMAIL, "stores": stores} for name, stores in merchants
+        ],
+    }
 
 
 def api_requests(account: Account) -> dict[str, int]:
@@ -31,8 +35,9 @@ def api_requests(account: Account) -> dict[str, int]:
 
 
 def writes(requests: dict[str, int]) -> dict[str, int]:
-    return {k: v for k, v in requests.items()
-            if not k.startswith("GET ") and k != "POST /auth/token"}
+    return {
+        k: v for k, v in requests.items() if not k.startswith("GET ") and k != "POST /auth/token"
+    }
 
 
 def saved_plan(account: Account) -> tuple[Path, dict[str, Any]]:
@@ -42,8 +47,9 @@ def saved_plan(account: Account) -> tuple[Path, dict[str, Any]]:
     return path, json.loads(path.read_text())
 
 
-def refused_without_a_request(account: Account, *args: str,
-                              env: dict[str, str] | None = None) -> str:
+def refused_without_a_request(
+    account: Account, *args: str, env: dict[str, str] | None = None
+) -> str:
     before = api_requests(account)
     result = account.cli("apply", *args) if env is None else _cli(account, env, *args)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -58,9 +64,15 @@ def _cli(account: Account, env: dict[str, str], *args: str) -> Any:
 
     from tests.e2e.harness import CLI
 
-    return subprocess.run([*CLI, "apply", *args], env=env, cwd=account.workdir,
-                          capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*CLI, "apply", *args],
+        env=env,
+        cwd=account.workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None], *, resign: bool = False) -> None:
@@ -92,15 +104,24 @@ def test_an_edited_plan_is_refused_as_edited(account: Account) -> None:
     assert "plan.json: the plan file was edited after it was saved" in err
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d["changes"][0].update(kind="delete_everything"),
-     "unknown change kind 'delete_everything'"),
-    (lambda d: d["changes"][1]["detail"].pop("marketplace_id"),
-     "changes[1].detail.marketplace_id: missing"),
-    (lambda d: d.pop("account"), "account: missing"),
-], ids=["unknown-kind", "missing-field", "no-account"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["changes"][0].update(kind="delete_everything"),
+            "unknown change kind 'delete_everything'",
+        ),
+        (
+            lambda d: d["changes"][1]["detail"].pop("marketplace_id"),
+            "changes[1].detail.marketplace_id: missing",
+        ),
+        (lambda d: d.pop("account"), "account: missing"),
+    ],
+    ids=["unknown-kind", "missing-field", "no-account"],
+)
 def test_a_malformed_plan_is_refused_before_the_first_request(
-        account: Account, change: Callable[[dict[str, Any]], None], message: str) -> None:
+    account: Account, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
     path, _ = saved_plan(account)
     edit(path, change)
     assert message in refused_without_a_request(account, "plan.json")
@@ -115,23 +136,28 @@ def test_a_plan_of_another_account_is_refused_naming_both(account: Account) -> N
     assert other.api("GET", "/customers") == []
 
 
-def test_a_plan_of_another_server_is_refused_naming_both(account: Account,
-                                                         tmp_path: Path) -> None:
+def test_a_plan_of_another_server_is_refused_naming_both(account: Account, tmp_path: Path) -> None:
     saved_plan(account)
     # The bundled in-process sandbox is another server (its own URL and login).
     err = refused_without_a_request(account, "plan.json", "--sandbox", str(tmp_path / "sb"))
     assert account.server.url in err and "http://sandbox.local" in err
 
 
-def test_a_change_retargeted_outside_the_plans_merchants_writes_nothing(
-        account: Account) -> None:
-    account.write_config(config(("Acme", [{"name": "Acme US", "marketplace": "US"}]),
-                                ("Other", [{"name": "Other US", "marketplace": "US"}])))
+def test_a_change_retargeted_outside_the_plans_merchants_writes_nothing(account: Account) -> None:
+    account.write_config(
+        config(
+            ("Acme", [{"name": "Acme US", "marketplace": "US"}]),
+            ("Other", [{"name": "Other US", "marketplace": "US"}]),
+        )
+    )
     account.cli("apply", "stores.yaml", "--auto-approve", check=True)
     stores = {s["name"]: s["id"] for s in account.api("GET", "/stores")}
-    account.write_config(config(
-        ("Acme", [{"name": "Acme US", "marketplace": "US", "fulfillment_latency": 5}]),
-        ("Other", [{"name": "Other US", "marketplace": "US"}])))
+    account.write_config(
+        config(
+            ("Acme", [{"name": "Acme US", "marketplace": "US", "fulfillment_latency": 5}]),
+            ("Other", [{"name": "Other US", "marketplace": "US"}]),
+        )
+    )
     account.cli("plan", "stores.yaml", "--merchant", "Acme", "--out", "plan.json", check=True)
 
     def retarget(d: dict[str, Any]) -> None:

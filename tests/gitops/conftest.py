@@ -24,18 +24,29 @@ def run_github_script(tmp_path: Path) -> RunScript:
             pytest.fail("node is missing in CI: the github-script steps cannot be executed")
         pytest.skip("node is not installed: the github-script steps cannot be executed")
 
-    def run(script: str, *, files: Mapping[str, str], env: Mapping[str, str] | None = None,
-            comments: list[Call] | None = None, issues: list[Call] | None = None) -> list[Call]:
+    def run(
+        script: str,
+        *,
+        files: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
+        comments: list[Call] | None = None,
+        issues: list[Call] | None = None,
+    ) -> list[Call]:
         for name, text in files.items():
             (tmp_path / name).write_text(text, encoding="utf-8")
         (tmp_path / "script.js").write_text(script, encoding="utf-8")
         (tmp_path / "harness.js").write_text(HARNESS, encoding="utf-8")
         (tmp_path / "state.json").write_text(
-            json.dumps({"comments": comments or [], "issues": issues or []}), encoding="utf-8")
+            json.dumps({"comments": comments or [], "issues": issues or []}), encoding="utf-8"
+        )
         result = subprocess.run(
-            [node, "harness.js", "script.js", "state.json"], cwd=tmp_path,
+            [node, "harness.js", "script.js", "state.json"],
+            cwd=tmp_path,
             env={"PATH": os.environ.get("PATH", ""), **(env or {})},
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         calls: list[Call] = json.loads(result.stdout)

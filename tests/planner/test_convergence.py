@@ -52,40 +52,68 @@ def accounts(draw: st.DrawFn) -> tuple[DesiredState, LiveState]:
         merchants.append(DesiredMerchant(name, email, prune=draw(st.booleans()), stores=stores))
     desired = DesiredState(tuple(merchants), Safety(max_invites_per_run=10_000))
 
-    customers = [Customer(i + 1, n) for i, n in
-                 enumerate(draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=3)))]
+    customers = [
+        Customer(i + 1, n)
+        for i, n in enumerate(draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=3)))
+    ]
     stores_, connections, requests = [], [], []
     sid = 100
     for c in customers:
         for name in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4)):
             sid += 1
             status = draw(st.sampled_from(STATUSES))
-            auth = Authorization(status, None, NOW - timedelta(days=5),
-                                 NOW + timedelta(days=draw(st.integers(1, 360))))
-            stores_.append(Store(sid, c.id, name, marketplace_id=MARKET_IDS[market[name]],
-                                 authorization=auth,
-                                 enabled_at=NOW if draw(st.booleans()) else None,
-                                 fulfillment_latency=draw(st.none() | st.integers(1, 30))))
+            auth = Authorization(
+                status,
+                None,
+                NOW - timedelta(days=5),
+                NOW + timedelta(days=draw(st.integers(1, 360))),
+            )
+            stores_.append(
+                Store(
+                    sid,
+                    c.id,
+                    name,
+                    marketplace_id=MARKET_IDS[market[name]],
+                    authorization=auth,
+                    enabled_at=NOW if draw(st.booleans()) else None,
+                    fulfillment_latency=draw(st.none() | st.integers(1, 30)),
+                )
+            )
             if status == "authorized" and draw(st.booleans()):
-                connections.append(Connection(sid + 1000, c.id, sid, c.id,
-                                              draw(st.sampled_from([name, "other"])),
-                                              NOW if draw(st.booleans()) else None))
+                connections.append(
+                    Connection(
+                        sid + 1000,
+                        c.id,
+                        sid,
+                        c.id,
+                        draw(st.sampled_from([name, "other"])),
+                        NOW if draw(st.booleans()) else None,
+                    )
+                )
             if status != "authorized" and draw(st.booleans()):
                 age = draw(st.integers(0, 10))
-                requests.append(AuthorizationRequest(
-                    sid + 2000, sid, c.id, draw(st.sampled_from(["A@x.example", "z@x.example"])),
-                    "pending", NOW - timedelta(days=age), NOW - timedelta(days=age - 7)))
+                requests.append(
+                    AuthorizationRequest(
+                        sid + 2000,
+                        sid,
+                        c.id,
+                        draw(st.sampled_from(["A@x.example", "z@x.example"])),
+                        "pending",
+                        NOW - timedelta(days=age),
+                        NOW - timedelta(days=age - 7),
+                    )
+                )
     warehouses = tuple(Warehouse(c.id, c.id, f"{c.company_name} Warehouse") for c in customers)
-    live = LiveState(tuple(customers), warehouses, tuple(stores_), tuple(connections),
-                     tuple(requests))
+    live = LiveState(
+        tuple(customers), warehouses, tuple(stores_), tuple(connections), tuple(requests)
+    )
     return desired, live
 
 
 def merchant_approves_every_invite(live: LiveState) -> LiveState:
     asked = {r.store_id for r in live.authorization_requests}
     granted = Authorization("authorized", "A1SELLER", NOW, NOW + timedelta(days=365))
-    stores = tuple(replace(s, authorization=granted) if s.id in asked else s
-                   for s in live.stores)
+    stores = tuple(replace(s, authorization=granted) if s.id in asked else s for s in live.stores)
     return replace(live, stores=stores, authorization_requests=())
 
 
@@ -144,8 +172,10 @@ def test_misspelt_warehouse_is_a_plan_error_before_the_store_is_authorized() -> 
 
 def test_misspelt_warehouse_of_a_connected_store_is_reported_once() -> None:
     desired = state(merchant("Acme", store("Acme", "Acme US", warehouse="Acme Warehuose")))
-    live = account(live_store(10, "Acme US", authorization=AUTHORIZED, enabled_at=NOW),
-                   connections=(Connection(5, 1, 10, 1, "Acme US", NOW),))
+    live = account(
+        live_store(10, "Acme US", authorization=AUTHORIZED, enabled_at=NOW),
+        connections=(Connection(5, 1, 10, 1, "Acme US", NOW),),
+    )
 
     try:
         plan(desired, live, now=NOW)

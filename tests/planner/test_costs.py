@@ -13,8 +13,14 @@ from tests.planner.scenario import NOW, account, connected, merchant, state, sto
 def disabling_plan() -> Plan:
     us_s, us_c = connected(1, "Acme US")
     ca_s, ca_c = connected(2, "Acme CA", marketplace="A2EUQ1WTGCTBG2")
-    desired = state(merchant("Acme", store("Acme", "Acme US", enabled=False),
-                             store("Acme", "Acme JP", marketplace="JP"), prune=True))
+    desired = state(
+        merchant(
+            "Acme",
+            store("Acme", "Acme US", enabled=False),
+            store("Acme", "Acme JP", marketplace="JP"),
+            prune=True,
+        )
+    )
     return plan(desired, account(us_s, ca_s, connections=(us_c, ca_c)), now=NOW)
 
 
@@ -42,8 +48,10 @@ def test_an_invite_says_its_email_cannot_be_unsent() -> None:
 
 def test_the_summary_shows_the_billing_effect_of_the_whole_plan() -> None:
     p = disabling_plan()
-    assert p.summary()["billing"] == {"connections_added": 0,
-                                      "connections_disabled_still_billed": 2}
+    assert p.summary()["billing"] == {
+        "connections_added": 0,
+        "connections_disabled_still_billed": 2,
+    }
     md = render_markdown(p)
     assert "| connections disabled, still billed | 2 |" in md
     assert "| connections billed | +0 |" in md

@@ -35,13 +35,15 @@ def run(desired: Any, live: LiveState, **kw: Any) -> Plan:
 
 
 def neutralizations(p: Plan) -> list[NeutralizeDuplicate]:
-    return [c.detail_as(NeutralizeDuplicate) for c in p.changes
-            if c.kind == K.NEUTRALIZE_DUPLICATE]
+    return [c.detail_as(NeutralizeDuplicate) for c in p.changes if c.kind == K.NEUTRALIZE_DUPLICATE]
 
 
 def test_a_duplicate_store_is_neutralized_and_the_lowest_id_is_planned_against() -> None:
-    live = account(live_store(1, "Acme US", fulfillment_latency=5),
-                   live_store(2, "Acme US", enabled_at=NOW), requests=(request(60, 2),))
+    live = account(
+        live_store(1, "Acme US", fulfillment_latency=5),
+        live_store(2, "Acme US", enabled_at=NOW),
+        requests=(request(60, 2),),
+    )
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
     [n] = neutralizations(p)
     assert (n.object_type, n.object_id, n.kept_id) == ("store", 2, 1)
@@ -52,15 +54,18 @@ def test_a_duplicate_store_is_neutralized_and_the_lowest_id_is_planned_against()
     assert update.target.id == 1
     invite = next(c for c in p.changes if c.kind == K.INVITE)
     assert invite.target.id == 1
-    assert "neutralize duplicate store 2 of \"Acme US\" (keeps store 1" in render_text(p)
+    assert 'neutralize duplicate store 2 of "Acme US" (keeps store 1' in render_text(p)
     assert "`neutralize_duplicate` | 1" in render_markdown(p)
 
 
 def test_a_duplicate_customer_is_neutralized_with_its_stores_and_invites() -> None:
     customers = (Customer(1, "Acme"), Customer(2, "Acme"))
-    live = account(live_store(5, "Acme US", customer=2, enabled_at=NOW),
-                   live_store(6, "Acme CA", customer=2),
-                   requests=(replace(request(61, 6), customer_id=2),), customers=customers)
+    live = account(
+        live_store(5, "Acme US", customer=2, enabled_at=NOW),
+        live_store(6, "Acme CA", customer=2),
+        requests=(replace(request(61, 6), customer_id=2),),
+        customers=customers,
+    )
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
     [n] = neutralizations(p)
     assert (n.object_type, n.object_id, n.kept_id) == ("customer", 2, 1)
@@ -73,8 +78,11 @@ def test_a_duplicate_customer_is_neutralized_with_its_stores_and_invites() -> No
 def test_a_duplicate_customer_with_an_enabled_connection_stops_the_plan() -> None:
     s, conn = connected(5, "Acme US", customer=2)
     live = account(s, connections=(conn,), customers=(Customer(1, "Acme"), Customer(2, "Acme")))
-    with pytest.raises(PlanError, match=r"2 DropStream customers have this company name "
-                                        r"\(ids 1, 2\), and customer 2 has an enabled connection"):
+    with pytest.raises(
+        PlanError,
+        match=r"2 DropStream customers have this company name "
+        r"\(ids 1, 2\), and customer 2 has an enabled connection",
+    ):
         run(state(merchant("Acme", store("Acme", "Acme US"))), live)
 
 
@@ -85,8 +93,9 @@ def test_three_copies_keep_the_lowest_and_neutralize_both_others() -> None:
 
 
 def test_a_neutralized_duplicate_is_not_also_pruned() -> None:
-    live = account(live_store(1, "Acme US", enabled_at=NOW), live_store(2, "Acme US",
-                                                                        enabled_at=NOW))
+    live = account(
+        live_store(1, "Acme US", enabled_at=NOW), live_store(2, "Acme US", enabled_at=NOW)
+    )
     p = run(state(merchant("Acme", store("Acme", "Acme US"), prune=True)), live)
     assert [c.kind for c in p.changes if c.target.id == 2] == [K.NEUTRALIZE_DUPLICATE]
 
@@ -94,8 +103,11 @@ def test_a_neutralized_duplicate_is_not_also_pruned() -> None:
 def test_a_neutralization_counts_as_a_disable_for_the_safety_threshold() -> None:
     stores = [live_store(i, f"Acme {i}", authorization=AUTHORIZED) for i in range(1, 10)]
     live = account(*stores, live_store(20, "Acme 1"))
-    desired = state(merchant("Acme", *(store("Acme", f"Acme {i}") for i in range(1, 10))),
-                    min_existing=1, max_disable_percent=5)
+    desired = state(
+        merchant("Acme", *(store("Acme", f"Acme {i}") for i in range(1, 10))),
+        min_existing=1,
+        max_disable_percent=5,
+    )
     p = run(desired, live)
     assert [n.object_id for n in neutralizations(p)] == [20]
     assert any("disable 1 of 10" in r for r in p.blocked_reasons)
@@ -103,8 +115,12 @@ def test_a_neutralization_counts_as_a_disable_for_the_safety_threshold() -> None
 
 def test_applying_the_plan_leaves_nothing_to_do() -> None:
     customers = (Customer(1, "Acme"), Customer(2, "Acme"))
-    live = account(live_store(5, "Acme US", customer=2), live_store(7, "Acme US"),
-                   live_store(8, "Acme US"), customers=customers)
+    live = account(
+        live_store(5, "Acme US", customer=2),
+        live_store(7, "Acme US"),
+        live_store(8, "Acme US"),
+        customers=customers,
+    )
     desired = state(merchant("Acme", store("Acme", "Acme US")))
     first = run(desired, live)
     assert len(neutralizations(first)) == 2
@@ -121,8 +137,7 @@ def test_the_neutralized_name_always_fits_and_keeps_its_suffix() -> None:
 
 
 def test_a_saved_neutralization_round_trips_and_an_edited_one_is_refused() -> None:
-    live = account(live_store(1, "Acme US"), live_store(2, "Acme US"),
-                   requests=(request(60, 2),))
+    live = account(live_store(1, "Acme US"), live_store(2, "Acme US"), requests=(request(60, 2),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
     document = p.to_dict()
     assert Plan.from_dict(document).to_dict() == document

@@ -11,8 +11,9 @@ from dropstream_sync.render import render_text
 from tests.planner.scenario import NOW, account, live_store, merchant, state, store
 
 
-def lapsed(rid: int, sid: int, *, days_ago: int, email: str = "ops@acme.example"
-           ) -> AuthorizationRequest:
+def lapsed(
+    rid: int, sid: int, *, days_ago: int, email: str = "ops@acme.example"
+) -> AuthorizationRequest:
     created = NOW - timedelta(days=days_ago)
     return AuthorizationRequest(rid, sid, 1, email, "expired", created, created + timedelta(days=7))
 

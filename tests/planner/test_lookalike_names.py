@@ -48,17 +48,19 @@ def test_a_look_alike_live_customer_is_this_merchant_not_a_new_one(live_name: st
 
 def test_the_desired_name_may_be_the_decomposed_one() -> None:
     desired = state(merchant(NFD, store(NFD, "Shop US")))
-    p = plan(desired, account(live_store(1, "Shop US"), customers=(Customer(1, NFC),)),
-             now=NOW)
+    p = plan(desired, account(live_store(1, "Shop US"), customers=(Customer(1, NFC),)), now=NOW)
     assert ChangeKind.CREATE_MERCHANT not in {c.kind for c in p.changes}
     assert ascii(NFC) in p.warnings[0] and ascii(NFD) in p.warnings[0]
 
 
-@pytest.mark.parametrize("live_name", [unicodedata.normalize("NFD", "Café US"), "Café US ",
-                                       "Café\u200b US"],
-                         ids=["nfd", "trailing-space", "zero-width-space"])
+@pytest.mark.parametrize(
+    "live_name",
+    [unicodedata.normalize("NFD", "Café US"), "Café US ", "Café\u200b US"],
+    ids=["nfd", "trailing-space", "zero-width-space"],
+)
 def test_a_look_alike_live_store_is_matched_and_renamed_to_the_configs_spelling(
-        live_name: str) -> None:
+    live_name: str,
+) -> None:
     desired = state(merchant("Acme", store("Acme", unicodedata.normalize("NFC", "Café US"))))
     s, c = connected(1, live_name)
     p = plan(desired, account(s, connections=(c,)), now=NOW)
@@ -68,7 +70,8 @@ def test_a_look_alike_live_store_is_matched_and_renamed_to_the_configs_spelling(
     (rename,) = [c for c in p.changes if c.kind == ChangeKind.UPDATE_STORE]
     assert rename.target.id == 1
     assert [(f.path, f.before, f.after) for f in rename.fields] == [
-        ("name", live_name, unicodedata.normalize("NFC", "Café US"))]
+        ("name", live_name, unicodedata.normalize("NFC", "Café US"))
+    ]
     (warning,) = p.warnings
     assert "live store 1 of merchant 'Acme' is spelt " + ascii(live_name) in warning
 

@@ -60,8 +60,9 @@ def test_status_set_order_and_spelling_never_make_a_change() -> None:
 
 def test_changed_setting_is_an_update_with_before_and_after() -> None:
     s, c = connected(1, "Acme US", fulfillment_latency=5)
-    desired = state(merchant("Acme", store("Acme", "Acme US",
-                                           settings=StoreSettings(fulfillment_latency=2))))
+    desired = state(
+        merchant("Acme", store("Acme", "Acme US", settings=StoreSettings(fulfillment_latency=2)))
+    )
     p = run(desired, account(s, connections=(c,)))
     assert kinds(p) == ["update_store"]
     field = p.changes[0].fields[0]
@@ -71,8 +72,7 @@ def test_changed_setting_is_an_update_with_before_and_after() -> None:
 
 def test_rename_with_pinned_id_updates_store_and_connection() -> None:
     s, c = connected(1, "Old name")
-    p = run(state(merchant("Acme", store("Acme", "New name", id=1))),
-            account(s, connections=(c,)))
+    p = run(state(merchant("Acme", store("Acme", "New name", id=1))), account(s, connections=(c,)))
     assert sorted(kinds(p)) == ["update_connection", "update_store"]
 
 
@@ -92,8 +92,7 @@ def test_new_store_with_enabled_false_is_created_but_nobody_is_invited() -> None
     assert kinds(p) == ["create_store"] and p.pending == ()
 
 
-def test_unauthorized_store_with_enabled_false_gets_no_invite_and_its_request_is_canceled(
-) -> None:
+def test_unauthorized_store_with_enabled_false_gets_no_invite_and_its_request_is_canceled() -> None:
     live = account(live_store(1, "Acme US"), requests=(request(9, 1),))
     p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))), live)
     assert kinds(p) == ["cancel_invite"] and p.pending == ()
@@ -123,9 +122,12 @@ def test_plan_reinvites_when_email_changed() -> None:
     live = account(live_store(1, "Acme US"), requests=(request(9, 1, "old@acme.example"),))
     p = run(state(merchant("Acme", store("Acme", "Acme US"), email="new@acme.example")), live)
     assert kinds(p) == ["reinvite"]
-    assert p.changes[0].detail.to_dict() == {"store_id": 1, "email": "new@acme.example",
-                                   "cancel_request_id": 9,
-                                   "reason": "the invitation went to old@acme.example"}
+    assert p.changes[0].detail.to_dict() == {
+        "store_id": 1,
+        "email": "new@acme.example",
+        "cancel_request_id": 9,
+        "reason": "the invitation went to old@acme.example",
+    }
 
 
 def test_request_to_the_same_email_in_other_letter_case_is_still_awaited() -> None:
@@ -144,9 +146,12 @@ def test_plan_reinvites_when_authorization_expires_within_reauthorize_days() -> 
     assert kinds(p) == ["reinvite"]
     expires = (NOW + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert p.changes[0].detail.to_dict() == {
-        "store_id": 1, "email": "ops@acme.example", "cancel_request_id": None,
+        "store_id": 1,
+        "email": "ops@acme.example",
+        "cancel_request_id": None,
         "reason": f"the authorization expires {expires} (in 10 days)",
-        "authorization_expires_at": expires}
+        "authorization_expires_at": expires,
+    }
 
 
 def test_authorization_expiring_after_reauthorize_days_plans_nothing() -> None:
@@ -160,8 +165,7 @@ def test_reauthorize_days_is_the_merchants_own_window() -> None:
     wide = state(merchant("Acme", store("Acme", "Acme US"), reauthorize_days=60))
     off = state(merchant("Acme", store("Acme", "Acme US"), reauthorize_days=0))
     assert kinds(run(wide, account(s, connections=(c,)))) == ["reinvite"]
-    assert kinds(run(off, account(replace(s, authorization=expiring(1)),
-                                  connections=(c,)))) == []
+    assert kinds(run(off, account(replace(s, authorization=expiring(1)), connections=(c,)))) == []
 
 
 def test_renewal_request_already_pending_is_awaited_not_resent() -> None:
@@ -180,16 +184,19 @@ def test_expired_renewal_request_is_reinvited_with_the_old_one_canceled() -> Non
 
 def test_expiring_authorization_of_merchant_without_email_needs_the_ui() -> None:
     s, c = connected(1, "Acme US", authorization=expiring(10))
-    p = run(state(merchant("Acme", store("Acme", "Acme US"), email=None)),
-            account(s, connections=(c,)))
+    p = run(
+        state(merchant("Acme", store("Acme", "Acme US"), email=None)), account(s, connections=(c,))
+    )
     assert p.changes == () and [x.kind for x in p.pending] == ["needs_ui_authorization"]
     assert "re-authorizes" in p.pending[0].message
 
 
 def test_expiring_authorization_of_disabled_store_is_not_renewed() -> None:
     s, c = connected(1, "Acme US", authorization=expiring(10), enabled=False)
-    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
-            account(s, connections=(c,)))
+    p = run(
+        state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
+        account(s, connections=(c,)),
+    )
     assert p.changes == () and p.pending == ()
 
 
@@ -211,14 +218,18 @@ def test_authorized_store_without_connection_gets_one_enabled() -> None:
     live = account(live_store(1, "Acme US", authorization=AUTHORIZED))
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
     assert kinds(p) == ["create_connection"]
-    assert p.changes[0].detail.to_dict() == {"customer_id": 1, "store_id": 1, "warehouse_id": 1,
-                                   "name": "Acme US", "enable": True}
+    assert p.changes[0].detail.to_dict() == {
+        "customer_id": 1,
+        "store_id": 1,
+        "warehouse_id": 1,
+        "name": "Acme US",
+        "enable": True,
+    }
     assert p.summary()["connections_billed"] == 1
 
 
 def test_no_connection_for_a_store_that_is_not_authorized() -> None:
-    p = run(state(merchant("Acme", store("Acme", "Acme US"))),
-            account(live_store(1, "Acme US")))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(live_store(1, "Acme US")))
     assert "create_connection" not in kinds(p)
 
 
@@ -231,8 +242,10 @@ def test_disabled_store_with_connection_gets_enabled() -> None:
 
 def test_enabled_false_disables_store_and_connection() -> None:
     s, c = connected(1, "Acme US")
-    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
-            account(s, connections=(c,)))
+    p = run(
+        state(merchant("Acme", store("Acme", "Acme US", enabled=False))),
+        account(s, connections=(c,)),
+    )
     assert kinds(p) == ["disable"]
     assert p.changes[0].detail.to_dict()["connection_id"] == c.id
 
@@ -249,8 +262,10 @@ def test_prune_true_disables_an_unlisted_store_and_cancels_its_request() -> None
 def test_prune_false_leaves_unlisted_store_alone() -> None:
     keep, keep_c = connected(1, "Acme US")
     other, other_c = connected(2, "Acme CA", marketplace=CA)
-    p = run(state(merchant("Acme", store("Acme", "Acme US"))),
-            account(keep, other, connections=(keep_c, other_c)))
+    p = run(
+        state(merchant("Acme", store("Acme", "Acme US"))),
+        account(keep, other, connections=(keep_c, other_c)),
+    )
     assert p.changes == ()
 
 
@@ -263,8 +278,10 @@ def test_prune_only_touches_listed_merchants() -> None:
 
 def test_disabling_protected_store_blocks_plan() -> None:
     s, c = connected(1, "Acme US")
-    p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False, protect=True))),
-            account(s, connections=(c,)))
+    p = run(
+        state(merchant("Acme", store("Acme", "Acme US", enabled=False, protect=True))),
+        account(s, connections=(c,)),
+    )
     assert p.blocked and "protected" in p.blocked_reasons[0]
 
 
@@ -286,16 +303,22 @@ def test_update_threshold_applies_only_from_min_existing() -> None:
 
 def test_invites_over_the_budget_are_queued() -> None:
     live = account(*(live_store(i, f"S{i}") for i in range(1, 6)))
-    p = run(state(merchant("Acme", *(store("Acme", f"S{i}") for i in range(1, 6))),
-                  max_invites_per_run=2), live)
+    p = run(
+        state(
+            merchant("Acme", *(store("Acme", f"S{i}") for i in range(1, 6))), max_invites_per_run=2
+        ),
+        live,
+    )
     assert kinds(p) == ["invite", "invite"]
     assert [x.kind for x in p.pending] == ["queued"] * 3
 
 
 def test_changed_marketplace_is_a_plan_error_pointing_at_the_yaml() -> None:
     with pytest.raises(PlanError, match=r"stores.yaml:7:9: .*another marketplace is another"):
-        run(state(merchant("Acme", store("Acme", "Acme US", "CA"))),
-            account(live_store(1, "Acme US")))
+        run(
+            state(merchant("Acme", store("Acme", "Acme US", "CA"))),
+            account(live_store(1, "Acme US")),
+        )
 
 
 def test_missing_warehouse_is_a_plan_error() -> None:
@@ -304,27 +327,34 @@ def test_missing_warehouse_is_a_plan_error() -> None:
         run(state(merchant("Acme", store("Acme", "Acme US", warehouse="Main"))), live)
 
 
-def test_two_live_stores_matching_one_desired_store_with_an_enabled_connection_stop_the_plan(
-) -> None:
+def test_two_live_stores_matching_one_desired_store_with_an_enabled_connection_stop_the_plan() -> (
+    None
+):
     # The extra one takes orders: neutralizing it would stop them, so a person decides.
     _s, conn = connected(2, "Acme US")
     live = account(live_store(1, "Acme US"), _s, connections=(conn,))
-    with pytest.raises(PlanError, match=r"matches 2 live stores .*store 2 has an enabled "
-                                        r"connection"):
+    with pytest.raises(
+        PlanError,
+        match=r"matches 2 live stores .*store 2 has an enabled "
+        r"connection",
+    ):
         run(state(merchant("Acme", store("Acme", "Acme US"))), live)
 
 
 def test_pinned_id_of_another_merchant_is_a_plan_error() -> None:
-    live = account(live_store(5, "X", customer=2),
-                   customers=(Customer(1, "Acme"), Customer(2, "Other")))
+    live = account(
+        live_store(5, "X", customer=2), customers=(Customer(1, "Acme"), Customer(2, "Other"))
+    )
     with pytest.raises(PlanError, match="store id 5"):
         run(state(merchant("Acme", store("Acme", "X", id=5))), live)
 
 
 def test_pinned_id_under_a_merchant_that_does_not_exist_is_a_plan_error() -> None:
     with pytest.raises(PlanError, match=r"store id 1 .*does not exist yet"):
-        run(state(merchant("New Co", store("New Co", "New US", id=1))),
-            account(live_store(1, "Acme US")))
+        run(
+            state(merchant("New Co", store("New Co", "New US", id=1))),
+            account(live_store(1, "Acme US")),
+        )
 
 
 def test_merchant_filter_limits_the_plan() -> None:
@@ -372,9 +402,12 @@ def test_fingerprint_changes_when_a_live_object_changes() -> None:
 def test_invite_budget_sends_renewals_first_soonest_expiry_first() -> None:
     late, late_c = connected(1, "Acme A", authorization=expiring(20))
     soon, soon_c = connected(2, "Acme B", authorization=expiring(5))
-    desired = state(merchant("Acme", store("Acme", "Acme 0 new"), store("Acme", "Acme A"),
-                             store("Acme", "Acme B")), max_invites_per_run=1)
+    desired = state(
+        merchant(
+            "Acme", store("Acme", "Acme 0 new"), store("Acme", "Acme A"), store("Acme", "Acme B")
+        ),
+        max_invites_per_run=1,
+    )
     p = run(desired, account(late, soon, connections=(late_c, soon_c)))
-    assert [(c.kind, c.store) for c in p.changes if "invite" in c.kind] == [
-        ("reinvite", "Acme B")]
+    assert [(c.kind, c.store) for c in p.changes if "invite" in c.kind] == [("reinvite", "Acme B")]
     assert sorted(x.store for x in p.pending if x.kind == "queued") == ["Acme 0 new", "Acme A"]

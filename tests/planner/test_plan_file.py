@@ -18,8 +18,13 @@ SOURCE = "saved/plan.json"
 
 
 def saved() -> dict[str, Any]:
-    made = plan(*rich(), now=NOW, api_url="https://api.example", tool_version="0.1.0",
-                created_at="2026-11-26T12:00:00Z")
+    made = plan(
+        *rich(),
+        now=NOW,
+        api_url="https://api.example",
+        tool_version="0.1.0",
+        created_at="2026-11-26T12:00:00Z",
+    )
     document: dict[str, Any] = json.loads(render_json(made))
     return document
 
@@ -76,26 +81,47 @@ def test_a_duplicated_change_is_refused() -> None:
 def _drop(key: str) -> Callable[[dict[str, Any]], None]:
     def edit(document: dict[str, Any]) -> None:
         del document["changes"][1]["detail"][key]
+
     return edit
 
 
-@pytest.mark.parametrize(("edit", "where", "what"), [
-    (lambda d: d["changes"][0].pop("target"), "changes[0].target", "missing"),
-    (lambda d: d["changes"][0]["detail"].update(company_name=7), "changes[0].detail.company_name",
-     "must be a string, not an integer"),
-    (_drop("marketplace_id"), "changes[1].detail.marketplace_id", "missing"),
-    (lambda d: d["changes"][1]["detail"]["settings"].update(fulfillment_latency="2"),
-     "changes[1].detail.settings.fulfillment_latency", "must be an integer, not a string"),
-    (lambda d: d["changes"][0].update(depends_on="x"), "changes[0].depends_on", "must be a list"),
-    (lambda d: d.update(changes={}), "changes", "must be a list, not an object"),
-    (lambda d: d["changes"][0]["fields"][0].update(before=[[1]]), "changes[0].fields[0].before",
-     "must be a string, number"),
-    (lambda d: d["desired"]["merchants"][0].update(prune="yes"), "desired.merchants[0].prune",
-     "must be a boolean"),
-    (lambda d: d.pop("live_fingerprint"), "live_fingerprint", "missing"),
-])
-def test_a_missing_or_ill_typed_field_is_named(edit: Callable[[dict[str, Any]], None],
-                                               where: str, what: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "where", "what"),
+    [
+        (lambda d: d["changes"][0].pop("target"), "changes[0].target", "missing"),
+        (
+            lambda d: d["changes"][0]["detail"].update(company_name=7),
+            "changes[0].detail.company_name",
+            "must be a string, not an integer",
+        ),
+        (_drop("marketplace_id"), "changes[1].detail.marketplace_id", "missing"),
+        (
+            lambda d: d["changes"][1]["detail"]["settings"].update(fulfillment_latency="2"),
+            "changes[1].detail.settings.fulfillment_latency",
+            "must be an integer, not a string",
+        ),
+        (
+            lambda d: d["changes"][0].update(depends_on="x"),
+            "changes[0].depends_on",
+            "must be a list",
+        ),
+        (lambda d: d.update(changes={}), "changes", "must be a list, not an object"),
+        (
+            lambda d: d["changes"][0]["fields"][0].update(before=[[1]]),
+            "changes[0].fields[0].before",
+            "must be a string, number",
+        ),
+        (
+            lambda d: d["desired"]["merchants"][0].update(prune="yes"),
+            "desired.merchants[0].prune",
+            "must be a boolean",
+        ),
+        (lambda d: d.pop("live_fingerprint"), "live_fingerprint", "missing"),
+    ],
+)
+def test_a_missing_or_ill_typed_field_is_named(
+    edit: Callable[[dict[str, Any]], None], where: str, what: str
+) -> None:
     document = saved()
     edit(document)
     message = refused(document)

@@ -36,8 +36,9 @@ MARKETS = ["US", "CA", "UK", "JP"]
 settings_st = st.builds(
     StoreSettings,
     fulfillment_channel=st.sampled_from(["MFN", "AFN"]),
-    import_order_statuses=st.frozensets(st.sampled_from(catalog.ORDER_STATUSES), min_size=1,
-                                        max_size=3),
+    import_order_statuses=st.frozensets(
+        st.sampled_from(catalog.ORDER_STATUSES), min_size=1, max_size=3
+    ),
     fulfillment_latency=st.none() | st.integers(1, 30),
     fulfillment_channel_code=st.sampled_from(["DEFAULT", "LOC-1"]),
 )
@@ -48,20 +49,33 @@ def desired_states(draw: st.DrawFn) -> DesiredState:
     merchants = []
     for name in draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=3)):
         stores = tuple(
-            DesiredStore(name, s, draw(st.sampled_from(MARKETS)), draw(settings_st),
-                         enabled=draw(st.booleans()))
+            DesiredStore(
+                name,
+                s,
+                draw(st.sampled_from(MARKETS)),
+                draw(settings_st),
+                enabled=draw(st.booleans()),
+            )
             for s in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4))
         )
-        merchants.append(DesiredMerchant(name, draw(st.none() | st.just(f"{name}@x.example")),
-                                         prune=draw(st.booleans()), stores=stores,
-                                         reauthorize_days=draw(st.integers(0, 60))))
+        merchants.append(
+            DesiredMerchant(
+                name,
+                draw(st.none() | st.just(f"{name}@x.example")),
+                prune=draw(st.booleans()),
+                stores=stores,
+                reauthorize_days=draw(st.integers(0, 60)),
+            )
+        )
     return DesiredState(tuple(merchants), Safety(max_invites_per_run=draw(st.integers(0, 3))))
 
 
 @st.composite
 def live_states(draw: st.DrawFn) -> LiveState:
-    customers = [Customer(i + 1, n) for i, n in
-                 enumerate(draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=3)))]
+    customers = [
+        Customer(i + 1, n)
+        for i, n in enumerate(draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=3)))
+    ]
     warehouses = [Warehouse(c.id, c.id, f"{c.company_name} Warehouse") for c in customers]
     stores, connections, requests = [], [], []
     sid = 100
@@ -69,32 +83,59 @@ def live_states(draw: st.DrawFn) -> LiveState:
         for name in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4)):
             sid += 1
             status = draw(st.sampled_from(["missing", "authorized", "expired", "revoked"]))
-            auth = Authorization(status, None, NOW - timedelta(days=5),
-                                 NOW + timedelta(days=draw(st.integers(1, 360))))
+            auth = Authorization(
+                status,
+                None,
+                NOW - timedelta(days=5),
+                NOW + timedelta(days=draw(st.integers(1, 360))),
+            )
             on = NOW if draw(st.booleans()) else None
             code = draw(st.sampled_from(MARKETS))
-            stores.append(Store(sid, c.id, name, marketplace_id=catalog.BY_CODE[code]
-                                .marketplace_id, authorization=auth, enabled_at=on,
-                                fulfillment_latency=draw(st.none() | st.integers(1, 30))))
+            stores.append(
+                Store(
+                    sid,
+                    c.id,
+                    name,
+                    marketplace_id=catalog.BY_CODE[code].marketplace_id,
+                    authorization=auth,
+                    enabled_at=on,
+                    fulfillment_latency=draw(st.none() | st.integers(1, 30)),
+                )
+            )
             if status == "authorized" and draw(st.booleans()):
-                connections.append(Connection(sid + 1000, c.id, sid, c.id,
-                                              draw(st.sampled_from([name, "other"])),
-                                              NOW if draw(st.booleans()) else None))
+                connections.append(
+                    Connection(
+                        sid + 1000,
+                        c.id,
+                        sid,
+                        c.id,
+                        draw(st.sampled_from([name, "other"])),
+                        NOW if draw(st.booleans()) else None,
+                    )
+                )
             # On an authorized store a pending request is a renewal the merchant has not
             # answered yet.
             if draw(st.booleans()):
                 age = draw(st.integers(0, 10))
-                requests.append(AuthorizationRequest(
-                    sid + 2000, sid, c.id, draw(st.sampled_from(["A@x.example", "z@x.example"])),
-                    "pending", NOW - timedelta(days=age), NOW - timedelta(days=age - 7)))
-    return LiveState(tuple(customers), tuple(warehouses), tuple(stores), tuple(connections),
-                     tuple(requests))
+                requests.append(
+                    AuthorizationRequest(
+                        sid + 2000,
+                        sid,
+                        c.id,
+                        draw(st.sampled_from(["A@x.example", "z@x.example"])),
+                        "pending",
+                        NOW - timedelta(days=age),
+                        NOW - timedelta(days=age - 7),
+                    )
+                )
+    return LiveState(
+        tuple(customers), tuple(warehouses), tuple(stores), tuple(connections), tuple(requests)
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(desired=desired_states(), live=live_states())
-def test_plan_never_raises_anything_but_plan_error(desired: DesiredState,
-                                                   live: LiveState) -> None:
+def test_plan_never_raises_anything_but_plan_error(desired: DesiredState, live: LiveState) -> None:
     try:
         plan(desired, live, now=NOW)
     except PlanError as exc:

@@ -25,8 +25,14 @@ SOURCE = "saved/plan.json"
 
 
 def saved() -> dict[str, Any]:
-    made = plan(*rich(), now=NOW, api_url="https://api.example", account="ops@3pl.example",
-                tool_version="0.1.0", created_at="2026-11-26T12:00:00Z")
+    made = plan(
+        *rich(),
+        now=NOW,
+        api_url="https://api.example",
+        account="ops@3pl.example",
+        tool_version="0.1.0",
+        created_at="2026-11-26T12:00:00Z",
+    )
     document: dict[str, Any] = json.loads(render_json(made))
     return document
 
@@ -40,21 +46,24 @@ def test_the_saved_plan_records_its_account_and_the_digest_of_everything_else() 
     assert json.loads(render_json(back)) == document
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d["changes"][1]["detail"].update(name="Another store"),
-    lambda d: d["changes"].append({**d["changes"][0], "id": "create_merchant-copy"}),
-    lambda d: d.update(api_url="https://elsewhere.example"),
-    lambda d: d.update(account="someone-else"),
-    lambda d: d["summary"].update(changes=1),
-    lambda d: d.update(plan_digest="sha256:" + "0" * 64),
-], ids=["detail", "copied-change", "api-url", "account", "summary", "digest"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["changes"][1]["detail"].update(name="Another store"),
+        lambda d: d["changes"].append({**d["changes"][0], "id": "create_merchant-copy"}),
+        lambda d: d.update(api_url="https://elsewhere.example"),
+        lambda d: d.update(account="someone-else"),
+        lambda d: d["summary"].update(changes=1),
+        lambda d: d.update(plan_digest="sha256:" + "0" * 64),
+    ],
+    ids=["detail", "copied-change", "api-url", "account", "summary", "digest"],
+)
 def test_an_edited_plan_is_refused_as_edited(edit: Any) -> None:
     document = saved()
     edit(document)
     with pytest.raises(PlanFileError) as caught:
         Plan.from_json(json.dumps(document), SOURCE)
-    assert str(caught.value).startswith(
-        f"{SOURCE}: the plan file was edited after it was saved: ")
+    assert str(caught.value).startswith(f"{SOURCE}: the plan file was edited after it was saved: ")
 
 
 def test_reformatting_the_file_is_not_an_edit() -> None:
@@ -108,8 +117,9 @@ def test_a_change_names_its_target_and_the_ids_in_its_detail() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(desired=desired_states(), live=live_states())
-def test_a_fresh_plan_names_only_objects_its_fingerprint_covers(desired: DesiredState,
-                                                                live: LiveState) -> None:
+def test_a_fresh_plan_names_only_objects_its_fingerprint_covers(
+    desired: DesiredState, live: LiveState
+) -> None:
     try:
         made = plan(desired, live, now=NOW)
     except PlanError:

@@ -10,8 +10,11 @@ from tests.planner.scenario import CA, NOW, account, connected, merchant, state,
 def renamed_in_ui(**safety: float) -> Plan:
     """The config still says "Acme US"; in DropStream someone renamed it "Acme USA"."""
     s, c = connected(1, "Acme USA")
-    return plan(state(merchant("Acme", store("Acme", "Acme US")), **safety),
-                account(s, connections=(c,)), now=NOW)
+    return plan(
+        state(merchant("Acme", store("Acme", "Acme US")), **safety),
+        account(s, connections=(c,)),
+        now=NOW,
+    )
 
 
 def test_a_store_created_beside_an_unmatched_live_one_is_warned_about_by_name_and_id() -> None:
@@ -36,8 +39,11 @@ def test_another_marketplace_or_a_matched_store_is_no_warning() -> None:
 
 def test_pinning_the_id_makes_it_a_rename() -> None:
     s, c = connected(1, "Acme USA")
-    p = plan(state(merchant("Acme", store("Acme", "Acme US", id=1))),
-             account(s, connections=(c,)), now=NOW)
+    p = plan(
+        state(merchant("Acme", store("Acme", "Acme US", id=1))),
+        account(s, connections=(c,)),
+        now=NOW,
+    )
     assert [c.kind for c in p.changes] == ["update_store", "update_connection"]
     assert p.warnings == ()
 
@@ -47,8 +53,10 @@ def test_such_creates_count_as_updates_for_the_safety_threshold() -> None:
     p = renamed_in_ui(min_existing=1)
     assert p.blocked
     [reason] = p.blocked_reasons
-    assert reason == ("the plan would update 1 of 1 existing stores (100% > max_update_percent "
-                      "30%, including 1 store(s) created beside an unmatched live store of "
-                      "their marketplace)")
+    assert reason == (
+        "the plan would update 1 of 1 existing stores (100% > max_update_percent "
+        "30%, including 1 store(s) created beside an unmatched live store of "
+        "their marketplace)"
+    )
     assert not renamed_in_ui(min_existing=1, max_update_percent=100).blocked
     assert not renamed_in_ui().blocked  # below min_existing, as for updates

@@ -37,14 +37,17 @@ def test_a_store_authorized_by_another_seller_than_the_pinned_one_gets_no_connec
     p = authorized_unconnected(OTHER, "A1SELLER")
     assert p.changes == ()
     [warning] = p.warnings
-    assert "store 'Acme US' (id 1) of merchant 'Acme' is authorized by Amazon seller A2OTHER, " \
-           "not A1SELLER" in warning
+    assert (
+        "store 'Acme US' (id 1) of merchant 'Acme' is authorized by Amazon seller A2OTHER, "
+        "not A1SELLER" in warning
+    )
     assert "change selling_partner_id" in warning and "revoke the authorization" in warning
 
 
 def test_the_pinned_seller_or_no_pin_connects_as_before() -> None:
     assert [c.kind for c in authorized_unconnected(AUTHORIZED, "A1SELLER").changes] == [
-        "create_connection"]
+        "create_connection"
+    ]
     assert [c.kind for c in authorized_unconnected(OTHER, None).changes] == ["create_connection"]
 
 
@@ -53,8 +56,9 @@ def test_a_disabled_store_of_another_seller_is_not_enabled() -> None:
     m = merchant("Acme", store("Acme", "Acme US"), selling_partner_id="A1SELLER")
     p = plan(state(m), account(s, connections=(c,)), now=NOW)
     assert p.changes == () and "A2OTHER" in p.warnings[0]
-    unpinned = plan(state(replace(m, selling_partner_id=None)), account(s, connections=(c,)),
-                    now=NOW)
+    unpinned = plan(
+        state(replace(m, selling_partner_id=None)), account(s, connections=(c,)), now=NOW
+    )
     assert [ch.kind for ch in unpinned.changes] == ["enable"]
 
 
@@ -62,19 +66,26 @@ def test_stores_of_one_merchant_authorized_by_different_sellers_are_warned_about
     us_s, us_c = connected(1, "Acme US")
     ca_s, ca_c = connected(2, "Acme CA", marketplace=CA)
     mx_s, mx_c = connected(3, "Acme MX", marketplace="A1AM78C64UM0Y8", authorization=OTHER)
-    desired = state(merchant("Acme", store("Acme", "Acme US"), store("Acme", "Acme CA", "CA"),
-                             store("Acme", "Acme MX", "MX")))
+    desired = state(
+        merchant(
+            "Acme",
+            store("Acme", "Acme US"),
+            store("Acme", "Acme CA", "CA"),
+            store("Acme", "Acme MX", "MX"),
+        )
+    )
     p = plan(desired, account(us_s, ca_s, mx_s, connections=(us_c, ca_c, mx_c)), now=NOW)
     assert p.changes == ()
     [warning] = p.warnings
-    assert "authorized by 2 different Amazon sellers (2 by A1SELLER; store 3 by A2OTHER)" \
-        in warning
+    assert "authorized by 2 different Amazon sellers (2 by A1SELLER; store 3 by A2OTHER)" in warning
     assert "`selling_partner_id: A1SELLER`" in warning
 
 
 def test_the_config_key_is_checked_and_kept_in_a_saved_plan() -> None:
-    text = ("version: 1\nmerchants:\n  - name: Acme\n    selling_partner_id: A1SELLER\n"
-            "    stores: [{name: Acme US, marketplace: US}]\n")
+    text = (
+        "version: 1\nmerchants:\n  - name: Acme\n    selling_partner_id: A1SELLER\n"
+        "    stores: [{name: Acme US, marketplace: US}]\n"
+    )
     desired = load_text(text, "stores.yaml")
     assert desired.merchants[0].selling_partner_id == "A1SELLER"
     p = plan(desired, account(live_store(1, "Acme US", authorization=OTHER)), now=NOW)

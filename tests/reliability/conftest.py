@@ -21,6 +21,7 @@ def tenant(own_server: Server, tmp_path: Path) -> Iterator[Account]:
     account = new_account(own_server, tmp_path, "rel")
     yield account
     # Leave the server calm for the next test.
-    account.control("POST", "/_sandbox/faults",
-                    {"rate": 0, "after_commit_share": 0, "latency_ms": 0})
+    account.control(
+        "POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0, "latency_ms": 0}
+    )
     account.control("POST", "/_sandbox/rate_limit", {"rps": 0, "burst": 1})

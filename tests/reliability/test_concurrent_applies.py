@@ -34,9 +34,12 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def token_of(account: Account) -> str:
-    answer = httpx.post(account.server.url + "/auth/token",
-                        auth=(account.username, account.password),
-                        json={"grant_type": "client_credentials"}, timeout=30)
+    answer = httpx.post(
+        account.server.url + "/auth/token",
+        auth=(account.username, account.password),
+        json={"grant_type": "client_credentials"},
+        timeout=30,
+    )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -45,13 +48,18 @@ def runners(account: Account, tmp: Path) -> list[tuple[list[str], dict[str, str]
     """Three ways to run the same apply, each with its own lock folder."""
     port = account.server.url.rsplit(":", 1)[1]
     login = account.env
-    by_token = {k: v for k, v in login.items()
-                if k not in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD")}
+    by_token = {
+        k: v for k, v in login.items() if k not in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD")
+    }
     by_token["DROPSTREAM_TOKEN"] = token_of(account)
     out = []
-    for i, (env, url) in enumerate(((login, f"http://127.0.0.1:{port}"),
-                                    (by_token, f"http://localhost:{port}"),
-                                    (login, f"http://localhost:{port}/"))):
+    for i, (env, url) in enumerate(
+        (
+            (login, f"http://127.0.0.1:{port}"),
+            (by_token, f"http://localhost:{port}"),
+            (login, f"http://localhost:{port}/"),
+        )
+    ):
         folder = tmp / f"runner-{i}"
         folder.mkdir()
         out.append((["--api-url", url], {**env, "XDG_RUNTIME_DIR": str(folder)}))
@@ -74,8 +82,9 @@ def assert_one_live_object_per_desired_one(account: Account, config: dict[str, A
     assert max(per_name.values()) == 1, f"two live stores of one name: {per_name}"
     assert len(live_stores) == sum(len(m["stores"]) for m in config["merchants"])
 
-    pending = Counter(r["store_id"] for r in
-                      all_pages(account, "/authorization_requests", status="pending"))
+    pending = Counter(
+        r["store_id"] for r in all_pages(account, "/authorization_requests", status="pending")
+    )
     assert not pending or max(pending.values()) == 1, "two pending requests for one store"
     neutralized = {s["id"] for s in stores if MARK in s["name"]}
     assert not neutralized & set(pending), "a neutralized store still has a pending invite"
@@ -89,10 +98,17 @@ def three_applies_at_once(account: Account, tmp: Path, seed: int, merchants: int
     rng = random.Random(seed)
     processes = []
     for extra, env in rng.sample(runners(account, tmp), 3):
-        processes.append(subprocess.Popen(
-            [*CLI, "apply", "stores.yaml", "--auto-approve", *extra], env=env,
-            cwd=account.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [*CLI, "apply", "stores.yaml", "--auto-approve", *extra],
+                env=env,
+                cwd=account.workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+        )
         time.sleep(rng.uniform(0, 0.3))  # the runners start a moment apart, as CI's do
     outputs = [p.communicate(timeout=300) for p in processes]
     for process, (out, err) in zip(processes, outputs, strict=True):
@@ -118,12 +134,14 @@ def tenant(slow_server: Server, tmp_path: Path) -> Account:
 
 
 def test_three_applies_with_other_lock_folders_urls_and_credentials_leave_no_duplicates(
-        tenant: Account, tmp_path: Path) -> None:
+    tenant: Account, tmp_path: Path
+) -> None:
     three_applies_at_once(tenant, tmp_path, seed=1, merchants=3)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [2, 3, 4, 5, 6])
 def test_three_applies_at_once_converge_for_any_start_order(
-        tenant: Account, tmp_path: Path, seed: int) -> None:
+    tenant: Account, tmp_path: Path, seed: int
+) -> None:
     three_applies_at_once(tenant, tmp_path, seed=seed, merchants=6)

@@ -22,8 +22,12 @@ pytestmark = pytest.mark.e2e
 
 def start_apply(tenant: Account, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*CLI, "apply", "stores.yaml", "--auto-approve", *extra], env=tenant.env,
-        cwd=tenant.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*CLI, "apply", "stores.yaml", "--auto-approve", *extra],
+        env=tenant.env,
+        cwd=tenant.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
 
@@ -51,12 +55,16 @@ def crash_then_rerun(tenant: Account, seed: int) -> None:
     tenant.write_config(config)
     stores = sum(len(m["stores"]) for m in config["merchants"])
     planned = len(tenant.plan_json("stores.yaml")["changes"])
-    tenant.control("POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0,
-                                                "latency_ms": 20, "seed": seed})
+    tenant.control(
+        "POST",
+        "/_sandbox/faults",
+        {"rate": 0, "after_commit_share": 0, "latency_ms": 20, "seed": seed},
+    )
     process = start_apply(tenant, "--audit-log", "audit.jsonl")
     kill_once_stores_exist(tenant, process, at=random.Random(seed).randint(1, stores // 2))
-    tenant.control("POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0,
-                                                "latency_ms": 0})
+    tenant.control(
+        "POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0, "latency_ms": 0}
+    )
     # The kill landed mid-apply: some of the plan is live (the stores that triggered it, the
     # customers they belong to), not all of it (fewer audited changes than planned, and a
     # plan still has changes).
@@ -83,8 +91,9 @@ def test_apply_killed_at_random_moments_converges(tenant: Account, seed: int) ->
 def test_two_applies_at_once_leave_no_duplicates(tenant: Account) -> None:
     config = fleet(8, 3)
     tenant.write_config(config)
-    tenant.control("POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0,
-                                                "latency_ms": 5})
+    tenant.control(
+        "POST", "/_sandbox/faults", {"rate": 0, "after_commit_share": 0, "latency_ms": 5}
+    )
     first, second = start_apply(tenant), start_apply(tenant)
     outputs = [p.communicate(timeout=300) for p in (first, second)]
     for process, (_out, err) in zip((first, second), outputs, strict=True):

@@ -35,8 +35,10 @@ RUNS: list[tuple[tuple[str, ...], int, str]] = [
 def test_no_command_shows_the_password_or_token(tenant: Account) -> None:
     tenant.write_config(fleet(2, 2))
     token = httpx.post(
-        tenant.server.url + "/auth/token", auth=(tenant.username, tenant.password),
-        json={"grant_type": "client_credentials"}, timeout=30,
+        tenant.server.url + "/auth/token",
+        auth=(tenant.username, tenant.password),
+        json={"grant_type": "client_credentials"},
+        timeout=30,
     ).json()["access_token"]
     runs = []
     for args, code, says in RUNS:
@@ -47,21 +49,33 @@ def test_no_command_shows_the_password_or_token(tenant: Account) -> None:
     token_env = {**tenant.env, "DROPSTREAM_TOKEN": token}
     token_env.pop("DROPSTREAM_PASSWORD")
     token_env.pop("DROPSTREAM_USERNAME")
-    with_token = subprocess.run([*CLI, "-vv", "plan", "stores.yaml"], env=token_env,
-                                cwd=tenant.workdir, capture_output=True, text=True, timeout=120)
+    with_token = subprocess.run(
+        [*CLI, "-vv", "plan", "stores.yaml"],
+        env=token_env,
+        cwd=tenant.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert with_token.returncode == 0, with_token.stderr
     runs.append(with_token)
     files = [p.read_text() for p in Path(tenant.workdir).iterdir() if p.is_file()]
     assert {"plan.json", "audit.jsonl", "imported.yaml"} <= {
-        p.name for p in Path(tenant.workdir).iterdir()}
+        p.name for p in Path(tenant.workdir).iterdir()
+    }
     texts = [r.stdout + r.stderr for r in runs] + files
     for text in texts:
         assert tenant.password not in text
         assert token not in text
     # -vv logs each request, and the requests carried both: the checks above had them to
     # find, in every run that spoke to the account.
-    spoke = [r for r in runs if "-vv" in r.args and {"plan", "apply", "import"} & set(r.args)
-             and "--api-url" not in r.args]
+    spoke = [
+        r
+        for r in runs
+        if "-vv" in r.args
+        and {"plan", "apply", "import"} & set(r.args)
+        and "--api-url" not in r.args
+    ]
     assert len(spoke) == 6
     for run in spoke:
         assert tenant.server.url in run.stderr, f"-vv logged no request: {run.args}"

@@ -26,9 +26,14 @@ RENDERERS: dict[str, Callable[[Plan], str]] = {
 
 
 def rich_plan() -> Plan:
-    return plan(*rich(), now=NOW, warnings=["stores.yaml:12:9: merchants[0].stores[3]: a warning"],
-                api_url="https://api.example", tool_version="0.1.0",
-                created_at="2026-11-26T12:00:00Z")
+    return plan(
+        *rich(),
+        now=NOW,
+        warnings=["stores.yaml:12:9: merchants[0].stores[3]: a warning"],
+        api_url="https://api.example",
+        tool_version="0.1.0",
+        created_at="2026-11-26T12:00:00Z",
+    )
 
 
 @pytest.mark.parametrize("name", sorted(RENDERERS))
@@ -62,12 +67,20 @@ def huge_plan(merchants: int) -> Plan:
     for m in range(merchants):
         for s in range(20):
             name = f"Merchant {m:04d}"
-            changes.append(Change(f"u{m}-{s}", ChangeKind.UPDATE_STORE, name, f"{name} store {s}",
-                                  Target(TargetType.STORE, m * 100 + s),
-                                  (FieldChange("fulfillment_latency", 1, 2),),
-                                  detail=UpdateStore({"fulfillment_latency": 2})))
-    return Plan(changes=tuple(changes), merchants=tuple(f"Merchant {m:04d}"
-                                                        for m in range(merchants)))
+            changes.append(
+                Change(
+                    f"u{m}-{s}",
+                    ChangeKind.UPDATE_STORE,
+                    name,
+                    f"{name} store {s}",
+                    Target(TargetType.STORE, m * 100 + s),
+                    (FieldChange("fulfillment_latency", 1, 2),),
+                    detail=UpdateStore({"fulfillment_latency": 2}),
+                )
+            )
+    return Plan(
+        changes=tuple(changes), merchants=tuple(f"Merchant {m:04d}" for m in range(merchants))
+    )
 
 
 def test_markdown_of_a_huge_plan_stays_under_the_limit_and_says_what_it_left_out() -> None:

@@ -35,21 +35,34 @@ def many_pending_plan() -> Plan:
             wanted.append(store(name, f"{name} {s}"))
             stores.append(live_store(sid, f"{name} {s}", customer=i + 1))
             sent = NOW - timedelta(days=1 + s % 4)
-            requests.append(AuthorizationRequest(sid, sid, i + 1, "ops@acme.example", "pending",
-                                                 sent, sent + timedelta(days=7)))
+            requests.append(
+                AuthorizationRequest(
+                    sid, sid, i + 1, "ops@acme.example", "pending", sent, sent + timedelta(days=7)
+                )
+            )
         desired.append(merchant(name, *wanted))
-    desired.append(merchant("No Email", store("No Email", "No Email 1"),
-                            store("No Email", "No Email 2"), email=None))
-    desired.append(merchant("Over Budget", *(store("Over Budget", f"Over Budget {s}")
-                                             for s in range(4)), email="ob@example.com"))
-    return plan(state(*desired, max_invites_per_run=2),
-                account(*stores, requests=tuple(requests), customers=tuple(customers)),
-                now=NOW, created_at=utc_stamp(NOW))
+    desired.append(
+        merchant(
+            "No Email", store("No Email", "No Email 1"), store("No Email", "No Email 2"), email=None
+        )
+    )
+    desired.append(
+        merchant(
+            "Over Budget",
+            *(store("Over Budget", f"Over Budget {s}") for s in range(4)),
+            email="ob@example.com",
+        )
+    )
+    return plan(
+        state(*desired, max_invites_per_run=2),
+        account(*stores, requests=tuple(requests), customers=tuple(customers)),
+        now=NOW,
+        created_at=utc_stamp(NOW),
+    )
 
 
 @pytest.mark.parametrize("renderer", [render_text, render_markdown], ids=["text", "markdown"])
-def test_by_default_each_merchant_s_pending_items_are_one_line_of_counts(renderer: object
-                                                                          ) -> None:
+def test_by_default_each_merchant_s_pending_items_are_one_line_of_counts(renderer: object) -> None:
     made = many_pending_plan()
     assert len(made.pending) == 3 * STORES + 2 + 2
     text = renderer(made)  # type: ignore[operator]
@@ -57,10 +70,12 @@ def test_by_default_each_merchant_s_pending_items_are_one_line_of_counts(rendere
     # One line per waiting merchant; the oldest invitation was sent 4 days before the
     # plan, so 3 days are left of its 7.
     assert len(counted) == len(WAITING), counted
-    assert all("8 awaiting the merchant (oldest sent 4 d ago, expires in 3 d)" in line
-               for line in counted)
-    assert not any(f'"{name} {s}"' in text for name in WAITING for s in range(STORES)), \
+    assert all(
+        "8 awaiting the merchant (oldest sent 4 d ago, expires in 3 d)" in line for line in counted
+    )
+    assert not any(f'"{name} {s}"' in text for name in WAITING for s in range(STORES)), (
         "no single item is listed by default"
+    )
     assert "2 to authorize in the DropStream UI" in text
     assert "2 queued for the next run" in text
 
@@ -72,8 +87,10 @@ def test_show_pending_lists_every_item_with_its_ages(renderer: object) -> None:
     for name in WAITING:
         for s in range(STORES):
             days = 1 + s % 4
-            assert (f'"{name} {s}": waiting for ops@acme.example, sent {days} d ago, '
-                    f"expires in {7 - days} d") in text
+            assert (
+                f'"{name} {s}": waiting for ops@acme.example, sent {days} d ago, '
+                f"expires in {7 - days} d"
+            ) in text
     assert '"No Email 1": the merchant authorizes Amazon in the DropStream UI' in text
     assert "awaiting the merchant" not in text, "no counts when every item is shown"
 
@@ -115,8 +132,19 @@ def test_show_and_plan_take_show_pending(tmp_path: Path) -> None:
 def test_the_markdown_plan_cites_the_file_out_names(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "stores.yaml"
     out = tmp_path / "pr-42.json"
-    result = CliRunner().invoke(cli, ["plan", str(example), "--sandbox", str(tmp_path / "sb"),
-                                      "--out", str(out), "--format", "markdown"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            str(example),
+            "--sandbox",
+            str(tmp_path / "sb"),
+            "--out",
+            str(out),
+            "--format",
+            "markdown",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file()
     assert f"dropstream-sync show {out} --show-pending" in result.output

@@ -21,11 +21,21 @@ from tests.report.report_cases import EVIL, report
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
-         # The DOM is dumped once the page has loaded and its script has run.
-         "--virtual-time-budget=3000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+    # The DOM is dumped once the page has loaded and its script has run.
+    "--virtual-time-budget=3000",
+)
 
 
 def chromium() -> str:
@@ -62,17 +72,28 @@ class Dom(HTMLParser):
             self.cells[-1] += data
 
     def all(self, tag: str, cls: str | None = None) -> list[dict[str, str]]:
-        return [a for t, a in self.elements
-                if t == tag and (cls is None or cls in a.get("class", "").split())]
+        return [
+            a
+            for t, a in self.elements
+            if t == tag and (cls is None or cls in a.get("class", "").split())
+        ]
 
 
 def open_in_browser(page: str, tmp_path: Path) -> tuple[Dom, str]:
     file = tmp_path / "report.html"
     file.write_text(page, encoding="utf-8")
     result = subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         file.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            chromium(),
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            file.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = Dom()
@@ -81,8 +102,11 @@ def open_in_browser(page: str, tmp_path: Path) -> tuple[Dom, str]:
 
 
 def console_errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines()
-            if "CONSOLE" in line and re.search(r"Uncaught|Refused|violates|Error", line)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if "CONSOLE" in line and re.search(r"Uncaught|Refused|violates|Error", line)
+    ]
 
 
 def test_the_report_renders_its_chart_and_tables_with_no_script_error(tmp_path: Path) -> None:
@@ -94,8 +118,9 @@ def test_the_report_renders_its_chart_and_tables_with_no_script_error(tmp_path: 
     assert console_errors(stderr) == []
     bars = dom.all("rect", "bar")
     assert len(bars) == 53
-    assert {int(b["data-week"]): int(b["data-lapsing"]) for b in bars if b["data-lapsing"] != "0"
-            } == {2: 1, 29: 1}
+    assert {
+        int(b["data-week"]): int(b["data-lapsing"]) for b in bars if b["data-lapsing"] != "0"
+    } == {2: 1, 29: 1}
     assert [b["data-week"] for b in dom.all("rect", "in-window")] == ["1", "2", "3", "4", "5"]
     assert len(dom.all("table", "stores")) == 2
     # One row per store (the header row aside), and the timeline's rows say what the bars do.
@@ -110,8 +135,7 @@ def test_a_hostile_store_name_stays_text_in_the_browser(tmp_path: Path) -> None:
     assert "alert" not in stderr
 
 
-def test_a_script_that_slipped_into_the_page_would_be_blocked_and_reported(
-        tmp_path: Path) -> None:
+def test_a_script_that_slipped_into_the_page_would_be_blocked_and_reported(tmp_path: Path) -> None:
     # What the escaping prevents, done by hand: the page's policy refuses the script, and
     # the page records that, so the checks above would catch an escaping bug.
     page = render_html(report()).replace("</main>", f"{EVIL}</main>", 1)

@@ -24,7 +24,12 @@ def test_summary_counts_each_authorization_state_and_the_drift() -> None:
     # authorized: US, CA; expired: UK; revoked: DE; pending: EVIL, Fish IT;
     # missing: MX (not created) and Fish ES (live, not in the config)
     assert {k: s[k] for k in ("authorized", "pending", "missing", "expired", "revoked")} == {
-        "authorized": 2, "pending": 2, "missing": 2, "expired": 1, "revoked": 1}
+        "authorized": 2,
+        "pending": 2,
+        "missing": 2,
+        "expired": 1,
+        "revoked": 1,
+    }
     assert s["connections_billed"] == 3 and s["drift"] == 1 and s["renewals_due"] == 1
     assert s["already_expired"] == 1 and not s["blocked"]
 
@@ -33,10 +38,15 @@ def test_each_store_says_its_expiry_seller_invitation_connection_channels_and_dr
     r = report()
     us = store(r, "Acme US")
     assert (us.status, us.days_to_expiry, us.in_renewal_window, us.seller_id) == (
-        "authorized", 10, True, "A1SELLER")
+        "authorized",
+        10,
+        True,
+        "A1SELLER",
+    )
     assert [(d.path, d.before, d.after) for d in us.drift] == [("fulfillment_latency", 4, 2)]
-    assert [(c.id, c.enabled, [(ch.type, ch.enabled) for ch in c.channels])
-            for c in us.connections] == [(111, True, [("sales_order", True), ("shipment", False)])]
+    assert [
+        (c.id, c.enabled, [(ch.type, ch.enabled) for ch in c.channels]) for c in us.connections
+    ] == [(111, True, [("sales_order", True), ("shipment", False)])]
     ca = store(r, "Acme CA")
     assert (ca.days_to_expiry, ca.in_renewal_window, ca.problem) == (200, False, False)
     assert store(r, "Acme UK").status == "expired" and store(r, "Acme UK").days_to_expiry == -3
@@ -65,7 +75,8 @@ def test_pending_invitations_are_sorted_oldest_first() -> None:
 def test_a_merchant_whose_invitations_expired_twice_is_named_once_is_not() -> None:
     repeated = report().repeated_expiries
     assert [(r.merchant, r.expired, r.stores) for r in repeated] == [
-        ("Fish & <b>Chips</b>", 2, ((EVIL, 2),))]
+        ("Fish & <b>Chips</b>", 2, ((EVIL, 2),))
+    ]
 
 
 def test_a_clean_account_has_no_findings() -> None:
@@ -74,8 +85,13 @@ def test_a_clean_account_has_no_findings() -> None:
     desired, live, _ = account()
     from dropstream_sync.planner import plan
 
-    only_ca = type(desired)(merchants=(type(desired.merchants[0])(
-        "Acme", email="x@example.com", stores=(desired.merchants[0].stores[1],), prune=False),))
+    only_ca = type(desired)(
+        merchants=(
+            type(desired.merchants[0])(
+                "Acme", email="x@example.com", stores=(desired.merchants[0].stores[1],), prune=False
+            ),
+        )
+    )
     p = plan(only_ca, live, now=NOW)
     clean = build_report(p, live, NOW)
     # Acme's other live stores are not in this config: reported, not findings.

@@ -69,8 +69,9 @@ def test_html_is_one_page_with_no_external_reference_and_escaped_names() -> None
     assert EVIL in "".join(tags.text)  # as text, in a cell
     assert "Fish & <b>Chips</b>" in "".join(tags.text)
     assert not any(t[0] == "b" for t in tags.tags)
-    policy = next(a["content"] for t, a in tags.tags if a.get("http-equiv") ==
-                  "Content-Security-Policy")
+    policy = next(
+        a["content"] for t, a in tags.tags if a.get("http-equiv") == "Content-Security-Policy"
+    )
     assert policy is not None and "default-src 'none'" in policy
 
 
@@ -92,16 +93,26 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return (code if isinstance(code, int) else 1), out, err
 
 
-def test_report_command_writes_each_format(capsys: pytest.CaptureFixture[str],
-                                           tmp_path: Path) -> None:
+def test_report_command_writes_each_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     sandbox = str(tmp_path / "sb")
     code, out, err = run(capsys, "report", EXAMPLE, "--sandbox", sandbox, "--format", "json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["format_version"] == "1" and doc["summary"]["missing"] == doc["summary"]["stores"]
     page = tmp_path / "r.html"
-    code, out, err = run(capsys, "report", EXAMPLE, "--sandbox", sandbox, "--out", str(page),
-                         "--merchant", "Acme Outdoors")
+    code, out, err = run(
+        capsys,
+        "report",
+        EXAMPLE,
+        "--sandbox",
+        sandbox,
+        "--out",
+        str(page),
+        "--merchant",
+        "Acme Outdoors",
+    )
     assert code == 0 and out == "" and f"Wrote the report to {page}" in err
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "Acme Outdoors" in text
@@ -132,8 +143,8 @@ def test_report_reads_exactly_what_plan_reads(tmp_path: Path) -> None:
 
 
 def test_the_demo_ends_with_the_report_of_its_sandbox_account(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the demo writes the page
     import tempfile
 

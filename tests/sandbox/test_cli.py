@@ -28,7 +28,10 @@ class Served:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [*CLI, "sandbox", "serve", "--port", "0", "--state", str(state), *extra],
-                stdout=log, stderr=subprocess.STDOUT, text=True)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         deadline = time.monotonic() + 30
         while not (state / "sandbox.json").exists():
             assert self.process.poll() is None, self.log.read_text()
@@ -37,11 +40,12 @@ class Served:
         self.info = json.loads((state / "sandbox.json").read_text())
 
     def api(self) -> httpx.Client:
-        token = httpx.post(self.info["url"] + "/auth/token", json={},
-                           auth=(self.info["username"], self.info["password"])
-                           ).json()["access_token"]
-        return httpx.Client(base_url=self.info["url"],
-                            headers={"Authorization": f"Bearer {token}"})
+        token = httpx.post(
+            self.info["url"] + "/auth/token",
+            json={},
+            auth=(self.info["username"], self.info["password"]),
+        ).json()["access_token"]
+        return httpx.Client(base_url=self.info["url"], headers={"Authorization": f"Bearer {token}"})
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         self.process.send_signal(sig)
@@ -95,34 +99,57 @@ def test_control_commands_play_the_merchant(served: Served) -> None:
     assert run("sandbox", "outbox", "--state", state) == (0, "The outbox is empty.\n")
     with served.api() as api:
         customer = api.post("/customers", json={"company_name": "Acme"}).json()["id"]
-        store = api.post("/stores", json={"customer_id": customer, "name": "Acme US",
-                                          "platform": "amazon",
-                                          "adapter": {"marketplace_id": US}}).json()["id"]
+        store = api.post(
+            "/stores",
+            json={
+                "customer_id": customer,
+                "name": "Acme US",
+                "platform": "amazon",
+                "adapter": {"marketplace_id": US},
+            },
+        ).json()["id"]
         code, out = run("sandbox", "revoke", str(store), "--state", state)
         assert code == 1 and "revoked." not in out and "Traceback" not in out
         assert out.startswith("error: ") and "409" in out
         assert "not authorized with Amazon (its authorization is missing)" in out
-        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
-            "missing"
-        request = api.post(f"/stores/{store}/authorization_requests",
-                           json={"email": "ops@acme.example"}).json()["id"]
+        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == "missing"
+        request = api.post(
+            f"/stores/{store}/authorization_requests", json={"email": "ops@acme.example"}
+        ).json()["id"]
         code, out = run("sandbox", "outbox", "--state", state)
         assert code == 0 and "ops@acme.example" in out and "/authorize/" in out
-        code, out = run("sandbox", "authorize", str(request), "--state", state,
-                        "--selling-partner-id", "A1SELLER")
+        code, out = run(
+            "sandbox",
+            "authorize",
+            str(request),
+            "--state",
+            state,
+            "--selling-partner-id",
+            "A1SELLER",
+        )
         assert code == 0 and "A1SELLER" in out
-        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
-            "authorized"
+        assert (
+            api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == "authorized"
+        )
         assert run("sandbox", "revoke", str(store), "--state", state) == (
-            0, f"Store {store}: authorization revoked.\n")
-        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
-            "revoked"
+            0,
+            f"Store {store}: authorization revoked.\n",
+        )
+        assert api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == "revoked"
         code, out = run("sandbox", "revoke", str(store), "--state", state)
         assert code == 1 and "its authorization is revoked" in out
         code, out = run("sandbox", "authorize", str(request), "--state", state)
         assert code == 1 and "409" in out and "Traceback" not in out
-    code, out = run("sandbox", "clock", "--advance", "2h", "--url", served.info["url"],
-                    "--admin-key", served.info["admin_key"])
+    code, out = run(
+        "sandbox",
+        "clock",
+        "--advance",
+        "2h",
+        "--url",
+        served.info["url"],
+        "--admin-key",
+        served.info["admin_key"],
+    )
     assert code == 0 and "Sandbox time is now" in out
     assert run("sandbox", "reset", "--yes", "--state", state)[0] == 0
     with served.api() as api:
@@ -135,13 +162,15 @@ def test_control_commands_without_a_server_say_how_to_start_one(tmp_path: Path) 
 
 
 def test_wrong_admin_key_is_refused_without_traceback(served: Served) -> None:
-    code, out = run("sandbox", "reset", "--yes", "--url", served.info["url"],
-                    "--admin-key", "wrong")
+    code, out = run(
+        "sandbox", "reset", "--yes", "--url", served.info["url"], "--admin-key", "wrong"
+    )
     assert code == 1 and "403" in out and "Traceback" not in out
 
 
-@pytest.mark.parametrize("text,seconds", [("90", 90), ("30m", 1800), ("12h", 43200),
-                                          ("7d", 604800)])
+@pytest.mark.parametrize(
+    "text,seconds", [("90", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800)]
+)
 def test_clock_accepts_seconds_and_units(text: str, seconds: float) -> None:
     from dropstream_sync.cli.sandbox import parse_duration
 
@@ -149,8 +178,9 @@ def test_clock_accepts_seconds_and_units(text: str, seconds: float) -> None:
 
 
 def test_clock_refuses_a_malformed_duration() -> None:
-    code, out = run("sandbox", "clock", "--advance", "soon", "--url", "http://127.0.0.1:9",
-                    "--admin-key", "k")
+    code, out = run(
+        "sandbox", "clock", "--advance", "soon", "--url", "http://127.0.0.1:9", "--admin-key", "k"
+    )
     assert code == 2 and "soon" in out
 
 

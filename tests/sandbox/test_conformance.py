@@ -15,11 +15,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_years_below_1000_are_written_with_four_digits(live: Live) -> None:
     with live.client() as c:
         customer = c.post("/customers", json={"company_name": "Acme"}).json()["id"]
-        store = c.post("/stores", json={"customer_id": customer, "name": "Acme US",
-                                        "platform": "amazon",
-                                        "adapter": {"marketplace_id": "ATVPDKIKX0DER"}}).json()
-        assert c.patch(f"/stores/{store['id']}",
-                       json={"enabled_at": "0482-06-30T02:21:22+00:00"}).status_code == 204
+        store = c.post(
+            "/stores",
+            json={
+                "customer_id": customer,
+                "name": "Acme US",
+                "platform": "amazon",
+                "adapter": {"marketplace_id": "ATVPDKIKX0DER"},
+            },
+        ).json()
+        assert (
+            c.patch(
+                f"/stores/{store['id']}", json={"enabled_at": "0482-06-30T02:21:22+00:00"}
+            ).status_code
+            == 204
+        )
         assert c.get(f"/stores/{store['id']}").json()["enabled_at"] == "0482-06-30T02:21:22Z"
 
 
@@ -46,8 +56,9 @@ def test_a_method_not_allowed_names_the_allowed_ones(live: Live) -> None:
         assert answer.status_code == 405
         assert answer.headers["Allow"] == "GET, HEAD, PATCH"
         assert answer.json()["error"] == "DELETE is not allowed on /customers/1."
-    stats = httpx.put(live.url + "/_sandbox/stats",
-                      headers={"X-Sandbox-Admin": live.app.sandbox_info.admin_key})
+    stats = httpx.put(
+        live.url + "/_sandbox/stats", headers={"X-Sandbox-Admin": live.app.sandbox_info.admin_key}
+    )
     assert stats.status_code == 405 and stats.headers["Allow"] == "GET, HEAD"
 
 

@@ -17,8 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def amazon_store(customer_id: int, name: str = "Acme US", **adapter: object) -> dict[str, object]:
-    return {"customer_id": customer_id, "name": name, "platform": "amazon",
-            "adapter": {"marketplace_id": US, **adapter}}
+    return {
+        "customer_id": customer_id,
+        "name": name,
+        "platform": "amazon",
+        "adapter": {"marketplace_id": US, **adapter},
+    }
 
 
 def setup_store(c: httpx.Client) -> tuple[int, int]:
@@ -28,10 +32,15 @@ def setup_store(c: httpx.Client) -> tuple[int, int]:
 
 
 def authorize(live: Live, c: httpx.Client, store: int) -> int:
-    request = c.post(f"/stores/{store}/authorization_requests",
-                     json={"email": "ops@acme.example"}).json()
-    assert live.admin("POST", f"/_sandbox/authorization_requests/{request['id']}/complete",
-                      {}).status_code == 200
+    request = c.post(
+        f"/stores/{store}/authorization_requests", json={"email": "ops@acme.example"}
+    ).json()
+    assert (
+        live.admin(
+            "POST", f"/_sandbox/authorization_requests/{request['id']}/complete", {}
+        ).status_code
+        == 200
+    )
     return int(request["id"])
 
 
@@ -41,13 +50,19 @@ def test_token_is_required_and_signed(live: Live) -> None:
     assert no_token.headers["WWW-Authenticate"] == "Bearer"
     assert "error" in no_token.json()
     forged = live.token()[:-4] + "AAAA"
-    assert httpx.get(live.url + "/customers",
-                     headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert (
+        httpx.get(
+            live.url + "/customers", headers={"Authorization": f"Bearer {forged}"}
+        ).status_code
+        == 401
+    )
     wrong = httpx.post(live.url + "/auth/token", auth=("demo", "nope"), json={})
     assert wrong.status_code == 401
-    body = httpx.post(live.url + "/auth/token", auth=(live.app.sandbox_info.username,
-                      live.app.sandbox_info.password),
-                      json={"grant_type": "client_credentials"}).json()
+    body = httpx.post(
+        live.url + "/auth/token",
+        auth=(live.app.sandbox_info.username, live.app.sandbox_info.password),
+        json={"grant_type": "client_credentials"},
+    ).json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
 
 
@@ -68,8 +83,12 @@ def test_customer_crud_and_validation(live: Live) -> None:
         assert c.get(f"/customers/{cid}").json()["city"] == "Oslo"
         missing = c.post("/customers", json={})
         assert missing.status_code == 422 and "company_name" in missing.json()["details"]
-        assert c.post("/customers", content=b"{not json",
-                      headers={"Content-Type": "application/json"}).status_code == 400
+        assert (
+            c.post(
+                "/customers", content=b"{not json", headers={"Content-Type": "application/json"}
+            ).status_code
+            == 400
+        )
         assert c.get("/customers/999999").status_code == 404
         warehouses = c.get("/warehouses").json()
         assert [w["description"] for w in warehouses] == ["Acme Warehouse"]
@@ -82,15 +101,20 @@ def test_store_adapter_validation_and_merge(live: Live) -> None:
         assert body["enabled_at"] is None
         assert body["adapter"]["authorization"]["status"] == "missing"
         assert body["adapter"]["fulfillment_channel"] == "MFN"
-        bad = c.post("/stores", json=amazon_store(customer, marketplace_id="XX",
-                                                  fulfillment_latency=31))
+        bad = c.post(
+            "/stores", json=amazon_store(customer, marketplace_id="XX", fulfillment_latency=31)
+        )
         assert bad.status_code == 422
-        assert c.patch(f"/stores/{store}", json={"adapter": {"marketplace_id": CA}}
-                       ).status_code == 422
-        assert c.patch(f"/stores/{store}", json={"adapter": {"authorization": {}}}
-                       ).status_code == 422
-        assert c.patch(f"/stores/{store}", json={"adapter": {"fulfillment_latency": 3}}
-                       ).status_code == 204
+        assert (
+            c.patch(f"/stores/{store}", json={"adapter": {"marketplace_id": CA}}).status_code == 422
+        )
+        assert (
+            c.patch(f"/stores/{store}", json={"adapter": {"authorization": {}}}).status_code == 422
+        )
+        assert (
+            c.patch(f"/stores/{store}", json={"adapter": {"fulfillment_latency": 3}}).status_code
+            == 204
+        )
         adapter = c.get(f"/stores/{store}").json()["adapter"]
         assert adapter["fulfillment_latency"] == 3 and adapter["fulfillment_channel"] == "MFN"
 
@@ -107,10 +131,18 @@ def test_connection_needs_authorization_is_unique_and_starts_disabled(live: Live
         connection = c.get(f"/connections/{created.json()['id']}").json()
         assert connection["enabled_at"] is None
         assert {ch["type"] for ch in connection["channels"]} == {
-            "sales_order", "sales_order_return", "shipment"}
+            "sales_order",
+            "sales_order_return",
+            "shipment",
+        }
         channel = connection["channels"][0]["id"]
-        assert c.patch(f"/connections/{connection['id']}/channels/{channel}",
-                       json={"enabled_at": "2026-11-26T17:00:00Z"}).status_code == 204
+        assert (
+            c.patch(
+                f"/connections/{connection['id']}/channels/{channel}",
+                json={"enabled_at": "2026-11-26T17:00:00Z"},
+            ).status_code
+            == 204
+        )
 
 
 def test_authorization_request_lifecycle(live: Live) -> None:
@@ -152,12 +184,17 @@ def test_merchant_link_is_single_use(live: Live) -> None:
         assert len(token) >= 22
         page = httpx.get(f"{live.url}/authorize/{token}")
         assert page.status_code == 200 and "Approve" in page.text and "Acme US" in page.text
-        assert httpx.post(f"{live.url}/authorize/{token}",
-                          data={"action": "approve"}).status_code == 200
-        assert httpx.post(f"{live.url}/authorize/{token}",
-                          data={"action": "approve"}).status_code == 410
-        assert c.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == \
-            "authorized"
+        assert (
+            httpx.post(f"{live.url}/authorize/{token}", data={"action": "approve"}).status_code
+            == 200
+        )
+        assert (
+            httpx.post(f"{live.url}/authorize/{token}", data={"action": "approve"}).status_code
+            == 410
+        )
+        assert (
+            c.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == "authorized"
+        )
 
 
 def test_lists_paginate_with_link_and_total(live: Live) -> None:
@@ -232,10 +269,16 @@ def test_dropped_connection_in_process_is_a_transport_error(tmp_path: Path) -> N
 
     async def go() -> set[str]:
         seen = set()
-        async with httpx.AsyncClient(transport=inprocess_transport(app),
-                                     base_url="http://sandbox.local") as h:
-            token = (await h.post("/auth/token", json={}, auth=(
-                app.sandbox_info.username, app.sandbox_info.password))).json()["access_token"]
+        async with httpx.AsyncClient(
+            transport=inprocess_transport(app), base_url="http://sandbox.local"
+        ) as h:
+            token = (
+                await h.post(
+                    "/auth/token",
+                    json={},
+                    auth=(app.sandbox_info.username, app.sandbox_info.password),
+                )
+            ).json()["access_token"]
             for _ in range(12):
                 try:
                     r = await h.get("/customers", headers={"Authorization": f"Bearer {token}"})
@@ -251,11 +294,14 @@ def test_state_survives_a_restart_and_is_shared_between_apps(tmp_path: Path) -> 
     import asyncio
 
     async def count(app: object, add: bool) -> int:
-        async with httpx.AsyncClient(transport=inprocess_transport(app),  # type: ignore[arg-type]
-                                     base_url="http://sandbox.local") as h:
+        async with httpx.AsyncClient(
+            transport=inprocess_transport(app),  # type: ignore[arg-type]
+            base_url="http://sandbox.local",
+        ) as h:
             info = app.sandbox_info  # type: ignore[attr-defined]
-            token = (await h.post("/auth/token", json={}, auth=(info.username, info.password))
-                     ).json()["access_token"]
+            token = (
+                await h.post("/auth/token", json={}, auth=(info.username, info.password))
+            ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             if add:
                 await h.post("/customers", json={"company_name": "Kept"}, headers=headers)
@@ -269,8 +315,10 @@ def test_state_survives_a_restart_and_is_shared_between_apps(tmp_path: Path) -> 
 
 def test_control_surface_needs_the_admin_key(live: Live) -> None:
     assert httpx.get(live.url + "/_sandbox/stats").status_code == 403
-    assert httpx.post(live.url + "/_sandbox/reset",
-                      headers={"X-Sandbox-Admin": "wrong"}).status_code == 403
+    assert (
+        httpx.post(live.url + "/_sandbox/reset", headers={"X-Sandbox-Admin": "wrong"}).status_code
+        == 403
+    )
 
 
 def test_stats_count_by_route_template_and_reset_empties(live: Live) -> None:
@@ -288,7 +336,8 @@ def test_stats_count_by_route_template_and_reset_empties(live: Live) -> None:
 def test_committed_openapi_document_is_current() -> None:
     committed = (ROOT / "schemas" / "sandbox.openapi.json").read_text()
     assert committed == document_text(), (
-        "regenerate: python -m dropstream_sync.sandbox.openapi > schemas/sandbox.openapi.json")
+        "regenerate: python -m dropstream_sync.sandbox.openapi > schemas/sandbox.openapi.json"
+    )
 
 
 def test_every_route_is_documented_and_every_documented_path_exists() -> None:
@@ -299,7 +348,10 @@ def test_every_route_is_documented_and_every_documented_path_exists() -> None:
     doc = json.loads(document_text())
     ops: list[Op | ControlOp] = [*API_ROUTES, *CONTROL_ROUTES]
     served = {(op.method.lower(), op.template) for op in ops} | {
-        ("post", "/auth/token"), ("get", "/authorize/{token}"), ("post", "/authorize/{token}"),
-        ("get", "/openapi.json")}
+        ("post", "/auth/token"),
+        ("get", "/authorize/{token}"),
+        ("post", "/authorize/{token}"),
+        ("get", "/openapi.json"),
+    }
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert documented == served

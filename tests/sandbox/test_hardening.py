@@ -36,15 +36,22 @@ def _status(live: Live, store: int) -> str:
 
 def test_the_approve_page_refuses_posts_from_another_origin(live: Live) -> None:
     link, store = _pending_link(live)
-    hostile = [{"Origin": "https://evil.example"}, {"Origin": "null"},
-               {"Referer": "https://evil.example/phish.html"}]
+    hostile = [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/phish.html"},
+    ]
     for headers in hostile:
         answer = httpx.post(link, data={"action": "approve"}, headers=headers)
         assert answer.status_code == 403, headers
         assert _status(live, store) == "missing"
     # The page's own origin, as a browser sends it from the page, still approves.
-    assert httpx.post(link, data={"action": "approve"},
-                      headers={"Origin": live.url, "Referer": link}).status_code == 200
+    assert (
+        httpx.post(
+            link, data={"action": "approve"}, headers={"Origin": live.url, "Referer": link}
+        ).status_code
+        == 200
+    )
     assert _status(live, store) == "authorized"
 
 
@@ -67,12 +74,17 @@ def test_state_files_and_their_folder_are_private(tmp_path: Path) -> None:
 
     async def write() -> None:
         info = app.sandbox_info
-        async with httpx.AsyncClient(transport=inprocess_transport(app),
-                                     base_url="http://sandbox.local") as h:
-            token = (await h.post("/auth/token", json={}, auth=(info.username, info.password))
-                     ).json()["access_token"]
-            await h.post("/customers", json={"company_name": "Acme"},
-                         headers={"Authorization": f"Bearer {token}"})
+        async with httpx.AsyncClient(
+            transport=inprocess_transport(app), base_url="http://sandbox.local"
+        ) as h:
+            token = (
+                await h.post("/auth/token", json={}, auth=(info.username, info.password))
+            ).json()["access_token"]
+            await h.post(
+                "/customers",
+                json={"company_name": "Acme"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
 
     asyncio.run(write())
     assert stat.S_IMODE(state.stat().st_mode) == 0o700

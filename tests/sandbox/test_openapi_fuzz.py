@@ -64,11 +64,15 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             return st.datetimes(timezones=st.just(dt.UTC)).map(lambda d: d.isoformat())
         if "pattern" in schema:
             return st.from_regex(schema["pattern"], fullmatch=True)
-        return st.text(min_size=schema.get("minLength", 0),
-                       max_size=min(schema.get("maxLength", 40), 40))
+        return st.text(
+            min_size=schema.get("minLength", 0), max_size=min(schema.get("maxLength", 40), 40)
+        )
     if kinds == "array":
-        return st.lists(from_schema(schema.get("items", {"type": "string"})),
-                        min_size=schema.get("minItems", 0), max_size=4)
+        return st.lists(
+            from_schema(schema.get("items", {"type": "string"})),
+            min_size=schema.get("minItems", 0),
+            max_size=4,
+        )
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
     return st.fixed_dictionaries(
@@ -78,10 +82,14 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 junk = st.recursive(
-    st.none() | st.booleans() | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -111,17 +119,34 @@ class World:
         self.headers: dict[str, str] = {}
 
     def build(self, username: str, password: str, admin_key: str) -> None:
-        token = self.send("POST", "/auth/token", None, {"grant_type": "client_credentials"},
-                          auth=(username, password)).json()["access_token"]
+        token = self.send(
+            "POST",
+            "/auth/token",
+            None,
+            {"grant_type": "client_credentials"},
+            auth=(username, password),
+        ).json()["access_token"]
         self.headers = {"Authorization": f"Bearer {token}"}
         for n in KNOWN_IDS:
             customer = self.call("POST", "/customers", {"company_name": f"C{n}"})["id"]
-            self.call("POST", "/stores", {"customer_id": customer, "name": f"S{n}",
-                                          "platform": "amazon",
-                                          "adapter": {"marketplace_id": US}})
+            self.call(
+                "POST",
+                "/stores",
+                {
+                    "customer_id": customer,
+                    "name": f"S{n}",
+                    "platform": "amazon",
+                    "adapter": {"marketplace_id": US},
+                },
+            )
         request = self.call("POST", "/stores/1/authorization_requests", {"email": "a@b.example"})
-        self.send("POST", f"/_sandbox/authorization_requests/{request['id']}/complete", None, {},
-                  headers={"X-Sandbox-Admin": admin_key})
+        self.send(
+            "POST",
+            f"/_sandbox/authorization_requests/{request['id']}/complete",
+            None,
+            {},
+            headers={"X-Sandbox-Admin": admin_key},
+        )
         self.call("POST", "/connections", {"name": "S1", "customer_id": 1, "store_id": 1})
         self.call("POST", "/stores/2/authorization_requests", {"email": "a@b.example"})
 
@@ -132,9 +157,11 @@ class World:
 
 
 def check(method: str, template_path: str, response: httpx.Response) -> None:
-    template = next(t for m, t, _ in OPERATIONS
-                    if m == method and re.fullmatch(re.sub(r"\{\w+\}", "[0-9]+", t),
-                                                    template_path))
+    template = next(
+        t
+        for m, t, _ in OPERATIONS
+        if m == method and re.fullmatch(re.sub(r"\{\w+\}", "[0-9]+", t), template_path)
+    )
     op = DOC["paths"][template][method.lower()]
     status = str(response.status_code)
     assert response.status_code < 500, (method, template_path, response.text)
@@ -159,8 +186,7 @@ def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     client = httpx.AsyncClient(transport=inprocess_transport(app), base_url="http://sandbox.local")
 
     def send(method: str, path: str, params: Any, body: Any, **kw: Any) -> httpx.Response:
-        return loop.run_until_complete(
-            client.request(method, path, params=params, json=body, **kw))
+        return loop.run_until_complete(client.request(method, path, params=params, json=body, **kw))
 
     world = World(send)
     info = app.sandbox_info
@@ -170,8 +196,11 @@ def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     loop.close()
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(request=requests())
 def test_generated_requests_get_documented_answers(
     in_process: World, request: tuple[str, str, dict[str, str], Any]
@@ -200,8 +229,11 @@ def over_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.mark.slow
-@settings(max_examples=3000, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(request=requests())
 def test_generated_requests_over_a_socket_get_documented_answers(
     over_socket: World, request: tuple[str, str, dict[str, str], Any]

@@ -17,8 +17,9 @@ from tests.sandbox.test_contract import amazon_store
 
 def test_quirks_are_set_read_back_in_order_and_cleared(live: Live) -> None:
     assert live.admin("GET", "/_sandbox/quirks").json() == {"quirks": []}
-    set_ = live.admin("POST", "/_sandbox/quirks",
-                      {"quirks": ["no-expires-in", "cap:7", "no-link", "cap:100"]})
+    set_ = live.admin(
+        "POST", "/_sandbox/quirks", {"quirks": ["no-expires-in", "cap:7", "no-link", "cap:100"]}
+    )
     assert set_.status_code == 200
     assert set_.json() == {"quirks": ["no-link", "cap:100", "no-expires-in"]}  # a later cap wins
     assert live.admin("GET", "/_sandbox/quirks").json() == set_.json()
@@ -36,8 +37,11 @@ def test_quirks_are_set_read_back_in_order_and_cleared(live: Live) -> None:
 
 
 def test_envelope_adapter_keys_and_a_missing_invite_endpoint(live: Live) -> None:
-    live.admin("POST", "/_sandbox/quirks",
-               {"quirks": ["envelope", "adapter-keys", "no-authorization-requests"]})
+    live.admin(
+        "POST",
+        "/_sandbox/quirks",
+        {"quirks": ["envelope", "adapter-keys", "no-authorization-requests"]},
+    )
     with live.client() as c:
         customer = c.post("/customers", json={"company_name": "Acme"}).json()["id"]
         store = c.post("/stores", json=amazon_store(customer, "Acme US")).json()["id"]
@@ -47,17 +51,18 @@ def test_envelope_adapter_keys_and_a_missing_invite_endpoint(live: Live) -> None
         assert "marketplace_id" not in adapter and adapter["marketplace"]
         assert "fulfillment_channel" not in adapter and "channel" in adapter
         assert "marketplace_id" not in c.get(f"/stores/{store}").json()["adapter"]
-        missing = c.post(f"/stores/{store}/authorization_requests",
-                         json={"email": "ops@acme.example"})
+        missing = c.post(
+            f"/stores/{store}/authorization_requests", json={"email": "ops@acme.example"}
+        )
         assert missing.status_code == 404 and "No such endpoint" in missing.json()["error"]
         assert c.get("/authorization_requests").status_code == 404
     assert live.admin("GET", "/_sandbox/outbox").json() == []  # nothing was sent
 
 
-@pytest.mark.parametrize("body", [{"quirks": ["no-such"]}, {"quirks": ["cap:0"]},
-                                  {"quirks": "no-link"}, {}])
-def test_an_unknown_quirk_is_refused_with_the_list_of_known_ones(live: Live, body: object
-                                                                 ) -> None:
+@pytest.mark.parametrize(
+    "body", [{"quirks": ["no-such"]}, {"quirks": ["cap:0"]}, {"quirks": "no-link"}, {}]
+)
+def test_an_unknown_quirk_is_refused_with_the_list_of_known_ones(live: Live, body: object) -> None:
     answer = live.admin("POST", "/_sandbox/quirks", body)
     assert answer.status_code == 422
     assert "quirks" in answer.json()["details"]

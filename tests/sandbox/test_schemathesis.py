@@ -32,12 +32,30 @@ def test_schemathesis_finds_nothing_against_a_served_sandbox(live: Live, tmp_pat
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     result = subprocess.run(
-        [binary, "--config-file", str(config), "run", f"{live.url}/openapi.json",
-         "--checks", "all", "--max-examples", "40", "--seed", "14", "--no-color",
-         "--header", f"Authorization: Bearer {live.token()}",
-         "--header", f"X-Sandbox-Admin: {live.app.sandbox_info.admin_key}",
-         "--exclude-path-regex", NOT_RUN],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        [
+            binary,
+            "--config-file",
+            str(config),
+            "run",
+            f"{live.url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "40",
+            "--seed",
+            "14",
+            "--no-color",
+            "--header",
+            f"Authorization: Bearer {live.token()}",
+            "--header",
+            f"X-Sandbox-Admin: {live.app.sandbox_info.admin_key}",
+            "--exclude-path-regex",
+            NOT_RUN,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "failures" not in result.stdout.splitlines()[-1], result.stdout[-6000:]

@@ -18,8 +18,11 @@ def _served_sockets(port: int) -> list[socket.socket]:
     for obj in gc.get_objects():
         if isinstance(obj, asyncio.Transport) and not obj.is_closing():
             sock = obj.get_extra_info("socket")
-            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6) \
-                    and sock.getsockname()[1] == port:
+            if (
+                sock is not None
+                and sock.family in (socket.AF_INET, socket.AF_INET6)
+                and sock.getsockname()[1] == port
+            ):
                 found.append(sock)
     return found
 

@@ -175,9 +175,12 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
         click.echo(json.dumps(mails, indent=2))
         return
     for m in mails:
+        status = m.get("status", "")
+        # The link only works while the request waits; after that it would only say so.
+        link = m["link"] if status == "pending" else f"(link no longer works: {status})"
         click.echo(
-            f"[{m['authorization_request_id']}] {m['sent_at']} to {m['to']}: "
-            f"{m['subject']}\n    {m['link']}"
+            f"request {m['authorization_request_id']} ({status}), sent {m['sent_at']} to "
+            f"{m['to']}: {m['subject']}\n    {link}"
         )
     if not mails:
         click.echo("The outbox is empty.")

@@ -58,12 +58,16 @@ def users(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: i
 
 
 def outbox(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: int) -> Reply:
-    sql = "SELECT o.* FROM outbox o JOIN accounts a ON a.id = o.account_id"
+    sql = (
+        "SELECT o.*, r.status, r.expires_at FROM outbox o JOIN accounts a ON a.id = o.account_id"
+        " JOIN authorization_requests r ON r.id = o.authorization_request_id"
+    )
     args: tuple[Any, ...] = ()
     if query.get("username"):
         sql += " WHERE a.username = ?"
         args = (query["username"],)
     with app.db.read() as conn:
+        now = fmt_ts(Database.now(conn))
         rows = conn.execute(sql + " ORDER BY o.id", args).fetchall()
     return Reply(
         200,
@@ -74,6 +78,7 @@ def outbox(app: SandboxApp, body: dict[str, Any], query: dict[str, str], ident: 
                 "link": r["link"],
                 "authorization_request_id": r["authorization_request_id"],
                 "sent_at": r["sent_at"],
+                "status": api.request_status(r, now),
             }
             for r in rows
         ],

@@ -264,6 +264,8 @@ class OutboxEmail(Open):
     link: str
     authorization_request_id: Id
     sent_at: Ts
+    # The request's status now: the link works only while it is pending.
+    status: RequestStatus
 
 
 class Approval(Open):

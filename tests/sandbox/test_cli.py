@@ -118,6 +118,7 @@ def test_control_commands_play_the_merchant(served: Served) -> None:
         ).json()["id"]
         code, out = run("sandbox", "outbox", "--state", state)
         assert code == 0 and "ops@acme.example" in out and "/authorize/" in out
+        assert f"request {request} (pending)" in out
         code, out = run(
             "sandbox",
             "authorize",
@@ -128,6 +129,10 @@ def test_control_commands_play_the_merchant(served: Served) -> None:
             "A1SELLER",
         )
         assert code == 0 and "A1SELLER" in out
+        code, out = run("sandbox", "outbox", "--state", state)
+        # A completed request's link no longer works: the outbox says so instead of showing it.
+        assert f"request {request} (completed)" in out and "/authorize/" not in out
+        assert "link no longer works: completed" in out
         assert (
             api.get(f"/stores/{store}").json()["adapter"]["authorization"]["status"] == "authorized"
         )

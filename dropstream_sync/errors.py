@@ -43,6 +43,10 @@ class Problem:
     message: str
     severity: str = "error"  # "error" | "warning"
 
+    def in_plan(self) -> str:
+        """The warning as a plan keeps it (`warnings` of the JSON plan)."""
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
         what = f"{self.path}: {self.message}" if self.path else self.message

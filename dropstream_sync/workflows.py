@@ -111,9 +111,7 @@ def _plan_of(
             live,
             now=now,
             merchants=merchants or None,
-            warnings=[
-                f"{w.file}:{w.line}:{w.column}: {w.path}: {w.message}" for w in result.warnings
-            ],
+            warnings=[w.in_plan() for w in result.warnings],
             api_url=client.api_url,
             account=client.aio.account,
             tool_version=__version__,

@@ -171,3 +171,37 @@ def test_verbose_is_the_tools_progress_and_very_verbose_adds_each_request(tmp_pa
     two = stderr("-vv")
     assert "GET http://sandbox.local/customers" in two and "Bearer ***" in two
     assert "HTTP Request" not in two and "httpcore" not in two
+
+
+def test_a_warning_is_said_once_on_stderr_and_kept_in_the_json_plan(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n    stores:\n"
+        "      - name: Acme US\n        marketplace: US\n        fulfillment_channel: AFN\n"
+        "        fulfillment_latency: 3\n"
+    )
+    cli_cmd = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+    state = str(tmp_path / "state")
+    done = subprocess.run(
+        [*cli_cmd, "plan", str(config), "--sandbox", state, "--out", str(tmp_path / "p.json")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    said = "fulfillment_latency means nothing for AFN"
+    assert done.stderr.count(said) == 1 and said not in done.stdout
+    saved = json.loads((tmp_path / "p.json").read_text())
+    assert [w for w in saved["warnings"] if said in w]
+    shown = subprocess.run(
+        [*cli_cmd, "show", str(tmp_path / "p.json")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert shown.stderr.count(said) == 1 and said not in shown.stdout

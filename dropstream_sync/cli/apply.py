@@ -103,15 +103,18 @@ class _Terminal(ApplyHooks):
     def __init__(self, fmt: str, auto_approve: bool) -> None:
         self.fmt = fmt
         self.auto_approve = auto_approve
+        self.said: list[Problem] = []  # the config's warnings, said as it loaded
         self.progress = sys.stderr.isatty()
         self.done = self.total = 0
 
     def warning(self, problem: Problem) -> None:
+        self.said.append(problem)
         click.echo(str(problem), err=True)
 
     def planned(self, plan: Plan) -> None:
         from dropstream_sync.render import render_text
 
+        options.say_warnings(plan, self.said)
         # With --format json, stdout is the result document alone.
         out = sys.stderr if self.fmt == "json" else sys.stdout
         click.echo(render_text(plan, color=options.use_color()), nl=False, file=out)

@@ -11,9 +11,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from dropstream_sync.errors import Problem
+    from dropstream_sync.planner import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -223,3 +227,13 @@ def sandbox_control(command: F) -> F:
         "Admin key (env DROPSTREAM_SANDBOX_ADMIN_KEY).", envvar="DROPSTREAM_SANDBOX_ADMIN_KEY"
     )(command)
     return sandbox_url(command)
+
+
+def say_warnings(plan: Plan, said: Sequence[Problem] = ()) -> None:
+    """The plan's warnings on stderr, each once: those of the config were said as it loaded
+    (`said`), the planner's own (and a saved plan's) are said here. The text of the plan
+    leaves them out, so that a terminal shows each warning a single time."""
+    already = {p.in_plan() for p in said}
+    for warning in plan.warnings:
+        if warning not in already:
+            click.echo(f"warning: {warning}", err=True)

@@ -85,6 +85,8 @@ def plan(
     result = workflows.load_config(paths, warn)
     with open_client(api_url, sandbox_dir, write=False) as client:
         the_plan = workflows.make_plan(result, client, merchants)
+    if fmt == "text":
+        options.say_warnings(the_plan, result.warnings)
     if out:
         from dropstream_sync.render import write_json
 
@@ -117,4 +119,7 @@ Examples:
 def show(planfile: str, fmt: str, show_pending: bool) -> None:
     from dropstream_sync.workflows import read_plan_file
 
-    echo_plan(read_plan_file(planfile), fmt, show_pending=show_pending, plan_file=planfile)
+    saved = read_plan_file(planfile)
+    if fmt == "text":
+        options.say_warnings(saved)
+    echo_plan(saved, fmt, show_pending=show_pending, plan_file=planfile)

@@ -174,10 +174,12 @@ def outbox(url: str | None, admin_key: str | None, state: str, as_json: bool) ->
     if as_json:
         click.echo(json.dumps(mails, indent=2))
         return
+    from dropstream_sync.live import RequestStatus
+
     for m in mails:
         status = m.get("status", "")
         # The link only works while the request waits; after that it would only say so.
-        link = m["link"] if status == "pending" else f"(link no longer works: {status})"
+        link = m["link"] if status == RequestStatus.PENDING else f"(link no longer works: {status})"
         click.echo(
             f"request {m['authorization_request_id']} ({status}), sent {m['sent_at']} to "
             f"{m['to']}: {m['subject']}\n    {link}"

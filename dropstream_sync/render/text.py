@@ -51,9 +51,7 @@ def render_text(
                 paint(summary.symbol, f"  {summary.symbol} {group.merchant}: {summary.text}")
             )
         lines.append("")
-    for warning in plan.warnings:
-        lines.append(paint("~", f"warning: {warning}"))
-    if plan.warnings:
-        lines.append("")
+    # Warnings are not part of the text: the command line says them once, on stderr
+    # (cli.options.say_warnings); the JSON plan and the markdown comment keep them.
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"

@@ -804,7 +804,7 @@ def main() -> int:
         Path(args.write).write_text(
             "# Benchmarks\n\nThe latest run of `python benchmarks/run.py` "
             f"({stamp}).\n\nMachine: {machine()}.\n\nA ratio is measured / (bound x allowance); "
-            "at most 1.00 meets the target (shared/spec/quality.md).\n\n"
+            "at most 1.00 meets the target (the project's targets).\n\n"
             + text
             + "\n\n"
             + NOTES

@@ -1,4 +1,4 @@
-"""Amazon facts the configuration is checked against (shared/spec/amazon.md).
+"""Amazon facts the configuration is checked against (Amazon SP-API docs; docs/config.md).
 
 Data only: the loader, the planner and the importer look things up here so that a
 marketplace or an order status is spelled one way everywhere.

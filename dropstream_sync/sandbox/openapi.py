@@ -2,7 +2,7 @@
 
 Why pydantic models plus this small generator rather than FastAPI: FastAPI would validate
 request bodies itself and answer 422 in its own shape, while the sandbox's validation messages
-and error body are part of the contract (shared/spec/dropstream-api.md); and its dependency
+and error body are part of the contract (docs/api-model.md); and its dependency
 injection per request costs more than the sandbox's handlers do on a plan that reads hundreds
 of pages in-process. So Starlette serves the routes (app.py), the route tables (`api.API_ROUTES`,
 `control.CONTROL_ROUTES`) name each operation's body and answer models (models.py), and this

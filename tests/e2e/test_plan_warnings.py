@@ -31,8 +31,9 @@ def test_a_store_renamed_in_the_ui_is_not_silently_created_again(account: Accoun
 
     planned = account.cli("plan", path)
     assert planned.returncode == 0, planned.stderr
-    assert f"live Amazon store {live['id']} ('Acme USA')" in planned.stdout
-    assert f"pin it with `id: {live['id']}`" in planned.stdout
+    assert f"live Amazon store {live['id']} ('Acme USA')" in planned.stderr
+    assert f"pin it with `id: {live['id']}`" in planned.stderr
+    assert "live Amazon store" not in planned.stdout  # said once, on stderr
 
     pinned = str(
         account.write_config(config({"name": "Acme US", "marketplace": "US", "id": live["id"]}))

@@ -12,7 +12,7 @@ import asyncio
 import enum
 import logging
 import random
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Self, TypeVar
@@ -292,34 +292,34 @@ class ReadClient:
         API has no such endpoint [assumed] (asked even for no stores: the plan's invites for
         new stores depend on it)."""
         ids = {s.id for s in stores}
-        query = api.authorization_requests_query(status=status)
-        try:
+
+        async def read() -> list[live.AuthorizationRequest]:
+            query = api.authorization_requests_query(status=status)
             items = await self._core.get_list_within(
                 api.AUTHORIZATION_REQUESTS, query, max_pages=max(1, len(stores))
             )
             if items is not None:
-                found = self._parsed(api.AUTHORIZATION_REQUESTS, items, api.authorization_request)
-            else:
-                groups = await gather_all(
-                    self.list_authorization_requests(status, store_id=s.id) for s in stores
-                )
-                found = [r for group in groups for r in group]
-        except ApiError as exc:
-            if exc.status in api.MISSING_ENDPOINT_STATUSES:
-                log.info(
-                    "GET %s?status=%s -> %s: no invite endpoint; invites go to the DropStream UI",
-                    api.AUTHORIZATION_REQUESTS,
-                    status,
-                    exc.status,
-                )
-                return None
-            raise
+                return self._parsed(api.AUTHORIZATION_REQUESTS, items, api.authorization_request)
+            groups = await gather_all(
+                self.list_authorization_requests(status, store_id=s.id) for s in stores
+            )
+            return [r for group in groups for r in group]
+
+        found = await self._unless_missing(status, read())
+        if found is None:
+            return None
         return [r for r in found if r.status == status and r.store_id in ids]
 
     async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
         """The requests of one status, or None when the API has no such endpoint [assumed]."""
+        return await self._unless_missing(status, self.list_authorization_requests(status))
+
+    async def _unless_missing(
+        self, status: str, read: Awaitable[list[live.AuthorizationRequest]]
+    ) -> list[live.AuthorizationRequest] | None:
+        """`read`'s requests, or None when the API answers that it has no such endpoint."""
         try:
-            return await self.list_authorization_requests(status)
+            return await read
         except ApiError as exc:
             if exc.status in api.MISSING_ENDPOINT_STATUSES:
                 log.info(

@@ -178,6 +178,13 @@ def output_format(choices: Sequence[str], help: str) -> Callable[[F], F]:
     )
 
 
+def out_file(help: str) -> Callable[[F], F]:
+    """`--out FILE` (plan: the saved plan; report: the page); the command receives `out`."""
+    return click.option(
+        "--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE", help=help
+    )
+
+
 show_pending = click.option(
     "--show-pending",
     "show_pending",

@@ -50,14 +50,7 @@ def echo_plan(plan: Plan, fmt: str, *, show_pending: bool, plan_file: str | None
 
 @click.command("plan", help=PLAN_HELP, cls=options.ConnectedCommand)
 @options.config_paths()
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Also save the plan as JSON to FILE (for `apply FILE` and `show FILE`).",
-)
+@options.out_file("Also save the plan as JSON to FILE (for `apply FILE` and `show FILE`).")
 @options.output_format(FORMATS, "Output format on stdout.")
 @options.show_pending
 @click.option(

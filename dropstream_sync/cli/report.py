@@ -41,14 +41,7 @@ Examples:
 @click.command("report", help=REPORT_HELP, cls=options.ConnectedCommand)
 @options.config_paths()
 @options.output_format(FORMATS, "Report format.")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Write the report to FILE instead of stdout.",
-)
+@options.out_file("Write the report to FILE instead of stdout.")
 @options.merchants("Report on")
 @options.connection_options
 def report(

@@ -325,11 +325,7 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
             state = await client.read_live()
             now = datetime.now(UTC)
             made = plan(desired, state, now=now)
-            render_html(
-                build_report(
-                    made, state, now, expired_requests=state.expired_authorization_requests
-                )
-            )
+            render_html(build_report(made, state, now))
             sent: int = client.requests_sent
             await client.aclose()
             return sent

@@ -66,19 +66,7 @@ def make_plan(
     result: LoadResult, client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = ()
 ) -> Plan:
     """Plan a loaded config against live, read through `client` (one read per list)."""
-    check_account(result.desired, client.api_url, client.aio.account)
-    names = merchants or sorted(result.desired.merchant_names())
-    log.info(
-        "reading the live account at %s (%d merchant(s) in the config)", client.api_url, len(names)
-    )
-    live = client.read_live(names)
-    log.info(
-        "planning: %d live store(s), %d connection(s), %d pending request(s)",
-        len(live.stores),
-        len(live.connections),
-        len(live.authorization_requests),
-    )
-    return _plan_of(result, live, client.clock(), client, merchants)
+    return make_plan_and_live(result, client, merchants).plan
 
 
 def check_account(desired: DesiredState, api_url: str, account: str) -> None:
@@ -131,11 +119,10 @@ def load_and_plan(
 @dataclass(frozen=True, slots=True)
 class PlanAndLive:
     """What `report` is made of: the plan, the live read it was made from (the same
-    requests as `plan`), the expired invitations of the merchants in scope, and the time."""
+    requests as `plan`), and the time."""
 
     plan: Plan
     live: LiveState
-    expired_requests: tuple[AuthorizationRequest, ...]
     now: datetime
 
 
@@ -151,15 +138,22 @@ def load_plan_and_live(
 def make_plan_and_live(
     result: LoadResult, client: SyncReadClient | SyncWriteClient, merchants: Sequence[str] = ()
 ) -> PlanAndLive:
-    """Like `make_plan`, keeping the live read: the same requests as `plan`, whose read
-    already holds the expired invitations the report shows (one list read, never a request
-    per store)."""
+    """The plan of a loaded config, with the live read it was made from (which also holds
+    the expired invitations the report shows: one list read, never a request per store)."""
     check_account(result.desired, client.api_url, client.aio.account)
     names = merchants or sorted(result.desired.merchant_names())
+    log.info(
+        "reading the live account at %s (%d merchant(s) in the config)", client.api_url, len(names)
+    )
     live = client.read_live(names)
+    log.info(
+        "planning: %d live store(s), %d connection(s), %d pending request(s)",
+        len(live.stores),
+        len(live.connections),
+        len(live.authorization_requests),
+    )
     now = client.clock()
-    the_plan = _plan_of(result, live, now, client, merchants)
-    return PlanAndLive(the_plan, live, live.expired_authorization_requests, now)
+    return PlanAndLive(_plan_of(result, live, now, client, merchants), live, now)
 
 
 def read_plan_file(path: str) -> Plan:

@@ -146,9 +146,7 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         from dropstream_sync.workflows import load_plan_and_live
 
         read = load_plan_and_live((str(config),), client, ())
-        report = build_report(
-            read.plan, read.live, read.now, expired_requests=read.expired_requests
-        )
+        report = build_report(read.plan, read.live, read.now)
         out = Path(tempfile.mkdtemp(prefix="dropstream-demo-out-"))
         name = out / "report.html"
         name.write_text(render_html(report), encoding="utf-8")

@@ -71,6 +71,4 @@ def report(
 def render_report(read: PlanAndLive, fmt: str) -> str:
     from dropstream_sync.report import build_report, render
 
-    return render(
-        build_report(read.plan, read.live, read.now, expired_requests=read.expired_requests), fmt
-    )
+    return render(build_report(read.plan, read.live, read.now), fmt)

@@ -345,13 +345,10 @@ def build_report(
     plan: Plan,
     live: LiveState,
     now: datetime,
-    *,
-    expired_requests: Iterable[AuthorizationRequest] = (),
 ) -> Report:
-    """The report of `plan`, made from `live` at `now` (the plan's own inputs).
-
-    `expired_requests` are the merchants' expired invitations (`status=expired`), for the
-    list of merchants who let one expire more than once; the plan itself reads none."""
+    """The report of `plan`, made from `live` at `now` (the plan's own inputs). The live
+    state's expired invitations (`status=expired`) give the merchants who let one expire
+    more than once."""
     in_scope = set(plan.merchants)
     merchants = [
         m for m in sorted(plan.desired.merchants, key=lambda m: m.name) if m.name in in_scope
@@ -379,7 +376,9 @@ def build_report(
         timeline=timeline,
         already_expired=tally.already_expired,
         invitations=tuple(invitations),
-        repeated_expiries=_repeated(expired_requests, ix, {m.name for m in merchants}),
+        repeated_expiries=_repeated(
+            live.expired_authorization_requests, ix, {m.name for m in merchants}
+        ),
         blocked_reasons=plan.blocked_reasons,
         connections_billed=tally.billed,
         connections_to_bill=int(summary["connections_billed"]),

@@ -4,6 +4,7 @@ invitations (twice for one merchant), channels, and names with HTML in them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dropstream_sync import catalog
@@ -149,4 +150,4 @@ def report() -> Report:
         api_url="https://api.getdropstream.com",
         tool_version="0.1.0",
     )
-    return build_report(the_plan, live, NOW, expired_requests=expired)
+    return build_report(the_plan, replace(live, expired_authorization_requests=expired), NOW)

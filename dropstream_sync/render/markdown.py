@@ -108,9 +108,7 @@ def render_markdown(
             )
             tail.append(f"- [ ] {html.escape(_clip(todo), quote=False)}")
         if len(by_hand) > MAX_LISTED:
-            tail.append(
-                f"- _and {len(by_hand) - MAX_LISTED} more: see `dropstream-sync show plan.json`_"
-            )
+            tail.append(f"- _and {len(by_hand) - MAX_LISTED} more: see {show}_")
         tail.append("")
     if plan.warnings:
         tail.append("**Warnings**")

@@ -42,6 +42,7 @@ from dropstream_sync.planner.details import (
     UpdateConnection,
     UpdateStore,
 )
+from dropstream_sync.planner.fingerprint import LiveFingerprint
 
 __all__ = [
     "CHANGE_KINDS",
@@ -269,8 +270,8 @@ class Plan:
     desired: DesiredState = field(default_factory=DesiredState)
     merchants: tuple[str, ...] = ()  # the merchants in scope (after --merchant)
     config_digest: str = ""
-    live_fingerprint: str = ""
-    live_index: Mapping[str, str] = field(default_factory=dict)  # object key -> short digest
+    # The live read's digest and index (object key -> short digest), for the stale check.
+    fingerprint: LiveFingerprint = field(default_factory=LiveFingerprint)
     created_at: str = ""
     api_url: str = ""
     account: str = ""  # who the plan read live as (the client's `account`: no secret)
@@ -283,6 +284,14 @@ class Plan:
     @property
     def blocked(self) -> bool:
         return bool(self.blocked_reasons)
+
+    @property
+    def live_fingerprint(self) -> str:
+        return self.fingerprint.digest
+
+    @property
+    def live_index(self) -> Mapping[str, str]:
+        return self.fingerprint.index
 
     def summary(self) -> dict[str, Any]:
         counts = {str(kind): 0 for kind in CHANGE_KINDS}
@@ -390,8 +399,9 @@ class Plan:
             desired=DesiredState.from_dict(dict(desired.data)),
             merchants=tuple(r.texts("merchants", default=())),
             config_digest=r.text("config_digest"),
-            live_fingerprint=r.text("live_fingerprint"),
-            live_index=r.text_map("live_index", default={}),
+            fingerprint=LiveFingerprint(
+                r.text("live_fingerprint"), r.text_map("live_index", default={})
+            ),
             created_at=r.text("created_at", default=""),
             api_url=r.text("api_url", default=""),
             account=r.text("account"),

@@ -37,7 +37,7 @@ from dropstream_sync.live import (
 from dropstream_sync.planner import connections as _connections
 from dropstream_sync.planner import health
 from dropstream_sync.planner.details import neutralized_name
-from dropstream_sync.planner.fingerprint import live_fingerprint
+from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import (
     PHASE_OF,
     CancelInvite,
@@ -765,7 +765,6 @@ def plan(
     planner.invite_budget()
     planner.safety()
     names = tuple(m.name for m in scope)
-    digest, index = live_fingerprint(live, names)
     changes = sorted(
         planner.changes, key=lambda c: (PHASE_OF[c.kind], c.merchant, c.store or "", c.kind, c.id)
     )
@@ -778,8 +777,7 @@ def plan(
         desired=desired,
         merchants=names,
         config_digest=desired.digest(),
-        live_fingerprint=digest,
-        live_index=index,
+        fingerprint=LiveFingerprint.of(live, names),
         created_at=created_at,
         api_url=api_url,
         account=account,

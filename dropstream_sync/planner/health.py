@@ -90,9 +90,9 @@ def mixed_sellers(m: DesiredMerchant, stores: Iterable[Store]) -> list[str]:
     if m.selling_partner_id is not None:
         return []
     sellers = {ls.id: seller for ls in stores if (seller := seller_of(ls)) is not None}
+    if len(set(sellers.values())) < 2:
+        return []  # the usual case, asked of every merchant: no Counter to build
     counts = Counter(sellers.values())
-    if len(counts) < 2:
-        return []
     # The seller of most stores is taken as the usual one; ties by id, for a stable output.
     usual = min(counts, key=lambda x: (-counts[x], x))
     odd = sorted(sid for sid, seller in sellers.items() if seller != usual)

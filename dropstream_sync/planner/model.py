@@ -234,7 +234,8 @@ class Pending:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", PendingKind(self.kind))
+        if type(self.kind) is not PendingKind:  # the planner's are already; a plan has many
+            object.__setattr__(self, "kind", PendingKind(self.kind))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -419,7 +419,7 @@ class _Planner:
 
     def needs_ui(self, m: DesiredMerchant, store: str, renewal: str | None = None) -> Pending:
         message = (
-            "the merchant authorizes Amazon in the DropStream UI (no email in config)"
+            _NEEDS_UI
             if renewal is None
             else f"the merchant re-authorizes Amazon in the DropStream UI: {renewal} "
             "(no email in config)"
@@ -690,6 +690,7 @@ class _Planner:
                 )
 
 
+_NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no email in config)"
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")
 
@@ -698,8 +699,15 @@ def _live_settings(ls: Store) -> tuple[Any, ...]:
     """A live store's settings in the order of `StoreSettings.names()`, collections as sorted
     tuples, statuses in their canonical spelling, so that only a real difference is a change
     (compared as one tuple: nearly every store has none)."""
-    values = [tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v for v in _SETTINGS_OF(ls)]
-    values[_STATUSES_AT] = _canonical_statuses(tuple(ls.import_order_statuses))
+    return _settings_form(_SETTINGS_OF(ls))
+
+
+@functools.lru_cache(maxsize=4096)
+def _settings_form(raw: tuple[Any, ...]) -> tuple[Any, ...]:
+    # An account has a handful of distinct combinations of settings, shared by thousands of
+    # stores: each is put in this form once.
+    values = [tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v for v in raw]
+    values[_STATUSES_AT] = _canonical_statuses(tuple(raw[_STATUSES_AT]))
     return tuple(values)
 
 

@@ -24,6 +24,8 @@ def test_benchmark_harness_measures_every_figure() -> None:
         "requests for a plan",
         "plan wall time",
         "in-process",
+        "growth of plan cost",
+        "config load included, fresh process",
         "served sandbox",
         "`plan --merchant` of one merchant",
         "Terraform-style refresh",

@@ -8,10 +8,10 @@ made with `omitted()` is left out of the wire when None, as plans have always wr
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Self, TypeVar, dataclass_transform
 
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.planner import wire
@@ -32,6 +32,20 @@ class ChangeKind(StrEnum):
     UPDATE_CHANNEL = "update_channel"
     ENABLE = "enable"
     DISABLE = "disable"
+
+
+D = TypeVar("D", bound="Detail")
+
+
+@dataclass_transform(frozen_default=True)
+def detail(kind: ChangeKind) -> Callable[[type[D]], type[D]]:
+    """A detail type: a frozen dataclass with slots, for changes of `kind`."""
+
+    def make(cls: type[D]) -> type[D]:
+        cls.KIND = kind
+        return dataclass(frozen=True, slots=True)(cls)
+
+    return make
 
 
 def ref(key: str) -> Any:
@@ -111,15 +125,13 @@ def _to_wire(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.CREATE_MERCHANT)
 class CreateMerchant(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_MERCHANT
     company_name: str
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.CREATE_STORE)
 class CreateStore(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_STORE
     customer_id: int | None  # None: the merchant is created in this plan (customer_ref)
     name: str
     marketplace_id: str
@@ -127,9 +139,8 @@ class CreateStore(Detail):
     customer_ref: str | None = ref("customer_id")
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.UPDATE_STORE)
 class UpdateStore(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_STORE
     settings_patch: Mapping[str, Any]  # setting name -> its new wire value
     name: str | None = omitted()  # None: the name stays
 
@@ -144,9 +155,8 @@ class UpdateStore(Detail):
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in patch.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.CANCEL_INVITE)
 class CancelInvite(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.CANCEL_INVITE
     request_id: int
     store_id: int
     email: str
@@ -163,12 +173,11 @@ def neutralized_name(name: str, kept_id: int) -> str:
     return name[: NAME_LIMIT - len(suffix)] + suffix
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.NEUTRALIZE_DUPLICATE)
 class NeutralizeDuplicate(Detail):
     """A second live customer or store matching one desired object: the lowest id is kept,
     this one is made harmless (requests canceled, stores disabled, then renamed)."""
 
-    KIND: ClassVar[ChangeKind] = ChangeKind.NEUTRALIZE_DUPLICATE
     object_type: str  # "customer" or "store"
     object_id: int  # the duplicate
     kept_id: int  # the one kept, which the rest of the plan uses
@@ -209,18 +218,16 @@ class NeutralizeDuplicate(Detail):
         return tuple(items)
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.INVITE)
 class Invite(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.INVITE
     store_id: int | None  # None: the store is created in this plan (store_ref)
     email: str
     reason: str | None = omitted()
     store_ref: str | None = ref("store_id")
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.REINVITE)
 class Reinvite(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.REINVITE
     store_id: int
     email: str
     cancel_request_id: int | None  # the pending request to cancel first, if any
@@ -228,9 +235,8 @@ class Reinvite(Detail):
     authorization_expires_at: str | None = omitted()  # a renewal: when the old one lapses
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.CREATE_CONNECTION)
 class CreateConnection(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.CREATE_CONNECTION
     customer_id: int
     store_id: int
     warehouse_id: int
@@ -241,17 +247,15 @@ class CreateConnection(Detail):
     channels: Mapping[str, bool] | None = omitted()
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.UPDATE_CONNECTION)
 class UpdateConnection(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_CONNECTION
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@detail(ChangeKind.UPDATE_CHANNEL)
 class UpdateChannel(Detail):
     """PATCH /connections/{connection_id}/channels/{channel_id} `enabled_at` [doc]."""
 
-    KIND: ClassVar[ChangeKind] = ChangeKind.UPDATE_CHANNEL
     connection_id: int
     channel_id: int
     type: str  # sales_order, shipment, ...
@@ -259,21 +263,22 @@ class UpdateChannel(Detail):
 
 
 @dataclass(frozen=True, slots=True)
-class Enable(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.ENABLE
-    store_id: int
-    connection_id: int
-    store: bool  # the store needs enabling
-    connection: bool  # the connection needs enabling
+class _Switch(Detail):
+    """A store and its connection switched on or off together (the store's `enabled:`)."""
 
-
-@dataclass(frozen=True, slots=True)
-class Disable(Detail):
-    KIND: ClassVar[ChangeKind] = ChangeKind.DISABLE
     store_id: int
     connection_id: int | None
-    store: bool
-    connection: bool
+    store: bool  # the store needs switching
+    connection: bool  # the connection needs switching
+
+
+@detail(ChangeKind.ENABLE)
+class Enable(_Switch):
+    connection_id: int  # an enable always names the connection it finalizes
+
+
+@detail(ChangeKind.DISABLE)
+class Disable(_Switch):
     reason: str
 
 

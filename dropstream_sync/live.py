@@ -11,6 +11,7 @@ words today, but only client/api.py knows how the API spells them and maps one t
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,15 +158,7 @@ class Connection:
         return self.enabled_at is not None
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return (
-            "connection",
-            self.id,
-            self.customer_id,
-            self.store_id,
-            self.warehouse_id,
-            self.name,
-            self.enabled,
-        )
+        return ("connection", *_CONNECTION_PRINT(self))
 
     def channel_fingerprints(self) -> tuple[tuple[int, tuple[Any, ...]], ...]:
         """(channel id, its fingerprint) for each channel: index entries of their own, so
@@ -173,6 +166,12 @@ class Connection:
         return tuple(
             (ch.id, ("channel", ch.id, self.id, ch.type, ch.enabled)) for ch in self.channels or ()
         )
+
+
+# What a connection's fingerprint covers, in the order saved plans digest it.
+_CONNECTION_PRINT: Final = operator.attrgetter(
+    "id", "customer_id", "store_id", "warehouse_id", "name", "enabled"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,31 +36,30 @@ from dropstream_sync.live import (
 )
 from dropstream_sync.planner import connections as _connections
 from dropstream_sync.planner import health
-from dropstream_sync.planner.details import neutralized_name
-from dropstream_sync.planner.fingerprint import LiveFingerprint
-from dropstream_sync.planner.model import (
-    PHASE_OF,
+from dropstream_sync.planner.details import (
     CancelInvite,
-    Change,
-    ChangeKind,
     CreateMerchant,
     CreateStore,
     Detail,
-    FieldChange,
     Invite,
     NeutralizeDuplicate,
+    Reinvite,
+    UpdateStore,
+    neutralized_name,
+)
+from dropstream_sync.planner.fingerprint import LiveFingerprint
+from dropstream_sync.planner.model import (
+    PHASE_OF,
+    Change,
+    FieldChange,
     Pending,
     PendingKind,
     Plan,
-    Reinvite,
     Target,
-    TargetType,
-    UpdateStore,
 )
+from dropstream_sync.planner.model import ChangeKind as K
+from dropstream_sync.planner.model import TargetType as T
 from dropstream_sync.timestamps import utc_stamp
-
-K = ChangeKind
-T = TargetType
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -191,17 +190,11 @@ class _Planner:
         requests = tuple(r.id for ls in stores for r in self.ix.requests.get(ls.id, []))
         enabled = tuple(ls.id for ls in stores if ls.enabled)
         new_name = neutralized_name(x.company_name, kept.id)
-        fields = [FieldChange("company_name", x.company_name, new_name)]
-        if enabled:
-            fields.append(FieldChange("stores.enabled", True, False))
-        if requests:
-            fields.append(
-                FieldChange(
-                    "authorization_requests.status",
-                    str(RequestStatus.PENDING),
-                    str(RequestStatus.CANCELED),
-                )
-            )
+        fields = _neutralizing(
+            FieldChange("company_name", x.company_name, new_name),
+            "stores.enabled" if enabled else None,
+            "authorization_requests.status" if requests else None,
+        )
         detail = NeutralizeDuplicate(
             "customer", x.id, kept.id, x.company_name, new_name, enabled, requests
         )
@@ -210,17 +203,11 @@ class _Planner:
     def neutralize_store(self, m: DesiredMerchant, s: DesiredStore, x: Store, kept: Store) -> None:
         requests = tuple(r.id for r in self.ix.requests.get(x.id, []))
         new_name = neutralized_name(x.name, kept.id)
-        fields = [FieldChange("name", x.name, new_name)]
-        if x.enabled:
-            fields.append(FieldChange("enabled", True, False))
-        if requests:
-            fields.append(
-                FieldChange(
-                    "authorization_request.status",
-                    str(RequestStatus.PENDING),
-                    str(RequestStatus.CANCELED),
-                )
-            )
+        fields = _neutralizing(
+            FieldChange("name", x.name, new_name),
+            "enabled" if x.enabled else None,
+            "authorization_request.status" if requests else None,
+        )
         detail = NeutralizeDuplicate(
             "store", x.id, kept.id, x.name, new_name, (x.id,) if x.enabled else (), requests
         )
@@ -603,56 +590,51 @@ class _Planner:
 
     # -- budget, safety, order ---------------------------------------------------------------
 
-    def invites_from_ui(self) -> None:
-        """Without an invite endpoint, each invite is a pending item a person does in the
-        DropStream UI (the store wizard's Send to merchant); every other change stays."""
-        invites = [c for c in self.changes if isinstance(c.detail, Invite | Reinvite)]
-        if not invites:
-            return
-        moved = {id(c) for c in invites}
+    def invites(self) -> list[Change]:
+        return [c for c in self.changes if isinstance(c.detail, Invite | Reinvite)]
+
+    def to_pending(self, invites: Sequence[Change], kind: PendingKind, why: str) -> None:
+        """Take `invites` out of the changes, each as a pending item of `kind`: `why` says
+        what becomes of it, with `{kind}` and `{email}` filled in."""
+        # One filter pass: removing each from the list would be quadratic in a first run
+        # over thousands of unauthorized stores.
+        moved = {id(change) for change in invites}
         self.changes = [c for c in self.changes if id(c) not in moved]
         for change in invites:
-            detail = change.detail
-            assert isinstance(detail, Invite | Reinvite)
-            self.pending.append(
-                Pending(
-                    PendingKind.SEND_FROM_UI,
-                    change.merchant,
-                    change.store or "",
-                    f"send from the DropStream UI (Send to merchant) to {detail.email}: this API "
-                    "has no invite endpoint",
-                    {"kind": str(change.kind), "email": detail.email},
-                )
-            )
-
-    def invite_budget(self) -> None:
-        budget = self.desired.safety.max_invites_per_run
-        # Renewals first, soonest expiry first: those stores take orders today and stop when
-        # their authorization lapses; a store not yet authorized loses nothing by waiting.
-        invites = sorted(
-            (c for c in self.changes if isinstance(c.detail, Invite | Reinvite)), key=_invite_order
-        )
-        held = invites[budget:]
-        if not held:
-            return
-        # One filter pass: removing each held invite from the list would be quadratic in a
-        # first run over thousands of unauthorized stores.
-        held_ids = {id(change) for change in held}
-        self.changes = [c for c in self.changes if id(c) not in held_ids]
-        for change in held:
             detail = change.detail
             assert isinstance(detail, Invite | Reinvite)
             email = detail.email
             self.pending.append(
                 Pending(
-                    PendingKind.QUEUED,
+                    kind,
                     change.merchant,
                     change.store or "",
-                    f"{change.kind} to {email} queued: over max_invites_per_run "
-                    f"({budget}); the next run sends it",
+                    why.format(kind=change.kind, email=email),
                     {"kind": str(change.kind), "email": email},
                 )
             )
+
+    def invites_from_ui(self) -> None:
+        """Without an invite endpoint, each invite is a pending item a person does in the
+        DropStream UI (the store wizard's Send to merchant); every other change stays."""
+        self.to_pending(
+            self.invites(),
+            PendingKind.SEND_FROM_UI,
+            "send from the DropStream UI (Send to merchant) to {email}: this API has no "
+            "invite endpoint",
+        )
+
+    def invite_budget(self) -> None:
+        budget = self.desired.safety.max_invites_per_run
+        # Renewals first, soonest expiry first: those stores take orders today and stop when
+        # their authorization lapses; a store not yet authorized loses nothing by waiting.
+        held = sorted(self.invites(), key=_invite_order)[budget:]
+        self.to_pending(
+            held,
+            PendingKind.QUEUED,
+            f"{{kind}} to {{email}} queued: over max_invites_per_run ({budget}); the next run "
+            "sends it",
+        )
 
     def safety(self) -> None:
         s = self.desired.safety
@@ -732,6 +714,21 @@ def _wire(value: Any) -> Any:
 def _canonical_statuses(statuses: tuple[str, ...]) -> tuple[str, ...]:
     # An account has a handful of distinct status lists, shared by thousands of stores.
     return tuple(sorted({catalog.canonical_status(x) or x for x in statuses}))
+
+
+def _neutralizing(
+    renamed: FieldChange, disabled: str | None, canceled: str | None
+) -> list[FieldChange]:
+    """The fields a neutralize_duplicate shows: the rename, then the field it switches off
+    and the requests' status it cancels, each where there is one."""
+    fields = [renamed]
+    if disabled is not None:
+        fields.append(FieldChange(disabled, True, False))
+    if canceled is not None:
+        fields.append(
+            FieldChange(canceled, str(RequestStatus.PENDING), str(RequestStatus.CANCELED))
+        )
+    return fields
 
 
 def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:

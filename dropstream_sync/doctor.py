@@ -49,8 +49,15 @@ REPORT_IT: Final = (
 )
 
 
+# A check in the JSON output, in the order docs/doctor.md gives.
+CHECK_KEYS: Final = ("id", "status", "kind", "summary", "means", "do")
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One line of the report: `status` is OK, FAIL or WARN; a failure's `kind` picks the
+    exit code (EXIT_CODES); the text shows `means` and `do` only when it does not hold."""
+
     id: str
     status: str
     summary: str
@@ -59,14 +66,7 @@ class Check:
     do: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "kind": self.kind,
-            "summary": self.summary,
-            "means": self.means,
-            "do": self.do,
-        }
+        return {key: getattr(self, key) for key in CHECK_KEYS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +117,18 @@ class _List:
 
 
 def _lists() -> tuple[_List, ...]:
+    # The two lists read filtered: each probed with the query its reader (the lambda) sends.
+    amazon = api.stores_query(platform=api.AMAZON)
+    pending = api.authorization_requests_query(status=api.PENDING)
     return (
         _List("customers", api.CUSTOMERS, {}, lambda c: c.list_customers()),
         _List("warehouses", api.WAREHOUSES, {}, lambda c: c.list_warehouses()),
-        _List(
-            "stores",
-            api.STORES,
-            api.stores_query(platform=api.AMAZON),
-            lambda c: c.list_stores(api.AMAZON),
-        ),
+        _List("stores", api.STORES, amazon, lambda c: c.list_stores(api.AMAZON)),
         _List("connections", api.CONNECTIONS, {}, lambda c: c.list_connections()),
         _List(
             "authorization_requests",
             api.AUTHORIZATION_REQUESTS,
-            api.authorization_requests_query(status=api.PENDING),
+            pending,
             lambda c: c.list_authorization_requests(api.PENDING),
         ),
     )

@@ -5,7 +5,6 @@ these, renders what comes back and maps errors to exit codes.
     make_plan(result, client, merchants) -> Plan           ... planned against live
     load_and_plan(paths, client, merchants) -> Plan        both
     make_plan_and_live(result, client, merchants)          ... keeping the live read (report)
-    load_plan_and_live(paths, client, merchants)          both
     read_plan_file(path) -> Plan                           a saved plan (`plan --out`)
     apply(client, paths, hooks=...) -> Applied             lock, plan or read, check, run
     import_account(client, merchants, name) -> Imported    the live account as YAML
@@ -124,15 +123,6 @@ class PlanAndLive:
     plan: Plan
     live: LiveState
     now: datetime
-
-
-def load_plan_and_live(
-    paths: Sequence[str],
-    client: SyncReadClient | SyncWriteClient,
-    merchants: Sequence[str] = (),
-    on_warning: Callable[[Problem], None] = _ignore,
-) -> PlanAndLive:
-    return make_plan_and_live(load_config(paths, on_warning), client, merchants)
 
 
 def make_plan_and_live(

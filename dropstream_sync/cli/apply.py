@@ -49,13 +49,7 @@ Examples:
     show_default=True,
     help="Changes applied at once within a phase.",
 )
-@click.option(
-    "--audit-log",
-    "audit_log",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Append one JSON line per change to FILE.",
-)
+@options.out_file("Append one JSON line per change to FILE.", "--audit-log")
 @options.output_format(("text", "json"), "Result format on stdout.")
 @options.merchants("Plan and apply")
 @options.connection_options

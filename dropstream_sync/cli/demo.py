@@ -143,9 +143,9 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         # The audit view of the same account, as a page: written beside the sandbox (not
         # in it, as that folder goes away), and its path printed so it can be opened.
         from dropstream_sync.report import build_report, render_html
-        from dropstream_sync.workflows import load_plan_and_live
+        from dropstream_sync.workflows import load_config, make_plan_and_live
 
-        read = load_plan_and_live((str(config),), client, ())
+        read = make_plan_and_live(load_config((str(config),)), client)
         report = build_report(read.plan, read.live, read.now)
         out = Path(tempfile.mkdtemp(prefix="dropstream-demo-out-"))
         name = out / "report.html"

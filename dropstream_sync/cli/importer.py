@@ -29,13 +29,7 @@ Examples:
 
 @click.command("import", help=HELP, cls=options.ConnectedCommand)
 @options.merchants("Import")
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write to FILE instead of stdout.",
-)
+@options.out_file("Write to FILE instead of stdout.", "--output")
 @options.connection_options
 def import_(
     merchants: tuple[str, ...], output: str | None, api_url: str | None, sandbox_dir: str | None

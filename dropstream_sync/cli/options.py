@@ -178,10 +178,12 @@ def output_format(choices: Sequence[str], help: str) -> Callable[[F], F]:
     )
 
 
-def out_file(help: str) -> Callable[[F], F]:
-    """`--out FILE` (plan: the saved plan; report: the page); the command receives `out`."""
+def out_file(help: str, flag: str = "--out") -> Callable[[F], F]:
+    """A FILE the command writes (a folder is refused): `--out` (plan: the saved plan; report:
+    the page), `--output` (import), `--audit-log` (apply); received under the flag's own
+    name (`out`, `output`, `audit_log`), None when not given."""
     return click.option(
-        "--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE", help=help
+        flag, type=click.Path(dir_okay=False), default=None, metavar="FILE", help=help
     )
 
 

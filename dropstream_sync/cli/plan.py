@@ -14,7 +14,9 @@ from dropstream_sync.errors import Problem, SettingsError
 from dropstream_sync.render import FORMATS
 
 if TYPE_CHECKING:
+    from dropstream_sync.config import LoadResult
     from dropstream_sync.planner import Plan
+    from dropstream_sync.workflows import PlanAndLive
 
 PLAN_HELP = """Show what apply would change, without changing anything.
 
@@ -33,6 +35,19 @@ Examples:
 
 def warn(problem: Problem) -> None:
     click.echo(str(problem), err=True)
+
+
+def read_account(
+    paths: tuple[str, ...], merchants: tuple[str, ...], api_url: str | None, sandbox_dir: str | None
+) -> tuple[LoadResult, PlanAndLive]:
+    """What `plan` and `report` start from: the config (its warnings said as it loads) and
+    its plan against the live account, read through a read-only client."""
+    from dropstream_sync import workflows
+
+    # The config is checked before anything is sent: an invalid file costs no request.
+    config = workflows.load_config(paths, warn)
+    with open_client(api_url, sandbox_dir, write=False) as client:
+        return config, workflows.make_plan_and_live(config, client, merchants)
 
 
 def echo_plan(plan: Plan, fmt: str, *, show_pending: bool, plan_file: str | None) -> None:
@@ -72,14 +87,10 @@ def plan(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    from dropstream_sync import workflows
-
-    # The config is checked before anything is sent: an invalid file costs no request.
-    result = workflows.load_config(paths, warn)
-    with open_client(api_url, sandbox_dir, write=False) as client:
-        the_plan = workflows.make_plan(result, client, merchants)
+    config, read = read_account(paths, merchants, api_url, sandbox_dir)
+    the_plan = read.plan
     if fmt == "text":
-        options.say_warnings(the_plan, result.warnings)
+        options.say_warnings(the_plan, config.warnings)
     if out:
         from dropstream_sync.render import write_json
 

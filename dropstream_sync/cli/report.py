@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dropstream_sync.cli import options
-from dropstream_sync.cli.connect import open_client
-from dropstream_sync.cli.plan import warn
+from dropstream_sync.cli.plan import read_account
 from dropstream_sync.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -52,11 +51,7 @@ def report(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    from dropstream_sync import workflows
-
-    result = workflows.load_config(paths, warn)
-    with open_client(api_url, sandbox_dir, write=False) as client:
-        read = workflows.make_plan_and_live(result, client, merchants)
+    _, read = read_account(paths, merchants, api_url, sandbox_dir)
     text = render_report(read, fmt)
     if out is None:
         sys.stdout.write(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Final, Protocol, TextIO
+from typing import Final, Protocol, TextIO, TypedDict, Unpack
 
 from dropstream_sync.planner.model import Plan
 from dropstream_sync.render.json import render_json, write_json
@@ -16,20 +16,20 @@ from dropstream_sync.render.markdown import render_markdown
 from dropstream_sync.render.text import render_text
 
 
-class Renderer(Protocol):
-    """Every format takes the same keywords; one that has no use for one ignores it.
+class Options(TypedDict, total=False):
+    """The keywords every format takes (a renderer's defaults stand for those not given;
+    one that has no use for one ignores it).
 
     `show_pending`: list every pending item, not one line of counts per merchant.
     `plan_file`: the saved plan's name, which a format may cite (`show FILE`)."""
 
-    def __call__(
-        self,
-        plan: Plan,
-        *,
-        color: bool = False,
-        show_pending: bool = False,
-        plan_file: str = "plan.json",
-    ) -> str: ...
+    color: bool
+    show_pending: bool
+    plan_file: str
+
+
+class Renderer(Protocol):
+    def __call__(self, plan: Plan, **options: Unpack[Options]) -> str: ...
 
 
 RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType(
@@ -56,30 +56,15 @@ def renderer(fmt: str) -> Renderer:
         raise ValueError(f"unknown plan format {fmt!r} (one of: {', '.join(FORMATS)})") from None
 
 
-def render(
-    plan: Plan,
-    fmt: str,
-    *,
-    color: bool = False,
-    show_pending: bool = False,
-    plan_file: str = "plan.json",
-) -> str:
-    return renderer(fmt)(plan, color=color, show_pending=show_pending, plan_file=plan_file)
+def render(plan: Plan, fmt: str, **options: Unpack[Options]) -> str:
+    return renderer(fmt)(plan, **options)
 
 
-def write(
-    plan: Plan,
-    fmt: str,
-    stream: TextIO,
-    *,
-    color: bool = False,
-    show_pending: bool = False,
-    plan_file: str = "plan.json",
-) -> None:
+def write(plan: Plan, fmt: str, stream: TextIO, **options: Unpack[Options]) -> None:
     """`render` to a stream; the same text, without holding it whole where that matters."""
     streamed = _STREAMED.get(fmt)
     if streamed is None:
-        stream.write(render(plan, fmt, color=color, show_pending=show_pending, plan_file=plan_file))
+        stream.write(render(plan, fmt, **options))
     else:
         streamed(plan, stream)
 
@@ -87,6 +72,7 @@ def write(
 __all__ = [
     "FORMATS",
     "RENDERERS",
+    "Options",
     "Renderer",
     "render",
     "render_json",

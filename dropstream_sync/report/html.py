@@ -15,15 +15,7 @@ import html
 from typing import Final
 
 from dropstream_sync.report.model import STATUSES, Report, StoreRow, Week
-from dropstream_sync.report.text import (
-    STATUS_WORDS,
-    channels_text,
-    connection_text,
-    drift_text,
-    expiry_text,
-    invitation_text,
-    status_text,
-)
+from dropstream_sync.report.text import STATUS_WORDS, store_cells
 
 SCRIPT: Final = (
     "(function(){var h=document.documentElement,seen=[];"
@@ -181,21 +173,22 @@ def _timeline_table(weeks: tuple[Week, ...]) -> str:
     )
 
 
-def _status_cell(s: StoreRow) -> str:
+def _status_cell(s: StoreRow, text: str) -> str:
     return (
         f'<td class="st st-{e(s.status)}"><span aria-hidden="true">{SYMBOLS[s.status]}'
-        f"</span> {e(status_text(s))}</td>"
+        f"</span> {e(text)}</td>"
     )
 
 
 def _store_row(s: StoreRow) -> str:
+    c = store_cells(s)
     due = ' class="due"' if s.in_renewal_window else ""
     return (
         f'<tr><th scope="row">{e(s.name)}</th><td>{e(s.marketplace)}</td>'
-        f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s)}"
-        f"<td{due}>{e(expiry_text(s))}</td><td>{e(invitation_text(s))}</td>"
-        f"<td>{e(s.seller_id or '-')}</td><td>{e(connection_text(s))}</td>"
-        f"<td>{e(channels_text(s))}</td><td>{e(drift_text(s))}</td></tr>"
+        f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s, c.status)}"
+        f"<td{due}>{e(c.expiry)}</td><td>{e(c.invitation)}</td>"
+        f"<td>{e(c.seller)}</td><td>{e(c.connection)}</td>"
+        f"<td>{e(c.channels)}</td><td>{e(c.drift)}</td></tr>"
     )
 
 

@@ -11,17 +11,11 @@ from __future__ import annotations
 import re
 
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
-from dropstream_sync.report.text import (
-    channels_text,
-    connection_text,
-    drift_text,
-    expiry_text,
-    invitation_text,
-    status_text,
-)
+from dropstream_sync.report.text import store_cells
 
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
+LISTED = 200  # rows of a table of invitations at the most
 # Markdown's inline characters ([ and ] escaped, so no link or image can start); the
 # line-start ones (#, -, +, >) never start a cell here.
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -39,17 +33,7 @@ def _bar(n: int, most: int) -> str:
 
 
 def _store_line(s: StoreRow) -> str:
-    cells = [
-        md(s.name),
-        md(s.marketplace),
-        md(status_text(s)),
-        md(expiry_text(s)),
-        md(invitation_text(s)),
-        md(s.seller_id or "-"),
-        md(connection_text(s)),
-        md(channels_text(s)),
-        md(drift_text(s)),
-    ]
+    cells = [md(s.name), md(s.marketplace), *map(md, store_cells(s))]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -130,42 +114,42 @@ def _timeline(report: Report) -> list[str]:
 
 
 def _invitations(report: Report) -> list[str]:
-    if not report.invitations:
-        return []
-    tail = [
-        "#### Pending invitations, oldest first",
-        "",
+    shown = report.invitations[:LISTED]
+    return _listed(
+        "Pending invitations, oldest first",
         "| merchant | store | email | age (days) | expires |",
         "|---|---|---|---:|---|",
-    ]
-    tail += [
-        f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
-        f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
-        for i in report.invitations[:200]
-    ]
-    if len(report.invitations) > 200:
-        tail.append(f"\n_and {len(report.invitations) - 200} more_")
-    tail.append("")
-    return tail
+        [
+            f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
+            f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
+            for i in shown
+        ],
+        left_out=len(report.invitations) - len(shown),
+    )
 
 
 def _repeated(report: Report) -> list[str]:
-    if not report.repeated_expiries:
-        return []
-    tail = [
-        "#### Invitations expired unanswered more than once",
-        "",
+    return _listed(
+        "Invitations expired unanswered more than once",
         "| merchant | expired | stores | last expired |",
         "|---|---:|---|---|",
-    ]
-    tail += [
-        f"| {md(r.merchant)} | {r.expired} | "
-        f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
-        f"{r.last_expired_at:%Y-%m-%d} |"
-        for r in report.repeated_expiries[:200]
-    ]
-    tail.append("")
-    return tail
+        [
+            f"| {md(r.merchant)} | {r.expired} | "
+            f"{md(', '.join(f'{st} ({n})' for st, n in r.stores))} | "
+            f"{r.last_expired_at:%Y-%m-%d} |"
+            for r in report.repeated_expiries[:LISTED]
+        ],
+    )
+
+
+def _listed(title: str, head: str, align: str, rows: list[str], left_out: int = 0) -> list[str]:
+    """A titled table of `rows`, and how many were `left_out` (no rows: nothing at all)."""
+    if not rows:
+        return []
+    tail = [f"#### {title}", "", head, align, *rows]
+    if left_out:
+        tail.append(f"\n_and {left_out} more_")
+    return [*tail, ""]
 
 
 def _merchant(m: MerchantSection) -> str | None:

@@ -11,14 +11,14 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
 from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store
-from dropstream_sync.planner.model import ChangeKind, PendingKind, Plan
+from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
 from dropstream_sync.timestamps import utc_stamp
 
 FORMAT_VERSION: Final = "1"
@@ -38,8 +38,34 @@ def _days(delta: timedelta) -> int:
     return delta.days
 
 
+def _plain(value: Any) -> Any:
+    """A field's value in the JSON document: a time as its UTC stamp, a row as its dict, a
+    tuple as a list, anything else as it is."""
+    if isinstance(value, datetime):
+        return utc_stamp(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    to_dict = getattr(value, "to_dict", None)
+    return value if to_dict is None else to_dict()
+
+
+class _Row:
+    """A row of the report whose JSON is its fields, in their order, under their own names
+    (as docs/report-format.md lists them, but for `_KEYS`): a field added here is added to
+    the document."""
+
+    __slots__ = ()
+    # A field whose name in the document is not its own: field name -> key.
+    _KEYS: ClassVar[Mapping[str, str]] = {}
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self._KEYS.get(f.name, f.name): _plain(getattr(self, f.name)) for f in fields(self)}
+
+
 @dataclass(frozen=True, slots=True)
-class Invitation:
+class Invitation(_Row):
     merchant: str
     store: str
     email: str
@@ -49,62 +75,34 @@ class Invitation:
     age_days: int
     expires_in_days: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "merchant": self.merchant,
-            "store": self.store,
-            "email": self.email,
-            "request_id": self.request_id,
-            "created_at": _stamp(self.created_at),
-            "expires_at": _stamp(self.expires_at),
-            "age_days": self.age_days,
-            "expires_in_days": self.expires_in_days,
-        }
+
+# A drifted field is the change the plan would make to put it back (a connection's fields
+# prefixed `connection.`), in the plan's own form.
+Drift = FieldChange
 
 
 @dataclass(frozen=True, slots=True)
-class Drift:
-    path: str
-    before: Any
-    after: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after}
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelState:
+class ChannelState(_Row):
     type: str
     enabled: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "enabled": self.enabled}
-
 
 @dataclass(frozen=True, slots=True)
-class ConnectionState:
+class ConnectionState(_Row):
     id: int
     name: str
     warehouse_id: int
     enabled: bool
     channels: tuple[ChannelState, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "warehouse_id": self.warehouse_id,
-            "enabled": self.enabled,
-            "channels": [c.to_dict() for c in self.channels],
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class StoreRow:
+class StoreRow(_Row):
     name: str
     marketplace: str
     store_id: int | None  # None: in the config, not yet in DropStream
     managed: bool  # in the config (False: a live store of the merchant the config omits)
+    wanted: bool  # the config wants it authorized (listed, and not `enabled: false`)
     status: str  # one of STATUSES
     authorization: str  # the API's own status (missing | authorized | expired | revoked)
     seller_id: str | None
@@ -116,7 +114,6 @@ class StoreRow:
     invitation: Invitation | None
     connections: tuple[ConnectionState, ...]
     drift: tuple[Drift, ...]
-    wanted: bool = True  # the config wants it authorized (listed, and not `enabled: false`)
 
     @property
     def problem(self) -> bool:
@@ -126,59 +123,24 @@ class StoreRow:
             self.wanted and (self.status != "authorized" or self.in_renewal_window)
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "marketplace": self.marketplace,
-            "store_id": self.store_id,
-            "managed": self.managed,
-            "wanted": self.wanted,
-            "status": self.status,
-            "authorization": self.authorization,
-            "seller_id": self.seller_id,
-            "authorized_at": _stamp(self.authorized_at),
-            "expires_at": _stamp(self.expires_at),
-            "days_to_expiry": self.days_to_expiry,
-            "in_renewal_window": self.in_renewal_window,
-            "store_enabled": self.store_enabled,
-            "invitation": None if self.invitation is None else self.invitation.to_dict(),
-            "connections": [c.to_dict() for c in self.connections],
-            "drift": [d.to_dict() for d in self.drift],
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class MerchantSection:
+class MerchantSection(_Row):
     name: str
     email: str | None
     reauthorize_days: int
     exists: bool  # a DropStream customer of this name exists
     stores: tuple[StoreRow, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "email": self.email,
-            "reauthorize_days": self.reauthorize_days,
-            "exists": self.exists,
-            "stores": [s.to_dict() for s in self.stores],
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Week:
+class Week(_Row):
+    _KEYS: ClassVar[Mapping[str, str]] = {"index": "week", "in_window": "in_renewal_window"}
+
     index: int  # 0: the seven days from now
     start: datetime
     lapsing: int  # authorizations whose expiry falls in this week
     in_window: bool  # the week starts inside the reauthorize_days window
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "week": self.index,
-            "start": _stamp(self.start),
-            "lapsing": self.lapsing,
-            "in_renewal_window": self.in_window,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +430,7 @@ def _store_row(
             marketplace,
             None,
             True,
+            wants_enabled,
             "missing",
             "missing",
             None,
@@ -479,7 +442,6 @@ def _store_row(
             None,
             (),
             tuple(drift),
-            wants_enabled,
         )
     a = ls.authorization
     invitation = _invitation(m, name, ix.requests.get(ls.id), now)
@@ -493,6 +455,7 @@ def _store_row(
         _marketplace(ls),
         ls.id,
         managed,
+        wants_enabled,
         status,
         a.status,
         a.selling_partner_id,
@@ -504,7 +467,6 @@ def _store_row(
         invitation,
         _connections(ix.connections.get(ls.id, [])),
         tuple(drift),
-        wants_enabled,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from dropstream_sync.render.rows import value
 from dropstream_sync.report.model import StoreRow
 
 STATUS_WORDS = {
@@ -61,13 +64,9 @@ def channels_text(s: StoreRow) -> str:
 
 
 def value_text(v: object) -> str:
-    if v is None:
-        return "(unset)"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(str(x) for x in v) + "]"
-    return str(v)
+    """A value as the plan's text spells it (render/rows.py), but a text bare: in a table
+    cell the quotes the plan puts around one with spaces would only be noise."""
+    return str(v) if isinstance(v, str) else value(v)
 
 
 def drift_text(s: StoreRow) -> str:
@@ -75,4 +74,28 @@ def drift_text(s: StoreRow) -> str:
         return "-"
     return "; ".join(
         f"{d.path}: live {value_text(d.before)}, config {value_text(d.after)}" for d in s.drift
+    )
+
+
+class StoreCells(NamedTuple):
+    """A store row's cells after its name and market, in the order both pages show them."""
+
+    status: str
+    expiry: str
+    invitation: str
+    seller: str
+    connection: str
+    channels: str
+    drift: str
+
+
+def store_cells(s: StoreRow) -> StoreCells:
+    return StoreCells(
+        status_text(s),
+        expiry_text(s),
+        invitation_text(s),
+        s.seller_id or "-",
+        connection_text(s),
+        channels_text(s),
+        drift_text(s),
     )

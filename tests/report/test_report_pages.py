@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from dropstream_sync.cli import main
 from dropstream_sync.cli.connect import open_sandbox
 from dropstream_sync.report import render_html, render_markdown
-from dropstream_sync.workflows import load_and_plan, load_plan_and_live
+from dropstream_sync.workflows import load_and_plan, load_config, make_plan_and_live
 from tests.report.report_cases import EVIL, report
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
@@ -134,7 +134,7 @@ def test_report_reads_exactly_what_plan_reads(tmp_path: Path) -> None:
         plan = load_and_plan((EXAMPLE,), client)
         plan_requests = client.aio.requests_sent - before
         before = client.aio.requests_sent
-        read = load_plan_and_live((EXAMPLE,), client)
+        read = make_plan_and_live(load_config((EXAMPLE,)), client)
         report_requests = client.aio.requests_sent - before
         client.run(session.admin.aclose())
     assert read.plan.to_dict()["changes"] == plan.to_dict()["changes"]

@@ -240,7 +240,10 @@ def _whole(value: Any) -> Any:
     return value
 
 
-_STRICT = ConfigDict(extra="forbid", strict=True)
+# defer_build: a model's validator is built when first used, not on import. Only
+# StoresFile's is ever used (it holds the others, built into it): building the other four
+# too, each with a validator of its own, was most of the cost of importing this module.
+_STRICT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 def _check_channels(value: dict[str, bool]) -> dict[str, bool]:
@@ -497,6 +500,7 @@ class StoresFile(BaseModel):
         extra="forbid",
         strict=True,
         title="dropstream-sync stores",
+        defer_build=True,
     )
 
     version: Literal[1] = Field(..., title="Format version", description="Must be 1.")

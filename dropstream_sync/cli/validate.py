@@ -21,17 +21,15 @@ Examples:
 @click.command("validate", help=VALIDATE_HELP)
 @options.config_paths()
 def validate(paths: tuple[str, ...]) -> None:
-    from dropstream_sync.config import load
+    from dropstream_sync.config import check
 
-    result = load(paths)
-    for warning in result.warnings:
-        click.echo(str(warning), err=True)
-    desired = result.desired
-    stores = [s for m in desired.merchants for s in m.stores]
-    markets = {s.marketplace for s in stores}
+    result = check(paths)
+    if result.warnings:
+        # One write: a large file can have thousands of warnings.
+        click.echo("".join(f"{warning}\n" for warning in result.warnings), err=True, nl=False)
     click.echo(
-        f"OK: {len(result.files)} file(s), {len(desired.merchants)} merchant(s), "
-        f"{len(stores)} store(s) in {len(markets)} marketplace(s), "
+        f"OK: {len(result.files)} file(s), {result.merchants} merchant(s), "
+        f"{result.stores} store(s) in {result.marketplaces} marketplace(s), "
         f"{len(result.warnings)} warning(s)"
     )
 

@@ -144,13 +144,40 @@ class _File:
         return Problem(self.name, line, column, dotted(path), message, severity)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Valid files, counted: what `validate` says of them, without building the desired
+    state (a third of the work for a large file, and nothing it prints needs it)."""
+
+    warnings: tuple[Problem, ...]
+    files: tuple[str, ...]
+    merchants: int
+    stores: int
+    marketplaces: int
+
+
 def load_paths(paths: Sequence[str | Path]) -> LoadResult:
     # Every value read becomes an object that lives on in the result (heap.py).
     with collector_paused():
-        return _load_paths(paths)
+        files, parsed, settings, warnings = _checked(paths)
+        return LoadResult(_resolve(parsed, settings), warnings, files)
 
 
-def _load_paths(paths: Sequence[str | Path]) -> LoadResult:
+def check_paths(paths: Sequence[str | Path]) -> CheckResult:
+    """What load_paths checks, and raises, without the desired state."""
+    with collector_paused():
+        files, parsed, _, warnings = _checked(paths)
+    stores = [s for f in parsed for m in f.model.merchants for s in m.stores]
+    merchants = sum(len(f.model.merchants) for f in parsed)
+    markets = {_marketplace(s) for s in stores}
+    return CheckResult(warnings, files, merchants, len(stores), len(markets))
+
+
+def _checked(
+    paths: Sequence[str | Path],
+) -> tuple[tuple[str, ...], list[_File], dict[int, StoreSettings], tuple[Problem, ...]]:
+    """The files read and checked, each store's resolved settings, and the warnings; raises
+    ConfigError on any error."""
     files, problems = expand(paths)
     parsed: list[_File] = []
     for path in files:
@@ -163,8 +190,7 @@ def _load_paths(paths: Sequence[str | Path]) -> LoadResult:
     problems.sort(key=lambda p: (order.get(p.file, -1), p.line, p.column))
     if any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
-    desired = _resolve(parsed, settings)
-    return LoadResult(desired, tuple(problems), tuple(str(f) for f in files))
+    return tuple(str(f) for f in files), parsed, settings, tuple(problems)
 
 
 def load_text(text: str, name: str) -> DesiredState:
@@ -486,7 +512,7 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                             f"(also {other.name}:{line}:{column})",
                         )
                     pinned.setdefault(store.id, (f, spath))
-                code = catalog.canonical_marketplace(store.marketplace) or store.marketplace
+                code = _marketplace(store)
                 if code in markets:
                     yield f.at(
                         (*spath, "marketplace"),
@@ -531,6 +557,11 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                         "Multi-Location Inventory is US only",
                         severity="warning",
                     )
+
+
+def _marketplace(store: models.Store) -> str:
+    """The store's marketplace as a catalog code (the models let only known ones through)."""
+    return catalog.canonical_marketplace(store.marketplace) or store.marketplace
 
 
 def _other_form(name: str, other: str) -> str:
@@ -619,7 +650,7 @@ def _resolve(files: list[_File], resolved: dict[int, StoreSettings]) -> DesiredS
                     DesiredStore(
                         merchant=m.name,
                         name=s.name,
-                        marketplace=catalog.canonical_marketplace(s.marketplace) or s.marketplace,
+                        marketplace=_marketplace(s),
                         settings=resolved.get(id(s)) or _settings(f.model, m, s),
                         id=s.id,
                         **_warehouses(m, s),

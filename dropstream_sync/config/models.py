@@ -168,6 +168,9 @@ _CONTROL_RE: Final = re.compile(f"[{_char_class(_CONTROL)}]")
 _BIDI_RE: Final = re.compile(f"[{_char_class(_BIDI)}]")
 _INVISIBLE_RE: Final = re.compile(f"[{_char_class(_INVISIBLE)}]")
 _SPACE_RE: Final = re.compile(f"[{_char_class(_SPACE)}]")
+# The schema's own pattern: a name it matches passes every check below, so the one match
+# spares most names (thousands in a large file) the search for each kind of fault.
+_NAME_RE: Final = re.compile(NAME_PATTERN)
 # DropStream refuses longer names (company_name, store and warehouse names) at apply time.
 NAME_MAX_LEN: Final = 255
 
@@ -183,6 +186,8 @@ def _describe(char: str, at: int) -> str:
 
 
 def _check_name(value: str) -> str:
+    if len(value) <= NAME_MAX_LEN and _NAME_RE.fullmatch(value):
+        return value
     if len(value) > NAME_MAX_LEN:
         raise ValueError(
             f"is {len(value)} characters long; DropStream takes at most {NAME_MAX_LEN}"
@@ -240,7 +245,10 @@ def _whole(value: Any) -> Any:
     return value
 
 
-_STRICT = ConfigDict(extra="forbid", strict=True)
+# defer_build: a model's validator is built when first used, not on import. Only
+# StoresFile's is ever used (it holds the others, built into it): building the other four
+# too, each with a validator of its own, was most of the cost of importing this module.
+_STRICT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 def _check_channels(value: dict[str, bool]) -> dict[str, bool]:
@@ -281,49 +289,59 @@ def _not_null_in_schema(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+def _optional(title: str, description: str, **constraints: Any) -> Any:
+    """A field that may be left out: None then."""
+    return Field(None, title=title, description=description, **constraints)
+
+
+def _unset(title: str, description: str, **constraints: Any) -> Any:
+    """A field that may be left out, to inherit, but not written as null (a validator refuses
+    the null, and the schema leaves it out)."""
+    return _optional(title, description, json_schema_extra=_not_null_in_schema, **constraints)
+
+
+def _named(default: Any, title: str, description: str) -> Any:
+    """A field holding a Name (of a merchant, store or warehouse): never empty."""
+    return Field(default, min_length=1, title=title, description=description)
+
+
+def _listed(title: str, description: str) -> Any:
+    return Field(default_factory=list, title=title, description=description)
+
+
 class StoreSettings(BaseModel):
     """The four settings of DropStream's Amazon wizard. Unset means: inherit."""
 
     model_config = _STRICT
 
-    fulfillment_channel: Literal["MFN", "AFN"] | None = Field(
-        None,
-        title="Fulfillment channel",
-        json_schema_extra=_not_null_in_schema,
-        description="MFN: you (the 3PL) ship the orders. AFN: Fulfilled by Amazon. Default MFN.",
+    fulfillment_channel: Literal["MFN", "AFN"] | None = _unset(
+        "Fulfillment channel",
+        "MFN: you (the 3PL) ship the orders. AFN: Fulfilled by Amazon. Default MFN.",
     )
-    import_order_statuses: list[OrderStatus] | None = Field(
-        None,
+    import_order_statuses: list[OrderStatus] | None = _unset(
+        "Import order statuses",
+        "Amazon order statuses to import, as a set (order and spelling do not matter). "
+        "Default [Unshipped, PartiallyShipped].",
         min_length=1,
-        title="Import order statuses",
-        json_schema_extra=_not_null_in_schema,
-        description="Amazon order statuses to import, as a set (order and spelling do not "
-        "matter). Default [Unshipped, PartiallyShipped].",
     )
-    fulfillment_latency: int | None = Field(
-        None,
+    fulfillment_latency: int | None = _optional(
+        "Fulfillment latency",
+        "Handling time in days (1..30); null: the marketplace default. Means nothing for AFN.",
         ge=catalog.LATENCY_MIN,
         le=catalog.LATENCY_MAX,
-        title="Fulfillment latency",
-        description="Handling time in days (1..30); null: the marketplace default. "
-        "Means nothing for AFN.",
     )
-    fulfillment_channel_code: str | None = Field(
-        None,
+    fulfillment_channel_code: str | None = _unset(
+        "Fulfillment channel code",
+        "Where inventory is pushed: DEFAULT (single location), or a Multi-Location Inventory "
+        "supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
         pattern=catalog.CHANNEL_CODE_PATTERN,
-        title="Fulfillment channel code",
-        json_schema_extra=_not_null_in_schema,
-        description="Where inventory is pushed: DEFAULT (single location), or a Multi-Location "
-        "Inventory supply source (US only, not for AFN). 1..64 of A-Z a-z 0-9 _ - .",
     )
 
-    channels: Channels | None = Field(
-        None,
-        title="Channels",
-        json_schema_extra=_not_null_in_schema,
-        description="The connection's channels to switch on (true) or off (false), by type: "
-        f"{', '.join(CHANNEL_TYPES)}. Left out: not managed. Per type, a "
-        "store's value wins over the merchant's defaults, then the file's.",
+    channels: Channels | None = _unset(
+        "Channels",
+        "The connection's channels to switch on (true) or off (false), by type: "
+        f"{', '.join(CHANNEL_TYPES)}. Left out: not managed. Per type, a store's value wins "
+        "over the merchant's defaults, then the file's.",
     )
 
     @field_validator(*_NOT_NULL, "channels", mode="before")
@@ -339,17 +357,11 @@ class StoreSettings(BaseModel):
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
 
-    name: Name = Field(
-        ...,
-        min_length=1,
-        title="Store name",
-        description="Unique within the merchant; the connection is named after it.",
+    name: Name = _named(
+        ..., "Store name", "Unique within the merchant; the connection is named after it."
     )
-    id: int | None = Field(
-        None,
-        gt=0,
-        title="Store id",
-        description="Pins a live store by its DropStream id, so a rename is an update.",
+    id: int | None = _optional(
+        "Store id", "Pins a live store by its DropStream id, so a rename is an update.", gt=0
     )
     platform: Literal["amazon"] = Field(
         "amazon", title="Platform", description="Only amazon is managed."
@@ -360,21 +372,17 @@ class Store(StoreSettings):
         description="Amazon marketplace code: US, CA, MX, BR, UK (or GB), DE, FR, IT, ES, NL, "
         "SE, PL, BE, IE, TR, AE, SA, EG, ZA, IN, JP, AU, SG.",
     )
-    warehouse: Name | None = Field(
+    warehouse: Name | None = _named(
         None,
-        min_length=1,
-        title="Warehouse",
-        description="Description of the merchant's warehouse to connect to; default: the "
-        "merchant's warehouse, else its first (default) warehouse.",
+        "Warehouse",
+        "Description of the merchant's warehouse to connect to; default: the merchant's "
+        "warehouse, else its first (default) warehouse.",
     )
-    warehouses: list[Name] | None = Field(
-        None,
+    warehouses: list[Name] | None = _unset(
+        "Warehouses",
+        "Several warehouse descriptions: one connection to each (instead of `warehouse`). "
+        "Live connections to other warehouses are reported, and disabled under prune.",
         min_length=1,
-        title="Warehouses",
-        json_schema_extra=_not_null_in_schema,
-        description="Several warehouse descriptions: one connection to each (instead of "
-        "`warehouse`). Live connections to other warehouses are reported, and "
-        "disabled under prune.",
     )
     enabled: bool = Field(
         True,
@@ -416,43 +424,47 @@ class Merchant(BaseModel):
 
     model_config = _STRICT
 
-    name: Name = Field(
-        ...,
-        min_length=1,
-        title="Merchant name",
-        description="The DropStream customer's company_name.",
+    name: Name = _named(..., "Merchant name", "The DropStream customer's company_name.")
+    email: Email | None = _optional(
+        "Authorization email",
+        "Receives the Amazon authorization invites. Leave out when the merchant runs its own "
+        "DropStream account and authorizes in the UI.",
     )
-    email: Email | None = Field(
+    warehouse: Name | None = _named(
         None,
-        title="Authorization email",
-        description="Receives the Amazon authorization invites. Leave out when the merchant "
-        "runs its own DropStream account and authorizes in the UI.",
+        "Warehouse",
+        "Description of the warehouse its stores connect to; default: the merchant's first "
+        "(default) warehouse.",
     )
-    warehouse: Name | None = Field(
-        None,
-        min_length=1,
-        title="Warehouse",
-        description="Description of the warehouse its stores connect to; default: the "
-        "merchant's first (default) warehouse.",
-    )
-    selling_partner_id: str | None = Field(
-        None,
+    selling_partner_id: str | None = _optional(
+        "Selling partner id",
+        "The Amazon seller (merchant token) expected to authorize this merchant's stores. A "
+        "store authorized by another seller gets no connection, and is not enabled, until "
+        "someone reviews it.",
         min_length=1,
         max_length=64,
         pattern=r"^[A-Z0-9]+$",
-        title="Selling partner id",
-        description="The Amazon seller (merchant token) expected to authorize this merchant's "
-        "stores. A store authorized by another seller gets no connection, and is "
-        "not enabled, until someone reviews it.",
     )
-    defaults: StoreSettings | None = Field(
-        None,
-        title="Merchant defaults",
-        description="Store settings for this merchant's stores, unless a store sets its own.",
+    defaults: StoreSettings | None = _optional(
+        "Merchant defaults",
+        "Store settings for this merchant's stores, unless a store sets its own.",
     )
-    stores: list[Store] = Field(
-        default_factory=list, title="Stores", description="The merchant's Amazon stores."
+    stores: list[Store] = _listed("Stores", "The merchant's Amazon stores.")
+
+
+def _share(default: float, change: str) -> Any:
+    """A threshold in percent of the existing managed stores that a plan may `change`."""
+    return Field(
+        default,
+        ge=0,
+        le=100,
+        title=f"Max {change} percent",
+        description=f"Block when more than this share of existing managed stores is {change}d.",
     )
+
+
+def _count(default: int, title: str, description: str) -> Any:
+    return Field(default, ge=0, title=title, description=description)
 
 
 class Safety(BaseModel):
@@ -460,31 +472,13 @@ class Safety(BaseModel):
 
     model_config = _STRICT
 
-    max_update_percent: float = Field(
-        30,
-        ge=0,
-        le=100,
-        title="Max update percent",
-        description="Block when more than this share of existing managed stores is updated.",
+    max_update_percent: float = _share(30, "update")
+    max_disable_percent: float = _share(10, "disable")
+    min_existing: int = _count(
+        10, "Min existing", "Thresholds apply only from this many existing managed stores."
     )
-    max_disable_percent: float = Field(
-        10,
-        ge=0,
-        le=100,
-        title="Max disable percent",
-        description="Block when more than this share of existing managed stores is disabled.",
-    )
-    min_existing: int = Field(
-        10,
-        ge=0,
-        title="Min existing",
-        description="Thresholds apply only from this many existing managed stores.",
-    )
-    max_invites_per_run: int = Field(
-        50,
-        ge=0,
-        title="Max invites per run",
-        description="Invites beyond this stay queued for the next run.",
+    max_invites_per_run: int = _count(
+        50, "Max invites per run", "Invites beyond this stay queued for the next run."
     )
 
     _counts_whole = field_validator("min_existing", "max_invites_per_run", mode="before")(_whole)
@@ -497,17 +491,17 @@ class StoresFile(BaseModel):
         extra="forbid",
         strict=True,
         title="dropstream-sync stores",
+        defer_build=True,
     )
 
     version: Literal[1] = Field(..., title="Format version", description="Must be 1.")
-    account: str | None = Field(
-        None,
+    account: str | None = _optional(
+        "Account",
+        "The DropStream account this file belongs to: the login name that `dropstream-sync "
+        "doctor` shows (or its `token:` digest for a ready token). plan and apply refuse to "
+        "run the file against another account.",
         min_length=1,
         max_length=255,
-        title="Account",
-        description="The DropStream account this file belongs to: the login name that "
-        "`dropstream-sync doctor` shows (or its `token:` digest for a ready "
-        "token). plan and apply refuse to run the file against another account.",
     )
     prune: bool = Field(
         False,
@@ -523,17 +517,13 @@ class StoresFile(BaseModel):
         description="Invite again this many days before an authorization expires (365-day "
         "Amazon authorizations).",
     )
-    safety: Safety | None = Field(
-        None, title="Safety", description="Thresholds; the strictest value across files wins."
+    safety: Safety | None = _optional(
+        "Safety", "Thresholds; the strictest value across files wins."
     )
-    defaults: StoreSettings | None = Field(
-        None,
-        title="Defaults",
-        description="Store settings unless a merchant or store sets its own.",
+    defaults: StoreSettings | None = _optional(
+        "Defaults", "Store settings unless a merchant or store sets its own."
     )
-    merchants: list[Merchant] = Field(
-        default_factory=list, title="Merchants", description="The merchants and their stores."
-    )
+    merchants: list[Merchant] = _listed("Merchants", "The merchants and their stores.")
 
     _days_whole = field_validator("reauthorize_days", mode="before")(_whole)
 

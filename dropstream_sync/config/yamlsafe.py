@@ -44,23 +44,27 @@ class Loader(_BaseLoader):  # type: ignore[misc]
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
 
+# The core schema's tags, as the resolver gives them and the builders below compare them.
+_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, _SEQ, _MAP, _MERGE = (
+    f"tag:yaml.org,2002:{kind}"
+    for kind in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+)
+_PLAIN: Final = frozenset({_MAP, _SEQ})
+
 _INT_RE: Final = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _FLOAT_RE: Final = re.compile(
     r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
 for _tag, _pattern, _first in (
-    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
-    ("tag:yaml.org,2002:int", _INT_RE.pattern, "-+0123456789"),
-    ("tag:yaml.org,2002:float", _FLOAT_RE.pattern, "-+0123456789."),
-    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:merge", r"<<", "<"),
+    (_BOOL, r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    (_INT, _INT_RE.pattern, "-+0123456789"),
+    (_FLOAT, _FLOAT_RE.pattern, "-+0123456789."),
+    (_NULL, r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    (_MERGE, r"<<", "<"),
 ):
     Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
-_SEQ_TAG: Final = "tag:yaml.org,2002:seq"
-_MAP_TAG: Final = "tag:yaml.org,2002:map"
-_STR_TAG: Final = "tag:yaml.org,2002:str"
 _RESOLVERS: Final[dict[str, list[tuple[str, re.Pattern[str]]]]] = Loader.yaml_implicit_resolvers
 
 
@@ -75,8 +79,8 @@ def _resolve(
             for tag, regexp in _RESOLVERS.get(value[:1], ()):
                 if regexp.match(value):
                     return tag
-        return _STR_TAG
-    return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+        return _STR
+    return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
 Loader.resolve = _resolve
@@ -99,13 +103,6 @@ def dump(data: Any, **options: Any) -> str:
 
 
 PathKey = tuple[str | int, ...]
-_PLAIN: Final = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-_STR: Final = "tag:yaml.org,2002:str"
-_INT: Final = "tag:yaml.org,2002:int"
-_NULL: Final = "tag:yaml.org,2002:null"
-_BOOL: Final = "tag:yaml.org,2002:bool"
-_FLOAT: Final = "tag:yaml.org,2002:float"
-_TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass
@@ -295,7 +292,7 @@ class _Walker:
         inline = not self._aliases
         pairs = node.value
         for index, (key_node, value_node) in enumerate(pairs):
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 line, column = _mark(key_node)
                 self.problems.append(
                     YamlProblem(line, column, path, "merge keys (<<) are not supported")
@@ -469,7 +466,7 @@ class _Events:
             merge = (
                 (event.implicit[0] and event.value == "<<")
                 if tag is None or tag == "!"
-                else tag == "tag:yaml.org,2002:merge"
+                else tag == _MERGE
             )
             if merge:
                 problems.append(

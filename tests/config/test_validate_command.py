@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from dropstream_sync.cli import cli
+from dropstream_sync.config import check, load
 from dropstream_sync.config.schema import generate_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,23 @@ def test_summary_counts_files_merchants_stores_and_marketplaces(tmp_path: Path) 
     assert result.stdout.strip() == (
         "OK: 2 file(s), 2 merchant(s), 3 store(s) in 2 marketplace(s), 0 warning(s)"
     )
+
+
+def test_check_says_what_load_says_of_the_same_files(tmp_path: Path) -> None:
+    # validate counts through config.check, plan reads config.load: one verdict for both.
+    (tmp_path / "a.yaml").write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: us}\n      - {name: Acme GB, marketplace: GB}\n"
+        "      - {name: Acme UK, marketplace: UK, fulfillment_channel_code: LOC-1}\n"
+    )
+    paths = [str(tmp_path), str(EXAMPLE)]
+    checked, loaded = check(paths), load(paths)
+    stores = [s for m in loaded.desired.merchants for s in m.stores]
+    assert checked.warnings == loaded.warnings and len(checked.warnings) == 2
+    assert checked.files == loaded.files
+    assert checked.merchants == len(loaded.desired.merchants)
+    assert checked.stores == len(stores)
+    assert checked.marketplaces == len({s.marketplace for s in stores})
 
 
 def test_warnings_go_to_stderr_with_their_position_and_do_not_fail(tmp_path: Path) -> None:

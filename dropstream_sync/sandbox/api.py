@@ -211,11 +211,22 @@ def list_page(
     return Reply(200, render(rows), headers)
 
 
-def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
-    value = int_param(ctx.query, name, None, 1, 2**62 - 1)
-    if value is not None:
-        filters.append((f"{name} = ?", value))
-        echo[name] = str(value)
+def _id_filters(ctx: Ctx, *names: str) -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """A list's filters by the ids among `names` the query gives, and their echo for the link."""
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    for name in names:
+        value = int_param(ctx.query, name, None, 1, 2**62 - 1)
+        if value is not None:
+            filters.append((f"{name} = ?", value))
+            echo[name] = str(value)
+    return filters, echo
+
+
+def _keep(values: dict[str, Any], key: str, value: Any) -> None:
+    """Record a field the body set (a reader's MISSING means absent or refused)."""
+    if value is not MISSING:
+        values[key] = value
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -252,20 +263,28 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
     return values
 
 
-def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
+def _insert(ctx: Ctx, table: str, values: dict[str, Any]) -> int:
+    """A new object of the account, created now; its id."""
     cols = ["account_id", "created_at", *values]
     cur = ctx.conn.execute(
-        f"INSERT INTO customers({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         (ctx.account_id, ctx.now_s, *values.values()),
     )
     assert cur.lastrowid is not None
-    customer_id = cur.lastrowid
+    return cur.lastrowid
+
+
+def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
+    customer_id = _insert(ctx, "customers", values)
     # Every customer starts with one warehouse, so connections always have a default.
-    ctx.conn.execute(
-        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
-        " created_at, enabled_at) VALUES (?, ?, ?, 'dropstream', '{}', ?, ?)",
-        (ctx.account_id, customer_id, f"{values['company_name']} Warehouse", ctx.now_s, ctx.now_s),
-    )
+    warehouse = {
+        "customer_id": customer_id,
+        "description": f"{values['company_name']} Warehouse",
+        "platform": "dropstream",
+        "adapter": "{}",
+        "enabled_at": ctx.now_s,
+    }
+    _insert(ctx, "warehouses", warehouse)
     return customer_id
 
 
@@ -295,9 +314,7 @@ def patch_customer(ctx: Ctx) -> Reply:
 
 
 def list_warehouses(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id")
     return list_page(ctx, "warehouses", filters, echo, lambda rs: [warehouse_view(r) for r in rs])
 
 
@@ -324,19 +341,13 @@ def create_warehouse(ctx: Ctx) -> Reply:
     adapter = fields.json_object("adapter")
     _check_customer(ctx, fields, customer_id)
     fields.done()
-    cur = ctx.conn.execute(
-        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            ctx.account_id,
-            customer_id,
-            description,
-            "dropstream" if platform is MISSING else platform,
-            json.dumps({} if adapter is MISSING else adapter),
-            ctx.now_s,
-        ),
-    )
-    return Reply(201, {"id": cur.lastrowid})
+    warehouse = {
+        "customer_id": customer_id,
+        "description": description,
+        "platform": "dropstream" if platform is MISSING else platform,
+        "adapter": json.dumps({} if adapter is MISSING else adapter),
+    }
+    return Reply(201, {"id": _insert(ctx, "warehouses", warehouse)})
 
 
 def patch_warehouse(ctx: Ctx) -> Reply:
@@ -372,9 +383,7 @@ STORE_READ_ONLY = (
 
 
 def list_stores(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id")
     platform = ctx.query.get("platform")
     if platform:
         filters.append(("platform = ?", platform))
@@ -405,21 +414,15 @@ def create_store(ctx: Ctx) -> Reply:
         adapter = {} if raw is MISSING else raw
     fields.done()
     assert adapter is not None
-    cur = ctx.conn.execute(
-        "INSERT INTO stores(account_id, customer_id, name, description, url, platform, adapter,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            ctx.account_id,
-            customer_id,
-            name,
-            None if description is MISSING else description,
-            None if url is MISSING else url,
-            platform,
-            json.dumps(adapter),
-            ctx.now_s,
-        ),
-    )
-    return Reply(201, {"id": cur.lastrowid})
+    store = {
+        "customer_id": customer_id,
+        "name": name,
+        "description": None if description is MISSING else description,
+        "url": None if url is MISSING else url,
+        "platform": platform,
+        "adapter": json.dumps(adapter),
+    }
+    return Reply(201, {"id": _insert(ctx, "stores", store)})
 
 
 def patch_store(ctx: Ctx) -> Reply:
@@ -465,10 +468,7 @@ def _render_connections(ctx: Ctx, rows: list[sqlite3.Row]) -> list[dict[str, Any
 
 
 def list_connections(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
-    _id_filter(ctx, "store_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id", "store_id")
     return list_page(ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows))
 
 
@@ -530,12 +530,14 @@ def create_connection(ctx: Ctx) -> Reply:
             f"(connection {clash[0]}).",
             {"store_id": ["is already connected to this warehouse"]},
         )
-    cur = ctx.conn.execute(
-        "INSERT INTO connections(account_id, customer_id, warehouse_id, store_id, name,"
-        " connection_type, created_at) VALUES (?, ?, ?, ?, ?, 'standard', ?)",
-        (ctx.account_id, customer_id, warehouse_id, store_id, name, ctx.now_s),
-    )
-    connection_id = cur.lastrowid
+    connection = {
+        "customer_id": customer_id,
+        "warehouse_id": warehouse_id,
+        "store_id": store_id,
+        "name": name,
+        "connection_type": "standard",
+    }
+    connection_id = _insert(ctx, "connections", connection)
     ctx.conn.executemany(
         "INSERT INTO channels(connection_id, type) VALUES (?, ?)",
         [(connection_id, kind) for kind in CHANNEL_TYPES],
@@ -632,13 +634,15 @@ def create_authorization_request(ctx: Ctx) -> Reply:
         )
     token = secrets.token_urlsafe(24)
     expires = fmt_ts(ctx.now + dt.timedelta(seconds=ctx.settings.invite_ttl_seconds))
-    cur = ctx.conn.execute(
-        "INSERT INTO authorization_requests(account_id, store_id, customer_id, email, status,"
-        " created_at, expires_at, token) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-        (ctx.account_id, store["id"], store["customer_id"], email, ctx.now_s, expires, token),
-    )
-    request_id = cur.lastrowid
-    assert request_id is not None
+    request = {
+        "store_id": store["id"],
+        "customer_id": store["customer_id"],
+        "email": email,
+        "status": "pending",
+        "expires_at": expires,
+        "token": token,
+    }
+    request_id = _insert(ctx, "authorization_requests", request)
     marketplace = MARKETPLACE_NAMES.get(json.loads(store["adapter"]).get("marketplace_id"), "")
     ctx.conn.execute(
         "INSERT INTO outbox(account_id, recipient, subject, link, authorization_request_id,"
@@ -657,9 +661,7 @@ def create_authorization_request(ctx: Ctx) -> Reply:
 
 
 def list_authorization_requests(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "store_id", filters, echo)
+    filters, echo = _id_filters(ctx, "store_id")
     status = ctx.query.get("status")
     if status is not None:
         if status not in REQUEST_STATUSES:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
+
 from . import models as m
 from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
 from .context import Ctx, Op, Reply
@@ -258,8 +260,7 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
             nullable=key != "company_name",
             nonempty=key == "company_name",
         )
-        if value is not MISSING:
-            values[key] = value
+        _keep(values, key, value)
     return values
 
 
@@ -295,19 +296,41 @@ def create_customer(ctx: Ctx) -> Reply:
     return Reply(201, {"id": insert_customer(ctx, values)})
 
 
-def _update(ctx: Ctx, table: str, ident: int, values: dict[str, Any]) -> None:
-    if values:
-        sets = ", ".join(f"{key} = ?" for key in values)
-        ctx.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), ident))
+Reader = Callable[[Ctx, Fields, sqlite3.Row], dict[str, Any]]
 
 
-def patch_customer(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "customers", "Customer", ctx.int_param("id"))
-    fields = Fields(ctx.body, fields_of(m.CustomerPatch), read_only=("id", "created_at"))
-    values = _customer_fields(fields, create=False)
-    fields.done()
-    _update(ctx, "customers", row["id"], values)
-    return Reply(204)
+def _patch(
+    table: str, kind: str, body: type[BaseModel], read_only: tuple[str, ...]
+) -> Callable[[Reader], Callable[[Ctx], Reply]]:
+    """The PATCH handler of one kind of object, from what reads its fields from the body.
+
+    The object is found first (a 404 before the body is looked at), `enabled_at` is read last
+    where the object has one, and nothing is written unless every field is valid."""
+    allowed = fields_of(body)
+
+    def handler(read: Reader) -> Callable[[Ctx], Reply]:
+        def patch(ctx: Ctx) -> Reply:
+            row = _get_row(ctx, table, kind, ctx.int_param("id"))
+            fields = Fields(ctx.body, allowed, read_only=read_only)
+            values = read(ctx, fields, row)
+            if "enabled_at" in allowed:
+                _keep(values, "enabled_at", fields.timestamp("enabled_at"))
+            fields.done()
+            if values:
+                sets = ", ".join(f"{key} = ?" for key in values)
+                ctx.conn.execute(
+                    f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row["id"])
+                )
+            return Reply(204)
+
+        return patch
+
+    return handler
+
+
+@_patch("customers", "Customer", m.CustomerPatch, ("id", "created_at"))
+def patch_customer(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
+    return _customer_fields(fields, create=False)
 
 
 # -- warehouses ------------------------------------------------------------------------------
@@ -350,26 +373,16 @@ def create_warehouse(ctx: Ctx) -> Reply:
     return Reply(201, {"id": _insert(ctx, "warehouses", warehouse)})
 
 
-def patch_warehouse(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.WarehousePatch),
-        read_only=("id", "customer_id", "platform", "created_at"),
-    )
+@_patch(
+    "warehouses", "Warehouse", m.WarehousePatch, ("id", "customer_id", "platform", "created_at")
+)
+def patch_warehouse(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    description = fields.string("description", nullable=False)
-    if description is not MISSING:
-        values["description"] = description
+    _keep(values, "description", fields.string("description", nullable=False))
     adapter = fields.json_object("adapter")
     if adapter is not MISSING:
         values["adapter"] = json.dumps(json.loads(row["adapter"]) | adapter)
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "warehouses", row["id"], values)
-    return Reply(204)
+    return values
 
 
 # -- stores ----------------------------------------------------------------------------------
@@ -425,13 +438,8 @@ def create_store(ctx: Ctx) -> Reply:
     return Reply(201, {"id": _insert(ctx, "stores", store)})
 
 
-def patch_store(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.StorePatch),
-        read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
-    )
+@_patch("stores", "Store", m.StorePatch, (*STORE_READ_ONLY, "customer_id", "platform"))
+def patch_store(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, nullable, max_len in (
         ("name", False, 255),
@@ -439,8 +447,7 @@ def patch_store(ctx: Ctx) -> Reply:
         ("url", True, 2000),
     ):
         value = fields.string(key, nullable=nullable, max_len=max_len, nonempty=key == "name")
-        if value is not MISSING:
-            values[key] = value
+        _keep(values, key, value)
     if "adapter" in ctx.body:
         current = json.loads(row["adapter"])
         if row["platform"] == "amazon":
@@ -451,12 +458,7 @@ def patch_store(ctx: Ctx) -> Reply:
             raw = fields.json_object("adapter")
             if raw is not MISSING:
                 values["adapter"] = json.dumps(current | raw)
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "stores", row["id"], values)
-    return Reply(204)
+    return values
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -545,32 +547,19 @@ def create_connection(ctx: Ctx) -> Reply:
     return Reply(201, {"id": connection_id})
 
 
-def patch_connection(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.ConnectionPatch),
-        read_only=(
-            "id",
-            "customer_id",
-            "store_id",
-            "warehouse_id",
-            "created_at",
-            "channels",
-            "connection_type",
-            "locations",
-        ),
-    )
+CONNECTION_FIXED = ("customer_id", "store_id", "warehouse_id", "connection_type", "locations")
+
+
+@_patch(
+    "connections",
+    "Connection",
+    m.ConnectionPatch,
+    ("id", "created_at", "channels", *CONNECTION_FIXED),
+)
+def patch_connection(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    name = fields.string("name", nullable=False, nonempty=True)
-    if name is not MISSING:
-        values["name"] = name
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "connections", row["id"], values)
-    return Reply(204)
+    _keep(values, "name", fields.string("name", nullable=False, nonempty=True))
+    return values
 
 
 def list_channels(ctx: Ctx) -> Reply:

@@ -225,6 +225,11 @@ def _id_filters(ctx: Ctx, *names: str) -> tuple[list[tuple[str, Any]], dict[str,
     return filters, echo
 
 
+def _given(value: Any, default: Any) -> Any:
+    """A field's value, or `default` where the body left it out (or the reader refused it)."""
+    return default if value is MISSING else value
+
+
 def _keep(values: dict[str, Any], key: str, value: Any) -> None:
     """Record a field the body set (a reader's MISSING means absent or refused)."""
     if value is not MISSING:
@@ -358,18 +363,15 @@ def _check_customer(ctx: Ctx, fields: Fields, customer_id: Any) -> None:
 
 def create_warehouse(ctx: Ctx) -> Reply:
     fields = Fields(ctx.body, fields_of(m.WarehouseCreate), read_only=("id", "created_at"))
-    customer_id = fields.ident("customer_id", required=True)
-    description = fields.string("description", required=True)
-    platform = fields.string("platform", nullable=False)
-    adapter = fields.json_object("adapter")
-    _check_customer(ctx, fields, customer_id)
-    fields.done()
+    # Read straight into the row; the order of the reads is the order of the 422's problems.
     warehouse = {
-        "customer_id": customer_id,
-        "description": description,
-        "platform": "dropstream" if platform is MISSING else platform,
-        "adapter": json.dumps({} if adapter is MISSING else adapter),
+        "customer_id": fields.ident("customer_id", required=True),
+        "description": fields.string("description", required=True),
+        "platform": _given(fields.string("platform", nullable=False), "dropstream"),
+        "adapter": json.dumps(_given(fields.json_object("adapter"), {})),
     }
+    _check_customer(ctx, fields, warehouse["customer_id"])
+    fields.done()
     return Reply(201, {"id": _insert(ctx, "warehouses", warehouse)})
 
 
@@ -424,14 +426,14 @@ def create_store(ctx: Ctx) -> Reply:
         adapter = amazon_adapter(ctx.body.get("adapter"), fields)
     else:
         raw = fields.json_object("adapter")
-        adapter = {} if raw is MISSING else raw
+        adapter = _given(raw, {})
     fields.done()
     assert adapter is not None
     store = {
         "customer_id": customer_id,
         "name": name,
-        "description": None if description is MISSING else description,
-        "url": None if url is MISSING else url,
+        "description": _given(description, None),
+        "url": _given(url, None),
         "platform": platform,
         "adapter": json.dumps(adapter),
     }
@@ -722,7 +724,7 @@ def complete_request(
     return partner
 
 
-# The route table. Templates use {name} for numeric ids.
+# The route table, by kind of object. Templates use {name} for numeric ids.
 API_ROUTES: list[Op] = [
     Op("GET", "/customers", list_customers, m.Customer),
     Op("POST", "/customers", create_customer, m.Created, m.CustomerCreate),
@@ -736,6 +738,13 @@ API_ROUTES: list[Op] = [
     Op("POST", "/stores", create_store, m.Created, m.StoreCreate),
     Op("GET", "/stores/{id}", get_store, m.Store),
     Op("PATCH", "/stores/{id}", patch_store, None, m.StorePatch),
+    Op("GET", "/connections", list_connections, m.Connection, filters=("customer_id", "store_id")),
+    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
+    Op("GET", "/connections/{id}", get_connection, m.Connection),
+    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
+    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
+    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
+    # An authorization request is created on its store, and read and canceled on its own.
     Op(
         "POST",
         "/stores/{id}/authorization_requests",
@@ -743,12 +752,6 @@ API_ROUTES: list[Op] = [
         m.AuthorizationRequest,
         m.AuthorizationRequestCreate,
     ),
-    Op("GET", "/connections", list_connections, m.Connection, filters=("customer_id", "store_id")),
-    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
-    Op("GET", "/connections/{id}", get_connection, m.Connection),
-    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
-    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
-    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
     Op(
         "GET",
         "/authorization_requests",

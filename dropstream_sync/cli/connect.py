@@ -116,23 +116,14 @@ def _transport(app: SandboxApp | None) -> Any:
     return inprocess_transport(app)
 
 
+# Typed by the two overloads: `env` (default os.environ) and `Limits` fields travel in `options`.
 @overload
 def open_client(
-    api_url: str | None,
-    sandbox_dir: str | None,
-    *,
-    write: Literal[False],
-    env: Mapping[str, str] | None = None,
-    **limits: Any,
+    api_url: str | None, sandbox_dir: str | None, *, write: Literal[False], **options: Any
 ) -> SyncReadClient: ...
 @overload
 def open_client(
-    api_url: str | None,
-    sandbox_dir: str | None,
-    *,
-    write: Literal[True],
-    env: Mapping[str, str] | None = None,
-    **limits: Any,
+    api_url: str | None, sandbox_dir: str | None, *, write: Literal[True], **options: Any
 ) -> SyncWriteClient: ...
 def open_client(
     api_url: str | None,
@@ -148,40 +139,22 @@ def open_client(
     fields (rate_limit_rps, burst, max_concurrency, ...). Raises SettingsError when the
     URL or credentials are unusable, before any request is sent.
     """
-    settings, app = _prepare(api_url, sandbox_dir, env, limits)
-    if write:
-        return SyncWriteClient(WriteClient(settings, transport=_transport(app)))
-    return SyncReadClient(ReadClient(settings, transport=_transport(app)))
+    client = open_async_client(api_url, sandbox_dir, write=write, env=env, **limits)
+    if isinstance(client, WriteClient):
+        return SyncWriteClient(client)
+    return SyncReadClient(client)
 
 
-@overload
 def open_async_client(
     api_url: str | None,
     sandbox_dir: str | None,
     *,
-    write: Literal[False],
+    write: bool = False,
     env: Mapping[str, str] | None = None,
     **limits: Any,
-) -> ReadClient: ...
-@overload
-def open_async_client(
-    api_url: str | None,
-    sandbox_dir: str | None,
-    *,
-    write: Literal[True],
-    env: Mapping[str, str] | None = None,
-    **limits: Any,
-) -> WriteClient: ...
-def open_async_client(
-    api_url: str | None,
-    sandbox_dir: str | None,
-    *,
-    write: bool,
-    env: Mapping[str, str] | None = None,
-    **limits: Any,
-) -> ReadClient | WriteClient:
-    """An async client; `async with open_async_client(...) as client:` closes it on exit."""
+) -> ReadClient:
+    """An async client, as `open_client`'s (a `WriteClient` with write=True);
+    `async with open_async_client(...) as client:` closes it on exit."""
     settings, app = _prepare(api_url, sandbox_dir, env, limits)
-    if write:
-        return WriteClient(settings, transport=_transport(app))
-    return ReadClient(settings, transport=_transport(app))
+    kind = WriteClient if write else ReadClient
+    return kind(settings, transport=_transport(app))

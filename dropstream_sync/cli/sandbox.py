@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -76,7 +76,7 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 @options.admin_key("Key for /_sandbox/ (default: generated).")
 @click.option(
     "--rate-limit",
-    "rate_limit",
+    "rate_limit_rps",
     type=float,
     default=0.0,
     help="Requests per second per login (0: off).",
@@ -104,39 +104,12 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
     help="How long an authorization request stays pending.",
 )
 @click.option("--quirk", "quirks", multiple=True, metavar="NAME", callback=_quirks, help=QUIRK_HELP)
-def serve(
-    host: str,
-    port: int,
-    state: str,
-    username: str | None,
-    password: str | None,
-    admin_key: str | None,
-    rate_limit: float,
-    burst: int,
-    fault_rate: float,
-    fault_after_commit: float,
-    fault_seed: int | None,
-    latency_ms: int,
-    invite_ttl_hours: float,
-    quirks: tuple[str, ...],
-) -> None:
+def serve(host: str, port: int, state: str, **app_options: Any) -> None:
+    # The other options are named as SandboxApp's keyword arguments, so they pass straight on.
     from dropstream_sync.sandbox import create_app
     from dropstream_sync.sandbox import serve as run
 
-    app = create_app(
-        Path(state),
-        username=username,
-        password=password,
-        admin_key=admin_key,
-        rate_limit_rps=rate_limit,
-        burst=burst,
-        fault_rate=fault_rate,
-        fault_after_commit=fault_after_commit,
-        fault_seed=fault_seed,
-        latency_ms=latency_ms,
-        invite_ttl_hours=invite_ttl_hours,
-        quirks=quirks,
-    )
+    app = create_app(Path(state), **app_options)
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
     except OSError as exc:

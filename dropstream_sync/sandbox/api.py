@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
+
 from . import models as m
 from .catalog import AUTHORIZATION_DAYS, CHANNEL_TYPES, MARKETPLACE_NAMES
 from .context import Ctx, Op, Reply
@@ -211,11 +213,27 @@ def list_page(
     return Reply(200, render(rows), headers)
 
 
-def _id_filter(ctx: Ctx, name: str, filters: list[tuple[str, Any]], echo: dict[str, str]) -> None:
-    value = int_param(ctx.query, name, None, 1, 2**62 - 1)
-    if value is not None:
-        filters.append((f"{name} = ?", value))
-        echo[name] = str(value)
+def _id_filters(ctx: Ctx, *names: str) -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """A list's filters by the ids among `names` the query gives, and their echo for the link."""
+    filters: list[tuple[str, Any]] = []
+    echo: dict[str, str] = {}
+    for name in names:
+        value = int_param(ctx.query, name, None, 1, 2**62 - 1)
+        if value is not None:
+            filters.append((f"{name} = ?", value))
+            echo[name] = str(value)
+    return filters, echo
+
+
+def _given(value: Any, default: Any) -> Any:
+    """A field's value, or `default` where the body left it out (or the reader refused it)."""
+    return default if value is MISSING else value
+
+
+def _keep(values: dict[str, Any], key: str, value: Any) -> None:
+    """Record a field the body set (a reader's MISSING means absent or refused)."""
+    if value is not MISSING:
+        values[key] = value
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -247,25 +265,32 @@ def _customer_fields(fields: Fields, *, create: bool) -> dict[str, Any]:
             nullable=key != "company_name",
             nonempty=key == "company_name",
         )
-        if value is not MISSING:
-            values[key] = value
+        _keep(values, key, value)
     return values
 
 
-def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
+def _insert(ctx: Ctx, table: str, values: dict[str, Any]) -> int:
+    """A new object of the account, created now; its id."""
     cols = ["account_id", "created_at", *values]
     cur = ctx.conn.execute(
-        f"INSERT INTO customers({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         (ctx.account_id, ctx.now_s, *values.values()),
     )
     assert cur.lastrowid is not None
-    customer_id = cur.lastrowid
+    return cur.lastrowid
+
+
+def insert_customer(ctx: Ctx, values: dict[str, Any]) -> int:
+    customer_id = _insert(ctx, "customers", values)
     # Every customer starts with one warehouse, so connections always have a default.
-    ctx.conn.execute(
-        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
-        " created_at, enabled_at) VALUES (?, ?, ?, 'dropstream', '{}', ?, ?)",
-        (ctx.account_id, customer_id, f"{values['company_name']} Warehouse", ctx.now_s, ctx.now_s),
-    )
+    warehouse = {
+        "customer_id": customer_id,
+        "description": f"{values['company_name']} Warehouse",
+        "platform": "dropstream",
+        "adapter": "{}",
+        "enabled_at": ctx.now_s,
+    }
+    _insert(ctx, "warehouses", warehouse)
     return customer_id
 
 
@@ -276,28 +301,48 @@ def create_customer(ctx: Ctx) -> Reply:
     return Reply(201, {"id": insert_customer(ctx, values)})
 
 
-def _update(ctx: Ctx, table: str, ident: int, values: dict[str, Any]) -> None:
-    if values:
-        sets = ", ".join(f"{key} = ?" for key in values)
-        ctx.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), ident))
+Reader = Callable[[Ctx, Fields, sqlite3.Row], dict[str, Any]]
 
 
-def patch_customer(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "customers", "Customer", ctx.int_param("id"))
-    fields = Fields(ctx.body, fields_of(m.CustomerPatch), read_only=("id", "created_at"))
-    values = _customer_fields(fields, create=False)
-    fields.done()
-    _update(ctx, "customers", row["id"], values)
-    return Reply(204)
+def _patch(
+    table: str, kind: str, body: type[BaseModel], read_only: tuple[str, ...]
+) -> Callable[[Reader], Callable[[Ctx], Reply]]:
+    """The PATCH handler of one kind of object, from what reads its fields from the body.
+
+    The object is found first (a 404 before the body is looked at), `enabled_at` is read last
+    where the object has one, and nothing is written unless every field is valid."""
+    allowed = fields_of(body)
+
+    def handler(read: Reader) -> Callable[[Ctx], Reply]:
+        def patch(ctx: Ctx) -> Reply:
+            row = _get_row(ctx, table, kind, ctx.int_param("id"))
+            fields = Fields(ctx.body, allowed, read_only=read_only)
+            values = read(ctx, fields, row)
+            if "enabled_at" in allowed:
+                _keep(values, "enabled_at", fields.timestamp("enabled_at"))
+            fields.done()
+            if values:
+                sets = ", ".join(f"{key} = ?" for key in values)
+                ctx.conn.execute(
+                    f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row["id"])
+                )
+            return Reply(204)
+
+        return patch
+
+    return handler
+
+
+@_patch("customers", "Customer", m.CustomerPatch, ("id", "created_at"))
+def patch_customer(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
+    return _customer_fields(fields, create=False)
 
 
 # -- warehouses ------------------------------------------------------------------------------
 
 
 def list_warehouses(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id")
     return list_page(ctx, "warehouses", filters, echo, lambda rs: [warehouse_view(r) for r in rs])
 
 
@@ -318,47 +363,28 @@ def _check_customer(ctx: Ctx, fields: Fields, customer_id: Any) -> None:
 
 def create_warehouse(ctx: Ctx) -> Reply:
     fields = Fields(ctx.body, fields_of(m.WarehouseCreate), read_only=("id", "created_at"))
-    customer_id = fields.ident("customer_id", required=True)
-    description = fields.string("description", required=True)
-    platform = fields.string("platform", nullable=False)
-    adapter = fields.json_object("adapter")
-    _check_customer(ctx, fields, customer_id)
+    # Read straight into the row; the order of the reads is the order of the 422's problems.
+    warehouse = {
+        "customer_id": fields.ident("customer_id", required=True),
+        "description": fields.string("description", required=True),
+        "platform": _given(fields.string("platform", nullable=False), "dropstream"),
+        "adapter": json.dumps(_given(fields.json_object("adapter"), {})),
+    }
+    _check_customer(ctx, fields, warehouse["customer_id"])
     fields.done()
-    cur = ctx.conn.execute(
-        "INSERT INTO warehouses(account_id, customer_id, description, platform, adapter,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            ctx.account_id,
-            customer_id,
-            description,
-            "dropstream" if platform is MISSING else platform,
-            json.dumps({} if adapter is MISSING else adapter),
-            ctx.now_s,
-        ),
-    )
-    return Reply(201, {"id": cur.lastrowid})
+    return Reply(201, {"id": _insert(ctx, "warehouses", warehouse)})
 
 
-def patch_warehouse(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "warehouses", "Warehouse", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.WarehousePatch),
-        read_only=("id", "customer_id", "platform", "created_at"),
-    )
+@_patch(
+    "warehouses", "Warehouse", m.WarehousePatch, ("id", "customer_id", "platform", "created_at")
+)
+def patch_warehouse(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    description = fields.string("description", nullable=False)
-    if description is not MISSING:
-        values["description"] = description
+    _keep(values, "description", fields.string("description", nullable=False))
     adapter = fields.json_object("adapter")
     if adapter is not MISSING:
         values["adapter"] = json.dumps(json.loads(row["adapter"]) | adapter)
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "warehouses", row["id"], values)
-    return Reply(204)
+    return values
 
 
 # -- stores ----------------------------------------------------------------------------------
@@ -372,9 +398,7 @@ STORE_READ_ONLY = (
 
 
 def list_stores(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id")
     platform = ctx.query.get("platform")
     if platform:
         filters.append(("platform = ?", platform))
@@ -402,33 +426,22 @@ def create_store(ctx: Ctx) -> Reply:
         adapter = amazon_adapter(ctx.body.get("adapter"), fields)
     else:
         raw = fields.json_object("adapter")
-        adapter = {} if raw is MISSING else raw
+        adapter = _given(raw, {})
     fields.done()
     assert adapter is not None
-    cur = ctx.conn.execute(
-        "INSERT INTO stores(account_id, customer_id, name, description, url, platform, adapter,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            ctx.account_id,
-            customer_id,
-            name,
-            None if description is MISSING else description,
-            None if url is MISSING else url,
-            platform,
-            json.dumps(adapter),
-            ctx.now_s,
-        ),
-    )
-    return Reply(201, {"id": cur.lastrowid})
+    store = {
+        "customer_id": customer_id,
+        "name": name,
+        "description": _given(description, None),
+        "url": _given(url, None),
+        "platform": platform,
+        "adapter": json.dumps(adapter),
+    }
+    return Reply(201, {"id": _insert(ctx, "stores", store)})
 
 
-def patch_store(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "stores", "Store", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.StorePatch),
-        read_only=(*STORE_READ_ONLY, "customer_id", "platform"),
-    )
+@_patch("stores", "Store", m.StorePatch, (*STORE_READ_ONLY, "customer_id", "platform"))
+def patch_store(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, nullable, max_len in (
         ("name", False, 255),
@@ -436,8 +449,7 @@ def patch_store(ctx: Ctx) -> Reply:
         ("url", True, 2000),
     ):
         value = fields.string(key, nullable=nullable, max_len=max_len, nonempty=key == "name")
-        if value is not MISSING:
-            values[key] = value
+        _keep(values, key, value)
     if "adapter" in ctx.body:
         current = json.loads(row["adapter"])
         if row["platform"] == "amazon":
@@ -448,12 +460,7 @@ def patch_store(ctx: Ctx) -> Reply:
             raw = fields.json_object("adapter")
             if raw is not MISSING:
                 values["adapter"] = json.dumps(current | raw)
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "stores", row["id"], values)
-    return Reply(204)
+    return values
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -465,10 +472,7 @@ def _render_connections(ctx: Ctx, rows: list[sqlite3.Row]) -> list[dict[str, Any
 
 
 def list_connections(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "customer_id", filters, echo)
-    _id_filter(ctx, "store_id", filters, echo)
+    filters, echo = _id_filters(ctx, "customer_id", "store_id")
     return list_page(ctx, "connections", filters, echo, lambda rows: _render_connections(ctx, rows))
 
 
@@ -530,12 +534,14 @@ def create_connection(ctx: Ctx) -> Reply:
             f"(connection {clash[0]}).",
             {"store_id": ["is already connected to this warehouse"]},
         )
-    cur = ctx.conn.execute(
-        "INSERT INTO connections(account_id, customer_id, warehouse_id, store_id, name,"
-        " connection_type, created_at) VALUES (?, ?, ?, ?, ?, 'standard', ?)",
-        (ctx.account_id, customer_id, warehouse_id, store_id, name, ctx.now_s),
-    )
-    connection_id = cur.lastrowid
+    connection = {
+        "customer_id": customer_id,
+        "warehouse_id": warehouse_id,
+        "store_id": store_id,
+        "name": name,
+        "connection_type": "standard",
+    }
+    connection_id = _insert(ctx, "connections", connection)
     ctx.conn.executemany(
         "INSERT INTO channels(connection_id, type) VALUES (?, ?)",
         [(connection_id, kind) for kind in CHANNEL_TYPES],
@@ -543,32 +549,19 @@ def create_connection(ctx: Ctx) -> Reply:
     return Reply(201, {"id": connection_id})
 
 
-def patch_connection(ctx: Ctx) -> Reply:
-    row = _get_row(ctx, "connections", "Connection", ctx.int_param("id"))
-    fields = Fields(
-        ctx.body,
-        fields_of(m.ConnectionPatch),
-        read_only=(
-            "id",
-            "customer_id",
-            "store_id",
-            "warehouse_id",
-            "created_at",
-            "channels",
-            "connection_type",
-            "locations",
-        ),
-    )
+CONNECTION_FIXED = ("customer_id", "store_id", "warehouse_id", "connection_type", "locations")
+
+
+@_patch(
+    "connections",
+    "Connection",
+    m.ConnectionPatch,
+    ("id", "created_at", "channels", *CONNECTION_FIXED),
+)
+def patch_connection(ctx: Ctx, fields: Fields, row: sqlite3.Row) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    name = fields.string("name", nullable=False, nonempty=True)
-    if name is not MISSING:
-        values["name"] = name
-    enabled_at = fields.timestamp("enabled_at")
-    if enabled_at is not MISSING:
-        values["enabled_at"] = enabled_at
-    fields.done()
-    _update(ctx, "connections", row["id"], values)
-    return Reply(204)
+    _keep(values, "name", fields.string("name", nullable=False, nonempty=True))
+    return values
 
 
 def list_channels(ctx: Ctx) -> Reply:
@@ -632,13 +625,15 @@ def create_authorization_request(ctx: Ctx) -> Reply:
         )
     token = secrets.token_urlsafe(24)
     expires = fmt_ts(ctx.now + dt.timedelta(seconds=ctx.settings.invite_ttl_seconds))
-    cur = ctx.conn.execute(
-        "INSERT INTO authorization_requests(account_id, store_id, customer_id, email, status,"
-        " created_at, expires_at, token) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-        (ctx.account_id, store["id"], store["customer_id"], email, ctx.now_s, expires, token),
-    )
-    request_id = cur.lastrowid
-    assert request_id is not None
+    request = {
+        "store_id": store["id"],
+        "customer_id": store["customer_id"],
+        "email": email,
+        "status": "pending",
+        "expires_at": expires,
+        "token": token,
+    }
+    request_id = _insert(ctx, "authorization_requests", request)
     marketplace = MARKETPLACE_NAMES.get(json.loads(store["adapter"]).get("marketplace_id"), "")
     ctx.conn.execute(
         "INSERT INTO outbox(account_id, recipient, subject, link, authorization_request_id,"
@@ -657,9 +652,7 @@ def create_authorization_request(ctx: Ctx) -> Reply:
 
 
 def list_authorization_requests(ctx: Ctx) -> Reply:
-    filters: list[tuple[str, Any]] = []
-    echo: dict[str, str] = {}
-    _id_filter(ctx, "store_id", filters, echo)
+    filters, echo = _id_filters(ctx, "store_id")
     status = ctx.query.get("status")
     if status is not None:
         if status not in REQUEST_STATUSES:
@@ -731,7 +724,7 @@ def complete_request(
     return partner
 
 
-# The route table. Templates use {name} for numeric ids.
+# The route table, by kind of object. Templates use {name} for numeric ids.
 API_ROUTES: list[Op] = [
     Op("GET", "/customers", list_customers, m.Customer),
     Op("POST", "/customers", create_customer, m.Created, m.CustomerCreate),
@@ -745,6 +738,13 @@ API_ROUTES: list[Op] = [
     Op("POST", "/stores", create_store, m.Created, m.StoreCreate),
     Op("GET", "/stores/{id}", get_store, m.Store),
     Op("PATCH", "/stores/{id}", patch_store, None, m.StorePatch),
+    Op("GET", "/connections", list_connections, m.Connection, filters=("customer_id", "store_id")),
+    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
+    Op("GET", "/connections/{id}", get_connection, m.Connection),
+    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
+    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
+    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
+    # An authorization request is created on its store, and read and canceled on its own.
     Op(
         "POST",
         "/stores/{id}/authorization_requests",
@@ -752,12 +752,6 @@ API_ROUTES: list[Op] = [
         m.AuthorizationRequest,
         m.AuthorizationRequestCreate,
     ),
-    Op("GET", "/connections", list_connections, m.Connection, filters=("customer_id", "store_id")),
-    Op("POST", "/connections", create_connection, m.Created, m.ConnectionCreate),
-    Op("GET", "/connections/{id}", get_connection, m.Connection),
-    Op("PATCH", "/connections/{id}", patch_connection, None, m.ConnectionPatch),
-    Op("GET", "/connections/{id}/channels", list_channels, m.Channel),
-    Op("PATCH", "/connections/{id}/channels/{chid}", patch_channel, None, m.ChannelPatch),
     Op(
         "GET",
         "/authorization_requests",

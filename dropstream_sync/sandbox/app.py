@@ -354,33 +354,14 @@ class SandboxApp:
                 )
             host = request.headers.get("host") or "sandbox.local"
             base_url = f"{scope.get('scheme', 'http')}://{host}"
+
+            def run(query: dict[str, str]) -> Reply:
+                return self._run(op, scope, account_id, query, body, base_url)
+
             if quirks is None:
-                reply = self._run(
-                    op.handler,
-                    op.method,
-                    scope["path"],
-                    account_id,
-                    scope["path_params"],
-                    parse_query(scope),
-                    body,
-                    base_url,
-                )
+                reply = run(parse_query(scope))
             else:
-                reply = quirks.answer(
-                    op.method,
-                    op.template,
-                    parse_query(scope),
-                    lambda q: self._run(
-                        op.handler,
-                        op.method,
-                        scope["path"],
-                        account_id,
-                        scope["path_params"],
-                        q,
-                        body,
-                        base_url,
-                    ),
-                )
+                reply = quirks.answer(op.method, op.template, parse_query(scope), run)
             if fault is not None:
                 return self._fault_reply(fault)
             if self.buckets.rps > 0:
@@ -397,16 +378,14 @@ class SandboxApp:
 
     def _run(
         self,
-        fn: Callable[[Ctx], Reply],
-        method: str,
-        path: str,
+        op: Op,
+        scope: Scope,
         account_id: int,
-        params: dict[str, str],
         query: dict[str, str],
         body: Any,
         base_url: str,
     ) -> Reply:
-        tx = self.db.read() if method == "GET" else self.db.write()
+        tx = self.db.read() if op.method == "GET" else self.db.write()
         with tx as conn:
             now = Database.now(conn)
             ctx = Ctx(
@@ -414,16 +393,16 @@ class SandboxApp:
                 now=now,
                 now_s=fmt_ts(now),
                 account_id=account_id,
-                params=params,
+                params=scope["path_params"],
                 query=query,
                 body=body,
                 base_url=base_url,
-                path=path,
+                path=scope["path"],
                 settings=self.settings,
                 count=lambda sql, args: self._count(conn, sql, args),
                 positions=lambda key: self._positions(conn, key),
             )
-            reply = fn(ctx)
+            reply = op.handler(ctx)
         # The sandbox's own clock, so a client can plan by the time the data is stamped with.
         reply.headers.setdefault("Date", format_datetime(now, usegmt=True))
         return reply

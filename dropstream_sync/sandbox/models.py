@@ -102,14 +102,27 @@ class Authorization(Open):
     expires_at: Ts
 
 
-class AmazonAdapter(Open):
-    """An Amazon store's adapter (another platform's adapter is any object)."""
-
-    marketplace_id: str = ""
+# The settings of an Amazon store's adapter as a request sets them; the answer's adapter is
+# these as stored (a comment, not a docstring: that would enter the document).
+class AdapterPatch(Closed):
+    marketplace_id: MarketplaceId = "-"
     fulfillment_channel: FulfillmentChannel = "MFN"
-    import_order_statuses: Annotated[list[str], Field(min_length=1)] = ["Unshipped"]
+    import_order_statuses: Annotated[list[OrderStatus], Field(min_length=1)] = ["Unshipped"]
     fulfillment_latency: Latency = None
     fulfillment_channel_code: ChannelCode = "DEFAULT"
+
+
+class AdapterCreate(AdapterPatch):
+    marketplace_id: MarketplaceId
+
+
+class AmazonAdapter(AdapterPatch):
+    """An Amazon store's adapter (another platform's adapter is any object)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    marketplace_id: str = ""
+    import_order_statuses: Annotated[list[str], Field(min_length=1)] = ["Unshipped"]
     authorization: Authorization | None = None
 
 
@@ -191,18 +204,6 @@ class WarehousePatch(Closed):
     description: Str255 = "-"
     adapter: dict[str, Any] = Field(default_factory=dict)
     enabled_at: Ts = None
-
-
-class AdapterPatch(Closed):
-    marketplace_id: MarketplaceId = "-"
-    fulfillment_channel: FulfillmentChannel = "MFN"
-    import_order_statuses: Annotated[list[OrderStatus], Field(min_length=1)] = ["Unshipped"]
-    fulfillment_latency: Latency = None
-    fulfillment_channel_code: ChannelCode = "DEFAULT"
-
-
-class AdapterCreate(AdapterPatch):
-    marketplace_id: MarketplaceId
 
 
 class StoreCreate(Closed):

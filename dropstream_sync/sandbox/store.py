@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# The tables, then the indexes: every one serves a list read (one account's rows in id order,
+# at most one filter) or a lookup by a parent's id.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -34,46 +36,46 @@ CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, company_name TEXT NOT NULL,
     street1 TEXT, street2 TEXT, street3 TEXT, city TEXT, state TEXT, zipcode TEXT, country TEXT,
     provider TEXT, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS customers_account ON customers(account_id, id);
 CREATE TABLE IF NOT EXISTS warehouses (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, customer_id INTEGER NOT NULL,
     description TEXT, platform TEXT NOT NULL, adapter TEXT NOT NULL, created_at TEXT NOT NULL,
     enabled_at TEXT, order_status_imported_at TEXT, inventory_updated_at TEXT);
-CREATE INDEX IF NOT EXISTS warehouses_account ON warehouses(account_id, id);
-CREATE INDEX IF NOT EXISTS warehouses_customer ON warehouses(customer_id, id);
 CREATE TABLE IF NOT EXISTS stores (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, customer_id INTEGER NOT NULL,
     name TEXT NOT NULL, description TEXT, url TEXT, platform TEXT NOT NULL, adapter TEXT NOT NULL,
     auth_status TEXT NOT NULL DEFAULT 'missing', auth_partner TEXT, auth_at TEXT,
     auth_expires TEXT, created_at TEXT NOT NULL, enabled_at TEXT, order_imported_at TEXT,
     inventory_updated_at TEXT);
-CREATE INDEX IF NOT EXISTS stores_account ON stores(account_id, id);
-CREATE INDEX IF NOT EXISTS stores_customer ON stores(account_id, customer_id, id);
-CREATE INDEX IF NOT EXISTS stores_platform ON stores(account_id, platform, id);
 CREATE TABLE IF NOT EXISTS connections (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, customer_id INTEGER NOT NULL,
     warehouse_id INTEGER NOT NULL, store_id INTEGER NOT NULL, name TEXT NOT NULL,
     connection_type TEXT NOT NULL, created_at TEXT NOT NULL, enabled_at TEXT,
     locations TEXT NOT NULL DEFAULT '[]',
     UNIQUE (customer_id, store_id, warehouse_id));
-CREATE INDEX IF NOT EXISTS connections_account ON connections(account_id, id);
-CREATE INDEX IF NOT EXISTS connections_customer ON connections(account_id, customer_id, id);
-CREATE INDEX IF NOT EXISTS connections_store ON connections(account_id, store_id, id);
 CREATE TABLE IF NOT EXISTS channels (
     id INTEGER PRIMARY KEY, connection_id INTEGER NOT NULL, type TEXT NOT NULL, enabled_at TEXT);
-CREATE INDEX IF NOT EXISTS channels_connection ON channels(connection_id, id);
 CREATE TABLE IF NOT EXISTS authorization_requests (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, store_id INTEGER NOT NULL,
     customer_id INTEGER NOT NULL, email TEXT NOT NULL, status TEXT NOT NULL,
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, completed_at TEXT,
     token TEXT NOT NULL UNIQUE);
-CREATE INDEX IF NOT EXISTS authreq_account ON authorization_requests(account_id, id);
-CREATE INDEX IF NOT EXISTS authreq_store ON authorization_requests(account_id, store_id, id);
-CREATE INDEX IF NOT EXISTS authreq_status ON authorization_requests(account_id, status, id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, recipient TEXT NOT NULL,
     subject TEXT NOT NULL, link TEXT NOT NULL, authorization_request_id INTEGER NOT NULL,
     sent_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS customers_account ON customers(account_id, id);
+CREATE INDEX IF NOT EXISTS warehouses_account ON warehouses(account_id, id);
+CREATE INDEX IF NOT EXISTS warehouses_customer ON warehouses(customer_id, id);
+CREATE INDEX IF NOT EXISTS stores_account ON stores(account_id, id);
+CREATE INDEX IF NOT EXISTS stores_customer ON stores(account_id, customer_id, id);
+CREATE INDEX IF NOT EXISTS stores_platform ON stores(account_id, platform, id);
+CREATE INDEX IF NOT EXISTS connections_account ON connections(account_id, id);
+CREATE INDEX IF NOT EXISTS connections_customer ON connections(account_id, customer_id, id);
+CREATE INDEX IF NOT EXISTS connections_store ON connections(account_id, store_id, id);
+CREATE INDEX IF NOT EXISTS channels_connection ON channels(connection_id, id);
+CREATE INDEX IF NOT EXISTS authreq_account ON authorization_requests(account_id, id);
+CREATE INDEX IF NOT EXISTS authreq_store ON authorization_requests(account_id, store_id, id);
+CREATE INDEX IF NOT EXISTS authreq_status ON authorization_requests(account_id, status, id);
 """
 
 OBJECT_TABLES = (
@@ -196,39 +198,32 @@ class Database:
         return conn
 
     def _init_schema(self) -> None:
-        conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction("BEGIN IMMEDIATE") as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('clock_offset', '0')")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(begin)
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            yield conn
         with self._writes_lock:
             self._writes += 1
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        conn = self.conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+    def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("BEGIN")
 
     def generation(self, conn: sqlite3.Connection) -> tuple[int, int]:
         data_version = conn.execute("PRAGMA data_version").fetchone()[0]

@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, ClassVar, Final, Literal, Self, TypeVar
-
-import httpx
+from typing import Any, ClassVar, Final, Literal, Self, TypeVar, Unpack
 
 from dropstream_sync import live
 from dropstream_sync.client import api
-from dropstream_sync.client.http import HttpCore
-from dropstream_sync.client.limiter import Pacer, Timing
+from dropstream_sync.client.http import HttpCore, Wiring
+from dropstream_sync.client.limiter import Pacer
 from dropstream_sync.client.pages import first_leaf, gather_all
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
@@ -59,17 +56,9 @@ class ReadClient:
 
     _read_only: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: ClientSettings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timing: Timing | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._core = HttpCore(
-            settings, transport=transport, timing=timing, rng=rng, read_only=self._read_only
-        )
+    def __init__(self, settings: ClientSettings, **wiring: Unpack[Wiring]) -> None:
+        """`wiring`: the transport (the sandbox's, in-process), a clock and an rng (tests)."""
+        self._core = HttpCore(settings, read_only=self._read_only, **wiring)
         self._credentials = settings.credentials
 
     @property

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypedDict, TypeVar
 
 import httpx
 
@@ -46,7 +46,14 @@ from dropstream_sync.client.pages import Pager, first_leaf, gather_all
 from dropstream_sync.client.settings import ClientSettings, Limits
 from dropstream_sync.errors import ApiError
 
-__all__ = ["HttpCore", "ReadOnlyTransport", "ReadOnlyViolation", "first_leaf", "gather_all"]
+__all__ = [
+    "HttpCore",
+    "ReadOnlyTransport",
+    "ReadOnlyViolation",
+    "Wiring",
+    "first_leaf",
+    "gather_all",
+]
 
 log = logging.getLogger("dropstream_sync.client")
 
@@ -159,6 +166,14 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         else:
             out[name] = value
     return out
+
+
+class Wiring(TypedDict, total=False):
+    """What a client is built on besides its settings (each has a default)."""
+
+    transport: httpx.AsyncBaseTransport | None
+    timing: Timing | None
+    rng: random.Random | None
 
 
 class HttpCore:

@@ -285,10 +285,13 @@ class ReadClient:
         async def read() -> list[live.AuthorizationRequest]:
             query = api.authorization_requests_query(status=status)
             items = await self._core.get_list_within(
-                api.AUTHORIZATION_REQUESTS, query, max_pages=max(1, len(stores))
+                api.AUTHORIZATION_REQUESTS,
+                query,
+                api.authorization_request,
+                max_pages=max(1, len(stores)),
             )
             if items is not None:
-                return self._parsed(api.AUTHORIZATION_REQUESTS, items, api.authorization_request)
+                return items
             groups = await gather_all(
                 self.list_authorization_requests(status, store_id=s.id) for s in stores
             )
@@ -325,15 +328,7 @@ class ReadClient:
     async def _list(
         self, path: str, query: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], M]
     ) -> list[M]:
-        return self._parsed(path, await self._core.get_list(path, query), parse)
-
-    def _parsed(
-        self, path: str, items: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], M]
-    ) -> list[M]:
-        try:
-            return [parse(item) for item in items]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._core.errors.malformed("GET", path, None, exc) from None
+        return await self._core.get_list(path, query, parse)
 
     async def _one(self, path: str, parse: Callable[[Mapping[str, Any]], M]) -> M:
         data = await self._core.get_json(path)

@@ -6,12 +6,13 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from dropstream_sync import live
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiValidationError, NotFoundError
-from tests.client.on_sandbox import US, Box
+from tests.client.on_sandbox import US, Altered, Box, answer
 
 LISTS = [
     "GET /authorization_requests",
@@ -187,4 +188,46 @@ def test_a_validation_answer_carries_the_api_details(box: Box) -> None:
     assert str(caught.value) == (
         "POST /stores -> 422: Validation failed: customer_id is not a customer of this "
         "account. (customer_id: is not a customer of this account)"
+    )
+
+
+def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
+    box.seed({"customers": [{"id": 1, "company_name": "Acme Outdoors"}]})
+    wrong = {
+        "id": 9,
+        "customer_id": 1,
+        "name": 42,
+        "platform": "amazon",
+        "enabled_at": None,
+        "adapter": {
+            "marketplace_id": 1,
+            "fulfillment_channel": ["MFN"],
+            "import_order_statuses": "Unshipped",
+            "fulfillment_latency": True,
+            "fulfillment_channel_code": 3,
+            "authorization": "authorized",
+        },
+    }
+
+    async def with_a_wrong_store(
+        request: httpx.Request, response: httpx.Response
+    ) -> httpx.Response:
+        if request.url.path != "/stores":
+            return response
+        return answer(response, body=[wrong], headers={"X-Total-Count": "1"})
+
+    state = asyncio.run(box.reader(Altered(box.wire, with_a_wrong_store)).read_live())
+
+    assert state.stores == (
+        live.Store(
+            id=9,
+            customer_id=1,
+            name="",
+            marketplace_id=None,
+            fulfillment_channel=None,
+            import_order_statuses=(),
+            fulfillment_latency=None,
+            fulfillment_channel_code=None,
+            authorization=live.Authorization(),
+        ),
     )

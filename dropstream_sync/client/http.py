@@ -436,6 +436,11 @@ class HttpCore:
             self.requests_sent += 1
             try:
                 response = await self._http.send(outgoing)
+                # The body is read. httpx's stream wrapper points back at its response, a
+                # cycle only the collector frees, which keeps the body until a collection
+                # (none runs while a large read pauses it): a plain stream frees it with
+                # the response.
+                response.stream = httpx.ByteStream(response.content)
             except httpx.TransportError as exc:
                 log.debug(
                     "%s %s -> %s after %.1f ms",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,3 +233,27 @@ def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
             authorization=live.Authorization(),
         ),
     )
+
+
+def test_a_read_leaves_no_answer_for_the_collector_to_free(box: Box) -> None:
+    # The sync façade reads with the collector paused; an answer kept alive by a reference
+    # cycle would hold its body until a collection, so a large read would hold them all.
+    box.seed({"customers": [{"id": i, "company_name": f"M{i}"} for i in range(1, 251)]})
+    answers: list[weakref.ref[httpx.Response]] = []
+
+    async def keep_track(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        answers.append(weakref.ref(response))
+        return response
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        state = asyncio.run(box.reader(Altered(box.wire, keep_track)).read_live())
+        alive = [ref for ref in answers if ref() is not None]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+    assert len(state.customers) == 250
+    assert len(answers) >= 3 + 5  # the token, three pages of customers, the other lists
+    assert alive == []

@@ -7,6 +7,7 @@ of a server's answer each test is about."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -187,7 +188,7 @@ def test_a_relative_next_link_is_followed(box: Box) -> None:
     assert _pages(box) == [1, 2]
 
 
-def _second_page_opens_with(box: Box, path: str, row: dict[str, object]) -> Altered:
+def _second_page_opens_with(box: Box, path: str, row: Mapping[str, object]) -> Altered:
     """The answers, with `row` put first on page 2 of `path`."""
 
     async def alter(request: httpx.Request, response: httpx.Response) -> httpx.Response:

@@ -365,8 +365,12 @@ def rate_limit_hint(headers: Mapping[str, str]) -> float | None:
 
 def http_date(value: str | None) -> datetime | None:
     """An HTTP-date (RFC 9110), as `Date` and `Retry-After` carry it, in UTC; None if unreadable."""
-    if not value:
-        return None
+    return _http_date(value) if value else None
+
+
+# Every answer carries a `Date`, the same one for all the answers of a second.
+@functools.lru_cache(maxsize=64)
+def _http_date(value: str) -> datetime | None:
     try:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):

@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
@@ -365,8 +365,12 @@ def rate_limit_hint(headers: Mapping[str, str]) -> float | None:
 
 def http_date(value: str | None) -> datetime | None:
     """An HTTP-date (RFC 9110), as `Date` and `Retry-After` carry it, in UTC; None if unreadable."""
-    if not value:
-        return None
+    return _http_date(value) if value else None
+
+
+# Every answer carries a `Date`, the same one for all the answers of a second.
+@functools.lru_cache(maxsize=64)
+def _http_date(value: str) -> datetime | None:
     try:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
@@ -483,19 +487,43 @@ def authorization(d: Any) -> live.Authorization:
 def store(d: Mapping[str, Any]) -> live.Store:
     """A store; for Amazon, the settings come from the adapter [assumed shape]."""
     adapter = d.get("adapter")
-    a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else {}
-    marketplace = a.get(MARKETPLACE_KEY)
-    platform = _str(d, "platform")
-    return live.Store(
-        id=_int(d, "id"),
-        customer_id=_int(d, "customer_id"),
-        name=_str(d, "name"),
-        platform=PLATFORMS.get(platform, platform),
-        marketplace_id=marketplace if isinstance(marketplace, str) else None,
-        authorization=authorization(a.get("authorization")),
-        enabled_at=parse_time(d.get("enabled_at")),
-        **{name: read(a.get(name)) for name, read in _SETTING_READERS},
+    a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else _NO_ADAPTER
+    # What _int, _str, _text, _number and _status_list would read, spelled out: a large
+    # account has tens of thousands of stores (the import-time check below keeps the
+    # settings read as _SETTING_READERS says).
+    store_id, customer_id = d["id"], d["customer_id"]
+    if type(store_id) is not int:
+        store_id = _int(d, "id")
+    if type(customer_id) is not int:
+        customer_id = _int(d, "customer_id")
+    name, platform, enabled = d.get("name"), d.get("platform"), d.get("enabled_at")
+    marketplace, channel, statuses, latency, code = (
+        a.get(MARKETPLACE_KEY),
+        a.get("fulfillment_channel"),
+        a.get("import_order_statuses"),
+        a.get("fulfillment_latency"),
+        a.get("fulfillment_channel_code"),
     )
+    made = _new_store(live.Store)
+    _set_store_id(made, store_id)
+    _set_customer_id(made, customer_id)
+    _set_name(made, name if isinstance(name, str) else "")
+    _set_platform(made, PLATFORMS.get(platform, platform) if isinstance(platform, str) else "")
+    _set_marketplace_id(made, marketplace if isinstance(marketplace, str) else None)
+    _set_fulfillment_channel(made, channel if isinstance(channel, str) else None)
+    _set_import_order_statuses(
+        made, _statuses(tuple(statuses)) if isinstance(statuses, list) else ()
+    )
+    _set_fulfillment_latency(
+        made, latency if isinstance(latency, int) and not isinstance(latency, bool) else None
+    )
+    _set_fulfillment_channel_code(made, code if isinstance(code, str) else None)
+    _set_authorization(made, authorization(a.get(AUTHORIZATION_KEY)))
+    _set_enabled_at(made, None if enabled is None else parse_time(enabled))
+    return made
+
+
+_NO_ADAPTER: Final[Mapping[str, Any]] = {}
 
 
 def _text(value: Any) -> str | None:
@@ -522,6 +550,44 @@ def _reader(default: Any) -> Callable[[Any], Any]:
 _SETTING_READERS: Final = tuple(
     (f.name, _reader(getattr(StoreSettings(), f.name))) for f in dataclasses.fields(StoreSettings)
 )
+_STORE_READS: Final = (
+    ("fulfillment_channel", _text),
+    ("import_order_statuses", _status_list),
+    ("fulfillment_latency", _number),
+    ("fulfillment_channel_code", _text),
+)
+# store() builds live.Store by setting its slots, as its dataclass __init__ does but without
+# the keyword parsing and the frozen class's object.__setattr__ per field (most of the time
+# of reading a large account): the same object, as frozen. It must follow the model.
+_STORE_FIELDS: Final = (
+    "id",
+    "customer_id",
+    "name",
+    "platform",
+    "marketplace_id",
+    *(name for name, _ in _STORE_READS),
+    "authorization",
+    "enabled_at",
+)
+if (
+    _SETTING_READERS != _STORE_READS
+    or tuple(f.name for f in dataclasses.fields(live.Store)) != _STORE_FIELDS
+):
+    raise TypeError("api.store() no longer reads every field of live.Store: update it")
+_new_store: Final = object.__new__
+(
+    _set_store_id,
+    _set_customer_id,
+    _set_name,
+    _set_platform,
+    _set_marketplace_id,
+    _set_fulfillment_channel,
+    _set_import_order_statuses,
+    _set_fulfillment_latency,
+    _set_fulfillment_channel_code,
+    _set_authorization,
+    _set_enabled_at,
+) = (getattr(live.Store, name).__set__ for name in _STORE_FIELDS)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -737,16 +803,3 @@ _Obj = TypeVar("_Obj", live.Customer, live.Store, live.Connection, live.Authoriz
 def _newest(items: Iterable[_Obj]) -> _Obj | None:
     found = list(items)
     return max(found, key=lambda x: x.id) if found else None
-
-
-def dedupe_by_id(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Drop repeats that offset pagination yields when rows are inserted during a read."""
-    seen: set[Any] = set()
-    out: list[Mapping[str, Any]] = []
-    for item in items:
-        key = item.get("id") if isinstance(item, Mapping) else None
-        if key is not None and key in seen:
-            continue
-        seen.add(key)
-        out.append(item)
-    return out

@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, ClassVar, Final, Literal, Self, TypeVar
-
-import httpx
+from typing import Any, ClassVar, Final, Literal, Self, TypeVar, Unpack
 
 from dropstream_sync import live
 from dropstream_sync.client import api
-from dropstream_sync.client.http import HttpCore
-from dropstream_sync.client.limiter import Pacer, Timing
+from dropstream_sync.client.http import HttpCore, Wiring
+from dropstream_sync.client.limiter import Pacer
 from dropstream_sync.client.pages import first_leaf, gather_all
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
@@ -59,17 +56,9 @@ class ReadClient:
 
     _read_only: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: ClientSettings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timing: Timing | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._core = HttpCore(
-            settings, transport=transport, timing=timing, rng=rng, read_only=self._read_only
-        )
+    def __init__(self, settings: ClientSettings, **wiring: Unpack[Wiring]) -> None:
+        """`wiring`: the transport (the sandbox's, in-process), a clock and an rng (tests)."""
+        self._core = HttpCore(settings, read_only=self._read_only, **wiring)
         self._credentials = settings.credentials
 
     @property
@@ -296,10 +285,13 @@ class ReadClient:
         async def read() -> list[live.AuthorizationRequest]:
             query = api.authorization_requests_query(status=status)
             items = await self._core.get_list_within(
-                api.AUTHORIZATION_REQUESTS, query, max_pages=max(1, len(stores))
+                api.AUTHORIZATION_REQUESTS,
+                query,
+                api.authorization_request,
+                max_pages=max(1, len(stores)),
             )
             if items is not None:
-                return self._parsed(api.AUTHORIZATION_REQUESTS, items, api.authorization_request)
+                return items
             groups = await gather_all(
                 self.list_authorization_requests(status, store_id=s.id) for s in stores
             )
@@ -336,15 +328,7 @@ class ReadClient:
     async def _list(
         self, path: str, query: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], M]
     ) -> list[M]:
-        return self._parsed(path, await self._core.get_list(path, query), parse)
-
-    def _parsed(
-        self, path: str, items: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], M]
-    ) -> list[M]:
-        try:
-            return [parse(item) for item in items]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._core.errors.malformed("GET", path, None, exc) from None
+        return await self._core.get_list(path, query, parse)
 
     async def _one(self, path: str, parse: Callable[[Mapping[str, Any]], M]) -> M:
         data = await self._core.get_json(path)

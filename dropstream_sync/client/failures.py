@@ -131,7 +131,7 @@ class ErrorMap:
             return self.for_response(
                 request, cause, note=note, may_have_committed=may_have_committed
             )
-        return self.for_transport(request, cause, note=note, may_have_committed=may_have_committed)
+        return self._for_transport(request, cause, note, may_have_committed)
 
     def for_response(
         self,
@@ -161,13 +161,8 @@ class ErrorMap:
             may_have_committed=may_have_committed,
         )
 
-    def for_transport(
-        self,
-        request: Request,
-        exc: httpx.TransportError,
-        *,
-        note: str = "",
-        may_have_committed: bool = False,
+    def _for_transport(
+        self, request: Request, exc: httpx.TransportError, note: str, may_have_committed: bool
     ) -> ApiError:
         reason = str(exc) or type(exc).__name__
         if str(exc) and type(exc).__name__ not in reason:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypedDict, TypeVar
 
 import httpx
 
@@ -46,7 +46,14 @@ from dropstream_sync.client.pages import Pager, first_leaf, gather_all
 from dropstream_sync.client.settings import ClientSettings, Limits
 from dropstream_sync.errors import ApiError
 
-__all__ = ["HttpCore", "ReadOnlyTransport", "ReadOnlyViolation", "first_leaf", "gather_all"]
+__all__ = [
+    "HttpCore",
+    "ReadOnlyTransport",
+    "ReadOnlyViolation",
+    "Wiring",
+    "first_leaf",
+    "gather_all",
+]
 
 log = logging.getLogger("dropstream_sync.client")
 
@@ -161,6 +168,14 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+class Wiring(TypedDict, total=False):
+    """What a client is built on besides its settings (each has a default)."""
+
+    transport: httpx.AsyncBaseTransport | None
+    timing: Timing | None
+    rng: random.Random | None
+
+
 class HttpCore:
     def __init__(
         self,
@@ -199,7 +214,9 @@ class HttpCore:
         scrub = Scrubber()
         self._tokens = TokenSource(settings.credentials, self._timing, scrub, self._fetch_token)
         self.errors = ErrorMap(self.api_url, settings.credentials, scrub)
-        self._pager = Pager(self.api_url, self.get, self._items, limits.page_concurrency)
+        self._pager = Pager(
+            self.api_url, self.get, self._items, self._malformed_item, limits.page_concurrency
+        )
         self.requests_sent = 0
         # The server's clock as of its latest answer (None until one carried a Date).
         self.server_time: datetime | None = None
@@ -225,19 +242,24 @@ class HttpCore:
         return self._json("GET", path, await self.get(path, params))
 
     async def get_list(
-        self, path: str, params: Mapping[str, Any] | None = None
-    ) -> list[Mapping[str, Any]]:
-        """Every item of a list endpoint (see pages.py)."""
-        items = await self._pager.read_all(path, params)
+        self, path: str, params: Mapping[str, Any] | None, parse: Callable[[Mapping[str, Any]], T]
+    ) -> list[T]:
+        """Every item of a list endpoint, each as `parse` makes it (see pages.py)."""
+        items = await self._pager.read_all(path, params, parse)
         assert items is not None
         return items
 
     async def get_list_within(
-        self, path: str, params: Mapping[str, Any] | None, *, max_pages: int
-    ) -> list[Mapping[str, Any]] | None:
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        parse: Callable[[Mapping[str, Any]], T],
+        *,
+        max_pages: int,
+    ) -> list[T] | None:
         """Every item, if the list takes at most `max_pages` pages; else None (having read
         no more than the first page, when the server tells the total)."""
-        return await self._pager.read_all(path, params, max_pages=max_pages)
+        return await self._pager.read_all(path, params, parse, max_pages=max_pages)
 
     async def patch(self, path: str, body: Mapping[str, Any]) -> None:
         request = Request("PATCH", path, json=body)
@@ -414,6 +436,11 @@ class HttpCore:
             self.requests_sent += 1
             try:
                 response = await self._http.send(outgoing)
+                # The body is read. httpx's stream wrapper points back at its response, a
+                # cycle only the collector frees, which keeps the body until a collection
+                # (none runs while a large read pauses it): a plain stream frees it with
+                # the response.
+                response.stream = httpx.ByteStream(response.content)
             except httpx.TransportError as exc:
                 log.debug(
                     "%s %s -> %s after %.1f ms",
@@ -460,6 +487,9 @@ class HttpCore:
 
     def _items(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
         data = self._json("GET", path, response)
+        # A JSON list of objects decodes to a list of dicts: checked in one pass of C.
+        if type(data) is list and (not data or set(map(type, data)) == {dict}):
+            return data
         if not isinstance(data, list) or not all(isinstance(i, Mapping) for i in data):
             raise self.errors.malformed(
                 "GET",
@@ -468,3 +498,6 @@ class HttpCore:
                 ValueError("a list endpoint answered something else"),
             )
         return list(data)
+
+    def _malformed_item(self, path: str, exc: Exception) -> ApiError:
+        return self.errors.malformed("GET", path, None, exc)

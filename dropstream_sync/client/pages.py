@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import httpx
 
@@ -26,68 +26,78 @@ from dropstream_sync.errors import ApiError, PartialReadError
 
 Get = Callable[[str, Mapping[str, Any] | None], Awaitable[httpx.Response]]
 Items = Callable[[str, httpx.Response], list[Mapping[str, Any]]]
+Malformed = Callable[[str, Exception], Exception]
 
 _MAX_PAGES: Final = 1_000_000
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 log = logging.getLogger("dropstream_sync.client")
 
 
 class Pager:
-    def __init__(self, api_url: str, get: Get, items: Items, page_concurrency: int) -> None:
+    """Each page becomes models as it arrives and its answer is dropped: a large read never
+    holds the account's raw JSON and its models at once."""
+
+    def __init__(
+        self, api_url: str, get: Get, items: Items, malformed: Malformed, page_concurrency: int
+    ) -> None:
         self._base = httpx.URL(api_url + "/")
         self._get = get
         self._items = items
+        self._malformed = malformed
         self._concurrency = page_concurrency
 
     async def read_all(
         self,
         path: str,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None,
+        parse: Callable[[Mapping[str, Any]], M],
         *,
         max_pages: int | None = None,
-    ) -> list[Mapping[str, Any]] | None:
-        """Every item; with `max_pages`, None as soon as the list is known to be longer."""
+    ) -> list[M] | None:
+        """Every item as `parse` makes it, de-duplicated by id; with `max_pages`, None as
+        soon as the list is known to be longer. An item `parse` cannot read (KeyError,
+        TypeError, ValueError) fails the read once every page is in."""
         query = {**(params or {}), api.PER_PAGE_PARAM: api.PER_PAGE, api.PAGE_PARAM: 1}
-        first = await self._get(path, query)
-        items = self._page(path, first)
-        pages = _Pages(path)
-        pages.add(items)
-        last = first
+        response = await self._get(path, query)
+        total = api.total_count(response.headers)
+        first = self._page(path, response, parse)
+        del response
+        pages: _Collected[M] = _Collected(path)
+        pages.add(first)
+        link = first.following
         read = 1
-        total = api.total_count(first.headers)
-        link = api.next_link(first.headers)
-        if total is None and link is None and api.looks_capped(len(items)):
+        if total is None and link is None and api.looks_capped(len(first.ids)):
             raise PartialReadError(
                 path,
-                f"it answered exactly {len(items)} items and no sign "
+                f"it answered exactly {len(first.ids)} items and no sign "
                 f"of more pages (no {api.LINK_HEADER}, no "
                 f"{api.TOTAL_COUNT_HEADER}), as a capped list would",
             )
-        if total is not None and items and len(items) < total:
-            count = api.page_count(total, len(items))
+        if total is not None and first.ids and len(first.ids) < total:
+            count = api.page_count(total, len(first.ids))
             if max_pages is not None and count > max_pages:
                 return None
-            rest = await self._pages_by_total(path, query, count)
-            for response in rest:
-                page = self._page(path, response)
+            rest = await self._pages_by_total(path, query, count, parse)
+            for page in rest:
                 pages.add(page)
-                items.extend(page)
             # Rows added while reading push the list past the total: keep following.
-            last = rest[-1] if rest else first
+            link = rest[-1].following if rest else link
             read += len(rest)
         budget = None if max_pages is None else max_pages - read
-        more = await self._follow_links(path, api.next_link(last.headers), pages, budget)
-        if more is None:
+        if not await self._follow_links(path, link, pages, budget, parse):
             return None
-        items.extend(more)
-        result = api.dedupe_by_id(items)
-        log.info("read %s: %d object(s) in %d page(s)", path, len(result), max(1, pages.count))
-        return result
+        if pages.failure is not None:
+            raise self._malformed(path, pages.failure)
+        log.info("read %s: %d object(s) in %d page(s)", path, len(pages.models), pages.count)
+        return pages.models
 
-    def _page(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
+    def _page(
+        self, path: str, response: httpx.Response, parse: Callable[[Mapping[str, Any]], M]
+    ) -> _Page[M]:
         # Only an answer that is a JSON object can be an envelope; a list is never parsed twice.
         if response.content[:64].lstrip()[:1] == b"{":
             try:
@@ -100,38 +110,45 @@ class Pager:
                     "it answered an object with the pagination "
                     f"keys {', '.join(keys)} instead of a list",
                 )
-        return self._items(path, response)
+        return _Page(self._items(path, response), parse, api.next_link(response.headers))
 
     async def _pages_by_total(
-        self, path: str, query: Mapping[str, Any], pages: int
-    ) -> list[httpx.Response]:
+        self,
+        path: str,
+        query: Mapping[str, Any],
+        pages: int,
+        parse: Callable[[Mapping[str, Any]], M],
+    ) -> list[_Page[M]]:
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def page(number: int) -> httpx.Response:
+        async def page(number: int) -> _Page[M]:
             async with gate:
-                return await self._get(path, {**query, api.PAGE_PARAM: number})
+                response = await self._get(path, {**query, api.PAGE_PARAM: number})
+            return self._page(path, response, parse)
 
         return await gather_all(page(n) for n in range(2, pages + 1))
 
     async def _follow_links(
-        self, path: str, link: str | None, pages: _Pages, budget: int | None
-    ) -> list[Mapping[str, Any]] | None:
-        """The items of the pages `link` leads to; None past `budget` pages (if given)."""
-        items: list[Mapping[str, Any]] = []
+        self,
+        path: str,
+        link: str | None,
+        pages: _Collected[M],
+        budget: int | None,
+        parse: Callable[[Mapping[str, Any]], M],
+    ) -> bool:
+        """Add the pages `link` leads to; False past `budget` pages (if given)."""
         seen: set[str] = set()
         while link is not None:
             if budget is not None and len(seen) >= budget:
-                return None
+                return False
             url = self._same_origin(path, link)
             if url in seen or len(seen) > _MAX_PAGES:
                 raise ApiError("the next-page links go round in a circle", method="GET", path=path)
             seen.add(url)
-            response = await self._get(url, None)
-            page = self._page(path, response)
+            page = self._page(path, await self._get(url, None), parse)
             pages.add(page)
-            items.extend(page)
-            link = api.next_link(response.headers)
-        return items
+            link = page.following
+        return True
 
     def _same_origin(self, path: str, link: str) -> str:
         url = self._base.join(link)
@@ -146,28 +163,88 @@ class Pager:
         return str(url)
 
 
-class _Pages:
-    """The ids of every page read so far, to notice a page answered twice."""
+class _Unreadable:
+    """An item `parse` could not read, kept in its place until the read is de-duplicated
+    (a repeat that is dropped cannot fail the read)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Page(Generic[M]):
+    """One page's ids (as the answer spelled them), its models, and its next link."""
+
+    __slots__ = ("following", "ids", "models", "unreadable")
+
+    def __init__(
+        self,
+        items: list[Mapping[str, Any]],
+        parse: Callable[[Mapping[str, Any]], M],
+        link: str | None,
+    ) -> None:
+        self.ids = tuple([item.get(api.ID_KEY) for item in items])
+        self.following = link
+        self.models: list[M | _Unreadable]
+        try:
+            self.models = [parse(item) for item in items]
+            self.unreadable = False
+        except (KeyError, TypeError, ValueError):
+            self.models = [_parsed_or_not(parse, item) for item in items]
+            self.unreadable = True
+
+
+def _parsed_or_not(
+    parse: Callable[[Mapping[str, Any]], M], item: Mapping[str, Any]
+) -> M | _Unreadable:
+    try:
+        return parse(item)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _Unreadable(exc)
+
+
+class _Collected(Generic[M]):
+    """The models of every page so far, in order, without the repeats that offset
+    pagination yields when rows are inserted during a read; and the ids of each page, to
+    notice a page answered twice."""
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._seen: set[tuple[Any, ...]] = set()
+        self._pages: set[tuple[Any, ...]] = set()
+        self._ids: set[Any] = set()
+        self.models: list[M] = []
+        self.failure: Exception | None = None  # the first unreadable item kept
 
-    def add(self, page: list[Mapping[str, Any]]) -> None:
-        if not page:
+    def add(self, page: _Page[M]) -> None:
+        ids = page.ids
+        if not ids:
             return
-        ids = tuple(item.get(api.ID_KEY) for item in page)
-        if ids in self._seen:
+        if ids in self._pages:
             raise PartialReadError(
                 self._path,
-                f"two pages answered the same {len(page)} "
+                f"two pages answered the same {len(ids)} "
                 f"items, as when the server ignores `{api.PAGE_PARAM}`",
             )
-        self._seen.add(ids)
+        self._pages.add(ids)
+        fresh = set(ids)
+        if not page.unreadable and len(fresh) == len(ids) and self._ids.isdisjoint(fresh):
+            # The usual page: nothing in it repeats, so it is taken whole.
+            self._ids |= fresh
+            self.models.extend(page.models)  # type: ignore[arg-type]  # none is _Unreadable
+            return
+        for key, model in zip(ids, page.models, strict=True):
+            if key is not None and key in self._ids:
+                continue
+            self._ids.add(key)
+            if isinstance(model, _Unreadable):
+                self.failure = self.failure or model.error
+            else:
+                self.models.append(model)
 
     @property
     def count(self) -> int:
-        return len(self._seen)
+        return max(1, len(self._pages))
 
 
 async def gather_all(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

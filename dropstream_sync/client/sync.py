@@ -18,6 +18,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from dropstream_sync import live
 from dropstream_sync.client.clients import ReadClient, WriteClient
+from dropstream_sync.heap import collector_paused
 
 C = TypeVar("C", bound=ReadClient)
 T = TypeVar("T")
@@ -65,7 +66,11 @@ class _SyncBase(Generic[C]):
         self.close()
 
     def read_live(self, merchant_names: Collection[str] | None = None) -> live.LiveState:
-        return self.run(self.aio.read_live(merchant_names))
+        # A large read allocates a model per object and frees only what it decoded, which
+        # refcounting does (no answer is left in a cycle: http.py); the collector would
+        # only walk the models again and again (heap.py).
+        with collector_paused():
+            return self.run(self.aio.read_live(merchant_names))
 
 
 class SyncReadClient(_SyncBase[ReadClient]):

@@ -7,12 +7,13 @@ of a server's answer each test is about."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import httpx
 import pytest
 
 from dropstream_sync.errors import ApiError
-from tests.client.on_sandbox import Alter, Altered, Box, answer
+from tests.client.on_sandbox import US, Alter, Altered, Box, answer
 
 
 def _customers(box: Box, n: int) -> list[int]:
@@ -185,3 +186,43 @@ def test_a_relative_next_link_is_followed(box: Box) -> None:
 
     assert [c.id for c in customers] == ids
     assert _pages(box) == [1, 2]
+
+
+def _second_page_opens_with(box: Box, path: str, row: Mapping[str, object]) -> Altered:
+    """The answers, with `row` put first on page 2 of `path`."""
+
+    async def alter(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != path or request.url.params.get("page") != "2":
+            return response
+        return answer(response, body=[row, *response.json()])
+
+    return Altered(box.wire, alter)
+
+
+def test_a_repeated_row_is_dropped_even_when_its_repeat_is_unreadable(box: Box) -> None:
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "M1"}],
+            "stores": [
+                {"id": i, "customer_id": 1, "name": f"S{i}", "adapter": {"marketplace_id": US}}
+                for i in range(1, 151)
+            ],
+        }
+    )
+    # The row read on page 1 again, changed in between into one that cannot be read: as a
+    # repeat it is dropped, so it cannot fail the read.
+    repeat = {"id": 1, "customer_id": "one", "name": "S1 renamed"}
+    altered = _second_page_opens_with(box, "/stores", repeat)
+
+    stores = asyncio.run(box.reader(altered).list_stores())
+
+    assert [s.id for s in stores] == list(range(1, 151))
+    assert stores[0].name == "S1"
+
+
+def test_an_unreadable_row_on_a_later_page_fails_the_read_with_the_list_named(box: Box) -> None:
+    _customers(box, 150)
+    broken = {"id": "seven", "company_name": "Broken"}
+
+    with pytest.raises(ApiError, match=r"GET /customers: unexpected answer: id is not an"):
+        asyncio.run(box.reader(_second_page_opens_with(box, "/customers", broken)).list_customers())

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from dropstream_sync import live
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiValidationError, NotFoundError
-from tests.client.on_sandbox import US, Box
+from tests.client.on_sandbox import US, Altered, Box, answer
 
 LISTS = [
     "GET /authorization_requests",
@@ -188,3 +191,69 @@ def test_a_validation_answer_carries_the_api_details(box: Box) -> None:
         "POST /stores -> 422: Validation failed: customer_id is not a customer of this "
         "account. (customer_id: is not a customer of this account)"
     )
+
+
+def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
+    box.seed({"customers": [{"id": 1, "company_name": "Acme Outdoors"}]})
+    wrong = {
+        "id": 9,
+        "customer_id": 1,
+        "name": 42,
+        "platform": "amazon",
+        "enabled_at": None,
+        "adapter": {
+            "marketplace_id": 1,
+            "fulfillment_channel": ["MFN"],
+            "import_order_statuses": "Unshipped",
+            "fulfillment_latency": True,
+            "fulfillment_channel_code": 3,
+            "authorization": "authorized",
+        },
+    }
+
+    async def with_a_wrong_store(
+        request: httpx.Request, response: httpx.Response
+    ) -> httpx.Response:
+        if request.url.path != "/stores":
+            return response
+        return answer(response, body=[wrong], headers={"X-Total-Count": "1"})
+
+    state = asyncio.run(box.reader(Altered(box.wire, with_a_wrong_store)).read_live())
+
+    assert state.stores == (
+        live.Store(
+            id=9,
+            customer_id=1,
+            name="",
+            marketplace_id=None,
+            fulfillment_channel=None,
+            import_order_statuses=(),
+            fulfillment_latency=None,
+            fulfillment_channel_code=None,
+            authorization=live.Authorization(),
+        ),
+    )
+
+
+def test_a_read_leaves_no_answer_for_the_collector_to_free(box: Box) -> None:
+    # The sync façade reads with the collector paused; an answer kept alive by a reference
+    # cycle would hold its body until a collection, so a large read would hold them all.
+    box.seed({"customers": [{"id": i, "company_name": f"M{i}"} for i in range(1, 251)]})
+    answers: list[weakref.ref[httpx.Response]] = []
+
+    async def keep_track(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        answers.append(weakref.ref(response))
+        return response
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        state = asyncio.run(box.reader(Altered(box.wire, keep_track)).read_live())
+        alive = [ref for ref in answers if ref() is not None]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+    assert len(state.customers) == 250
+    assert len(answers) >= 3 + 5  # the token, three pages of customers, the other lists
+    assert alive == []

@@ -238,13 +238,15 @@ async def seed(sandbox: Sandbox, document: dict[str, Any]) -> None:
 
 async def plan_against_bare(sandbox: Sandbox, desired: Any, repeats: int) -> tuple[float, float]:
     """Medians of the bare read and of the in-process plan (the client's read and `plan()`,
-    the collector paused around the plan as `workflows` pauses it), taken in turns."""
+    each with the collector paused, as the sync client's read and `workflows` pause it),
+    taken in turns."""
     from dropstream_sync.heap import collector_paused
     from dropstream_sync.planner import plan
 
     async def full() -> Any:
         fresh = sandbox.client()
-        state = await fresh.read_live(sorted(desired.merchant_names()))
+        with collector_paused():
+            state = await fresh.read_live(sorted(desired.merchant_names()))
         await fresh.aclose()
         with collector_paused():
             return plan(desired, state, now=datetime.now(UTC))
@@ -742,13 +744,13 @@ says so (single runs otherwise: an apply of 1,000 writes is its own average).
 - **Requests for a plan**: one paginated read per list at `per_page=100` plus the token, counted
   by the sandbox's own stats; nothing is read per store.
 - **Plan wall time, in-process** is `read_live` (six paginated reads: five lists, the
-  authorization requests once pending and once expired; decoded into models)
-  plus the pure `plan()`, against the bare read: the same pages fetched and decoded through the
-  same in-process transport, no models. The gap is the client's model building and the
-  planner's own cost (issue 18.4). The collector is paused around `plan()`, as the tool's
-  workflows pause it; the plan's live fingerprint is worked out when something asks for it
-  (a saved plan, JSON or markdown output, apply), so a plan that is only shown, as here,
-  does not pay for it.
+  authorization requests once pending and once expired; decoded into models) plus the pure
+  `plan()`, against the bare read: the same pages fetched and decoded through the same
+  in-process transport, no models. The gap is the client's model building and the planner's
+  own cost (issue 18.4). The collector is paused around the read and around `plan()`, as
+  the tool's sync client and workflows pause it; the plan's live fingerprint is worked out
+  when something asks for it (a saved plan, JSON or markdown output, apply), so a plan that
+  is only shown, as here, does not pay for it.
 - **Growth of plan cost** is the same in-process plan at 10,000 and at 100,000 stores (10
   per merchant), each a median: the exponent k of time ~ stores^k, 1.0 being linear.
 - **CLI plan, fresh process** is a whole `dropstream-sync plan --sandbox` run (interpreter

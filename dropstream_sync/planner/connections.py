@@ -91,7 +91,7 @@ def _managed(
     """The connections the config manages (warehouse id, live connection or None to
     create) and the store's other live connections; None when the plan cannot say."""
     connections = p.ix.connections.get(ls.id, [])
-    named = warehouse_ids(p, m, s, customer)
+    named = p.warehouses_named[id(s)]
     if named is None:
         return None
     if named:

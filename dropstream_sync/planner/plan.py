@@ -103,18 +103,18 @@ class _Index:
     @classmethod
     def of(cls, live: LiveState) -> _Index:
         ix = cls()
-        for c in sorted(live.customers, key=lambda c: c.id):
+        for c in sorted(live.customers, key=_BY_ID):
             ix.customers[name_key(c.company_name)].append(c)
-        for w in sorted(live.warehouses, key=lambda w: w.id):
+        for w in sorted(live.warehouses, key=_BY_ID):
             ix.warehouses[w.customer_id].append(w)
-        for s in sorted(live.stores, key=lambda s: s.id):
+        for s in sorted(live.stores, key=_BY_ID):
             if s.platform == PLATFORM_AMAZON:
                 ix.stores_by_customer[s.customer_id].append(s)
                 ix.stores_by_id[s.id] = s
-        for n in sorted(live.connections, key=lambda n: n.id):
+        for n in sorted(live.connections, key=_BY_ID):
             ix.connections[n.store_id].append(n)
             ix.connections_by_customer[n.customer_id].append(n)
-        for r in sorted(live.authorization_requests, key=lambda r: r.id):
+        for r in sorted(live.authorization_requests, key=_BY_ID):
             if r.status == RequestStatus.PENDING:
                 ix.requests[r.store_id].append(r)
         for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
@@ -136,6 +136,9 @@ class _Planner:
         self.suspicious_creates = 0  # create_store beside an unmatched live store
         self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
         self.held: dict[int, bool] = {}  # store id -> held back: another seller authorized it
+        # id(desired store) -> the ids of the warehouses it names (None: one does not exist),
+        # looked up once per merchant
+        self.warehouses_named: dict[int, list[int] | None] = {}
 
     def add(
         self,
@@ -244,7 +247,7 @@ class _Planner:
         for s in m.stores:
             # A misspelt warehouse is an error now, not months later when the merchant
             # has authorized and the connection is finally planned.
-            _connections.warehouse_ids(self, m, s, customer)
+            self.warehouses_named[id(s)] = _connections.warehouse_ids(self, m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.existing += len(live_stores)
         before = len(self.changes)
@@ -416,11 +419,8 @@ class _Planner:
     def existing_store(
         self, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
     ) -> None:
-        live_code = (
-            catalog.BY_ID[ls.marketplace_id].code
-            if ls.marketplace_id in catalog.BY_ID
-            else ls.marketplace_id
-        )
+        known = catalog.BY_ID.get(ls.marketplace_id or "")
+        live_code = known.code if known is not None else ls.marketplace_id
         if live_code != s.marketplace:
             self.errors.append(
                 f"{s.source}: store '{s.name}' is in marketplace {live_code} live, {s.marketplace} "
@@ -672,6 +672,8 @@ class _Planner:
                 )
 
 
+_BY_ID: Final = operator.attrgetter("id")
+_PENDING_ORDER: Final = operator.attrgetter("merchant", "store", "kind")
 _NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no email in config)"
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")
@@ -763,7 +765,7 @@ def plan(
     for m in scope:
         planner.merchant(m)
     if planner.errors:
-        # One message per problem, though a warehouse may be looked up more than once.
+        # One message per problem.
         raise PlanError(list(dict.fromkeys(planner.errors)))
     if live.authorization_requests_missing:
         planner.invites_from_ui()
@@ -773,7 +775,7 @@ def plan(
     changes = sorted(
         planner.changes, key=lambda c: (PHASE_OF[c.kind], c.merchant, c.store or "", c.kind, c.id)
     )
-    pending = sorted(planner.pending, key=lambda p: (p.merchant, p.store, p.kind))
+    pending = sorted(planner.pending, key=_PENDING_ORDER)
     return Plan(
         changes=tuple(changes),
         pending=tuple(pending),

@@ -77,6 +77,8 @@ def plan_connections(
     if chosen is None:
         return
     managed, others = chosen
+    if not managed and not others and s.enabled:
+        return  # nothing to create, rename or switch: a store still waiting to be authorized
     for wid, conn in managed:
         if conn is None:
             create(p, m, s, customer, ls, wid)

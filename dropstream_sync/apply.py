@@ -3,12 +3,13 @@
 Phases run in the order of product.md §6 (`planner.model.PHASES`); within a phase up to
 `parallelism` changes run at once (a create whose POST has ended, and that only waits for
 its shared verifying read, gives up its place: `_ReadAfterWrites`). A change whose
-dependency did not end `ok` is skipped; independent changes go on. Each kind has one handler (`_HANDLERS`); ids of objects created
-earlier in the run reach later changes through the details' refs. Retries, back-off and the
-read-before-repost rule for lost POST answers live in the client: a change here is one
-logical step, made safe to repeat by the client, so running apply again after any failure
-converges. A change whose write may have committed although no answer said so (the
-client's `ApiError.may_have_committed`) ends `unknown`, never `failed`.
+dependency did not end `ok` is skipped; independent changes go on. Each kind has one
+handler (`_HANDLERS`); ids of objects created earlier in the run reach later changes through
+the details' refs. Retries, back-off and the read-before-repost rule for lost POST answers
+live in the client: a change here is one logical step, made safe to repeat by the client, so
+running apply again after any failure converges. A change whose write may have committed
+although no answer said so (the client's `ApiError.may_have_committed`) ends `unknown`,
+never `failed`.
 """
 
 from __future__ import annotations
@@ -840,20 +841,19 @@ class _ReadAfterWrites:
         future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
         self._read[key] = read
-        while not future.done():
-            if not self._due.get(key):
-                await self._flush(key)
-                break
+        while True:
             quiet = self._clock() - self._ended.get(key, self._clock())
-            if quiet >= self.PATIENCE:
-                # No POST of the key has ended for a while (one hangs, or waits behind
-                # one that does): read now. Each waiter's own POST has ended, so a read
-                # that starts now still comes after all of them.
+            if not future.done() and (not self._due.get(key) or quiet >= self.PATIENCE):
+                # Every create of the key has posted; or none has ended its POST for a
+                # while (one hangs, or waits behind one that does): read now. Each waiter's
+                # own POST has ended, so a read that starts now comes after all of them.
                 await self._flush(key)
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(future), self.PATIENCE - quiet)
-        return await future
+            # The same wait for every waiter, the one that read too, so that they go on in
+            # the order their POSTs ended (the order their lines are printed in). A wait,
+            # not an await of the future: a cancelled waiter leaves the others' read alone.
+            await asyncio.wait({future}, timeout=None if future.done() else self.PATIENCE - quiet)
+            if future.done():
+                return future.result()
 
     async def _flush(self, key: str) -> None:
         waiters = self._waiting.pop(key, [])

@@ -842,16 +842,20 @@ class _ReadAfterWrites:
         self._waiting.setdefault(key, []).append(future)
         self._read[key] = read
         while True:
+            # Still waiting for a read to start (else one that started after this POST
+            # ended is under way, and answers it).
+            queued = not future.done() and future in self._waiting.get(key, ())
             quiet = self._clock() - self._ended.get(key, self._clock())
-            if not future.done() and (not self._due.get(key) or quiet >= self.PATIENCE):
+            if queued and (not self._due.get(key) or quiet >= self.PATIENCE):
                 # Every create of the key has posted; or none has ended its POST for a
                 # while (one hangs, or waits behind one that does): read now. Each waiter's
                 # own POST has ended, so a read that starts now comes after all of them.
                 await self._flush(key)
+                queued = False
             # The same wait for every waiter, the one that read too, so that they go on in
             # the order their POSTs ended (the order their lines are printed in). A wait,
             # not an await of the future: a cancelled waiter leaves the others' read alone.
-            await asyncio.wait({future}, timeout=None if future.done() else self.PATIENCE - quiet)
+            await asyncio.wait({future}, timeout=self.PATIENCE - quiet if queued else None)
             if future.done():
                 return future.result()
 

@@ -414,7 +414,7 @@ class Applier:
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         self._outcome: dict[str, Outcome] = {}
-        self._reads = _ReadAfterWrites()
+        self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
 
     async def apply(self, plan: Plan) -> ApplyReport:
@@ -785,21 +785,40 @@ class _ReadAfterWrites:
     about one read per key, whatever its size and parallelism. A waiting create holds no
     place among the `parallelism` (the applier gives it up when the POST ends), so the
     creates it waits for can start. A waiter gives up waiting for the others when no POST
-    of its key has ended for PATIENCE seconds, and reads on its own: a hung POST (or one
+    of its key has ended for `patience()` seconds, and reads on its own: a hung POST (or one
     stuck behind a hung POST of another key) cannot hold every finished create, and a stop,
     behind it. A failed read gives None to each waiter (the create itself is done; the next
     plan finds any duplicate)."""
 
-    PATIENCE: Final = 1.0  # seconds without a POST of the key ending before a waiter reads
+    # Seconds without a POST of the key ending before a waiter reads, at an unpaced client:
+    PATIENCE: Final = 1.0
+    # and at most, however slow the pace (well within a stop's grace).
+    MOST_PATIENCE: Final = 10.0
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        pace: Callable[[], float | None] = lambda: None,
+        parallelism: int = 1,
+    ) -> None:
         self._clock = clock
+        self._pace = pace
+        self._parallelism = parallelism
         self._due: dict[str, set[str]] = {}  # key -> creates whose POST has not ended yet
         self._key_of: dict[str, str] = {}
         self._ended: dict[str, float] = {}  # key -> when a POST of it last ended
         self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
         self._read: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def patience(self) -> float:
+        """How long a POST may take to end, as the pace goes: a POST waits its turn behind
+        the others in flight (`parallelism` / rate), besides a 429's `Retry-After` (about
+        PATIENCE). A fixed second would give up on POSTs that are merely paced."""
+        rate = self._pace()
+        if rate is None:
+            return self.PATIENCE
+        return min(self.MOST_PATIENCE, self.PATIENCE + self._parallelism / rate)
 
     def expect(self, key: str, change_id: str) -> None:
         """The create `change_id` of `key` is to come: reads of the key wait for its POST."""
@@ -846,7 +865,8 @@ class _ReadAfterWrites:
             # ended is under way, and answers it).
             queued = not future.done() and future in self._waiting.get(key, ())
             quiet = self._clock() - self._ended.get(key, self._clock())
-            if queued and (not self._due.get(key) or quiet >= self.PATIENCE):
+            patience = self.patience()
+            if queued and (not self._due.get(key) or quiet >= patience):
                 # Every create of the key has posted; or none has ended its POST for a
                 # while (one hangs, or waits behind one that does): read now. Each waiter's
                 # own POST has ended, so a read that starts now comes after all of them.
@@ -855,7 +875,7 @@ class _ReadAfterWrites:
             # The same wait for every waiter, the one that read too, so that they go on in
             # the order their POSTs ended (the order their lines are printed in). A wait,
             # not an await of the future: a cancelled waiter leaves the others' read alone.
-            await asyncio.wait({future}, timeout=self.PATIENCE - quiet if queued else None)
+            await asyncio.wait({future}, timeout=patience - quiet if queued else None)
             if future.done():
                 return future.result()
 

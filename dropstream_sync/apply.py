@@ -1,13 +1,15 @@
 """Apply: carry out a Plan's changes through the write client.
 
 Phases run in the order of product.md §6 (`planner.model.PHASES`); within a phase up to
-`parallelism` changes run at once. A change whose dependency did not end `ok` is skipped;
-independent changes go on. Each kind has one handler (`_HANDLERS`); ids of objects created
-earlier in the run reach later changes through the details' refs. Retries, back-off and the
-read-before-repost rule for lost POST answers live in the client: a change here is one
-logical step, made safe to repeat by the client, so running apply again after any failure
-converges. A change whose write may have committed although no answer said so (the
-client's `ApiError.may_have_committed`) ends `unknown`, never `failed`.
+`parallelism` changes run at once (a create whose POST has ended, and that only waits for
+its shared verifying read, gives up its place: `_ReadAfterWrites`). A change whose
+dependency did not end `ok` is skipped; independent changes go on. Each kind has one
+handler (`_HANDLERS`); ids of objects created earlier in the run reach later changes through
+the details' refs. Retries, back-off and the read-before-repost rule for lost POST answers
+live in the client: a change here is one logical step, made safe to repeat by the client, so
+running apply again after any failure converges. A change whose write may have committed
+although no answer said so (the client's `ApiError.may_have_committed`) ends `unknown`,
+never `failed`.
 """
 
 from __future__ import annotations
@@ -412,7 +414,8 @@ class Applier:
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         self._outcome: dict[str, Outcome] = {}
-        self._reads = _ReadAfterWrites()
+        self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
+        self._places: dict[str, _Place] = {}
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.monotonic()
@@ -422,18 +425,26 @@ class Applier:
 
         async def run(change: Change) -> ChangeResult | None:
             """The change's result; None when it was never started (a stop came first)."""
+            place = self._places[change.id] = _Place(limit)
             try:
-                async with limit:
+                async with place:
                     if stop.requested:
                         return None
                     return await self._run_one(change, plan.config_digest)
             except asyncio.CancelledError:
                 return None  # cancelled while waiting for its turn: never started
+            finally:
+                self._reads.settle(change.id)
+                del self._places[change.id]
 
         for kinds in PHASES:
             batch = [c for c in plan.changes if c.kind in kinds]
             if not batch or stop.requested:
                 continue
+            for change in batch:
+                key = self._verified_key(change)
+                if key is not None:
+                    self._reads.expect(key, change.id)
             tasks = [asyncio.create_task(run(c)) for c in batch]
             await self._wait(tasks)
             report.results.extend(
@@ -521,12 +532,31 @@ class Applier:
     # as its own and neutralizes its own, so the account ends with one live object. Ids grow
     # with creation [assumed], so the later of the two creates always sees the earlier.
 
+    def _verified_key(self, change: Change) -> str | None:
+        """What the read verifying this create reads (None: not a create, or its customer
+        is not known, so it will not post)."""
+        if change.kind == ChangeKind.CREATE_MERCHANT:
+            return _CUSTOMERS
+        if change.kind == ChangeKind.CREATE_STORE:
+            d = change.detail_as(CreateStore)
+            customer_id = d.customer_id
+            if customer_id is None and d.customer_ref is not None:
+                customer_id = self._created.get(d.customer_ref)
+            return None if customer_id is None else _stores_key(customer_id)
+        return None
+
+    async def _verify(self, change: Change, key: str, read: Callable[[], Awaitable[R]]) -> R | None:
+        # The POST has ended: what is left is a read shared with the key's other creates,
+        # so this create makes room for the next change while it waits for them.
+        self._places[change.id].give_up()
+        return await self._reads.after(key, read)
+
     async def _create_merchant(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateMerchant)
         c = self._client
-        async with self._reads.writing(_CUSTOMERS):
+        async with self._reads.writing(_CUSTOMERS, change.id):
             own = await c.create_customer(d.company_name)
-        customers = await self._reads.after(_CUSTOMERS, c.list_customers)
+        customers = await self._verify(change, _CUSTOMERS, c.list_customers)
         if customers is None:
             return Effect(own, own, note=_UNVERIFIED)
         same = [x.id for x in customers if x.company_name == d.company_name]
@@ -549,10 +579,10 @@ class Applier:
         d = change.detail_as(CreateStore)
         c = self._client
         customer_id = self._id(d.customer_id, d.customer_ref, "customer_id")
-        key = f"stores of customer {customer_id}"
-        async with self._reads.writing(key):
+        key = _stores_key(customer_id)
+        async with self._reads.writing(key, change.id):
             own = await c.create_store(customer_id, d.name, d.marketplace_id, d.settings)
-        stores = await self._reads.after(key, lambda: c.list_stores(customer_id=customer_id))
+        stores = await self._verify(change, key, lambda: c.list_stores(customer_id=customer_id))
         if stores is None:
             return Effect(own, own, note=_UNVERIFIED)
         same = [
@@ -719,55 +749,135 @@ _UNVERIFIED: Final = (
 R = TypeVar("R")
 
 
+def _stores_key(customer_id: int) -> str:
+    return f"stores of customer {customer_id}"
+
+
+class _Place:
+    """A change's place among the `parallelism` that run at once, given up when the change
+    ends or, earlier, when all it has left is to wait (`give_up`)."""
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self._places = places
+        self._held = False
+
+    async def __aenter__(self) -> None:
+        await self._places.acquire()
+        self._held = True
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.give_up()
+
+    def give_up(self) -> None:
+        if self._held:
+            self._held = False
+            self._places.release()
+
+
 class _ReadAfterWrites:
     """One read after many writes of one key (all customers, or one customer's stores).
 
-    Each create's POST runs inside `writing(key)`; then `after(key, read)` waits for a read
-    that started after that POST ended. A read starts once no POST of the key is in flight,
-    and serves every create that was waiting for one, so a phase of N creates run
-    `parallelism` at a time costs about N / parallelism reads, not N; a create waits at most
-    PATIENCE for the others' POSTs before it reads on its own. A failed read gives
-    None to each waiter (the create itself is done; the next plan finds any duplicate)."""
+    The applier tells it, as a phase starts, which creates of each key are due
+    (`expect`); each create's POST runs inside `writing(key, change_id)`; then
+    `after(key, read)` waits for a read that started after that POST ended. A read starts
+    once no create of the key is due any more (every one has posted, or ended without
+    posting: `settle`), and serves every create that was waiting for one, so a phase costs
+    about one read per key, whatever its size and parallelism. A waiting create holds no
+    place among the `parallelism` (the applier gives it up when the POST ends), so the
+    creates it waits for can start. A waiter gives up waiting for the others when no POST
+    of its key has ended for `patience()` seconds, and reads on its own: a hung POST (or one
+    stuck behind a hung POST of another key) cannot hold every finished create, and a stop,
+    behind it. A failed read gives None to each waiter (the create itself is done; the next
+    plan finds any duplicate)."""
 
-    PATIENCE: Final = 1.0  # seconds a finished create waits for others' POSTs to end
+    # Seconds without a POST of the key ending before a waiter reads, at an unpaced client:
+    PATIENCE: Final = 1.0
+    # and at most, however slow the pace (well within a stop's grace).
+    MOST_PATIENCE: Final = 10.0
 
-    def __init__(self) -> None:
-        self._posting: dict[str, int] = {}
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        pace: Callable[[], float | None] = lambda: None,
+        parallelism: int = 1,
+    ) -> None:
+        self._clock = clock
+        self._pace = pace
+        self._parallelism = parallelism
+        self._due: dict[str, set[str]] = {}  # key -> creates whose POST has not ended yet
+        self._key_of: dict[str, str] = {}
+        self._ended: dict[str, float] = {}  # key -> when a POST of it last ended
         self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
         self._read: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def patience(self) -> float:
+        """How long a POST may take to end, as the pace goes: a POST waits its turn behind
+        the others in flight (`parallelism` / rate), besides a 429's `Retry-After` (about
+        PATIENCE). A fixed second would give up on POSTs that are merely paced."""
+        rate = self._pace()
+        if rate is None:
+            return self.PATIENCE
+        return min(self.MOST_PATIENCE, self.PATIENCE + self._parallelism / rate)
+
+    def expect(self, key: str, change_id: str) -> None:
+        """The create `change_id` of `key` is to come: reads of the key wait for its POST."""
+        self._due.setdefault(key, set()).add(change_id)
+        self._key_of[change_id] = key
+
+    def settle(self, change_id: str) -> None:
+        """`change_id` will post nothing more (it ended, or never started)."""
+        key = self._key_of.pop(change_id, None)
+        if key is None:
+            return
+        due = self._due.get(key, set())
+        if change_id not in due:
+            return
+        due.discard(change_id)
+        self._ended[key] = self._clock()
+        if not due and self._waiting.get(key):
+            # Nobody of the key is left to start the read for those waiting: start it.
+            task = asyncio.get_running_loop().create_task(self._flush(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     @contextlib.asynccontextmanager
-    async def writing(self, key: str) -> AsyncIterator[None]:
-        self._posting[key] = self._posting.get(key, 0) + 1
+    async def writing(self, key: str, change_id: str) -> AsyncIterator[None]:
+        if self._key_of.get(change_id) != key:
+            self.settle(change_id)
+            self.expect(key, change_id)
         try:
             yield
         except BaseException:
-            self._posting[key] -= 1
-            if not self._posting[key] and self._waiting.get(key):
-                # This create reads nothing now, but others may be waiting for its POST.
-                task = asyncio.get_running_loop().create_task(self._flush(key))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            self.settle(change_id)
             raise
         # Ended well: the caller's own `after` starts the read, for everyone waiting.
-        self._posting[key] -= 1
+        self._key_of.pop(change_id, None)
+        self._due[key].discard(change_id)
+        self._ended[key] = self._clock()
 
     async def after(self, key: str, read: Callable[[], Awaitable[R]]) -> R | None:
         future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
         self._read[key] = read
-        if not self._posting.get(key):
-            await self._flush(key)
-        else:
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), self.PATIENCE)
-            except TimeoutError:
-                # A POST of the key is slow (or hangs): read now rather than hold every
-                # finished create behind it. Each waiter's own POST has ended, so a read
-                # that starts now still comes after all of them.
+        while True:
+            # Still waiting for a read to start (else one that started after this POST
+            # ended is under way, and answers it).
+            queued = not future.done() and future in self._waiting.get(key, ())
+            quiet = self._clock() - self._ended.get(key, self._clock())
+            patience = self.patience()
+            if queued and (not self._due.get(key) or quiet >= patience):
+                # Every create of the key has posted; or none has ended its POST for a
+                # while (one hangs, or waits behind one that does): read now. Each waiter's
+                # own POST has ended, so a read that starts now comes after all of them.
                 await self._flush(key)
-        return await future
+                queued = False
+            # The same wait for every waiter, the one that read too, so that they go on in
+            # the order their POSTs ended (the order their lines are printed in). A wait,
+            # not an await of the future: a cancelled waiter leaves the others' read alone.
+            await asyncio.wait({future}, timeout=patience - quiet if queued else None)
+            if future.done():
+                return future.result()
 
     async def _flush(self, key: str) -> None:
         waiters = self._waiting.pop(key, [])

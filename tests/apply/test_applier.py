@@ -135,3 +135,26 @@ def test_parallelism_below_one_is_refused() -> None:
 
     with pytest.raises(DropstreamSyncError):
         Applier(None, parallelism=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("parallelism", [1, 4])
+def test_the_creates_of_one_merchant_are_verified_by_one_read(
+    tmp_path: Path, parallelism: int
+) -> None:
+    # Every create is verified by a read that started after its POST ended; one read can do
+    # that for all of a key's creates once the last has posted. A read per `parallelism`
+    # creates (or per create) would spend the account's rate limit on reads.
+    client, app, _admin = open_sandbox(str(tmp_path / "state"))
+    stores = [create_store(f"s{i}", "Acme", f"Acme {i}", after="m1") for i in range(12)]
+    others = [create_merchant(f"n{i}", f"Other {i}") for i in range(5)]
+    plan = Plan(changes=(create_merchant("m1", "Acme"), *others, *stores))
+    with client:
+        before = dict(app.stats)
+        report = client.run(apply_plan(plan, client.aio, parallelism=parallelism))
+        spent = {k: n - before.get(k, 0) for k, n in app.stats.items() if n != before.get(k, 0)}
+        live = client.read_live()
+    assert report.ok, [r.line() for r in report.results]
+    assert len(live.customers) == 6 and len(live.stores) == 12
+    assert spent["POST /customers"] == 6 and spent["POST /stores"] == 12
+    assert spent["GET /customers"] == 1  # after the six customers' POSTs
+    assert spent["GET /stores"] == 1  # after the twelve stores' POSTs

@@ -23,10 +23,12 @@ import pytest
 
 from dropstream_sync.apply import AuditLog, ChangeResult, Stop, apply_plan
 from dropstream_sync.client import WriteClient
+from dropstream_sync.desired import StoreSettings
 from dropstream_sync.planner.model import (
     Change,
     ChangeKind,
     CreateMerchant,
+    CreateStore,
     Plan,
     Target,
     TargetType,
@@ -223,7 +225,7 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
     tmp_path: Path,
 ) -> None:
     sync, client = on_sandbox(HangsOn, tmp_path / "state", hang="Stuck")
-    changes = tuple(
+    merchants = tuple(
         Change(
             f"m{i}",
             ChangeKind.CREATE_MERCHANT,
@@ -233,6 +235,19 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
             detail=CreateMerchant(name),
         )
         for i, name in enumerate(["Stuck", "Quick", "Later"])
+    )
+    changes = (
+        *merchants,
+        # A change of the next phase: never started, since the stop comes during this one.
+        Change(
+            "s1",
+            ChangeKind.CREATE_STORE,
+            "Quick",
+            "Quick US",
+            Target(TargetType.STORE),
+            depends_on=("m1",),
+            detail=CreateStore(None, "Quick US", "ATVPDKIKX0DER", StoreSettings(), "m1"),
+        ),
     )
     stop = Stop(grace=0.05)
     log = AuditLog(tmp_path / "audit.jsonl")
@@ -254,9 +269,15 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
         customers = [c.company_name for c in sync.read_live().customers]
 
     outcomes = {r.change.merchant: r.outcome for r in report.results}
-    assert outcomes == {"Quick": "ok", "Stuck": "unknown"}
+    # Later started while Quick waited for the read verifying both (a waiting create holds
+    # no place among the parallelism), before the stop.
+    assert outcomes == {"Quick": "ok", "Later": "ok", "Stuck": "unknown"}
     assert report.interrupted == signal.SIGTERM and report.not_started == 1
     assert "Apply interrupted by SIGTERM" in report.summary_line()
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert {(x["merchant"], x["outcome"]) for x in lines} == {("Quick", "ok"), ("Stuck", "unknown")}
-    assert customers == ["Quick"]
+    assert {(x["merchant"], x["outcome"]) for x in lines} == {
+        ("Quick", "ok"),
+        ("Later", "ok"),
+        ("Stuck", "unknown"),
+    }
+    assert sorted(customers) == ["Later", "Quick"]

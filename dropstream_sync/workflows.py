@@ -146,6 +146,15 @@ def make_plan_and_live(
     return PlanAndLive(_plan_of(result, live, now, client, merchants), live, now)
 
 
+def report_text(read: PlanAndLive, fmt: str) -> str:
+    """The audit report of a plan and the read it was made from, in `fmt`."""
+    from dropstream_sync.report import build_report, render
+
+    # A report allocates a row per store and frees little until it is written (heap.py).
+    with collector_paused():
+        return render(build_report(read.plan, read.live, read.now), fmt)
+
+
 def read_plan_file(path: str) -> Plan:
     """A plan saved by `plan --out`; PlanFileError when it cannot be read or is no plan
     (Plan.from_json names the line and column, or the field, of what is wrong)."""

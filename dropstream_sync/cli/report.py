@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from dropstream_sync.cli import options
 from dropstream_sync.cli.plan import read_account
 from dropstream_sync.errors import SettingsError
-
-if TYPE_CHECKING:
-    from dropstream_sync.workflows import PlanAndLive
 
 # The renderers are imported when the command runs; the choices are listed here so that
 # `report --help` needs none of them.
@@ -51,8 +47,10 @@ def report(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
+    from dropstream_sync.workflows import report_text
+
     _, read = read_account(paths, merchants, api_url, sandbox_dir)
-    text = render_report(read, fmt)
+    text = report_text(read, fmt)
     if out is None:
         sys.stdout.write(text)
         return
@@ -61,9 +59,3 @@ def report(
     except OSError as exc:
         raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"Wrote the report to {out}.", err=True)
-
-
-def render_report(read: PlanAndLive, fmt: str) -> str:
-    from dropstream_sync.report import build_report, render
-
-    return render(build_report(read.plan, read.live, read.now), fmt)

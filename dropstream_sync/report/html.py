@@ -10,6 +10,7 @@ by its hash and nothing else, so even a name that slipped through escaping could
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 from typing import Final
@@ -79,6 +80,11 @@ svg .window { fill: url(#hatch); stroke: var(--due); stroke-dasharray: 4 3; }
 
 def e(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+# A store row's cells but its name and id take few distinct values (a status, a marketplace,
+# "-", an expiry's words): each is escaped once, not once per store of a large account.
+_cell: Final = functools.lru_cache(maxsize=4096)(e)
 
 
 def _th(*names: str, num: tuple[int, ...] = ()) -> str:
@@ -175,8 +181,8 @@ def _timeline_table(weeks: tuple[Week, ...]) -> str:
 
 def _status_cell(s: StoreRow, text: str) -> str:
     return (
-        f'<td class="st st-{e(s.status)}"><span aria-hidden="true">{SYMBOLS[s.status]}'
-        f"</span> {e(text)}</td>"
+        f'<td class="st st-{_cell(s.status)}"><span aria-hidden="true">{SYMBOLS[s.status]}'
+        f"</span> {_cell(text)}</td>"
     )
 
 
@@ -184,11 +190,11 @@ def _store_row(s: StoreRow) -> str:
     c = store_cells(s)
     due = ' class="due"' if s.in_renewal_window else ""
     return (
-        f'<tr><th scope="row">{e(s.name)}</th><td>{e(s.marketplace)}</td>'
+        f'<tr><th scope="row">{e(s.name)}</th><td>{_cell(s.marketplace)}</td>'
         f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s, c.status)}"
-        f"<td{due}>{e(c.expiry)}</td><td>{e(c.invitation)}</td>"
-        f"<td>{e(c.seller)}</td><td>{e(c.connection)}</td>"
-        f"<td>{e(c.channels)}</td><td>{e(c.drift)}</td></tr>"
+        f"<td{due}>{_cell(c.expiry)}</td><td>{_cell(c.invitation)}</td>"
+        f"<td>{_cell(c.seller)}</td><td>{_cell(c.connection)}</td>"
+        f"<td>{_cell(c.channels)}</td><td>{_cell(c.drift)}</td></tr>"
     )
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
-from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store
+from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store, name_key
+from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
 from dropstream_sync.timestamps import utc_stamp
 
@@ -96,7 +97,9 @@ class ConnectionState(_Row):
     channels: tuple[ChannelState, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a report has a row per store, and a frozen dataclass's __init__ (a call per
+# field) is about nine times slower. Nothing changes a row once build_report has made it.
+@dataclass(slots=True)
 class StoreRow(_Row):
     name: str
     marketplace: str
@@ -167,7 +170,9 @@ class Report:
     api_url: str
     tool_version: str
     config_digest: str
-    live_fingerprint: str
+    # The plan's, worked out only if the report is written as JSON (the one format that
+    # shows it): an HTML or markdown report never pays for it.
+    fingerprint: LiveFingerprint
     reauthorize_days: int  # the widest window of the merchants in scope (the chart's mark)
     merchants: tuple[MerchantSection, ...]
     timeline: tuple[Week, ...]
@@ -229,7 +234,7 @@ class Report:
             "created_at": self.created_at,
             "api_url": self.api_url,
             "config_digest": self.config_digest,
-            "live_fingerprint": self.live_fingerprint,
+            "live_fingerprint": self.fingerprint.digest,
             "reauthorize_days": self.reauthorize_days,
             "summary": self.summary(),
             "blocked_reasons": list(self.blocked_reasons),
@@ -262,10 +267,13 @@ class _Live:
     """The live lists indexed once, so a report of 10,000 stores stays linear."""
 
     def __init__(self, live: LiveState, names: set[str]) -> None:
+        # Desired merchant name -> its customer, matched as the planner matches (by
+        # live.name_key, the lowest id of look-alikes kept).
+        wanted = {name_key(n): n for n in names}
         self.customers = {
-            c.company_name: c
+            wanted[key]: c
             for c in sorted(live.customers, key=lambda c: -c.id)
-            if c.company_name in names
+            if (key := name_key(c.company_name)) in wanted
         }
         ids = {c.id for c in self.customers.values()}
         self.stores: dict[int, list[Store]] = defaultdict(list)
@@ -291,15 +299,15 @@ def _match(m: DesiredMerchant, live_stores: list[Store]) -> dict[int, DesiredSto
     pinned = {s.id for s in m.stores if s.id is not None}
     for ls in live_stores:
         if ls.id not in pinned:
-            by_name[ls.name].append(ls)
+            by_name[name_key(ls.name)].append(ls)
     ids = {ls.id for ls in live_stores}
     out: dict[int, DesiredStore] = {}
     for s in m.stores:
         if s.id is not None:
             if s.id in ids:
                 out[s.id] = s
-        elif by_name.get(s.name):
-            out[by_name[s.name][0].id] = s
+        elif same := by_name.get(name_key(s.name)):
+            out[same[0].id] = s
     return out
 
 
@@ -332,7 +340,7 @@ def build_report(
         api_url=plan.api_url,
         tool_version=plan.tool_version,
         config_digest=plan.config_digest,
-        live_fingerprint=plan.live_fingerprint,
+        fingerprint=plan.fingerprint,
         reauthorize_days=window,
         merchants=tuple(sections),
         timeline=timeline,

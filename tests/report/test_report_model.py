@@ -113,3 +113,34 @@ def test_json_is_versioned_and_every_key_is_documented() -> None:
 def test_the_same_inputs_give_the_same_report_and_digest() -> None:
     assert render_json(report()) == render_json(report())
     assert report().findings_digest() == report().findings_digest()
+
+
+def test_look_alike_live_names_are_the_stores_the_planner_matched() -> None:
+    """A customer and a store spelt with a combining accent and a stray space live, and
+    precomposed in the config, are one merchant and one store to the planner (live.name_key):
+    the report shows that live store, authorized, not a missing store beside an unlisted one."""
+    from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore
+    from dropstream_sync.live import Customer, LiveState, Store, Warehouse
+    from dropstream_sync.planner import plan
+    from tests.report.report_cases import authorized, market
+
+    desired = DesiredState(
+        merchants=(
+            DesiredMerchant(
+                "Café", stores=(DesiredStore("Café", "Café FR", "FR"),), email="c@example.com"
+            ),
+        )
+    )
+    live = LiveState(
+        customers=(Customer(7, "Cafe\u0301 "),),
+        warehouses=(Warehouse(1, 7, "WH"),),
+        stores=(
+            Store(
+                70, 7, "Cafe\u0301 FR", marketplace_id=market("FR"), authorization=authorized(200)
+            ),
+        ),
+    )
+    r = build_report(plan(desired, live, now=NOW), live, NOW)
+    (row,) = r.stores
+    assert (row.name, row.store_id, row.managed, row.status) == ("Café FR", 70, True, "authorized")
+    assert r.merchants[0].exists

@@ -372,6 +372,7 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
     and HTML page), the median of `repeats`. Target: the plan's requests (its read holds the
     expired invitations), and at most 1.3 x the plan's time."""
     from dropstream_sync.config import load
+    from dropstream_sync.heap import collector_paused
     from dropstream_sync.planner import plan
     from dropstream_sync.report import build_report, render_html
 
@@ -384,19 +385,27 @@ async def report_figures(merchants: int, stores_per: int, repeats: int) -> list[
         desired = load([cfg]).desired
         n = len(doc["stores"])
 
+        # The collector paused as the tool pauses it: around the read (the sync client), the
+        # plan and the report (workflows).
         async def run_plan() -> int:
             client = sandbox.client()
-            plan(desired, await client.read_live(), now=datetime.now(UTC))
+            with collector_paused():
+                state = await client.read_live()
+            with collector_paused():
+                plan(desired, state, now=datetime.now(UTC))
             sent: int = client.requests_sent
             await client.aclose()
             return sent
 
         async def run_report() -> int:
             client = sandbox.client()
-            state = await client.read_live()
+            with collector_paused():
+                state = await client.read_live()
             now = datetime.now(UTC)
-            made = plan(desired, state, now=now)
-            render_html(build_report(made, state, now))
+            with collector_paused():
+                made = plan(desired, state, now=now)
+            with collector_paused():
+                render_html(build_report(made, state, now))
             sent: int = client.requests_sent
             await client.aclose()
             return sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import operator
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -348,17 +349,25 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
     ids = {c.id for c in state.customers if live.name_key(c.company_name) in names}
     return live.LiveState(
         customers=tuple(c for c in state.customers if c.id in ids),
-        warehouses=tuple(w for w in state.warehouses if w.customer_id in ids),
-        stores=tuple(s for s in state.stores if s.customer_id in ids),
-        connections=tuple(c for c in state.connections if c.customer_id in ids),
-        authorization_requests=tuple(
-            r for r in state.authorization_requests if r.customer_id in ids
-        ),
-        expired_authorization_requests=tuple(
-            r for r in state.expired_authorization_requests if r.customer_id in ids
-        ),
+        warehouses=_owned(state.warehouses, ids),
+        stores=_owned(state.stores, ids),
+        connections=_owned(state.connections, ids),
+        authorization_requests=_owned(state.authorization_requests, ids),
+        expired_authorization_requests=_owned(state.expired_authorization_requests, ids),
         authorization_requests_missing=state.authorization_requests_missing,
     )
+
+
+_Owned = TypeVar("_Owned", live.Warehouse, live.Store, live.Connection, live.AuthorizationRequest)
+_CUSTOMER_OF: Final = operator.attrgetter("customer_id")
+
+
+def _owned(objects: tuple[_Owned, ...], ids: set[int]) -> tuple[_Owned, ...]:
+    """Those of `objects` whose customer is one of `ids`: the tuple itself when that is
+    every one of them (the plan of a whole config, checked in one pass in C)."""
+    if ids.issuperset(map(_CUSTOMER_OF, objects)):
+        return objects
+    return tuple(o for o in objects if o.customer_id in ids)
 
 
 class WriteClient(ReadClient):

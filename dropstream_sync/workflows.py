@@ -5,6 +5,7 @@ these, renders what comes back and maps errors to exit codes.
     make_plan(result, client, merchants) -> Plan           ... planned against live
     load_and_plan(paths, client, merchants) -> Plan        both
     make_plan_and_live(result, client, merchants)          ... keeping the live read (report)
+    report_text(read, fmt) -> str                          the audit report of that read
     read_plan_file(path) -> Plan                           a saved plan (`plan --out`)
     apply(client, paths, hooks=...) -> Applied             lock, plan or read, check, run
     import_account(client, merchants, name) -> Imported    the live account as YAML

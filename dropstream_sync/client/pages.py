@@ -184,7 +184,14 @@ class _Page(Generic[M]):
         parse: Callable[[Mapping[str, Any]], M],
         link: str | None,
     ) -> None:
-        self.ids = tuple([item.get(api.ID_KEY) for item in items])
+        ids = tuple([item.get(api.ID_KEY) for item in items])
+        try:
+            hash(ids)
+        except TypeError:
+            # An id that is a list or an object is no id: such a row is not de-duplicated
+            # by it, and fails to parse like any other unreadable row.
+            ids = tuple(i if isinstance(i, int | str) else None for i in ids)
+        self.ids = ids
         self.following = link
         self.models: list[M | _Unreadable]
         try:

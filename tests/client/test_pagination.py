@@ -226,3 +226,13 @@ def test_an_unreadable_row_on_a_later_page_fails_the_read_with_the_list_named(bo
 
     with pytest.raises(ApiError, match=r"GET /customers: unexpected answer: id is not an"):
         asyncio.run(box.reader(_second_page_opens_with(box, "/customers", broken)).list_customers())
+
+
+def test_a_row_whose_id_is_a_list_fails_the_read_as_an_unexpected_answer(box: Box) -> None:
+    # An id that is no scalar cannot be de-duplicated by; it is an unreadable row like any
+    # other (an ApiError the CLI reports), not a TypeError out of the de-duplication.
+    _customers(box, 150)
+    broken = {"id": [7], "company_name": "Broken"}
+
+    with pytest.raises(ApiError, match=r"GET /customers: unexpected answer: id is not an"):
+        asyncio.run(box.reader(_second_page_opens_with(box, "/customers", broken)).list_customers())

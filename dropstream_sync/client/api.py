@@ -488,21 +488,18 @@ def store(d: Mapping[str, Any]) -> live.Store:
     """A store; for Amazon, the settings come from the adapter [assumed shape]."""
     adapter = d.get("adapter")
     a: Mapping[str, Any] = adapter if isinstance(adapter, dict) else _NO_ADAPTER
-    # What _int, _str, _text, _number and _status_list would read, spelled out: a large
-    # account has tens of thousands of stores (the import-time check below keeps the
-    # settings read as _SETTING_READERS says).
+    # What _int and _str would read, spelled out: a large account has tens of thousands
+    # of stores.
     store_id, customer_id = d["id"], d["customer_id"]
     if type(store_id) is not int:
         store_id = _int(d, "id")
     if type(customer_id) is not int:
         customer_id = _int(d, "customer_id")
-    name, platform, enabled = d.get("name"), d.get("platform"), d.get("enabled_at")
-    marketplace, channel, statuses, latency, code = (
+    name, platform, enabled, marketplace = (
+        d.get("name"),
+        d.get("platform"),
+        d.get("enabled_at"),
         a.get(MARKETPLACE_KEY),
-        a.get("fulfillment_channel"),
-        a.get("import_order_statuses"),
-        a.get("fulfillment_latency"),
-        a.get("fulfillment_channel_code"),
     )
     made = _new_store(live.Store)
     _set_store_id(made, store_id)
@@ -510,14 +507,8 @@ def store(d: Mapping[str, Any]) -> live.Store:
     _set_name(made, name if isinstance(name, str) else "")
     _set_platform(made, PLATFORMS.get(platform, platform) if isinstance(platform, str) else "")
     _set_marketplace_id(made, marketplace if isinstance(marketplace, str) else None)
-    _set_fulfillment_channel(made, channel if isinstance(channel, str) else None)
-    _set_import_order_statuses(
-        made, _statuses(tuple(statuses)) if isinstance(statuses, list) else ()
-    )
-    _set_fulfillment_latency(
-        made, latency if isinstance(latency, int) and not isinstance(latency, bool) else None
-    )
-    _set_fulfillment_channel_code(made, code if isinstance(code, str) else None)
+    for set_setting, setting, read in _SETTING_SLOTS:
+        set_setting(made, read(a.get(setting)))
     _set_authorization(made, authorization(a.get(AUTHORIZATION_KEY)))
     _set_enabled_at(made, None if enabled is None else parse_time(enabled))
     return made
@@ -550,28 +541,15 @@ def _reader(default: Any) -> Callable[[Any], Any]:
 _SETTING_READERS: Final = tuple(
     (f.name, _reader(getattr(StoreSettings(), f.name))) for f in dataclasses.fields(StoreSettings)
 )
-_STORE_READS: Final = (
-    ("fulfillment_channel", _text),
-    ("import_order_statuses", _status_list),
-    ("fulfillment_latency", _number),
-    ("fulfillment_channel_code", _text),
-)
 # store() builds live.Store by setting its slots, as its dataclass __init__ does but without
 # the keyword parsing and the frozen class's object.__setattr__ per field (most of the time
 # of reading a large account): the same object, as frozen. It must follow the model.
-_STORE_FIELDS: Final = (
-    "id",
-    "customer_id",
-    "name",
-    "platform",
-    "marketplace_id",
-    *(name for name, _ in _STORE_READS),
-    "authorization",
-    "enabled_at",
-)
-if (
-    _SETTING_READERS != _STORE_READS
-    or tuple(f.name for f in dataclasses.fields(live.Store)) != _STORE_FIELDS
+_OWN_FIELDS: Final = ("id", "customer_id", "name", "platform", "marketplace_id")
+_LAST_FIELDS: Final = ("authorization", "enabled_at")
+if tuple(f.name for f in dataclasses.fields(live.Store)) != (
+    *_OWN_FIELDS,
+    *StoreSettings.names(),
+    *_LAST_FIELDS,
 ):
     raise TypeError("api.store() no longer reads every field of live.Store: update it")
 _new_store: Final = object.__new__
@@ -581,13 +559,13 @@ _new_store: Final = object.__new__
     _set_name,
     _set_platform,
     _set_marketplace_id,
-    _set_fulfillment_channel,
-    _set_import_order_statuses,
-    _set_fulfillment_latency,
-    _set_fulfillment_channel_code,
     _set_authorization,
     _set_enabled_at,
-) = (getattr(live.Store, name).__set__ for name in _STORE_FIELDS)
+) = (getattr(live.Store, name).__set__ for name in (*_OWN_FIELDS, *_LAST_FIELDS))
+# (slot setter, adapter key, reader) for each store setting, in StoreSettings' order.
+_SETTING_SLOTS: Final = tuple(
+    (getattr(live.Store, name).__set__, name, read) for name, read in _SETTING_READERS
+)
 
 
 @functools.lru_cache(maxsize=1024)

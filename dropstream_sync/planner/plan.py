@@ -596,6 +596,8 @@ class _Planner:
     def to_pending(self, invites: Sequence[Change], kind: PendingKind, why: str) -> None:
         """Take `invites` out of the changes, each as a pending item of `kind`: `why` says
         what becomes of it, with `{kind}` and `{email}` filled in."""
+        if not invites:
+            return  # the usual plan: the changes are not copied for nothing
         # One filter pass: removing each from the list would be quadratic in a first run
         # over thousands of unauthorized stores.
         moved = {id(change) for change in invites}

@@ -30,10 +30,6 @@ STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked")
 DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
 
 
-def _stamp(moment: datetime | None) -> str | None:
-    return None if moment is None else utc_stamp(moment)
-
-
 def _days(delta: timedelta) -> int:
     """Whole days, rounded down (an authorization lapsing in 23 hours has 0 days left)."""
     return delta.days
@@ -160,7 +156,7 @@ class RepeatedExpiry:
             "merchant": self.merchant,
             "expired": self.expired,
             "stores": [{"store": s, "expired": n} for s, n in self.stores],
-            "last_expired_at": _stamp(self.last_expired_at),
+            "last_expired_at": utc_stamp(self.last_expired_at),
         }
 
 

@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dropstream_sync.cli import cli, main
+from dropstream_sync.cli import cli
+from tests.cli_in_process import EXAMPLE, run
 from tests.sandbox.test_cli import Served
-
-EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "stores.yaml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def test_sandbox_before_the_config_path_is_the_default_folder_and_the_path_is_planned(

@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dropstream_sync.cli import main
-
-EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
+from tests.cli_in_process import EXAMPLE, run
 
 
 def test_plan_against_an_empty_account_lists_creations_and_exits_2_with_detailed_exitcode(

@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from dropstream_sync.cli import main
 from dropstream_sync.cli.connect import open_sandbox
 from dropstream_sync.report import render_html, render_markdown
 from dropstream_sync.workflows import load_and_plan, load_config, make_plan_and_live
+from tests.cli_in_process import EXAMPLE, run
 from tests.report.report_cases import EVIL, report
-
-EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
 
 
 class Tags(HTMLParser):
@@ -83,14 +81,6 @@ def test_html_tables_have_scoped_headers_and_the_chart_has_text_alternatives() -
     assert svg["role"] == "img" and svg["aria-labelledby"] == "chart-title chart-desc"
     bars = [a for t, a in tags.tags if t == "rect" and "bar" in (a.get("class") or "")]
     assert len(bars) == 53 and sum(int(a["data-lapsing"] or 0) for a in bars) == 2
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def test_report_command_writes_each_format(

@@ -26,34 +26,13 @@ from dropstream_sync.client import (
     Limits,
     ReadClient,
     Secret,
-    Timing,
     WriteClient,
 )
 from dropstream_sync.client.limiter import Pacer, TokenBucket
 from dropstream_sync.config import load_text
 from dropstream_sync.planner import plan
 from dropstream_sync.sandbox import SandboxApp, create_app, inprocess_transport
-
-URL = "http://sandbox.local"
-US = "ATVPDKIKX0DER"
-
-
-class FakeClock:
-    """Moves only when someone sleeps; sleeping takes no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    @property
-    def timing(self) -> Timing:
-        return Timing(clock=self.clock, sleep=self.sleep)
+from tests.client.on_sandbox import URL, US, FakeTime
 
 
 class Counting(httpx.AsyncBaseTransport):
@@ -168,7 +147,7 @@ def run(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 
 
 def test_the_bucket_allows_a_burst_then_the_rate() -> None:
-    time = FakeClock()
+    time = FakeTime()
     bucket = TokenBucket(rate=10, burst=5, timing=time.timing)
 
     async def take(n: int) -> None:
@@ -181,7 +160,7 @@ def test_the_bucket_allows_a_burst_then_the_rate() -> None:
 
 
 def test_a_429_cuts_rate_and_burst_once_per_round() -> None:
-    time = FakeClock()
+    time = FakeTime()
     pacer = Pacer(100, burst=8, learn_rate=True, timing=time.timing)
     sent = [asyncio.run(pacer.wait()) for _ in range(3)]  # three requests in flight
 
@@ -194,7 +173,7 @@ def test_a_429_cuts_rate_and_burst_once_per_round() -> None:
 
 
 def test_without_429s_the_pace_climbs_back_but_never_above_the_ceiling() -> None:
-    time = FakeClock()
+    time = FakeTime()
     pacer = Pacer(40, burst=4, learn_rate=True, timing=time.timing)
     for _ in range(5):
         pacer.refused(asyncio.run(pacer.wait()))
@@ -211,7 +190,7 @@ def test_without_429s_the_pace_climbs_back_but_never_above_the_ceiling() -> None
 
 
 def test_an_announced_rate_lowers_the_ceiling_and_never_raises_it() -> None:
-    time = FakeClock()
+    time = FakeTime()
     pacer = Pacer(50, burst=5, learn_rate=True, timing=time.timing)
     pacer.learn(20)
     assert pacer.rate == 20

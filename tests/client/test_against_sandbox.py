@@ -12,41 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from dropstream_sync import sandbox
-from dropstream_sync.client import (
-    BasicCredentials,
-    ClientSettings,
-    Limits,
-    ReadClient,
-    Secret,
-    Timing,
-    WriteClient,
-)
+from dropstream_sync.client import ReadClient, Timing, WriteClient
 from dropstream_sync.client.http import HttpCore
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiError
-
-URL = "http://sandbox.local"
-US = "ATVPDKIKX0DER"
+from tests.client.on_sandbox import URL, US, Box
 
 
-class Sandbox:
-    def __init__(self, state: Path, **options: Any) -> None:
-        self.app = sandbox.create_app(state, **options)
-        info = self.app.sandbox_info
-        self.username, self.admin_key = info.username, info.admin_key
-        self.password = info.password
-
-    def transport(self) -> httpx.AsyncBaseTransport:
-        transport: httpx.AsyncBaseTransport = sandbox.inprocess_transport(self.app)
-        return transport
-
-    def settings(self, **limits: Any) -> ClientSettings:
-        return ClientSettings(
-            URL,
-            BasicCredentials(self.username, Secret(self.password)),
-            Limits(**{"rate_limit_rps": None, **limits}),
-        )
+class Sandbox(Box):
+    """A Box whose control calls go on through the faults the sandbox itself injects."""
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
         """A control call, repeated through injected faults; after a failed attempt a 4xx
@@ -56,7 +30,7 @@ class Sandbox:
             for _ in range(50):
                 try:
                     response = await raw.request(
-                        method, path, json=body, headers={"X-Sandbox-Admin": self.admin_key}
+                        method, path, json=body, headers={"X-Sandbox-Admin": self.info.admin_key}
                     )
                 except httpx.TransportError:
                     failed = True

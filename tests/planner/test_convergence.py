@@ -19,7 +19,6 @@ from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore,
 from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
     Authorization,
-    AuthorizationRequest,
     Connection,
     Customer,
     LiveState,
@@ -29,7 +28,12 @@ from dropstream_sync.live import (
 from dropstream_sync.planner import plan
 from tests.planner.scenario import AUTHORIZED, NOW, account, live_store, merchant, state, store
 from tests.planner.simulator import apply_in_memory
-from tests.planner.test_properties import settings_st
+from tests.planner.test_properties import (
+    drawn_authorization,
+    drawn_connection,
+    drawn_request,
+    settings_st,
+)
 
 NAMES = ["A", "B", "C"]
 STORES = ["s1", "s2", "s3", "s4"]
@@ -62,12 +66,7 @@ def accounts(draw: st.DrawFn) -> tuple[DesiredState, LiveState]:
         for name in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4)):
             sid += 1
             status = draw(st.sampled_from(STATUSES))
-            auth = Authorization(
-                status,
-                None,
-                NOW - timedelta(days=5),
-                NOW + timedelta(days=draw(st.integers(1, 360))),
-            )
+            auth = drawn_authorization(draw, status)
             stores_.append(
                 Store(
                     sid,
@@ -80,29 +79,9 @@ def accounts(draw: st.DrawFn) -> tuple[DesiredState, LiveState]:
                 )
             )
             if status == "authorized" and draw(st.booleans()):
-                connections.append(
-                    Connection(
-                        sid + 1000,
-                        c.id,
-                        sid,
-                        c.id,
-                        draw(st.sampled_from([name, "other"])),
-                        NOW if draw(st.booleans()) else None,
-                    )
-                )
+                connections.append(drawn_connection(draw, sid, c.id, name))
             if status != "authorized" and draw(st.booleans()):
-                age = draw(st.integers(0, 10))
-                requests.append(
-                    AuthorizationRequest(
-                        sid + 2000,
-                        sid,
-                        c.id,
-                        draw(st.sampled_from(["A@x.example", "z@x.example"])),
-                        "pending",
-                        NOW - timedelta(days=age),
-                        NOW - timedelta(days=age - 7),
-                    )
-                )
+                requests.append(drawn_request(draw, sid, c.id))
     warehouses = tuple(Warehouse(c.id, c.id, f"{c.company_name} Warehouse") for c in customers)
     live = LiveState(
         tuple(customers), warehouses, tuple(stores_), tuple(connections), tuple(requests)

@@ -70,6 +70,44 @@ def desired_states(draw: st.DrawFn) -> DesiredState:
     return DesiredState(tuple(merchants), Safety(max_invites_per_run=draw(st.integers(0, 3))))
 
 
+# The parts of a drawn live account both property suites share (test_convergence too).
+
+
+def drawn_authorization(draw: st.DrawFn, status: str) -> Authorization:
+    return Authorization(
+        status,
+        None,
+        NOW - timedelta(days=5),
+        NOW + timedelta(days=draw(st.integers(1, 360))),
+    )
+
+
+def drawn_connection(draw: st.DrawFn, store_id: int, customer_id: int, name: str) -> Connection:
+    """A connection of the store to its customer's warehouse, named as the store or not."""
+    return Connection(
+        store_id + 1000,
+        customer_id,
+        store_id,
+        customer_id,
+        draw(st.sampled_from([name, "other"])),
+        NOW if draw(st.booleans()) else None,
+    )
+
+
+def drawn_request(draw: st.DrawFn, store_id: int, customer_id: int) -> AuthorizationRequest:
+    """A pending request for the store, sent up to ten days ago (so maybe expired)."""
+    age = draw(st.integers(0, 10))
+    return AuthorizationRequest(
+        store_id + 2000,
+        store_id,
+        customer_id,
+        draw(st.sampled_from(["A@x.example", "z@x.example"])),
+        "pending",
+        NOW - timedelta(days=age),
+        NOW - timedelta(days=age - 7),
+    )
+
+
 @st.composite
 def live_states(draw: st.DrawFn) -> LiveState:
     customers = [
@@ -83,12 +121,7 @@ def live_states(draw: st.DrawFn) -> LiveState:
         for name in draw(st.lists(st.sampled_from(STORES), unique=True, max_size=4)):
             sid += 1
             status = draw(st.sampled_from(["missing", "authorized", "expired", "revoked"]))
-            auth = Authorization(
-                status,
-                None,
-                NOW - timedelta(days=5),
-                NOW + timedelta(days=draw(st.integers(1, 360))),
-            )
+            auth = drawn_authorization(draw, status)
             on = NOW if draw(st.booleans()) else None
             code = draw(st.sampled_from(MARKETS))
             stores.append(
@@ -103,31 +136,11 @@ def live_states(draw: st.DrawFn) -> LiveState:
                 )
             )
             if status == "authorized" and draw(st.booleans()):
-                connections.append(
-                    Connection(
-                        sid + 1000,
-                        c.id,
-                        sid,
-                        c.id,
-                        draw(st.sampled_from([name, "other"])),
-                        NOW if draw(st.booleans()) else None,
-                    )
-                )
+                connections.append(drawn_connection(draw, sid, c.id, name))
             # On an authorized store a pending request is a renewal the merchant has not
             # answered yet.
             if draw(st.booleans()):
-                age = draw(st.integers(0, 10))
-                requests.append(
-                    AuthorizationRequest(
-                        sid + 2000,
-                        sid,
-                        c.id,
-                        draw(st.sampled_from(["A@x.example", "z@x.example"])),
-                        "pending",
-                        NOW - timedelta(days=age),
-                        NOW - timedelta(days=age - 7),
-                    )
-                )
+                requests.append(drawn_request(draw, sid, c.id))
     return LiveState(
         tuple(customers), tuple(warehouses), tuple(stores), tuple(connections), tuple(requests)
     )

@@ -11,12 +11,13 @@ words today, but only client/api.py knows how the API spells them and maps one t
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar, dataclass_transform
 
 from dropstream_sync.timestamps import utc_stamp
 
@@ -54,12 +55,27 @@ class RequestStatus(StrEnum):
 
 PLATFORM_AMAZON: Final = "amazon"
 
+_Model = TypeVar("_Model")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def model(cls: type[_Model]) -> type[_Model]:
+    """A live model: frozen to the type checker, a plain slots dataclass at run time.
+
+    Nothing assigns to a live object: mypy --strict refuses it, as for a frozen dataclass.
+    The run-time freeze is left out because a frozen dataclass's __init__ sets every field
+    through object.__setattr__, about five times the cost of a plain one, and a plan of a
+    large account builds tens of thousands of these (docs/benchmarks.md). Equal and hashed
+    by value, as a frozen one is.
+    """
+    return dataclasses.dataclass(slots=True, unsafe_hash=True)(cls)
+
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else utc_stamp(value)
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Customer:
     id: int
     company_name: str
@@ -68,7 +84,7 @@ class Customer:
         return ("customer", self.id, self.company_name)
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Warehouse:
     id: int
     customer_id: int
@@ -79,7 +95,7 @@ class Warehouse:
         return ("warehouse", self.id, self.customer_id, self.description)
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Authorization:
     # A word the model does not know stays as the API spelled it (doctor points it out).
     status: AuthStatus | str = AuthStatus.MISSING
@@ -88,7 +104,7 @@ class Authorization:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Store:
     id: int
     customer_id: int
@@ -128,7 +144,7 @@ class Store:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Channel:
     """One of a connection's channels (sales_order, shipment, ...), as the connection
     object lists them [doc]."""
@@ -142,7 +158,7 @@ class Channel:
         return self.enabled_at is not None
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class Connection:
     id: int
     customer_id: int
@@ -174,7 +190,7 @@ _CONNECTION_PRINT: Final = operator.attrgetter(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class AuthorizationRequest:
     id: int
     store_id: int
@@ -196,7 +212,7 @@ class AuthorizationRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@model
 class LiveState:
     """What a plan reads: every list once. `stores` holds Amazon stores only;
     `authorization_requests` holds the pending ones, `expired_authorization_requests` the

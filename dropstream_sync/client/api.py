@@ -501,17 +501,20 @@ def store(d: Mapping[str, Any]) -> live.Store:
         d.get("enabled_at"),
         a.get(MARKETPLACE_KEY),
     )
-    made = _new_store(live.Store)
-    _set_store_id(made, store_id)
-    _set_customer_id(made, customer_id)
-    _set_name(made, name if isinstance(name, str) else "")
-    _set_platform(made, PLATFORMS.get(platform, platform) if isinstance(platform, str) else "")
-    _set_marketplace_id(made, marketplace if isinstance(marketplace, str) else None)
-    for set_setting, setting, read in _SETTING_SLOTS:
-        set_setting(made, read(a.get(setting)))
-    _set_authorization(made, authorization(a.get(AUTHORIZATION_KEY)))
-    _set_enabled_at(made, None if enabled is None else parse_time(enabled))
-    return made
+    # Positional, in the model's field order (checked below at import).
+    return live.Store(
+        store_id,
+        customer_id,
+        name if isinstance(name, str) else "",
+        PLATFORMS.get(platform, platform) if isinstance(platform, str) else "",
+        marketplace if isinstance(marketplace, str) else None,
+        _READ_1(a.get(_SETTING_1)),
+        _READ_2(a.get(_SETTING_2)),
+        _READ_3(a.get(_SETTING_3)),
+        _READ_4(a.get(_SETTING_4)),
+        authorization(a.get(AUTHORIZATION_KEY)),
+        None if enabled is None else parse_time(enabled),
+    )
 
 
 _NO_ADAPTER: Final[Mapping[str, Any]] = {}
@@ -541,31 +544,23 @@ def _reader(default: Any) -> Callable[[Any], Any]:
 _SETTING_READERS: Final = tuple(
     (f.name, _reader(getattr(StoreSettings(), f.name))) for f in dataclasses.fields(StoreSettings)
 )
-# store() builds live.Store by setting its slots, as its dataclass __init__ does but without
-# the keyword parsing and the frozen class's object.__setattr__ per field (most of the time
-# of reading a large account): the same object, as frozen. It must follow the model.
-_OWN_FIELDS: Final = ("id", "customer_id", "name", "platform", "marketplace_id")
-_LAST_FIELDS: Final = ("authorization", "enabled_at")
+# store() reads the settings in StoreSettings' order, unpacked here rather than looped
+# over (a third of its time): a fifth setting fails this line at import, not silently.
+(_SETTING_1, _READ_1), (_SETTING_2, _READ_2), (_SETTING_3, _READ_3), (_SETTING_4, _READ_4) = (
+    _SETTING_READERS
+)
+# store() passes live.Store's fields by position: it must follow the model.
 if tuple(f.name for f in dataclasses.fields(live.Store)) != (
-    *_OWN_FIELDS,
+    "id",
+    "customer_id",
+    "name",
+    "platform",
+    "marketplace_id",
     *StoreSettings.names(),
-    *_LAST_FIELDS,
+    "authorization",
+    "enabled_at",
 ):
     raise TypeError("api.store() no longer reads every field of live.Store: update it")
-_new_store: Final = object.__new__
-(
-    _set_store_id,
-    _set_customer_id,
-    _set_name,
-    _set_platform,
-    _set_marketplace_id,
-    _set_authorization,
-    _set_enabled_at,
-) = (getattr(live.Store, name).__set__ for name in (*_OWN_FIELDS, *_LAST_FIELDS))
-# (slot setter, adapter key, reader) for each store setting, in StoreSettings' order.
-_SETTING_SLOTS: Final = tuple(
-    (getattr(live.Store, name).__set__, name, read) for name, read in _SETTING_READERS
-)
 
 
 @functools.lru_cache(maxsize=1024)

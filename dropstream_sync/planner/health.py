@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
@@ -61,6 +62,9 @@ def second_stores(created: Iterable[DesiredStore], unmatched: Sequence[Store]) -
 # -- authorizations by Amazon seller ---------------------------------------------------------
 
 
+_AUTHORIZED: Final = AuthStatus.AUTHORIZED
+
+
 def seller_of(ls: Store) -> str | None:
     a = ls.authorization
     authorized = a.status == AuthStatus.AUTHORIZED
@@ -89,7 +93,12 @@ def mixed_sellers(m: DesiredMerchant, stores: Iterable[Store]) -> list[str]:
     seller account, most likely, which routes the orders of that account."""
     if m.selling_partner_id is not None:
         return []
-    sellers = {ls.id: seller for ls in stores if (seller := seller_of(ls)) is not None}
+    # The status first: nearly every store of a first run is not authorized at all.
+    sellers = {
+        ls.id: seller
+        for ls in stores
+        if ls.authorization.status == _AUTHORIZED and (seller := seller_of(ls)) is not None
+    }
     if len(set(sellers.values())) < 2:
         return []  # the usual case, asked of every merchant: no Counter to build
     counts = Counter(sellers.values())

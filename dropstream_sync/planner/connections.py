@@ -73,12 +73,16 @@ def default_warehouse(
 def plan_connections(
     p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
 ) -> None:
-    chosen = _managed(p, m, s, customer, ls)
+    connections = p.ix.connections.get(ls.id, ())
+    named = p.warehouses_named[id(s)]
+    if named is None:
+        return  # a warehouse it names does not exist (the error is recorded)
+    if s.enabled and not named and not connections and not p.connectable(m, ls):
+        return  # nothing to create, rename or switch: a store still waiting to be authorized
+    chosen = _managed(p, m, s, customer, ls, connections, named)
     if chosen is None:
         return
     managed, others = chosen
-    if not managed and not others and s.enabled:
-        return  # nothing to create, rename or switch: a store still waiting to be authorized
     for wid, conn in managed:
         if conn is None:
             create(p, m, s, customer, ls, wid)
@@ -88,14 +92,17 @@ def plan_connections(
 
 
 def _managed(
-    p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
+    p: _Planner,
+    m: DesiredMerchant,
+    s: DesiredStore,
+    customer: Customer,
+    ls: Store,
+    connections: Sequence[Connection],
+    named: Sequence[int],
 ) -> tuple[list[tuple[int, Connection | None]], list[Connection]] | None:
     """The connections the config manages (warehouse id, live connection or None to
-    create) and the store's other live connections; None when the plan cannot say."""
-    connections = p.ix.connections.get(ls.id, [])
-    named = p.warehouses_named[id(s)]
-    if named is None:
-        return None
+    create) and the store's other live `connections`, given the ids of the warehouses
+    the config names; None when the plan cannot say."""
     if named:
         by_warehouse = {c.warehouse_id: c for c in reversed(connections)}
         wanted = set(named)

@@ -191,7 +191,8 @@ def _store_row(s: StoreRow) -> str:
     due = ' class="due"' if s.in_renewal_window else ""
     return (
         f'<tr><th scope="row">{e(s.name)}</th><td>{_cell(s.marketplace)}</td>'
-        f"<td>{e(s.store_id if s.store_id is not None else '-')}</td>{_status_cell(s, c.status)}"
+        # An id is an int (or "-"), whose text has nothing to escape.
+        f"<td>{s.store_id if s.store_id is not None else '-'}</td>{_status_cell(s, c.status)}"
         f"<td{due}>{_cell(c.expiry)}</td><td>{_cell(c.invitation)}</td>"
         f"<td>{_cell(c.seller)}</td><td>{_cell(c.connection)}</td>"
         f"<td>{_cell(c.channels)}</td><td>{_cell(c.drift)}</td></tr>"

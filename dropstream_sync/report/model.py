@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import Field, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -254,6 +255,11 @@ class Report:
 # -- building ----------------------------------------------------------------------------
 
 
+_BY_ID: Final = operator.attrgetter("id")
+_NAME: Final = operator.attrgetter("name")
+_MANAGED: Final = operator.attrgetter("managed")
+
+
 def _marketplace(ls: Store) -> str:
     m = catalog.BY_ID.get(ls.marketplace_id or "")
     return m.code if m else (ls.marketplace_id or "?")
@@ -274,16 +280,16 @@ class _Live:
         ids = {c.id for c in self.customers.values()}
         self.stores: dict[int, list[Store]] = defaultdict(list)
         self.store_by_id: dict[int, Store] = {}
-        for s in sorted(live.stores, key=lambda s: s.id):
+        for s in sorted(live.stores, key=_BY_ID):
             if s.customer_id in ids and s.platform == "amazon":
                 self.stores[s.customer_id].append(s)
                 self.store_by_id[s.id] = s
         self.connections: dict[int, list[Connection]] = defaultdict(list)
-        for c in sorted(live.connections, key=lambda c: c.id):
+        for c in sorted(live.connections, key=_BY_ID):
             if c.store_id in self.store_by_id:
                 self.connections[c.store_id].append(c)
         self.requests: dict[int, AuthorizationRequest] = {}
-        for r in sorted(live.authorization_requests, key=lambda r: r.id):
+        for r in sorted(live.authorization_requests, key=_BY_ID):
             if r.status == "pending" and r.store_id in self.store_by_id:
                 self.requests[r.store_id] = r  # the newest pending one, as the planner uses
 
@@ -412,7 +418,9 @@ def _section(
         row = _store_row(m, name, ls, wanted, ix, now, drift.get((m.name, name), ()))
         tally.add(row, ls)
         rows.append(row)
-    rows.sort(key=lambda r: (not r.managed, r.name))
+    # The managed stores first, each part by name: two stable sorts on C-level keys.
+    rows.sort(key=_NAME)
+    rows.sort(key=_MANAGED, reverse=True)
     return MerchantSection(m.name, m.email, m.reauthorize_days, customer is not None, tuple(rows))
 
 
@@ -503,7 +511,9 @@ def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
     return "expired" if lapsed else a.status if a.status in STATUSES else "missing"
 
 
-def _connections(connections: Iterable[Connection]) -> tuple[ConnectionState, ...]:
+def _connections(connections: Sequence[Connection]) -> tuple[ConnectionState, ...]:
+    if not connections:
+        return ()  # most stores of a first run: no generator for nothing
     return tuple(
         ConnectionState(
             c.id,

@@ -48,7 +48,7 @@ def invitation_text(s: StoreRow) -> str:
 def connection_text(s: StoreRow) -> str:
     store = "" if s.store_enabled is None else ("store on" if s.store_enabled else "store off")
     if not s.connections:
-        return ", ".join(p for p in ("no connection", store) if p)
+        return f"no connection, {store}" if store else "no connection"
     parts = [
         f"#{c.id} warehouse {c.warehouse_id} {'enabled' if c.enabled else 'disabled'}"
         for c in s.connections

@@ -350,8 +350,9 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
             WARN,
             summary,
             PAGINATION,
-            f"lists of up to {api.PER_PAGE} are "
-            "read whole; a longer one answered the same way is refused by plan",
+            f"the reader asks for {api.PAGE_PARAM} 2, 3, ... until one brings nothing new "
+            "(a request more per list); if the server ignores the page asked, a first "
+            "answer of a length that looks like a cap is refused by plan",
             "nothing for now; if plan refuses a list, " + REPORT_IT,
         )
     return Check(cid, OK, summary)
@@ -380,6 +381,12 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
     if per_page and page:
         return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured")
     wrong = [p for p, ok in ((api.PER_PAGE_PARAM, per_page), (api.PAGE_PARAM, page)) if not ok]
+    if page:
+        return _Paging(
+            f"{' and '.join(wrong)} ignored",
+            f"pages are sized by the server ({len(items_one)} items came for "
+            f"{api.PER_PAGE_PARAM}={SMALL_PAGE}); the reader follows them as they come",
+        )
     return _Paging(
         f"{' and '.join(wrong)} ignored",
         f"the reader sees this list whole only while it fits one answer ("

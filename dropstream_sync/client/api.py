@@ -157,8 +157,12 @@ ENVELOPE_KEYS: Final = frozenset(
         "has_more",
     }
 )
-# ... and the page sizes servers cap lists at. A list answered with no Link and no
-# X-Total-Count whose length is one of these may be the first page of a longer one.
+# ... a list answered with no Link and no X-Total-Count: the next page tells whether there
+# are more. A page that brings nothing new ends the list, as does one of these statuses,
+# which some servers answer for a page past the last ...
+PAST_LAST_PAGE_STATUSES: Final = frozenset({404})
+# ... and if the next page repeats the first (the server ignores `page`), the first is all
+# that can be read: refused when its length is one of the sizes servers cap lists at.
 ROUND_PAGE_SIZES: Final = frozenset({25, 50})
 ROUND_MULTIPLE: Final = 50  # and every multiple of it from ROUND_MIN on: 100, 150, 250, 1000
 ROUND_MIN: Final = 100

@@ -2,14 +2,15 @@
 
 Pages are asked `per_page=100`. When the first page tells the total, the remaining pages
 are fetched concurrently (bounded); otherwise `Link rel="next"` is followed; with neither,
-the first page is the whole list. A next link must stay on the API's origin, because
-following it sends the bearer token.
+pages 2, 3, ... are asked until one brings nothing new (or answers 404). A next link must
+stay on the API's origin, because following it sends the bearer token.
 
 A read that may be partial stops with PartialReadError instead of returning what it got,
 because a plan made from it would create and disable objects it never saw: a first page
-with no pagination signal whose length looks like a cap (`api.looks_capped`), an object
-with pagination keys where a list was expected (`api.envelope_keys`), or a page whose ids
-are exactly those of an earlier page (a server ignoring `page`).
+with no pagination signal that page 2 only repeats (a server ignoring `page`) and whose
+length looks like a cap (`api.looks_capped`), an object with pagination keys where a list
+was expected (`api.envelope_keys`), or a page whose ids are exactly those of an earlier
+page (a server ignoring `page`).
 """
 
 from __future__ import annotations
@@ -70,13 +71,11 @@ class Pager:
         pages.add(first)
         link = first.following
         read = 1
-        if total is None and link is None and api.looks_capped(len(first.ids)):
-            raise PartialReadError(
-                path,
-                f"it answered exactly {len(first.ids)} items and no sign "
-                f"of more pages (no {api.LINK_HEADER}, no "
-                f"{api.TOTAL_COUNT_HEADER}), as a capped list would",
-            )
+        if total is None and link is None and first.ids:
+            # No sign either way [assumed]: the next page tells whether there is one.
+            budget = None if max_pages is None else max_pages - read
+            if not await self._unsignalled(path, query, first, pages, budget, parse):
+                return None
         if total is not None and first.ids and len(first.ids) < total:
             count = api.page_count(total, len(first.ids))
             if max_pages is not None and count > max_pages:
@@ -111,6 +110,43 @@ class Pager:
                     f"keys {', '.join(keys)} instead of a list",
                 )
         return _Page(self._items(path, response), parse, api.next_link(response.headers))
+
+    async def _unsignalled(
+        self,
+        path: str,
+        query: Mapping[str, Any],
+        first: _Page[M],
+        pages: _Collected[M],
+        budget: int | None,
+        parse: Callable[[Mapping[str, Any]], M],
+    ) -> bool:
+        """The rest of a list whose first page said nothing of more: pages 2, 3, ... for as
+        long as each brings objects not read yet; False past `budget` pages. A page 2 that
+        only repeats the first means the server ignores `page`: the first page is then all
+        that can be read, and is refused when its length looks like a cap."""
+        for number in range(2, _MAX_PAGES + 2):
+            try:
+                response = await self._get(path, {**query, api.PAGE_PARAM: number})
+            except ApiError as exc:
+                if exc.status in api.PAST_LAST_PAGE_STATUSES:
+                    return True  # [assumed] no such page: the list has ended
+                raise
+            page = self._page(path, response, parse)
+            del response
+            if not pages.brings_new(page):
+                if number == 2 and page.ids and api.looks_capped(len(first.ids)):
+                    raise PartialReadError(
+                        path,
+                        f"it answered exactly {len(first.ids)} items, no sign of more "
+                        f"pages (no {api.LINK_HEADER}, no {api.TOTAL_COUNT_HEADER}), and "
+                        f"the same items again for {api.PAGE_PARAM}=2, as a capped list "
+                        "that ignores the page asked would",
+                    )
+                return True
+            if budget is not None and number - 1 > budget:
+                return False
+            pages.add(page)
+        raise ApiError("the pages never end", method="GET", path=path)
 
     async def _pages_by_total(
         self,
@@ -248,6 +284,10 @@ class _Collected(Generic[M]):
                 self.failure = self.failure or model.error
             else:
                 self.models.append(model)
+
+    def brings_new(self, page: _Page[M]) -> bool:
+        """Whether `page` holds an object (by id) that no page so far held."""
+        return not self._ids.issuperset(page.ids)
 
     @property
     def count(self) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import httpx
 import pytest
 
+from dropstream_sync.client import api
 from dropstream_sync.errors import ApiError
 from tests.client.on_sandbox import US, Alter, Altered, Box, answer
 
@@ -43,7 +44,7 @@ def test_link_rel_next_is_followed_when_no_total_is_sent(box: Box) -> None:
     assert _pages(box) == [1, 2, 3]
 
 
-def test_without_link_or_total_the_first_page_is_the_whole_list(box: Box) -> None:
+def test_without_link_or_total_an_empty_page_2_ends_the_list(box: Box) -> None:
     _customers(box, 40)
     # A server with neither pagination header.
     bare = Altered(box.wire, _without("X-Total-Count", "Link"))
@@ -51,7 +52,49 @@ def test_without_link_or_total_the_first_page_is_the_whole_list(box: Box) -> Non
     customers = asyncio.run(box.reader(bare).list_customers())
 
     assert len(customers) == 40
-    assert _pages(box) == [1]
+    assert _pages(box) == [1, 2]
+
+
+def test_without_link_or_total_pages_are_asked_until_one_brings_nothing_new(box: Box) -> None:
+    ids = _customers(box, 250)
+    bare = Altered(box.wire, _without("X-Total-Count", "Link"))
+
+    customers = asyncio.run(box.reader(bare).list_customers())
+
+    assert [c.id for c in customers] == ids
+    assert _pages(box) == [1, 2, 3, 4]
+
+
+def test_without_link_or_total_a_page_budget_stops_at_the_first_page_past_it(
+    box: Box,
+) -> None:
+    # The pending requests of a few stores are read as the account's list only while that
+    # list takes no more pages than a read per store; with no total, page by page.
+    ids = _customers(box, 250)
+    bare = Altered(box.wire, _without("X-Total-Count", "Link"))
+
+    def within(pages: int) -> list[int] | None:
+        core = box.reader(bare)._core
+        read = asyncio.run(core.get_list_within("/customers", None, api.customer, max_pages=pages))
+        return None if read is None else [c.id for c in read]
+
+    assert within(2) is None
+    assert _pages(box) == [1, 2, 3]  # the third page showed the list is longer
+    assert within(3) == ids
+
+
+def test_without_link_or_total_a_404_past_the_last_page_ends_the_list(box: Box) -> None:
+    _customers(box, 40)
+
+    async def no_page_2(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.params.get("page") == "2":
+            return httpx.Response(404, json={"error": "no such page"})
+        return answer(response, drop=("X-Total-Count", "Link"))
+
+    customers = asyncio.run(box.reader(Altered(box.wire, no_page_2)).list_customers())
+
+    assert len(customers) == 40
+    assert _pages(box) == [1, 2]
 
 
 def test_with_a_total_the_remaining_pages_are_fetched_without_links(box: Box) -> None:

@@ -188,14 +188,21 @@ def test_no_expires_in_and_no_invite_endpoint_are_looked_at_not_failed(box: Box)
     assert "means:" in report.text() and "do:" in report.text()
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command line in a process of its own, with `env` added to the environment."""
     return subprocess.run(
         [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
-        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        env={
+            **__import__("os").environ,
+            "PYTHONPATH": str(Path(__file__).parents[2]),
+            **(env or {}),
+        },
     )
 
 
@@ -223,27 +230,14 @@ def test_cli_against_a_served_sandbox_capped_at_100_exits_with_pagination(
             "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(130)]}
         )
         assert served.admin("GET", "/_sandbox/quirks") == {"quirks": ["cap:100"]}
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from dropstream_sync.cli import main; main()",
-                "doctor",
-                "--api-url",
-                served.url,
-                "--format",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = _cli(
+            "doctor",
+            "--api-url",
+            served.url,
+            "--format",
+            "json",
             cwd=tmp_path,
-            env={
-                **__import__("os").environ,
-                "PYTHONPATH": str(Path(__file__).parents[2]),
-                "DROPSTREAM_USERNAME": served.username,
-                "DROPSTREAM_PASSWORD": served.password,
-            },
+            env={"DROPSTREAM_USERNAME": served.username, "DROPSTREAM_PASSWORD": served.password},
         )
     assert result.returncode == 6, result.stdout + result.stderr
     customers = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "list customers")
@@ -255,27 +249,14 @@ def test_cli_against_nothing_listening_is_a_transport_failure(tmp_path: Path) ->
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from dropstream_sync.cli import main; main()",
-            "doctor",
-            "--api-url",
-            f"http://127.0.0.1:{port}",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = _cli(
+        "doctor",
+        "--api-url",
+        f"http://127.0.0.1:{port}",
+        "--format",
+        "json",
         cwd=tmp_path,
-        env={
-            **__import__("os").environ,
-            "PYTHONPATH": str(Path(__file__).parents[2]),
-            "DROPSTREAM_USERNAME": "u",
-            "DROPSTREAM_PASSWORD": "p-secret-1",
-        },
+        env={"DROPSTREAM_USERNAME": "u", "DROPSTREAM_PASSWORD": "p-secret-1"},
     )
     assert result.returncode == 3, result.stdout + result.stderr
     data = json.loads(result.stdout)

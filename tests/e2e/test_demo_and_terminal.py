@@ -16,15 +16,21 @@ from tests.e2e.harness import CLI, Account
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
-    result = subprocess.run(
+def _demo(cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`dropstream-sync demo` as a user runs it, without colour and with no terminal."""
+    return subprocess.run(
         [*CLI, "demo"],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "NO_COLOR": "1"},
         stdin=subprocess.DEVNULL,
+        cwd=cwd,
     )
+
+
+def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
+    result = _demo()
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
@@ -40,15 +46,7 @@ def test_demo_fits_a_screenful_or_two_and_its_hint_names_a_file_the_user_has(
 ) -> None:
     """Run where there is no examples/ folder (as after `pip install`): the closing hint
     must not point inside the installed package, and apply's lines are apply's own."""
-    result = subprocess.run(
-        [*CLI, "demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
+    result = _demo(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) < 120, f"the demo printed {len(lines)} lines"

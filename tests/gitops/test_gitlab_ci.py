@@ -198,9 +198,14 @@ def run_note_script(api: str, tmp_path: Path, body: str) -> None:
         "PATH": os.environ["PATH"],
         "NO_PROXY": "127.0.0.1",
     }
+    run_job_script(note_script(), tmp_path, env)
+
+
+def run_job_script(script: str, cwd: Path, env: dict[str, str]) -> None:
+    """A Python block of the pipeline, run as the job runs it; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-c", note_script()],
-        cwd=tmp_path,
+        [sys.executable, "-c", script],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -258,16 +263,7 @@ def run_drift_script(api: str, tmp_path: Path, report: str) -> list[tuple[str, s
         "NO_PROXY": "127.0.0.1",
     }
     FakeGitLab.writes = []
-    result = subprocess.run(
-        [sys.executable, "-c", drift_script()],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    run_job_script(drift_script(), tmp_path, env)
     return list(FakeGitLab.writes)
 
 

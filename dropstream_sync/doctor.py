@@ -381,18 +381,15 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
     if per_page and page:
         return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured")
     wrong = [p for p, ok in ((api.PER_PAGE_PARAM, per_page), (api.PAGE_PARAM, page)) if not ok]
+    came = f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}"
     if page:
-        return _Paging(
-            f"{' and '.join(wrong)} ignored",
-            f"pages are sized by the server ({len(items_one)} items came for "
-            f"{api.PER_PAGE_PARAM}={SMALL_PAGE}); the reader follows them as they come",
+        means = f"pages are sized by the server ({came}); the reader follows them as they come"
+    else:
+        means = (
+            f"the reader sees this list whole only while it fits one answer ({came}); a "
+            "longer one is refused by plan"
         )
-    return _Paging(
-        f"{' and '.join(wrong)} ignored",
-        f"the reader sees this list whole only while it fits one answer ("
-        f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}); a "
-        "longer one is refused by plan",
-    )
+    return _Paging(f"{' and '.join(wrong)} ignored", means)
 
 
 def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:

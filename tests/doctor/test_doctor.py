@@ -146,6 +146,8 @@ def test_per_page_ignored_is_seen_and_the_list_still_read_whole(tmp_path: Path) 
     customers = check(report, "list customers")
     assert customers.status == "warn" and "per_page ignored" in customers.summary
     assert "60 read of X-Total-Count 60" in customers.summary  # in pages of 25
+    # `page` is honoured, so pages the server sizes are followed, not refused.
+    assert "the reader follows them" in customers.means and "refused" not in customers.means
     assert report.exit_code == 0, report.text()
 
 

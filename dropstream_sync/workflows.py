@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -171,12 +172,29 @@ def read_plan_file(path: str) -> Plan:
 
 
 def is_plan_file(paths: Sequence[str]) -> bool:
-    """Whether `apply`'s arguments name a saved plan (one existing `.json` file)."""
+    """Whether `apply`'s arguments name a saved plan (one existing plan file)."""
     return len(paths) == 1 and _looks_like_plan(paths[0])
 
 
 def _looks_like_plan(path: str) -> bool:
-    return path.endswith(".json") and Path(path).is_file()
+    """A `.json` file, or any other file but YAML whose text is a JSON object naming a
+    `format_version`: `plan --out` takes any name (Terraform users write `--out tfplan`),
+    and such a plan must not be read as a config and fail as a pile of unknown keys."""
+    file = Path(path)
+    if path.endswith(".json"):
+        return file.is_file()
+    if path.endswith((".yaml", ".yml")) or not file.is_file():
+        return False
+    try:
+        with file.open("rb") as stream:
+            # A JSON object ('{' then a quoted key) with the plan's version key: a YAML config
+            # is seldom written so, and never with that key (it would be an unknown key).
+            if re.match(rb'\s*\{\s*"', stream.read(4096)) is None:
+                return False
+            stream.seek(0)
+            return b'"format_version"' in stream.read()
+    except OSError:
+        return False  # read as a config, which names the file and why it cannot be read
 
 
 # -- apply -----------------------------------------------------------------------------------

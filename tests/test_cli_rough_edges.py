@@ -196,3 +196,21 @@ def test_a_warning_is_said_once_on_stderr_and_kept_in_the_json_plan(tmp_path: Pa
         timeout=120,
     )
     assert shown.stderr.count(said) == 1 and said not in shown.stdout
+
+
+def test_a_plan_saved_under_any_name_is_applied_as_a_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`plan --out tfplan` then `apply tfplan` (Terraform's habit): the file is the plan,
+    not a config to load (which failed with a screenful of unknown keys)."""
+    sandbox = str(tmp_path / "sb")
+    saved = str(tmp_path / "tfplan")
+    assert run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--out", saved)[0] == 0
+    code, out, err = run(capsys, "apply", saved, "--sandbox", sandbox)
+    assert code == 0, err
+    assert "unknown key" not in err and "✓ create_merchant Acme Outdoors" in out
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--format", "json")
+    assert code == 0, err
+    assert not [c for c in json.loads(out)["changes"] if c["kind"] == "create_store"]
+    code, _, err = run(capsys, "apply", saved, EXAMPLE, "--sandbox", sandbox)
+    assert code == 1 and "a saved plan cannot be mixed with config paths" in err

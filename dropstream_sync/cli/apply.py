@@ -111,7 +111,7 @@ class _Terminal(ApplyHooks):
         options.say_warnings(plan, self.said)
         # With --format json, stdout is the result document alone.
         out = sys.stderr if self.fmt == "json" else sys.stdout
-        click.echo(render_text(plan, color=options.use_color()), nl=False, file=out)
+        click.echo(render_text(plan, color=options.use_color(stream=out)), nl=False, file=out)
 
     def confirm(self, plan: Plan) -> bool:
         if self.auto_approve:

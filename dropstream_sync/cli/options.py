@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 import click
 
@@ -31,16 +31,20 @@ verbose = click.option(
 no_color = click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
 
 
-def use_color(ctx: click.Context | None = None) -> bool:
+def use_color(ctx: click.Context | None = None, stream: TextIO | None = None) -> bool:
     """The one colour decision: only on a terminal, never with NO_COLOR or --no-color.
 
-    The group makes it once and stores it on its context (click's own `color` too, so
-    `click.echo` and `secho` follow it); a command asks here."""
+    The group makes it once, for stdout, and stores it on its context (click's own `color`
+    too, so `click.echo` and `secho` follow it); a command asks here. Text written to another
+    `stream` (stderr) is coloured only when that stream is a terminal as well: with the
+    decision made for stdout, `2> plan.log` would otherwise fill the file with escapes."""
     ctx = ctx or click.get_current_context(silent=True)
     root = ctx.find_root() if ctx is not None else None
     if root is not None and root.color is not None:
-        return bool(root.color)
-    return decide_color(no_color=False)
+        decided = bool(root.color)
+    else:
+        decided = decide_color(no_color=False)
+    return decided and (stream is None or stream is sys.stdout or stream.isatty())
 
 
 def decide_color(*, no_color: bool) -> bool:

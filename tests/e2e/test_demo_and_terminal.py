@@ -155,3 +155,33 @@ def test_apply_shows_progress_on_a_terminal_and_results_on_stdout(account: Accou
     assert process.returncode == 0
     assert b"[1/3]" in terminal and b"[3/3]" in terminal, terminal
     assert b"[1/3]" not in out and b"Apply complete: 3 done" in out
+
+
+def test_apply_json_on_a_terminal_writes_the_plan_to_a_redirected_stderr_without_colour(
+    account: Account,
+) -> None:
+    """`apply --format json 2> plan.log` at a terminal: stdout is the terminal (colour is
+    allowed there), but the plan goes to stderr, a file, which must get no escape codes."""
+    account.write_config(
+        {
+            "version": 1,
+            "merchants": [{"name": "Acme", "stores": [{"name": "Acme US", "marketplace": "US"}]}],
+        }
+    )
+    env = {k: v for k, v in account.env.items() if k != "NO_COLOR"}
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, "apply", "stores.yaml", "--auto-approve", "--format", "json"],
+        env=env,
+        cwd=account.workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    _, err = process.communicate(timeout=120)
+    terminal = read_rest(master)
+    os.close(master)
+    assert process.returncode == 0, err
+    assert b'"ok": 2' in terminal
+    assert b'+ create store "Acme US"' in err and b"\x1b[" not in err, err

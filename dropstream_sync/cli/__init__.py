@@ -65,6 +65,7 @@ class LazyGroup(click.Group):
         module = importlib.import_module(entry[0])
         command = getattr(module, entry[1])
         assert isinstance(command, click.Command)
+        options.accept_group_options(command)
         return command
 
     def resolve_command(
@@ -96,26 +97,10 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
-    # The one colour decision, made once; click's echo and the renderers follow it.
+    # The one colour decision, made once (a command's own --no-color takes it back, in
+    # options.py); click's echo and the renderers follow it.
     ctx.color = options.decide_color(no_color=no_color)
-    _configure_logging(verbose)
-
-
-def _configure_logging(verbose: int) -> None:
-    """-v: the tool's own progress (phases, pages read, retries and why); -vv: also each
-    request (our own redacted line); -vvv: also httpx's and httpcore's internals."""
-    # Imported here: `--help` and `--version` never get this far, and logging (with the
-    # traceback and string modules it pulls in) is a tenth of their start-up.
-    import logging
-
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request at INFO and httpcore its connection steps at DEBUG: they
-    # would bury -v's progress and duplicate -vv's request lines.
-    for library in ("httpx", "httpcore", "asyncio"):
-        logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
+    options.configure_logging(verbose)
 
 
 def main(argv: list[str] | None = None) -> None:

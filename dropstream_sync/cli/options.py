@@ -31,6 +31,72 @@ verbose = click.option(
 no_color = click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set).")
 
 
+def configure_logging(verbose: int) -> None:
+    """-v: the tool's own progress (phases, pages read, retries and why); -vv: also each
+    request (our own redacted line); -vvv: also httpx's and httpcore's internals."""
+    # Imported here: `--help` and `--version` never get this far, and logging (with the
+    # traceback and string modules it pulls in) is a tenth of their start-up.
+    import logging
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Set apart from basicConfig, which configures once: `-v` after the command raises
+    # the level the group set before it.
+    logging.getLogger().setLevel(level)
+    # httpx logs every request at INFO and httpcore its connection steps at DEBUG: they
+    # would bury -v's progress and duplicate -vv's request lines.
+    for library in ("httpx", "httpcore", "asyncio"):
+        logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
+
+
+# -- the group's options, also after the command ---------------------------------------------
+# `plan stores/ --no-color` and `apply stores/ -v` are how Terraform users (and the GitHub
+# Action, whose `args` follow the paths) write them. The group has already decided colour and
+# logging when a command's options are read, so these callbacks revise that decision.
+
+
+def _no_color_after(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().color = False
+
+
+def _verbose_after(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        root = ctx.find_root()
+        total = value + (root.obj.get("verbose", 0) if isinstance(root.obj, dict) else 0)
+        if isinstance(root.obj, dict):
+            root.obj["verbose"] = total
+        configure_logging(total)
+
+
+def accept_group_options(command: click.Command) -> None:
+    """Give `command` (and a group's subcommands) the group's `--no-color` and `-v`."""
+    names = {name for param in command.params for name in param.opts}
+    if "--no-color" not in names:
+        command.params.append(
+            click.Option(
+                ["--no-color"],
+                is_flag=True,
+                expose_value=False,
+                callback=_no_color_after,
+                help="No colour (also: NO_COLOR set).",
+            )
+        )
+    if "--verbose" not in names:
+        command.params.append(
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                expose_value=False,
+                callback=_verbose_after,
+                help="More log output on stderr (-vv: HTTP debug).",
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_group_options(sub)
+
+
 def use_color(ctx: click.Context | None = None, stream: TextIO | None = None) -> bool:
     """The one colour decision: only on a terminal, never with NO_COLOR or --no-color.
 

@@ -185,3 +185,28 @@ def test_apply_json_on_a_terminal_writes_the_plan_to_a_redirected_stderr_without
     assert process.returncode == 0, err
     assert b'"ok": 2' in terminal
     assert b'+ create store "Acme US"' in err and b"\x1b[" not in err, err
+
+
+def test_no_color_and_verbose_are_taken_after_the_command_too(tmp_path: Path) -> None:
+    """`plan stores.yaml --no-color -v`, as Terraform users write it (and as the GitHub
+    Action passes its `args`, after the paths): no colour on the terminal, -v's progress on
+    stderr. Before, both were "No such option" (exit 1) unless written before `plan`."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    config = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
+    args = ["plan", config, "--sandbox", str(tmp_path / "sb")]
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, *args, "--no-color", "-v"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    _, err = process.communicate(timeout=120)
+    terminal = read_rest(master)
+    os.close(master)
+    assert process.returncode == 0, err
+    assert b'+ create store "Acme Outdoors US"' in terminal and b"\x1b[" not in terminal
+    assert b"INFO dropstream_sync: reading the live account" in err

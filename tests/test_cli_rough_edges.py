@@ -214,3 +214,51 @@ def test_a_plan_saved_under_any_name_is_applied_as_a_plan(
     assert not [c for c in json.loads(out)["changes"] if c["kind"] == "create_store"]
     code, _, err = run(capsys, "apply", saved, EXAMPLE, "--sandbox", sandbox)
     assert code == 1 and "a saved plan cannot be mixed with config paths" in err
+
+
+_CLI_MD = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+def _documented_keys(heading: str) -> dict[str, set[str]]:
+    """The backticked keys of the first column of each table under `heading` in cli.md,
+    by the table's own first header cell."""
+    section = _CLI_MD.read_text(encoding="utf-8").split(heading, 1)[1].split("\n## ", 1)[0]
+    tables: dict[str, set[str]] = {}
+    header = ""
+    for line in section.splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            header = "" if not line.startswith("|") else header
+            continue
+        first = line.split("|")[1]
+        if not header:
+            header = first.strip()
+            tables[header] = set()
+            continue
+        tables[header] |= {k for k in first.split("`")[1::2] if k.isidentifier()}
+    return tables
+
+
+def test_the_apply_result_document_has_the_keys_cli_md_documents(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`apply --format json` is a machine output: its fields are documented in cli.md (they
+    were in no document before), and the implementation and the page name the same ones."""
+    code, out, err = run(
+        capsys,
+        "apply",
+        EXAMPLE,
+        "--sandbox",
+        str(tmp_path / "sb"),
+        "--auto-approve",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    tables = _documented_keys("### The result document (`apply --format json`)")
+    assert tables["key"] == set(result)
+    summary_row = next(r for r in _CLI_MD.read_text().splitlines() if r.startswith("| `summary`"))
+    assert set(result["summary"]) == set(summary_row.split("|")[2].split("`")[1::2])
+    assert tables["`results[]` key"] == set(result["results"][0])
+    invites = [r for r in result["results"] if r["kind"] == "invite"]
+    assert invites and all(isinstance(r["created_id"], int) for r in invites)

@@ -27,6 +27,19 @@ def test_version_prints_the_package_version() -> None:
     assert __version__ in result.stdout
 
 
+def test_python_m_runs_the_same_command_line() -> None:
+    """`python -m dropstream_sync.cli` from a checkout (no script installed); before, it was
+    "'dropstream_sync.cli' is a package and cannot be directly executed" (exit 1)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dropstream_sync.cli", "plan", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: dropstream-sync plan [OPTIONS] PATH...")
+
+
 def test_help_lists_every_command_with_examples() -> None:
     result = run("--help")
     assert result.returncode == 0

@@ -262,3 +262,20 @@ def test_the_apply_result_document_has_the_keys_cli_md_documents(
     assert tables["`results[]` key"] == set(result["results"][0])
     invites = [r for r in result["results"] if r["kind"] == "invite"]
     assert invites and all(isinstance(r["created_id"], int) for r in invites)
+
+
+def test_import_output_into_a_new_config_folder_as_onboarding_writes_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/onboarding.md's first commands: `import --output stores/all.yaml` in a fresh
+    repository, then `validate stores/` and `plan stores/ --detailed-exitcode` (exit 0).
+    Before, import stopped with "cannot write stores/all.yaml: No such file or directory"."""
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "apply", EXAMPLE, "--sandbox", "--auto-approve")[0] == 0
+    code, _, err = run(capsys, "import", "--sandbox", "--output", "stores/all.yaml")
+    assert code == 0, err
+    assert "Wrote stores/all.yaml: 4 merchants, 13 stores." in err
+    assert run(capsys, "validate", "stores/")[0] == 0
+    code, out, err = run(capsys, "plan", "stores/", "--sandbox", "--detailed-exitcode")
+    assert code == 0, err
+    assert "No changes." in out

@@ -42,6 +42,9 @@ def import_(
         click.echo(imported.text, nl=False)
     else:
         try:
+            # `import --output stores/all.yaml` starts the config folder (docs/onboarding.md's
+            # first commands), so the folder is made when it is missing.
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
             Path(output).write_text(imported.text, encoding="utf-8")
         except OSError as exc:
             raise SettingsError(f"cannot write {output}: {exc.strerror}") from None

@@ -279,3 +279,21 @@ def test_import_output_into_a_new_config_folder_as_onboarding_writes_it(
     code, out, err = run(capsys, "plan", "stores/", "--sandbox", "--detailed-exitcode")
     assert code == 0, err
     assert "No changes." in out
+
+
+def test_a_markdown_plan_not_saved_cites_no_plan_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan --format markdown` without `--out` saves nothing, so its hints must not send
+    the reader to `dropstream-sync show plan.json` (a file that does not exist); with
+    `--out FILE` they cite FILE."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", "--format", "markdown")
+    assert code == 0, err
+    assert "pending" in out and "show plan.json" not in out and not Path("plan.json").exists()
+    assert "`--show-pending` lists each" in out
+    code, out, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", "--format", "markdown", "--out", "saved.json"
+    )
+    assert code == 0, err
+    assert "`dropstream-sync show saved.json --show-pending` lists each" in out

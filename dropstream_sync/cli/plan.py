@@ -59,7 +59,7 @@ def echo_plan(plan: Plan, fmt: str, *, show_pending: bool, plan_file: str | None
         sys.stdout,
         color=options.use_color(),
         show_pending=show_pending,
-        plan_file=plan_file or "plan.json",
+        plan_file=plan_file,
     )
 
 

@@ -21,11 +21,12 @@ class Options(TypedDict, total=False):
     one that has no use for one ignores it).
 
     `show_pending`: list every pending item, not one line of counts per merchant.
-    `plan_file`: the saved plan's name, which a format may cite (`show FILE`)."""
+    `plan_file`: the saved plan's name, which a format may cite (`show FILE`); None when
+    the plan was not saved (`plan` without `--out`)."""
 
     color: bool
     show_pending: bool
-    plan_file: str
+    plan_file: str | None
 
 
 class Renderer(Protocol):

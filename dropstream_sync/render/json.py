@@ -13,7 +13,11 @@ def _encoder() -> json.JSONEncoder:
 
 
 def render_json(
-    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+    plan: Plan,
+    *,
+    color: bool = False,
+    show_pending: bool = False,
+    plan_file: str | None = "plan.json",
 ) -> str:
     """The keywords are accepted, like every renderer's, and ignored: JSON is for machines
     and keeps every pending item."""

@@ -66,11 +66,22 @@ def _merchant_block(group: MerchantRows) -> str:
 
 
 def render_markdown(
-    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+    plan: Plan,
+    *,
+    color: bool = False,
+    show_pending: bool = False,
+    plan_file: str | None = "plan.json",
 ) -> str:
     """`color` is accepted, like every renderer's, and ignored: GitHub colours the diff.
-    `plan_file` is the saved plan the comment cites for what it leaves out."""
-    show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
+    `plan_file` is the saved plan the comment cites for what it leaves out; None when the
+    plan was not saved, and then the comment says how to save it instead of naming a file
+    that does not exist."""
+    if plan_file is None:
+        show = f"{_code('dropstream-sync show plan.json')} (save it with `--out plan.json`)"
+        listed = _code("--show-pending")
+    else:
+        show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
+        listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
     s = plan.summary()
     head = [MARKER, "### dropstream-sync plan", ""]
     if plan.blocked:
@@ -118,7 +129,6 @@ def render_markdown(
             tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): see {show}_")
         tail.append("")
     if plan.pending and not show_pending:
-        listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
         tail.append(f"_Pending items are counted per merchant: {listed} lists each._")
         tail.append("")
     tail.append(f"<sub>config {plan.config_digest[:19]} · live {plan.live_fingerprint[:19]}</sub>")

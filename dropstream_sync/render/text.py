@@ -16,7 +16,11 @@ COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "cyan", "…": "bright_
 
 
 def render_text(
-    plan: Plan, *, color: bool = False, show_pending: bool = False, plan_file: str = "plan.json"
+    plan: Plan,
+    *,
+    color: bool = False,
+    show_pending: bool = False,
+    plan_file: str | None = "plan.json",
 ) -> str:
     """`plan_file` is accepted, like every renderer's, and unused: text cites no file."""
 

@@ -297,3 +297,11 @@ def test_a_markdown_plan_not_saved_cites_no_plan_file(
     )
     assert code == 0, err
     assert "`dropstream-sync show saved.json --show-pending` lists each" in out
+
+
+def test_demo_refuses_a_negative_number_of_approvals(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo --approve -2` approved all invites but the last two ("8 merchants approve");
+    a count below 0 is a usage error."""
+    code, out, err = run(capsys, "demo", "--approve", "-2")
+    assert code == 1 and out == ""
+    assert "Invalid value for '--approve': -2 is not in the range x>=0." in err

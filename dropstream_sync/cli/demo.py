@@ -58,7 +58,8 @@ def _echo_head(lines: list[str], keep: int, last: str | None = None) -> None:
 )
 @click.option(
     "--approve",
-    type=int,
+    # A negative count would slice from the end: -2 approved all but the last two.
+    type=click.IntRange(min=0),
     default=3,
     show_default=True,
     help="How many invites to approve as the merchants.",

@@ -413,6 +413,9 @@ class Applier:
         self._audit = audit
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
+        # What a change of several requests made before a later request failed (change id ->
+        # the object's id and what it means): its result then says so, not just "failed".
+        self._partly: dict[str, tuple[int, str]] = {}
         self._outcome: dict[str, Outcome] = {}
         self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
@@ -494,15 +497,29 @@ class Applier:
             effect = await _HANDLERS[change.kind](self, change, self._clock())
         except asyncio.CancelledError:
             # Stopped at once (a second signal): what was sent may have committed.
-            return ChangeResult(change, UNKNOWN, INTERRUPTED, seconds=time.monotonic() - started)
+            made, what = self._partly.pop(change.id, (None, None))
+            return ChangeResult(
+                change,
+                UNKNOWN,
+                INTERRUPTED,
+                created_id=made,
+                seconds=time.monotonic() - started,
+                target_id=made,
+                note=what,
+            )
         except DropstreamSyncError as exc:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
+            made, what = self._partly.pop(change.id, (None, None))
             return ChangeResult(
                 change,
                 UNKNOWN if committed else FAILED,
                 str(exc),
+                created_id=made,
                 seconds=time.monotonic() - started,
+                target_id=made,
+                note=what,
             )
+        self._partly.pop(change.id, None)
         if effect.ref_id is not None:
             self._created[change.id] = effect.ref_id
         return ChangeResult(
@@ -680,6 +697,13 @@ class Applier:
         d = change.detail_as(CreateConnection)
         c = self._client
         connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id, d.name)
+        # Billed from now on, whatever the channel and enable requests below answer: a
+        # failure after this point must not read as though nothing was made.
+        self._partly[change.id] = (
+            connection_id,
+            f"connection {connection_id} was created, billed from now on; the next apply "
+            "finishes it",
+        )
         if d.channels:
             # Known only now that the connection exists: one read of its channels, then a
             # PATCH for each the config wants otherwise. Before the connection is enabled,

@@ -174,3 +174,48 @@ def test_the_real_client_reports_a_lost_create_whose_recovery_read_failed_as_unk
         assert [c.kind for c in second.changes] == ["invite"]  # the store did take effect
         assert honest.run(apply_plan(second, honest.aio)).ok
         assert plan_live(honest).changes == ()
+
+
+def test_a_connection_made_before_its_enable_failed_is_recorded_as_made_and_billed(
+    tmp_path: Path,
+) -> None:
+    """create_connection is several requests: POST /connections, then the PATCH that
+    enables it. When the PATCH is refused the change fails, but the connection exists and
+    is billed: the line, the JSON result and the audit log name it (before, its created_id
+    was null and nothing said a billed connection had been made)."""
+    import asyncio
+
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "sandbox")
+
+    async def authorized_store() -> None:
+        async with box.observer_writer() as client:
+            cid = await client.create_customer("Acme")
+            sid = await client.create_store(cid, "Acme US", "ATVPDKIKX0DER", StoreSettings())
+            request = await client.create_authorization_request(sid, "ops@acme.example")
+            await box.admin("POST", f"/_sandbox/authorization_requests/{request.id}/complete", {})
+
+    asyncio.run(authorized_store())
+    client = SyncWriteClient(box.writer())
+    with client:
+        planned = plan_live(client)
+        assert [c.kind for c in planned.changes] == ["create_connection"]
+        box.wire.fail("PATCH", r"/connections/\d+", 422, body={"error": "Enabling refused."})
+        with AuditLog(tmp_path / "audit.jsonl") as audit:
+            report = client.run(apply_plan(planned, client.aio, audit=audit))
+        (connection,) = client.read_live().connections
+        # What the note promises: the next apply finishes it.
+        again = plan_live(client)
+        assert [c.kind for c in again.changes] == ["enable"]
+        assert client.run(apply_plan(again, client.aio)).ok
+        assert client.read_live().connections[0].enabled
+    (result,) = report.results
+    assert result.outcome == Outcome.FAILED and "Enabling refused." in (result.error or "")
+    assert result.created_id == connection.id and not connection.enabled
+    assert f"(connection {connection.id}) (connection {connection.id} was created" in result.line()
+    assert "billed" in result.line()
+    (record,) = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert record["outcome"] == "failed" and record["created_id"] == connection.id
+    assert record["target"] == {"type": "connection", "id": connection.id}
+    assert "billed" in record["note"]

@@ -415,7 +415,7 @@ class Applier:
         self._created: dict[str, int] = {}
         # What a change of several requests made before a later request failed (change id ->
         # the object's id and what it means): its result then says so, not just "failed".
-        self._partly: dict[str, tuple[int, str]] = {}
+        self._partly: dict[str, tuple[int | None, str]] = {}
         self._outcome: dict[str, Outcome] = {}
         self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
@@ -686,6 +686,12 @@ class Applier:
         d = change.detail_as(Reinvite)
         if d.cancel_request_id is not None:
             await self._client.cancel_authorization_request(d.cancel_request_id)
+            # The merchant's old link is dead from here on, even if the new one is not sent.
+            self._partly[change.id] = (
+                None,
+                f"request {d.cancel_request_id} was canceled first, so its link no longer "
+                "works; the next apply invites again",
+            )
         return await self._request(d.store_id, d.email)
 
     async def _request(self, store_id: int, email: str) -> Effect:

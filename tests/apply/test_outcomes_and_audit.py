@@ -219,3 +219,38 @@ def test_a_connection_made_before_its_enable_failed_is_recorded_as_made_and_bill
     assert record["outcome"] == "failed" and record["created_id"] == connection.id
     assert record["target"] == {"type": "connection", "id": connection.id}
     assert "billed" in record["note"]
+
+
+def test_a_reinvite_whose_new_request_failed_says_the_old_link_was_canceled(
+    tmp_path: Path,
+) -> None:
+    """A reinvite to a changed email cancels the pending request, then sends a new one.
+    When the new one is refused, the merchant's old link is already dead: the result says
+    so (before, only the refusal was recorded, as though the old invite still stood)."""
+    import asyncio
+
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "sandbox")
+
+    async def pending_to_the_old_address() -> int:
+        async with box.observer_writer() as client:
+            cid = await client.create_customer("Acme")
+            sid = await client.create_store(cid, "Acme US", "ATVPDKIKX0DER", StoreSettings())
+            return (await client.create_authorization_request(sid, "old@acme.example")).id
+
+    old = asyncio.run(pending_to_the_old_address())
+    client = SyncWriteClient(box.writer())
+    with client:
+        planned = plan_live(client)
+        assert [c.kind for c in planned.changes] == ["reinvite"]
+        box.wire.fail("POST", r"/stores/\d+/authorization_requests", 422, body={"error": "No."})
+        with AuditLog(tmp_path / "audit.jsonl") as audit:
+            report = client.run(apply_plan(planned, client.aio, audit=audit))
+        assert client.read_live().authorization_requests == ()
+        assert [c.kind for c in plan_live(client).changes] == ["invite"]
+    (result,) = report.results
+    assert result.outcome == Outcome.FAILED and result.created_id is None
+    assert f"request {old} was canceled first, so its link no longer works" in result.line()
+    (record,) = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert record["outcome"] == "failed" and f"request {old} was canceled" in record["note"]

@@ -249,3 +249,31 @@ def test_completion_offers_commands_and_their_options() -> None:
         }
     )
     assert "plain,--detailed-exitcode" in options.splitlines()
+
+
+def synopses() -> dict[str, str]:
+    """cli.md's one-line synopsis of each command (`plan PATH... [--out FILE] ...`)."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for segment in re.findall(r"`([a-z][^`\n]*\[--[^`\n]*)`", text):
+        words = segment.split()
+        name = " ".join(words[:2]) if f"{words[0]} {words[1]}" in COMMANDS else words[0]
+        if name in COMMANDS and not segment.startswith(f"{name} --sandbox"):
+            found.setdefault(name, segment)
+    return found
+
+
+SYNOPSES = synopses()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in COMMANDS if not n.startswith("sandbox ") or n == "sandbox serve")
+)
+def test_each_synopsis_in_the_cli_reference_lists_every_option(name: str) -> None:
+    """The synopsis is what a reader scans for a flag: `doctor`'s lacked `--max-rate`."""
+    if not long_options(COMMANDS[name]) - {"--no-color", "--verbose"}:
+        return
+    assert name in SYNOPSES, f"docs/cli.md has no synopsis of {name!r}"
+    words = set(re.findall(r"--[a-z-]+", SYNOPSES[name]))
+    missing = long_options(COMMANDS[name]) - {"--no-color", "--verbose"} - words
+    assert not missing, f"the synopsis of {name!r} in docs/cli.md lacks {sorted(missing)}"

@@ -305,3 +305,28 @@ def test_demo_refuses_a_negative_number_of_approvals(capsys: pytest.CaptureFixtu
     code, out, err = run(capsys, "demo", "--approve", "-2")
     assert code == 1 and out == ""
     assert "Invalid value for '--approve': -2 is not in the range x>=0." in err
+
+
+def test_apply_with_stdin_closed_is_not_on_a_terminal_and_needs_auto_approve(
+    tmp_path: Path,
+) -> None:
+    """A job started with its stdin closed (`<&-`; Python's sys.stdin is then None) is not
+    on a terminal: apply refuses without --auto-approve, in one line. Before, it ended in a
+    traceback (AttributeError: 'NoneType' object has no attribute 'isatty')."""
+    import os
+    import subprocess
+    import sys
+
+    cli_cmd = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+    done = subprocess.run(
+        [*cli_cmd, "apply", EXAMPLE, "--sandbox", str(tmp_path / "sb")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        "error: not on a terminal: add --auto-approve to apply without asking"
+    )

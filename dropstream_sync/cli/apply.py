@@ -98,7 +98,7 @@ class _Terminal(ApplyHooks):
         self.fmt = fmt
         self.auto_approve = auto_approve
         self.said: list[Problem] = []  # the config's warnings, said as it loaded
-        self.progress = sys.stderr.isatty()
+        self.progress = options.is_terminal(sys.stderr)
         self.done = self.total = 0
 
     def warning(self, problem: Problem) -> None:
@@ -116,7 +116,7 @@ class _Terminal(ApplyHooks):
     def confirm(self, plan: Plan) -> bool:
         if self.auto_approve:
             return True
-        if not sys.stdin.isatty():
+        if not options.is_terminal(sys.stdin):
             raise DropstreamSyncError(
                 "not on a terminal: add --auto-approve to apply without asking "
                 "(or save a plan with `plan --out` and apply that file)"

@@ -113,6 +113,15 @@ def use_color(ctx: click.Context | None = None, stream: TextIO | None = None) ->
     return decided and (stream is None or stream is sys.stdout or stream.isatty())
 
 
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether `stream` is a terminal. A standard stream that was closed when the tool
+    started (`<&-`: Python's `sys.stdin` is then None) is not one."""
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed since
+        return False
+
+
 def decide_color(*, no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 

@@ -330,3 +330,24 @@ def test_apply_with_stdin_closed_is_not_on_a_terminal_and_needs_auto_approve(
     assert done.stderr.splitlines()[-1].startswith(
         "error: not on a terminal: add --auto-approve to apply without asking"
     )
+
+
+def test_sandbox_reset_with_stdin_closed_asks_for_yes_instead_of_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """`sandbox reset` without --yes asks; with stdin closed there is nobody to ask. Before,
+    click's prompt ended in a traceback (RuntimeError: input(): lost sys.stdin)."""
+    import os
+    import subprocess
+    import sys
+
+    cli_cmd = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+    done = subprocess.run(
+        [*cli_cmd, "sandbox", "reset", "--state", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == "error: nobody to ask (stdin is closed): add --yes to empty it\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -230,6 +231,9 @@ def clock(url: str | None, admin_key: str | None, state: str, advance: str | Non
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @options.sandbox_control
 def reset(url: str | None, admin_key: str | None, state: str, yes: bool) -> None:
+    if not yes and sys.stdin is None:
+        # Started with stdin closed (<&-): there is nobody to ask, and input() would raise.
+        raise options.CommandFailed("nobody to ask (stdin is closed): add --yes to empty it")
     if not yes and not click.confirm("Empty every sandbox account?", err=True):
         raise click.Abort()
     _control(url, admin_key, state, lambda admin: admin.reset())

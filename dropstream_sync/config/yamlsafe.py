@@ -242,6 +242,9 @@ class _Walker:
         self._aliases = aliases
         self._seen: set[int] = set()
         self._repeats = 0
+        # The collections being built, each an ancestor of the next: through an alias a node
+        # can contain itself (`a: &a [*a]`), which no count of visits would ever stop.
+        self._open: set[int] = set()
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         if self._aliases:
@@ -274,6 +277,11 @@ class _Walker:
                 )
             )
             return None
+        if self._aliases:
+            return self._aliased_collection(node, path)
+        return self._collection(node, path)
+
+    def _collection(self, node: yaml.Node, path: PathKey) -> Any:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         items = node.value
@@ -282,6 +290,33 @@ class _Walker:
             out.append(self.build(item, (*path, i)))
             if not self._aliases:
                 items[i] = None  # see _mapping
+        return out
+
+    def _aliased_collection(self, node: yaml.Node, path: PathKey) -> Any:
+        """A collection of a file with aliases: _check_depth read the file as written, but an
+        alias puts a whole anchored collection (itself perhaps holding aliases) at the depth
+        where it is used, and may name a collection it is inside of. Either would recurse
+        until Python gives up, so both are refused here, where the depth is the one built."""
+        line, column = _mark(node)
+        if id(node) in self._open:
+            raise YamlProblem(
+                line,
+                column,
+                path,
+                "an alias refers to the anchored value it is inside of (a value that "
+                "contains itself)",
+            )
+        if len(path) >= MAX_DEPTH:
+            raise YamlProblem(
+                line,
+                column,
+                path,
+                f"nested deeper than {MAX_DEPTH} levels once its aliases are expanded "
+                "(a config needs 6)",
+            )
+        self._open.add(id(node))
+        out = self._collection(node, path)
+        self._open.discard(id(node))
         return out
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:

@@ -238,9 +238,12 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
 }
 
 
-# check-jsonschema expands the first for minutes and crashes on the second (RecursionError);
-# the tool refuses both at once (their own tests).
-NOT_FOR_CHECK_JSONSCHEMA: Final = frozenset({"alias_bomb", "nested_500_levels"})
+# check-jsonschema expands the first for minutes and crashes on the second and the third
+# (RecursionError); the fourth is too deep only once expanded, which a schema cannot say. The
+# tool refuses each at once (their own tests).
+NOT_FOR_CHECK_JSONSCHEMA: Final = frozenset(
+    {"alias_bomb", "nested_500_levels", "alias_recursive", "alias_nested_too_deep"}
+)
 
 
 def _schema_error_paths(files: list[Path]) -> tuple[dict[str, set[str]], set[str]]:

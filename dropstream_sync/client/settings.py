@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,20 +131,39 @@ class ClientSettings:
     limits: Limits = field(default_factory=Limits)
 
 
+# What a URL holds before an `@` (its login, `user:password@`), wherever it is written:
+# a URL refused for another reason is still shown without it.
+_LOGIN_IN_URL: Final = re.compile(r"^([^/@]*?//)?[^/?#]*@")
+
+
+def _shown(url: str) -> str:
+    """The URL as an error message may quote it: without a login (`***@`)."""
+    return repr(_LOGIN_IN_URL.sub(lambda m: f"{m.group(1) or ''}***@", url))
+
+
 def check_api_url(url: str) -> str:
     """The URL without a trailing slash; refuses plain http:// except to loopback."""
     text = url.strip()
     try:
         parsed = httpx.URL(text)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise SettingsError(f"invalid API URL {text!r}: {exc}") from None
-    if parsed.scheme not in ("https", "http") or not parsed.host:
-        raise SettingsError(
-            f"invalid API URL {text!r}: it must start with https:// and name a host"
-        )
-    if parsed.userinfo:
+        # httpx's reason quotes no part of the URL but the offending character.
+        raise SettingsError(f"invalid API URL {_shown(text)}: {exc}") from None
+    if parsed.userinfo or _LOGIN_IN_URL.match(text):
         raise SettingsError(
             "the API URL must not contain a login; " + CREDENTIALS_HINT + " instead"
+        )
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        raise SettingsError(
+            f"invalid API URL {_shown(text)}: it must start with https:// and name a host"
+        )
+    if parsed.query or parsed.fragment or "?" in text or "#" in text:
+        # Every request's path is joined to the URL: with a `?` or `#` in it, the paths
+        # would land in the query or the fragment. And a key passed in a query would be
+        # echoed in every message that names the URL; so neither is shown.
+        raise SettingsError(
+            "the API URL must not have a query (?...) or a fragment (#...): give the "
+            "service's base URL, such as https://api.getdropstream.com"
         )
     if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise SettingsError(

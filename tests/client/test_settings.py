@@ -15,6 +15,7 @@ from dropstream_sync.client import (
     settings_from_env,
 )
 from dropstream_sync.errors import SettingsError
+from tests.cli_in_process import EXAMPLE, run
 
 LOGIN = {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD": "pw"}
 
@@ -63,6 +64,43 @@ def test_a_login_inside_the_url_is_refused_without_echoing_it() -> None:
         check_api_url("https://ops:hunter2@api.example")
     assert "hunter2" not in str(caught.value)
     assert "DROPSTREAM_USERNAME" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://ops:hunter2@api.example",
+        "https://ops:hunter2@",
+        "ops:hunter2@api.example",
+        "https://ops:hunter2@api.example\x1b[31m",
+    ],
+)
+def test_a_login_in_a_url_refused_for_another_reason_is_not_echoed_either(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        check_api_url(url)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.example/?api_key=hunter2", "https://api.example/#hunter2", "https://a?"]
+)
+def test_a_url_with_a_query_or_fragment_is_refused_without_echoing_it(url: str) -> None:
+    with pytest.raises(SettingsError, match="must not have a query") as caught:
+        check_api_url(url)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_url_with_a_query_is_one_error_line_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The request paths were joined into the query (`POST /?k=v/auth/token`), which the
+    # read-only plan client refused with a traceback.
+    for name, value in LOGIN.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9/?k=v")
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.startswith("error: the API URL must not have a query")
 
 
 def test_missing_credentials_say_which_variables_to_set() -> None:

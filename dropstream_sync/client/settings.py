@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import re
 import stat
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,12 +205,49 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
             raise SettingsError(
                 f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or {ENV_PASSWORD_FILE}"
             )
+        _check_text(ENV_USERNAME, username)
+        _check_text(ENV_PASSWORD_FILE if password_file else ENV_PASSWORD, password)
         return BasicCredentials(username, Secret(password))
     if token:
+        _check_token(token)
         return TokenCredentials(Secret(token))
     if password or password_file:
         raise SettingsError(f"a password is set but {ENV_USERNAME} is not: set it too")
     raise SettingsError(f"no DropStream credentials: {CREDENTIALS_HINT}")
+
+
+def _check_text(name: str, value: str) -> None:
+    """A login is sent as UTF-8: a byte of the environment that is not UTF-8 (Python keeps
+    it as a lone surrogate) cannot be, and failed deep in the client with a traceback. The
+    message gives the position, never the value."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SettingsError(
+            f"{name} is not UTF-8 text (a byte that is not UTF-8 at character "
+            f"{exc.start + 1}): set it as UTF-8"
+        ) from None
+
+
+# RFC 6750's b64token, the characters of every bearer token (a JWT among them).
+_TOKEN_CHARS: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_TOKEN_SET: Final = frozenset(string.ascii_letters + string.digits + "-._~+/=")
+
+
+def _check_token(token: str) -> None:
+    """A token goes into an HTTP header as is: a character no token has (a space, a
+    non-ASCII letter, a line break) was either refused by the server as an invalid token or
+    could not be sent at all (a traceback). The message never quotes the token."""
+    if _TOKEN_CHARS.fullmatch(token):
+        return
+    if token.lower().startswith("bearer "):
+        raise SettingsError(f"{ENV_TOKEN} holds 'Bearer ' and the token: set it to the token alone")
+    # The first character outside the set, else an `=` before the end (padding only ends it).
+    at = next((i for i, char in enumerate(token) if char not in _TOKEN_SET), token.find("="))
+    raise SettingsError(
+        f"{ENV_TOKEN} is not a bearer token: character {at + 1} is not one a token can hold "
+        "(letters, digits and - . _ ~ + / =, no spaces)"
+    )
 
 
 def _read_password_file(path: str) -> str:
@@ -220,6 +258,11 @@ def _read_password_file(path: str) -> str:
     except OSError as exc:
         raise SettingsError(
             f"cannot read {ENV_PASSWORD_FILE} {path!r}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{ENV_PASSWORD_FILE} {path!r} is not UTF-8 text (byte {exc.start + 1}): save it "
+            "as UTF-8"
         ) from None
     # Files written by editors or `echo` end with a newline that is not part of the password.
     password = text.rstrip("\r\n")

@@ -103,6 +103,54 @@ def test_a_url_with_a_query_is_one_error_line_from_the_command_line(
     assert err.startswith("error: the API URL must not have a query")
 
 
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        # A byte that is not UTF-8 (Python keeps it as a lone surrogate): the login could
+        # not be encoded, a UnicodeEncodeError traceback.
+        ({"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD": "hunter\udce9"}, "PASSWORD is"),
+        ({"DROPSTREAM_USERNAME": "ops\udce9", "DROPSTREAM_PASSWORD": "hunter2"}, "USERNAME is"),
+        # A token with a letter no header can carry: a traceback from httpx; with a space, a
+        # 401 that blamed expiry.
+        ({"DROPSTREAM_TOKEN": "hunter2-tökén"}, "TOKEN is not a bearer token"),
+        ({"DROPSTREAM_TOKEN": "hunter2 x"}, "TOKEN is not a bearer token"),
+        ({"DROPSTREAM_TOKEN": "Bearer hunter2"}, "set it to the token alone"),
+    ],
+)
+def test_a_credential_that_cannot_be_sent_is_one_error_line_without_it(
+    env: dict[str, str],
+    says: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9")
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.startswith("error: DROPSTREAM_") and says in err, err
+    assert "hunter" not in out + err
+
+
+def test_a_password_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_bytes(b"hunter\xe92\n")
+    with pytest.raises(SettingsError, match="is not UTF-8 text") as caught:
+        settings_from_env(
+            None, {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD_FILE": str(secret)}
+        )
+    assert "hunter" not in str(caught.value)
+
+
+def test_a_jwt_is_a_bearer_token() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJlPQ-_=="
+    s = settings_from_env(None, {"DROPSTREAM_TOKEN": jwt})
+    assert isinstance(s.credentials, TokenCredentials)
+    assert s.credentials.token.reveal() == jwt
+
+
 def test_missing_credentials_say_which_variables_to_set() -> None:
     with pytest.raises(SettingsError) as caught:
         settings_from_env(None, {})

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -365,6 +367,17 @@ class Plan:
         except json.JSONDecodeError as exc:
             raise PlanFileError(
                 f"{source}:{exc.lineno}:{exc.colno}: not a JSON plan: {exc.msg}"
+            ) from None
+        except ValueError:
+            # Not a syntax error: Python refuses to read an integer of more than 4,300 digits
+            # (a guard against slow conversions), which no plan ever holds.
+            found = re.search(f"[0-9]{{{sys.get_int_max_str_digits() + 1},}}", text)
+            start = found.start() if found else 0
+            line = text.count("\n", 0, start) + 1
+            col = start - text.rfind("\n", 0, start)
+            raise PlanFileError(
+                f"{source}:{line}:{col}: not a dropstream-sync plan: a number of "
+                f"{len(found.group()) if found else 'too many'} digits"
             ) from None
         except RecursionError:
             # Python's JSON reader recurses per level and gives up near a thousand; a plan

@@ -153,3 +153,16 @@ def test_json_nested_absurdly_deep_is_a_clear_error_not_a_recursion_error() -> N
         Plan.from_json(text, SOURCE)
     message = str(caught.value)
     assert message.startswith(f"{SOURCE}:1:") and "nested deeper than" in message
+
+
+def test_a_number_too_long_for_python_to_read_is_a_clear_error_not_a_value_error() -> None:
+    # Python refuses integers of more than 4,300 digits with a ValueError that is not a
+    # JSONDecodeError: `show` and `apply` printed its traceback.
+    text = json.dumps(saved(), indent=2).replace(
+        '"reauthorize_days": 30', '"reauthorize_days": 1' + "0" * 5000, 1
+    )
+    line = text[: text.index('"reauthorize_days": 1')].count("\n") + 1
+    with pytest.raises(PlanFileError) as caught:
+        Plan.from_json(text, SOURCE)
+    assert str(caught.value).startswith(f"{SOURCE}:{line}:")
+    assert "a number of 5001 digits" in str(caught.value)

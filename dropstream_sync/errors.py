@@ -24,8 +24,23 @@ credential: the client builds them from method, path, status and the API's sente
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+# Characters that must not reach a terminal, a log or a pull-request comment as they are: C0
+# and C1 controls (a line break forges a line of output, an escape sequence rewrites the
+# screen), the Unicode line and paragraph separators, and bidi controls (they reorder what
+# is shown). A config's keys and values are quoted in messages, and may hold any of them.
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with each character above written as its escape (`\\n`, `\\x1b`, `\\u202e`)."""
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 class DropstreamSyncError(Exception):
@@ -45,13 +60,14 @@ class Problem:
 
     def in_plan(self) -> str:
         """The warning as a plan keeps it (`warnings` of the JSON plan)."""
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        return printable(f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}")
 
     def __str__(self) -> str:
+        # One line, whatever the file's name, keys and values hold (each is quoted here).
         where = f"{self.file}:{self.line}:{self.column}"
         what = f"{self.path}: {self.message}" if self.path else self.message
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{what}"
+        return printable(f"{where}: {prefix}{what}")
 
 
 class ConfigError(DropstreamSyncError):

@@ -103,6 +103,28 @@ def test_invalid_config_exits_1_with_every_problem_and_no_traceback(tmp_path: Pa
     assert "2 error(s)" in result.stderr
 
 
+def test_keys_and_values_quoted_in_errors_cannot_forge_a_line_or_send_escapes(
+    tmp_path: Path,
+) -> None:
+    # A quoted key or value may hold a line break or a terminal escape sequence: echoed as
+    # they were, a pull request's file could print a forged "OK" line, or rewrite the
+    # reviewer's terminal (colour was on there, so click let the escapes through).
+    path = tmp_path / "odd.yaml"
+    path.write_text(
+        'version: 1\n"k\\nOK: 1 file(s), 0 merchant(s)": 1\n'
+        'defaults: {channels: {"\\e]0;owned\\a": true}}\n"\\u202eprune": true\n'
+    )
+    result = run_main("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4, result.stderr
+    assert all(ln.startswith(f"{path}:") for ln in lines[:3]), result.stderr
+    assert lines[3] == "error: configuration is invalid (3 error(s))"
+    assert "unknown key 'k\\nOK: 1 file(s), 0 merchant(s)'" in lines[0]
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "\u202e" not in result.stderr and "'\\u202eprune'" in result.stderr
+
+
 def test_missing_path_exits_1_naming_it(tmp_path: Path) -> None:
     result = run_main("validate", str(tmp_path / "nope.yaml"))
     assert result.returncode == 1

@@ -182,6 +182,16 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
         if 0 <= index < len(text) and text[index] == "\t":
             what += " (a tab: YAML indents with spaces only)"
         raise YamlProblem(line, column, (), f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML never allows (a control character such as NUL or BEL): PyYAML's
+        # own message is two lines with an offset instead of a line and column.
+        line, column = _offset_position(text, exc.position)
+        raise YamlProblem(
+            line,
+            column,
+            (),
+            f"control character U+{exc.character:04X} is not allowed in YAML: remove it",
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, (), f"YAML error: {exc}") from None
     positions = Positions()
@@ -191,6 +201,14 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
     walker = _Walker(positions, aliases="*" in text)
     data = walker.build(node, ())
     return data, positions, walker.problems
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """The line and column of a reader error's offset: libyaml counts bytes of the UTF-8
+    text, PyYAML's own reader characters."""
+    if _BaseLoader is not yaml.SafeLoader:
+        offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
 # Where a line's block content starts: its indentation, then any compact `- `, `? `, `: `

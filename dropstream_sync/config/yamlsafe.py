@@ -422,7 +422,11 @@ def _int12(text: str) -> int:
         return int(text[2:], 8)
     if text.startswith("0x"):
         return int(text[2:], 16)
-    return int(text, 10)
+    try:
+        return int(text, 10)
+    except ValueError:
+        # Python reads at most 4,300 decimal digits; its message names a Python setting.
+        raise ValueError(f"a number of {len(text.lstrip('+-'))} digits is too large") from None
 
 
 def _float12(text: str) -> float:

@@ -162,6 +162,9 @@ def read_plan_file(path: str) -> Plan:
     (Plan.from_json names the line and column, or the field, of what is wrong)."""
     from dropstream_sync.planner import Plan
 
+    if not path:
+        # Path("") is the current folder, refused as "Is a directory" under no name at all.
+        raise PlanFileError("an empty path names no plan file (an unset variable?)")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -51,6 +51,15 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     files: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
+        if not str(raw):
+            # Path("") is the current folder: `plan "$CONFIG"` with the variable unset would
+            # read (and apply) every YAML file below it.
+            problems.append(
+                Problem(
+                    "''", 1, 1, "", "an empty path names no file or folder (an unset variable?)"
+                )
+            )
+            continue
         path = Path(raw)
         try:
             mode = path.stat().st_mode

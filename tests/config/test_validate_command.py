@@ -125,6 +125,20 @@ def test_keys_and_values_quoted_in_errors_cannot_forge_a_line_or_send_escapes(
     assert "\u202e" not in result.stderr and "'\\u202eprune'" in result.stderr
 
 
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path: Path) -> None:
+    # `plan "$CONFIG"` with CONFIG unset: Path("") is ".", so every YAML file below the
+    # working folder was read as the config (and `apply` would have applied it).
+    copy = tmp_path / "stores.yaml"
+    copy.write_text(EXAMPLE.read_text())
+    for args in (["validate", ""], ["show", ""]):
+        result = subprocess.run(
+            [*MAIN, *args], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+        assert result.returncode == 1, result.stdout
+        assert "an empty path names no" in result.stderr
+        assert "OK:" not in result.stdout and "Traceback" not in result.stderr
+
+
 def test_missing_path_exits_1_naming_it(tmp_path: Path) -> None:
     result = run_main("validate", str(tmp_path / "nope.yaml"))
     assert result.returncode == 1

@@ -83,7 +83,25 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
             files.append(path)
         else:
             problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
-    return files, problems
+    return _once(files), problems
+
+
+def _once(files: list[Path]) -> list[Path]:
+    """Each file once, as first named: `validate stores/ stores/acme.yaml` (or a file and a
+    symlink to it) names one file twice, and read twice its merchants were reported as
+    defined twice, at the very same place."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            out.append(path)  # reported when it is read
+            continue
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            out.append(path)
+    return out
 
 
 def _not_a_file(mode: int) -> str:

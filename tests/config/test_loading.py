@@ -106,6 +106,21 @@ def test_duplicate_merchant_across_files_names_both_places(tmp_path: Path) -> No
     assert f"{two}:4:" in text and f"already defined at {one}:3:" in text
 
 
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    # A folder and a file in it, the same file twice, or a file and a symlink to it: read
+    # twice, its merchant was "already defined" at its own position.
+    one = write(tmp_path, "version: 1\nmerchants:\n  - name: Acme\n", "stores/one.yaml")
+    (tmp_path / "link.yaml").symlink_to(one)
+    for paths in (
+        [tmp_path / "stores", one],
+        [one, tmp_path / "stores" / ".." / "stores" / "one.yaml"],
+        [one, tmp_path / "link.yaml"],
+    ):
+        result = load(paths)
+        assert result.files == (str(paths[0] if paths[0].is_file() else one),)
+        assert [m.name for m in result.desired.merchants] == ["Acme"]
+
+
 def test_strictest_safety_value_across_files_wins(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -135,7 +135,10 @@ class ApplyReport:
     results: list[ChangeResult] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: int | None = None  # the signal that stopped the apply, if one did
-    not_started: int = 0  # changes never attempted because of it
+    not_started: int = 0  # changes never attempted because of it (or of audit_error)
+    # The audit log could not be written (a full disk): no change started after that.
+    audit_error: str | None = None
+    unrecorded: int = 0  # changes that ended after it, missing from the audit log
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -162,12 +165,15 @@ class ApplyReport:
                 "not_started": self.not_started,
             },
             "interrupted": None if self.interrupted is None else _signal_name(self.interrupted),
+            "audit_log_error": self.audit_error,
             "results": [r.to_dict() for r in self.results],
         }
 
     def summary_line(self) -> str:
         head = (
-            "Apply complete"
+            "Apply stopped"
+            if self.audit_error is not None
+            else "Apply complete"
             if self.interrupted is None
             else f"Apply interrupted by {_signal_name(self.interrupted)}"
         )
@@ -176,6 +182,13 @@ class ApplyReport:
             f"{self.count(UNKNOWN)} unknown, {self.count(SKIPPED)} skipped "
             f"in {self.seconds:.1f}s."
         )
+        if self.audit_error is not None:
+            text += (
+                f" Stopped: {self.audit_error}; {self.unrecorded} change(s) listed above "
+                f"are missing from it, {self.not_started} not started. Run apply again "
+                "once it can be written: it finds what was done."
+            )
+            return text
         if self.interrupted is not None:
             text += (
                 f" {self.not_started} change(s) not started. Every change attempted is "
@@ -220,7 +233,9 @@ class AuditLog:
     only the plan's own fields and the outcome.
 
     The file is opened when this is made, so a path that cannot be written fails before
-    the first change; each line is flushed as its change ends, so a crash loses none."""
+    the first change; each line is flushed as its change ends, so a crash loses none. A
+    line that cannot be written (a full disk) sets `error`: the apply starts no further
+    change, and says so, rather than go on unrecorded or end in a traceback."""
 
     def __init__(self, path: Path, config_digest: str = "") -> None:
         self.path = path
@@ -241,6 +256,8 @@ class AuditLog:
         self._commit = (
             os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA") or _git_commit()
         )
+        self.error: str | None = None
+        self.unrecorded = 0
 
     def write(self, result: ChangeResult, config_digest: str | None = None) -> None:
         change = result.change
@@ -260,15 +277,29 @@ class AuditLog:
             "outcome": str(result.outcome),
             "error": result.error,
         }
+        if self.error is not None:
+            self.unrecorded += 1
+            return
         if self._fh is None:
             raise DropstreamSyncError(f"internal: the audit log {self.path} is closed")
-        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            self.error = f"the audit log {self.path} cannot be written ({exc.strerror})"
+            self.unrecorded += 1
+            self.close()
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            try:
+                fh.close()
+            except OSError as exc:
+                # What was buffered is lost: said once, like a failed line.
+                self.error = self.error or (
+                    f"the audit log {self.path} cannot be written ({exc.strerror})"
+                )
 
     def __enter__(self) -> AuditLog:
         return self
@@ -431,7 +462,7 @@ class Applier:
             place = self._places[change.id] = _Place(limit)
             try:
                 async with place:
-                    if stop.requested:
+                    if stop.requested or self._audit_failed():
                         return None
                     return await self._run_one(change, plan.config_digest)
             except asyncio.CancelledError:
@@ -442,7 +473,7 @@ class Applier:
 
         for kinds in PHASES:
             batch = [c for c in plan.changes if c.kind in kinds]
-            if not batch or stop.requested:
+            if not batch or stop.requested or self._audit_failed():
                 continue
             for change in batch:
                 key = self._verified_key(change)
@@ -456,8 +487,15 @@ class Applier:
         report.seconds = time.monotonic() - started
         if stop.requested:
             report.interrupted = stop.signal
+        if stop.requested or self._audit_failed():
             report.not_started = len(plan.changes) - len(report.results)
+        if self._audit is not None and self._audit.error is not None:
+            report.audit_error = self._audit.error
+            report.unrecorded = self._audit.unrecorded
         return report
+
+    def _audit_failed(self) -> bool:
+        return self._audit is not None and self._audit.error is not None
 
     async def _wait(self, tasks: list[asyncio.Task[ChangeResult | None]]) -> None:
         """All of `tasks`, or, when the stop says now, cancel those still running (each

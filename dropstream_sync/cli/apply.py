@@ -160,6 +160,13 @@ def _finish(report: ApplyReport, fmt: str) -> None:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(report.summary_line())
+    if report.audit_error is not None:
+        # The changes made are listed above and in the summary; the error is the exit.
+        for problem in report.problems():
+            click.echo(f"error: {problem}", err=True)
+        raise DropstreamSyncError(
+            f"{report.audit_error}; apply stopped after {len(report.results)} change(s)"
+        )
     if report.interrupted is not None:
         # Interrupted is what the exit code says (130 SIGINT, 143 SIGTERM); the problems
         # so far are still named.

@@ -149,6 +149,49 @@ def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: P
         assert client.read_live().customers == ()
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a full disk)")
+def test_an_audit_log_that_cannot_be_written_stops_the_apply_and_says_so(tmp_path: Path) -> None:
+    # /dev/full opens, and every write to it fails as on a full disk. The first change was
+    # made, then its audit line failed: a traceback, nothing printed of what was done,
+    # and the changes of the phase still running went on unrecorded.
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
+        "    stores:\n      - name: Acme US\n        marketplace: US\n"
+    )
+    sandbox = tmp_path / "state"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dropstream_sync.cli import main; main()",
+            "apply",
+            str(config),
+            "--sandbox",
+            str(sandbox),
+            "--auto-approve",
+            "--audit-log",
+            "/dev/full",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "✓ create_merchant Acme" in result.stdout
+    assert "Apply stopped: 1 done" in result.stdout and "2 not started" in result.stdout
+    assert result.stderr.rstrip().endswith(
+        "error: the audit log /dev/full cannot be written (No space left on device); "
+        "apply stopped after 1 change(s)"
+    )
+    client, _ = on_sandbox(WriteClient, sandbox)
+    with client:
+        live = client.read_live()
+    # No change started after the one that could not be recorded.
+    assert [c.company_name for c in live.customers] == ["Acme"] and live.stores == ()
+
+
 def test_the_real_client_reports_a_lost_create_whose_recovery_read_failed_as_unknown(
     tmp_path: Path,
 ) -> None:

@@ -38,14 +38,21 @@ def warn(problem: Problem) -> None:
 
 
 def read_account(
-    paths: tuple[str, ...], merchants: tuple[str, ...], api_url: str | None, sandbox_dir: str | None
+    paths: tuple[str, ...],
+    merchants: tuple[str, ...],
+    api_url: str | None,
+    sandbox_dir: str | None,
+    out: str | None = None,
 ) -> tuple[LoadResult, PlanAndLive]:
     """What `plan` and `report` start from: the config (its warnings said as it loads) and
-    its plan against the live account, read through a read-only client."""
+    its plan against the live account, read through a read-only client. `out`, the file
+    the command will write, must not be one of the config's."""
     from dropstream_sync import workflows
 
     # The config is checked before anything is sent: an invalid file costs no request.
     config = workflows.load_config(paths, warn)
+    if out:
+        workflows.check_not_a_config_file(out, config.files)
     with open_client(api_url, sandbox_dir, write=False) as client:
         return config, workflows.make_plan_and_live(config, client, merchants)
 
@@ -87,7 +94,7 @@ def plan(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    config, read = read_account(paths, merchants, api_url, sandbox_dir)
+    config, read = read_account(paths, merchants, api_url, sandbox_dir, out)
     the_plan = read.plan
     if fmt == "text":
         options.say_warnings(the_plan, config.warnings)

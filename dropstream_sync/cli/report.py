@@ -49,7 +49,7 @@ def report(
 ) -> None:
     from dropstream_sync.workflows import report_text
 
-    _, read = read_account(paths, merchants, api_url, sandbox_dir)
+    _, read = read_account(paths, merchants, api_url, sandbox_dir, out)
     text = report_text(read, fmt)
     if out is None:
         sys.stdout.write(text)

@@ -107,3 +107,23 @@ def test_show_refuses_a_file_that_is_not_a_plan(
     assert code == 1 and out == "" and "Traceback" not in err and "error:" in err
     code, _, err = run(capsys, "show", str(tmp_path / "missing.json"))
     assert code == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["plan", "report"])
+def test_out_naming_a_config_file_is_refused_and_the_config_kept(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `plan stores.yaml --out stores.yaml` (a slip of tab completion) replaced the config
+    # with the plan's JSON; the folder form and a second spelling of the path alike.
+    config = tmp_path / "stores" / "stores.yaml"
+    config.parent.mkdir()
+    text = Path(EXAMPLE).read_text()
+    config.write_text(text)
+    for paths, out in (
+        ([str(config)], str(config)),
+        ([str(config.parent)], f"{config.parent}/./stores.yaml"),
+    ):
+        code, _, err = run(capsys, command, *paths, "--sandbox", str(tmp_path / "sb"), "--out", out)
+        assert code == 1
+        assert f"error: --out {out} is the config file" in err
+        assert config.read_text() == text

@@ -44,6 +44,55 @@ def test_sandbox_before_a_missing_yaml_reports_the_missing_config(
     assert not (tmp_path / "typo.yaml").exists()
 
 
+def test_an_empty_sandbox_folder_is_refused_and_the_working_folder_left_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--sandbox "$DIR"` with DIR unset: Path("") is ".", so the sandbox wrote its database
+    # and secrets into the working folder and made it private (0700).
+    monkeypatch.chdir(tmp_path)
+    tmp_path.chmod(0o755)
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox=")
+    assert code == 1
+    assert err.startswith("error: --sandbox: an empty folder name")
+    assert list(tmp_path.iterdir()) == [] and tmp_path.stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.parametrize(
+    ("files", "says"),
+    [
+        ({"secrets.json": b"{}"}, "(KeyError: 'signing_key')"),
+        ({"secrets.json": b"\xff\xfe not json"}, "(UnicodeDecodeError: "),
+        ({"secrets.json": b"[1, 2]"}, "its files are not a sandbox's state"),
+        ({"sandbox.sqlite3": b"not a database" * 100}, "(DatabaseError: "),
+    ],
+)
+def test_a_sandbox_folder_holding_other_files_is_one_error_not_a_traceback(
+    files: dict[str, bytes], says: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    for name, data in files.items():
+        (state / name).write_bytes(data)
+    for args in (
+        ["plan", EXAMPLE, "--sandbox", str(state)],
+        ["sandbox", "serve", "--state", str(state), "--port", "0"],
+    ):
+        code, _, err = run(capsys, *args)
+        assert code == 1
+        assert (
+            err.startswith(f"error: cannot use sandbox folder {str(state)!r}: ") and says in err
+        ), err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_a_sandbox_folder_that_cannot_hold_files_is_one_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "/proc")
+    assert code == 1
+    assert err.startswith("error: cannot use sandbox folder '/proc': ")
+
+
 def test_a_saved_plan_cannot_be_mixed_with_config_paths(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -52,16 +52,40 @@ def _limits(overrides: Mapping[str, Any]) -> Limits:
         raise SettingsError(f"unknown client limit: {exc}") from None
 
 
-def _sandbox_app(sandbox_dir: str) -> tuple[ClientSettings, SandboxApp]:
+def create_sandbox_app(sandbox_dir: str, flag: str = "--sandbox", **options: Any) -> SandboxApp:
+    """The sandbox on its state folder (`--sandbox DIR`, `sandbox serve --state DIR`); a
+    folder it cannot use is a SettingsError naming it, never a traceback."""
     # Imported here so that commands run against a real server never load the emulator.
+    import sqlite3
+
     from dropstream_sync.sandbox import create_app
 
+    if not sandbox_dir:
+        # Path("") is the current folder, which the sandbox would fill with its state and
+        # make private (0700): `--sandbox "$DIR"` with the variable unset.
+        raise SettingsError(
+            f"{flag}: an empty folder name (an unset variable?); give a folder"
+            + (", or --sandbox alone for the default" if flag == "--sandbox" else "")
+        )
     state = Path(sandbox_dir)
     try:
         state.mkdir(parents=True, exist_ok=True)
+        return create_app(state, **options)
     except OSError as exc:
+        # A folder that exists but cannot hold files (/proc, a read-only mount): the
+        # sandbox's first write of its state failed with a traceback.
         raise SettingsError(f"cannot use sandbox folder {sandbox_dir!r}: {exc.strerror}") from None
-    app = create_app(state)
+    except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        # Its state files hold something else (another program's secrets.json, a damaged
+        # database): read as the sandbox's, they failed with a traceback.
+        raise SettingsError(
+            f"cannot use sandbox folder {sandbox_dir!r}: its files are not a sandbox's state, "
+            f"or are damaged ({type(exc).__name__}: {exc}); give another folder"
+        ) from None
+
+
+def _sandbox_app(sandbox_dir: str) -> tuple[ClientSettings, SandboxApp]:
+    app = create_sandbox_app(sandbox_dir)
     info = app.sandbox_info
     return ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password))), app
 

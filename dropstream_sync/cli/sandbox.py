@@ -7,7 +7,6 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -107,10 +106,10 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 @click.option("--quirk", "quirks", multiple=True, metavar="NAME", callback=_quirks, help=QUIRK_HELP)
 def serve(host: str, port: int, state: str, **app_options: Any) -> None:
     # The other options are named as SandboxApp's keyword arguments, so they pass straight on.
-    from dropstream_sync.sandbox import create_app
+    from dropstream_sync.cli.connect import create_sandbox_app
     from dropstream_sync.sandbox import serve as run
 
-    app = create_app(Path(state), **app_options)
+    app = create_sandbox_app(state, "--state", **app_options)
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
     except OSError as exc:

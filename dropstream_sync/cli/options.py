@@ -158,6 +158,9 @@ MAX_RATE_KEY: Final = "dropstream_sync.max_rate"
 def _remember_max_rate(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
     # Kept on the context, where the composition root (connect.py) finds it, so that each
     # command does not have to pass it along.
+    if value is not None and value != value:
+        # NaN passes the range check (no comparison with it is true) and paced nothing.
+        raise click.BadParameter("nan is not a number of requests per second")
     if value is not None:
         ctx.meta[MAX_RATE_KEY] = value
 

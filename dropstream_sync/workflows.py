@@ -179,7 +179,9 @@ def read_plan_file(path: str) -> Plan:
         # Path("") is the current folder, refused as "Is a directory" under no name at all.
         raise PlanFileError("an empty path names no plan file (an unset variable?)")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: an editor on Windows saves a reformatted plan with a byte-order mark,
+        # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

@@ -127,3 +127,19 @@ def test_out_naming_a_config_file_is_refused_and_the_config_kept(
         assert code == 1
         assert f"error: --out {out} is the config file" in err
         assert config.read_text() == text
+
+
+def test_a_saved_plan_resaved_with_a_byte_order_mark_still_shows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Reformatting is not an edit (plan-format.md); an editor on Windows writes a BOM first,
+    # which show and apply refused: "Unexpected UTF-8 BOM (decode using utf-8-sig)".
+    saved = tmp_path / "plan.json"
+    code, _, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"), "--out", str(saved)
+    )
+    assert code == 0, err
+    saved.write_bytes(b"\xef\xbb\xbf" + saved.read_bytes())
+    code, out, err = run(capsys, "show", str(saved))
+    assert code == 0, err
+    assert out.rstrip().splitlines()[-1].startswith("Plan:")

@@ -83,7 +83,26 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
             files.append(path)
         else:
             problems.append(Problem(str(path), 1, 1, "", _not_a_file(mode)))
-    return _once(files), problems
+    return _once(_named_in_utf8(files, problems)), problems
+
+
+def _named_in_utf8(files: list[Path], problems: list[Problem]) -> list[Path]:
+    """The files whose names are UTF-8 text. A name is quoted in every position the plan,
+    its JSON and the report give, all UTF-8: a byte of another encoding in it (Python keeps
+    it as a lone surrogate) made `plan --out` and `report` fail with a UnicodeEncodeError."""
+    out = []
+    for path in files:
+        name = str(path)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            problems.append(
+                Problem(shown, 1, 1, "", "the file name is not UTF-8 text: rename the file")
+            )
+            continue
+        out.append(path)
+    return out
 
 
 def _once(files: list[Path]) -> list[Path]:

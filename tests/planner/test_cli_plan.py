@@ -143,3 +143,20 @@ def test_a_saved_plan_resaved_with_a_byte_order_mark_still_shows(
     code, out, err = run(capsys, "show", str(saved))
     assert code == 0, err
     assert out.rstrip().splitlines()[-1].startswith("Plan:")
+
+
+def test_a_config_file_whose_name_is_not_utf8_is_refused_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The name is quoted in the plan's positions and warnings, written as UTF-8: a Latin-1
+    # byte in it (a lone surrogate to Python) made `plan --out` fail with UnicodeEncodeError.
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    (folder / "caf\udce9.yaml").write_text(Path(EXAMPLE).read_text())
+    saved = tmp_path / "plan.json"
+    code, _, err = run(
+        capsys, "plan", str(folder), "--sandbox", str(tmp_path / "sb"), "--out", str(saved)
+    )
+    assert code == 1
+    assert f"{folder}/caf\\xe9.yaml:1:1: the file name is not UTF-8 text: rename the file" in err
+    assert not saved.exists()

@@ -146,7 +146,14 @@ def check_api_url(url: str) -> str:
     """The URL without a trailing slash; refuses plain http:// except to loopback."""
     text = url.strip()
     try:
+        text.encode("utf-8")
         parsed = httpx.URL(text)
+    except UnicodeEncodeError as exc:
+        # A byte of the environment or command line that is not UTF-8 (a lone surrogate to
+        # Python): httpx failed to percent-encode it, with a traceback.
+        raise SettingsError(
+            f"invalid API URL: a byte that is not UTF-8 at character {exc.start + 1}"
+        ) from None
     except (httpx.InvalidURL, TypeError) as exc:
         # httpx's reason quotes no part of the URL but the offending character.
         raise SettingsError(f"invalid API URL {_shown(text)}: {exc}") from None

@@ -90,6 +90,13 @@ def test_a_url_with_a_query_or_fragment_is_refused_without_echoing_it(url: str) 
     assert "hunter2" not in str(caught.value)
 
 
+def test_a_url_with_a_byte_that_is_not_utf8_is_refused_not_a_traceback() -> None:
+    # As a lone surrogate (how Python keeps such a byte of argv or the environment), it
+    # made httpx fail to percent-encode the URL: a UnicodeEncodeError out of doctor and plan.
+    with pytest.raises(SettingsError, match="a byte that is not UTF-8 at character 21"):
+        check_api_url("http://127.0.0.1:9/x\udcff")
+
+
 def test_a_url_with_a_query_is_one_error_line_from_the_command_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

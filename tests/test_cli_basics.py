@@ -107,3 +107,26 @@ def test_shell_completion_completes_file_paths_for_path_arguments(command: str) 
 def test_shell_completion_still_completes_commands_and_options() -> None:
     assert "plain,plan" in _complete("pl").splitlines()
     assert "plain,--merchant" in _complete("apply", "--mer").splitlines()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a full disk)")
+@pytest.mark.parametrize("args", [("schema",), ("plan", "{example}", "--sandbox", "{state}")])
+def test_stdout_on_a_full_disk_is_one_error_line_and_exit_1(
+    args: tuple[str, ...], tmp_path: os.PathLike[str]
+) -> None:
+    # `plan > plan.txt` with the disk full: an OSError traceback from the renderer.
+    example = os.path.join(os.path.dirname(__file__), "..", "examples", "stores.yaml")
+    argv = [a.format(example=example, state=os.path.join(tmp_path, "sb")) for a in args]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert (
+        result.stderr.splitlines()[-1] == "error: cannot write the output: No space left on device"
+    )
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

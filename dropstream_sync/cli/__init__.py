@@ -129,8 +129,28 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, DropstreamSyncError):
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        if isinstance(exc, OSError) and exc.filename is None and _output_full(exc):
+            _said_output_full(exc)
         raise
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _output_full(exc: OSError) -> bool:
+    """Writing to stdout failed for want of room (`plan > plan.txt` on a full disk)."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _said_output_full(exc: OSError) -> None:
+    import os
+
+    # What is still buffered for stdout would fail again as Python exits, with a second
+    # message: it goes nowhere instead.
+    with_nothing = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(with_nothing, sys.stdout.fileno())
+    click.echo(f"error: cannot write the output: {exc.strerror}", err=True)
+    sys.exit(1)

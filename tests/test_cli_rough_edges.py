@@ -4,6 +4,11 @@ saved plan mixed with config paths, `apply --merchant`, and the sandbox controls
 from __future__ import annotations
 
 import json
+import os
+import resource
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -400,3 +405,41 @@ def test_sandbox_reset_with_stdin_closed_asks_for_yes_instead_of_a_traceback(
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr == "error: nobody to ask (stdin is closed): add --yes to empty it\n"
+
+
+def test_an_output_file_that_cannot_be_written_whole_is_left_as_it_was(
+    served: Served, tmp_path: Path
+) -> None:
+    # A write that fails part-way (here a file-size limit, as a full disk would) truncated
+    # the file `import --output` names, the config itself, to what fitted.
+    env = {
+        **os.environ,
+        "DROPSTREAM_API_URL": served.info["url"],
+        "DROPSTREAM_USERNAME": served.info["username"],
+        "DROPSTREAM_PASSWORD": served.info["password"],
+    }
+    cli = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
+    made = subprocess.run(
+        [*cli, "apply", EXAMPLE, "--auto-approve"], env=env, capture_output=True, timeout=120
+    )
+    assert made.returncode == 0, made.stderr
+    config = tmp_path / "stores.yaml"
+    config.write_text("version: 1\n" + "# kept\n" * 20)
+    before = config.read_text()
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+
+    result = subprocess.run(
+        [*cli, "import", "--output", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )
+    assert result.returncode == 1
+    assert f"error: cannot write {config}: File too large" in result.stderr
+    assert config.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stores.yaml"]

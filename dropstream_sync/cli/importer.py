@@ -8,6 +8,7 @@ import click
 
 from dropstream_sync.cli import options
 from dropstream_sync.cli.connect import open_client
+from dropstream_sync.cli.files import write_whole
 from dropstream_sync.errors import SettingsError
 
 HELP = """Write the live account's Amazon stores as YAML configuration.
@@ -45,9 +46,9 @@ def import_(
             # `import --output stores/all.yaml` starts the config folder (docs/onboarding.md's
             # first commands), so the folder is made when it is missing.
             Path(output).parent.mkdir(parents=True, exist_ok=True)
-            Path(output).write_text(imported.text, encoding="utf-8")
         except OSError as exc:
             raise SettingsError(f"cannot write {output}: {exc.strerror}") from None
+        write_whole(output, lambda stream: stream.write(imported.text))
         click.echo(
             f"Wrote {output}: {imported.merchants} merchants, {imported.stores} stores.", err=True
         )

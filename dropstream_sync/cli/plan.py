@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from dropstream_sync.cli import options
 from dropstream_sync.cli.connect import open_client
-from dropstream_sync.errors import Problem, SettingsError
+from dropstream_sync.errors import Problem
 from dropstream_sync.render import FORMATS
 
 if TYPE_CHECKING:
@@ -99,13 +98,10 @@ def plan(
     if fmt == "text":
         options.say_warnings(the_plan, config.warnings)
     if out:
+        from dropstream_sync.cli.files import write_whole
         from dropstream_sync.render import write_json
 
-        try:
-            with Path(out).open("w", encoding="utf-8") as stream:
-                write_json(the_plan, stream)
-        except OSError as exc:
-            raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
+        write_whole(out, lambda stream: write_json(the_plan, stream))
     echo_plan(the_plan, fmt, show_pending=show_pending, plan_file=out)
     if out:
         click.echo(f"Saved the plan to {out}.", err=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from dropstream_sync.cli import options
+from dropstream_sync.cli.files import write_whole
 from dropstream_sync.cli.plan import read_account
-from dropstream_sync.errors import SettingsError
 
 # The renderers are imported when the command runs; the choices are listed here so that
 # `report --help` needs none of them.
@@ -54,8 +53,5 @@ def report(
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"cannot write {out}: {exc.strerror}") from None
+    write_whole(out, lambda stream: stream.write(text))
     click.echo(f"Wrote the report to {out}.", err=True)

@@ -324,7 +324,9 @@ def say_warnings(plan: Plan, said: Sequence[Problem] = ()) -> None:
     """The plan's warnings on stderr, each once: those of the config were said as it loaded
     (`said`), the planner's own (and a saved plan's) are said here. The text of the plan
     leaves them out, so that a terminal shows each warning a single time."""
+    from dropstream_sync.errors import printable
+
     already = {p.in_plan() for p in said}
     for warning in plan.warnings:
         if warning not in already:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {printable(warning)}", err=True)

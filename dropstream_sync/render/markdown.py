@@ -11,6 +11,7 @@ import html
 import re
 import shlex
 
+from dropstream_sync.errors import printable
 from dropstream_sync.planner.model import CHANGE_KINDS, PendingKind, Plan
 from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_line
 
@@ -23,6 +24,9 @@ MAX_LINE = 300
 
 
 def _clip(text: str) -> str:
+    # One line, whatever a saved plan's message holds: a line break would end the list item
+    # and let the rest pass for Markdown of its own.
+    text = printable(text)
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
@@ -39,16 +43,16 @@ def _code(text: str) -> str:
 
 def _merchant_block(group: MerchantRows) -> str:
     n = len(group.changes)
-    title = f"{html.escape(group.merchant, quote=False)}: {n} change(s)"
+    title = f"{html.escape(printable(group.merchant), quote=False)}: {n} change(s)"
     if group.pending_count:
         title += f", {group.pending_count} pending"
     inner: list[str] = []
     for row in group.changes:
         symbol = {">": "+", "~": "!"}.get(row.symbol, row.symbol)
-        inner.append(f"{symbol} {row.text}")
-        inner.extend(f"    {d}" for d in row.details)
+        inner.append(f"{symbol} {printable(row.text)}")
+        inner.extend(f"    {printable(d)}" for d in row.details)
     for row in group.pending:
-        inner.append(f"# pending: {row.text}")
+        inner.append(f"# pending: {printable(row.text)}")
     # A store name may hold backticks; a fence longer than any run of them cannot be closed
     # early, so no name can turn into Markdown of its own in the comment.
     fence = "`" * max(3, _longest_backtick_run("\n".join(inner)) + 1)

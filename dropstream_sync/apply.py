@@ -43,6 +43,7 @@ from dropstream_sync.errors import (
     DropstreamSyncError,
     SettingsError,
     StalePlanError,
+    printable,
 )
 from dropstream_sync.live import LiveState
 from dropstream_sync.planner.details import NeutralizeDuplicate, neutralized_name
@@ -127,7 +128,8 @@ class ChangeResult:
             text += f" ({self.note})"
         if self.error:
             text += f": {self.error}"
-        return text
+        # One line, whatever the names of a (crafted) plan file or the API's message hold.
+        return printable(text)
 
 
 @dataclass(slots=True)
@@ -224,7 +226,7 @@ def _signal_name(signum: int) -> str:
 
 def _problem(r: ChangeResult) -> str:
     c = r.change
-    text = f"{c.kind} {c.merchant}/{c.store or '-'} ({c.id}): {r.error}"
+    text = printable(f"{c.kind} {c.merchant}/{c.store or '-'} ({c.id}): {r.error}")
     return text if r.outcome == FAILED else f"{text} (outcome unknown: run apply again)"
 
 

@@ -20,7 +20,9 @@ from dropstream_sync.client.sync import SyncWriteClient
 from dropstream_sync.desired import DesiredState, StoreSettings
 from dropstream_sync.errors import ApplyError, SettingsError
 from dropstream_sync.planner import Plan, plan
+from dropstream_sync.planner.model import plan_digest
 from tests.apply.sandbox_clients import LosesStoreAnswers, on_sandbox
+from tests.cli_in_process import EXAMPLE, run
 from tests.planner.scenario import merchant, state, store
 
 DESIRED = state(merchant("Acme", store("Acme", "Acme US"), email="ops@acme.example"))
@@ -297,3 +299,34 @@ def test_a_reinvite_whose_new_request_failed_says_the_old_link_was_canceled(
     assert f"request {old} was canceled first, so its link no longer works" in result.line()
     (record,) = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert record["outcome"] == "failed" and f"request {old} was canceled" in record["note"]
+
+
+def test_apply_prints_each_change_of_a_crafted_plan_file_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The plan digest is no signature: a plan file's merchant label may hold a line break
+    # and escape sequences, which the line of each applied change printed as they were.
+    sandbox = str(tmp_path / "state")
+    saved = tmp_path / "plan.json"
+    code, _, err = run(
+        capsys,
+        "plan",
+        EXAMPLE,
+        "--sandbox",
+        sandbox,
+        "--merchant",
+        "Acme Outdoors",
+        "--out",
+        str(saved),
+    )
+    assert code == 0, err
+    document = json.loads(saved.read_text())
+    for change in document["changes"]:
+        change["merchant"] = "Acme\x1b[2J\n✓ forged line"
+    del document["plan_digest"]
+    document["plan_digest"] = plan_digest(document)
+    saved.write_text(json.dumps(document))
+    code, out, err = run(capsys, "apply", str(saved), "--sandbox", sandbox)
+    assert code == 0, err
+    assert "\x1b" not in out and not [ln for ln in out.splitlines() if ln.startswith("✓ forged")]
+    assert "Acme\\x1b[2J\\n✓ forged line" in out

@@ -366,7 +366,8 @@ def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
     """Refuse a saved plan made for another server or account (sends nothing)."""
     if _same_server(plan.api_url, api_url) and plan.account == account:
         return
-    made = f"account {plan.account or '(none recorded)'!r} at {plan.api_url or '(no URL)'}"
+    # The file's URL is quoted (repr): it is the file's text, and may hold anything.
+    made = f"account {plan.account or '(none recorded)'!r} at {plan.api_url or '(no URL)'!r}"
     here = f"account {account!r} at {api_url}"
     raise PlanFileError(
         f"{source}: the plan was made for {made}, but this apply is for {here}; a plan is "

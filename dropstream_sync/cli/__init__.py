@@ -127,7 +127,12 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"error: configuration is invalid ({errors} error(s))", err=True)
             sys.exit(1)
         if isinstance(exc, DropstreamSyncError):
-            click.echo(f"error: {exc}", err=True)
+            from dropstream_sync.errors import printable
+
+            # A message may quote a plan file's or the API's text: no escape sequence of
+            # theirs reaches the terminal (the message's own line breaks stay).
+            text = "\n".join(printable(line) for line in str(exc).split("\n"))
+            click.echo(f"error: {text}", err=True)
             sys.exit(1)
         if isinstance(exc, OSError) and exc.filename is None and _output_full(exc):
             _said_output_full(exc)

@@ -160,3 +160,25 @@ def test_a_config_file_whose_name_is_not_utf8_is_refused_not_a_traceback(
     assert code == 1
     assert f"{folder}/caf\\xe9.yaml:1:1: the file name is not UTF-8 text: rename the file" in err
     assert not saved.exists()
+
+
+def test_a_refusal_quoting_a_crafted_plan_file_sends_no_escape_sequence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # "the plan was made for ... at <api_url>" quoted the file's URL as it was: a crafted
+    # plan (the digest is no signature) set the terminal's title or cleared its screen.
+    from dropstream_sync.planner.model import plan_digest
+
+    saved = tmp_path / "plan.json"
+    sandbox = str(tmp_path / "sb")
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--out", str(saved))
+    assert code == 0, err
+    document = json.loads(saved.read_text())
+    document["api_url"] = "https://evil.example\x1b]0;owned\x07\x1b[2J"
+    del document["plan_digest"]
+    document["plan_digest"] = plan_digest(document)
+    saved.write_text(json.dumps(document))
+    code, _, err = run(capsys, "apply", str(saved), "--sandbox", sandbox)
+    assert code == 1
+    assert "the plan was made for account" in err
+    assert "\x1b" not in err and "\x07" not in err

@@ -132,14 +132,17 @@ class ClientSettings:
     limits: Limits = field(default_factory=Limits)
 
 
-# What a URL holds before an `@` (its login, `user:password@`), wherever it is written:
-# a URL refused for another reason is still shown without it.
+# A login written in a URL (`user:password@`), before its path: refused as such.
 _LOGIN_IN_URL: Final = re.compile(r"^([^/@]*?//)?[^/?#]*@")
+# What a URL refused for another reason is shown without: everything up to its last `@`.
+# A password may hold `/` or `?` (pasted raw, not percent-encoded), so no character but
+# the `@` itself can say where the login ends.
+_UP_TO_LAST_AT: Final = re.compile(r"^([^/@]*?//)?.*@", re.DOTALL)
 
 
 def _shown(url: str) -> str:
     """The URL as an error message may quote it: without a login (`***@`)."""
-    return repr(_LOGIN_IN_URL.sub(lambda m: f"{m.group(1) or ''}***@", url))
+    return repr(_UP_TO_LAST_AT.sub(lambda m: f"{m.group(1) or ''}***@", url))
 
 
 def check_api_url(url: str) -> str:
@@ -155,7 +158,12 @@ def check_api_url(url: str) -> str:
             f"invalid API URL: a byte that is not UTF-8 at character {exc.start + 1}"
         ) from None
     except (httpx.InvalidURL, TypeError) as exc:
-        # httpx's reason quotes no part of the URL but the offending character.
+        if "@" in text:
+            # Most likely a login, pasted raw: httpx then quotes a piece of the password as
+            # the port it could not read (`Invalid port: 'S3cr'`), so its reason is not shown.
+            raise SettingsError(
+                "the API URL must not contain a login; " + CREDENTIALS_HINT + " instead"
+            ) from None
         raise SettingsError(f"invalid API URL {_shown(text)}: {exc}") from None
     if parsed.userinfo or _LOGIN_IN_URL.match(text):
         raise SettingsError(

@@ -73,6 +73,11 @@ def test_a_login_inside_the_url_is_refused_without_echoing_it() -> None:
         "https://ops:hunter2@",
         "ops:hunter2@api.example",
         "https://ops:hunter2@api.example\x1b[31m",
+        # A password pasted raw, with a `/` or `?` in it: httpx refuses the port it then
+        # reads, and the message quoted the whole URL.
+        "https://ops:hunter2/x@api.example",
+        "ftp://ops:hunter2/x?y@api.example",
+        "https://ops:hunter2:t/x@127.0.0.1:9",
     ],
 )
 def test_a_login_in_a_url_refused_for_another_reason_is_not_echoed_either(url: str) -> None:

@@ -221,6 +221,13 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
                 f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or {ENV_PASSWORD_FILE}"
             )
         _check_text(ENV_USERNAME, username)
+        if ":" in username:
+            # HTTP Basic joins the two with ':' and the server splits at the first one, so
+            # such a login was always refused as a wrong password.
+            raise SettingsError(
+                f"{ENV_USERNAME} cannot hold ':' (the token request sends the login as "
+                "username:password); check the variable"
+            )
         _check_text(ENV_PASSWORD_FILE if password_file else ENV_PASSWORD, password)
         return BasicCredentials(username, Secret(password))
     if token:

@@ -122,6 +122,8 @@ def test_a_url_with_a_query_is_one_error_line_from_the_command_line(
         # not be encoded, a UnicodeEncodeError traceback.
         ({"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWORD": "hunter\udce9"}, "PASSWORD is"),
         ({"DROPSTREAM_USERNAME": "ops\udce9", "DROPSTREAM_PASSWORD": "hunter2"}, "USERNAME is"),
+        # Basic authentication splits the login at its first ':': refused as a wrong password.
+        ({"DROPSTREAM_USERNAME": "ops:x", "DROPSTREAM_PASSWORD": "hunter2"}, "cannot hold ':'"),
         # A token with a letter no header can carry: a traceback from httpx; with a space, a
         # 401 that blamed expiry.
         ({"DROPSTREAM_TOKEN": "hunter2-tökén"}, "TOKEN is not a bearer token"),

@@ -207,7 +207,13 @@ def is_config_path(value: str) -> bool:
         return True
     if not path.is_dir():
         return False
-    return any(p.suffix in (".yaml", ".yml") for p in path.rglob("*"))
+    # os.walk, not Path.rglob: a folder that changes while it is walked (`--sandbox /proc`,
+    # whose process folders come and go) raised FileNotFoundError from rglob, a traceback;
+    # os.walk passes over what vanished, and does not follow links round in circles.
+    for _folder, _subfolders, files in os.walk(path):
+        if any(name.endswith((".yaml", ".yml")) for name in files):
+            return True
+    return False
 
 
 def sandbox_args(args: list[str]) -> list[str]:

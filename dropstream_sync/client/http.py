@@ -312,8 +312,26 @@ class HttpCore:
         response = self._checked(request, exchange)
         try:
             return parse(self._json("POST", path, response))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.errors.malformed("POST", path, response.status_code, exc) from None
+        except (ApiError, KeyError, TypeError, ValueError) as exc:
+            garbled = self.errors.malformed("POST", path, response.status_code, exc)
+        # A success status says the POST took effect, but its body does not say what it
+        # made: a read finds it (and its real id), as after a lost answer. Never a plain
+        # failure: the object exists, and "failed" would tell the user nothing was done.
+        try:
+            if await took_effect():
+                log.info("POST %s: unreadable answer; a read found what it created", path)
+                return found[0]
+            outcome = "a read did not find what it created"
+        except ApiError as exc:
+            outcome = f"the read that would find what it created failed too ({exc})"
+        raise ApiError(
+            f"{garbled.api_message}: the server answered {response.status_code} (done), but "
+            f"{outcome}; it may have taken effect: run again to converge",
+            method=request.method,
+            path=request.shown,
+            status=response.status_code,
+            may_have_committed=True,
+        )
 
     # -- one logical call, with its retries -----------------------------------------------
 

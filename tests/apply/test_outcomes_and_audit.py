@@ -330,3 +330,34 @@ def test_apply_prints_each_change_of_a_crafted_plan_file_on_one_line(
     assert code == 0, err
     assert "\x1b" not in out and not [ln for ln in out.splitlines() if ln.startswith("✓ forged")]
     assert "Acme\\x1b[2J\\n✓ forged line" in out
+
+
+def test_creates_answered_with_an_unreadable_success_are_logged_ok_with_their_real_ids(
+    tmp_path: Path,
+) -> None:
+    """A proxy's HTML page (or a string id) in place of `201 {"id": N}`: the objects were
+    made, so the audit log says ok and names them by the ids the account gave them."""
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "state")
+    client = SyncWriteClient(box.writer())
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    with client, audit:
+        first = plan_live(client)
+        box.wire.fail("POST", "/customers", "garbled_after", body="<html>Created</html>")
+        box.wire.fail("POST", "/stores", "garbled_after", body={"id": "1"})
+        box.wire.fail(
+            "POST", r"/stores/\d+/authorization_requests", "garbled_after", body={"id": None}
+        )
+        report = client.run(apply_plan(first, client.aio, audit=audit))
+        live = client.read_live()
+    assert report.ok
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    created = {line["kind"]: line["created_id"] for line in lines}
+    assert {line["outcome"] for line in lines} == {"ok"}
+    assert created == {
+        "create_merchant": live.customers[0].id,
+        "create_store": live.stores[0].id,
+        "invite": live.authorization_requests[0].id,
+    }
+    assert len(live.customers) == len(live.stores) == len(live.authorization_requests) == 1

@@ -75,6 +75,8 @@ class Fault:
       "drop_after"       the sandbox processed (committed) it, then RemoteProtocolError
       "timeout_after"    processed (committed), then ReadTimeout
       "500_after"        processed (committed), then 500
+      "garbled_after"    processed (committed), answered with the sandbox's own (success)
+                         status but `body` instead of its own (a str is sent as HTML)
     """
 
     method: str
@@ -144,6 +146,11 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("read timed out", request=request)
         if kind == "500_after":
             return httpx.Response(500, json={"error": "internal error"})
+        if kind == "garbled_after":
+            assert fault is not None
+            if isinstance(fault.body, str):
+                return httpx.Response(response.status_code, html=fault.body)
+            return httpx.Response(response.status_code, json=fault.body)
         return response
 
 

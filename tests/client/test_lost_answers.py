@@ -274,3 +274,46 @@ def test_a_write_refused_before_it_was_processed_did_not_commit(box: Box) -> Non
 
     assert not caught.value.may_have_committed  # a 429 is refused before processing
     assert see(box, lambda c: c.list_customers()) == []
+
+
+# A success status whose body says nothing usable: an HTML page from a proxy, an id that is
+# a string, an object without its fields. The POST did take effect (its status says so).
+GARBLED = ["<html><body>Created</body></html>", {"id": "7"}, {"id": None}, ["ok"]]
+
+
+@pytest.mark.parametrize("body", GARBLED)
+def test_a_customer_created_with_an_unreadable_answer_is_found_with_its_real_id(
+    box: Box, body: object
+) -> None:
+    box.wire.fail("POST", "/customers", "garbled_after", body=body)
+
+    cid = asyncio.run(box.writer().create_customer("Acme"))
+
+    assert [c.id for c in see(box, lambda c: c.list_customers())] == [cid]
+    assert len(box.wire.calls("POST", "/customers")) == 1
+
+
+def test_an_invite_created_with_an_unreadable_answer_is_the_pending_request_not_a_failure(
+    box: Box,
+) -> None:
+    _, sid = setup(box, store=True)
+    path = r"/stores/\d+/authorization_requests"
+    box.wire.fail("POST", path, "garbled_after", body={"id": 99, "status": "pending"})
+
+    request = asyncio.run(box.writer().create_authorization_request(sid, "ops@acme.example"))
+
+    assert [r.id for r in see(box, _requests)] == [request.id]
+    assert len(box.wire.calls("POST", path)) == 1  # one email, not two
+
+
+def test_an_unreadable_success_whose_read_fails_too_may_have_committed(box: Box) -> None:
+    cid, _ = setup(box)
+    box.wire.fail("POST", "/stores", "garbled_after", body="<html>OK</html>")
+    box.wire.fail("GET", "/stores", 503, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        _store(box, cid, box.writer(max_attempts=2))
+
+    assert caught.value.may_have_committed
+    assert "answered 201 (done)" in str(caught.value)
+    assert len(box.wire.calls("POST", "/stores")) == 1

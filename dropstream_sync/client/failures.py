@@ -29,6 +29,10 @@ from dropstream_sync.client.settings import (
 from dropstream_sync.errors import ApiError, AuthenticationError, RateLimitedError, TransportError
 
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
+# Redirects that say the request was not processed and is to be repeated elsewhere (RFC
+# 9110 15.4.8, 15.4.9). Any other 3xx to a write may come after it was done: a 303 is the
+# standard answer to a POST that was.
+NOT_PROCESSED_REDIRECTS: Final = frozenset({307, 308})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,11 @@ class Request:
         if self.path.startswith(("http://", "https://")):
             return httpx.URL(self.path).path
         return self.path.split("?", 1)[0]
+
+
+def redirect_may_have_committed(request: Request, status: int) -> bool:
+    """Whether a write answered with this redirect (never followed) may have taken effect."""
+    return request.writes and 300 <= status < 400 and status not in NOT_PROCESSED_REDIRECTS
 
 
 class Scrubber:
@@ -147,6 +156,13 @@ class ErrorMap:
         except ValueError:
             body = None
         sentence, details = api.error_sentence(body, response.reason_phrase or f"HTTP {status}")
+        if 300 <= status < 400:
+            # Not followed (http.py): a redirect could carry the bearer token to another host.
+            target = response.headers.get("Location") or "nowhere given"
+            sentence = (
+                f"redirected to {target}, not followed (the API does not redirect, and "
+                "following could send the token elsewhere); check the API URL"
+            )
         cls = api.error_class(status)
         if cls is AuthenticationError:
             sentence = f"{sentence} ({self._auth_hint(request, status)})"

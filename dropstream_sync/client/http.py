@@ -39,6 +39,7 @@ from dropstream_sync.client.failures import (
     ErrorMap,
     Request,
     Scrubber,
+    redirect_may_have_committed,
     unreachable_reason,
 )
 from dropstream_sync.client.limiter import Clock, Pacer, Timing
@@ -309,6 +310,13 @@ class HttpCore:
         if exchange.response.status_code == 409 and await took_effect():
             log.info("POST %s: 409, and what conflicts is what was asked for", path)
             return found[0]
+        if redirect_may_have_committed(request, exchange.response.status_code):
+            # A redirect is never followed, and may come after the POST was done (a 303
+            # is how a server says it was): the read tells, as after a lost answer.
+            if await self._recovered(request, took_effect):
+                return found[0]
+            # The read showed nothing was made: a plain failure.
+            raise self.errors.for_response(request, exchange.response)
         response = self._checked(request, exchange)
         try:
             return parse(self._json("POST", path, response))
@@ -494,7 +502,10 @@ class HttpCore:
         if response.is_success:
             return response
         raise self.errors.for_response(
-            request, response, may_have_committed=exchange.may_have_committed and request.writes
+            request,
+            response,
+            may_have_committed=(exchange.may_have_committed and request.writes)
+            or redirect_may_have_committed(request, response.status_code),
         )
 
     def _json(self, method: str, path: str, response: httpx.Response) -> Any:

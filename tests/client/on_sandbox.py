@@ -75,6 +75,7 @@ class Fault:
       "drop_after"       the sandbox processed (committed) it, then RemoteProtocolError
       "timeout_after"    processed (committed), then ReadTimeout
       "500_after"        processed (committed), then 500
+      "303_after"        processed (committed), then 303 See Other with `headers`
       "garbled_after"    processed (committed), answered with the sandbox's own (success)
                          status but `body` instead of its own (a str is sent as HTML)
     """
@@ -146,6 +147,9 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("read timed out", request=request)
         if kind == "500_after":
             return httpx.Response(500, json={"error": "internal error"})
+        if kind == "303_after":
+            assert fault is not None
+            return httpx.Response(303, headers=fault.headers)
         if kind == "garbled_after":
             assert fault is not None
             if isinstance(fault.body, str):

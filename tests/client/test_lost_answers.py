@@ -317,3 +317,49 @@ def test_an_unreadable_success_whose_read_fails_too_may_have_committed(box: Box)
     assert caught.value.may_have_committed
     assert "answered 201 (done)" in str(caught.value)
     assert len(box.wire.calls("POST", "/stores")) == 1
+
+
+# Redirects are never followed (one could carry the token to another host), so a write
+# answered with one did whatever the server did before it redirected.
+
+
+def test_a_redirect_is_not_followed_and_the_error_says_where_it_pointed(box: Box) -> None:
+    box.wire.fail("GET", "/customers", 302, headers={"Location": "https://elsewhere.example/c"})
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.reader().list_customers())
+
+    assert str(caught.value).startswith(
+        "GET /customers -> 302: redirected to https://elsewhere.example/c, not followed"
+    )
+    assert {r.url.host for r in box.wire.log} == {"sandbox.local"}
+
+
+def test_a_create_answered_303_after_it_was_done_is_found_by_a_read(box: Box) -> None:
+    box.wire.fail("POST", "/customers", "303_after", headers={"Location": "/customers/1"})
+
+    cid = asyncio.run(box.writer().create_customer("Acme"))
+
+    assert [c.id for c in see(box, lambda c: c.list_customers())] == [cid]
+    assert len(box.wire.calls("POST", "/customers")) == 1
+
+
+def test_a_create_redirected_before_it_was_done_fails_and_is_not_posted_again(box: Box) -> None:
+    box.wire.fail("POST", "/customers", 303, headers={"Location": "/customers/1"})
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.writer().create_customer("Acme"))
+
+    assert not caught.value.may_have_committed  # the read found nothing made
+    assert see(box, lambda c: c.list_customers()) == []
+    assert len(box.wire.calls("POST", "/customers")) == 1
+
+
+def test_a_patch_answered_with_a_redirect_may_have_committed(box: Box) -> None:
+    _, sid = setup(box, store=True)
+    box.wire.fail("PATCH", r"/stores/\d+", 302, headers={"Location": "/login"})
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.writer().update_store(sid, name="Renamed"))
+
+    assert caught.value.may_have_committed

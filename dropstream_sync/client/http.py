@@ -461,12 +461,20 @@ class HttpCore:
             began = time.perf_counter()
             self.requests_sent += 1
             try:
-                response = await self._http.send(outgoing)
+                # httpx's read timeout is per chunk: a server trickling a byte now and then
+                # would hold the call forever. The whole answer gets the same bound.
+                async with asyncio.timeout(self._limits.timeout_seconds):
+                    response = await self._http.send(outgoing)
                 # The body is read. httpx's stream wrapper points back at its response, a
                 # cycle only the collector frees, which keeps the body until a collection
                 # (none runs while a large read pauses it): a plain stream frees it with
                 # the response.
                 response.stream = httpx.ByteStream(response.content)
+            except TimeoutError:
+                log.debug("%s %s -> no whole answer in time", request.method, outgoing.url)
+                raise httpx.ReadTimeout(
+                    f"no whole answer within {self._limits.timeout_seconds:g} s", request=outgoing
+                ) from None
             except httpx.TransportError as exc:
                 log.debug(
                     "%s %s -> %s after %.1f ms",

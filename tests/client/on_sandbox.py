@@ -17,7 +17,7 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,8 @@ class Fault:
       "drop_after"       the sandbox processed (committed) it, then RemoteProtocolError
       "timeout_after"    processed (committed), then ReadTimeout
       "500_after"        processed (committed), then 500
+      "trickle"          never reached the sandbox; a 200 whose body comes a byte every
+                         0.05 s and never ends (a server that is alive but never answers)
       "303_after"        processed (committed), then 303 See Other with `headers`
       "garbled_after"    processed (committed), answered with the sandbox's own (success)
                          status but `body` instead of its own (a str is sent as HTML)
@@ -86,6 +88,13 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     body: Any = None
+
+
+class _Trickle(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.05)
+            yield b" "
 
 
 class ScriptedFaults(httpx.AsyncBaseTransport):
@@ -135,6 +144,8 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
                 headers=fault.headers,
                 json=fault.body if fault.body is not None else {"error": f"injected {kind}"},
             )
+        if kind == "trickle":
+            return httpx.Response(200, stream=_Trickle())
         if kind == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if kind == "drop_before":

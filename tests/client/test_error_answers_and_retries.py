@@ -359,3 +359,28 @@ def test_an_answer_that_is_not_the_documented_shape_is_an_api_error(box: Box) ->
     box.wire.fail("GET", "/customers", 200, body={"not": "a list"})
     with pytest.raises(ApiError, match=r"GET /customers -> 200: unexpected answer"):
         asyncio.run(box.reader().list_customers())
+
+
+def test_an_answer_that_trickles_forever_times_out_as_a_whole(box: Box) -> None:
+    # A byte every 0.05 s never trips a per-read timeout; the whole answer has one bound.
+    box.wire.fail("GET", "/customers", "trickle", times=2)
+
+    reader = box.reader(timeout_seconds=0.3, max_attempts=2)
+    with pytest.raises(TransportError) as caught:
+        # The outer bound only keeps a regression from hanging the suite.
+        asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=10))
+
+    assert "no whole answer within 0.3 s" in str(caught.value)
+    assert "gave up after 2 attempt(s)" in str(caught.value)
+
+
+def test_a_write_whose_answer_trickled_past_the_bound_may_have_committed(box: Box) -> None:
+    box.wire.fail("POST", "/customers", "trickle", times=2)
+    box.wire.fail("GET", "/customers", "trickle", times=2)
+
+    writer = box.writer(timeout_seconds=0.3, max_attempts=2)
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(asyncio.wait_for(writer.create_customer("Acme"), timeout=10))
+
+    assert caught.value.may_have_committed
+    assert len(box.wire.calls("POST", "/customers")) == 1  # read, never blindly re-posted

@@ -64,6 +64,10 @@ def redirect_may_have_committed(request: Request, status: int) -> bool:
     return request.writes and 300 <= status < 400 and status not in NOT_PROCESSED_REDIRECTS
 
 
+class AnswerTooLarge(httpx.TransportError):
+    """An answer longer than any the API gives (`Limits.max_answer_bytes`): not read on."""
+
+
 class Scrubber:
     """Replaces every known secret, in each form it travels in, by ***."""
 
@@ -184,7 +188,9 @@ class ErrorMap:
         if str(exc) and type(exc).__name__ not in reason:
             reason = f"{type(exc).__name__}: {reason}"
         unreachable = unreachable_reason(exc)
-        if unreachable is None:
+        if isinstance(exc, AnswerTooLarge):
+            text = f"unexpected answer: {exc}"
+        elif unreachable is None:
             text = f"no answer ({reason})"
         else:
             text = f"cannot reach {self._api_url}: {unreachable}"

@@ -36,6 +36,7 @@ from dropstream_sync.client import api
 from dropstream_sync.client.auth import TokenSource
 from dropstream_sync.client.failures import (
     READ_METHODS,
+    AnswerTooLarge,
     ErrorMap,
     Request,
     Scrubber,
@@ -383,6 +384,9 @@ class HttpCore:
         """One attempt: a final answer, or what failed and whether it may have committed."""
         try:
             response = await self._send_authorised(request)
+        except AnswerTooLarge as exc:
+            # The server answered (a write may have been done); the same again is no use.
+            return _Tried(exc, uncertain=True, retryable=False)
         except _RETRYABLE as exc:
             unreachable = unreachable_reason(exc) is not None
             return _Tried(exc, uncertain=not isinstance(exc, _NOT_SENT), unreachable=unreachable)
@@ -464,12 +468,7 @@ class HttpCore:
                 # httpx's read timeout is per chunk: a server trickling a byte now and then
                 # would hold the call forever. The whole answer gets the same bound.
                 async with asyncio.timeout(self._limits.timeout_seconds):
-                    response = await self._http.send(outgoing)
-                # The body is read. httpx's stream wrapper points back at its response, a
-                # cycle only the collector frees, which keeps the body until a collection
-                # (none runs while a large read pauses it): a plain stream frees it with
-                # the response.
-                response.stream = httpx.ByteStream(response.content)
+                    response = await self._read(await self._http.send(outgoing, stream=True))
             except TimeoutError:
                 log.debug("%s %s -> no whole answer in time", request.method, outgoing.url)
                 raise httpx.ReadTimeout(
@@ -501,6 +500,40 @@ class HttpCore:
                 redact_headers(outgoing.headers.items()),
             )
         return response
+
+    async def _read(self, streamed: httpx.Response) -> httpx.Response:
+        """`streamed` with its body read, up to `Limits.max_answer_bytes` (decoded): a
+        server answering without end would otherwise fill the memory before any check."""
+        limit = self._limits.max_answer_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in streamed.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise AnswerTooLarge(
+                        f"an answer over {limit:,} bytes, not read further",
+                        request=streamed.request,
+                    )
+                chunks.append(chunk)
+        finally:
+            await streamed.aclose()
+            # httpx's stream wrapper points back at its response, a cycle only the
+            # collector frees, which keeps the response until a collection (none runs
+            # while a large read pauses it): cut here.
+            streamed.stream = httpx.ByteStream(b"")
+        # A plain response on the decoded body.
+        return httpx.Response(
+            streamed.status_code,
+            headers=[
+                (k, v)
+                for k, v in streamed.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ],
+            content=b"".join(chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
 
     # -- answers --------------------------------------------------------------------------
 

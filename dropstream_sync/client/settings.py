@@ -115,6 +115,8 @@ class Limits:
     backoff_max_seconds: float = 20.0
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 10.0
+    # A page of 100 objects is about 100 kB; nothing the API answers comes near this.
+    max_answer_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:

@@ -77,6 +77,7 @@ class Fault:
       "500_after"        processed (committed), then 500
       "trickle"          never reached the sandbox; a 200 whose body comes a byte every
                          0.05 s and never ends (a server that is alive but never answers)
+      "endless"          never reached the sandbox; a 200 whose JSON body never ends
       "303_after"        processed (committed), then 303 See Other with `headers`
       "garbled_after"    processed (committed), answered with the sandbox's own (success)
                          status but `body` instead of its own (a str is sent as HTML)
@@ -95,6 +96,15 @@ class _Trickle(httpx.AsyncByteStream):
         while True:
             await asyncio.sleep(0.05)
             yield b" "
+
+
+class _Endless(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"["
+        row = b'{"id": 1, "company_name": "Acme"},' * 1000
+        while True:
+            yield row
+            await asyncio.sleep(0.001)  # about 30 MB/s: a regression fills no memory fast
 
 
 class ScriptedFaults(httpx.AsyncBaseTransport):
@@ -146,6 +156,8 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
             )
         if kind == "trickle":
             return httpx.Response(200, stream=_Trickle())
+        if kind == "endless":
+            return httpx.Response(200, stream=_Endless())
         if kind == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if kind == "drop_before":

@@ -384,3 +384,25 @@ def test_a_write_whose_answer_trickled_past_the_bound_may_have_committed(box: Bo
 
     assert caught.value.may_have_committed
     assert len(box.wire.calls("POST", "/customers")) == 1  # read, never blindly re-posted
+
+
+def test_an_answer_without_end_is_refused_at_the_size_bound_not_read_into_memory(
+    box: Box,
+) -> None:
+    box.wire.fail("GET", "/customers", "endless", times=10)
+    reader = box.reader(max_answer_bytes=1_000_000)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=10))
+
+    assert "unexpected answer: an answer over 1,000,000 bytes" in str(caught.value)
+    assert len(box.wire.calls("GET", "/customers")) == 1  # the same again is no use
+
+
+def test_a_write_answered_without_end_may_have_committed(box: Box) -> None:
+    box.wire.fail("POST", "/customers", "endless")
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.writer(max_answer_bytes=1_000_000).create_customer("Acme"))
+
+    assert caught.value.may_have_committed

@@ -443,8 +443,17 @@ def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
+def _key_str(d: Mapping[str, Any], key: str) -> str:
+    """A field the plan matches objects by: read as "" when missing, it would match nothing,
+    and the plan would create the object again (a second store, billed)."""
+    value = d.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is {'missing' if value is None else 'not a string'}")
+    return value
+
+
 def customer(d: Mapping[str, Any]) -> live.Customer:
-    return live.Customer(id=_int(d, "id"), company_name=_str(d, "company_name"))
+    return live.Customer(id=_int(d, "id"), company_name=_key_str(d, "company_name"))
 
 
 def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
@@ -506,11 +515,15 @@ def store(d: Mapping[str, Any]) -> live.Store:
         a.get(MARKETPLACE_KEY),
     )
     # Positional, in the model's field order (checked below at import).
+    if type(name) is not str:
+        name = _key_str(d, "name")
+    if type(platform) is not str:
+        platform = _key_str(d, "platform")
     return live.Store(
         store_id,
         customer_id,
-        name if isinstance(name, str) else "",
-        PLATFORMS.get(platform, platform) if isinstance(platform, str) else "",
+        name,
+        PLATFORMS.get(platform, platform),
         marketplace if isinstance(marketplace, str) else None,
         _READ_1(a.get(_SETTING_1)),
         _READ_2(a.get(_SETTING_2)),
@@ -615,7 +628,7 @@ def authorization_request(d: Mapping[str, Any]) -> live.AuthorizationRequest:
         id=_int(d, "id"),
         store_id=_int(d, "store_id"),
         customer_id=_int(d, "customer_id"),
-        email=_str(d, "email"),
+        email=_key_str(d, "email"),
         status=_request_status(_str(d, "status")),
         created_at=created,
         expires_at=expires,

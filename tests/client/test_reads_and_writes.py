@@ -13,7 +13,7 @@ import pytest
 
 from dropstream_sync import live
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ApiValidationError, NotFoundError
+from dropstream_sync.errors import ApiError, ApiValidationError, NotFoundError
 from tests.client.on_sandbox import US, Altered, Box, answer
 
 LISTS = [
@@ -198,7 +198,7 @@ def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
     wrong = {
         "id": 9,
         "customer_id": 1,
-        "name": 42,
+        "name": "Acme US",
         "platform": "amazon",
         "enabled_at": None,
         "adapter": {
@@ -224,7 +224,7 @@ def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
         live.Store(
             id=9,
             customer_id=1,
-            name="",
+            name="Acme US",
             marketplace_id=None,
             fulfillment_channel=None,
             import_order_statuses=(),
@@ -257,3 +257,44 @@ def test_a_read_leaves_no_answer_for_the_collector_to_free(box: Box) -> None:
     assert len(state.customers) == 250
     assert len(answers) >= 3 + 5  # the token, three pages of customers, the other lists
     assert alive == []
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("/customers", "company_name", None),
+        ("/stores", "name", None),
+        ("/stores", "name", 42),
+        ("/stores", "platform", None),
+    ],
+)
+def test_an_object_without_the_name_it_is_matched_by_is_refused_not_read_as_blank(
+    box: Box, path: str, field: str, value: object
+) -> None:
+    """Read as "", such an object would match no desired one, and the plan would create it
+    again: a second customer, or a second store (billed), with its invitation email."""
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "adapter": {"marketplace_id": "ATVPDKIKX0DER"},
+                }
+            ],
+        }
+    )
+
+    async def blank(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != path:
+            return response
+        rows = [{**row, field: value} for row in response.json()]
+        return answer(response, body=rows)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.reader(Altered(box.wire, blank)).read_live())
+
+    missing = "missing" if value is None else "not a string"
+    assert str(caught.value) == f"GET {path}: unexpected answer: {field} is {missing}"

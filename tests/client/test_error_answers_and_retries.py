@@ -361,6 +361,26 @@ def test_an_answer_that_is_not_the_documented_shape_is_an_api_error(box: Box) ->
         asyncio.run(box.reader().list_customers())
 
 
+def test_a_success_that_is_not_json_says_what_came_instead(box: Box) -> None:
+    # A proxy's login page with 200, then an empty 200: not the decoder's "Expecting value".
+    box.wire.fail("GET", "/customers", 200, body="<html><title>Sign in</title></html>")
+    box.wire.fail("GET", "/warehouses", 200, body="")
+
+    with pytest.raises(ApiError) as page:
+        asyncio.run(box.reader().list_customers())
+    with pytest.raises(ApiError) as empty:
+        asyncio.run(box.reader().list_warehouses())
+
+    assert str(page.value) == (
+        "GET /customers -> 200: unexpected answer: the body is not JSON "
+        "(text/html; charset=utf-8): '<html><title>Sign in</title></html>'"
+    )
+    assert str(empty.value) == (
+        "GET /warehouses -> 200: unexpected answer: an empty body "
+        "(text/html; charset=utf-8) where JSON was expected"
+    )
+
+
 def test_an_answer_that_trickles_forever_times_out_as_a_whole(box: Box) -> None:
     # A byte every 0.05 s never trips a per-read timeout; the whole answer has one bound.
     box.wire.fail("GET", "/customers", "trickle", times=2)

@@ -139,10 +139,15 @@ class ErrorMap:
         *,
         note: str = "",
         may_have_committed: bool = False,
+        rate_hint: bool = True,
     ) -> ApiError:
         if isinstance(cause, httpx.Response):
             return self.for_response(
-                request, cause, note=note, may_have_committed=may_have_committed
+                request,
+                cause,
+                note=note,
+                may_have_committed=may_have_committed,
+                rate_hint=rate_hint,
             )
         return self._for_transport(request, cause, note, may_have_committed)
 
@@ -153,6 +158,7 @@ class ErrorMap:
         *,
         note: str = "",
         may_have_committed: bool = False,
+        rate_hint: bool = True,
     ) -> ApiError:
         status = response.status_code
         try:
@@ -170,7 +176,7 @@ class ErrorMap:
         cls = api.error_class(status)
         if cls is AuthenticationError:
             sentence = f"{sentence} ({self._auth_hint(request, status)})"
-        if cls is RateLimitedError and note:
+        if cls is RateLimitedError and note and rate_hint:
             note += "; the account allows fewer requests per second than this client sends"
         return cls(
             self._scrub(_noted(sentence, note)),

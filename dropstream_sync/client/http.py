@@ -152,6 +152,10 @@ class _Budget:
             and self._clock() + delay <= self._started + self._limits.max_retry_seconds
         )
 
+    def outlasts(self, wait: float) -> bool:
+        """Whether a wait alone goes past the time left."""
+        return self._clock() + wait > self._started + self._limits.max_retry_seconds
+
     def note(self) -> str:
         spent = self._clock() - self._started
         return f"gave up after {self.attempts} attempt(s) in {spent:.1f} s"
@@ -359,11 +363,20 @@ class HttpCore:
             delay = budget.delay(tried)
             if not tried.retryable or not budget.allows(delay):
                 note = budget.note() if tried.retryable else ""
+                asked = tried.wait is not None and budget.outlasts(tried.wait)
+                if asked:
+                    # Not our pace: the server asked for a wait past the retry budget.
+                    note = (
+                        f"the server asked to wait {tried.wait:.0f} s (Retry-After), longer "
+                        f"than this client retries for ({self._limits.max_retry_seconds:g} s); "
+                        "try again later"
+                    )
                 raise self.errors.failure(
                     request,
                     tried.cause,
                     note=note,
                     may_have_committed=uncertain and request.writes,
+                    rate_hint=not asked,
                 )
             log.info(
                 "%s %s: %s; retrying in %.2f s (attempt %d of %d)",

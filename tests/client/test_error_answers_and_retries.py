@@ -189,10 +189,37 @@ def test_a_retry_after_beyond_the_time_budget_fails_without_waiting(box: Box) ->
     box.rate_limit(1 / 600)  # Retry-After: 600
     _use_up_the_burst(box)
 
-    with pytest.raises(RateLimitedError, match="gave up after 1 attempt"):
+    with pytest.raises(RateLimitedError) as caught:
         asyncio.run(box.reader(max_retry_seconds=60).list_customers())
     assert box.time.sleeps == []
     assert box.served()["GET /customers"] == 1
+    # The server's wait, not this client's pace, is why: no "allows fewer requests" advice.
+    assert str(caught.value) == (
+        "GET /customers -> 429: Too many requests: slow down. (the server asked to wait 600 s "
+        "(Retry-After), longer than this client retries for (60 s); try again later)"
+    )
+
+
+@pytest.mark.parametrize("value", ["86400", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_a_retry_after_of_a_day_or_a_date_years_ahead_fails_at_once_saying_so(
+    box: Box, value: str
+) -> None:
+    box.wire.fail("GET", "/customers", 429, headers={"Retry-After": value})
+
+    with pytest.raises(RateLimitedError, match=r"the server asked to wait \d+ s \(Retry-After"):
+        asyncio.run(box.reader().list_customers())
+    assert box.time.sleeps == []
+
+
+@pytest.mark.parametrize("value", ["-5", "soon", "nan", ""])
+def test_a_retry_after_that_is_negative_or_unreadable_is_retried_with_back_off(
+    box: Box, value: str
+) -> None:
+    box.wire.fail("GET", "/customers", 429, headers={"Retry-After": value})
+
+    asyncio.run(box.reader().list_customers())
+
+    assert len(box.time.sleeps) == 1 and 0 <= box.time.sleeps[0] <= 1
 
 
 def test_the_total_retry_time_is_bounded(box: Box) -> None:

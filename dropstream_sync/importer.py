@@ -92,6 +92,30 @@ def live_to_config(
     return {"version": 1, "merchants": merchants}
 
 
+def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> list[str]:
+    """One line per live Amazon store the document cannot hold: its marketplace is not one
+    the config can name (unreadable, or another adapter shape). Said, never silent: the file
+    is the account's record, and `prune: true` on it would disable such a store."""
+    wanted = set(merchant_names) if merchant_names else None
+    names = {c.id: c.company_name for c in live.customers}
+    lines = []
+    for store in sorted(live.stores, key=lambda s: s.id):
+        merchant = names.get(store.customer_id)
+        if (
+            store.platform != PLATFORM_AMAZON
+            or store.marketplace_id in catalog.BY_ID
+            or merchant is None
+            or (wanted is not None and merchant not in wanted)
+        ):
+            continue
+        lines.append(
+            f"note: store {store.id} {store.name!r} of {merchant!r} is not in the file: its "
+            f"marketplace ({store.marketplace_id or 'none read'}) is not an Amazon marketplace "
+            "the config can name; run `dropstream-sync doctor` to see the adapter's keys"
+        )
+    return lines
+
+
 def _store(
     store: Store,
     connections: list[Connection],

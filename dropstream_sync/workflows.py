@@ -431,7 +431,7 @@ def import_account(
 ) -> Imported:
     """The live account (or the merchants named) as config; `name` is where it will be
     written, for the notes. SettingsError when a named merchant has no Amazon store."""
-    from dropstream_sync.importer import live_to_config, render_config
+    from dropstream_sync.importer import left_out, live_to_config, render_config
 
     live, history = _live_and_request_history(client, merchants)
     document = live_to_config(live, merchants or None, history)
@@ -442,7 +442,7 @@ def import_account(
         )
     text = render_config(document)
     stores = sum(len(m["stores"]) for m in document["merchants"])
-    notes = _first_plan_notes(text, live, client, name)
+    notes = left_out(live, merchants or None) + _first_plan_notes(text, live, client, name)
     return Imported(text, len(document["merchants"]), stores, tuple(notes))
 
 

@@ -319,3 +319,32 @@ def test_a_store_disabled_in_the_ui_with_its_connection_on_is_imported_switched_
     again = plan(desired, session.client.read_live(), now=session.client.clock())
     # Neither invited nor enabled: only the connection still on is switched off.
     assert [str(c.kind) for c in again.changes] == ["disable"]
+
+
+def test_a_store_whose_marketplace_cannot_be_read_is_named_not_silently_left_out(
+    tmp_path: Path,
+) -> None:
+    """A server with other adapter keys (the sandbox's `adapter-keys` quirk): the file cannot
+    hold the store, and the import says so instead of writing the merchant with no stores."""
+    from dropstream_sync.client.sync import SyncReadClient
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "state", quirks=["adapter-keys"])
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [
+                {"id": 1, "customer_id": 1, "name": "Acme US", "adapter": adapter(MARKETS[0], {})}
+            ],
+        }
+    )
+    with SyncReadClient(box.reader()) as client:
+        imported = workflows.import_account(client, (), "imported.yaml")
+        store_id = client.read_live().stores[0].id
+
+    assert imported.stores == 0
+    assert imported.notes[0] == (
+        f"note: store {store_id} 'Acme US' of 'Acme' is not in the file: its marketplace "
+        "(none read) is not an Amazon marketplace the config can name; run "
+        "`dropstream-sync doctor` to see the adapter's keys"
+    )

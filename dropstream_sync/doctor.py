@@ -150,7 +150,8 @@ async def diagnose(client: ReadClient) -> Report:
         token = await probe.token()
         seen.answers.append(token)
         checks.append(_url_check(client.api_url, token, f"POST {api.TOKEN_PATH}"))
-        if token.status is None:
+        if token.status is None or checks[-1].status == FAIL:
+            # Not the API there: a login check would only blame the password.
             return Report(client.api_url, tuple(checks))
         checks.append(_login_check(token))
         if checks[-1].status == FAIL:
@@ -158,7 +159,7 @@ async def diagnose(client: ReadClient) -> Report:
     else:
         first = await probe.get(api.CUSTOMERS, {api.PER_PAGE_PARAM: 1, api.PAGE_PARAM: 1})
         checks.append(_url_check(client.api_url, first, f"GET {api.CUSTOMERS}"))
-        if first.status is None:
+        if first.status is None or checks[-1].status == FAIL:
             return Report(client.api_url, tuple(checks))
         if first.status in (401, 403):
             checks.append(
@@ -207,6 +208,18 @@ def _url_check(url: str, answer: Answer, what: str) -> Check:
             "nothing can be read, planned or applied",
             "check the URL (--api-url / DROPSTREAM_API_URL), the network, proxy and "
             "TLS; for a local sandbox start one with `dropstream-sync sandbox serve`",
+        )
+    if 300 <= answer.status < 400:
+        target = answer.header("Location") or "no Location given"
+        return Check(
+            "url",
+            FAIL,
+            f"{url} redirects {what} to {target} (HTTP {answer.status})",
+            TRANSPORT,
+            "nothing can be read, planned or applied: the tool follows no redirect (one "
+            "could carry the login or token to another host)",
+            "check the URL: it is the API's base, e.g. https://api.getdropstream.com; if "
+            "the redirect names the API's new address, use that",
         )
     if answer.status in (404, 405) or (answer.status >= 500):
         return Check(

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from dropstream_sync.client import ClientSettings, ReadClient, Secret, TokenCredentials
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.doctor import Report, diagnose
+from tests.client.on_sandbox import URL, ScriptedFaults
 from tests.doctor.on_sandbox import Box, Served
 
 US = "ATVPDKIKX0DER"
@@ -266,3 +268,29 @@ def test_cli_against_nothing_listening_is_a_transport_failure(tmp_path: Path) ->
     assert url["id"] == "url" and url["status"] == "fail"
     assert "connection refused" in url["summary"]
     assert "p-secret-1" not in result.stdout
+
+
+@pytest.mark.parametrize("ready_token", [False, True], ids=["login", "ready token"])
+def test_a_url_that_redirects_is_a_url_failure_not_a_refused_login(
+    box: Box, ready_token: bool
+) -> None:
+    """A web front end answering the API's paths with redirects (to a login page): the
+    password is not the problem, and nothing follows the redirect."""
+    wire = ScriptedFaults(box.transport)
+    first = ("GET", "/customers") if ready_token else ("POST", "/auth/token")
+    wire.fail(*first, 302, headers={"Location": "https://login.example/"}, body="")
+    settings = box.settings()
+    if ready_token:
+        settings = ClientSettings(URL, TokenCredentials(Secret("a-token")), settings.limits)
+
+    async def go() -> Report:
+        async with ReadClient(settings, transport=wire) as client:
+            return await diagnose(client)
+
+    report = asyncio.run(go())
+
+    assert report.exit_code == 3
+    assert [c.id for c in report.checks] == ["url"]
+    url = check(report, "url")
+    assert url.status == "fail" and "to https://login.example/ (HTTP 302)" in url.summary
+    assert {r.url.host for r in wire.log} == {"sandbox.local"}

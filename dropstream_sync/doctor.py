@@ -433,9 +433,7 @@ def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:
             "plan and apply stop",
             "use a login that may read " + spec.name,
         )
-    return Check(
-        cid, FAIL, f"GET {spec.path}: {answer.error}", SHAPE, "plan and apply stop", REPORT_IT
-    )
+    return Check(cid, FAIL, str(answer.error), SHAPE, "plan and apply stop", REPORT_IT)
 
 
 # -- the account ---------------------------------------------------------------------------

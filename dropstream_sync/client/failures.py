@@ -241,3 +241,12 @@ class ErrorMap:
 
 def _noted(text: str, note: str) -> str:
     return f"{text} ({note})" if note else text
+
+
+def not_json(response: httpx.Response) -> str:
+    """What a body that should have been JSON was, in a few words."""
+    kind = response.headers.get("Content-Type") or "no Content-Type"
+    if not response.content.strip():
+        return f"an empty body ({kind}) where JSON was expected"
+    start = " ".join(response.content[:80].decode("utf-8", "replace").split())
+    return f"the body is not JSON ({kind}): {start[:60]!r}"

@@ -40,6 +40,7 @@ from dropstream_sync.client.failures import (
     ErrorMap,
     Request,
     Scrubber,
+    not_json,
     redirect_may_have_committed,
     unreachable_reason,
 )
@@ -569,7 +570,7 @@ class HttpCore:
             # What came instead says more than the decoder's "Expecting value: line 1
             # column 1": a proxy's HTML page, a login form, nothing at all.
             raise self.errors.malformed(
-                method, path, response.status_code, ValueError(_not_json(response))
+                method, path, response.status_code, ValueError(not_json(response))
             ) from None
 
     def _items(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
@@ -588,12 +589,3 @@ class HttpCore:
 
     def _malformed_item(self, path: str, exc: Exception) -> ApiError:
         return self.errors.malformed("GET", path, None, exc)
-
-
-def _not_json(response: httpx.Response) -> str:
-    """What a body that should have been JSON was, in a few words."""
-    kind = response.headers.get("Content-Type") or "no Content-Type"
-    if not response.content.strip():
-        return f"an empty body ({kind}) where JSON was expected"
-    start = " ".join(response.content[:80].decode("utf-8", "replace").split())
-    return f"the body is not JSON ({kind}): {start[:60]!r}"

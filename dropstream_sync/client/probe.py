@@ -14,7 +14,7 @@ from typing import Any
 
 from dropstream_sync.client import api
 from dropstream_sync.client.clients import ReadClient
-from dropstream_sync.client.failures import Request
+from dropstream_sync.client.failures import Request, not_json
 from dropstream_sync.client.settings import BasicCredentials
 from dropstream_sync.errors import ApiError
 
@@ -67,6 +67,6 @@ class Probe:
         error = None if response.is_success else self._core.errors.for_response(request, response)
         if error is None and request.method == "GET" and response.content and body is None:
             error = self._core.errors.malformed(
-                "GET", request.path, response.status_code, ValueError("the answer is not JSON")
+                "GET", request.path, response.status_code, ValueError(not_json(response))
             )
         return Answer(response.status_code, headers, body, error)

@@ -294,3 +294,20 @@ def test_a_url_that_redirects_is_a_url_failure_not_a_refused_login(
     url = check(report, "url")
     assert url.status == "fail" and "to https://login.example/ (HTTP 302)" in url.summary
     assert {r.url.host for r in wire.log} == {"sandbox.local"}
+
+
+def test_a_list_answered_with_an_html_page_says_so_once(box: Box) -> None:
+    wire = ScriptedFaults(box.transport)
+    wire.fail("GET", "/stores", 200, body="<html>Maintenance</html>", times=10)
+
+    async def go() -> Report:
+        async with ReadClient(box.settings(), transport=wire) as client:
+            return await diagnose(client)
+
+    report = asyncio.run(go())
+
+    assert report.exit_code == 5
+    assert check(report, "list stores").summary == (
+        "GET /stores -> 200: unexpected answer: the body is not JSON "
+        "(text/html; charset=utf-8): '<html>Maintenance</html>'"
+    )

@@ -21,6 +21,7 @@ logs, request bodies are never logged, and error text is scrubbed of every secre
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import time
@@ -357,7 +358,17 @@ class HttpCore:
         budget = _Budget(self._limits, self._timing.clock, self._rng)
         uncertain = False
         while True:
-            tried = await self._attempt(request)
+            try:
+                tried = await self._attempt(request)
+            except ApiError as exc:
+                if not (uncertain and request.writes) or exc.may_have_committed:
+                    raise
+                # Not an answer to this call (the token could not be renewed): whatever an
+                # earlier attempt may have done still stands. A copy: one failed renewal is
+                # raised to every call waiting on it.
+                lost = copy.copy(exc)
+                lost.may_have_committed = True
+                raise lost from None
             if isinstance(tried, httpx.Response):
                 return Exchange(tried, uncertain)
             uncertain = uncertain or tried.uncertain

@@ -363,3 +363,22 @@ def test_a_patch_answered_with_a_redirect_may_have_committed(box: Box) -> None:
         asyncio.run(box.writer().update_store(sid, name="Renamed"))
 
     assert caught.value.may_have_committed
+
+
+def test_a_write_whose_first_answer_was_lost_stays_uncertain_when_a_token_renewal_fails(
+    box: Box,
+) -> None:
+    # The PATCH committed and its answer was lost; the retry met a 401, and the token
+    # endpoint then failed: the error that ends the call must still say it may have been done.
+    _, sid = setup(box, store=True)
+    box.wire.fail("PATCH", r"/stores/\d+", "timeout_after")
+    box.wire.fail("PATCH", r"/stores/\d+", 401)
+    writer = box.writer(max_attempts=3)
+    asyncio.run(writer.get_store(sid))  # the first token, before the token endpoint fails
+    box.wire.fail("POST", "/auth/token", 503, times=100)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(writer.update_store(sid, name="Renamed"))
+
+    assert caught.value.may_have_committed
+    assert see(box, lambda c: c.get_store(sid)).name == "Renamed"

@@ -80,7 +80,7 @@ class Pager:
             count = api.page_count(total, len(first.ids))
             if max_pages is not None and count > max_pages:
                 return None
-            rest = await self._pages_by_total(path, query, count, parse)
+            rest = await self._pages_by_total(path, query, (total, count), first, parse)
             for page in rest:
                 pages.add(page)
             # Rows added while reading push the list past the total: keep following.
@@ -152,17 +152,58 @@ class Pager:
         self,
         path: str,
         query: Mapping[str, Any],
-        pages: int,
+        counted: tuple[int, int],
+        first: _Page[M],
         parse: Callable[[Mapping[str, Any]], M],
     ) -> list[_Page[M]]:
-        gate = asyncio.Semaphore(self._concurrency)
+        """Pages 2..`pages`, `page_concurrency` at a time, in order. A total is only the
+        server's word: one far past the list (a count of something else) must not become
+        that many requests, or that many tasks made up front. So a few workers take the
+        page numbers in turn, the list ends at its first empty page, and a page that
+        repeats the first (the server ignores `page`) stops the read at once.
+        `counted`: the total the server gave and the pages it makes."""
+        total, pages = counted
+        if pages > _MAX_PAGES:
+            raise ApiError(
+                f"{api.TOTAL_COUNT_HEADER} says {total:,} items, {pages:,} pages of "
+                f"{len(first.ids)}: more than this client reads; run `dropstream-sync "
+                "doctor` to see how this API paginates",
+                method="GET",
+                path=path,
+            )
+        got: dict[int, _Page[M]] = {}
+        numbers = iter(range(2, pages + 1))
+        end = pages + 1  # the first page known to be past the list
 
-        async def page(number: int) -> _Page[M]:
-            async with gate:
+        async def worker() -> None:
+            nonlocal end
+            for number in numbers:  # shared: each number is taken by one worker
+                if number >= end:
+                    return
                 response = await self._get(path, {**query, api.PAGE_PARAM: number})
-            return self._page(path, response, parse)
+                page = self._page(path, response, parse)
+                del response
+                if not page.ids:
+                    end = min(end, number)
+                    return
+                if page.ids == first.ids:
+                    raise PartialReadError(
+                        path,
+                        f"two pages answered the same {len(first.ids)} items, as when "
+                        f"the server ignores `{api.PAGE_PARAM}`",
+                    )
+                got[number] = page
 
-        return await gather_all(page(n) for n in range(2, pages + 1))
+        await gather_all(worker() for _ in range(min(self._concurrency, pages - 1)))
+        if end <= pages:
+            log.info(
+                "read %s: %s said %d page(s); the list ended at page %d",
+                path,
+                api.TOTAL_COUNT_HEADER,
+                pages,
+                end - 1,
+            )
+        return [got[n] for n in sorted(got) if n < end]
 
     async def _follow_links(
         self,

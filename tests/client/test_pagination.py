@@ -279,3 +279,48 @@ def test_a_row_whose_id_is_a_list_fails_the_read_as_an_unexpected_answer(box: Bo
 
     with pytest.raises(ApiError, match=r"GET /customers: unexpected answer: id is not an"):
         asyncio.run(box.reader(_second_page_opens_with(box, "/customers", broken)).list_customers())
+
+
+def _total(value: str) -> Alter:
+    """Every page of /customers says the list holds `value` items."""
+
+    async def alter(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/customers":
+            return response
+        return answer(response, headers={"X-Total-Count": value}, drop=("Link",))
+
+    return alter
+
+
+def test_a_total_far_past_the_list_ends_at_its_first_empty_page(box: Box) -> None:
+    # A count of something else: 10,000 pages promised, 250 customers there. Read in a
+    # few requests, not ten thousand (nor ten thousand tasks made up front).
+    ids = _customers(box, 250)
+
+    reader = box.reader(Altered(box.wire, _total("1000000")), page_concurrency=4)
+    customers = asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
+
+    assert [c.id for c in customers] == ids
+    assert len(_pages(box)) <= 3 + 4
+
+
+def test_a_total_of_more_pages_than_any_read_is_refused_at_once(box: Box) -> None:
+    _customers(box, 3)
+
+    reader = box.reader(Altered(box.wire, _total(str(10**12))))
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
+
+    assert "X-Total-Count says 1,000,000,000,000 items" in str(caught.value)
+    assert _pages(box) == [1]
+
+
+def test_a_total_with_page_ignored_stops_at_the_first_repeat(box: Box) -> None:
+    _customers(box, 250)
+    box.control("POST", "/_sandbox/quirks", {"quirks": ["repeat-page"]})
+
+    reader = box.reader(Altered(box.wire, _total("1000000")), page_concurrency=4)
+    with pytest.raises(ApiError, match="same 100 items"):
+        asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
+
+    assert len(_pages(box)) <= 1 + 4

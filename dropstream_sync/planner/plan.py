@@ -425,6 +425,14 @@ class _Planner:
     ) -> None:
         known = catalog.BY_ID.get(ls.marketplace_id or "")
         live_code = known.code if known is not None else ls.marketplace_id
+        if ls.marketplace_id is None:
+            # Not another marketplace: one the answer did not give (another adapter shape).
+            self.errors.append(
+                f"{s.source}: store '{s.name}' (id {ls.id}): its marketplace could not be "
+                "read from the live store (no marketplace in its adapter); run "
+                "`dropstream-sync doctor` to see the adapter's keys"
+            )
+            return
         if live_code != s.marketplace:
             self.errors.append(
                 f"{s.source}: store '{s.name}' is in marketplace {live_code} live, {s.marketplace} "

@@ -9,7 +9,7 @@ import pytest
 
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient, SyncWriteClient
-from dropstream_sync.errors import PartialReadError
+from dropstream_sync.errors import PartialReadError, PlanError
 from tests.doctor.on_sandbox import Box
 
 CONFIG = """\
@@ -120,3 +120,33 @@ def test_apply_stops_before_sending_any_write(box: Box, config: str) -> None:
         workflows.apply(client, [config], audit_log=None)
     assert "GET /customers" in box.requests()
     assert box.writes() == {}
+
+
+def test_a_store_whose_marketplace_cannot_be_read_stops_the_plan_saying_so(
+    box: Box, tmp_path: Path
+) -> None:
+    # Not "in marketplace None live": the marketplace is not another one, it is unread.
+    box.admin(
+        "POST",
+        "/_sandbox/seed",
+        {
+            "customers": [{"id": 1, "company_name": "Zed"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Zed US",
+                    "adapter": {"marketplace_id": "ATVPDKIKX0DER"},
+                }
+            ],
+        },
+    )
+    box.quirks("adapter-keys")
+
+    config = tmp_path / "zed.yaml"
+    config.write_text(CONFIG.replace("C0", "Zed").replace("prune: true", "prune: false"))
+    with pytest.raises(PlanError) as caught:
+        _plan(box, str(config))
+
+    assert "its marketplace could not be read from the live store" in str(caught.value)
+    assert "None" not in str(caught.value)

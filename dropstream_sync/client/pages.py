@@ -67,6 +67,13 @@ class Pager:
         total = api.total_count(response.headers)
         first = self._page(path, response, parse)
         del response
+        if total and not first.ids:
+            # Nothing read of what the server counts (a page size it refuses, a filter it
+            # answers wrongly): planned from, every counted object would be created again.
+            raise PartialReadError(
+                path,
+                f"its {api.TOTAL_COUNT_HEADER} says {total} items, but its first page held none",
+            )
         pages: _Collected[M] = _Collected(path)
         pages.add(first)
         link = first.following

@@ -324,3 +324,18 @@ def test_a_total_with_page_ignored_stops_at_the_first_repeat(box: Box) -> None:
         asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
 
     assert len(_pages(box)) <= 1 + 4
+
+
+def test_an_empty_first_page_of_a_counted_list_is_refused_not_read_as_empty(box: Box) -> None:
+    # Read as empty, the plan would create every customer the server counts again.
+    _customers(box, 3)
+
+    async def empty(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/customers":
+            return response
+        return answer(response, body=[])
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(box.reader(Altered(box.wire, empty)).list_customers())
+
+    assert "its X-Total-Count says 3 items, but its first page held none" in str(caught.value)

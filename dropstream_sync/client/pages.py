@@ -167,7 +167,8 @@ class Pager:
         server's word: one far past the list (a count of something else) must not become
         that many requests, or that many tasks made up front. So a few workers take the
         page numbers in turn, the list ends at its first empty page, and a page that
-        repeats the first (the server ignores `page`) stops the read at once.
+        repeats the first (the server ignores `page`) stops the read at once. Ending a page
+        or more short of the total is a partial read.
         `counted`: the total the server gave and the pages it makes."""
         total, pages = counted
         if pages > _MAX_PAGES:
@@ -202,15 +203,18 @@ class Pager:
                 got[number] = page
 
         await gather_all(worker() for _ in range(min(self._concurrency, pages - 1)))
-        if end <= pages:
-            log.info(
-                "read %s: %s said %d page(s); the list ended at page %d",
+        rest = [got[n] for n in sorted(got) if n < end]
+        items = len(first.ids) + sum(len(page.ids) for page in rest)
+        if end <= pages and total - items >= len(first.ids):
+            # Short of the total by a page or more: a server that answers no pages past
+            # some depth looks just like this, and a plan would create what it never read.
+            # (A list that shrank while it was read falls short by less.)
+            raise PartialReadError(
                 path,
-                api.TOTAL_COUNT_HEADER,
-                pages,
-                end - 1,
+                f"its {api.TOTAL_COUNT_HEADER} says {total} items, but its pages ended "
+                f"after {items} (page {end} was empty)",
             )
-        return [got[n] for n in sorted(got) if n < end]
+        return rest
 
     async def _follow_links(
         self,

@@ -292,16 +292,43 @@ def _total(value: str) -> Alter:
     return alter
 
 
-def test_a_total_far_past_the_list_ends_at_its_first_empty_page(box: Box) -> None:
-    # A count of something else: 10,000 pages promised, 250 customers there. Read in a
-    # few requests, not ten thousand (nor ten thousand tasks made up front).
-    ids = _customers(box, 250)
+def test_a_total_far_past_the_list_is_refused_at_its_first_empty_page(box: Box) -> None:
+    # 10,000 pages promised, 250 customers there: found in a few requests, not ten
+    # thousand (nor ten thousand tasks made up front). Whole or cut short by a server
+    # that answers no deep pages, the two cannot be told apart: refused.
+    _customers(box, 250)
 
     reader = box.reader(Altered(box.wire, _total("1000000")), page_concurrency=4)
-    customers = asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(asyncio.wait_for(reader.list_customers(), timeout=30))
+
+    assert "says 1000000 items, but its pages ended after 250 (page 4 was empty)" in str(
+        caught.value
+    )
+    assert len(_pages(box)) <= 3 + 4
+
+
+def test_pages_that_end_early_by_less_than_a_page_are_read_whole(box: Box) -> None:
+    # Counted 210, then ten gone before the last page was asked (requests expire): the
+    # read is whole for what exists, not refused.
+    ids = _customers(box, 200)
+
+    reader = box.reader(Altered(box.wire, _total("210")))
+    customers = asyncio.run(reader.list_customers())
 
     assert [c.id for c in customers] == ids
-    assert len(_pages(box)) <= 3 + 4
+
+
+def test_a_server_that_answers_no_deep_pages_is_refused(box: Box) -> None:
+    _customers(box, 250)
+
+    async def shallow(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path == "/customers" and request.url.params.get("page") != "1":
+            return answer(response, body=[], drop=("Link",))
+        return answer(response, drop=("Link",))
+
+    with pytest.raises(ApiError, match="says 250 items, but its pages ended after 100"):
+        asyncio.run(box.reader(Altered(box.wire, shallow)).list_customers())
 
 
 def test_a_total_of_more_pages_than_any_read_is_refused_at_once(box: Box) -> None:

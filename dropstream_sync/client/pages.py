@@ -172,12 +172,10 @@ class Pager:
         `counted`: the total the server gave and the pages it makes."""
         total, pages = counted
         if pages > _MAX_PAGES:
-            raise ApiError(
-                f"{api.TOTAL_COUNT_HEADER} says {total:,} items, {pages:,} pages of "
-                f"{len(first.ids)}: more than this client reads; run `dropstream-sync "
-                "doctor` to see how this API paginates",
-                method="GET",
-                path=path,
+            raise PartialReadError(
+                path,
+                f"its {api.TOTAL_COUNT_HEADER} says {total:,} items, {pages:,} pages of "
+                f"{len(first.ids)}: more than this client reads",
             )
         got: dict[int, _Page[M]] = {}
         numbers = iter(range(2, pages + 1))

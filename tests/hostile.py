@@ -105,10 +105,10 @@ class Hostile:
         if self._upstream is None:
             self._send(h, 200, {"Content-Type": "application/json"}, b"[]")
             return
+        # Host is kept: the sandbox builds its next-page links on it, so they name this
+        # proxy (a link to another origin would be refused by the client).
         headers = {
-            k: v
-            for k, v in h.headers.items()
-            if k.lower() not in ("host", "content-length", "connection")
+            k: v for k, v in h.headers.items() if k.lower() not in ("content-length", "connection")
         }
         answer = self._upstream.request(h.command, h.path, content=body, headers=headers)
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _NOT_COPIED}

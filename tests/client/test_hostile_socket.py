@@ -132,3 +132,18 @@ def test_creates_answered_with_an_html_page_are_logged_ok_with_the_ids_they_got(
     logged = audit(tmp_path)
     assert {entry["outcome"] for entry in logged.values()} == {"ok"}
     assert logged["invite"]["created_id"] == outbox[0]["authorization_request_id"]
+
+
+def test_the_proxy_forwards_lists_of_several_pages_whole(
+    served: Served, proxy: Hostile, tmp_path: Path
+) -> None:
+    # The fixture's own check: next-page links name the proxy, so the tests above see the
+    # tool as it is, not refusing links to the sandbox behind.
+    served.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(150)]}
+    )
+
+    result = cli(served, proxy, tmp_path, "plan", "stores.yaml")
+
+    assert result.returncode == 0, result.stderr
+    assert [s.path for s in proxy.seen].count("/customers") >= 2

@@ -171,7 +171,9 @@ def amazon_adapter(
                 result[key] = value
     if sum(len(v) for v in fields.errors.values()) != errors_before:
         return None
-    return {key: result[key] for key in AMAZON_ADAPTER_KEYS}
+    # A seeded adapter may lack settings (the seed stores what it is given): a PATCH sets
+    # the keys it names and leaves the others absent, as they were, rather than fail.
+    return {key: result[key] for key in AMAZON_ADAPTER_KEYS if key in result}
 
 
 _INVALID: Any = object()  # a setting's check refused the value (and said why in `fields`)

@@ -231,6 +231,34 @@ def test_control_inputs_are_validated(live: Live) -> None:
     )
 
 
+def test_a_store_seeded_with_part_of_an_adapter_takes_a_patch(live: Live) -> None:
+    # The seed keeps the adapter it is given; a PATCH to a setting it lacks answered 500
+    # "Internal sandbox error (KeyError)", a server failure no real API was seen to give.
+    live.admin(
+        "POST",
+        "/_sandbox/seed",
+        {
+            "customers": [{"id": 10, "company_name": "Seeded"}],
+            "stores": [
+                {
+                    "id": 20,
+                    "customer_id": 10,
+                    "name": "Seeded US",
+                    "platform": "amazon",
+                    "adapter": {"marketplace_id": US},
+                }
+            ],
+        },
+    )
+    with live.client() as c:
+        (store,) = c.get("/stores").json()
+        path = f"/stores/{store['id']}"
+        answer = c.patch(path, json={"adapter": {"fulfillment_latency": 2}})
+        assert answer.status_code == 204, answer.text
+        adapter = c.get(path).json()["adapter"]
+        assert adapter["fulfillment_latency"] == 2 and adapter["marketplace_id"] == US
+
+
 @pytest.mark.parametrize("with_warehouses", [True, False])
 def test_seed_ties_references_and_gives_customers_a_warehouse(
     live: Live, with_warehouses: bool

@@ -119,7 +119,9 @@ def test_an_audit_log_in_a_missing_folder_is_refused_before_it_is_used(tmp_path:
         AuditLog(tmp_path / "no-such-folder" / "audit.jsonl")
 
 
-def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: Path) -> None:
+def _apply_acme(tmp_path: Path, audit_log: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`apply` of one merchant with one store, in a fresh process on a fresh sandbox, with
+    `--audit-log audit_log`; the run and the sandbox's state folder."""
     config = tmp_path / "stores.yaml"
     config.write_text(
         "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
@@ -137,12 +139,17 @@ def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: P
             str(sandbox),
             "--auto-approve",
             "--audit-log",
-            str(tmp_path / "missing" / "audit.jsonl"),
+            audit_log,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
+    return result, sandbox
+
+
+def test_apply_with_an_audit_log_in_a_missing_folder_changes_nothing(tmp_path: Path) -> None:
+    result, sandbox = _apply_acme(tmp_path, str(tmp_path / "missing" / "audit.jsonl"))
     assert result.returncode == 1
     assert "missing" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -156,29 +163,7 @@ def test_an_audit_log_that_cannot_be_written_stops_the_apply_and_says_so(tmp_pat
     # /dev/full opens, and every write to it fails as on a full disk. The first change was
     # made, then its audit line failed: a traceback, nothing printed of what was done,
     # and the changes of the phase still running went on unrecorded.
-    config = tmp_path / "stores.yaml"
-    config.write_text(
-        "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n"
-        "    stores:\n      - name: Acme US\n        marketplace: US\n"
-    )
-    sandbox = tmp_path / "state"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from dropstream_sync.cli import main; main()",
-            "apply",
-            str(config),
-            "--sandbox",
-            str(sandbox),
-            "--auto-approve",
-            "--audit-log",
-            "/dev/full",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result, sandbox = _apply_acme(tmp_path, "/dev/full")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "✓ create_merchant Acme" in result.stdout

@@ -108,6 +108,28 @@ def run_on_terminal(account: Account, answer: bytes, *args: str) -> tuple[int, s
     return process.returncode, out.decode() + terminal.decode(errors="replace")
 
 
+def run_with_terminal(
+    args: list[str], env: dict[str, str], cwd: Path, *, terminal: str
+) -> tuple[int, bytes, bytes]:
+    """Run the CLI with `terminal` ("stdout" or "stderr") on a pseudo-terminal and the other
+    stream piped; the exit code, what reached the terminal, and what reached the pipe."""
+    master, slave = pty.openpty()
+    on_terminal = terminal == "stdout"
+    process = subprocess.Popen(
+        [*CLI, *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=slave if on_terminal else subprocess.PIPE,
+        stderr=subprocess.PIPE if on_terminal else slave,
+    )
+    os.close(slave)
+    out, err = process.communicate(timeout=120)
+    shown = read_rest(master)
+    os.close(master)
+    return process.returncode, shown, err if on_terminal else out
+
+
 def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account) -> None:
     account.write_config(
         {
@@ -139,20 +161,10 @@ def test_apply_shows_progress_on_a_terminal_and_results_on_stdout(account: Accou
             ],
         }
     )
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [*CLI, "apply", "stores.yaml", "--auto-approve"],
-        env=account.env,
-        cwd=account.workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=slave,
+    code, terminal, out = run_with_terminal(
+        ["apply", "stores.yaml", "--auto-approve"], account.env, account.workdir, terminal="stderr"
     )
-    os.close(slave)
-    out, _ = process.communicate(timeout=120)
-    terminal = read_rest(master)
-    os.close(master)
-    assert process.returncode == 0
+    assert code == 0
     assert b"[1/3]" in terminal and b"[3/3]" in terminal, terminal
     assert b"[1/3]" not in out and b"Apply complete: 3 done" in out
 
@@ -169,20 +181,13 @@ def test_apply_json_on_a_terminal_writes_the_plan_to_a_redirected_stderr_without
         }
     )
     env = {k: v for k, v in account.env.items() if k != "NO_COLOR"}
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [*CLI, "apply", "stores.yaml", "--auto-approve", "--format", "json"],
-        env=env,
-        cwd=account.workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
+    code, terminal, err = run_with_terminal(
+        ["apply", "stores.yaml", "--auto-approve", "--format", "json"],
+        env,
+        account.workdir,
+        terminal="stdout",
     )
-    os.close(slave)
-    _, err = process.communicate(timeout=120)
-    terminal = read_rest(master)
-    os.close(master)
-    assert process.returncode == 0, err
+    assert code == 0, err
     assert b'"ok": 2' in terminal
     assert b'+ create store "Acme US"' in err and b"\x1b[" not in err, err
 
@@ -194,19 +199,9 @@ def test_no_color_and_verbose_are_taken_after_the_command_too(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     config = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
     args = ["plan", config, "--sandbox", str(tmp_path / "sb")]
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [*CLI, *args, "--no-color", "-v"],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
+    code, terminal, err = run_with_terminal(
+        [*args, "--no-color", "-v"], env, tmp_path, terminal="stdout"
     )
-    os.close(slave)
-    _, err = process.communicate(timeout=120)
-    terminal = read_rest(master)
-    os.close(master)
-    assert process.returncode == 0, err
+    assert code == 0, err
     assert b'+ create store "Acme Outdoors US"' in terminal and b"\x1b[" not in terminal
     assert b"INFO dropstream_sync: reading the live account" in err

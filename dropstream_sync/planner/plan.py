@@ -482,12 +482,25 @@ class _Planner:
             if request is not None:
                 self.cancel(m, s.name, request, "enabled: false: no authorization wanted")
             return
+        status = ls.authorization.status
+        if status not in _AUTH_WORDS:
+            # product.md invites for `missing`, `expired` or `revoked` only. A word the model
+            # does not know may mean the store is authorized after all; an email cannot be
+            # unsent, so nobody is invited (nor shown as needing to authorize) until a
+            # person has looked.
+            self.warnings.append(
+                f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
+                f"Amazon authorization reads {str(status)!a}, which this tool does not know "
+                f"(it knows {', '.join(AuthStatus)}): no invite is planned and no connection "
+                "is made or enabled for it; run `dropstream-sync doctor` and check the store "
+                "in DropStream"
+            )
+            return
         if not m.email:
             if request is not None:
                 self.cancel(m, s.name, request, "the merchant has no email in the config")
             self.pending.append(self.needs_ui(m, s.name, renewal))
             return
-        status = ls.authorization.status
         field_change = [
             FieldChange("authorization_request.email", request.email if request else None, m.email)
         ]
@@ -687,6 +700,7 @@ _NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no emai
 # Enum members asked of every store, looked up once: a member's lookup through its class
 # costs about ten times a global's on Python 3.11.
 _AUTHORIZED: Final = AuthStatus.AUTHORIZED
+_AUTH_WORDS: Final = frozenset(AuthStatus)
 _NEEDS_UI_KIND: Final = PendingKind.NEEDS_UI_AUTHORIZATION
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")

@@ -87,6 +87,23 @@ def test_plan_invites_when_authorization_expired_or_revoked(status: str) -> None
     assert kinds(run(state(merchant("Acme", store("Acme", "Acme US"))), live)) == ["invite"]
 
 
+@pytest.mark.parametrize("pending", [(), (request(9, 1, age_days=10),)])
+def test_an_authorization_status_the_model_does_not_know_sends_no_email(
+    pending: tuple[object, ...],
+) -> None:
+    # The client passes an unknown word through; it may be a state in which the store is
+    # authorized, and an invite (or a reinvite of an expired link) cannot be unsent.
+    live = account(
+        live_store(1, "Acme US", authorization=Authorization("suspended")),
+        requests=pending,  # type: ignore[arg-type]
+    )
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), live)
+    assert kinds(p) == [] and p.pending == ()
+    [warning] = p.warnings
+    assert "store 'Acme US' (id 1) of merchant 'Acme'" in warning
+    assert "authorization reads 'suspended', which this tool does not know" in warning
+
+
 def test_new_store_with_enabled_false_is_created_but_nobody_is_invited() -> None:
     p = run(state(merchant("Acme", store("Acme", "Acme US", enabled=False))), account())
     assert kinds(p) == ["create_store"] and p.pending == ()

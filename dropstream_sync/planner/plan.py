@@ -41,6 +41,7 @@ from dropstream_sync.planner.details import (
     CreateMerchant,
     CreateStore,
     Detail,
+    Disable,
     Invite,
     NeutralizeDuplicate,
     Reinvite,
@@ -670,10 +671,11 @@ class _Planner:
             ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0),
         ):
             # Stores, not changes: a store's further connections are disables of their own.
+            # Keyed by the live store's id, not its name: two pruned stores may share one.
             count = (
                 len(
                     {
-                        (c.merchant, c.store) if c.kind == K.DISABLE else c.id
+                        c.detail.store_id if isinstance(c.detail, Disable) else c.id
                         for c in self.changes
                         if c.kind in kinds
                     }

@@ -318,6 +318,20 @@ def test_update_threshold_applies_only_from_min_existing() -> None:
     assert above.blocked and "max_update_percent" in above.blocked_reasons[0]
 
 
+def test_two_pruned_stores_of_one_name_count_as_two_disables() -> None:
+    # Two live stores left unlisted may share a name (made in the UI, or a copy): each is a
+    # store switched off, so 2 of 10 is over the default 10%, not 1 of 10.
+    pairs = [connected(i, f"S{i}" if i <= 8 else "Old") for i in range(1, 11)]
+    live = account(*(s for s, _ in pairs), connections=tuple(c for _, c in pairs))
+    p = run(
+        state(merchant("Acme", *(store("Acme", f"S{i}") for i in range(1, 9)), prune=True)), live
+    )
+    assert kinds(p) == ["disable", "disable"]
+    assert p.blocked_reasons == (
+        "the plan would disable 2 of 10 existing stores (20% > max_disable_percent 10%)",
+    )
+
+
 def test_invites_over_the_budget_are_queued() -> None:
     live = account(*(live_store(i, f"S{i}") for i in range(1, 6)))
     p = run(

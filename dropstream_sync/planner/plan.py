@@ -667,21 +667,20 @@ class _Planner:
         # created beside an unmatched live one in its marketplace is most likely that store
         # renamed: it counts as an update of it.
         for kinds, limit, label, extra in (
-            ((K.UPDATE_STORE,), s.max_update_percent, "update", self.suspicious_creates),
+            # A store whose connection is renamed or has a channel switched is updated too:
+            # `channels: {sales_order: false}` stops its orders as surely as a setting can.
+            (
+                (K.UPDATE_STORE, K.UPDATE_CONNECTION, K.UPDATE_CHANNEL),
+                s.max_update_percent,
+                "update",
+                self.suspicious_creates,
+            ),
             ((K.DISABLE, K.NEUTRALIZE_DUPLICATE), s.max_disable_percent, "disable", 0),
         ):
             # Stores, not changes: a store's further connections are disables of their own.
             # Keyed by the live store's id, not its name: two pruned stores may share one.
-            count = (
-                len(
-                    {
-                        c.detail.store_id if isinstance(c.detail, Disable) else c.id
-                        for c in self.changes
-                        if c.kind in kinds
-                    }
-                )
-                + extra
-            )
+            # Updates come from matched desired stores, whose names are unique per merchant.
+            count = len({_store_key(c) for c in self.changes if c.kind in kinds}) + extra
             share = 100 * count / self.existing
             if share > limit:
                 including = (
@@ -760,6 +759,15 @@ def _neutralizing(
             FieldChange(canceled, str(RequestStatus.PENDING), str(RequestStatus.CANCELED))
         )
     return fields
+
+
+def _store_key(c: Change) -> object:
+    """The store a change counts against for the safety thresholds."""
+    if isinstance(c.detail, Disable):
+        return c.detail.store_id
+    if c.kind is K.NEUTRALIZE_DUPLICATE:
+        return c.id
+    return (c.merchant, c.store)
 
 
 def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:

@@ -191,3 +191,38 @@ def test_a_changed_channel_makes_a_saved_plan_stale() -> None:
     )
     assert before.live_fingerprint != after.live_fingerprint
     assert "channel/1010" in before.live_index
+
+
+def test_switching_off_the_orders_of_every_store_is_blocked_like_any_update() -> None:
+    # One line of `defaults:` turns sales_order off on every connection: no store is
+    # "updated" by a setting, but none takes orders any more.
+    pairs = [connected(i, f"S{i}") for i in range(1, 11)]
+    live = account(
+        *(s for s, _ in pairs),
+        connections=tuple(replace(c, channels=channels(c.id, sales_order=True)) for _, c in pairs),
+    )
+    off = {"sales_order": False}
+    p = plan(
+        state(merchant("Acme", *(store("Acme", f"S{i}", channels=off) for i in range(1, 11)))),
+        live,
+        now=NOW,
+    )
+    assert kinds(p) == ["update_channel"] * 10
+    assert p.blocked_reasons == (
+        "the plan would update 10 of 10 existing stores (100% > max_update_percent 30%)",
+    )
+    # A store counts once, however many of its connections and channels change.
+    one = plan(
+        state(
+            merchant(
+                "Acme",
+                store("Acme", "S1", channels=off),
+                *(store("Acme", f"S{i}") for i in range(2, 11)),
+            )
+        ),
+        replace(
+            live, connections=(replace(live.connections[0], name="old"), *live.connections[1:])
+        ),
+        now=NOW,
+    )
+    assert sorted(kinds(one)) == ["update_channel", "update_connection"] and not one.blocked

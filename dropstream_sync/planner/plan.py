@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import operator
+import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class _Planner:
         # id(desired store) -> the ids of the warehouses it names (None: one does not exist),
         # looked up once per merchant
         self.warehouses_named: dict[int, list[int] | None] = {}
+        # loose name -> live customers (near_customers), built the first time it is asked
+        self.near: dict[str, list[Customer]] | None = None
 
     def add(
         self,
@@ -218,7 +221,27 @@ class _Planner:
         self.add(detail, m.name, s.name, Target(T.STORE, x.id), fields)
         self.neutralized.add(x.id)
 
+    def near_customers(self, m: DesiredMerchant) -> list[Customer]:
+        """Live customers whose name differs from `m`'s only in letter case, spacing or
+        compatibility forms (full-width letters, ligatures): not this merchant by the
+        spec's comparison, but most likely meant to be. Indexed on first use: only a plan
+        that creates a merchant asks."""
+        if self.near is None:
+            self.near = defaultdict(list)
+            for key, customers in self.ix.customers.items():
+                self.near[_loose_key(key)].extend(customers)
+        return sorted(self.near.get(_loose_key(name_key(m.name)), []), key=_BY_ID)
+
     def new_merchant(self, m: DesiredMerchant) -> None:
+        near = self.near_customers(m)
+        if near:
+            named = ", ".join(f"{c.id} ({c.company_name!a})" for c in near)
+            self.warnings.append(
+                f"merchant '{m.name}' would be created as a new DropStream customer, but "
+                f"live customer {named} differs from it only in letter case or spacing: a "
+                "second merchant, whose stores are billed and whose invites are emailed "
+                "again. If it is the same merchant, write its name exactly as DropStream has it"
+            )
         created = self.add(
             CreateMerchant(m.name),
             m.name,
@@ -759,6 +782,12 @@ def _neutralizing(
             FieldChange(canceled, str(RequestStatus.PENDING), str(RequestStatus.CANCELED))
         )
     return fields
+
+
+def _loose_key(key: str) -> str:
+    """A `name_key` without letter case, runs of spaces or compatibility forms: names equal
+    in this form look like one name to a person, though DropStream's are not the same."""
+    return " ".join(unicodedata.normalize("NFKC", key).casefold().split())
 
 
 def _store_key(c: Change) -> object:

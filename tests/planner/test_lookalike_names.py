@@ -90,3 +90,26 @@ def test_exact_names_give_no_warning_and_the_fingerprint_matches_by_key() -> Non
     live = account(live_store(1, "Shop US"), customers=(Customer(1, NFC),))
     assert plan(desired, live, now=NOW).warnings == ()
     assert live_fingerprint(live, [NFD]) == live_fingerprint(live, [NFC])
+
+
+@pytest.mark.parametrize(
+    "desired_name",
+    ["ACME Outdoors", "Acme  Outdoors", "\uff21\uff43\uff4d\uff45 Outdoors"],
+    ids=["case", "spacing", "full-width"],
+)
+def test_a_new_merchant_named_like_a_live_customer_but_for_case_or_spacing_is_warned_about(
+    desired_name: str,
+) -> None:
+    # Not the same name (the spec compares after NFC only), so it is created as asked; but it
+    # is most likely the live one, and the plan would bill its stores and email its invites
+    # a second time.
+    desired = state(merchant(desired_name, store(desired_name, "Acme US")))
+    live = account(customers=(Customer(7, "Acme Outdoors"), Customer(8, "Bella")))
+    p = plan(desired, live, now=NOW)
+    assert [c.kind for c in p.changes] == ["create_merchant", "create_store", "invite"]
+    (warning,) = p.warnings
+    assert warning.startswith(
+        f"merchant '{desired_name}' would be created as a new DropStream customer, but live "
+        "customer 7 ('Acme Outdoors') differs from it only in letter case or spacing"
+    )
+    assert plan(state(merchant("Acme Outdoorsy")), live, now=NOW).warnings == ()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
 from dropstream_sync.live import Connection, Customer, Store, Warehouse
+from dropstream_sync.planner import health
 from dropstream_sync.planner.model import (
     CreateConnection,
     Disable,
@@ -87,7 +88,7 @@ def plan_connections(
         if conn is None:
             create(p, m, s, customer, ls, wid)
         else:
-            existing(p, m, s, conn)
+            existing(p, m, s, ls, conn)
     _switch(p, m, s, ls, [c for _, c in managed if c is not None], others)
 
 
@@ -169,7 +170,7 @@ def create(
         )
 
 
-def existing(p: _Planner, m: DesiredMerchant, s: DesiredStore, conn: Connection) -> None:
+def existing(p: _Planner, m: DesiredMerchant, s: DesiredStore, ls: Store, conn: Connection) -> None:
     if conn.name != s.name:
         p.add(
             UpdateConnection(s.name),
@@ -179,7 +180,11 @@ def existing(p: _Planner, m: DesiredMerchant, s: DesiredStore, conn: Connection)
             [FieldChange("name", conn.name, s.name)],
         )
     final = channels(p, m, s, conn)
-    if s.enabled and final is not None and final and not any(final.values()):
+    # Only of a connection that is or will be enabled: one that stays off (its store not
+    # authorized, or by another seller) is not "enabled", and takes no orders anyway.
+    # health.seller_mismatch, not p.connectable: asked again, without its warning.
+    ends_on = conn.enabled or (p.authorized(ls) and health.seller_mismatch(m, ls) is None)
+    if s.enabled and ends_on and final is not None and final and not any(final.values()):
         p.warnings.append(
             f"{s.source}: store '{s.name}' of merchant '{m.name}': connection {conn.id} "
             f"(warehouse {conn.warehouse_id}) is enabled with no channel enabled: {NO_ORDERS}"

@@ -226,3 +226,19 @@ def test_switching_off_the_orders_of_every_store_is_blocked_like_any_update() ->
         now=NOW,
     )
     assert sorted(kinds(one)) == ["update_channel", "update_connection"] and not one.blocked
+
+
+def test_no_orders_warning_is_only_given_for_a_connection_that_ends_enabled() -> None:
+    # Revoked: the disabled connection stays off (the merchant is invited again), so the
+    # plan must not say it "is enabled with no channel enabled".
+    s, c = connected(1, "Acme US", enabled=False)
+    c = replace(c, channels=channels(101, sales_order=False))
+    revoked = replace(s, authorization=replace(AUTHORIZED, status="revoked"))
+    desired = state(merchant("Acme", store("Acme", "Acme US")))
+    p = plan(desired, account(revoked, connections=(c,)), now=NOW)
+    assert kinds(p) == ["invite"] and p.warnings == ()
+    # Authorized, it is enabled by this plan, and the warning is true.
+    p = plan(desired, account(s, connections=(c,)), now=NOW)
+    assert kinds(p) == ["enable"]
+    (warning,) = p.warnings
+    assert "connection 101 (warehouse 1) is enabled with no channel enabled" in warning

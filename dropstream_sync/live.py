@@ -35,6 +35,13 @@ def name_key(name: str) -> str:
     return "".join(ch for ch in composed if unicodedata.category(ch) != "Cf").strip()
 
 
+def loose_name_key(name: str) -> str:
+    """A `name_key` without letter case, runs of spaces or compatibility forms (full-width
+    letters, ligatures): names equal in this form look like one name to a person, though
+    they are two (the spec compares after NFC only). Used to warn, never to match."""
+    return " ".join(unicodedata.normalize("NFKC", name_key(name)).casefold().split())
+
+
 class AuthStatus(StrEnum):
     """A store's Amazon authorization."""
 

@@ -9,6 +9,7 @@ carries the read that finds its effect when its answer is lost.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import operator
@@ -200,8 +201,10 @@ class ReadClient:
         # warehouses); the account's lists are at least as many pages as /customers each.
         if len(mine) > api.page_count(len(customers), api.PER_PAGE):
             return only_merchants(await self._read_account(customers), names)
-        # Filtered again here so that a server ignoring a filter cannot widen the plan.
-        return only_merchants(await self._read_customers(mine), names)
+        # Filtered again here so that a server ignoring a filter cannot widen the plan; with
+        # every customer read, so that only_merchants keeps the look-alikes the plan warns of.
+        state = await self._read_customers(mine)
+        return only_merchants(dataclasses.replace(state, customers=tuple(customers)), names)
 
     async def _read_account(self, customers: list[live.Customer] | None) -> live.LiveState:
         try:
@@ -347,8 +350,14 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
     # merchant's name is read, and matched, rather than planned again.
     names = {live.name_key(n) for n in merchant_names}
     ids = {c.id for c in state.customers if live.name_key(c.company_name) in names}
+    # Customers whose names differ from a merchant's only in case or spacing are kept, not
+    # their objects: the plan warns before it creates a second one beside them (they are no
+    # part of the fingerprint, which covers the customers matched by name_key).
+    near = {live.loose_name_key(n) for n in merchant_names}
     return live.LiveState(
-        customers=tuple(c for c in state.customers if c.id in ids),
+        customers=tuple(
+            c for c in state.customers if c.id in ids or live.loose_name_key(c.company_name) in near
+        ),
         warehouses=_owned(state.warehouses, ids),
         stores=_owned(state.stores, ids),
         connections=_owned(state.connections, ids),

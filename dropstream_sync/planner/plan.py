@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import operator
-import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from dropstream_sync.live import (
     RequestStatus,
     Store,
     Warehouse,
+    loose_name_key,
     name_key,
 )
 from dropstream_sync.planner import connections as _connections
@@ -229,8 +229,8 @@ class _Planner:
         if self.near is None:
             self.near = defaultdict(list)
             for key, customers in self.ix.customers.items():
-                self.near[_loose_key(key)].extend(customers)
-        return sorted(self.near.get(_loose_key(name_key(m.name)), []), key=_BY_ID)
+                self.near[loose_name_key(key)].extend(customers)
+        return sorted(self.near.get(loose_name_key(m.name), []), key=_BY_ID)
 
     def new_merchant(self, m: DesiredMerchant) -> None:
         near = self.near_customers(m)
@@ -782,12 +782,6 @@ def _neutralizing(
             FieldChange(canceled, str(RequestStatus.PENDING), str(RequestStatus.CANCELED))
         )
     return fields
-
-
-def _loose_key(key: str) -> str:
-    """A `name_key` without letter case, runs of spaces or compatibility forms: names equal
-    in this form look like one name to a person, though DropStream's are not the same."""
-    return " ".join(unicodedata.normalize("NFKC", key).casefold().split())
 
 
 def _store_key(c: Change) -> object:

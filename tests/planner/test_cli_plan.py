@@ -182,3 +182,29 @@ def test_a_refusal_quoting_a_crafted_plan_file_sends_no_escape_sequence(
     assert code == 1
     assert "the plan was made for account" in err
     assert "\x1b" not in err and "\x07" not in err
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["whole", "merchant"])
+def test_a_new_merchant_spelt_like_a_live_customer_but_for_case_is_warned_about(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, scoped: bool
+) -> None:
+    # The live read keeps only the config's customers; the one that differs in case must
+    # still reach the plan, or its warning is never given.
+    sandbox = ["--sandbox", str(tmp_path / "sb")]
+    first = tmp_path / "first.yaml"
+    first.write_text("version: 1\nmerchants:\n  - name: Bella Cosmetics\n    stores: []\n")
+    code, _, err = run(capsys, "apply", str(first), *sandbox, "--auto-approve")
+    assert code == 0, err
+    second = tmp_path / "second.yaml"
+    second.write_text(
+        "version: 1\nmerchants:\n  - name: BELLA Cosmetics\n    email: ops@bella.example\n"
+        "    stores:\n      - {name: Bella US, marketplace: US}\n"
+    )
+    scope = ["--merchant", "BELLA Cosmetics"] if scoped else []
+    code, out, err = run(capsys, "plan", str(second), *sandbox, *scope)
+    assert code == 0, err
+    assert '+ create merchant "BELLA Cosmetics"' in out
+    assert (
+        "warning: merchant 'BELLA Cosmetics' would be created as a new DropStream customer, "
+        "but live customer 1 ('Bella Cosmetics') differs from it only in letter case or spacing"
+    ) in err

@@ -125,8 +125,19 @@ class _Index:
 
 
 class _Planner:
-    def __init__(self, desired: DesiredState, live: LiveState, now: datetime) -> None:
+    def __init__(
+        self,
+        desired: DesiredState,
+        live: LiveState,
+        now: datetime,
+        scope: Collection[str] = (),
+    ) -> None:
         self.desired = desired
+        self.scope = frozenset(scope)  # the names of the merchants planned
+        # store id -> the desired merchant and store that pin it, across the whole config
+        self.pins = {
+            s.id: (dm, s) for dm in desired.merchants for s in dm.stores if s.id is not None
+        }
         self.now = now
         self.ix = _Index.of(live)
         self.changes: list[Change] = []
@@ -275,6 +286,7 @@ class _Planner:
                 _connections.warehouse_ids(self, m, s, customer) if s.warehouse_names() else []
             )
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
+        self.pinned_elsewhere(m, live_stores)
         self.existing += len(live_stores)
         before = len(self.changes)
         matched = self.match_stores(m, customer, live_stores)
@@ -290,6 +302,22 @@ class _Planner:
                     f"prune would disable every store of merchant '{m.name}' "
                     f"({len(live_stores)}): is the merchant's name right?"
                 )
+
+    def pinned_elsewhere(self, m: DesiredMerchant, live_stores: Sequence[Store]) -> None:
+        """A live store of `m` that a merchant outside the plan's scope (--merchant) pins
+        by `id`: the whole plan stops there (that merchant's pin names another merchant's
+        store), so the scoped plan must not prune, rename or update it instead."""
+        for ls in live_stores:
+            pinned = self.pins.get(ls.id)
+            if pinned is None or pinned[0].name == m.name or pinned[0].name in self.scope:
+                continue  # in scope, the pinning merchant's own match reports it
+            other, s = pinned
+            self.errors.append(
+                f"{s.source}: store id {s.id} ('{s.name}') of merchant '{other.name}' is "
+                f"live store '{ls.name}' of merchant '{m.name}', which this plan "
+                "(--merchant) includes: remove the id, or list the store under "
+                f"'{m.name}'; the plan of the whole config stops here too"
+            )
 
     def seller_held(self, m: DesiredMerchant, ls: Store) -> bool:
         """Authorized by another seller than the merchant's pinned one: no connection is
@@ -821,7 +849,7 @@ def plan(
         for m in sorted(desired.merchants, key=lambda m: m.name)
         if wanted is None or m.name in wanted
     ]
-    planner = _Planner(desired, live, now)
+    planner = _Planner(desired, live, now, {m.name for m in scope})
     for m in scope:
         planner.merchant(m)
     if planner.errors:

@@ -380,6 +380,33 @@ def test_pinned_id_of_another_merchant_is_a_plan_error() -> None:
         run(state(merchant("Acme", store("Acme", "X", id=5))), live)
 
 
+def test_merchant_scope_does_not_prune_a_store_another_merchant_pins() -> None:
+    # Store 5 moved (in the DropStream UI) from Acme, whose entry still pins it, to Bella.
+    # The whole plan stops at Acme's pin; `--merchant Bella` must not disable it instead.
+    pairs = [connected(i, f"B{i}", customer=2) for i in range(1, 21)]
+    live = account(
+        *(s for s, _ in pairs),
+        connections=tuple(c for _, c in pairs),
+        customers=(Customer(1, "Acme"), Customer(2, "Bella")),
+    )
+    desired = state(
+        merchant("Acme", store("Acme", "Acme US", id=5)),
+        merchant("Bella", *(store("Bella", f"B{i}") for i in range(1, 21) if i != 5), prune=True),
+    )
+    with pytest.raises(PlanError, match="store id 5 \\('Acme US'\\)"):
+        run(desired, live)
+    with pytest.raises(PlanError) as scoped:
+        run(desired, live, merchants=["Bella"])
+    assert scoped.value.messages == (
+        "stores.yaml:7:9: store id 5 ('Acme US') of merchant 'Acme' is live store 'B5' of "
+        "merchant 'Bella', which this plan (--merchant) includes: remove the id, or list the "
+        "store under 'Bella'; the plan of the whole config stops here too",
+    )
+    # Without the pin, the scoped plan prunes it as the whole one would.
+    unpinned = state(merchant("Acme"), *desired.merchants[1:])
+    assert kinds(run(unpinned, live, merchants=["Bella"])) == ["disable"]
+
+
 def test_pinned_id_under_a_merchant_that_does_not_exist_is_a_plan_error() -> None:
     with pytest.raises(PlanError, match=r"store id 1 .*does not exist yet"):
         run(

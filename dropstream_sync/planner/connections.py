@@ -327,10 +327,15 @@ def unmanaged(
         )
 
 
+def prunable(p: _Planner, ls: Store) -> bool:
+    """Whether prune_store would disable anything of `ls`: it, or a connection, is on."""
+    return ls.enabled or any(c.enabled for c in p.ix.connections.get(ls.id, []))
+
+
 def prune_store(p: _Planner, m: DesiredMerchant, ls: Store) -> bool:
     """A live store the config does not list: off, with every enabled connection."""
     conns = [c for c in p.ix.connections.get(ls.id, []) if c.enabled]
-    if ls.enabled or conns:
+    if prunable(p, ls):
         disable(p, m, ls.name, ls, conns, False, "pruned: the store is not in the config")
         return True
     return False

@@ -30,12 +30,13 @@ class SecondStore:
     desired: DesiredStore
     live: tuple[Store, ...]  # the merchant's unmatched live stores in that marketplace
 
-    def warning(self, m: DesiredMerchant) -> str:
+    def warning(self, m: DesiredMerchant, pruned: bool = False) -> str:
+        """`pruned`: this plan disables one of the live stores (prune, and it is on)."""
         s = self.desired
         named = ", ".join(f"{ls.id} ({ls.name!r})" for ls in self.live)
         pin = self.live[0].id
         where = f"{s.source}: " if s.source else ""
-        prune = " (and prune would disable that one)" if m.prune else ""
+        prune = " (and prune would disable that one)" if pruned else ""
         return (
             f"{where}store '{s.name}' of merchant '{m.name}' would be created in "
             f"marketplace {s.marketplace}, where the merchant already has live Amazon "

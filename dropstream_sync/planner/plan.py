@@ -343,7 +343,11 @@ class _Planner:
             return  # the usual merchant: every live store is matched
         created = {c.store for c in changes if c.kind == K.CREATE_STORE}
         found = health.second_stores((s for s in m.stores if s.name in created), unlisted)
-        self.warnings.extend(f.warning(m) for f in found)
+        # Prune disables only what is on: of a store already off, saying so would be false.
+        self.warnings.extend(
+            f.warning(m, m.prune and any(_connections.prunable(self, ls) for ls in f.live))
+            for f in found
+        )
         self.suspicious_creates += len(found)
 
     def match_stores(

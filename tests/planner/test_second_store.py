@@ -60,3 +60,17 @@ def test_such_creates_count_as_updates_for_the_safety_threshold() -> None:
     )
     assert not renamed_in_ui(min_existing=1, max_update_percent=100).blocked
     assert not renamed_in_ui().blocked  # below min_existing, as for updates
+
+
+def test_the_warning_says_prune_disables_the_live_store_only_when_this_plan_does() -> None:
+    on, conn = connected(1, "Acme USA")
+    off, idle = connected(1, "Acme USA", enabled=False)
+    desired = state(merchant("Acme", store("Acme", "Acme US"), prune=True))
+    pruning = plan(desired, account(on, connections=(conn,)), now=NOW)
+    assert "disable" in [c.kind for c in pruning.changes]
+    assert "(and prune would disable that one)" in pruning.warnings[0]
+    # Already off, store and connection: prune changes nothing, and the warning says nothing.
+    idle_plan = plan(desired, account(off, connections=(idle,)), now=NOW)
+    assert "disable" not in [c.kind for c in idle_plan.changes]
+    [warning] = idle_plan.warnings
+    assert "live Amazon store 1 ('Acme USA')" in warning and "prune" not in warning

@@ -746,7 +746,7 @@ class _Planner:
                 )
                 self.blocked.append(
                     f"the plan would {label} {count} of {self.existing} existing stores "
-                    f"({share:.0f}% > max_{label}_percent {limit:g}%{including})"
+                    f"({_percent(share, limit)}% > max_{label}_percent {limit:g}%{including})"
                 )
 
 
@@ -814,6 +814,16 @@ def _neutralizing(
             FieldChange(canceled, str(RequestStatus.PENDING), str(RequestStatus.CANCELED))
         )
     return fields
+
+
+def _percent(share: float, limit: float) -> str:
+    """`share` rounded to as few decimals as still show it above `limit`: 21 of 200 is
+    "10.5", not "10" (which would read "10% > max_disable_percent 10%")."""
+    for places in range(4):
+        shown = f"{share:.{places}f}"
+        if float(shown) > limit:
+            return shown
+    return str(share)
 
 
 def _store_key(c: Change) -> object:

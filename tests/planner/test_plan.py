@@ -469,3 +469,14 @@ def test_invite_budget_sends_renewals_first_soonest_expiry_first() -> None:
     p = run(desired, account(late, soon, connections=(late_c, soon_c)))
     assert [(c.kind, c.store) for c in p.changes if "invite" in c.kind] == [("reinvite", "Acme B")]
     assert sorted(x.store for x in p.pending if x.kind == "queued") == ["Acme 0 new", "Acme A"]
+
+
+def test_a_share_just_over_the_threshold_is_shown_over_it() -> None:
+    # 21 of 200 is 10.5%: rounded to "10%" the reason would read "10% > ... 10%".
+    pairs = [connected(i, f"S{i}") for i in range(1, 201)]
+    live = account(*(s for s, _ in pairs), connections=tuple(c for _, c in pairs))
+    kept = (store("Acme", f"S{i}") for i in range(1, 180))
+    p = run(state(merchant("Acme", *kept, prune=True)), live)
+    assert p.blocked_reasons == (
+        "the plan would disable 21 of 200 existing stores (10.5% > max_disable_percent 10%)",
+    )

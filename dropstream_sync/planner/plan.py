@@ -399,6 +399,11 @@ class _Planner:
             return live
         same = by_name.get(name_key(s.name), [])
         if len(same) > 1:
+            # Another marketplace is another store (product.md): a namesake there is an
+            # unlisted store of its own, never a duplicate to rename and switch off.
+            here = [ls for ls in same if health.marketplace_code(ls) == s.marketplace]
+            same = here or same
+        if len(same) > 1:
             kept, extras = same[0], same[1:]
             stuck = [(x, n) for x in extras for n in self.ix.connections.get(x.id, []) if n.enabled]
             if stuck:

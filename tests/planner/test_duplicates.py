@@ -150,3 +150,17 @@ def test_a_saved_neutralization_round_trips_and_an_edited_one_is_refused() -> No
     detail["object_type"] = "warehouse"
     with pytest.raises(PlanFileError, match=r"detail\.object_type: must be one of"):
         Plan.from_dict(document)
+
+
+@pytest.mark.parametrize("us_id", [1, 3], ids=["us-first", "ca-first"])
+def test_a_namesake_in_another_marketplace_is_another_store_not_a_duplicate(us_id: int) -> None:
+    # "Acme" in US (connected) and "Acme" in CA, still waiting for the merchant's approval:
+    # two stores, not one made twice. The CA one is not renamed, disabled or uninvited.
+    us, conn = connected(us_id, "Acme")
+    ca = live_store(2, "Acme", marketplace="A2EUQ1WTGCTBG2")
+    live = account(us, ca, connections=(conn,), requests=(request(7, 2),))
+    p = run(state(merchant("Acme", store("Acme", "Acme"))), live)
+    assert p.changes == () and p.warnings == ()
+    # Unlisted, it is pruned like any other store the config leaves out.
+    pruned = run(state(merchant("Acme", store("Acme", "Acme"), prune=True)), live)
+    assert [(c.kind, c.target.id) for c in pruned.changes] == [(K.CANCEL_INVITE, 7)]

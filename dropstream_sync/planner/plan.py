@@ -727,10 +727,12 @@ class _Planner:
         # created beside an unmatched live one in its marketplace is most likely that store
         # renamed: it counts as an update of it.
         for kinds, limit, label, extra in (
-            # A store whose connection is renamed or has a channel switched is updated too:
-            # `channels: {sales_order: false}` stops its orders as surely as a setting can.
+            # A store with a channel switched is updated too: `channels: {sales_order:
+            # false}` stops its orders as surely as a setting can. A connection renamed after
+            # its store is not (on a first run every connection may be, and nothing changes
+            # for the orders).
             (
-                (K.UPDATE_STORE, K.UPDATE_CONNECTION, K.UPDATE_CHANNEL),
+                (K.UPDATE_STORE, K.UPDATE_CHANNEL),
                 s.max_update_percent,
                 "update",
                 self.suspicious_creates,

@@ -211,7 +211,8 @@ def test_switching_off_the_orders_of_every_store_is_blocked_like_any_update() ->
     assert p.blocked_reasons == (
         "the plan would update 10 of 10 existing stores (100% > max_update_percent 30%)",
     )
-    # A store counts once, however many of its connections and channels change.
+    # A store counts once, however many of its channels change; renaming its connection
+    # after it (which a first run may do to every connection) is not an update of it.
     one = plan(
         state(
             merchant(
@@ -226,6 +227,12 @@ def test_switching_off_the_orders_of_every_store_is_blocked_like_any_update() ->
         now=NOW,
     )
     assert sorted(kinds(one)) == ["update_channel", "update_connection"] and not one.blocked
+    renamed = plan(
+        state(merchant("Acme", *(store("Acme", f"S{i}") for i in range(1, 11)))),
+        replace(live, connections=tuple(replace(c, name="Old") for c in live.connections)),
+        now=NOW,
+    )
+    assert kinds(renamed) == ["update_connection"] * 10 and not renamed.blocked
 
 
 def test_no_orders_warning_is_only_given_for_a_connection_that_ends_enabled() -> None:

@@ -288,3 +288,41 @@ def test_seed_ties_references_and_gives_customers_a_warehouse(
         (store,) = c.get("/stores").json()
         (request,) = c.get("/authorization_requests").json()
         assert request["store_id"] == store["id"] and request["status"] == "pending"
+
+
+def test_a_request_seeded_as_expired_is_listed_by_the_expired_filter(live: Live) -> None:
+    # The plan reads lapsed invitations with ?status=expired; a request seeded as expired
+    # read "expired" by id and in the whole list, yet that filter left it out (the store
+    # was planned a first `invite` instead of a `reinvite`).
+    live.admin(
+        "POST",
+        "/_sandbox/seed",
+        {
+            "customers": [{"id": 10, "company_name": "Seeded"}],
+            "stores": [
+                {
+                    "id": 20,
+                    "customer_id": 10,
+                    "name": "Seeded US",
+                    "platform": "amazon",
+                    "adapter": {"marketplace_id": US},
+                }
+            ],
+            "authorization_requests": [
+                {
+                    "id": 30,
+                    "store_id": 20,
+                    "email": "a@b.example",
+                    "status": "expired",
+                    "created_at": "2026-10-01T00:00:00Z",
+                    "expires_at": "2026-10-08T00:00:00Z",
+                }
+            ],
+        },
+    )
+    with live.client() as c:
+        (request,) = c.get("/authorization_requests").json()
+        assert request["status"] == "expired"
+        expired = c.get("/authorization_requests", params={"status": "expired"}).json()
+        assert [r["id"] for r in expired] == [request["id"]]
+        assert c.get("/authorization_requests", params={"status": "pending"}).json() == []

@@ -23,11 +23,34 @@ MAX_LISTED = 100
 MAX_LINE = 300
 
 
+# Markdown's inline characters ([ and ] escaped, so no link or image can start); the
+# line-start ones (#, -, +, >) never start a line here.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# An @ that GitHub would read as a mention (@user, @org/team): not after a letter or digit,
+# as in an email address, which GitHub leaves alone.
+_MENTION = re.compile(r"(?<![0-9A-Za-z])@(?=[0-9A-Za-z])")
+
+
+def no_mention(text: str) -> str:
+    """`text` with a zero-width space after each @ that would notify someone: a live
+    store named "@octocat" must not ping octocat from a bot's comment (as Renovate does)."""
+    return _MENTION.sub("@&#8203;", text) if "@" in text else text
+
+
+def inline(text: str) -> str:
+    """Plain text as Markdown text: HTML escaped, Markdown's own characters backslashed,
+    no mention. Names and messages come from the live account (a store renamed in the
+    DropStream UI), and a comment must show them, not a link, an image or a ping made of them."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return no_mention(_SPECIAL.sub(r"\\\1", text))
+
+
 def _clip(text: str) -> str:
     # One line, whatever a saved plan's message holds: a line break would end the list item
     # and let the rest pass for Markdown of its own.
     text = printable(text)
-    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+    text = text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+    return inline(text)
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -43,7 +66,7 @@ def _code(text: str) -> str:
 
 def _merchant_block(group: MerchantRows) -> str:
     n = len(group.changes)
-    title = f"{html.escape(printable(group.merchant), quote=False)}: {n} change(s)"
+    title = f"{no_mention(html.escape(printable(group.merchant), quote=False))}: {n} change(s)"
     if group.pending_count:
         title += f", {group.pending_count} pending"
     inner: list[str] = []
@@ -91,9 +114,7 @@ def render_markdown(
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        head.extend(
-            f"> - {html.escape(_clip(r), quote=False)}" for r in plan.blocked_reasons[:MAX_LISTED]
-        )
+        head.extend(f"> - {_clip(r)}" for r in plan.blocked_reasons[:MAX_LISTED])
         if len(plan.blocked_reasons) > MAX_LISTED:
             head.append(f"> - _and {len(plan.blocked_reasons) - MAX_LISTED} more_")
         head.append("")
@@ -121,14 +142,14 @@ def render_markdown(
                 f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
                 f"merchant) to {item.detail.get('email', '')}"
             )
-            tail.append(f"- [ ] {html.escape(_clip(todo), quote=False)}")
+            tail.append(f"- [ ] {_clip(todo)}")
         if len(by_hand) > MAX_LISTED:
             tail.append(f"- _and {len(by_hand) - MAX_LISTED} more: see {show}_")
         tail.append("")
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        tail.extend(f"- {html.escape(_clip(w), quote=False)}" for w in plan.warnings[:MAX_LISTED])
+        tail.extend(f"- {_clip(w)}" for w in plan.warnings[:MAX_LISTED])
         if len(plan.warnings) > MAX_LISTED:
             tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): see {show}_")
         tail.append("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import shlex
+from collections.abc import Sequence
 
 from dropstream_sync.errors import printable
 from dropstream_sync.planner.model import CHANGE_KINDS, PendingKind, Plan
@@ -17,10 +18,13 @@ from dropstream_sync.render.rows import MerchantRows, merchant_rows, summary_lin
 
 MARKER = "<!-- dropstream-sync:plan -->"
 LIMIT = 60_000
-# Reasons and warnings are listed up to this many, each clipped, so that they alone can
-# never push the comment over the limit (100 x 300 characters is well under it).
+# Reasons, UI to-dos and warnings are listed up to this many, each clipped to MAX_LINE
+# characters before it is escaped (a "<" becomes "&lt;": a line of live names can grow
+# fourfold), and all three lists together up to LISTED_CHARS, so that they can never push
+# the comment over the limit and leave room for the merchants' blocks.
 MAX_LISTED = 100
 MAX_LINE = 300
+LISTED_CHARS = 30_000
 
 
 # Markdown's inline characters ([ and ] escaped, so no link or image can start); the
@@ -51,6 +55,25 @@ def _clip(text: str) -> str:
     text = printable(text)
     text = text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
     return inline(text)
+
+
+class _Listed:
+    """The budget of LISTED_CHARS shared by the comment's lists, spent in their order."""
+
+    def __init__(self) -> None:
+        self.left = LISTED_CHARS
+
+    def lines(self, prefix: str, items: Sequence[str]) -> tuple[list[str], int]:
+        """`items` as lines of Markdown text after `prefix`, as many as fit; and how many
+        did not."""
+        out: list[str] = []
+        for item in items[:MAX_LISTED]:
+            line = f"{prefix}{_clip(item)}"
+            if len(line) + 1 > self.left:
+                break
+            self.left -= len(line) + 1
+            out.append(line)
+        return out, len(items) - len(out)
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -110,13 +133,15 @@ def render_markdown(
         show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
         listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
     s = plan.summary()
+    budget = _Listed()
     head = [MARKER, "### dropstream-sync plan", ""]
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        head.extend(f"> - {_clip(r)}" for r in plan.blocked_reasons[:MAX_LISTED])
-        if len(plan.blocked_reasons) > MAX_LISTED:
-            head.append(f"> - _and {len(plan.blocked_reasons) - MAX_LISTED} more_")
+        reasons, more = budget.lines("> - ", plan.blocked_reasons)
+        head.extend(reasons)
+        if more:
+            head.append(f"> - _and {more} more: see {show}_")
         head.append("")
     head.append(f"**{summary_line(plan)}**")
     head.append("")
@@ -137,21 +162,25 @@ def render_markdown(
     if by_hand:
         tail.append("**To do in the DropStream UI** (this API has no invite endpoint)")
         tail.append("")
-        for item in by_hand[:MAX_LISTED]:
-            todo = (
+        todos, more = budget.lines(
+            "- [ ] ",
+            [
                 f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
                 f"merchant) to {item.detail.get('email', '')}"
-            )
-            tail.append(f"- [ ] {_clip(todo)}")
-        if len(by_hand) > MAX_LISTED:
-            tail.append(f"- _and {len(by_hand) - MAX_LISTED} more: see {show}_")
+                for item in by_hand
+            ],
+        )
+        tail += todos
+        if more:
+            tail.append(f"- _and {more} more: see {show}_")
         tail.append("")
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        tail.extend(f"- {_clip(w)}" for w in plan.warnings[:MAX_LISTED])
-        if len(plan.warnings) > MAX_LISTED:
-            tail.append(f"- _and {len(plan.warnings) - MAX_LISTED} more warning(s): see {show}_")
+        warnings, more = budget.lines("- ", plan.warnings)
+        tail += warnings
+        if more:
+            tail.append(f"- _and {more} more warning(s): see {show}_")
         tail.append("")
     if plan.pending and not show_pending:
         tail.append(f"_Pending items are counted per merchant: {listed} lists each._")

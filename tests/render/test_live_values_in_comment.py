@@ -49,3 +49,36 @@ def test_a_live_store_name_in_a_warning_is_text_not_a_link_image_or_mention(
     assert "<a " not in html and "<img" not in html
     assert "@octocat" not in html  # GitHub would notify octocat
     assert PHISH.replace("@", "@\u200b") in html  # the name as spelt, a zero-width space after @
+
+
+def test_warnings_naming_long_live_names_still_leave_the_comment_under_its_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each warning names the merchant's live JP store, 250 "<" long: clipped to 300
+    # characters and then escaped ("&lt;"), 100 of them made a comment of 78,000
+    # characters, which GitHub refuses (65,536), with no merchant's block left in it.
+    n = 120
+    state = tmp_path / "sb"
+    seed(
+        state,
+        {
+            "customers": [{"id": i, "company_name": f"M{i}"} for i in range(n)],
+            "stores": [
+                {"customer_id": i, "name": "<" * 250, "adapter": {"marketplace_id": JP}}
+                for i in range(n)
+            ],
+        },
+    )
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n"
+        + "".join(
+            f"  - name: M{i}\n    stores:\n      - name: New JP\n        marketplace: JP\n"
+            for i in range(n)
+        )
+    )
+    code, out, _ = run(capsys, "plan", str(config), "--sandbox", str(state), "--format", "markdown")
+    assert code == 0
+    assert len(out) <= 60_000
+    assert "more warning(s): see" in out
+    assert out.count("<details>") > 0  # the changes are still there to review

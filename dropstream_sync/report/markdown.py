@@ -8,24 +8,21 @@ the HTML report lists every store.
 
 from __future__ import annotations
 
-import re
-
+from dropstream_sync.errors import printable
+from dropstream_sync.render.markdown import inline
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
 from dropstream_sync.report.text import store_cells
 
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
 LISTED = 200  # rows of a table of invitations at the most
-# Markdown's inline characters ([ and ] escaped, so no link or image can start); the
-# line-start ones (#, -, +, >) never start a cell here.
-_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md(text: object) -> str:
-    """Plain text in Markdown: HTML escaped, Markdown's own characters backslashed, one line."""
-    plain = " ".join(str(text).split())
-    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", plain)
+    """Plain text in Markdown: one line, the controls and bidi characters that are left
+    written as escapes (`\\x1b`, `\\u202e`, as the plan writes them), HTML escaped,
+    Markdown's own characters backslashed, no mention (render/markdown.py's `inline`)."""
+    return inline(printable(" ".join(str(text).split())))
 
 
 def _bar(n: int, most: int) -> str:

@@ -1,0 +1,71 @@
+"""The report made from a live account whose names and seller ids hold escape sequences,
+bidi controls, mentions and very long words: the issue body and the page show them as
+text, as the plan writes them, and keep their layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from tests.cli_in_process import run
+from tests.seeded import US, seed
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07"
+BIDI = "abc\u202edcba"
+AUTHORIZED = {
+    "status": "authorized",
+    "selling_partner_id": f"A1{ESCAPES} @octocat",
+    "authorized_at": "2026-01-10T00:00:00Z",
+    "expires_at": "2099-01-01T00:00:00Z",
+}
+
+
+def _account(tmp_path: Path) -> tuple[str, str]:
+    state = tmp_path / "sb"
+    seed(
+        state,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Acme WH"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "adapter": {"marketplace_id": US, "authorization": AUTHORIZED},
+                },
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "warehouse_id": 1,
+                    "store_id": 1,
+                    # Not the store's name: drift, so the store is listed in the issue.
+                    "name": f"Acme US {ESCAPES}{BIDI} @octocat",
+                }
+            ],
+        },
+    )
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - name: Acme US\n        marketplace: US\n"
+    )
+    return str(state), str(config)
+
+
+def test_the_markdown_report_writes_escapes_and_mentions_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, config = _account(tmp_path)
+    code, out, _ = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
+    assert code == 0
+    # Printed on a terminal, the raw sequences cleared the screen and retitled the window;
+    # in the drift issue the bidi control reversed the text after it.
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
+    html = MarkdownIt("commonmark").enable("table").render(out)
+    assert "A1\\x1b[2J\\x1b]0;owned\\x07 @\u200boctocat" in html  # the seller id
+    assert "abc\\u202edcba" in html  # the connection's name, in the drift cell
+    assert "@octocat" not in html  # the issue would notify octocat

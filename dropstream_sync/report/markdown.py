@@ -16,6 +16,27 @@ from dropstream_sync.report.text import store_cells
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
 LISTED = 200  # rows of a table of invitations at the most
+# The blocked reasons and the invitation tables together, after escaping, up to this many
+# characters: live names there are the server's (a "<" is written "&lt;"), and the
+# merchants' blocks must still find room under LIMIT.
+LISTED_CHARS = 30_000
+
+
+class _Budget:
+    """LISTED_CHARS, spent by the lists in the order they are made."""
+
+    def __init__(self) -> None:
+        self.left = LISTED_CHARS
+
+    def take(self, lines: list[str]) -> tuple[list[str], int]:
+        """The first of `lines` that fit, and how many did not."""
+        kept: list[str] = []
+        for line in lines:
+            if len(line) + 1 > self.left:
+                break
+            self.left -= len(line) + 1
+            kept.append(line)
+        return kept, len(lines) - len(kept)
 
 
 def md(text: object) -> str:
@@ -35,8 +56,9 @@ def _store_line(s: StoreRow) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    head = [*_summary(report), *_timeline(report)]
-    tail = [*_invitations(report), *_repeated(report)]
+    budget = _Budget()
+    head = [*_summary(report, budget), *_timeline(report)]
+    tail = [*_invitations(report, budget), *_repeated(report, budget)]
     blocks = [block for m in report.merchants if (block := _merchant(m))]
     used = len("\n".join(head + tail)) + 500
     kept: list[str] = []
@@ -58,7 +80,7 @@ def render_markdown(report: Report) -> str:
     return marker + "\n" + "\n".join(body)
 
 
-def _summary(report: Report) -> list[str]:
+def _summary(report: Report, budget: _Budget) -> list[str]:
     s = report.summary()
     head: list[str] = [
         "### dropstream-sync report",
@@ -68,7 +90,11 @@ def _summary(report: Report) -> list[str]:
     ]
     if report.blocked_reasons:
         head += ["> [!CAUTION]", "> **Blocked**: a plan of this config is blocked:"]
-        head += [f"> - {md(r)}" for r in report.blocked_reasons[:100]]
+        reasons, more = budget.take([f"> - {md(r)}" for r in report.blocked_reasons[:100]])
+        head += reasons
+        more += len(report.blocked_reasons[100:])
+        if more:
+            head.append(f"> - _and {more} more: see the HTML or JSON report_")
         head.append("")
     head += [
         "| | |",
@@ -110,9 +136,10 @@ def _timeline(report: Report) -> list[str]:
     return head
 
 
-def _invitations(report: Report) -> list[str]:
+def _invitations(report: Report, budget: _Budget) -> list[str]:
     shown = report.invitations[:LISTED]
     return _listed(
+        budget,
         "Pending invitations, oldest first",
         "| merchant | store | email | age (days) | expires |",
         "|---|---|---|---:|---|",
@@ -125,8 +152,9 @@ def _invitations(report: Report) -> list[str]:
     )
 
 
-def _repeated(report: Report) -> list[str]:
+def _repeated(report: Report, budget: _Budget) -> list[str]:
     return _listed(
+        budget,
         "Invitations expired unanswered more than once",
         "| merchant | expired | stores | last expired |",
         "|---|---:|---|---|",
@@ -136,16 +164,22 @@ def _repeated(report: Report) -> list[str]:
             f"{r.last_expired_at:%Y-%m-%d} |"
             for r in report.repeated_expiries[:LISTED]
         ],
+        left_out=len(report.repeated_expiries[LISTED:]),
     )
 
 
-def _listed(title: str, head: str, align: str, rows: list[str], left_out: int = 0) -> list[str]:
-    """A titled table of `rows`, and how many were `left_out` (no rows: nothing at all)."""
+def _listed(
+    budget: _Budget, title: str, head: str, align: str, rows: list[str], left_out: int = 0
+) -> list[str]:
+    """A titled table of `rows`, as many as the budget holds, and how many were left out
+    (`left_out` and those; no rows: nothing at all)."""
     if not rows:
         return []
-    tail = [f"#### {title}", "", head, align, *rows]
+    kept, more = budget.take(rows)
+    left_out += more
+    tail = [f"#### {title}", "", head, align, *kept]
     if left_out:
-        tail.append(f"\n_and {left_out} more_")
+        tail.append(f"\n_and {left_out} more: see the HTML or JSON report_")
     return [*tail, ""]
 
 

@@ -69,3 +69,38 @@ def test_the_markdown_report_writes_escapes_and_mentions_as_text(
     assert "A1\\x1b[2J\\x1b]0;owned\\x07 @\u200boctocat" in html  # the seller id
     assert "abc\\u202edcba" in html  # the connection's name, in the drift cell
     assert "@octocat" not in html  # the issue would notify octocat
+
+
+def test_a_markdown_report_of_many_invitations_to_long_live_names_stays_under_its_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 200 listed invitations, each to a store of 250 "<" (written "&lt;"), made an issue
+    # body of 212,000 characters, which GitHub refuses (65,536).
+    n = 250
+    state = tmp_path / "sb"
+    seed(
+        state,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [
+                {"id": i, "customer_id": 1, "name": "<" * 250, "adapter": {"marketplace_id": US}}
+                for i in range(n)
+            ],
+            "authorization_requests": [
+                {"store_id": i, "email": "ops@acme.example", "expires_at": "2099-01-01T00:00:00Z"}
+                for i in range(n)
+            ],
+        },
+    )
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - name: Acme US\n        marketplace: US\n"
+    )
+    code, out, _ = run(
+        capsys, "report", str(config), "--sandbox", str(state), "--format", "markdown"
+    )
+    assert code == 0
+    assert len(out) <= 60_000
+    assert "more: see the HTML or JSON report" in out
+    assert "#### Acme" in out  # the merchant's block (its store to create) is still there

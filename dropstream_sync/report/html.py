@@ -50,7 +50,7 @@ nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; padding: 0; list-styl
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left;
-  vertical-align: top; overflow-wrap: break-word; }
+  vertical-align: top; overflow-wrap: anywhere; }
 thead th { background: var(--bg-alt); white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfcfd; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }

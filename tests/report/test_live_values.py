@@ -4,12 +4,15 @@ text, as the plan writes them, and keep their layout."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
 from tests.cli_in_process import run
+from tests.report.test_browser import FLAGS, Dom, chromium
 from tests.seeded import US, seed
 
 ESCAPES = "\x1b[2J\x1b]0;owned\x07"
@@ -104,3 +107,53 @@ def test_a_markdown_report_of_many_invitations_to_long_live_names_stays_under_it
     assert len(out) <= 60_000
     assert "more: see the HTML or JSON report" in out
     assert "#### Acme" in out  # the merchant's block (its store to create) is still there
+
+
+@pytest.mark.browser
+def test_a_very_long_live_store_name_wraps_inside_its_cell_in_the_browser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A name of 2,000 letters with no space (a server allows more than the 255 the config
+    # does) made its table 20,000 px wide: every other column off the page, and on paper.
+    state = tmp_path / "sb"
+    seed(
+        state,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [{"customer_id": 1, "name": "L" * 2000, "adapter": {"marketplace_id": US}}],
+        },
+    )
+    config = tmp_path / "stores.yaml"
+    config.write_text("version: 1\nmerchants:\n  - name: Acme\n    stores: []\n")
+    page = tmp_path / "report.html"
+    code, _, err = run(
+        capsys, "report", str(config), "--sandbox", state.as_posix(), "--out", str(page)
+    )
+    assert code == 0, err
+    # A probe of the laid-out width, added for the test (the page's policy would refuse it).
+    probe = (
+        "<script>addEventListener('load',function(){var h=document.documentElement;"
+        "h.setAttribute('data-width',h.scrollWidth);"
+        "h.setAttribute('data-view',innerWidth);});</script>"
+    )
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text())
+    page.write_text(text.replace("</body>", probe + "</body>"))
+    result = subprocess.run(
+        [
+            chromium(),
+            *FLAGS,
+            "--window-size=1280,800",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = Dom()
+    dom.feed(result.stdout)
+    root = dom.all("html")[0]
+    assert int(root["data-width"]) <= int(root["data-view"]), root

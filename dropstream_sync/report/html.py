@@ -15,6 +15,7 @@ import hashlib
 import html
 from typing import Final
 
+from dropstream_sync.errors import printable
 from dropstream_sync.report.model import STATUSES, Report, StoreRow, Week
 from dropstream_sync.report.text import STATUS_WORDS, store_cells
 
@@ -79,7 +80,9 @@ svg .window { fill: url(#hatch); stroke: var(--due); stroke-dasharray: 4 3; }
 
 
 def e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    # Controls and bidi characters as the plan writes them (`\\u202e`): one in a live name
+    # would reverse the text shown after it, so the page would not say what the account holds.
+    return html.escape(printable(str(text)), quote=True)
 
 
 # A store row's cells but its name and id take few distinct values (a status, a marketplace,

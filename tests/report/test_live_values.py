@@ -157,3 +157,16 @@ def test_a_very_long_live_store_name_wraps_inside_its_cell_in_the_browser(
     dom.feed(result.stdout)
     root = dom.all("html")[0]
     assert int(root["data-width"]) <= int(root["data-view"]), root
+
+
+def test_the_html_report_writes_escape_sequences_and_bidi_controls_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, config = _account(tmp_path)
+    page = tmp_path / "report.html"
+    code, _, err = run(capsys, "report", config, "--sandbox", state, "--out", str(page))
+    assert code == 0, err
+    text = page.read_text()
+    # Raw, U+202E showed the rest of the connection's name reversed ("abcd" for "dcba").
+    assert not {"\x1b", "\x07", "\u202e"} & set(text)
+    assert "Acme US \\x1b[2J\\x1b]0;owned\\x07abc\\u202edcba @octocat" in text

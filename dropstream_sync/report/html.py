@@ -245,7 +245,8 @@ def render_html(report: Report) -> str:
         + "</dl>"
     )
     out.append(
-        '<p class="clean">Clean: every store is authorized, with no drift and no renewal due.</p>'
+        '<p class="clean">Clean: every store the config wants is authorized, with no drift and '
+        "no renewal due.</p>"
         if not report.findings
         else f"<p>{report.findings} finding(s): stores that need someone (not authorized, "
         "drifted or due for renewal)"

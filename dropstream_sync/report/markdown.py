@@ -75,7 +75,10 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if not blocks:
-        body += ["Every store is authorized, with no drift and no renewal due.", ""]
+        body += [
+            "Every store the config wants is authorized, with no drift and no renewal due.",
+            "",
+        ]
     marker = f"{MARKER} findings={report.findings} digest={report.findings_digest()} -->"
     return marker + "\n" + "\n".join(body)
 
@@ -188,10 +191,19 @@ def _merchant(m: MerchantSection) -> str | None:
     needing = [st for st in m.stores if st.problem]
     if not needing:
         return None
-    fine = len(m.stores) - len(needing)
+    # Not needing anyone is one of two things: wanted and in order, or not wanted at all
+    # (not in the config, or `enabled: false`), which may be unauthorized and say nothing.
+    fine = sum(1 for st in m.stores if st.wanted and not st.problem)
+    unwanted = sum(1 for st in m.stores if not st.wanted and not st.problem)
     lines = [f"#### {md(m.name)}", ""]
     if fine:
         lines += [f"{fine} other store(s) authorized, with no drift and no renewal due.", ""]
+    if unwanted:
+        lines += [
+            f"{unwanted} other store(s) not in the config or switched off in it (`enabled: "
+            "false`): they need no authorization; the HTML report lists them.",
+            "",
+        ]
     lines += [
         "| store | market | status | expiry | invitation | seller | connection "
         "| channels | drift |",

@@ -36,6 +36,8 @@ class Rule:
       "cut_after"   forwarded (the sandbox commits it), then the sandbox's headers with a
                     Content-Length of twice the body, half the body, and the socket closed
       "html_after"  forwarded (the sandbox commits it), then its status with an HTML page
+      "rewrite"     forwarded, then its answer with `find` replaced by `body` in the body
+      "answer"      not forwarded; `status` with `body` as JSON
     """
 
     method: str
@@ -43,6 +45,9 @@ class Rule:
     action: str
     location: str = ""
     times: int = 1
+    find: bytes = b""
+    body: bytes = b""
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class Hostile:
         if rule is not None and rule.action == "redirect":
             self._send(h, 302, {"Location": rule.location}, b"")
             return
+        if rule is not None and rule.action == "answer":
+            self._send(h, rule.status, {"Content-Type": "application/json"}, rule.body)
+            return
         if self._upstream is None:
             self._send(h, 200, {"Content-Type": "application/json"}, b"[]")
             return
@@ -114,6 +122,8 @@ class Hostile:
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _NOT_COPIED}
         if rule is None:
             self._send(h, answer.status_code, kept, answer.content)
+        elif rule.action == "rewrite":
+            self._send(h, answer.status_code, kept, answer.content.replace(rule.find, rule.body))
         elif rule.action == "html_after":
             page = b"<html><body><h1>Created</h1></body></html>"
             self._send(h, answer.status_code, {"Content-Type": "text/html"}, page)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -64,6 +66,10 @@ log = logging.getLogger("dropstream_sync.client")
 T = TypeVar("T")
 
 # Failures where the request certainly never reached the server: safe to send again.
+# A \\uD800-\\uDFFF escape: JSON's syntax allows one alone, but it is no character, and a
+# name holding it cannot be written out (UTF-8 refuses it) by any output of the tool.
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures worth another try; others (a malformed URL, our own protocol misuse)
 # would fail the same way again.
@@ -576,13 +582,30 @@ class HttpCore:
 
     def _json(self, method: str, path: str, response: httpx.Response) -> Any:
         try:
-            return response.json()
+            data = response.json()
         except ValueError:
             # What came instead says more than the decoder's "Expecting value: line 1
             # column 1": a proxy's HTML page, a login form, nothing at all.
             raise self.errors.malformed(
                 method, path, response.status_code, ValueError(not_json(response))
             ) from None
+        # Refused here, once, rather than as a traceback of whichever output writes the
+        # name first (plan --format json, report, --out). An emoji's escaped surrogate pair
+        # is text: the exact check runs only when an escape is there at all.
+        if _SURROGATE_ESCAPE.search(response.content):
+            try:
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = exc.object[max(0, exc.start - 20) : exc.end + 20]
+                raise self.errors.malformed(
+                    method,
+                    path,
+                    response.status_code,
+                    ValueError(
+                        "a text holds a lone UTF-16 surrogate, which is no character: " + ascii(bad)
+                    ),
+                ) from None
+        return data
 
     def _items(self, path: str, response: httpx.Response) -> list[Mapping[str, Any]]:
         data = self._json("GET", path, response)

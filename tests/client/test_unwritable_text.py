@@ -1,0 +1,52 @@
+"""A server whose JSON holds a lone UTF-16 surrogate (`"\\ud800"`: valid JSON syntax, but
+no character): plan, report, import and doctor end with one line, never a traceback from
+the output that could not write it (tests/hostile.py rewrites the sandbox's answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.client.test_hostile_socket import cli
+from tests.doctor.on_sandbox import Served
+from tests.hostile import Hostile, Rule
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with Served(tmp_path / "sb") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def proxy(served: Served) -> Iterator[Hostile]:
+    with Hostile(served.url) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "stores.yaml", "--format", "json"),
+        ("plan", "stores.yaml", "--out", "plan.json"),
+        ("report", "stores.yaml", "--format", "markdown"),
+        ("import",),
+    ],
+    ids=["plan-json", "plan-out", "report", "import"],
+)
+def test_a_store_name_holding_a_lone_surrogate_is_refused_in_one_line(
+    served: Served, proxy: Hostile, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    first = cli(served, proxy, tmp_path, "apply", "stores.yaml", "--auto-approve")
+    assert first.returncode == 0, first.stderr
+    lone = Rule("GET", "/stores", "rewrite", find=b'"Acme US"', body=b'"Acme \\ud800US"', times=9)
+    proxy.add(lone)
+    result = cli(served, proxy, tmp_path, *args)
+    # Was: exit 1 with a UnicodeEncodeError traceback from whichever output wrote it first.
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: GET /stores"), result.stderr
+    assert "lone UTF-16 surrogate" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -294,6 +294,13 @@ def _query(**params: Any) -> dict[str, Any]:
 _MAX_SENTENCE = 500
 
 
+def _writable(text: str) -> str:
+    """`text` with any lone surrogate (JSON's `"\\ud800"`, no character) as its escape: the
+    API's message is written to a terminal, a JSON document and an audit log, and UTF-8
+    cannot encode one."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_sentence(body: Any, fallback: str) -> tuple[str, dict[str, list[str]]]:
     """The API's sentence and field details from `{"error": ..., "details": {...}}`."""
     if not isinstance(body, dict):
@@ -305,10 +312,10 @@ def error_sentence(body: Any, fallback: str) -> tuple[str, dict[str, list[str]]]
     if isinstance(raw, dict):
         for key, reasons in raw.items():
             if isinstance(reasons, list):
-                details[str(key)] = [str(r)[:_MAX_SENTENCE] for r in reasons]
+                details[_writable(str(key))] = [_writable(str(r)[:_MAX_SENTENCE]) for r in reasons]
             elif reasons is not None:
-                details[str(key)] = [str(reasons)[:_MAX_SENTENCE]]
-    return text, details
+                details[_writable(str(key))] = [_writable(str(reasons)[:_MAX_SENTENCE])]
+    return _writable(text), details
 
 
 # 400 is a request the API could not read; for a user it is as final as a 422, so both are

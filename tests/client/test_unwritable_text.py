@@ -4,6 +4,7 @@ the output that could not write it (tests/hostile.py rewrites the sandbox's answ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +51,15 @@ def test_a_store_name_holding_a_lone_surrogate_is_refused_in_one_line(
     assert result.stderr.startswith("error: GET /stores"), result.stderr
     assert "lone UTF-16 surrogate" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_an_api_message_holding_a_lone_surrogate_is_written_as_its_escape(
+    served: Served, proxy: Hostile, tmp_path: Path
+) -> None:
+    refused = b'{"error": "refused \\ud800 here"}'
+    proxy.add(Rule("GET", "/warehouses", "answer", status=422, body=refused, times=9))
+    result = cli(served, proxy, tmp_path, "doctor", "--format", "json")
+    # Was: a UnicodeEncodeError traceback once the JSON report was written.
+    assert "Traceback" not in result.stderr, result.stderr
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert "refused \\ud800 here" in checks["list warehouses"]["summary"]

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from dropstream_sync.client import ReadClient, api
 from dropstream_sync.client.probe import Answer, Probe
-from dropstream_sync.errors import ApiError, PartialReadError
+from dropstream_sync.errors import ApiError, PartialReadError, printable
 
 FORMAT_VERSION: Final = "1"
 
@@ -91,14 +91,16 @@ class Report:
         }
 
     def text(self) -> str:
-        lines = [f"dropstream-sync doctor: {self.api_url}"]
+        # A summary quotes what the server said (an error message, a Location, a body's
+        # start): its escape sequences and bidi controls must not reach the terminal.
+        lines = [f"dropstream-sync doctor: {printable(self.api_url)}"]
         for check in self.checks:
-            lines.append(f"{MARKS[check.status]} {check.id}: {check.summary}")
+            lines.append(f"{MARKS[check.status]} {check.id}: {printable(check.summary)}")
             if check.status != OK:
                 if check.means:
-                    lines.append(f"    means: {check.means}")
+                    lines.append(f"    means: {printable(check.means)}")
                 if check.do:
-                    lines.append(f"    do: {check.do}")
+                    lines.append(f"    do: {printable(check.do)}")
         fails = sum(c.status == FAIL for c in self.checks)
         warns = sum(c.status == WARN for c in self.checks)
         lines.append(f"{fails} failed, {warns} to look at, exit {self.exit_code}")

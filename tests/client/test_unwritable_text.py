@@ -63,3 +63,14 @@ def test_an_api_message_holding_a_lone_surrogate_is_written_as_its_escape(
     assert "Traceback" not in result.stderr, result.stderr
     checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
     assert "refused \\ud800 here" in checks["list warehouses"]["summary"]
+
+
+def test_doctor_writes_an_api_message_s_escape_sequences_as_escapes(
+    served: Served, proxy: Hostile, tmp_path: Path
+) -> None:
+    refused = b'{"error": "refused \\u001b]0;owned\\u0007 \\u202eereh"}'
+    proxy.add(Rule("GET", "/warehouses", "answer", status=422, body=refused, times=9))
+    result = cli(served, proxy, tmp_path, "doctor")
+    # Was: the OSC sequence retitled the terminal and U+202E reversed the rest of the line.
+    assert not {"\x1b", "\x07", "\u202e"} & set(result.stdout), result.stdout
+    assert "refused \\x1b]0;owned\\x07 \\u202eereh" in result.stdout

@@ -98,6 +98,20 @@ for _first, _resolvers in Loader.yaml_implicit_resolvers.items():
         Dumper.add_implicit_resolver(_tag, _regexp, [_first])
 
 
+# A text with a line break or another control in it is written double-quoted, where each is
+# an escape (`\\n`, `\\N`): in a plain or single-quoted scalar YAML folds line breaks, and
+# PyYAML writes U+0085 (NEL) there as a break, so "a\\x85b" read back as "a b", another name.
+_QUOTED: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if _QUOTED.search(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+Dumper.add_representer(str, _text)
+
+
 def dump(data: Any, **options: Any) -> str:
     return str(yaml.dump(data, Dumper=Dumper, **options))
 

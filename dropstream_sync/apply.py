@@ -613,6 +613,7 @@ class Applier:
         c = self._client
         async with self._reads.writing(_CUSTOMERS, change.id):
             own = await c.create_customer(d.company_name)
+        self._made(change, f"customer {own}", own)
         customers = await self._verify(change, _CUSTOMERS, c.list_customers)
         if customers is None:
             return Effect(own, own, note=_UNVERIFIED)
@@ -632,6 +633,15 @@ class Applier:
             ),
         )
 
+    def _made(self, change: Change, what: str, own: int) -> None:
+        # The object exists from here on (a store may be billed): if its verifying read is
+        # cut short by a stop, or its neutralization fails, the result must still name it,
+        # not read as though nothing was made.
+        self._partly[change.id] = (
+            own,
+            f"{what} was created; the next plan finds it, and names it if it is a duplicate",
+        )
+
     async def _create_store(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateStore)
         c = self._client
@@ -639,6 +649,7 @@ class Applier:
         key = _stores_key(customer_id)
         async with self._reads.writing(key, change.id):
             own = await c.create_store(customer_id, d.name, d.marketplace_id, d.settings)
+        self._made(change, f"store {own}", own)
         stores = await self._verify(change, key, lambda: c.list_stores(customer_id=customer_id))
         if stores is None:
             return Effect(own, own, note=_UNVERIFIED)

@@ -3,13 +3,17 @@ or store first (lower id), this run takes that one and neutralizes its own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from pathlib import Path
+from typing import Any
 
-from dropstream_sync.apply import AuditLog, apply_plan
+from dropstream_sync.apply import AuditLog, Stop, apply_plan
 from dropstream_sync.client import WriteClient
 from dropstream_sync.config import load_text
 from dropstream_sync.desired import StoreSettings
+from dropstream_sync.errors import ApiError
 from dropstream_sync.planner import plan
 from tests.apply.sandbox_clients import on_sandbox
 
@@ -123,3 +127,74 @@ def test_duplicates_found_by_the_plan_are_neutralized_by_apply(tmp_path: Path) -
     assert not stores[extra].enabled and not stores[other].enabled
     assert [r.store_id for r in live.authorization_requests] == [kept]
     assert [str(x.kind) for x in after.changes] == []
+
+
+class RenameRefused(RacedByAnotherApply):
+    """Raced like above, but the PATCH that would neutralize its own customer is refused."""
+
+    async def rename_customer(self, customer_id: int, company_name: str) -> None:
+        raise ApiError(
+            "Service Unavailable",
+            method="PATCH",
+            path=f"/customers/{customer_id}",
+            status=503,
+        )
+
+
+class StoppedWhileVerifying(WriteClient):
+    """The store's POST ends, then a second Ctrl-C comes while the read that verifies it
+    runs (a slow list): the create is cut short after it was made."""
+
+    stop: Stop
+
+    async def list_stores(self, platform: str | None = None, **kwargs: Any) -> Any:
+        if kwargs.get("customer_id") is not None:
+            self.stop.request(signal.SIGINT)
+            self.stop.request(signal.SIGINT)
+            await asyncio.Event().wait()
+        return await super().list_stores(platform, **kwargs)
+
+
+def test_a_create_whose_neutralization_failed_names_the_object_it_made(tmp_path: Path) -> None:
+    """A customer made, whose change then failed (its neutralization refused), exists: its
+    result and audit line name it, as create_connection's do, not `created_id: null`."""
+    client, raced = on_sandbox(RenameRefused, tmp_path / "raced")
+    desired = load_text(CONFIG, "stores.yaml")
+    with client, AuditLog(tmp_path / "raced.jsonl") as audit:
+        report = client.run(
+            apply_plan(plan(desired, client.read_live(), now=client.clock()), raced, audit=audit)
+        )
+        customers = sorted(c.id for c in client.read_live().customers)
+    merchant = report.results[0]
+    assert merchant.outcome == "failed"
+    assert merchant.created_id == customers[-1], merchant.line()
+    assert merchant.note is not None and f"customer {customers[-1]} was created" in merchant.note
+    line = json.loads((tmp_path / "raced.jsonl").read_text().splitlines()[0])
+    assert line["created_id"] == customers[-1] and line["outcome"] == "failed"
+
+
+def test_a_create_interrupted_after_its_post_names_the_object_it_made(tmp_path: Path) -> None:
+    """A store made, whose change was then cut short (a second Ctrl-C while its verifying
+    read ran), exists and is billed: its unknown result and audit line name it."""
+    desired = load_text(CONFIG, "stores.yaml")
+    client, cut = on_sandbox(StoppedWhileVerifying, tmp_path / "cut")
+    cut.stop = Stop(grace=5)
+    with client, AuditLog(tmp_path / "cut.jsonl") as audit:
+        report = client.run(
+            apply_plan(
+                plan(desired, client.read_live(), now=client.clock()),
+                cut,
+                audit=audit,
+                stop=cut.stop,
+            )
+        )
+        stores = [s.id for s in client.read_live().stores]
+    assert [(str(r.change.kind), r.outcome) for r in report.results] == [
+        ("create_merchant", "ok"),
+        ("create_store", "unknown"),
+    ]
+    store = report.results[1]
+    assert len(stores) == 1 and store.created_id == stores[0], store.line()
+    assert f"(store {stores[0]})" in store.line()
+    line = json.loads((tmp_path / "cut.jsonl").read_text().splitlines()[1])
+    assert line["created_id"] == stores[0] and line["target"]["id"] == stores[0]

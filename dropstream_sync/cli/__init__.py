@@ -107,7 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the group and maps every expected failure to an exit code."""
     try:
         result: Any = cli.main(args=argv, prog_name="dropstream-sync", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # click turns Ctrl-C into Abort, the same as a declined prompt; an interrupt
+            # exits 130 wherever it comes (product.md §6), also before apply's first change.
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:

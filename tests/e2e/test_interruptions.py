@@ -281,3 +281,31 @@ def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_rec
         ("Stuck", "unknown"),
     }
     assert sorted(customers) == ["Later", "Quick"]
+
+
+def test_sigint_while_apply_still_reads_the_account_exits_130_and_changes_nothing(
+    tenant: Account,
+) -> None:
+    """Ctrl-C before the first change (the plan's read is under way) is an interrupt like
+    one during the changes: exit 130 and "Interrupted.", not click's "Aborted." and the
+    exit 1 of a failure or a declined prompt."""
+    tenant.write_config(fleet(2, 1))
+
+    def lists() -> int:
+        return int(tenant.control("GET", "/_sandbox/stats")["requests"].get("GET /customers", 0))
+
+    before = lists()
+    process = start_apply(tenant)
+    deadline = time.monotonic() + 60
+    # Once the server has seen the apply list the customers, it is in its read (each
+    # request takes 300 ms on this server).
+    while lists() == before:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert "Traceback" not in err, err
+    assert process.returncode == 130, (out, err)
+    assert "Interrupted." in err and "Aborted." not in err
+    assert audit(tenant) == [] and all_pages(tenant, "/customers") == []

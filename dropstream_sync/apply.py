@@ -447,8 +447,9 @@ class Applier:
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         # What a change of several requests made before a later request failed (change id ->
-        # the object's id and what it means): its result then says so, not just "failed".
-        self._partly: dict[str, tuple[int | None, str]] = {}
+        # its target's id, the id of what it created, and what it means): its result then
+        # says so, not just "failed".
+        self._partly: dict[str, tuple[int | None, int | None, str]] = {}
         self._outcome: dict[str, Outcome] = {}
         self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
@@ -537,26 +538,26 @@ class Applier:
             effect = await _HANDLERS[change.kind](self, change, self._clock())
         except asyncio.CancelledError:
             # Stopped at once (a second signal): what was sent may have committed.
-            made, what = self._partly.pop(change.id, (None, None))
+            target, made, what = self._partly.pop(change.id, (None, None, None))
             return ChangeResult(
                 change,
                 UNKNOWN,
                 INTERRUPTED,
                 created_id=made,
                 seconds=time.monotonic() - started,
-                target_id=made,
+                target_id=target,
                 note=what,
             )
         except DropstreamSyncError as exc:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
-            made, what = self._partly.pop(change.id, (None, None))
+            target, made, what = self._partly.pop(change.id, (None, None, None))
             return ChangeResult(
                 change,
                 UNKNOWN if committed else FAILED,
                 str(exc),
                 created_id=made,
                 seconds=time.monotonic() - started,
-                target_id=made,
+                target_id=target,
                 note=what,
             )
         self._partly.pop(change.id, None)
@@ -638,6 +639,7 @@ class Applier:
         # cut short by a stop, or its neutralization fails, the result must still name it,
         # not read as though nothing was made.
         self._partly[change.id] = (
+            own,
             own,
             f"{what} was created; the next plan finds it, and names it if it is a duplicate",
         )
@@ -740,6 +742,7 @@ class Applier:
             # The merchant's old link is dead from here on, even if the new one is not sent.
             self._partly[change.id] = (
                 None,
+                None,
                 f"request {d.cancel_request_id} was canceled first, so its link no longer "
                 "works; the next apply invites again",
             )
@@ -747,19 +750,49 @@ class Applier:
 
     async def _request(self, store_id: int, email: str) -> Effect:
         # The target is the store; the request is what was created (its own field).
-        request = await self._client.create_authorization_request(store_id, email)
+        existing: list[bool] = []
+        request = await self._client.create_authorization_request(
+            store_id, email, on_existing=lambda: existing.append(True)
+        )
+        if existing:
+            # A concurrent apply sent it (409): this run sent no email, and its audit line
+            # must not claim the request (two runners' logs would count one email twice).
+            return Effect(
+                store_id,
+                note=f"request {request.id} to this email was already pending (another "
+                "apply sent it): no email sent",
+            )
         return Effect(store_id, request.id)
 
     async def _create_connection(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateConnection)
         c = self._client
-        connection_id = await c.create_connection(d.customer_id, d.store_id, d.warehouse_id, d.name)
+        existing: list[bool] = []
+        connection_id = await c.create_connection(
+            d.customer_id,
+            d.store_id,
+            d.warehouse_id,
+            d.name,
+            on_existing=lambda: existing.append(True),
+        )
+        # A concurrent apply made it (409): this run takes it over and made nothing.
+        made = None if existing else connection_id
+        note = (
+            f"connection {connection_id} already existed (another apply made it): this "
+            "apply finished it"
+            if existing
+            else None
+        )
         # Billed from now on, whatever the channel and enable requests below answer: a
         # failure after this point must not read as though nothing was made.
         self._partly[change.id] = (
             connection_id,
+            made,
             f"connection {connection_id} was created, billed from now on; the next apply "
-            "finishes it",
+            "finishes it"
+            if made is not None
+            else f"connection {connection_id} already existed (another apply made it); the "
+            "next apply finishes it",
         )
         if d.channels:
             # Known only now that the connection exists: one read of its channels, then a
@@ -769,7 +802,7 @@ class Applier:
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
             await c.update_store(d.store_id, enabled_at=now)
-        return Effect(connection_id, connection_id)
+        return Effect(connection_id, made, note=note)
 
     async def _set_channels(
         self, connection_id: int, wanted: Mapping[str, bool], now: datetime

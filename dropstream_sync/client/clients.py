@@ -430,10 +430,11 @@ class WriteClient(ReadClient):
             await self._core.patch(api.store_path(store_id), body)
 
     async def create_authorization_request(
-        self, store_id: int, email: str
+        self, store_id: int, email: str, *, on_existing: Callable[[], None] | None = None
     ) -> live.AuthorizationRequest:
         """Send the merchant an authorization link. If a request to the same email is
-        already pending (a concurrent apply, or a lost answer), that one is returned."""
+        already pending (a concurrent apply, or a lost answer), that one is returned;
+        `on_existing` is told when it was not this call's (no email was sent)."""
 
         async def find() -> live.AuthorizationRequest | None:
             pending = await self.list_authorization_requests(api.PENDING, store_id=store_id)
@@ -442,7 +443,7 @@ class WriteClient(ReadClient):
         path = api.store_authorization_requests_path(store_id)
         body = api.authorization_request_body(email)
         return await self._core.create(
-            path, body, parse=_object(api.authorization_request), find=find
+            path, body, parse=_object(api.authorization_request), find=find, on_existing=on_existing
         )
 
     async def cancel_authorization_request(self, request_id: int) -> None:
@@ -458,10 +459,17 @@ class WriteClient(ReadClient):
             log.info("DELETE %s: the request is already %s", path, current.status)
 
     async def create_connection(
-        self, customer_id: int, store_id: int, warehouse_id: int, name: str
+        self,
+        customer_id: int,
+        store_id: int,
+        warehouse_id: int,
+        name: str,
+        *,
+        on_existing: Callable[[], None] | None = None,
     ) -> int:
         """The wizard's Finalize; the connection starts disabled. If the connection with
-        this (customer, store, warehouse) already exists, its id is returned."""
+        this (customer, store, warehouse) already exists, its id is returned (and
+        `on_existing` told, when this call did not make it)."""
 
         async def find() -> int | None:
             found = api.find_connection(
@@ -473,7 +481,9 @@ class WriteClient(ReadClient):
             return None if found is None else found.id
 
         body = api.connection_create_body(customer_id, store_id, warehouse_id, name)
-        return await self._core.create(api.CONNECTIONS, body, parse=api.created_id, find=find)
+        return await self._core.create(
+            api.CONNECTIONS, body, parse=api.created_id, find=find, on_existing=on_existing
+        )
 
     async def update_connection(
         self, connection_id: int, *, name: str | None = None, enabled_at: EnabledAt = UNSET

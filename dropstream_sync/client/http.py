@@ -302,11 +302,13 @@ class HttpCore:
         *,
         parse: Callable[[Any], T],
         find: Callable[[], Awaitable[T | None]],
+        on_existing: Callable[[], None] | None = None,
     ) -> T:
         """POST, never blindly twice: after an unknown outcome `find` reads whether the first
         POST took effect; if it did, its result is returned and nothing is posted again.
         A 409 is answered the same way: when `find` shows the object that conflicts is the
-        one asked for (a concurrent apply, or an earlier run), that object is the result."""
+        one asked for (a concurrent apply, or an earlier run), that object is the result,
+        and `on_existing` is told, unless an attempt of this call may have made it."""
         request = Request("POST", path, json=body)
         found: list[T] = []
 
@@ -322,6 +324,8 @@ class HttpCore:
             return found[0]
         if exchange.response.status_code == 409 and await took_effect():
             log.info("POST %s: 409, and what conflicts is what was asked for", path)
+            if on_existing is not None and not exchange.may_have_committed:
+                on_existing()
             return found[0]
         if redirect_may_have_committed(request, exchange.response.status_code):
             # A redirect is never followed, and may come after the POST was done (a 303

@@ -9,12 +9,19 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from dropstream_sync import live
 from dropstream_sync.apply import AuditLog, Stop, apply_plan
+from dropstream_sync.cli.connect import SANDBOX_URL
 from dropstream_sync.client import WriteClient
+from dropstream_sync.client.settings import BasicCredentials, ClientSettings, Limits, Secret
+from dropstream_sync.client.sync import SyncWriteClient
 from dropstream_sync.config import load_text
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import ApiError
 from dropstream_sync.planner import plan
+from dropstream_sync.sandbox import create_app, inprocess_transport
 from tests.apply.sandbox_clients import on_sandbox
 
 CONFIG = """
@@ -198,3 +205,66 @@ def test_a_create_interrupted_after_its_post_names_the_object_it_made(tmp_path: 
     assert f"(store {stores[0]})" in store.line()
     line = json.loads((tmp_path / "cut.jsonl").read_text().splitlines()[1])
     assert line["created_id"] == stores[0] and line["target"]["id"] == stores[0]
+
+
+class AnotherApplyFirst(WriteClient):
+    """Before each invite and each connection, "another apply" (a runner with another lock
+    folder, applying the same plan) sends the same one: this run's POST answers 409."""
+
+    async def create_authorization_request(
+        self, store_id: int, email: str, **kwargs: Any
+    ) -> live.AuthorizationRequest:
+        await super().create_authorization_request(store_id, email)
+        return await super().create_authorization_request(store_id, email, **kwargs)
+
+    async def create_connection(
+        self, customer_id: int, store_id: int, warehouse_id: int, name: str, **kwargs: Any
+    ) -> int:
+        await super().create_connection(customer_id, store_id, warehouse_id, name)
+        return await super().create_connection(customer_id, store_id, warehouse_id, name, **kwargs)
+
+
+def test_an_invite_or_connection_another_apply_made_first_is_not_claimed_as_made(
+    tmp_path: Path,
+) -> None:
+    """Two runners' audit logs must not both say they sent one email (or made one billed
+    connection): the run whose POST met the other's (409) made nothing, and says so."""
+    app = create_app(tmp_path / "state")
+    info = app.sandbox_info
+    transport = inprocess_transport(app)
+    settings = ClientSettings(
+        SANDBOX_URL,
+        BasicCredentials(info.username, Secret(info.password)),
+        Limits(rate_limit_rps=None),
+    )
+    client = SyncWriteClient(AnotherApplyFirst(settings, transport=transport))
+    admin = httpx.AsyncClient(
+        transport=transport, base_url=SANDBOX_URL, headers={"X-Sandbox-Admin": info.admin_key}
+    )
+    desired = load_text(CONFIG, "stores.yaml")
+    with client, AuditLog(tmp_path / "audit.jsonl") as audit:
+        first = plan(desired, client.read_live(), now=client.clock())
+        invited = client.run(apply_plan(first, client.aio, audit=audit)).results[-1]
+        outbox = client.run(admin.get("/_sandbox/outbox")).json()
+        request_id = outbox[0]["authorization_request_id"]
+        client.run(admin.post(f"/_sandbox/authorization_requests/{request_id}/complete", json={}))
+        second = plan(desired, client.read_live(), now=client.clock())
+        connected = client.run(apply_plan(second, client.aio, audit=audit)).results[-1]
+        connections = client.read_live().connections
+        client.run(admin.aclose())
+
+    assert len(outbox) == 1
+    assert str(invited.change.kind) == "invite" and invited.outcome == "ok"
+    assert invited.created_id is None, invited.line()
+    assert (
+        invited.note and f"request {request_id} to this email was already pending" in invited.note
+    )
+    assert str(connected.change.kind) == "create_connection" and connected.outcome == "ok"
+    assert len(connections) == 1 and connected.target["id"] == connections[0].id
+    assert connected.created_id is None, connected.line()
+    assert connected.note and "already existed (another apply made it)" in connected.note
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(x["kind"], x["created_id"]) for x in lines if x["note"]] == [
+        ("invite", None),
+        ("create_connection", None),
+    ]

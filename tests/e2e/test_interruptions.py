@@ -107,7 +107,8 @@ def printed_line(record: dict[str, Any]) -> str:
     who = record["merchant"] + (f" / {record['store']}" if record["store"] else "")
     target = record["target"]
     where = f" ({target['type']} {target['id']})" if target["id"] is not None else ""
-    return f"{SYMBOLS[record['outcome']]} {record['kind']} {who}{where}"
+    note = f" ({record['note']})" if record["note"] else ""
+    return f"{SYMBOLS[record['outcome']]} {record['kind']} {who}{where}{note}"
 
 
 def change_lines(out: str) -> list[str]:

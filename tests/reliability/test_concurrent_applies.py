@@ -6,6 +6,7 @@ store, and a plan has nothing to do."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import time
@@ -145,3 +146,84 @@ def test_three_applies_at_once_converge_for_any_start_order(
     tenant: Account, tmp_path: Path, seed: int
 ) -> None:
     three_applies_at_once(tenant, tmp_path, seed=seed, merchants=6)
+
+
+def saved_plan_applied_by_two_runners(account: Account, tmp: Path, seed: int) -> None:
+    """`apply plan.json` of one reviewed plan on two runners at once (each its own lock
+    folder), then once more: each run applies it whole or refuses it as stale, and the
+    account ends as one apply of it would leave it."""
+    config = fleet(2, 2)
+    account.write_config(config)
+    account.cli("plan", "stores.yaml", "--out", "plan.json", check=True)
+    rng = random.Random(seed)
+    # Slow enough that both runs have read (and found the plan fresh) before either's
+    # first write lands: the race the stale check cannot see.
+    account.control("POST", "/_sandbox/faults", {"rate": 0, "latency_ms": 250})
+    try:
+        outputs = _two_runners_apply(account, tmp, rng)
+    finally:
+        account.control("POST", "/_sandbox/faults", {"rate": 0, "latency_ms": 15})
+    assert all(code == 0 for code, _, _ in outputs), outputs
+    again = account.cli("apply", "plan.json")
+    assert again.returncode == 1 and "plan is stale" in again.stderr, again.stderr
+
+    assert_one_live_object_per_desired_one(account, config)
+    assert account.cli("plan", "stores.yaml", "--detailed-exitcode").returncode == 0
+    stores = {s["id"]: s["name"] for s in all_pages(account, "/stores")}
+    requests = {r["id"]: r["store_id"] for r in all_pages(account, "/authorization_requests")}
+    emails = Counter(stores[requests[m["authorization_request_id"]]] for m in account.outbox())
+    assert set(emails.values()) == {1} and len(emails) == len(requests), emails
+    # The two audit logs together claim each email once: a run whose invite met the other's
+    # (409) made none.
+    claimed = [
+        line["created_id"]
+        for i in range(2)
+        if (log := account.workdir / f"audit-{i}.jsonl").exists()
+        for line in map(json.loads, log.read_text().splitlines())
+        if line["kind"] == "invite" and line["created_id"] is not None
+    ]
+    assert sorted(claimed) == sorted(requests), claimed
+
+
+def _two_runners_apply(
+    account: Account, tmp: Path, rng: random.Random
+) -> list[tuple[int, str, str]]:
+    """`apply plan.json` on two runners, a moment apart, each with its own lock folder."""
+    processes = []
+    # A saved plan is applied only at the URL it names (one spelling), by its login.
+    for i in range(2):
+        folder = tmp / f"saved-runner-{i}"
+        folder.mkdir()
+        env = {**account.env, "XDG_RUNTIME_DIR": str(folder)}
+        processes.append(
+            subprocess.Popen(
+                [*CLI, "apply", "plan.json", "--audit-log", f"audit-{i}.jsonl"],
+                env=env,
+                cwd=account.workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+        )
+        time.sleep(rng.uniform(0, 0.2))
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert "Traceback" not in err, err
+        outputs.append((process.returncode, out, err))
+    return outputs
+
+
+def test_one_saved_plan_applied_by_two_runners_at_once_is_applied_once(
+    tenant: Account, tmp_path: Path
+) -> None:
+    saved_plan_applied_by_two_runners(tenant, tmp_path, seed=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_one_saved_plan_applied_by_two_runners_for_any_start_order(
+    tenant: Account, tmp_path: Path, seed: int
+) -> None:
+    saved_plan_applied_by_two_runners(tenant, tmp_path, seed=seed)

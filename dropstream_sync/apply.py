@@ -447,9 +447,8 @@ class Applier:
         self._stop = stop or Stop()
         self._created: dict[str, int] = {}
         # What a change of several requests made before a later request failed (change id ->
-        # its target's id, the id of what it created, and what it means): its result then
-        # says so, not just "failed".
-        self._partly: dict[str, tuple[int | None, int | None, str]] = {}
+        # the object's id and what it means): its result then says so, not just "failed".
+        self._partly: dict[str, tuple[int | None, str]] = {}
         self._outcome: dict[str, Outcome] = {}
         self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
@@ -538,26 +537,26 @@ class Applier:
             effect = await _HANDLERS[change.kind](self, change, self._clock())
         except asyncio.CancelledError:
             # Stopped at once (a second signal): what was sent may have committed.
-            target, made, what = self._partly.pop(change.id, (None, None, None))
+            made, what = self._partly.pop(change.id, (None, None))
             return ChangeResult(
                 change,
                 UNKNOWN,
                 INTERRUPTED,
                 created_id=made,
                 seconds=time.monotonic() - started,
-                target_id=target,
+                target_id=made,
                 note=what,
             )
         except DropstreamSyncError as exc:
             committed = isinstance(exc, ApiError) and exc.may_have_committed
-            target, made, what = self._partly.pop(change.id, (None, None, None))
+            made, what = self._partly.pop(change.id, (None, None))
             return ChangeResult(
                 change,
                 UNKNOWN if committed else FAILED,
                 str(exc),
                 created_id=made,
                 seconds=time.monotonic() - started,
-                target_id=target,
+                target_id=made,
                 note=what,
             )
         self._partly.pop(change.id, None)
@@ -639,7 +638,6 @@ class Applier:
         # cut short by a stop, or its neutralization fails, the result must still name it,
         # not read as though nothing was made.
         self._partly[change.id] = (
-            own,
             own,
             f"{what} was created; the next plan finds it, and names it if it is a duplicate",
         )
@@ -742,7 +740,6 @@ class Applier:
             # The merchant's old link is dead from here on, even if the new one is not sent.
             self._partly[change.id] = (
                 None,
-                None,
                 f"request {d.cancel_request_id} was canceled first, so its link no longer "
                 "works; the next apply invites again",
             )
@@ -754,15 +751,15 @@ class Applier:
         request = await self._client.create_authorization_request(
             store_id, email, on_existing=lambda: existing.append(True)
         )
-        if existing:
-            # A concurrent apply sent it (409): this run sent no email, and its audit line
-            # must not claim the request (two runners' logs would count one email twice).
-            return Effect(
-                store_id,
-                note=f"request {request.id} to this email was already pending (another "
-                "apply sent it): no email sent",
-            )
-        return Effect(store_id, request.id)
+        # A concurrent apply sent it (409), and it is taken as this change's request: the
+        # note says this run sent no email, so two runners' logs do not count one twice.
+        note = (
+            f"request {request.id} to this email was already pending (another apply sent "
+            "it): this apply sent no email"
+            if existing
+            else None
+        )
+        return Effect(store_id, request.id, note=note)
 
     async def _create_connection(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateConnection)
@@ -775,11 +772,11 @@ class Applier:
             d.name,
             on_existing=lambda: existing.append(True),
         )
-        # A concurrent apply made it (409): this run takes it over and made nothing.
-        made = None if existing else connection_id
+        # A concurrent apply made it (409): this run takes it as its own and finishes it,
+        # and says that it made no second one.
         note = (
             f"connection {connection_id} already existed (another apply made it): this "
-            "apply finished it"
+            "apply made no connection"
             if existing
             else None
         )
@@ -787,12 +784,9 @@ class Applier:
         # failure after this point must not read as though nothing was made.
         self._partly[change.id] = (
             connection_id,
-            made,
-            f"connection {connection_id} was created, billed from now on; the next apply "
-            "finishes it"
-            if made is not None
-            else f"connection {connection_id} already existed (another apply made it); the "
-            "next apply finishes it",
+            note
+            or f"connection {connection_id} was created, billed from now on; the next "
+            "apply finishes it",
         )
         if d.channels:
             # Known only now that the connection exists: one read of its channels, then a
@@ -802,7 +796,7 @@ class Applier:
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
             await c.update_store(d.store_id, enabled_at=now)
-        return Effect(connection_id, made, note=note)
+        return Effect(connection_id, connection_id, note=note)
 
     async def _set_channels(
         self, connection_id: int, wanted: Mapping[str, bool], now: datetime

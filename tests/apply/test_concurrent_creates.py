@@ -224,11 +224,12 @@ class AnotherApplyFirst(WriteClient):
         return await super().create_connection(customer_id, store_id, warehouse_id, name, **kwargs)
 
 
-def test_an_invite_or_connection_another_apply_made_first_is_not_claimed_as_made(
+def test_an_invite_or_connection_another_apply_made_first_says_this_run_made_none(
     tmp_path: Path,
 ) -> None:
-    """Two runners' audit logs must not both say they sent one email (or made one billed
-    connection): the run whose POST met the other's (409) made nothing, and says so."""
+    """The run whose invite (or connection) met the other runner's (409) takes that one, as
+    documented, and says it sent no email (made no connection): two runners' audit logs
+    would otherwise both read as having sent the one email."""
     app = create_app(tmp_path / "state")
     info = app.sandbox_info
     transport = inprocess_transport(app)
@@ -255,16 +256,17 @@ def test_an_invite_or_connection_another_apply_made_first_is_not_claimed_as_made
 
     assert len(outbox) == 1
     assert str(invited.change.kind) == "invite" and invited.outcome == "ok"
-    assert invited.created_id is None, invited.line()
+    assert invited.created_id == request_id
+    assert "this apply sent no email" in invited.line()
     assert (
         invited.note and f"request {request_id} to this email was already pending" in invited.note
     )
     assert str(connected.change.kind) == "create_connection" and connected.outcome == "ok"
     assert len(connections) == 1 and connected.target["id"] == connections[0].id
-    assert connected.created_id is None, connected.line()
+    assert connected.created_id == connections[0].id
     assert connected.note and "already existed (another apply made it)" in connected.note
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [(x["kind"], x["created_id"]) for x in lines if x["note"]] == [
-        ("invite", None),
-        ("create_connection", None),
+        ("invite", request_id),
+        ("create_connection", connections[0].id),
     ]

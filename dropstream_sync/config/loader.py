@@ -481,6 +481,9 @@ def _from_pydantic(holder: _File, exc: ValidationError, data: Any) -> Iterable[P
                 "'version: 1' is required" if loc == ("version",) else (f"'{field}' is required")
             )
             yield Problem(holder.name, line, column, dotted(loc), needed)
+        elif loc and loc[-1] == "[key]":
+            # pydantic's mark for a bad mapping key (a channel type): point at the key itself.
+            yield holder.at(loc[:-1], _message(error, ""), key=True)
         else:
             fields = [part for part in loc if isinstance(part, str)]
             yield holder.at(loc, _message(error, fields[-1] if fields else ""))

@@ -251,19 +251,22 @@ def _whole(value: Any) -> Any:
 _STRICT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
-def _check_channels(value: dict[str, bool]) -> dict[str, bool]:
-    for kind in value:
-        if kind not in CHANNEL_TYPES:
-            names = list(CHANNEL_TYPES)
-            raise ValueError(
-                f"unknown channel type '{kind}'{_hint(kind, names)}; one of {', '.join(names)}"
-            )
-    return value
+def _check_channel_type(kind: str) -> str:
+    # A check of each key, not of the whole mapping: pydantic then reports every unknown type
+    # (each at its own key), where one check of the mapping stopped at the first.
+    if kind not in CHANNEL_TYPES:
+        names = list(CHANNEL_TYPES)
+        raise ValueError(
+            f"unknown channel type '{kind}'{_hint(kind, names)}; one of {', '.join(names)}"
+        )
+    return kind
+
+
+ChannelType = Annotated[str, AfterValidator(_check_channel_type)]
 
 
 Channels = Annotated[
-    dict[str, bool],
-    AfterValidator(_check_channels),
+    dict[ChannelType, bool],
     WithJsonSchema(
         {
             "type": "object",

@@ -141,3 +141,33 @@ def test_problems_in_several_files_are_all_reported(
     assert code == 1
     assert f"{tmp_path / 'a.yaml'}:1:10: version:" in err
     assert f"{tmp_path / 'b.yaml'}:2:8: prune:" in err
+
+
+def test_every_unknown_channel_type_is_reported_at_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One check of the whole mapping stopped at the first unknown type: a user fixing it then
+    # met the next one on the following run.
+    path = tmp_path / "stores.yaml"
+    path.write_text(
+        "version: 1\n"
+        "defaults:\n"
+        "  channels: {salse_order: true, shipment: true}\n"
+        "merchants:\n"
+        "  - name: Acme\n"
+        "    stores:\n"
+        "      - name: Acme US\n"
+        "        marketplace: US\n"
+        "        channels:\n"
+        "          return: true\n"
+        "          shipmnt: false\n"
+    )
+    code, _, err = run_validate(capsys, str(path))
+    assert code == 1
+    assert f"{path}:3:14: defaults.channels.salse_order: unknown channel type 'salse_order'" in err
+    assert f"{path}:10:11: merchants[0].stores[0].channels.return: unknown channel type" in err
+    assert (
+        f"{path}:11:11: merchants[0].stores[0].channels.shipmnt: unknown channel type "
+        "'shipmnt' (did you mean 'shipment'?)" in err
+    )
+    assert "(3 error(s))" in err

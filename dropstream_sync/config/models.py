@@ -26,7 +26,16 @@ from pydantic import (
 from dropstream_sync import catalog
 from dropstream_sync.desired import CHANNEL_TYPES
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}$")
+# Spaces and line breaks spelled out rather than as \s, which Python's re and ECMA 262 (the
+# schema's pattern, for editors and check-jsonschema) read differently; the pattern is
+# matched in full, as JSON Schema's anchors mean (Python's $ also matches before a final
+# line break, so "ops@acme.example\n" passed).
+_EMAIL_SPACE: Final = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+EMAIL_PATTERN: Final = f"^[^@{_EMAIL_SPACE}]+@[^@{_EMAIL_SPACE}]+\\.[A-Za-z0-9-]{{2,}}$"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 
 def _hint(value: str, choices: list[str]) -> str:
@@ -69,7 +78,7 @@ def _check_email(value: str) -> str:
         raise ValueError(
             f"is {len(value)} characters long; an email address has at most {EMAIL_MAX_LEN}"
         )
-    if not EMAIL_RE.match(value):
+    if not EMAIL_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not an email address")
     return value
 
@@ -243,7 +252,9 @@ Name = Annotated[
 Email = Annotated[
     str,
     AfterValidator(_check_email),
-    WithJsonSchema({"type": "string", "format": "email", "maxLength": EMAIL_MAX_LEN}),
+    WithJsonSchema(
+        {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LEN, "pattern": EMAIL_PATTERN}
+    ),
 ]
 
 

@@ -379,8 +379,32 @@ class StoreSettings(BaseModel):
     _latency_whole = field_validator("fulfillment_latency", mode="before")(_whole)
 
 
+def _warehouses_in_schema(schema: dict[str, Any]) -> None:
+    _not_null_in_schema(schema)
+    # What the validator below refuses, as far as JSON Schema can say it (not NFC forms).
+    schema["uniqueItems"] = True
+
+
+# `warehouse` (a text, not null) and `warehouses` together are refused by Store._one_form;
+# said here at `warehouses`, where validate reports it, so editors flag the same key.
+_ONE_WAREHOUSE_FORM: Final[dict[str, Any]] = {
+    "if": {"required": ["warehouse"], "properties": {"warehouse": {"type": "string"}}},
+    # {"not": {}} rather than false: jsonschema reports a false schema at the store, not the key.
+    "then": {
+        "properties": {
+            "warehouses": {
+                "not": {},
+                "description": "Give either 'warehouse' (one) or 'warehouses' (several), not both.",
+            }
+        }
+    },
+}
+
+
 class Store(StoreSettings):
     """One Amazon store in one marketplace (one billed connection)."""
+
+    model_config = ConfigDict(**_STRICT, json_schema_extra=_ONE_WAREHOUSE_FORM)
 
     name: Name = _named(
         ..., "Store name", "Unique within the merchant; the connection is named after it."
@@ -403,11 +427,12 @@ class Store(StoreSettings):
         "Description of the merchant's warehouse to connect to; default: the merchant's "
         "warehouse, else its first (default) warehouse.",
     )
-    warehouses: list[Name] | None = _unset(
+    warehouses: list[Name] | None = _optional(
         "Warehouses",
         "Several warehouse descriptions: one connection to each (instead of `warehouse`). "
         "Live connections to other warehouses are reported, and disabled under prune.",
         min_length=1,
+        json_schema_extra=_warehouses_in_schema,
     )
     enabled: bool = Field(
         True,

@@ -413,12 +413,28 @@ def _range(value: Any, field: str, error: Any) -> str:
 
 
 def _pattern(value: Any, field: str, error: Any) -> str | None:
+    if field == "selling_partner_id":
+        # pydantic's own message names a regular expression and not the value.
+        hint = (
+            f" (upper case: '{value.upper()}')"
+            if isinstance(value, str) and value.upper() != value and value.upper().isalnum()
+            else ""
+        )
+        return (
+            "expected an Amazon seller id (merchant token): 1..64 characters of A-Z 0-9, "
+            f"got {_show(value)}{hint}"
+        )
     if field != "fulfillment_channel_code":
         return None
     return (
         f"expected 1..{catalog.CHANNEL_CODE_MAX_LEN} characters of A-Z a-z 0-9 _ - ., "
         f"got {_show(value)}"
     )
+
+
+def _too_long(value: Any, field: str, error: Any) -> str:
+    limit = error.get("ctx", {}).get("max_length")
+    return f"is {len(value)} characters long; at most {limit}"
 
 
 def _empty(value: Any, field: str, error: Any) -> str:
@@ -448,6 +464,7 @@ _MESSAGES: tuple[tuple[frozenset[str], Callable[[Any, str, Any], str | None]], .
     (frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"}), _range),
     (frozenset({"string_pattern_mismatch"}), _pattern),
     (frozenset({"too_short", "string_too_short"}), _empty),
+    (frozenset({"string_too_long"}), _too_long),
 )
 
 

@@ -126,3 +126,68 @@ def test_pre_commit_try_repo_passes_a_valid_config_and_stops_an_invalid_one(tmp_
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "stores/bad.yaml:8:9" in bad.stdout
     assert "did you mean 'fulfillment_latency'" in bad.stdout
+
+
+@pytest.mark.slow
+def test_the_docs_pre_commit_config_checks_only_the_yaml_in_stores(tmp_path: Path) -> None:
+    """docs/ci.md's `.pre-commit-config.yaml` narrows the hook with `files: ^stores/`, which
+    replaces the hook's own `files`: a README.md in stores/ was then passed to validate and
+    the commit was stopped with 'stores/README.md:1:1: a config file is a mapping ...'."""
+    pre_commit = shutil.which("pre-commit")
+    if pre_commit is None:
+        pytest.fail("pre-commit is missing: it is a test dependency")
+    docs = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", docs, re.S)
+    assert snippet is not None, "docs/ci.md lost its .pre-commit-config.yaml example"
+    config = yaml.safe_load(snippet[1])
+    assert config["repos"][0]["hooks"][0]["files"] == "^stores/"
+
+    # pre-commit clones a repository at a rev: this working tree, committed as it is.
+    tool = tmp_path / "tool"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (tool / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tool / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q"], cwd=tool, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tool, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "tool"], cwd=tool, check=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tool, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    config["repos"][0].update(repo=str(tool), rev=rev)
+
+    repo = tmp_path / "stores-repo"
+    (repo / "stores").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (repo / "stores" / "acme.yaml").write_text(VALID, encoding="utf-8")
+    (repo / "stores" / "README.md").write_text("# Our stores\nOne file each.\n", encoding="utf-8")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, "run", "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    good = run()
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "README.md" not in good.stdout
+    (repo / "stores" / "acme.yaml").write_text(INVALID, encoding="utf-8")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    bad = run()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "stores/acme.yaml:8:9" in bad.stdout

@@ -28,6 +28,8 @@ from tests.gitops.gitops_files import (
 from tests.gitops.gitops_plans import audit_report, rich_plan
 
 MARKER = "<!-- dropstream-sync:plan -->"
+# What plan.yml hands its comment step after a plan that ran (steps.plan.outcome).
+PLANNED = {"PLAN_OUTCOME": "success", "HEAD_SHA": "c0ffee" * 6 + "c0ff"}
 WORKFLOWS = sorted(GITHUB_ACTIONS.glob("*.yml"))
 CREDENTIALS = (
     "DROPSTREAM_USERNAME",
@@ -237,6 +239,7 @@ def test_plan_comment_is_created_once_then_updated_in_place(run_github_script: R
     first = run_github_script(
         script,
         files={"plan.md": body},
+        env=PLANNED,
         comments=[
             {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
         ],
@@ -251,6 +254,7 @@ def test_plan_comment_is_created_once_then_updated_in_place(run_github_script: R
     again = run_github_script(
         script,
         files={"plan.md": body},
+        env=PLANNED,
         comments=[
             {"id": 1, "user": {"type": "User"}, "body": "LGTM"},
             {"id": 7, "user": {"type": "Bot"}, "body": MARKER + "\nold plan"},
@@ -267,11 +271,44 @@ def test_plan_comment_never_overwrites_a_person_quoting_the_plan(
     calls = run_github_script(
         script,
         files={"plan.md": MARKER + "\nnew"},
+        env=PLANNED,
         comments=[
             {"id": 3, "user": {"type": "User"}, "body": MARKER + "\nquoted by a reviewer"},
         ],
     )
     assert [c["name"] for c in calls] == ["listComments", "createComment"]
+
+
+@pytest.mark.parametrize("outcome", ["failure", "skipped"])
+def test_a_failed_plan_replaces_the_earlier_plan_in_the_comment(
+    outcome: str, run_github_script: RunScript
+) -> None:
+    """A push whose validate (plan skipped) or plan failed left the comment showing the plan
+    of the push before, as if it were the pull request's plan; now the comment says that no
+    plan exists for the new head commit, and no comment is opened just for a failure."""
+    script = github_script_of(workflow("plan.yml"))
+    step = next(
+        s for s in all_steps(workflow("plan.yml")) if s.get("name") == "Upsert the plan comment"
+    )
+    # It runs after a failed step too, never after a cancel (a newer push is planning).
+    assert step["if"] == "${{ !cancelled() }}"
+    assert step["env"]["PLAN_OUTCOME"] == "${{ steps.plan.outcome }}"
+    failed = {**PLANNED, "PLAN_OUTCOME": outcome}
+    old = MARKER + "\n| 3 changes |"
+    calls = run_github_script(
+        script,
+        files={},
+        env=failed,
+        comments=[{"id": 7, "user": {"type": "Bot"}, "body": old}],
+    )
+    assert [c["name"] for c in calls] == ["listComments", "updateComment"]
+    body = calls[1]["params"]["body"]
+    assert calls[1]["params"]["comment_id"] == 7 and body.startswith(MARKER + "\n")
+    assert f"**No plan for {failed['HEAD_SHA']}**" in body
+    assert "https://github.com/acme-3pl/stores/actions/runs/1234" in body
+    assert "3 changes" not in body
+    first = run_github_script(script, files={}, env=failed, comments=[])
+    assert [c["name"] for c in first] == ["listComments"]
 
 
 def test_apply_never_overlaps_and_keeps_the_audit_log_even_on_failure() -> None:

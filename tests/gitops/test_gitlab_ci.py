@@ -96,27 +96,6 @@ def test_gitlab_file_matches_the_gitlab_ci_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_exit_code_2_of_the_plan_is_not_a_failure_but_1_is(tmp_path: Path) -> None:
-    block = next(line for line in config()["plan"]["script"] if "code=0" in line)
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    for code, ok in ((0, True), (2, True), (1, False)):
-        tool = fake_bin / "dropstream-sync"
-        tool.write_text(f"#!/bin/sh\nexit {code}\n")
-        tool.chmod(0o755)
-        # GitLab runs each script entry in one bash with errexit set.
-        result = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", block],
-            cwd=tmp_path,
-            env={"PATH": f"{fake_bin}:{os.environ['PATH']}"},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert (result.returncode == 0) is ok, code
-
-
 class FakeGitLab(BaseHTTPRequestHandler):
     """/user and the notes of merge request 3 of project 77, two notes to a page."""
 
@@ -244,6 +223,79 @@ def test_a_later_plan_updates_its_own_note_found_on_a_later_page(
             "/api/v4/projects/77/merge_requests/3/notes/4",
             {"body": MARKER + "\nthe new plan\n"},
         )
+    ]
+
+
+def run_plan_job(
+    api: str, tmp_path: Path, validate: int, plan: int
+) -> subprocess.CompletedProcess[str]:
+    """The plan job's script entries, run as GitLab runs them (one bash with errexit), with
+    a stand-in dropstream-sync whose validate and plan exit with the codes given."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    tool = fake_bin / "dropstream-sync"
+    tool.write_text(
+        f'#!/bin/sh\nif [ "$1" = validate ]; then exit {validate}; fi\n'
+        f'printf "{MARKER}\\nthe plan\\n"\nexit {plan}\n'
+    )
+    tool.chmod(0o755)
+    for leftover in ("plan-failed", "plan.md"):
+        (tmp_path / leftover).unlink(missing_ok=True)
+    script = "\n".join(str(line) for line in config()["plan"]["script"])
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={
+            "PATH": f"{fake_bin}:{os.environ['PATH']}",
+            "CI_API_V4_URL": api,
+            "CI_PROJECT_ID": "77",
+            "CI_MERGE_REQUEST_IID": "3",
+            "CI_COMMIT_SHA": "c0ffee" * 6 + "c0ff",
+            "CI_JOB_URL": "https://gitlab.example/acme/stores/-/jobs/55",
+            "DROPSTREAM_NOTE_TOKEN": "glpat-note",
+            "NO_PROXY": "127.0.0.1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("validate", "plan", "ok"), [(0, 0, True), (0, 2, True), (0, 1, False), (1, 0, False)]
+)
+def test_exit_code_2_of_the_plan_is_not_a_failure_but_1_is(
+    gitlab: str, tmp_path: Path, validate: int, plan: int, ok: bool
+) -> None:
+    result = run_plan_job(gitlab, tmp_path, validate, plan)
+    assert (result.returncode == 0) is ok, result.stdout + result.stderr
+    if not ok:
+        assert result.returncode == 1
+
+
+def test_a_failed_plan_replaces_the_earlier_plan_in_the_note(gitlab: str, tmp_path: Path) -> None:
+    """A push whose validate or plan failed left the note showing the previous push's plan
+    as the merge request's plan; now the note says there is no plan for the new commit, the
+    job still fails, and no note is opened for a failure alone."""
+    FakeGitLab.notes = [note(4, ME, MARKER + "\n| 3 changes |")]
+    for validate, plan in ((1, 0), (0, 1)):
+        FakeGitLab.writes = []
+        result = run_plan_job(gitlab, tmp_path, validate, plan)
+        assert result.returncode == 1, result.stdout + result.stderr
+        [(method, path, sent)] = FakeGitLab.writes
+        assert (method, path) == ("PUT", "/api/v4/projects/77/merge_requests/3/notes/4")
+        assert sent["body"].startswith(MARKER + "\n**No plan for " + "c0ffee" * 6 + "c0ff**")
+        assert "/-/jobs/55" in sent["body"] and "3 changes" not in sent["body"]
+    FakeGitLab.notes = []
+    FakeGitLab.writes = []
+    assert run_plan_job(gitlab, tmp_path, 0, 1).returncode == 1
+    assert FakeGitLab.writes == []
+    # The next good plan takes the same note back.
+    FakeGitLab.notes = [note(4, ME, MARKER + "\n**No plan for c0ffee...**")]
+    assert run_plan_job(gitlab, tmp_path, 0, 2).returncode == 0
+    assert FakeGitLab.writes == [
+        ("PUT", "/api/v4/projects/77/merge_requests/3/notes/4", {"body": MARKER + "\nthe plan\n"})
     ]
 
 

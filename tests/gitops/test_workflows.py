@@ -322,6 +322,30 @@ def test_apply_never_overlaps_and_keeps_the_audit_log_even_on_failure() -> None:
     assert upload["if"] == "always()" and upload["with"]["path"] == "audit.jsonl"
 
 
+@pytest.mark.parametrize(
+    ("event", "ref", "applies"),
+    [
+        ("push", "refs/heads/main", True),
+        ("workflow_dispatch", "refs/heads/main", True),
+        ("workflow_dispatch", "refs/heads/try-new-stores", False),
+        ("workflow_dispatch", "refs/tags/v1", False),
+    ],
+)
+def test_apply_applies_only_main_also_when_started_by_hand(
+    event: str, ref: str, applies: bool
+) -> None:
+    """'Run workflow' on another branch applied that branch's unreviewed stores/ with the
+    account's login; docs/ci.md promises apply on a merge to the default branch."""
+    wf = workflow("apply.yml")
+    assert event in triggers(wf)
+    [job] = wf["jobs"].values()
+    # The condition is one comparison of github.ref with the branch `push:` names.
+    found = re.fullmatch(r"github\.ref == '([^']+)'", job.get("if", ""))
+    assert found, job.get("if")
+    assert found[1] == f"refs/heads/{triggers(wf)['push']['branches'][0]}"
+    assert (ref == found[1]) is applies
+
+
 def test_apply_explains_why_it_replans_instead_of_applying_the_saved_plan() -> None:
     text = (GITHUB_ACTIONS / "apply.yml").read_text(encoding="utf-8")
     assert "plan is stale" in text and "apply plan.json" in text

@@ -346,6 +346,17 @@ def test_apply_applies_only_main_also_when_started_by_hand(
     assert (ref == found[1]) is applies
 
 
+def test_the_docs_say_a_waiting_apply_is_replaced_by_a_newer_merge() -> None:
+    """GitHub keeps one run waiting per concurrency group and cancels it for a newer one;
+    docs/ci.md said the group 'queues them', which a saved-plan setup would rely on."""
+    docs = " ".join((ROOT / "docs" / "ci.md").read_text(encoding="utf-8").split())
+    assert "queues them" not in docs
+    assert "GitHub keeps at most one run waiting: a third merge replaces the waiting one" in docs
+    assert "GitHub keeps at most one run waiting" in (GITHUB_ACTIONS / "apply.yml").read_text(
+        encoding="utf-8"
+    )
+
+
 def test_apply_explains_why_it_replans_instead_of_applying_the_saved_plan() -> None:
     text = (GITHUB_ACTIONS / "apply.yml").read_text(encoding="utf-8")
     assert "plan is stale" in text and "apply plan.json" in text

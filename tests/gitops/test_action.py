@@ -240,3 +240,18 @@ def test_docs_and_the_gitlab_example_name_the_same_release_and_placeholder() -> 
         for tag in re.findall(r"dropstream-sync@(v[0-9][\w.]*)", text):
             assert tag == f"v{VERSION}", f"{name}: {tag}"
     assert f"git+https://github.com/OWNER/dropstream-sync@v{VERSION}" in texts["onboarding.md"]
+
+
+def test_the_docs_say_the_actions_install_takes_the_dependencies_from_pypi() -> None:
+    """docs/ci.md said the action's install needs "no package index", but pip fetches every
+    dependency (and the build backend) from PyPI: a runner without it failed to install,
+    and plan and apply can get different dependency versions."""
+    docs = " ".join((ROOT / "docs" / "ci.md").read_text(encoding="utf-8").split())
+    assert "no package index needed" not in docs
+    section = docs.split("## The dropstream-sync action", 1)[1].split("```yaml", 1)[0]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {"pyyaml": "PyYAML"}
+    for requirement in project["project"]["dependencies"]:
+        name = re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower()
+        assert names.get(name, name) in section, requirement
+    assert "come from PyPI" in section and "PIP_INDEX_URL" in section

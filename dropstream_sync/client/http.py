@@ -540,6 +540,19 @@ class HttpCore:
         """`streamed` with its body read, up to `Limits.max_answer_bytes` (decoded): a
         server answering without end would otherwise fill the memory before any check."""
         limit = self._limits.max_answer_bytes
+        if _bounded_by_length(streamed.headers, limit):
+            # The usual answer: its Content-Length (which httpx holds the body to) is within
+            # the limit and nothing decompresses it, so it is read as httpx reads one.
+            # Rebuilding the answer as below costs 16 µs a call: 2 ms of a 10,000-store read.
+            try:
+                await streamed.aread()
+            finally:
+                await streamed.aclose()
+            # httpx's stream wrapper points back at its response, a cycle only the
+            # collector frees, which keeps the body until a collection (none runs while a
+            # large read pauses it): a plain stream frees it with the response.
+            streamed.stream = httpx.ByteStream(streamed.content)
+            return streamed
         chunks: list[bytes] = []
         size = 0
         try:
@@ -627,3 +640,15 @@ class HttpCore:
 
     def _malformed_item(self, path: str, exc: Exception) -> ApiError:
         return self.errors.malformed("GET", path, None, exc)
+
+
+def _bounded_by_length(headers: httpx.Headers, limit: int) -> bool:
+    """Whether an answer's body is known to be at most `limit` bytes once read: a
+    Content-Length within it and no Content-Encoding (which could expand it)."""
+    length = headers.get("content-length")
+    return (
+        length is not None
+        and length.isdigit()
+        and int(length) <= limit
+        and "content-encoding" not in headers
+    )

@@ -353,11 +353,16 @@ def only_merchants(state: live.LiveState, merchant_names: Collection[str]) -> li
     # Customers whose names differ from a merchant's only in case or spacing are kept, not
     # their objects: the plan warns before it creates a second one beside them (they are no
     # part of the fingerprint, which covers the customers matched by name_key).
-    near = {live.loose_name_key(n) for n in merchant_names}
+    customers = state.customers
+    if len(ids) < len(customers):
+        # Worked out only when some customer is not a merchant's: a plan of the whole
+        # account (every customer a merchant) would spend a millisecond per thousand names.
+        near = {live.loose_name_key(n) for n in merchant_names}
+        customers = tuple(
+            c for c in customers if c.id in ids or live.loose_name_key(c.company_name) in near
+        )
     return live.LiveState(
-        customers=tuple(
-            c for c in state.customers if c.id in ids or live.loose_name_key(c.company_name) in near
-        ),
+        customers=customers,
         warehouses=_owned(state.warehouses, ids),
         stores=_owned(state.stores, ids),
         connections=_owned(state.connections, ids),

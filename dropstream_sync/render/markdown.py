@@ -57,23 +57,29 @@ def _clip(text: str) -> str:
     return inline(text)
 
 
-class _Listed:
-    """The budget of LISTED_CHARS shared by the comment's lists, spent in their order."""
+class ListBudget:
+    """LISTED_CHARS, spent by a document's lists in the order they are made: the plan
+    comment's reasons, to-dos and warnings, and the drift issue's (report/markdown.py)."""
 
     def __init__(self) -> None:
         self.left = LISTED_CHARS
 
-    def lines(self, prefix: str, items: Sequence[str]) -> tuple[list[str], int]:
-        """`items` as lines of Markdown text after `prefix`, as many as fit; and how many
-        did not."""
-        out: list[str] = []
-        for item in items[:MAX_LISTED]:
-            line = f"{prefix}{_clip(item)}"
+    def take(self, lines: Sequence[str]) -> tuple[list[str], int]:
+        """The first of `lines` that fit, and how many did not."""
+        kept: list[str] = []
+        for line in lines:
             if len(line) + 1 > self.left:
                 break
             self.left -= len(line) + 1
-            out.append(line)
-        return out, len(items) - len(out)
+            kept.append(line)
+        return kept, len(lines) - len(kept)
+
+
+def _listed(budget: ListBudget, prefix: str, items: Sequence[str]) -> tuple[list[str], int]:
+    """`items` as lines of Markdown text after `prefix`, as many as fit; and how many did
+    not."""
+    kept, _ = budget.take([f"{prefix}{_clip(item)}" for item in items[:MAX_LISTED]])
+    return kept, len(items) - len(kept)
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -133,12 +139,12 @@ def render_markdown(
         show = _code(f"dropstream-sync show {shlex.quote(plan_file)}")
         listed = _code(f"dropstream-sync show {shlex.quote(plan_file)} --show-pending")
     s = plan.summary()
-    budget = _Listed()
+    budget = ListBudget()
     head = [MARKER, "### dropstream-sync plan", ""]
     if plan.blocked:
         head.append("> [!CAUTION]")
         head.append("> **Blocked**: `apply` refuses this plan without `--force`:")
-        reasons, more = budget.lines("> - ", plan.blocked_reasons)
+        reasons, more = _listed(budget, "> - ", plan.blocked_reasons)
         head.extend(reasons)
         if more:
             head.append(f"> - _and {more} more: see {show}_")
@@ -162,7 +168,8 @@ def render_markdown(
     if by_hand:
         tail.append("**To do in the DropStream UI** (this API has no invite endpoint)")
         tail.append("")
-        todos, more = budget.lines(
+        todos, more = _listed(
+            budget,
             "- [ ] ",
             [
                 f"{item.merchant} / {item.store}: send from the DropStream UI (Send to "
@@ -177,7 +184,7 @@ def render_markdown(
     if plan.warnings:
         tail.append("**Warnings**")
         tail.append("")
-        warnings, more = budget.lines("- ", plan.warnings)
+        warnings, more = _listed(budget, "- ", plan.warnings)
         tail += warnings
         if more:
             tail.append(f"- _and {more} more warning(s): see {show}_")

@@ -9,34 +9,16 @@ the HTML report lists every store.
 from __future__ import annotations
 
 from dropstream_sync.errors import printable
-from dropstream_sync.render.markdown import inline
+from dropstream_sync.render.markdown import ListBudget, inline
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
 from dropstream_sync.report.text import store_cells
 
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
 LISTED = 200  # rows of a table of invitations at the most
-# The blocked reasons and the invitation tables together, after escaping, up to this many
-# characters: live names there are the server's (a "<" is written "&lt;"), and the
-# merchants' blocks must still find room under LIMIT.
-LISTED_CHARS = 30_000
-
-
-class _Budget:
-    """LISTED_CHARS, spent by the lists in the order they are made."""
-
-    def __init__(self) -> None:
-        self.left = LISTED_CHARS
-
-    def take(self, lines: list[str]) -> tuple[list[str], int]:
-        """The first of `lines` that fit, and how many did not."""
-        kept: list[str] = []
-        for line in lines:
-            if len(line) + 1 > self.left:
-                break
-            self.left -= len(line) + 1
-            kept.append(line)
-        return kept, len(lines) - len(kept)
+# The blocked reasons and the invitation tables share the plan comment's ListBudget: live
+# names there are the server's (a "<" is written "&lt;"), and the merchants' blocks must
+# still find room under LIMIT.
 
 
 def md(text: object) -> str:
@@ -56,7 +38,7 @@ def _store_line(s: StoreRow) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    budget = _Budget()
+    budget = ListBudget()
     head = [*_summary(report, budget), *_timeline(report)]
     tail = [*_invitations(report, budget), *_repeated(report, budget)]
     blocks = [block for m in report.merchants if (block := _merchant(m))]
@@ -83,7 +65,7 @@ def render_markdown(report: Report) -> str:
     return marker + "\n" + "\n".join(body)
 
 
-def _summary(report: Report, budget: _Budget) -> list[str]:
+def _summary(report: Report, budget: ListBudget) -> list[str]:
     s = report.summary()
     head: list[str] = [
         "### dropstream-sync report",
@@ -139,7 +121,7 @@ def _timeline(report: Report) -> list[str]:
     return head
 
 
-def _invitations(report: Report, budget: _Budget) -> list[str]:
+def _invitations(report: Report, budget: ListBudget) -> list[str]:
     shown = report.invitations[:LISTED]
     return _listed(
         budget,
@@ -155,7 +137,7 @@ def _invitations(report: Report, budget: _Budget) -> list[str]:
     )
 
 
-def _repeated(report: Report, budget: _Budget) -> list[str]:
+def _repeated(report: Report, budget: ListBudget) -> list[str]:
     return _listed(
         budget,
         "Invitations expired unanswered more than once",
@@ -172,7 +154,7 @@ def _repeated(report: Report, budget: _Budget) -> list[str]:
 
 
 def _listed(
-    budget: _Budget, title: str, head: str, align: str, rows: list[str], left_out: int = 0
+    budget: ListBudget, title: str, head: str, align: str, rows: list[str], left_out: int = 0
 ) -> list[str]:
     """A titled table of `rows`, as many as the budget holds, and how many were left out
     (`left_out` and those; no rows: nothing at all)."""

@@ -31,9 +31,14 @@ from typing import Final
 
 # Characters that must not reach a terminal, a log or a pull-request comment as they are: C0
 # and C1 controls (a line break forges a line of output, an escape sequence rewrites the
-# screen), the Unicode line and paragraph separators, and bidi controls (they reorder what
-# is shown). A config's keys and values are quoted in messages, and may hold any of them.
-_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# screen) and the Unicode line and paragraph separators; and bidi controls (they reorder
+# what is shown). A config's keys and values are quoted in messages, and may hold any of
+# them. The same ranges are refused in names (config/models.py).
+CONTROL_RANGES: Final = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+BIDI_RANGES: Final = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+_UNPRINTABLE: Final = re.compile(
+    "[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in (*CONTROL_RANGES, *BIDI_RANGES)) + "]"
+)
 
 
 def printable(text: str) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import CHANNEL_TYPES
+from dropstream_sync.errors import BIDI_RANGES, CONTROL_RANGES
 
 # Spaces and line breaks spelled out rather than as \s, which Python's re and ECMA 262 (the
 # schema's pattern, for editors and check-jsonschema) read differently; the pattern is
@@ -133,11 +134,11 @@ MarketplaceCode = Annotated[
 ]
 # Control characters and line breaks: a name is printed on one line of a plan, a PR comment
 # and an audit log, where a newline could forge a line of its own.
-_CONTROL: Final = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+_CONTROL: Final = CONTROL_RANGES
 # Characters that show nothing, or reorder what is shown: "Acme" + U+200B or a name wrapped in
 # U+202E looks like another merchant's name and would create (and bill, and email) a new one.
 # Unicode's Default_Ignorable_Code_Point set, plus the interlinear annotation marks.
-_BIDI: Final = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+_BIDI: Final = BIDI_RANGES
 _INVISIBLE: Final = (
     (0x00AD, 0x00AD),
     (0x034F, 0x034F),

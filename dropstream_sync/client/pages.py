@@ -193,11 +193,7 @@ class Pager:
                     end = min(end, number)
                     return
                 if page.ids == first.ids:
-                    raise PartialReadError(
-                        path,
-                        f"two pages answered the same {len(first.ids)} items, as when "
-                        f"the server ignores `{api.PAGE_PARAM}`",
-                    )
+                    raise _answered_twice(path, len(first.ids))
                 got[number] = page
 
         await gather_all(worker() for _ in range(min(self._concurrency, pages - 1)))
@@ -297,6 +293,13 @@ def _parsed_or_not(
         return _Unreadable(exc)
 
 
+def _answered_twice(path: str, items: int) -> PartialReadError:
+    return PartialReadError(
+        path,
+        f"two pages answered the same {items} items, as when the server ignores `{api.PAGE_PARAM}`",
+    )
+
+
 class _Collected(Generic[M]):
     """The models of every page so far, in order, without the repeats that offset
     pagination yields when rows are inserted during a read; and the ids of each page, to
@@ -314,11 +317,7 @@ class _Collected(Generic[M]):
         if not ids:
             return
         if ids in self._pages:
-            raise PartialReadError(
-                self._path,
-                f"two pages answered the same {len(ids)} "
-                f"items, as when the server ignores `{api.PAGE_PARAM}`",
-            )
+            raise _answered_twice(self._path, len(ids))
         self._pages.add(ids)
         fresh = set(ids)
         if not page.unreadable and len(fresh) == len(ids) and self._ids.isdisjoint(fresh):

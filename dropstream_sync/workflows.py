@@ -67,9 +67,11 @@ def check_not_a_config_file(out: str, files: Sequence[str]) -> None:
     """Refuse to write `out` (plan --out, report --out) over one of the config files just
     read: `plan stores.yaml --out stores.yaml` replaced the config with the plan's JSON."""
     target = Path(out)
+    if not target.exists():
+        return  # a new file is no config's
     for name in files:
         with contextlib.suppress(OSError):
-            if target.exists() and target.samefile(name):
+            if target.samefile(name):
                 raise SettingsError(
                     f"--out {out} is the config file {name}: writing there would replace "
                     "the config; give another FILE"

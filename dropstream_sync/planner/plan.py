@@ -130,13 +130,17 @@ class _Planner:
         desired: DesiredState,
         live: LiveState,
         now: datetime,
-        scope: Collection[str] = (),
+        scope: Collection[str],
     ) -> None:
         self.desired = desired
-        self.scope = frozenset(scope)  # the names of the merchants planned
-        # store id -> the desired merchant and store that pin it, across the whole config
-        self.pins = {
-            s.id: (dm, s) for dm in desired.merchants for s in dm.stores if s.id is not None
+        # store id -> the desired merchant and store that pin it, of the merchants outside
+        # the plan's `scope` (the names planned): empty unless --merchant leaves some out
+        self.pinned_outside = {
+            s.id: (dm, s)
+            for dm in desired.merchants
+            if dm.name not in scope
+            for s in dm.stores
+            if s.id is not None
         }
         self.now = now
         self.ix = _Index.of(live)
@@ -306,11 +310,14 @@ class _Planner:
     def pinned_elsewhere(self, m: DesiredMerchant, live_stores: Sequence[Store]) -> None:
         """A live store of `m` that a merchant outside the plan's scope (--merchant) pins
         by `id`: the whole plan stops there (that merchant's pin names another merchant's
-        store), so the scoped plan must not prune, rename or update it instead."""
+        store), so the scoped plan must not prune, rename or update it instead. (A pin
+        of a merchant in scope is reported by that merchant's own match.)"""
+        if not self.pinned_outside:
+            return  # the plan of the whole config, or no merchant left out pins a store
         for ls in live_stores:
-            pinned = self.pins.get(ls.id)
-            if pinned is None or pinned[0].name == m.name or pinned[0].name in self.scope:
-                continue  # in scope, the pinning merchant's own match reports it
+            pinned = self.pinned_outside.get(ls.id)
+            if pinned is None:
+                continue
             other, s = pinned
             self.errors.append(
                 f"{s.source}: store id {s.id} ('{s.name}') of merchant '{other.name}' is "

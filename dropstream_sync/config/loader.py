@@ -533,11 +533,31 @@ def _accounts_agree(files: list[_File]) -> Iterable[Problem]:
             )
 
 
+def _renewal_window(f: _File) -> Iterable[Problem]:
+    """A renewal window of more than half an authorization's life asks merchants again soon
+    after they approve; one as long as the life asks again at once (product.md allows it)."""
+    days = f.model.reauthorize_days
+    life = catalog.AUTHORIZATION_LIFETIME_DAYS
+    if days * 2 <= life:
+        return
+    if days >= life:
+        when = "as soon as they authorize: every approval makes the next apply email them again"
+    else:
+        when = f"{life - days} days after they authorize"
+    yield f.at(
+        ("reauthorize_days",),
+        f"an Amazon authorization lasts {life} days, so a window of {days} asks merchants "
+        f"to renew {when} (the default is 30)",
+        severity="warning",
+    )
+
+
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
     yield from _accounts_agree(files)
     merchants: dict[str, tuple[_File, int]] = {}
     pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
+        yield from _renewal_window(f)
         for mi, merchant in enumerate(f.model.merchants):
             where = ("merchants", mi, "name")
             key = models.name_key(merchant.name)

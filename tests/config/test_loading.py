@@ -132,6 +132,33 @@ def test_strictest_safety_value_across_files_wins(tmp_path: Path) -> None:
     assert (safety.max_update_percent, safety.max_invites_per_run) == (20, 5)
 
 
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (365, "as soon as they authorize: every approval makes the next apply email them again"),
+        (200, "to renew 165 days after they authorize"),
+        (182, None),
+        (30, None),
+    ],
+)
+def test_a_renewal_window_over_half_an_authorization_is_warned_of_at_its_key(
+    tmp_path: Path, days: int, said: str | None
+) -> None:
+    # With 365, an approval restarts the 365 days and is at once due again: an email loop.
+    path = write(
+        tmp_path,
+        f"version: 1\nreauthorize_days: {days}\nmerchants:\n  - name: A\n    stores:\n"
+        "      - {name: S1, marketplace: US}\n",
+    )
+    warnings = load([path]).warnings
+    if said is None:
+        assert warnings == ()
+    else:
+        (warning,) = warnings
+        assert said in warning.message and (warning.line, warning.column) == (2, 19)
+        assert warning.severity == "warning"
+
+
 def test_warnings_are_reported_but_not_fatal(tmp_path: Path) -> None:
     path = write(
         tmp_path,

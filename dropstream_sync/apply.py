@@ -141,6 +141,9 @@ class ApplyReport:
     # The audit log could not be written (a full disk): no change started after that.
     audit_error: str | None = None
     unrecorded: int = 0  # changes that ended after it, missing from the audit log
+    # Applied from a saved plan: once any change took effect that plan no longer matches
+    # the account and is refused as stale, so "run apply again" is advice for a new plan.
+    saved_plan: bool = False
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -171,6 +174,14 @@ class ApplyReport:
             "results": [r.to_dict() for r in self.results],
         }
 
+    def _again(self) -> str:
+        if self.saved_plan:
+            return (
+                "make a new plan (`dropstream-sync plan --out FILE`) and apply that: the "
+                "saved plan no longer matches the account"
+            )
+        return "run apply again"
+
     def summary_line(self) -> str:
         head = (
             "Apply stopped"
@@ -187,27 +198,34 @@ class ApplyReport:
         if self.audit_error is not None:
             text += (
                 f" Stopped: {self.audit_error}; {self.unrecorded} change(s) listed above "
-                f"are missing from it, {self.not_started} not started. Run apply again "
-                "once it can be written: it finds what was done."
+                f"are missing from it, {self.not_started} not started. Once it can be "
+                f"written, {self._again()}; it finds what was done."
             )
             return text
         if self.interrupted is not None:
             text += (
                 f" {self.not_started} change(s) not started. Every change attempted is "
-                "listed above (and in the audit log); run `dropstream-sync plan` to see "
-                "what is left, then apply again: it finds what was done."
+                "listed above (and in the audit log); "
+                + (
+                    "make a new plan (`dropstream-sync plan --out FILE`) to see what is "
+                    "left and apply that: the saved plan no longer matches the account."
+                    if self.saved_plan
+                    else "run `dropstream-sync plan` to see what is left, then apply "
+                    "again: it finds what was done."
+                )
             )
             return text
         if self.unknown:
             text += (
                 f" {len(self.unknown)} change(s) may have taken effect without an answer "
-                "saying so: run apply again, it finds what was done."
+                f"saying so: {self._again()}; it finds what was done."
             )
         return text
 
     def problems(self) -> list[str]:
         """One line per failed change and per change of unknown outcome."""
-        return [_problem(r) for r in self.results if r.outcome in (FAILED, UNKNOWN)]
+        again = self._again()
+        return [_problem(r, again) for r in self.results if r.outcome in (FAILED, UNKNOWN)]
 
     def raise_for_problems(self) -> None:
         """ApplyError naming each failed change and each of unknown outcome (exit 1: an
@@ -224,10 +242,10 @@ def _signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def _problem(r: ChangeResult) -> str:
+def _problem(r: ChangeResult, again: str) -> str:
     c = r.change
     text = printable(f"{c.kind} {c.merchant}/{c.store or '-'} ({c.id}): {r.error}")
-    return text if r.outcome == FAILED else f"{text} (outcome unknown: run apply again)"
+    return text if r.outcome == FAILED else f"{text} (outcome unknown: {again})"
 
 
 class AuditLog:

@@ -336,6 +336,7 @@ def apply(
                 ),
             )
         )
+    report.saved_plan = saved
     return Applied(plan, report)
 
 

@@ -11,10 +11,12 @@ import pytest
 
 from dropstream_sync import workflows
 from dropstream_sync.cli.connect import SandboxSession, open_sandbox
+from dropstream_sync.client import WriteClient
 from dropstream_sync.config import load_text
-from dropstream_sync.errors import ConfigError
+from dropstream_sync.errors import ConfigError, StalePlanError
 from dropstream_sync.planner import Plan
 from dropstream_sync.render import FORMATS, render, write
+from tests.apply.sandbox_clients import LosesStoreAnswers, on_sandbox
 
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "stores.yaml")
 
@@ -99,6 +101,40 @@ def test_a_saved_plan_is_applied_without_being_asked_about(
     applied = workflows.apply(session.client, [str(saved)], hooks=hooks)
     assert applied.report is not None and applied.report.count("ok") == len(applied.plan.changes)
     assert "confirm" not in hooks.seen and "planned" not in " ".join(hooks.seen)
+
+
+def test_after_a_saved_plan_left_an_unknown_outcome_the_advice_is_a_new_plan_which_converges(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        ONE_STORE.replace("  - name: Acme\n", "  - name: Acme\n    email: ops@acme.example\n")
+    )
+    lossy, _ = on_sandbox(LosesStoreAnswers, tmp_path / "state")
+    with lossy:
+        saved = tmp_path / "plan.json"
+        saved.write_text(render(workflows.load_and_plan([str(config)], lossy), "json"))
+        report = workflows.apply(lossy, [str(saved)]).report
+    assert report is not None and [r.outcome for r in report.results] == [
+        "ok",
+        "unknown",
+        "skipped",
+    ]
+    told = " ".join([report.summary_line(), *report.problems()])
+    assert "run apply again" not in told
+    assert told.count("make a new plan (`dropstream-sync plan --out FILE`) and apply that") == 2
+
+    # The advice is true: the same file is refused, and a new plan converges.
+    honest, _ = on_sandbox(WriteClient, tmp_path / "state")
+    with honest:
+        with pytest.raises(StalePlanError):
+            workflows.apply(honest, [str(saved)])
+        fresh = tmp_path / "plan2.json"
+        fresh.write_text(render(workflows.load_and_plan([str(config)], honest), "json"))
+        again = workflows.apply(honest, [str(fresh)]).report
+        assert again is not None and [r.change.kind for r in again.results] == ["invite"]
+        assert again.ok
+        assert not workflows.load_and_plan([str(config)], honest).changes
 
 
 def test_import_gives_the_applied_merchants_back_as_yaml(session: SandboxSession) -> None:

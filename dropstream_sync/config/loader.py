@@ -633,9 +633,19 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                             "a custom fulfillment_channel_code is not used for FBA (AFN) stock",
                             severity="warning",
                         )
-                if settings.fulfillment_channel_code != "DEFAULT" and (
-                    code not in catalog.MLI_MARKETPLACES
-                ):
+                channel_code = settings.fulfillment_channel_code
+                if channel_code != "DEFAULT" and channel_code.upper() == "DEFAULT":
+                    # Only `DEFAULT` itself means single-location inventory; any other
+                    # spelling is sent as a location code, where the merchant probably has
+                    # no supply source, and its stock would go nowhere.
+                    yield f.at(
+                        code_at,
+                        f"fulfillment_channel_code '{channel_code}' is taken as a custom "
+                        "Multi-Location Inventory location, not as merchant-fulfilled "
+                        "single-location inventory, which is spelt 'DEFAULT'",
+                        severity="warning",
+                    )
+                elif channel_code != "DEFAULT" and code not in catalog.MLI_MARKETPLACES:
                     yield f.at(
                         code_at,
                         f"custom fulfillment_channel_code "

@@ -159,6 +159,25 @@ def test_a_renewal_window_over_half_an_authorization_is_warned_of_at_its_key(
         assert warning.severity == "warning"
 
 
+@pytest.mark.parametrize("spelt", ["default", "Default"])
+def test_default_in_another_case_is_warned_of_as_a_custom_location(
+    tmp_path: Path, spelt: str
+) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: A\n    stores:\n"
+        f"      - {{name: S1, marketplace: US, fulfillment_channel_code: {spelt}}}\n"
+        f"      - {{name: S2, marketplace: DE, fulfillment_channel_code: {spelt}}}\n",
+    )
+    loaded = load([path])
+    # Sent as written: a warning, not a silent rewrite of the user's value.
+    codes = [s.settings.fulfillment_channel_code for s in loaded.desired.merchants[0].stores]
+    assert codes == [spelt, spelt]
+    said = [(w.line, w.message) for w in loaded.warnings]
+    assert [line for line, _ in said] == [5, 6]
+    assert all(f"'{spelt}' is taken as a custom" in m and "'DEFAULT'" in m for _, m in said)
+
+
 def test_warnings_are_reported_but_not_fatal(tmp_path: Path) -> None:
     path = write(
         tmp_path,

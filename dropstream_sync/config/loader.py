@@ -191,6 +191,36 @@ class _File:
 
 
 @dataclass(frozen=True, slots=True)
+class _Named:
+    """A merchant's name where a file gives it. Kept also from a file that fails its checks,
+    so that a merchant defined in two files is reported with that file's other problems,
+    not only once they are fixed ("every problem at once")."""
+
+    holder: _File
+    index: int
+    name: str
+
+
+def _model_names(f: _File) -> list[_Named]:
+    return [_Named(f, mi, m.name) for mi, m in enumerate(f.model.merchants)]
+
+
+def _raw_names(holder: _File, data: dict[str, Any], refused: set[str]) -> list[_Named]:
+    """The names of a file the models refused, read from its YAML: those that are text and
+    drew no problem of their own (a refused name is reported as such, not as a duplicate)."""
+    merchants = data.get("merchants")
+    if not isinstance(merchants, list):
+        return []
+    return [
+        _Named(holder, mi, m["name"])
+        for mi, m in enumerate(merchants)
+        if isinstance(m, dict)
+        and isinstance(m.get("name"), str)
+        and dotted(("merchants", mi, "name")) not in refused
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """Valid files, counted: what `validate` says of them, without building the desired
     state (a third of the work for a large file, and nothing it prints needs it)."""
@@ -226,11 +256,13 @@ def _checked(
     ConfigError on any error."""
     files, problems = expand(paths)
     parsed: list[_File] = []
+    named: list[_Named] = []
     for path in files:
-        result = _load_file(path, problems)
+        result = _load_file(path, problems, named=named)
         if result is not None:
             parsed.append(result)
     settings: dict[int, StoreSettings] = {}
+    problems.extend(_duplicate_merchants(named))
     problems.extend(_cross_checks(parsed, settings))
     order = {str(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.file, -1), p.line, p.column))
@@ -245,13 +277,22 @@ def load_text(text: str, name: str) -> DesiredState:
     problems: list[Problem] = []
     parsed = _load_file(Path(name), problems, text=text)
     settings: dict[int, StoreSettings] = {}
+    problems.extend(_duplicate_merchants(_model_names(parsed) if parsed else []))
     problems.extend(_cross_checks([parsed] if parsed else [], settings))
     if parsed is None or any(p.severity == "error" for p in problems):
         raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
     return _resolve([parsed], settings)
 
 
-def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) -> _File | None:
+def _load_file(
+    path: Path,
+    problems: list[Problem],
+    *,
+    text: str | None = None,
+    named: list[_Named] | None = None,
+) -> _File | None:
+    """The file's model, or None when it has problems (added to `problems`); its merchants'
+    names go to `named` either way, as far as they can be read."""
     name = str(path)
     try:
         text = read_text(path) if text is None else text
@@ -280,7 +321,7 @@ def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) 
         holder = _File(name, models.StoresFile.model_construct(), positions)
         # A value the YAML layer already refused would only be reported again as "None".
         refused = {p.path for p in yaml_problems}
-        problems.extend(
+        found = [
             p
             for p in _from_pydantic(holder, exc, data)
             if not any(
@@ -289,11 +330,19 @@ def _load_file(path: Path, problems: list[Problem], *, text: str | None = None) 
                 or p.path.startswith(dotted(r) + "[")
                 for r in refused
             )
-        )
+        ]
+        problems.extend(found)
+        if named is not None:
+            named.extend(
+                _raw_names(holder, data, {p.path for p in found} | set(map(dotted, refused)))
+            )
         return None
+    checked = _File(name, model, positions)
+    if named is not None:
+        named.extend(_model_names(checked))
     if yaml_problems:
         return None
-    return _File(name, model, positions)
+    return checked
 
 
 def _shape(path: PathKey) -> str:
@@ -552,26 +601,27 @@ def _renewal_window(f: _File) -> Iterable[Problem]:
     )
 
 
+def _duplicate_merchants(named: list[_Named]) -> Iterable[Problem]:
+    first: dict[str, _Named] = {}
+    for n in named:
+        key = models.name_key(n.name)
+        other = first.setdefault(key, n)
+        if other is n:
+            continue
+        line, column = other.holder.positions.of(("merchants", other.index, "name"))
+        yield n.holder.at(
+            ("merchants", n.index, "name"),
+            f"merchant '{n.name}' is already defined at "
+            f"{other.holder.name}:{line}:{column}{_other_form(n.name, other.name)}",
+        )
+
+
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
     yield from _accounts_agree(files)
-    merchants: dict[str, tuple[_File, int]] = {}
     pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
         yield from _renewal_window(f)
         for mi, merchant in enumerate(f.model.merchants):
-            where = ("merchants", mi, "name")
-            key = models.name_key(merchant.name)
-            if key in merchants:
-                other, oi = merchants[key]
-                line, column = other.positions.of(("merchants", oi, "name"))
-                yield f.at(
-                    where,
-                    f"merchant '{merchant.name}' is already defined at "
-                    f"{other.name}:{line}:{column}"
-                    f"{_other_form(merchant.name, other.model.merchants[oi].name)}",
-                )
-            else:
-                merchants[key] = (f, mi)
             names: dict[str, int] = {}
             markets: dict[str, int] = {}
             for si, store in enumerate(merchant.stores):

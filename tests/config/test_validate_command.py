@@ -243,3 +243,36 @@ def test_a_file_nested_100000_levels_deep_is_refused_not_a_crash(tmp_path: Path)
     result = run_main("validate", str(path))
     assert result.returncode == 1, result.stderr
     assert f"{path}:2:61: nested deeper than 50 levels" in result.stderr
+
+
+def test_a_merchant_in_two_files_is_reported_with_the_other_files_errors(
+    tmp_path: Path,
+) -> None:
+    # docs/config.md's sample: a file with an error in a store and another file defining
+    # the same merchant are reported in one run. The duplicate was reported only once the
+    # store's error was fixed: a second round of `validate` for one more error.
+    stores = tmp_path / "stores.yaml"
+    stores.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: DEU}\n"
+    )
+    other = tmp_path / "other.yaml"
+    other.write_text("version: 1\nmerchants:\n  - name: Acme\n    stores: []\n")
+    for first, second in ((stores, other), (other, stores)):
+        result = run_main("validate", str(first), str(second))
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.splitlines()
+        assert (
+            f"{second}:3:11: merchants[0].name: merchant 'Acme' is already defined at {first}:3:11"
+            in lines
+        )
+        assert any("unknown marketplace 'DEU'" in line for line in lines), lines
+        assert lines[-1] == "error: configuration is invalid (2 error(s))"
+
+
+def test_a_refused_merchant_name_is_not_also_called_a_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text('version: 1\nmerchants:\n  - name: "Acme\\t"\n')
+    (tmp_path / "b.yaml").write_text('version: 1\nmerchants:\n  - name: "Acme\\t"\n')
+    result = run_main("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "already defined" not in result.stderr, result.stderr

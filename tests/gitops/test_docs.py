@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,6 +29,7 @@ from tests.gitops.gitops_files import (
 )
 
 DOCS = ROOT / "docs"
+CLI = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
 GUIDES = ["onboarding.md", "ci.md", "troubleshooting.md", "cli.md"]
 
 
@@ -277,3 +279,47 @@ def test_each_synopsis_in_the_cli_reference_lists_every_option(name: str) -> Non
     words = set(re.findall(r"--[a-z-]+", SYNOPSES[name]))
     missing = long_options(COMMANDS[name]) - {"--no-color", "--verbose"} - words
     assert not missing, f"the synopsis of {name!r} in docs/cli.md lacks {sorted(missing)}"
+
+
+def _plan_error(config: Path, text: str, state: Path) -> str:
+    """The one-line error `plan` gives for the config `text`, without its `error: FILE:L:C: `."""
+    config.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [*CLI, "plan", str(config), "--sandbox", str(state)],
+        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [ln for ln in done.stderr.splitlines() if ln.startswith("error: ")]
+    return re.sub(r"^error: .*?:\d+:\d+: ", "", line)
+
+
+def test_the_plan_errors_troubleshooting_heads_are_what_plan_prints(tmp_path: Path) -> None:
+    """Its headings quote whole messages: two had drifted from what plan says (quoted
+    fragments above still matched), so a reader searching the page for the error missed it."""
+    heads = {
+        re.sub(r"^error: stores/acme\.yaml:\d+:\d+: ", "", head)
+        for head in re.findall(
+            r"^### `(.*)`$", (DOCS / "troubleshooting.md").read_text(encoding="utf-8"), re.M
+        )
+    }
+    store = "version: 1\nmerchants:\n  - name: Acme Outdoors\n    stores:\n"
+    store += "      - name: Acme Outdoors CA\n        marketplace: {market}\n{more}"
+    config, state = tmp_path / "stores.yaml", tmp_path / "sandbox"
+    config.write_text(store.format(market="CA", more=""), encoding="utf-8")
+    subprocess.run(
+        [*CLI, "apply", str(config), "--sandbox", str(state), "--auto-approve"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    for text in (
+        store.format(market="CA", more="        warehouse: Main WH\n"),
+        store.format(market="US", more=""),
+    ):
+        message = _plan_error(config, text, state)
+        assert message in heads, f"troubleshooting.md has no heading for {message!r}"

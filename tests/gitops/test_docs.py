@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from dropstream_sync.cli import cli
+from dropstream_sync.client.settings import Limits
 from tests.gitops.gitops_files import (
     GITHUB_ACTIONS,
     GITLAB_CI,
@@ -323,3 +324,20 @@ def test_the_plan_errors_troubleshooting_heads_are_what_plan_prints(tmp_path: Pa
     ):
         message = _plan_error(config, text, state)
         assert message in heads, f"troubleshooting.md has no heading for {message!r}"
+
+
+def test_the_client_defaults_api_assumptions_gives_are_the_clients() -> None:
+    """The page said 20 requests/s, bursts of 20 and 4 pages at once long after the
+    defaults became 100, 5 and 8."""
+    text = " ".join((DOCS / "api-assumptions.md").read_text(encoding="utf-8").split())
+    limits = Limits()
+    for pattern, value in (
+        (r"token bucket, default (\d+) requests/s", limits.rate_limit_rps),
+        (r"with bursts of (\d+)", limits.burst),
+        (r"`Limits\.max_concurrency`, default (\d+)", limits.max_concurrency),
+        (r"`Limits\.page_concurrency` (\d+)", limits.page_concurrency),
+        (r"at most (\d+) attempts \(`Limits\.max_attempts`\)", limits.max_attempts),
+        (r"within (\d+) s \(`Limits\.max_retry_seconds`\)", limits.max_retry_seconds),
+    ):
+        [found] = re.findall(pattern, text)
+        assert float(found) == value, f"api-assumptions.md: {pattern} is {found}, not {value}"

@@ -326,6 +326,19 @@ def test_the_plan_errors_troubleshooting_heads_are_what_plan_prints(tmp_path: Pa
         assert message in heads, f"troubleshooting.md has no heading for {message!r}"
 
 
+def _section(page: str, heading: str) -> str:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_cli_reference_lists_every_doctor_exit_code() -> None:
+    """cli.md's doctor paragraph left out exit 1 (no credentials, a bad URL), which a script
+    reading doctor's exit code meets first."""
+    table = set(re.findall(r"^\| (\d) \|", _section("doctor.md", "## Exit codes"), re.M))
+    [codes] = re.findall(r"Exit (0 \(all hold\).*?)\.\n", _section("cli.md", "## doctor"), re.S)
+    assert set(re.findall(r"(?<![\d.])(\d) ", codes)) == table, codes
+
+
 def test_the_client_defaults_api_assumptions_gives_are_the_clients() -> None:
     """The page said 20 requests/s, bursts of 20 and 4 pages at once long after the
     defaults became 100, 5 and 8."""

@@ -332,10 +332,10 @@ def _load_file(
             )
         ]
         problems.extend(found)
+        bad = {p.path for p in found} | {dotted(r) for r in refused}
+        problems.extend(_raw_duplicate_stores(holder, data, bad))
         if named is not None:
-            named.extend(
-                _raw_names(holder, data, {p.path for p in found} | set(map(dotted, refused)))
-            )
+            named.extend(_raw_names(holder, data, bad))
         return None
     checked = _File(name, model, positions)
     if named is not None:
@@ -616,28 +616,59 @@ def _duplicate_merchants(named: list[_Named]) -> Iterable[Problem]:
         )
 
 
+def _duplicate_stores(
+    f: _File, mi: int, merchant: str, stores: Sequence[str | None]
+) -> Iterable[Problem]:
+    """Two stores of one merchant with one name; None is a store whose name is not readable."""
+    names: dict[str, int] = {}
+    for si, name in enumerate(stores):
+        if name is None:
+            continue
+        first = names.setdefault(models.name_key(name), si)
+        if first == si:
+            continue
+        line, _ = f.positions.of(("merchants", mi, "stores", first))
+        yield f.at(
+            ("merchants", mi, "stores", si, "name"),
+            f"duplicate store name '{name}' in merchant '{merchant}' (also line {line})"
+            f"{_other_form(name, stores[first] or name)}",
+        )
+
+
+def _raw_duplicate_stores(
+    holder: _File, data: dict[str, Any], refused: set[str]
+) -> Iterable[Problem]:
+    """Duplicate store names in a file the models refused, read from its YAML, so that they
+    are reported with its other problems rather than in a second round."""
+    for named in _raw_names(holder, data, refused):
+        stores = data["merchants"][named.index].get("stores")
+        if not isinstance(stores, list):
+            continue
+        names = [s.get("name") if isinstance(s, dict) else None for s in stores]
+        yield from _duplicate_stores(
+            holder,
+            named.index,
+            named.name,
+            [
+                n
+                if isinstance(n, str)
+                and dotted(("merchants", named.index, "stores", si, "name")) not in refused
+                else None
+                for si, n in enumerate(names)
+            ],
+        )
+
+
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
     yield from _accounts_agree(files)
     pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
         yield from _renewal_window(f)
         for mi, merchant in enumerate(f.model.merchants):
-            names: dict[str, int] = {}
+            yield from _duplicate_stores(f, mi, merchant.name, [s.name for s in merchant.stores])
             markets: dict[str, int] = {}
             for si, store in enumerate(merchant.stores):
                 spath = ("merchants", mi, "stores", si)
-                key = models.name_key(store.name)
-                if key in names:
-                    first = names[key]
-                    line, _ = f.positions.of(("merchants", mi, "stores", first))
-                    form = _other_form(store.name, merchant.stores[first].name)
-                    yield f.at(
-                        (*spath, "name"),
-                        f"duplicate store name '{store.name}' in "
-                        f"merchant '{merchant.name}' (also line {line})"
-                        f"{form}",
-                    )
-                names.setdefault(key, si)
                 if store.id is not None:
                     if store.id in pinned:
                         other, opath = pinned[store.id]

@@ -276,3 +276,24 @@ def test_a_refused_merchant_name_is_not_also_called_a_duplicate(tmp_path: Path) 
     result = run_main("validate", str(tmp_path))
     assert result.returncode == 1
     assert "already defined" not in result.stderr, result.stderr
+
+
+def test_two_stores_of_one_name_are_reported_with_the_files_other_errors(
+    tmp_path: Path,
+) -> None:
+    # Like a merchant in two files: the duplicate came only in a second round of validate.
+    path = tmp_path / "stores.yaml"
+    path.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: US}\n      - {name: Acme US, marketplace: CA}\n"
+        "      - {name: Acme DE, marketplace: DEU}\n"
+    )
+    result = run_main("validate", str(path))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"{path}:6:16: merchants[0].stores[1].name: duplicate store name 'Acme US' in "
+        "merchant 'Acme' (also line 5)"
+    )
+    assert "unknown marketplace 'DEU'" in lines[1]
+    assert lines[-1] == "error: configuration is invalid (2 error(s))"

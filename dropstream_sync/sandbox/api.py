@@ -706,9 +706,15 @@ def complete_request(
     conn: sqlite3.Connection, row: sqlite3.Row, now: dt.datetime, partner: str | None
 ) -> str:
     """Approve a pending request as the merchant; returns the selling partner id used."""
-    # A renewal is approved by the same seller, who keeps their selling partner id.
+    # A renewal is approved by the same seller, who keeps their selling partner id; and a
+    # merchant approves its other marketplaces from the same Seller Central account, so a
+    # new store takes the seller of the merchant's stores. A fresh id for each store made
+    # plans warn "authorized by 2 different Amazon sellers" after `sandbox authorize`.
     kept = conn.execute(
-        "SELECT auth_partner FROM stores WHERE id = ?", (row["store_id"],)
+        "SELECT s.auth_partner FROM stores s JOIN stores mine ON mine.id = ?"
+        " WHERE s.account_id = mine.account_id AND s.customer_id = mine.customer_id"
+        " AND s.auth_partner IS NOT NULL ORDER BY s.id = mine.id DESC, s.id LIMIT 1",
+        (row["store_id"],),
     ).fetchone()
     partner = (
         partner

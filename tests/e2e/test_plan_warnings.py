@@ -110,3 +110,23 @@ def test_an_authorization_by_another_seller_holds_back_its_connection(account: A
     again = account.plan_json(path)
     assert again["changes"] == []
     assert any("authorized by Amazon seller A9STRANGER, not A1ACME" in w for w in again["warnings"])
+
+
+def test_a_merchant_approving_its_stores_in_the_sandbox_is_one_seller(account: Account) -> None:
+    # `sandbox authorize REQUEST_ID` (the README's way to play the merchant) gave every store
+    # a seller of its own, so the next plan warned that the merchant's stores were authorized
+    # by different Amazon sellers: a warning about the sandbox, not about the account.
+    stores = ({"name": "Acme US", "marketplace": "US"}, {"name": "Acme CA", "marketplace": "CA"})
+    path = str(account.write_config(config(*stores)))
+    account.cli("apply", path, "--auto-approve", check=True)
+    for mail in account.outbox():
+        rid = mail["authorization_request_id"]
+        account.control("POST", f"/_sandbox/authorization_requests/{rid}/complete", {})
+
+    sellers = {
+        s["adapter"]["authorization"]["selling_partner_id"] for s in account.api("GET", "/stores")
+    }
+    assert len(sellers) == 1, sellers
+    plan = account.plan_json(path)
+    assert [c["kind"] for c in plan["changes"]] == ["create_connection"] * 2
+    assert not any("different Amazon sellers" in w for w in plan["warnings"]), plan["warnings"]

@@ -361,6 +361,16 @@ def test_demo_refuses_a_negative_number_of_approvals(capsys: pytest.CaptureFixtu
     assert "Invalid value for '--approve': -2 is not in the range x>=0." in err
 
 
+def test_demo_counts_the_merchants_who_approve_not_the_invitations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The example's first three invitations are Acme Outdoors' stores: the demo said "3
+    merchants approve the app", one merchant per invitation."""
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    assert "== 3: 1 merchant(s) approve 3 invitation(s) in Seller Central" in out, out
+
+
 def test_apply_with_stdin_closed_is_not_on_a_terminal_and_needs_auto_approve(
     tmp_path: Path,
 ) -> None:

@@ -115,8 +115,15 @@ def _tour(config: Path, state: Path, approve: int) -> None:
         _say("2", f"DropStream emailed {len(outbox)} authorization links to merchants")
         _echo_head([f"  to {mail['to']}: {mail['subject']}" for mail in outbox], 3)
 
-        requests = [m["authorization_request_id"] for m in outbox][:approve]
-        _say("3", f"{len(requests)} merchants approve the app in Seller Central")
+        approved = outbox[:approve]
+        requests = [m["authorization_request_id"] for m in approved]
+        # Counted by address: the first invitations are often one merchant's stores, which
+        # the title called as many merchants.
+        merchants = len({m["to"] for m in approved})
+        _say(
+            "3",
+            f"{merchants} merchant(s) approve {len(requests)} invitation(s) in Seller Central",
+        )
         for request_id in requests:
             client.run(admin.complete(request_id))
             click.echo(f"  request {request_id} approved")

@@ -354,3 +354,13 @@ def test_the_client_defaults_api_assumptions_gives_are_the_clients() -> None:
     ):
         [found] = re.findall(pattern, text)
         assert float(found) == value, f"api-assumptions.md: {pattern} is {found}, not {value}"
+
+
+def test_the_connecting_section_names_every_command_that_connects() -> None:
+    """Its heading named plan, apply and import; report and doctor take the same options."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    [named] = re.findall(r"^## Connecting \((.*)\)$", text, re.M)
+    connecting = {
+        name for name, command in COMMANDS.items() if "--sandbox" in long_options(command)
+    }
+    assert set(named.split(", ")) == connecting

@@ -310,8 +310,10 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
             REPORT_IT,
         )
     seen.items[spec.path] = items
-    link = api.next_link(first.headers) is not None
     total = api.total_count(first.headers)
+    paging = await _paging(probe, spec, len(items) if total is None else total, seen)
+    # A list that fits one page has no next link to show; the small pages do show it.
+    link = api.next_link(first.headers) is not None or paging.link
     signals = [
         name
         for name, present in (
@@ -321,7 +323,6 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
         )
         if present
     ]
-    paging = await _paging(probe, spec, len(items) if total is None else total, seen)
     try:
         read = await spec.read(client)
     except PartialReadError as exc:
@@ -377,6 +378,7 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
 class _Paging:
     summary: str
     problem: str = ""
+    link: bool = False  # the first small page gave a next link
 
 
 async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging:
@@ -393,8 +395,9 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
         return _Paging("small pages not answered", "the reader's page requests may fail")
     per_page = len(items_one) <= SMALL_PAGE
     page = bool(items_two) and _ids(items_one) != _ids(items_two)
+    link = api.next_link(one.headers) is not None
     if per_page and page:
-        return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured")
+        return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured", link=link)
     wrong = [p for p, ok in ((api.PER_PAGE_PARAM, per_page), (api.PAGE_PARAM, page)) if not ok]
     came = f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}"
     if page:
@@ -404,7 +407,7 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
             f"the reader sees this list whole only while it fits one answer ({came}); a "
             "longer one is refused by plan"
         )
-    return _Paging(f"{' and '.join(wrong)} ignored", means)
+    return _Paging(f"{' and '.join(wrong)} ignored", means, link)
 
 
 def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:

@@ -164,6 +164,18 @@ def test_pages_by_link_alone_is_enough(tmp_path: Path) -> None:
     assert customers.summary.startswith("130 read; pages by Link;"), customers.summary
 
 
+def test_pages_by_link_is_seen_on_an_account_that_fits_one_page(box: Box) -> None:
+    """docs/doctor.md: `no-total` gives ✓ "pages by Link". On an account whose lists fit one
+    page of 100 there is no next link on that page, and doctor said "? pages by nothing"
+    though the two small pages it asks for carry one."""
+    box.quirks("no-total")  # the fixture's account: a few customers, one page
+    report = run(box)
+    customers = check(report, "list customers")
+    assert customers.status == "ok", customers
+    assert customers.summary.startswith("3 read; pages by Link;"), customers.summary
+    assert report.exit_code == 0
+
+
 def test_no_pagination_signal_at_all_is_looked_at(box: Box) -> None:
     box.quirks("no-link", "no-total")
     report = run(box)

@@ -12,7 +12,7 @@ import functools
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +201,59 @@ class _Named:
     name: str
 
 
-def _model_names(f: _File) -> list[_Named]:
-    return [_Named(f, mi, m.name) for mi, m in enumerate(f.model.merchants)]
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    """A store's pinned `id:` where a file gives it, kept like _Named."""
+
+    holder: _File
+    store: PathKey
+    id: int
+
+
+@dataclass(slots=True)
+class _Declared:
+    """What must be unique across the files: merchant names and pinned store ids."""
+
+    names: list[_Named] = field(default_factory=list)
+    pins: list[_Pin] = field(default_factory=list)
+
+    def add_model(self, f: _File) -> None:
+        for mi, m in enumerate(f.model.merchants):
+            self.names.append(_Named(f, mi, m.name))
+            self.pins.extend(
+                _Pin(f, ("merchants", mi, "stores", si), s.id)
+                for si, s in enumerate(m.stores)
+                if s.id is not None
+            )
+
+    def add_raw(self, holder: _File, data: dict[str, Any], refused: set[str]) -> None:
+        self.names.extend(_raw_names(holder, data, refused))
+        merchants = data.get("merchants")
+        for mi, m in enumerate(merchants if isinstance(merchants, list) else []):
+            stores = m.get("stores") if isinstance(m, dict) else None
+            for si, store in enumerate(stores if isinstance(stores, list) else []):
+                pin = store.get("id") if isinstance(store, dict) else None
+                where = ("merchants", mi, "stores", si)
+                # bool is an int to Python, never an id to the models.
+                if (
+                    isinstance(pin, int)
+                    and not isinstance(pin, bool)
+                    and dotted((*where, "id")) not in refused
+                ):
+                    self.pins.append(_Pin(holder, where, pin))
+
+    def problems(self) -> Iterable[Problem]:
+        yield from _duplicate_merchants(self.names)
+        first: dict[int, _Pin] = {}
+        for pin in self.pins:
+            other = first.setdefault(pin.id, pin)
+            if other is pin:
+                continue
+            line, column = other.holder.positions.of((*other.store, "id"))
+            yield pin.holder.at(
+                (*pin.store, "id"),
+                f"store id {pin.id} is pinned twice (also {other.holder.name}:{line}:{column})",
+            )
 
 
 def _raw_names(holder: _File, data: dict[str, Any], refused: set[str]) -> list[_Named]:
@@ -256,13 +307,13 @@ def _checked(
     ConfigError on any error."""
     files, problems = expand(paths)
     parsed: list[_File] = []
-    named: list[_Named] = []
+    declared = _Declared()
     for path in files:
-        result = _load_file(path, problems, named=named)
+        result = _load_file(path, problems, declared=declared)
         if result is not None:
             parsed.append(result)
     settings: dict[int, StoreSettings] = {}
-    problems.extend(_duplicate_merchants(named))
+    problems.extend(declared.problems())
     problems.extend(_cross_checks(parsed, settings))
     order = {str(f): i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.file, -1), p.line, p.column))
@@ -277,7 +328,10 @@ def load_text(text: str, name: str) -> DesiredState:
     problems: list[Problem] = []
     parsed = _load_file(Path(name), problems, text=text)
     settings: dict[int, StoreSettings] = {}
-    problems.extend(_duplicate_merchants(_model_names(parsed) if parsed else []))
+    declared = _Declared()
+    if parsed is not None:
+        declared.add_model(parsed)
+    problems.extend(declared.problems())
     problems.extend(_cross_checks([parsed] if parsed else [], settings))
     if parsed is None or any(p.severity == "error" for p in problems):
         raise ConfigError(sorted(problems, key=lambda p: (p.line, p.column)))
@@ -289,10 +343,10 @@ def _load_file(
     problems: list[Problem],
     *,
     text: str | None = None,
-    named: list[_Named] | None = None,
+    declared: _Declared | None = None,
 ) -> _File | None:
     """The file's model, or None when it has problems (added to `problems`); its merchants'
-    names go to `named` either way, as far as they can be read."""
+    names and pinned ids go to `declared` either way, as far as they can be read."""
     name = str(path)
     try:
         text = read_text(path) if text is None else text
@@ -334,12 +388,12 @@ def _load_file(
         problems.extend(found)
         bad = {p.path for p in found} | {dotted(r) for r in refused}
         problems.extend(_raw_duplicate_stores(holder, data, bad))
-        if named is not None:
-            named.extend(_raw_names(holder, data, bad))
+        if declared is not None:
+            declared.add_raw(holder, data, bad)
         return None
     checked = _File(name, model, positions)
-    if named is not None:
-        named.extend(_model_names(checked))
+    if declared is not None:
+        declared.add_model(checked)
     if yaml_problems:
         return None
     return checked
@@ -661,7 +715,6 @@ def _raw_duplicate_stores(
 
 def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Iterable[Problem]:
     yield from _accounts_agree(files)
-    pinned: dict[int, tuple[_File, PathKey]] = {}
     for f in files:
         yield from _renewal_window(f)
         for mi, merchant in enumerate(f.model.merchants):
@@ -669,16 +722,6 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
             markets: dict[str, int] = {}
             for si, store in enumerate(merchant.stores):
                 spath = ("merchants", mi, "stores", si)
-                if store.id is not None:
-                    if store.id in pinned:
-                        other, opath = pinned[store.id]
-                        line, column = other.positions.of((*opath, "id"))
-                        yield f.at(
-                            (*spath, "id"),
-                            f"store id {store.id} is pinned twice "
-                            f"(also {other.name}:{line}:{column})",
-                        )
-                    pinned.setdefault(store.id, (f, spath))
                 code = _marketplace(store)
                 if code in markets:
                     yield f.at(

@@ -297,3 +297,25 @@ def test_two_stores_of_one_name_are_reported_with_the_files_other_errors(
     )
     assert "unknown marketplace 'DEU'" in lines[1]
     assert lines[-1] == "error: configuration is invalid (2 error(s))"
+
+
+def test_a_store_id_pinned_in_two_files_is_reported_with_the_other_files_errors(
+    tmp_path: Path,
+) -> None:
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text(
+        "version: 1\nmerchants:\n  - name: A\n    stores:\n"
+        "      - {name: S, marketplace: US, id: 7}\n      - {name: T, marketplace: DEU}\n"
+    )
+    two.write_text(
+        "version: 1\nmerchants:\n  - name: B\n    stores:\n"
+        "      - {name: S, marketplace: US, id: 7}\n"
+    )
+    result = run_main("validate", str(one), str(two))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert (
+        f"{two}:5:40: merchants[0].stores[0].id: store id 7 is pinned twice (also {one}:5:40)"
+        in lines
+    )
+    assert lines[-1] == "error: configuration is invalid (2 error(s))"

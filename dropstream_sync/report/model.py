@@ -461,7 +461,14 @@ def _store_row(
     days_left = None
     if a.status == "authorized" and a.expires_at is not None:
         days_left = _days(a.expires_at - now)
-    renewal = status == "authorized" and days_left is not None and days_left <= m.reauthorize_days
+    # Due as the planner judges a `reinvite` (expiry - now <= reauthorize_days), not by the
+    # rounded-down day count: 30.5 days left is outside a 30-day window, and the report
+    # must not call due a renewal the next apply does not send.
+    renewal = (
+        status == "authorized"
+        and a.expires_at is not None
+        and a.expires_at - now <= timedelta(days=m.reauthorize_days)
+    )
     return StoreRow(
         name,
         _marketplace(ls),

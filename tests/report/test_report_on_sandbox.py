@@ -1,0 +1,125 @@
+"""The report of accounts built by hand in the DropStream UI, read over HTTP from a seeded
+sandbox: what it says of each store must be what the plan of the same reads does, at the
+edges of the renewal window and after an authorization has lapsed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dropstream_sync.timestamps import utc_stamp
+from tests.cli_in_process import run
+from tests.seeded import US, seed
+
+CA = "A2EUQ1WTGCTBG2"
+UK = "A1F83G8C2ARO7P"
+# What the UI gives a store (dropstream-api.md's adapter): the config's built-in defaults.
+SETTINGS = {
+    "fulfillment_channel": "MFN",
+    "import_order_statuses": ["Unshipped", "PartiallyShipped"],
+    "fulfillment_latency": None,
+    "fulfillment_channel_code": "DEFAULT",
+}
+
+
+def _at(days: float) -> str:
+    # A fresh sandbox's clock is the real one (no offset).
+    return utc_stamp(datetime.now(UTC) + timedelta(days=days))
+
+
+def _authorization(status: str, expires_in_days: float) -> dict[str, Any]:
+    return {
+        "status": status,
+        "selling_partner_id": "A1SELLER",
+        "authorized_at": _at(expires_in_days - 365),
+        "expires_at": _at(expires_in_days),
+    }
+
+
+def _account(tmp_path: Path, stores: list[tuple[str, str, dict[str, Any]]]) -> tuple[str, str]:
+    """One merchant with an email and `stores` (name, marketplace id, authorization), each
+    connected and on; the config lists them all."""
+    state = tmp_path / "sb"
+    on = _at(-100)
+    seed(
+        state,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Acme WH"}],
+            "stores": [
+                {
+                    "id": i,
+                    "customer_id": 1,
+                    "name": name,
+                    "enabled_at": on,
+                    "adapter": {
+                        "marketplace_id": market,
+                        **SETTINGS,
+                        "authorization": authorization,
+                    },
+                }
+                for i, (name, market, authorization) in enumerate(stores, 1)
+            ],
+            "connections": [
+                {"customer_id": 1, "warehouse_id": 1, "store_id": i, "name": name, "enabled_at": on}
+                for i, (name, _, _) in enumerate(stores, 1)
+            ],
+        },
+    )
+    config = tmp_path / "stores.yaml"
+    config.write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    email: ops@acme.example\n    stores:\n"
+        + "".join(
+            f"      - name: {name}\n        marketplace: {code}\n        enabled: {on_}\n"
+            for name, code, on_ in _listed(stores)
+        )
+    )
+    return str(state), str(config)
+
+
+def _listed(stores: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str, str]]:
+    codes = {US: "US", CA: "CA", UK: "UK"}
+    # A lapsed store is kept switched off in the config: the plan has nothing to invite.
+    return [
+        (name, codes[market], "false" if a["status"] == "expired" else "true")
+        for name, market, a in stores
+    ]
+
+
+def _report(capsys: pytest.CaptureFixture[str], state: str, config: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "report", config, "--sandbox", state, "--format", "json")
+    assert code == 0, err
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def _stores(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for m in report["merchants"] for s in m["stores"]}
+
+
+def test_a_renewal_is_due_in_the_report_exactly_when_the_plan_sends_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, config = _account(
+        tmp_path,
+        [
+            ("Acme US", US, _authorization("authorized", 29.5)),
+            ("Acme CA", CA, _authorization("authorized", 30.5)),
+        ],
+    )
+    code, out, err = run(capsys, "plan", config, "--sandbox", state, "--format", "json")
+    assert code == 0, err
+    reinvited = {c["store"] for c in json.loads(out)["changes"] if c["kind"] == "reinvite"}
+    assert reinvited == {"Acme US"}  # 30.5 days left is outside the 30-day window
+
+    report = _report(capsys, state, config)
+    stores = _stores(report)
+    # Was: both due, as 30.5 days rounds down to 30: a renewal the apply never sends,
+    # and a finding in the drift issue that no apply could clear.
+    assert {name for name, s in stores.items() if s["in_renewal_window"]} == reinvited
+    assert (stores["Acme CA"]["days_to_expiry"], stores["Acme US"]["days_to_expiry"]) == (30, 29)
+    assert report["summary"]["renewals_due"] == 1 and report["summary"]["findings"] == 1

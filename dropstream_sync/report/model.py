@@ -29,6 +29,9 @@ HORIZON_DAYS: Final = 365
 STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked")
 # Drift is what `apply` would put back: a field someone changed in DropStream.
 DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
+# The API statuses whose `expires_at` is when the authorization lapses (or lapsed): a
+# revoked one ended when the merchant revoked it, whatever its old expiry says.
+_LAPSES: Final = frozenset({"authorized", "expired"})
 
 
 def _days(delta: timedelta) -> int:
@@ -389,10 +392,10 @@ class _Tally:
         self.billed += len(row.connections)
         if row.invitation is not None:
             self.invitations.append(row.invitation)
-        if live is None or row.authorization != "authorized" or not row.expires_at:
+        if live is None or row.authorization not in _LAPSES or not row.expires_at:
             return
         left = row.expires_at - self.now
-        if left <= timedelta(0):
+        if left <= timedelta(0) or row.authorization == "expired":
             self.already_expired += 1
         elif left < timedelta(days=HORIZON_DAYS):
             self.lapsing[min(left.days // 7, WEEKS - 1)] += 1
@@ -459,7 +462,9 @@ def _store_row(
     invitation = _invitation(m, name, ix.requests.get(ls.id), now)
     status = _status(ls, invitation, now)
     days_left = None
-    if a.status == "authorized" and a.expires_at is not None:
+    if a.status in _LAPSES and a.expires_at is not None:
+        # An expired authorization keeps its expiry: its days are negative whether or not
+        # the API has flipped its status yet (docs/report-format.md: "negative days: lapsed").
         days_left = _days(a.expires_at - now)
     # Due as the planner judges a `reinvite` (expiry - now <= reauthorize_days), not by the
     # rounded-down day count: 30.5 days left is outside a 30-day window, and the report

@@ -123,3 +123,32 @@ def test_a_renewal_is_due_in_the_report_exactly_when_the_plan_sends_it(
     assert {name for name, s in stores.items() if s["in_renewal_window"]} == reinvited
     assert (stores["Acme CA"]["days_to_expiry"], stores["Acme US"]["days_to_expiry"]) == (30, 29)
     assert report["summary"]["renewals_due"] == 1 and report["summary"]["findings"] == 1
+
+
+def test_an_authorization_the_api_reports_expired_keeps_its_days_and_is_counted_lapsed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, config = _account(
+        tmp_path,
+        [
+            ("Acme US", US, _authorization("authorized", 200.5)),
+            # Lapsed five and a half days ago: the API says "expired" (the sandbox too, for
+            # an "authorized" one past its expiry), and still gives when.
+            ("Acme UK", UK, _authorization("expired", -5.5)),
+            ("Acme CA", CA, _authorization("authorized", -2.5)),
+        ],
+    )
+    report = _report(capsys, state, config)
+    stores = _stores(report)
+    assert stores["Acme UK"]["authorization"] == stores["Acme CA"]["authorization"] == "expired"
+    # Was null and 0: "negative days: lapsed" held only while the API still said "authorized".
+    assert (stores["Acme UK"]["days_to_expiry"], stores["Acme CA"]["days_to_expiry"]) == (-6, -3)
+    assert report["summary"]["expired"] == report["summary"]["already_expired"] == 2
+    assert sum(w["lapsing"] for w in report["timeline"]) == 1  # Acme US, in week 28
+
+    code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
+    assert code == 0, err
+    assert "2 authorization(s) already lapsed." in page
+    code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "html")
+    assert code == 0, err
+    assert "2 authorization(s) already lapsed (not on the chart)." in page

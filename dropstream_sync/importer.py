@@ -2,7 +2,8 @@
 
 The YAML pins every store id and leaves out settings equal to the built-in defaults, so
 that planning it against the same account gives no changes. Every connection of a store
-is written (`warehouses:` when there are several), with the channels they agree on, and a
+is written (`warehouses:` when there are several; none, with a note, when one of them has a
+description the config cannot name it by), with the channels they agree on, and a
 switched-off store is written `enabled: false`. What the API cannot tell (a merchant's
 invite email) is taken from the merchant's most recent authorization request of any status,
 and otherwise left out, with a comment.
@@ -10,11 +11,14 @@ and otherwise left out, with a comment.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, Final
 
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
+from dropstream_sync.config.models import NAME_MAX_LEN, NAME_PATTERN
 from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
 from dropstream_sync.live import (
     PLATFORM_AMAZON,
@@ -24,9 +28,11 @@ from dropstream_sync.live import (
     LiveState,
     RequestStatus,
     Store,
+    Warehouse,
 )
 
 _DEFAULTS = StoreSettings()
+_NAME: Final = re.compile(NAME_PATTERN)
 _STATUS_ORDER = {s: i for i, s in enumerate(catalog.ORDER_STATUSES)}
 
 HEADER = """\
@@ -51,10 +57,9 @@ def live_to_config(
         if store.platform == PLATFORM_AMAZON:
             stores_by_customer.setdefault(store.customer_id, []).append(store)
     first_warehouse: dict[int, int] = {}
-    warehouse_name: dict[int, str] = {}
     for wh in sorted(live.warehouses, key=lambda w: w.id):
         first_warehouse.setdefault(wh.customer_id, wh.id)
-        warehouse_name[wh.id] = wh.description
+    warehouse_name = _nameable(live.warehouses)
     connections_of: dict[int, list[Connection]] = {}
     for c in sorted(live.connections, key=lambda c: c.id):
         connections_of.setdefault(c.store_id, []).append(c)
@@ -92,13 +97,44 @@ def live_to_config(
     return {"version": 1, "merchants": merchants}
 
 
+def _nameable(warehouses: Iterable[Warehouse]) -> dict[int, Warehouse]:
+    """Warehouse id -> the warehouse, for the warehouses a config can name: `warehouse:`
+    is a description, looked up among the merchant's warehouses (the first of that
+    description wins), and must be a valid config name. Two warehouses described alike
+    (the UI allows it), or a description of spaces, name neither."""
+    warehouses = list(warehouses)
+    alike = Counter((w.customer_id, w.description) for w in warehouses)
+    return {
+        w.id: w
+        for w in warehouses
+        if alike[(w.customer_id, w.description)] == 1
+        and len(w.description) <= NAME_MAX_LEN
+        and _NAME.fullmatch(w.description)
+    }
+
+
+def _written(warehouses: list[int], default_wh: int | None) -> bool:
+    """Whether a store connected to `warehouses` names them: not when it has no connection,
+    or one, to the merchant's default warehouse (what naming none means)."""
+    return bool(warehouses) and warehouses != [default_wh]
+
+
+def _why_unnamed(warehouse: Warehouse | None, customer_id: int, alike: Counter[Any]) -> str:
+    if warehouse is None or warehouse.customer_id != customer_id:
+        return "is not one of the merchant's warehouses"
+    if alike[(customer_id, warehouse.description)] > 1:
+        return f"is described {warehouse.description!r} like another of the merchant's"
+    return f"is described {warehouse.description!r} (not a name the config can hold)"
+
+
 def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> list[str]:
     """One line per live Amazon store the document cannot hold: its marketplace is not one
     the config can name (unreadable, or another adapter shape). Said, never silent: the file
-    is the account's record, and `prune: true` on it would disable such a store."""
+    is the account's record, and `prune: true` on it would disable such a store. And one
+    per store written without its warehouse, which the config cannot name."""
     wanted = set(merchant_names) if merchant_names else None
     names = {c.id: c.company_name for c in live.customers}
-    lines = []
+    lines = _unnamed_warehouses(live, names, wanted)
     for store in sorted(live.stores, key=lambda s: s.id):
         merchant = names.get(store.customer_id)
         if (
@@ -120,7 +156,7 @@ def _store(
     store: Store,
     connections: list[Connection],
     default_wh: int | None,
-    names: dict[int, str],
+    names: dict[int, Warehouse],
     no_invite: bool,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
@@ -130,10 +166,16 @@ def _store(
     }
     entry.update(_settings(store))
     warehouses = list(dict.fromkeys(c.warehouse_id for c in connections))
-    if len(warehouses) > 1:
-        entry["warehouses"] = [names.get(w, str(w)) for w in warehouses]
-    elif warehouses and warehouses[0] != default_wh:
-        entry["warehouse"] = names.get(warehouses[0], str(warehouses[0]))
+    # A warehouse the config cannot name (left_out() says which) is not written, nor are
+    # the store's others: naming none keeps every live connection of the store as it is,
+    # where another warehouse's description would plan a new, billed connection to that.
+    if _written(warehouses, default_wh) and all(
+        w in names and names[w].customer_id == store.customer_id for w in warehouses
+    ):
+        if len(warehouses) > 1:
+            entry["warehouses"] = [names[w].description for w in warehouses]
+        else:
+            entry["warehouse"] = names[warehouses[0]].description
     channels = _channels(connections)
     if channels:
         entry["channels"] = channels
@@ -187,3 +229,49 @@ def _settings(store: Store) -> dict[str, Any]:
 def render_config(document: dict[str, Any]) -> str:
     body = yamlsafe.dump(document, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body
+
+
+def _unnamed_warehouses(
+    live: LiveState, names: dict[int, str], wanted: set[str] | None
+) -> list[str]:
+    nameable = _nameable(live.warehouses)
+    by_id = {w.id: w for w in live.warehouses}
+    alike = Counter((w.customer_id, w.description) for w in live.warehouses)
+    first_warehouse: dict[int, int] = {}
+    for wh in sorted(live.warehouses, key=lambda w: w.id):
+        first_warehouse.setdefault(wh.customer_id, wh.id)
+    connections_of: dict[int, list[Connection]] = {}
+    for c in sorted(live.connections, key=lambda c: c.id):
+        connections_of.setdefault(c.store_id, []).append(c)
+    lines = []
+    for store in sorted(live.stores, key=lambda s: s.id):
+        merchant = names.get(store.customer_id)
+        connections = connections_of.get(store.id, [])
+        warehouses = list(dict.fromkeys(c.warehouse_id for c in connections))
+        unnamed = next(
+            (
+                c
+                for c in connections
+                if c.warehouse_id not in nameable
+                or nameable[c.warehouse_id].customer_id != store.customer_id
+            ),
+            None,
+        )
+        if (
+            unnamed is None
+            or not _written(warehouses, first_warehouse.get(store.customer_id))
+            or store.platform != PLATFORM_AMAZON
+            or store.marketplace_id not in catalog.BY_ID
+            or merchant is None
+            or (wanted is not None and merchant not in wanted)
+        ):
+            continue
+        why = _why_unnamed(by_id.get(unnamed.warehouse_id), store.customer_id, alike)
+        lines.append(
+            f"note: store {store.id} {store.name!r} of {merchant!r} is written without "
+            f"`warehouse:`: its connection {unnamed.id} goes to warehouse "
+            f"{unnamed.warehouse_id}, which {why} (the config names a warehouse by its "
+            "description); with no warehouse named, the plan keeps the store's connections "
+            "as they are"
+        )
+    return lines

@@ -348,3 +348,67 @@ def test_a_store_whose_marketplace_cannot_be_read_is_named_not_silently_left_out
         "(none read) is not an Amazon marketplace the config can name; run "
         "`dropstream-sync doctor` to see the adapter's keys"
     )
+
+
+def test_a_warehouse_the_config_cannot_name_is_left_out_and_said_not_a_new_billed_connection(
+    session: SandboxSession,
+) -> None:
+    """The UI lets two warehouses of a merchant share a description, and takes one of
+    spaces; `warehouse:` names a warehouse by its description, so neither can be written."""
+    on = stamp(session, -1)
+    stores = {1: "Acme US", 2: "Acme CA", 3: "Acme UK"}
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [
+                {"id": 1, "customer_id": 1, "description": "Main"},
+                {"id": 2, "customer_id": 1, "description": "Overflow"},
+                {"id": 3, "customer_id": 1, "description": "Overflow"},
+                {"id": 4, "customer_id": 1, "description": "  "},
+            ],
+            "stores": [
+                {
+                    "id": i,
+                    "customer_id": 1,
+                    "name": name,
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[i], authorized(session)),
+                }
+                for i, name in stores.items()
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "store_id": i,
+                    "warehouse_id": i + 1,
+                    "name": name,
+                    "enabled_at": on,
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+                for i, name in stores.items()
+            ],
+        },
+    )
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    desired = load_text(imported.text, "imported.yaml")
+    assert [s.warehouse_names() for s in desired.merchants[0].stores] == [(), (), ()]
+    # Was: `warehouse: Overflow` for Acme CA's, the second "Overflow" (a new billed connection
+    # to the first one), and `warehouse: '  '` for Acme UK (a file that does not load).
+    again = plan(desired, session.client.read_live(), now=session.client.clock())
+    assert [(str(c.kind), c.store) for c in again.changes] == [], imported.text
+    assert again.warnings == ()
+    live = session.client.read_live()
+    ids = {s.name: s.id for s in live.stores}
+    conns = {c.store_id: c for c in live.connections}
+    assert list(imported.notes) == [
+        f"note: store {ids[name]} {name!r} of 'Acme' is written without `warehouse:`: its "
+        f"connection {conns[ids[name]].id} goes to warehouse {conns[ids[name]].warehouse_id}, "
+        f"which {why} (the config names a warehouse by its description); with no warehouse "
+        "named, the plan keeps the store's connections as they are"
+        for name, why in [
+            ("Acme US", "is described 'Overflow' like another of the merchant's"),
+            ("Acme CA", "is described 'Overflow' like another of the merchant's"),
+            ("Acme UK", "is described '  ' (not a name the config can hold)"),
+        ]
+    ]

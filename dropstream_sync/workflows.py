@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dropstream_sync.desired import DesiredState
     from dropstream_sync.live import AuthorizationRequest, LiveState
     from dropstream_sync.planner import Plan
+    from dropstream_sync.planner.model import Change
 
 # Modules are imported inside the functions: the command line imports this module to
 # run one workflow, and should load only what that one needs.
@@ -505,6 +506,29 @@ def _first_plan_notes(
     counts = Counter(c.kind for c in first.changes)
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return [f"note: a plan of this file now has {len(first.changes)} change(s) ({kinds}):"] + [
-        f"  {c.kind} {c.merchant} / {c.store}: {getattr(c.detail, 'reason', '')}".rstrip(": ")
-        for c in first.changes
+        _first_plan_line(c) for c in first.changes
     ]
+
+
+def _first_plan_line(change: Change) -> str:
+    """One change of the first plan, saying what it does and costs: where the config cannot
+    hold a live value (a connection named otherwise than its store, a store authorized in
+    the UI but never finalized), the note is all that tells the user before they apply."""
+    import json
+
+    from dropstream_sync.errors import printable
+    from dropstream_sync.planner.costs import cost_of
+    from dropstream_sync.planner.model import ChangeKind
+
+    def shown(value: object) -> str:
+        return printable(json.dumps(value, ensure_ascii=False))
+
+    said = [str(getattr(change.detail, "reason", "") or "")]
+    if change.kind in (ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION):
+        prefix = "connection." if change.kind is ChangeKind.UPDATE_CONNECTION else ""
+        said += [f"{prefix}{f.path}: {shown(f.before)} → {shown(f.after)}" for f in change.fields]
+    elif change.kind is ChangeKind.CREATE_CONNECTION:
+        said.append("a new connection, billed from then on")
+    said += cost_of(change.kind)
+    what = "; ".join(part for part in said if part)
+    return f"  {change.kind} {change.merchant} / {change.store}" + (f": {what}" if what else "")

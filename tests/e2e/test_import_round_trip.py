@@ -412,3 +412,51 @@ def test_a_warehouse_the_config_cannot_name_is_left_out_and_said_not_a_new_bille
             ("Acme UK", "is described '  ' (not a name the config can hold)"),
         ]
     ]
+
+
+def test_the_import_note_says_what_each_change_of_the_first_plan_does_and_costs(
+    session: SandboxSession,
+) -> None:
+    """Live states the config cannot hold: a store authorized in the UI and never finalized
+    (switched off, no connection), and a connection named otherwise than its store."""
+    on = stamp(session, -1)
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[0], authorized(session)),
+                },
+                {
+                    "id": 2,
+                    "customer_id": 1,
+                    "name": "Acme CA",
+                    "adapter": adapter(MARKETS[1], authorized(session)),
+                },
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "store_id": 1,
+                    "warehouse_id": 1,
+                    "name": "Acme \u202eUSA",
+                    "enabled_at": on,
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+            ],
+        },
+    )
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    # Was "  create_connection Acme / Acme CA" and "  update_connection Acme / Acme US":
+    # neither what would change nor that the new connection is billed.
+    assert imported.notes == (
+        "note: a plan of this file now has 2 change(s) (1 create_connection, 1 update_connection):",
+        "  create_connection Acme / Acme CA: a new connection, billed from then on",
+        '  update_connection Acme / Acme US: connection.name: "Acme \\u202eUSA" → "Acme US"',
+    )

@@ -13,6 +13,7 @@ import base64
 import functools
 import hashlib
 import html
+from datetime import datetime
 from typing import Final
 
 from dropstream_sync.errors import printable
@@ -189,8 +190,8 @@ def _status_cell(s: StoreRow, text: str) -> str:
     )
 
 
-def _store_row(s: StoreRow) -> str:
-    c = store_cells(s)
+def _store_row(s: StoreRow, now: datetime) -> str:
+    c = store_cells(s, now)
     due = ' class="due"' if s.in_renewal_window else ""
     return (
         f'<tr><th scope="row">{e(s.name)}</th><td>{_cell(s.marketplace)}</td>'
@@ -328,7 +329,7 @@ def render_html(report: Report) -> str:
                 "drift",
             )
             + "<tbody>"
-            + "".join(_store_row(st) for st in m.stores)
+            + "".join(_store_row(st, report.now) for st in m.stores)
             + "</tbody></table>"
         )
     out.append("</section>")

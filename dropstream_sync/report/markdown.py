@@ -8,6 +8,8 @@ the HTML report lists every store.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dropstream_sync.errors import printable
 from dropstream_sync.render.markdown import ListBudget, inline
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
@@ -32,8 +34,8 @@ def _bar(n: int, most: int) -> str:
     return "█" * max(1, round(20 * n / most)) if n else ""
 
 
-def _store_line(s: StoreRow) -> str:
-    cells = [md(s.name), md(s.marketplace), *map(md, store_cells(s))]
+def _store_line(s: StoreRow, now: datetime) -> str:
+    cells = [md(s.name), md(s.marketplace), *map(md, store_cells(s, now))]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -41,7 +43,7 @@ def render_markdown(report: Report) -> str:
     budget = ListBudget()
     head = [*_summary(report, budget), *_timeline(report)]
     tail = [*_invitations(report, budget), *_repeated(report, budget)]
-    blocks = [block for m in report.merchants if (block := _merchant(m))]
+    blocks = [block for m in report.merchants if (block := _merchant(m, report.now))]
     used = len("\n".join(head + tail)) + 500
     kept: list[str] = []
     for block in blocks:
@@ -168,7 +170,7 @@ def _listed(
     return [*tail, ""]
 
 
-def _merchant(m: MerchantSection) -> str | None:
+def _merchant(m: MerchantSection, now: datetime) -> str | None:
     """The merchant's block, listing only the stores that need someone (None: none do)."""
     needing = [st for st in m.stores if st.problem]
     if not needing:
@@ -191,5 +193,5 @@ def _merchant(m: MerchantSection) -> str | None:
         "| channels | drift |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [_store_line(st) for st in needing]
+    lines += [_store_line(st, now) for st in needing]
     return "\n".join(lines) + "\n"

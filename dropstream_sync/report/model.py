@@ -184,6 +184,9 @@ class Report:
     connections_to_bill: int  # what the plan's create_connection changes would add
     queued_invites: int
     needs_ui: int
+    # The moment the report describes (the API's clock, `created_at`), for the pages' words
+    # ("lapsed 6 days ago"); the JSON has it as `created_at`.
+    now: datetime
     warnings: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
 
@@ -359,6 +362,7 @@ def build_report(
         connections_to_bill=int(summary["connections_billed"]),
         queued_invites=summary["pending_by_kind"][PendingKind.QUEUED],
         needs_ui=summary["pending_by_kind"][PendingKind.NEEDS_UI_AUTHORIZATION],
+        now=now,
         warnings=plan.warnings,
         counts=tally.counts,
     )

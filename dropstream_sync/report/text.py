@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from dropstream_sync.render.rows import value
@@ -27,12 +28,14 @@ def status_text(s: StoreRow) -> str:
     return text
 
 
-def expiry_text(s: StoreRow) -> str:
+def expiry_text(s: StoreRow, now: datetime) -> str:
     if s.expires_at is None or s.days_to_expiry is None:
         return "-"
     when = f"{s.expires_at:%Y-%m-%d}"
     if s.days_to_expiry < 0:
-        return f"lapsed {when} ({-s.days_to_expiry} days ago)"
+        # The whole days since it lapsed, rounded down like every count: the days to
+        # expiry round the other way (lapsed 5 days and a minute ago is -6 days to expiry).
+        return f"lapsed {when} ({(now - s.expires_at).days} days ago)"
     text = f"{when} (in {s.days_to_expiry} days)"
     return text + ", renewal due" if s.in_renewal_window else text
 
@@ -89,10 +92,10 @@ class StoreCells(NamedTuple):
     drift: str
 
 
-def store_cells(s: StoreRow) -> StoreCells:
+def store_cells(s: StoreRow, now: datetime) -> StoreCells:
     return StoreCells(
         status_text(s),
-        expiry_text(s),
+        expiry_text(s, now),
         invitation_text(s),
         s.seller_id or "-",
         connection_text(s),

@@ -152,3 +152,28 @@ def test_an_authorization_the_api_reports_expired_keeps_its_days_and_is_counted_
     code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "html")
     assert code == 0, err
     assert "2 authorization(s) already lapsed (not on the chart)." in page
+
+
+def test_the_pages_say_how_many_whole_days_ago_an_authorization_lapsed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, config = _account(
+        tmp_path,
+        [
+            ("Acme UK", UK, _authorization("expired", -5.5)),
+            ("Acme CA", CA, _authorization("authorized", -0.5)),
+        ],
+    )
+    lapsed = {
+        name: f"lapsed {_at(days)[:10]} ({ago} days ago)"
+        for name, days, ago in (("Acme UK", -5.5, 5), ("Acme CA", -0.5, 0))
+    }
+    # Was "(6 days ago)" and "(1 days ago)": the negative days to expiry, rounded down,
+    # are one more than the whole days since.
+    code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "html")
+    assert code == 0, err
+    assert all(text in page for text in lapsed.values()), page
+    # The Markdown form lists only the stores that need someone: Acme CA, still wanted.
+    code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
+    assert code == 0, err
+    assert lapsed["Acme CA"] in page, page

@@ -401,7 +401,9 @@ class _Tally:
         left = row.expires_at - self.now
         if left <= timedelta(0) or row.authorization == "expired":
             self.already_expired += 1
-        elif left < timedelta(days=HORIZON_DAYS):
+        elif left <= timedelta(days=HORIZON_DAYS):
+            # An authorization given this second lapses at the very end of the 365th day
+            # (week 52): on the chart, not missing from it.
             self.lapsing[min(left.days // 7, WEEKS - 1)] += 1
 
 

@@ -177,3 +177,30 @@ def test_the_pages_say_how_many_whole_days_ago_an_authorization_lapsed(
     code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
     assert code == 0, err
     assert lapsed["Acme CA"] in page, page
+
+
+def test_an_authorization_given_this_second_is_on_the_timeline_in_its_last_week(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Amazon's 365 days from now end exactly at the timeline's horizon: the report made
+    right after a merchant authorizes (the demo's last step) counts that store too."""
+    for attempt in range(5):
+        # The API's clock has whole seconds: the report is made in the second the
+        # authorization was given, or (rarely) the next one; then try again.
+        given = datetime.now(UTC).replace(microsecond=0)
+        authorization = {
+            "status": "authorized",
+            "selling_partner_id": "A1SELLER",
+            "authorized_at": utc_stamp(given),
+            "expires_at": utc_stamp(given + timedelta(days=365)),
+        }
+        state, config = _account(tmp_path / str(attempt), [("Acme US", US, authorization)])
+        report = _report(capsys, state, config)
+        if report["created_at"] == utc_stamp(given):
+            break
+    else:
+        pytest.fail("no report was made in the second its authorization was given")
+    (store,) = _stores(report).values()
+    assert (store["status"], store["days_to_expiry"]) == ("authorized", 365)
+    # Was 0 lapsing in every week: an authorized store on no week of the chart.
+    assert [w["week"] for w in report["timeline"] if w["lapsing"]] == [52]

@@ -518,7 +518,7 @@ def _first_plan_line(change: Change) -> str:
 
     from dropstream_sync.errors import printable
     from dropstream_sync.planner.costs import cost_of
-    from dropstream_sync.planner.model import ChangeKind
+    from dropstream_sync.planner.model import ChangeKind, Disable, Enable
 
     def shown(value: object) -> str:
         return printable(json.dumps(value, ensure_ascii=False))
@@ -529,6 +529,12 @@ def _first_plan_line(change: Change) -> str:
         said += [f"{prefix}{f.path}: {shown(f.before)} → {shown(f.after)}" for f in change.fields]
     elif change.kind is ChangeKind.CREATE_CONNECTION:
         said.append("a new connection, billed from then on")
+    elif isinstance(change.detail, Enable | Disable):
+        # A store on with its connection off (or the other way) is a state no `enabled:`
+        # holds: say which of the two the plan switches.
+        parts = [("store", change.detail.store), ("connection", change.detail.connection)]
+        way = "on" if change.kind is ChangeKind.ENABLE else "off"
+        said.append(f"switches {way} the " + " and the ".join(p for p, on in parts if on))
     said += cost_of(change.kind)
     what = "; ".join(part for part in said if part)
     return f"  {change.kind} {change.merchant} / {change.store}" + (f": {what}" if what else "")

@@ -460,3 +460,42 @@ def test_the_import_note_says_what_each_change_of_the_first_plan_does_and_costs(
         "  create_connection Acme / Acme CA: a new connection, billed from then on",
         '  update_connection Acme / Acme US: connection.name: "Acme \\u202eUSA" → "Acme US"',
     )
+
+
+def test_the_import_note_says_which_of_store_and_connection_the_first_plan_switches_on(
+    session: SandboxSession,
+) -> None:
+    """Switched off in the UI: the connection only, the store left on (no `enabled:` holds
+    that, and the plan turns the orders back on)."""
+    on = stamp(session, -1)
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
+            "stores": [
+                {
+                    "id": 1,
+                    "customer_id": 1,
+                    "name": "Acme US",
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[0], authorized(session)),
+                }
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "store_id": 1,
+                    "warehouse_id": 1,
+                    "name": "Acme US",
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+            ],
+        },
+    )
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    # Was "  enable Acme / Acme US": not which of the two is off now.
+    assert imported.notes == (
+        "note: a plan of this file now has 1 change(s) (1 enable):",
+        "  enable Acme / Acme US: switches on the connection",
+    )

@@ -5,8 +5,8 @@ that planning it against the same account gives no changes. Every connection of 
 is written (`warehouses:` when there are several; none, with a note, when one of them has a
 description the config cannot name it by), with the channels they agree on, and a
 switched-off store is written `enabled: false`. What the API cannot tell (a merchant's
-invite email) is taken from the merchant's most recent authorization request of any status,
-and otherwise left out, with a comment.
+invite email) is taken from the merchant's pending authorization request, else its most
+recent request of any status, and otherwise left out, with a comment.
 """
 
 from __future__ import annotations
@@ -65,10 +65,14 @@ def live_to_config(
         connections_of.setdefault(c.store_id, []).append(c)
     pending = {r.store_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
     email_of: dict[int, str] = {}
-    # The most recent request wins, whatever its status: a merchant whose last invitation
-    # was completed keeps its email, so renewals can be sent again.
+    # A pending invitation's email wins (the newest, if several): another email would make
+    # the first plan cancel it and send a new one. Without one, the most recent request
+    # of any status: a merchant whose last invitation was completed keeps its email, so
+    # renewals can be sent again.
     requests = {r.id: r for r in (*history, *live.authorization_requests)}.values()
-    for request in sorted(requests, key=lambda r: (r.created_at, r.id)):
+    for request in sorted(
+        requests, key=lambda r: (r.status == RequestStatus.PENDING, r.created_at, r.id)
+    ):
         if request.email:
             email_of[request.customer_id] = request.email
 

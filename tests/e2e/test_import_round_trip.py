@@ -499,3 +499,61 @@ def test_the_import_note_says_which_of_store_and_connection_the_first_plan_switc
         "note: a plan of this file now has 1 change(s) (1 enable):",
         "  enable Acme / Acme US: switches on the connection",
     )
+
+
+def test_import_takes_the_email_of_the_pending_invitation_over_a_later_completed_one(
+    session: SandboxSession,
+) -> None:
+    """In the UI, Acme US was invited at old-ops@ (still waiting) and Acme CA later at
+    new-ops@ (approved since)."""
+    on = stamp(session, -1)
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [{"id": 1, "customer_id": 1, "description": "Main"}],
+            "stores": [
+                {"id": 1, "customer_id": 1, "name": "Acme US", "adapter": adapter(MARKETS[0], {})},
+                {
+                    "id": 2,
+                    "customer_id": 1,
+                    "name": "Acme CA",
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[1], authorized(session)),
+                },
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "store_id": 2,
+                    "warehouse_id": 1,
+                    "name": "Acme CA",
+                    "enabled_at": on,
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+            ],
+            "authorization_requests": [
+                {
+                    "store_id": 1,
+                    "email": "old-ops@acme.example",
+                    "created_at": stamp(session, -3),
+                    "expires_at": stamp(session, 4),
+                },
+                {
+                    "store_id": 2,
+                    "email": "new-ops@acme.example",
+                    "status": "completed",
+                    "created_at": stamp(session, -2),
+                    "completed_at": stamp(session, -1),
+                    "expires_at": stamp(session, 5),
+                },
+            ],
+        },
+    )
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    desired = load_text(imported.text, "imported.yaml")
+    # Was new-ops@: the first plan canceled the invitation waiting at old-ops@ and sent
+    # the merchant another email (`reinvite ...: the invitation went to old-ops@...`).
+    assert desired.merchants[0].email == "old-ops@acme.example"
+    again = plan(desired, session.client.read_live(), now=session.client.clock())
+    assert again.changes == () and imported.notes == ()

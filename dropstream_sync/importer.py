@@ -29,6 +29,7 @@ from dropstream_sync.live import (
     RequestStatus,
     Store,
     Warehouse,
+    name_key,
 )
 
 _DEFAULTS = StoreSettings()
@@ -107,14 +108,20 @@ def _nameable(warehouses: Iterable[Warehouse]) -> dict[int, Warehouse]:
     description wins), and must be a valid config name. Two warehouses described alike
     (the UI allows it), or a description of spaces, name neither."""
     warehouses = list(warehouses)
-    alike = Counter((w.customer_id, w.description) for w in warehouses)
+    alike = _alike(warehouses)
     return {
         w.id: w
         for w in warehouses
-        if alike[(w.customer_id, w.description)] == 1
+        if alike[(w.customer_id, name_key(w.description))] == 1
         and len(w.description) <= NAME_MAX_LEN
         and _NAME.fullmatch(w.description)
     }
+
+
+def _alike(warehouses: Iterable[Warehouse]) -> Counter[tuple[int, str]]:
+    """How many of a merchant's warehouses have each description, compared as the planner
+    looks one up (live.name_key: "Café" precomposed or with a combining accent is one)."""
+    return Counter((w.customer_id, name_key(w.description)) for w in warehouses)
 
 
 def _written(warehouses: list[int], default_wh: int | None) -> bool:
@@ -123,10 +130,12 @@ def _written(warehouses: list[int], default_wh: int | None) -> bool:
     return bool(warehouses) and warehouses != [default_wh]
 
 
-def _why_unnamed(warehouse: Warehouse | None, customer_id: int, alike: Counter[Any]) -> str:
+def _why_unnamed(
+    warehouse: Warehouse | None, customer_id: int, alike: Counter[tuple[int, str]]
+) -> str:
     if warehouse is None or warehouse.customer_id != customer_id:
         return "is not one of the merchant's warehouses"
-    if alike[(customer_id, warehouse.description)] > 1:
+    if alike[(customer_id, name_key(warehouse.description))] > 1:
         return f"is described {warehouse.description!r} like another of the merchant's"
     return f"is described {warehouse.description!r} (not a name the config can hold)"
 
@@ -240,7 +249,7 @@ def _unnamed_warehouses(
 ) -> list[str]:
     nameable = _nameable(live.warehouses)
     by_id = {w.id: w for w in live.warehouses}
-    alike = Counter((w.customer_id, w.description) for w in live.warehouses)
+    alike = _alike(live.warehouses)
     first_warehouse: dict[int, int] = {}
     for wh in sorted(live.warehouses, key=lambda w: w.id):
         first_warehouse.setdefault(wh.customer_id, wh.id)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
-from dropstream_sync.live import Connection, Customer, Store, Warehouse
+from dropstream_sync.live import Connection, Customer, Store, Warehouse, name_key
 from dropstream_sync.planner import health
 from dropstream_sync.planner.model import (
     CreateConnection,
@@ -46,7 +46,10 @@ def warehouse_ids(
     warehouses = p.ix.warehouses.get(customer.id, [])
     ids: list[int] = []
     for name in s.warehouse_names():
-        found = next((w for w in warehouses if w.description == name), None)
+        # Compared as merchant and store names are (product.md §1: after NFC): "Café DC"
+        # typed precomposed is the warehouse DropStream holds with a combining accent.
+        key = name_key(name)
+        found = next((w for w in warehouses if name_key(w.description) == key), None)
         if found is None:
             known = ", ".join(repr(w.description) for w in warehouses) or "none"
             p.errors.append(

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dropstream_sync import workflows
+from dropstream_sync import catalog, workflows
 from dropstream_sync.cli.connect import SandboxSession, open_sandbox
 from dropstream_sync.config import load_text
 from dropstream_sync.planner import plan
@@ -557,3 +557,64 @@ def test_import_takes_the_email_of_the_pending_invitation_over_a_later_completed
     assert desired.merchants[0].email == "old-ops@acme.example"
     again = plan(desired, session.client.read_live(), now=session.client.clock())
     assert again.changes == () and imported.notes == ()
+
+
+def test_a_warehouse_is_named_by_its_description_after_nfc_as_merchants_and_stores_are(
+    session: SandboxSession, tmp_path: Path
+) -> None:
+    """DropStream holds "Café DC" with a combining accent (as typed on a Mac); the config's
+    `warehouse: Café DC` is typed precomposed. Two warehouses that differ only so are one
+    name, so import names neither."""
+    on = stamp(session, -1)
+    descriptions = ["Main", "Cafe\u0301 DC", "Caf\u00e9 East", "Cafe\u0301 East"]
+    seed(
+        session,
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "warehouses": [
+                {"id": i, "customer_id": 1, "description": d} for i, d in enumerate(descriptions, 1)
+            ],
+            "stores": [
+                {
+                    "id": i,
+                    "customer_id": 1,
+                    "name": f"Acme {i}",
+                    "enabled_at": on,
+                    "adapter": adapter(MARKETS[i], authorized(session)),
+                }
+                for i in (1, 2, 3)
+            ],
+            "connections": [
+                {
+                    "customer_id": 1,
+                    "store_id": i,
+                    "warehouse_id": i + 1,
+                    "name": f"Acme {i}",
+                    "enabled_at": on,
+                    "channels": [{"type": "sales_order", "enabled_at": on}],
+                }
+                for i in (1, 2, 3)
+            ],
+        },
+    )
+    typed = write(
+        tmp_path,
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        f"      - name: Acme 1\n        marketplace: {catalog.BY_ID[MARKETS[1]].code}\n"
+        "        warehouse: Caf\u00e9 DC\n",
+    )
+    # Was: "warehouse 'Café DC' of merchant 'Acme' does not exist (its warehouses: 'Main',
+    # 'Café DC', ...)", an error naming the very warehouse it could not find.
+    assert workflows.load_and_plan([typed], session.client).changes == ()
+
+    imported = workflows.import_account(session.client, (), "imported.yaml")
+    desired = load_text(imported.text, "imported.yaml")
+    assert [s.warehouse_names() for s in desired.merchants[0].stores] == [
+        ("Cafe\u0301 DC",),
+        (),
+        (),
+    ]
+    assert plan(desired, session.client.read_live(), now=session.client.clock()).changes == ()
+    assert [n.split(": its")[0] for n in imported.notes] == [
+        f"note: store {i} 'Acme {i}' of 'Acme' is written without `warehouse:`" for i in (2, 3)
+    ]

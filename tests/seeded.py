@@ -34,3 +34,21 @@ def seed(state: Path, document: dict[str, Any]) -> dict[str, int]:
             return counts
 
     return asyncio.run(post())
+
+
+def advance_clock(state: Path, seconds: float) -> None:
+    """Move the clock of the sandbox kept in `state` forward (`POST /_sandbox/clock`)."""
+    app = sandbox.create_app(state)
+
+    async def post() -> None:
+        async with httpx.AsyncClient(
+            transport=sandbox.inprocess_transport(app), base_url="http://sandbox.local"
+        ) as raw:
+            answer = await raw.post(
+                "/_sandbox/clock",
+                json={"advance_seconds": seconds},
+                headers={"X-Sandbox-Admin": app.sandbox_info.admin_key},
+            )
+            answer.raise_for_status()
+
+    asyncio.run(post())

@@ -13,7 +13,7 @@ import pytest
 
 from dropstream_sync.timestamps import utc_stamp
 from tests.cli_in_process import run
-from tests.seeded import US, seed
+from tests.seeded import US, advance_clock, seed
 
 CA = "A2EUQ1WTGCTBG2"
 UK = "A1F83G8C2ARO7P"
@@ -204,3 +204,21 @@ def test_an_authorization_given_this_second_is_on_the_timeline_in_its_last_week(
     assert (store["status"], store["days_to_expiry"]) == ("authorized", 365)
     # Was 0 lapsing in every week: an authorized store on no week of the chart.
     assert [w["week"] for w in report["timeline"] if w["lapsing"]] == [52]
+
+
+def test_the_markdown_digest_is_the_same_for_an_unchanged_account_a_minute_later(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The drift workflow edits its issue only when the digest changes: an account nobody
+    touched, reported again before any day count moves, keeps it."""
+    state, config = _account(tmp_path, [("Acme US", US, _authorization("authorized", 100.5))])
+
+    def digest() -> str:
+        code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
+        assert code == 0, err
+        return page.splitlines()[0]
+
+    first = digest()
+    advance_clock(Path(state), 60)
+    # Was another digest each run: the timeline's week starts, to the second, were in it.
+    assert digest() == first

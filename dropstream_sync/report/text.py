@@ -32,9 +32,10 @@ def expiry_text(s: StoreRow, now: datetime) -> str:
     if s.expires_at is None or s.days_to_expiry is None:
         return "-"
     when = f"{s.expires_at:%Y-%m-%d}"
-    if s.days_to_expiry < 0:
-        # The whole days since it lapsed, rounded down like every count: the days to
-        # expiry round the other way (lapsed 5 days and a minute ago is -6 days to expiry).
+    if s.expires_at <= now:
+        # Lapsed (this very second too, when the days to expiry are still 0). The whole
+        # days since, rounded down like every count: the days to expiry round the other
+        # way (lapsed 5 days and a minute ago is -6 days to expiry).
         return f"lapsed {when} ({(now - s.expires_at).days} days ago)"
     text = f"{when} (in {s.days_to_expiry} days)"
     return text + ", renewal due" if s.in_renewal_window else text

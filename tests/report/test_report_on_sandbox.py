@@ -222,3 +222,20 @@ def test_the_markdown_digest_is_the_same_for_an_unchanged_account_a_minute_later
     advance_clock(Path(state), 60)
     # Was another digest each run: the timeline's week starts, to the second, were in it.
     assert digest() == first
+
+
+def test_an_authorization_lapsing_this_second_reads_lapsed_not_in_0_days(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for attempt in range(5):
+        given = datetime.now(UTC).replace(microsecond=0)
+        authorization = _authorization("authorized", 0) | {"expires_at": utc_stamp(given)}
+        state, config = _account(tmp_path / str(attempt), [("Acme US", US, authorization)])
+        code, page, err = run(capsys, "report", config, "--sandbox", state, "--format", "markdown")
+        assert code == 0, err
+        if f"Made {utc_stamp(given)} from" in page:
+            break
+    else:
+        pytest.fail("no report was made in the second the authorization lapsed")
+    # Was "expired | 2026-12-02 (in 0 days)": an expiry still to come, beside "expired".
+    assert f"| expired | lapsed {utc_stamp(given)[:10]} (0 days ago) |" in page, page

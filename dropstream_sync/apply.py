@@ -1066,9 +1066,10 @@ class ApplyLock:
     """One apply at a time per DropStream account on this machine (like Terraform's state
     lock), whatever the spelling of the URL or the form of the credentials.
 
-    The key is `lock_key(api_url, account)`: the canonical host and port (every loopback
-    spelling is one host) and the account (`ReadClient.account_key()`, which is the same
-    for a login and a token of it). The lock file lives in a folder private to this OS user
+    The key is `lock_key(api_url, account, scope)`: the canonical host and port (every
+    loopback spelling is one host), the account (`ReadClient.account_key()`, which is the
+    same for a login and a token of it) and, for the in-process sandbox, its state folder
+    (`scope`). The lock file lives in a folder private to this OS user
     (`lock_folder()`), and is removed when the apply ends. DropStream offers no lock and no
     uniqueness, so this is only the first line: applies on several machines (or with other
     lock folders) are kept apart by the applier's read after each create (docs/apply-
@@ -1080,12 +1081,18 @@ class ApplyLock:
     """
 
     def __init__(
-        self, api_url: str, account: str, *, timeout: float = 600.0, folder: Path | None = None
+        self,
+        api_url: str,
+        account: str,
+        *,
+        scope: str = "",
+        timeout: float = 600.0,
+        folder: Path | None = None,
     ) -> None:
         self._folder = folder
-        self._keys = [lock_key(api_url, account)]
+        self._keys = [lock_key(api_url, account, scope)]
         if account != EMPTY_ACCOUNT:
-            self._keys.append(lock_key(api_url, EMPTY_ACCOUNT))
+            self._keys.append(lock_key(api_url, EMPTY_ACCOUNT, scope))
         self._timeout = timeout
         self._held: list[tuple[Path, IO[str]]] = []
 
@@ -1236,6 +1243,8 @@ def canonical_host(api_url: str) -> str:
     return f"{host}:{port}{url.path.rstrip('/')}"
 
 
-def lock_key(api_url: str, account: str) -> str:
-    """The lock file's name part: safe in a file name, and no account detail shown."""
-    return hashlib.sha256(f"{canonical_host(api_url)}\n{account}".encode()).hexdigest()[:24]
+def lock_key(api_url: str, account: str, scope: str = "") -> str:
+    """The lock file's name part: safe in a file name, and no account detail shown.
+    `scope` is the in-process sandbox's state folder (ClientSettings.lock_scope)."""
+    text = f"{canonical_host(api_url)}\n{account}" + (f"\n{scope}" if scope else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

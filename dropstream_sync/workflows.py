@@ -34,7 +34,7 @@ from dropstream_sync.heap import collector_paused
 from dropstream_sync.timestamps import utc_stamp
 
 if TYPE_CHECKING:
-    from dropstream_sync.apply import ApplyReport, ChangeResult, Stop
+    from dropstream_sync.apply import ApplyLock, ApplyReport, ChangeResult, Stop
     from dropstream_sync.client import SyncReadClient, SyncWriteClient
     from dropstream_sync.config import LoadResult
     from dropstream_sync.desired import DesiredState
@@ -253,6 +253,15 @@ class Applied:
     declined: bool = False
 
 
+def apply_lock(client: SyncWriteClient, *, timeout: float = 600.0) -> ApplyLock:
+    """The lock of an apply by `client` on this machine (docs/apply-guarantees.md); naming
+    the account is a request."""
+    from dropstream_sync.apply import ApplyLock
+
+    account = client.run(client.aio.account_key())
+    return ApplyLock(client.api_url, account, scope=client.aio.lock_scope, timeout=timeout)
+
+
 def apply(
     client: SyncWriteClient,
     paths: Sequence[str],
@@ -269,7 +278,7 @@ def apply(
     a fresh one is made and shown; a blocked plan is refused unless `force`
     (BlockedPlanError); a fresh plan is confirmed; then the changes run.
     """
-    from dropstream_sync.apply import ApplyLock, AuditLog, Stop, apply_plan, check_fresh
+    from dropstream_sync.apply import AuditLog, Stop, apply_plan, check_fresh
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
@@ -296,7 +305,7 @@ def apply(
     # first change instead of after it (when that change would go unrecorded).
     with (
         AuditLog(audit_log) if audit_log else contextlib.nullcontext() as audit,
-        ApplyLock(client.api_url, client.run(client.aio.account_key())),
+        apply_lock(client),
     ):
         if saved_plan is not None:
             plan = saved_plan

@@ -10,6 +10,7 @@ This is the composition root: the only place where the client and the sandbox me
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -87,7 +88,9 @@ def create_sandbox_app(sandbox_dir: str, flag: str = "--sandbox", **options: Any
 def _sandbox_app(sandbox_dir: str) -> tuple[ClientSettings, SandboxApp]:
     app = create_sandbox_app(sandbox_dir)
     info = app.sandbox_info
-    return ClientSettings(SANDBOX_URL, BasicCredentials(info.username, Secret(info.password))), app
+    credentials = BasicCredentials(info.username, Secret(info.password))
+    scope = str(Path(sandbox_dir).resolve())
+    return ClientSettings(SANDBOX_URL, credentials, lock_scope=scope), app
 
 
 class SandboxSession(NamedTuple):
@@ -103,9 +106,7 @@ def open_sandbox(sandbox_dir: str) -> SandboxSession:
     from dropstream_sync.sandbox.admin import AdminClient
 
     settings, app = _sandbox_app(sandbox_dir)
-    settings = ClientSettings(
-        settings.api_url, settings.credentials, _limits({"rate_limit_rps": None})
-    )
+    settings = dataclasses.replace(settings, limits=_limits({"rate_limit_rps": None}))
     client = SyncWriteClient(WriteClient(settings, transport=inprocess_transport(app)))
     return SandboxSession(client, app, AdminClient.inprocess(app))
 
@@ -124,7 +125,7 @@ def _prepare(
         # would only make plans slower than the reads they are made of (--max-rate paces).
         chosen = _limits({"rate_limit_rps": None, **limits})
         settings, app = _sandbox_app(sandbox_dir)
-        return ClientSettings(settings.api_url, settings.credentials, chosen), app
+        return dataclasses.replace(settings, limits=chosen), app
     chosen = _limits(limits)
     environment = os.environ if env is None else env
     return settings_from_env(api_url, environment, limits=chosen), None

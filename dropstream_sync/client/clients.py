@@ -62,6 +62,7 @@ class ReadClient:
         """`wiring`: the transport (the sandbox's, in-process), a clock and an rng (tests)."""
         self._core = HttpCore(settings, read_only=self._read_only, **wiring)
         self._credentials = settings.credentials
+        self.lock_scope = settings.lock_scope
 
     @property
     def account(self) -> str:

@@ -132,6 +132,10 @@ class ClientSettings:
     api_url: str
     credentials: Credentials
     limits: Limits = field(default_factory=Limits)
+    # What else tells the account apart on this machine, for apply's lock: the in-process
+    # sandbox's state folder. Every sandbox numbers its customers from 1 behind one URL, so
+    # without it the sandboxes of two folders (a demo, a test run) waited for each other.
+    lock_scope: str = ""
 
 
 # A login written in a URL (`user:password@`), before its path: refused as such.

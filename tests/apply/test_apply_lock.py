@@ -8,13 +8,15 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 
+from dropstream_sync import workflows
 from dropstream_sync.apply import ApplyLock, lock_folder
-from dropstream_sync.cli.connect import SANDBOX_URL
+from dropstream_sync.cli.connect import SANDBOX_URL, open_sandbox
 from dropstream_sync.client import (
     EMPTY_ACCOUNT,
     BasicCredentials,
@@ -31,11 +33,20 @@ from dropstream_sync.sandbox import SandboxApp, create_app, inprocess_transport
 CLI = [sys.executable, "-c", "from dropstream_sync.cli import main; main()"]
 
 
-def held_by_other(first: tuple[str, str], second: tuple[str, str], folder: Path) -> bool:
+Key = tuple[str, str] | tuple[str, str, str]
+
+
+def lock(key: Key, **options: Any) -> ApplyLock:
+    """The lock of an apply keyed URL, account and, for the in-process sandbox, folder."""
+    url, account, *scope = key
+    return ApplyLock(url, account, scope=scope[0] if scope else "", **options)
+
+
+def held_by_other(first: Key, second: Key, folder: Path) -> bool:
     """Whether an apply keyed `second` has to wait while one keyed `first` runs."""
-    with ApplyLock(*first, folder=folder):
+    with lock(first, folder=folder):
         try:
-            with ApplyLock(*second, timeout=0.3, folder=folder):
+            with lock(second, timeout=0.3, folder=folder):
                 return False
         except DropstreamSyncError as exc:
             assert "another apply on this account held the lock" in str(exc)
@@ -173,3 +184,42 @@ def test_a_second_os_user_on_a_shared_lock_folder_gets_a_clear_message(tmp_path:
     assert "Traceback" not in result.stderr
     assert "belongs to another user" in result.stderr
     assert "XDG_RUNTIME_DIR" in result.stderr
+
+
+def test_sandboxes_of_two_folders_do_not_wait_for_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every sandbox numbers its customers from 1 behind one URL: keyed by URL and account
+    # alone, a demo in one folder held up an apply (or a test run) in another for minutes.
+    (tmp_path / "stores.yaml").write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: US}\n"
+    )
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
+    env["NO_COLOR"] = "1"
+
+    def apply_in(folder: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, "apply", "--sandbox", folder, "stores.yaml", "--auto-approve"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    busy = open_sandbox(str(tmp_path / "busy"))
+    with busy.client, workflows.apply_lock(busy.client):  # an apply running there
+        elsewhere = apply_in("other")
+        assert elsewhere.returncode == 0, elsewhere.stderr
+        assert "Apply complete: 2 done" in elsewhere.stdout
+        # The same folder, spelt another way, is the same account: it waits.
+        same = open_sandbox(str(tmp_path / "x" / ".." / "busy"))
+        with (
+            same.client,
+            pytest.raises(DropstreamSyncError, match="another apply on this account"),
+            workflows.apply_lock(same.client, timeout=0.3),
+        ):
+            pass

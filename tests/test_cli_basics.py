@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -130,3 +131,64 @@ def test_stdout_on_a_full_disk_is_one_error_line_and_exit_1(
         result.stderr.splitlines()[-1] == "error: cannot write the output: No space left on device"
     )
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def _on_a_console_of(encoding: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-c", "from dropstream_sync.cli import main; main()", *args],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": encoding, "PYTHONUTF8": "0"},
+    )
+
+
+_CAFE = (
+    "version: 1\nmerchants:\n  - name: Café Olé\n    stores:\n"
+    "      - name: Olé US…\n        marketplace: US\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "store"), [("latin-1", b"Ol\xe9 US..."), ("ascii", b"Ol\\u00e9 US...")]
+)
+def test_a_plan_on_a_console_that_is_not_utf8_is_written_not_a_traceback(
+    encoding: str, store: bytes, tmp_path: os.PathLike[str]
+) -> None:
+    # LANG=C with PYTHONUTF8=0, an ISO-8859-1 locale: the plan's first `…` was a
+    # UnicodeEncodeError traceback, with the plan unwritten.
+    config = os.path.join(tmp_path, "cafe.yaml")
+    with open(config, "w", encoding="utf-8") as file:
+        file.write(_CAFE)
+    state = os.path.join(tmp_path, "sb")
+    result = _on_a_console_of(encoding, "plan", config, "--sandbox", state)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b'+ create store "' + store + b'" (US, created disabled)' in result.stdout
+    assert b"... pending: " in result.stdout
+    # JSON on such a console is still JSON (in its encoding), of the very names.
+    result = _on_a_console_of(encoding, "plan", config, "--sandbox", state, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout.decode(encoding))
+    assert document["desired"]["merchants"][0]["name"] == "Café Olé"
+
+
+def test_import_to_stdout_on_a_latin1_console_writes_the_utf8_the_config_needs(
+    tmp_path: os.PathLike[str],
+) -> None:
+    # `import > stores.yaml` wrote `é` in Latin-1 (a file plan refuses as not UTF-8) and `…`
+    # failed with a traceback.
+    config = os.path.join(tmp_path, "cafe.yaml")
+    with open(config, "w", encoding="utf-8") as file:
+        file.write(_CAFE)
+    state = os.path.join(tmp_path, "sb")
+    applied = _on_a_console_of("latin-1", "apply", config, "--sandbox", state, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    imported = _on_a_console_of("latin-1", "import", "--sandbox", state)
+    assert imported.returncode == 0, imported.stderr
+    assert "  - name: Olé US…\n" in imported.stdout.decode("utf-8")
+    again = os.path.join(tmp_path, "imported.yaml")
+    with open(again, "wb") as file:
+        file.write(imported.stdout)
+    planned = _on_a_console_of("latin-1", "plan", again, "--sandbox", state)
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.endswith(b"No changes. 1 pending.\n")

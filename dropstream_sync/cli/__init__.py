@@ -11,9 +11,12 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import io
+import json
 import sys
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -105,6 +108,7 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the group and maps every expected failure to an exit code."""
+    _write_any_text_on_a_narrow_console()
     try:
         result: Any = cli.main(args=argv, prog_name="dropstream-sync", standalone_mode=False)
     except click.exceptions.Abort as exc:
@@ -146,6 +150,51 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+# The tool's own symbols, as ASCII, on a console whose encoding lacks them.
+_ASCII_SYMBOLS: Final = {
+    "…": "...",
+    "→": "->",
+    "✓": "ok",
+    "✗": "x",
+    "·": "-",
+    "─": "-",
+    "├": "|",
+    "└": "`",
+}
+
+
+def _console_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """What a console that cannot show a character gets: the ASCII of the tool's symbols,
+    else the JSON escape (`\\u00e9`), so a --format json document on stdout still parses,
+    its names exact but for those symbols (`--out` writes UTF-8 whatever the console)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    shown = []
+    for char in exc.object[exc.start : exc.end]:
+        if char in _ASCII_SYMBOLS:
+            shown.append(_ASCII_SYMBOLS[char])
+        else:
+            shown.append(json.dumps(char)[1:-1])
+    return "".join(shown), exc.end
+
+
+def _write_any_text_on_a_narrow_console() -> None:
+    """On a console that is not UTF-8 (LANG=C with PYTHONUTF8=0, an ISO-8859-1 locale,
+    PYTHONIOENCODING=ascii, a Windows code page), the first `…` or `✓` of a plan ended the
+    command in a UnicodeEncodeError traceback, with nothing or half of it written."""
+    codecs.register_error("dropstream-sync-console", _console_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        if not isinstance(stream, io.TextIOWrapper) or not encoding:
+            continue
+        try:
+            if codecs.lookup(encoding).name == "utf-8":
+                continue
+        except LookupError:
+            continue
+        stream.reconfigure(errors="dropstream-sync-console")
 
 
 def _output_full(exc: OSError) -> bool:

@@ -40,7 +40,10 @@ def import_(
     with open_client(api_url, sandbox_dir, write=False) as client:
         imported = import_account(client, merchants, output or "<stdout>")
     if output is None:
-        click.echo(imported.text, nl=False)
+        # The YAML is for a file (`import > stores/acme.yaml`), and the loader reads UTF-8
+        # only: on a console of another encoding, a name's `é` was written in it (a file
+        # the next plan refuses) and a `…` as `...` (a rename in the next plan).
+        click.echo(imported.text.encode("utf-8"), nl=False)
     else:
         try:
             # `import --output stores/all.yaml` starts the config folder (docs/onboarding.md's

@@ -453,3 +453,21 @@ def test_an_output_file_that_cannot_be_written_whole_is_left_as_it_was(
     assert f"error: cannot write {config}: File too large" in result.stderr
     assert config.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stores.yaml"]
+
+
+def test_a_saved_plan_given_to_plan_is_named_as_a_plan_not_a_pile_of_unknown_keys(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `plan plan.json` (to look at the plan just saved) was 19 errors, one per key of the
+    # plan ("changes: unknown key 'changes' (did you mean 'merchants'?)").
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "sb", "--out", "plan.json")
+    assert code == 0, err
+    for command in (("plan", "plan.json", "--sandbox", "sb"), ("validate", "plan.json")):
+        code, out, err = run(capsys, *command)
+        assert code == 1 and out == ""
+        assert err.splitlines() == [
+            "plan.json:1:1: a saved plan, not a config: `dropstream-sync show plan.json` "
+            "shows it, `dropstream-sync apply plan.json` applies it",
+            "error: configuration is invalid (1 error(s))",
+        ]

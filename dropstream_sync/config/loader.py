@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -366,6 +367,20 @@ def _load_file(
         problems.append(
             Problem(
                 name, 1, 1, "", "a config file is a mapping with 'version: 1', 'merchants', ..."
+            )
+        )
+        return None
+    if "format_version" in data and "version" not in data:
+        # A saved plan (`plan --out`) given where a config goes (`plan plan.json`) was a
+        # dozen unknown keys, one per key of the plan, none of them saying what it was.
+        problems.append(
+            Problem(
+                name,
+                1,
+                1,
+                "",
+                f"a saved plan, not a config: `dropstream-sync show {shlex.quote(name)}` "
+                f"shows it, `dropstream-sync apply {shlex.quote(name)}` applies it",
             )
         )
         return None

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import shlex
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -185,11 +187,21 @@ def read_plan_file(path: str) -> Plan:
         # utf-8-sig: an editor on Windows saves a reformatted plan with a byte-order mark,
         # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
         text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise PlanFileError(_NO_PLAN_FILE.format(path=path, quoted=shlex.quote(path))) from None
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise PlanFileError(f"{path}: not a JSON plan: not UTF-8 text ({exc.reason})") from None
     return Plan.from_json(text, path)
+
+
+# `apply plan.json` before any `plan --out` is the first thing a newcomer tries after the
+# README: the next step is the command that makes the file.
+_NO_PLAN_FILE = (
+    "{path}: no such plan file: save one first with `dropstream-sync plan PATH... --out "
+    "{quoted}`, or plan and apply config files at once with `dropstream-sync apply PATH...`"
+)
 
 
 def is_plan_file(paths: Sequence[str]) -> bool:
@@ -282,6 +294,9 @@ def apply(
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
+    if len(paths) == 1 and paths[0].endswith(".json") and not os.path.lexists(paths[0]):
+        # Read as a config, it was "no such file or folder" and "configuration is invalid".
+        raise PlanFileError(_NO_PLAN_FILE.format(path=paths[0], quoted=shlex.quote(paths[0])))
     if not saved and any(_looks_like_plan(p) for p in paths):
         raise SettingsError(
             "a saved plan cannot be mixed with config paths: apply the plan "

@@ -471,3 +471,19 @@ def test_a_saved_plan_given_to_plan_is_named_as_a_plan_not_a_pile_of_unknown_key
             "shows it, `dropstream-sync apply plan.json` applies it",
             "error: configuration is invalid (1 error(s))",
         ]
+
+
+def test_apply_of_a_plan_file_not_saved_yet_says_how_to_save_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "plan.json:1:1: no such file or folder" and "error: configuration is invalid",
+    # as if plan.json had been meant as a config.
+    monkeypatch.chdir(tmp_path)
+    for command in (("apply", "plan.json", "--sandbox", "sb"), ("show", "plan.json")):
+        code, out, err = run(capsys, *command)
+        assert code == 1 and out == ""
+        assert err == (
+            "error: plan.json: no such plan file: save one first with `dropstream-sync plan "
+            "PATH... --out plan.json`, or plan and apply config files at once with "
+            "`dropstream-sync apply PATH...`\n"
+        )

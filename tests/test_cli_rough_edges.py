@@ -487,3 +487,32 @@ def test_apply_of_a_plan_file_not_saved_yet_says_how_to_save_one(
             "PATH... --out plan.json`, or plan and apply config files at once with "
             "`dropstream-sync apply PATH...`\n"
         )
+
+
+@pytest.mark.parametrize(
+    ("login", "first"), [(True, "POST /auth/token"), (False, "GET /customers")]
+)
+def test_an_api_url_with_a_path_after_the_host_says_to_check_the_url(
+    login: bool,
+    first: str,
+    served: Served,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `--api-url https://host/api` (a path copied from API docs) was only "POST /auth/token
+    # -> 404: No such endpoint: /api/auth/token.", with nothing said about the URL.
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_PASSWORD_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    if login:
+        monkeypatch.setenv("DROPSTREAM_USERNAME", served.info["username"])
+        monkeypatch.setenv("DROPSTREAM_PASSWORD", served.info["password"])
+    else:
+        monkeypatch.setenv("DROPSTREAM_TOKEN", "some-token")
+    url = served.info["url"] + "/api"
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", url)
+    assert code == 1 and out == ""
+    assert err == (
+        f"error: {first} -> 404: No such endpoint: /api{first.split()[1]}. (check the API URL: "
+        "it is the API's base, such as https://api.getdropstream.com; `dropstream-sync doctor "
+        f"--api-url {url}` shows what answers there)\n"
+    )

@@ -176,6 +176,14 @@ class ErrorMap:
         cls = api.error_class(status)
         if cls is AuthenticationError:
             sentence = f"{sentence} ({self._auth_hint(request, status)})"
+        if status == 404 and _always_there(request):
+            # The token request and the documented lists exist on every DropStream: a 404
+            # there is the URL (a `/api` or `/v1` pasted after the host), not the account.
+            sentence = (
+                f"{sentence} (check the API URL: it is the API's base, such as "
+                f"{api.DEFAULT_API_URL}; `dropstream-sync doctor --api-url {self._api_url}` "
+                "shows what answers there)"
+            )
         if cls is RateLimitedError and note and rate_hint:
             note += "; the account allows fewer requests per second than this client sends"
         return cls(
@@ -237,6 +245,17 @@ class ErrorMap:
             return f"check the login: {CREDENTIALS_HINT}"
         assert isinstance(self._credentials, BasicCredentials)
         return "a freshly issued token was refused too"
+
+
+# The lists DropStream documents [doc]; /authorization_requests is [assumed] and may be
+# missing (client/clients.py reads on without it).
+_DOCUMENTED_LISTS: Final = frozenset({api.CUSTOMERS, api.WAREHOUSES, api.STORES, api.CONNECTIONS})
+
+
+def _always_there(request: Request) -> bool:
+    if request.basic:
+        return True
+    return request.method == "GET" and request.shown in _DOCUMENTED_LISTS
 
 
 def _noted(text: str, note: str) -> str:

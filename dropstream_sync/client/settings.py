@@ -38,6 +38,20 @@ CREDENTIALS_HINT: Final = (
     f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_PASSWORD_FILE}), or {ENV_TOKEN}"
 )
 
+# The variables the client reads, for naming the one a misspelt name was meant as.
+_CLIENT_VARIABLES: Final = (
+    ENV_API_URL,
+    ENV_USERNAME,
+    ENV_PASSWORD,
+    ENV_PASSWORD_FILE,
+    ENV_TOKEN,
+    ENV_MAX_RATE,
+)
+# Read by other commands (sandbox controls) or by the CI examples, not misspellings.
+_OTHER_VARIABLES: Final = frozenset(
+    {"DROPSTREAM_SANDBOX_URL", "DROPSTREAM_SANDBOX_ADMIN_KEY", "DROPSTREAM_NOTE_TOKEN"}
+)
+
 
 class Secret:
     """A credential: `reveal()` is the only way to read it; everything else shows ***."""
@@ -225,6 +239,7 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
         if not password:
             raise SettingsError(
                 f"{ENV_USERNAME} is set but no password: set {ENV_PASSWORD} or {ENV_PASSWORD_FILE}"
+                + _misnamed_note(env)
             )
         _check_text(ENV_USERNAME, username)
         if ":" in username:
@@ -240,8 +255,38 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
         _check_token(token)
         return TokenCredentials(Secret(token))
     if password or password_file:
-        raise SettingsError(f"a password is set but {ENV_USERNAME} is not: set it too")
-    raise SettingsError(f"no DropStream credentials: {CREDENTIALS_HINT}")
+        raise SettingsError(
+            f"a password is set but {ENV_USERNAME} is not: set it too" + _misnamed_note(env)
+        )
+    raise SettingsError(f"no DropStream credentials: {CREDENTIALS_HINT}" + _misnamed_note(env))
+
+
+def _misnamed(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(set, meant) for each variable whose name is a near miss of one the client reads
+    (DROPSTREAM_USER, DROPSTREAM_PASS, DROPSTREAM_URL): set, it was silently not read."""
+    import difflib
+
+    found = []
+    for name in sorted(env):
+        if name in _CLIENT_VARIABLES or name in _OTHER_VARIABLES or not env[name].strip():
+            continue
+        close = difflib.get_close_matches(name.upper(), _CLIENT_VARIABLES, n=1, cutoff=0.8)
+        if close:
+            found.append((name, close[0]))
+    return found
+
+
+def _misnamed_note(env: Mapping[str, str]) -> str:
+    """`; DROPSTREAM_USER is set but not read: did you mean DROPSTREAM_USERNAME?`: the
+    newcomer's likeliest cause of missing credentials, said where they are missed."""
+    names = _misnamed(env)
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"; {names[0][0]} is set but not read: did you mean {names[0][1]}?"
+    given = " and ".join(name for name, _ in names)
+    meant = " and ".join(meant for _, meant in names)
+    return f"; {given} are set but not read: did you mean {meant}?"
 
 
 def _check_text(name: str, value: str) -> None:
@@ -314,6 +359,17 @@ def settings_from_env(
     """Settings from `--api-url` (else DROPSTREAM_API_URL, else the real service) and the
     credential variables. Raises SettingsError saying what to set."""
     url = api_url or env.get(ENV_API_URL) or DEFAULT_API_URL
+    if not api_url and not env.get(ENV_API_URL):
+        for name, meant in _misnamed(env):
+            if meant == ENV_API_URL:
+                # Else the real service is asked, with a login meant for another server, and
+                # its 401 reads as a wrong password.
+                log.warning(
+                    "%s is set but not read: did you mean %s? Connecting to %s",
+                    name,
+                    meant,
+                    DEFAULT_API_URL,
+                )
     return ClientSettings(
         api_url=check_api_url(url),
         credentials=credentials_from_env(env),

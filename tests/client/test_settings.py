@@ -257,3 +257,66 @@ def test_a_password_file_others_can_read_gets_a_warning(
     assert warning.levelname == "WARNING"
     assert str(secret) in warning.getMessage() and "chmod 600" in warning.getMessage()
     assert "s3cret-from-file" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"DROPSTREAM_USER": "ops", "DROPSTREAM_PASS": "s3cret-pw"},
+            "error: no DropStream credentials: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD "
+            "(or DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN; DROPSTREAM_PASS and "
+            "DROPSTREAM_USER are set but not read: did you mean DROPSTREAM_PASSWORD and "
+            "DROPSTREAM_USERNAME?",
+        ),
+        (
+            {"DROPSTREAM_USERNAME": "ops", "DROPSTREAM_PASSWD": "s3cret-pw"},
+            "error: DROPSTREAM_USERNAME is set but no password: set DROPSTREAM_PASSWORD or "
+            "DROPSTREAM_PASSWORD_FILE; DROPSTREAM_PASSWD is set but not read: did you mean "
+            "DROPSTREAM_PASSWORD?",
+        ),
+        (
+            {"DROPSTREAM_USER": "ops", "DROPSTREAM_PASSWORD": "s3cret-pw"},
+            "error: a password is set but DROPSTREAM_USERNAME is not: set it too; "
+            "DROPSTREAM_USER is set but not read: did you mean DROPSTREAM_USERNAME?",
+        ),
+        # The GitLab example's note token is the pipeline's, not a misspelt DROPSTREAM_TOKEN.
+        (
+            {"DROPSTREAM_NOTE_TOKEN": "glpat-s3cret-pw"},
+            "error: no DropStream credentials: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD "
+            "(or DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN",
+        ),
+    ],
+    ids=["user-and-pass", "passwd", "user", "note-token"],
+)
+def test_a_misspelt_credential_variable_is_named_with_the_one_meant(
+    env: dict[str, str],
+    says: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DROPSTREAM_USER / DROPSTREAM_PASS (the names other tools use) were silently not read:
+    # "no DropStream credentials", with the variables the newcomer had just set.
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9")
+    assert (code, out, err) == (1, "", says + "\n")
+    assert "s3cret" not in err
+
+
+def test_a_misspelt_url_variable_is_warned_about_before_the_real_service_is_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # DROPSTREAM_URL pointing at a sandbox: the tool asked the real service with the sandbox's
+    # login, and its 401 read as a wrong password.
+    env = {**LOGIN, "DROPSTREAM_URL": "http://127.0.0.1:8765"}
+    assert settings_from_env(None, env).api_url == "https://api.getdropstream.com"
+    assert [r.getMessage() for r in caplog.records] == [
+        "DROPSTREAM_URL is set but not read: did you mean DROPSTREAM_API_URL? Connecting to "
+        "https://api.getdropstream.com"
+    ]
+    caplog.clear()
+    settings_from_env("http://127.0.0.1:8765", env)  # a URL was given: nothing to say
+    assert caplog.records == []

@@ -516,3 +516,53 @@ def test_an_api_url_with_a_path_after_the_host_says_to_check_the_url(
         "it is the API's base, such as https://api.getdropstream.com; `dropstream-sync doctor "
         f"--api-url {url}` shows what answers there)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("password", "from_file", "says"),
+    [
+        ("wrong", False, "(check the login in DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD)"),
+        (
+            "{password}\n",
+            False,
+            "(check the login in DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD: the password ends "
+            "with a space or line break, which is sent with it; remove it unless it belongs to "
+            "the password)",
+        ),
+        (
+            " {password}",
+            True,
+            "(check the login in DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD_FILE: the password "
+            "starts with a space or line break, which is sent with it; remove it unless it "
+            "belongs to the password)",
+        ),
+    ],
+    ids=["wrong", "newline-in-the-variable", "space-in-the-file"],
+)
+def test_a_refused_login_names_the_variables_read_and_a_stray_space(
+    password: str,
+    from_file: bool,
+    says: str,
+    served: Served,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The hint was "check the login: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD (or
+    # DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN", the variables just set, and nothing
+    # about the newline a pasted secret (`gh secret set < file`) brings along.
+    secret = password.format(password=served.info["password"])
+    monkeypatch.delenv("DROPSTREAM_TOKEN", raising=False)
+    monkeypatch.setenv("DROPSTREAM_USERNAME", served.info["username"])
+    if from_file:
+        monkeypatch.delenv("DROPSTREAM_PASSWORD", raising=False)
+        (tmp_path / "pw").write_text(secret)
+        (tmp_path / "pw").chmod(0o600)
+        monkeypatch.setenv("DROPSTREAM_PASSWORD_FILE", str(tmp_path / "pw"))
+    else:
+        monkeypatch.delenv("DROPSTREAM_PASSWORD_FILE", raising=False)
+        monkeypatch.setenv("DROPSTREAM_PASSWORD", secret)
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", served.info["url"])
+    assert code == 1 and out == ""
+    assert err == f"error: POST /auth/token -> 401: Wrong username or password. {says}\n"
+    assert served.info["password"] not in err

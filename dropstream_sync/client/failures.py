@@ -21,6 +21,7 @@ from dropstream_sync.client import api
 from dropstream_sync.client.settings import (
     CREDENTIALS_HINT,
     ENV_TOKEN,
+    ENV_USERNAME,
     BasicCredentials,
     Credentials,
     TokenCredentials,
@@ -241,6 +242,8 @@ class ErrorMap:
             return "this login may not do that"
         if isinstance(self._credentials, TokenCredentials):
             return f"the token in {ENV_TOKEN} was refused; it may have expired"
+        if request.basic and isinstance(self._credentials, BasicCredentials):
+            return _login_hint(self._credentials)
         if request.basic:
             return f"check the login: {CREDENTIALS_HINT}"
         assert isinstance(self._credentials, BasicCredentials)
@@ -256,6 +259,20 @@ def _always_there(request: Request) -> bool:
     if request.basic:
         return True
     return request.method == "GET" and request.shown in _DOCUMENTED_LISTS
+
+
+def _login_hint(login: BasicCredentials) -> str:
+    """Names the variables that were read (not the list of every one that could be), and
+    the space or line break a pasted secret brings along, which is sent as part of it."""
+    hint = f"check the login in {ENV_USERNAME} and {login.source}"
+    password = login.password.reveal()
+    if password != password.strip():
+        end = "starts" if password[:1].isspace() else "ends"
+        hint += (
+            f": the password {end} with a space or line break, which is sent with it; remove "
+            "it unless it belongs to the password"
+        )
+    return hint
 
 
 def _noted(text: str, note: str) -> str:

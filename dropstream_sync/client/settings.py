@@ -93,6 +93,8 @@ class BasicCredentials:
 
     username: str
     password: Secret
+    # The variable the password came from, for the message when the login is refused.
+    source: str = ENV_PASSWORD
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +252,9 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
                 "username:password); check the variable"
             )
         _check_text(ENV_PASSWORD_FILE if password_file else ENV_PASSWORD, password)
-        return BasicCredentials(username, Secret(password))
+        return BasicCredentials(
+            username, Secret(password), ENV_PASSWORD_FILE if password_file else ENV_PASSWORD
+        )
     if token:
         _check_token(token)
         return TokenCredentials(Secret(token))

@@ -566,3 +566,25 @@ def test_a_refused_login_names_the_variables_read_and_a_stray_space(
     assert code == 1 and out == ""
     assert err == f"error: POST /auth/token -> 401: Wrong username or password. {says}\n"
     assert served.info["password"] not in err
+
+
+def test_a_plan_made_on_the_sandbox_applied_without_it_says_to_add_sandbox(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The onboarding's rehearsal, `plan --sandbox --out plan.json` then `apply plan.json`:
+    # "no DropStream credentials", about an account the plan was never made for.
+    monkeypatch.chdir(tmp_path)
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "--out", "plan.json")
+    assert code == 0, err
+    code, out, err = run(capsys, "apply", "plan.json")
+    assert code == 1 and out == ""
+    assert err == (
+        "error: plan.json was planned on the built-in sandbox (--sandbox), which needs no "
+        "credentials: apply it there with `dropstream-sync apply plan.json --sandbox [DIR]` "
+        "(DIR: the folder it was planned in, default .dropstream-sandbox)\n"
+    )
+    code, out, err = run(capsys, "apply", "plan.json", "--sandbox")
+    assert code == 0, err
+    assert out.startswith("✓ create_merchant Acme Outdoors (customer 1)\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 
 from dropstream_sync.cli import options
 from dropstream_sync.cli.connect import open_client
-from dropstream_sync.errors import DropstreamSyncError, Problem
+from dropstream_sync.errors import DropstreamSyncError, Problem, SettingsError
 from dropstream_sync.workflows import ApplyHooks
 
 if TYPE_CHECKING:
@@ -67,7 +68,12 @@ def apply(
     from dropstream_sync import workflows
 
     hooks = _Terminal(fmt, auto_approve)
-    with open_client(api_url, sandbox_dir, write=True) as client:
+    try:
+        client = open_client(api_url, sandbox_dir, write=True)
+    except SettingsError:
+        _said_if_made_on_the_sandbox(paths, sandbox_dir)
+        raise
+    with client:
         applied = workflows.apply(
             client,
             paths,
@@ -89,6 +95,27 @@ def apply(
         return
     hooks.finish()
     _finish(applied.report, fmt)
+
+
+def _said_if_made_on_the_sandbox(paths: tuple[str, ...], sandbox_dir: str | None) -> None:
+    """`plan --sandbox --out plan.json`, then `apply plan.json` without --sandbox (the
+    onboarding's rehearsal): that was "no DropStream credentials", about an account the
+    plan was never made for. Read only when connecting failed, so a plan is read once."""
+    from dropstream_sync.cli.connect import SANDBOX_URL
+    from dropstream_sync.workflows import is_plan_file, read_plan_file
+
+    if sandbox_dir is not None or not is_plan_file(paths):
+        return
+    try:
+        made_at = read_plan_file(paths[0]).api_url
+    except DropstreamSyncError:
+        return  # the connection's own error is the one to say
+    if made_at == SANDBOX_URL:
+        raise SettingsError(
+            f"{paths[0]} was planned on the built-in sandbox (--sandbox), which needs no "
+            f"credentials: apply it there with `dropstream-sync apply {shlex.quote(paths[0])} "
+            "--sandbox [DIR]` (DIR: the folder it was planned in, default .dropstream-sandbox)"
+        ) from None
 
 
 class _Terminal(ApplyHooks):

@@ -8,6 +8,7 @@ Each problem names FILE:LINE:COLUMN and a path like `merchants[0].stores[2].mark
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import shlex
@@ -384,6 +385,21 @@ def _load_file(
             )
         )
         return None
+    if _not_a_config(data):
+        # A workflow, compose or pre-commit file in the config folder (or `validate .`) was
+        # an error per key ("on: unknown key 'on' (did you mean 'version'?)"), for each file.
+        keys = ", ".join(str(key) for key in list(data)[:3]) + (", ..." if len(data) > 3 else "")
+        problems.append(
+            Problem(
+                name,
+                1,
+                1,
+                "",
+                f"not a dropstream-sync config (its keys: {keys}; a config has 'version: 1' "
+                "and 'merchants'): give only config files, and folders that hold nothing else",
+            )
+        )
+        return None
     try:
         model = models.StoresFile.model_validate(data)
     except ValidationError as exc:
@@ -412,6 +428,17 @@ def _load_file(
     if yaml_problems:
         return None
     return checked
+
+
+def _not_a_config(data: dict[Any, Any]) -> bool:
+    """No key of the config's, and none a misspelling of `version` or `merchants` (which
+    keep their own "did you mean" errors): a YAML file of another tool."""
+    if not data or any(key in models.StoresFile.model_fields for key in data):
+        return False
+    return not any(
+        difflib.get_close_matches(str(key).lower(), ("version", "merchants"), n=1, cutoff=0.75)
+        for key in data
+    )
 
 
 def _shape(path: PathKey) -> str:

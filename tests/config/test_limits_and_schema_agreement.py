@@ -235,6 +235,8 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "store_id_underscore_4_211": "ruamel.yaml reads 4_211 as 4211; YAML 1.2 and "
     "yaml-language-server as text, and the tool refuses it",
     "latency_binary_0b11": "ruamel.yaml reads 0b11 as 3; YAML 1.2 as text",
+    "not_a_config_github_workflow": "another tool's file is one error of the file, where the "
+    "schema has one per key",
 }
 
 

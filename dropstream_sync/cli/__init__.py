@@ -112,9 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result: Any = cli.main(args=argv, prog_name="dropstream-sync", standalone_mode=False)
     except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
             # click turns Ctrl-C into Abort, the same as a declined prompt; an interrupt
             # exits 130 wherever it comes (product.md §6), also before apply's first change.
+            # At the `Apply?` prompt click raises it `from None`: the interrupt is then only
+            # the context, and Ctrl-C there was "Aborted.", exit 1.
             click.echo("Interrupted.", err=True)
             sys.exit(130)
         click.echo("Aborted.", err=True)

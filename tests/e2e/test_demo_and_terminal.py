@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -205,3 +206,34 @@ def test_no_color_and_verbose_are_taken_after_the_command_too(tmp_path: Path) ->
     assert code == 0, err
     assert b'+ create store "Acme Outdoors US"' in terminal and b"\x1b[" not in terminal
     assert b"INFO dropstream_sync: reading the live account" in err
+
+
+def test_ctrl_c_at_the_apply_prompt_is_an_interrupt_and_changes_nothing(account: Account) -> None:
+    # click raises the prompt's KeyboardInterrupt as Abort `from None`, so Ctrl-C there was
+    # taken for a declined prompt: "Aborted.", exit 1, where every other interrupt is 130.
+    account.write_config(
+        {
+            "version": 1,
+            "merchants": [{"name": "Acme", "stores": [{"name": "Acme US", "marketplace": "US"}]}],
+        }
+    )
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, "apply", "stores.yaml"],
+        env=account.env,
+        cwd=account.workdir,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        # A runner that ignores SIGINT would pass that on; Ctrl-C on a terminal is not ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(slave)
+    read_until(master, b"Apply? [y/N]: ")
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
+    terminal = read_rest(master)
+    os.close(master)
+    assert process.returncode == 130
+    assert terminal.endswith(b"Interrupted.\r\n"), terminal
+    assert account.api("GET", "/customers") == []

@@ -84,7 +84,9 @@ def apply(
             hooks=hooks,
         )
     if applied.declined:
-        raise click.Abort()
+        # click's own "Aborted." left a newcomer wondering whether anything had been done.
+        click.echo("Apply cancelled; nothing was changed.", err=True)
+        raise click.exceptions.Exit(1)
     if applied.report is None:
         if fmt == "json":
             from dropstream_sync.apply import ApplyReport

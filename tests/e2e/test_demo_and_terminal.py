@@ -140,6 +140,8 @@ def test_apply_asks_on_a_terminal_and_no_means_nothing_changes(account: Account)
     )
     code, output = run_on_terminal(account, b"n\n", "apply", "stores.yaml")
     assert "Apply?" in output and code == 1
+    # Before, click's "Aborted.", which did not say whether anything had been applied.
+    assert output.endswith("Apply? [y/N]: n\r\nApply cancelled; nothing was changed.\r\n"), output
     assert account.api("GET", "/customers") == []
 
     code, output = run_on_terminal(account, b"y\n", "apply", "stores.yaml")

@@ -588,3 +588,18 @@ def test_a_plan_made_on_the_sandbox_applied_without_it_says_to_add_sandbox(
     code, out, err = run(capsys, "apply", "plan.json", "--sandbox")
     assert code == 0, err
     assert out.startswith("✓ create_merchant Acme Outdoors (customer 1)\n")
+
+
+def test_a_sandbox_folder_that_cannot_be_made_names_the_flag_to_give_another(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--sandbox` alone in a read-only checkout (here: under a file, which fails the same
+    # way) said only "cannot use sandbox folder '.dropstream-sandbox': ...", no way out.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("")
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", "file/sb")
+    assert code == 1 and out == ""
+    assert err == (
+        "error: cannot use sandbox folder 'file/sb': Not a directory; give a folder it can "
+        "write (--sandbox DIR)\n"
+    )

@@ -75,7 +75,12 @@ def create_sandbox_app(sandbox_dir: str, flag: str = "--sandbox", **options: Any
     except OSError as exc:
         # A folder that exists but cannot hold files (/proc, a read-only mount): the
         # sandbox's first write of its state failed with a traceback.
-        raise SettingsError(f"cannot use sandbox folder {sandbox_dir!r}: {exc.strerror}") from None
+        # The next step is another folder: `--sandbox` alone means .dropstream-sandbox/ in
+        # the working folder, which may be read-only (a checkout mounted so, a CI image).
+        raise SettingsError(
+            f"cannot use sandbox folder {sandbox_dir!r}: {exc.strerror}; give a folder it "
+            f"can write ({flag} DIR)"
+        ) from None
     except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
         # Its state files hold something else (another program's secrets.json, a damaged
         # database): read as the sandbox's, they failed with a traceback.

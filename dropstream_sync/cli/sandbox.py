@@ -113,7 +113,17 @@ def serve(host: str, port: int, state: str, **app_options: Any) -> None:
     try:
         run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
     except OSError as exc:
-        raise options.CommandFailed(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+        import errno
+
+        text = f"cannot serve on {host}:{port}: {exc.strerror}"
+        if exc.errno == errno.EADDRINUSE:
+            # Most often a sandbox started earlier (8765 is everyone's default): the way on is
+            # another port, or that sandbox's URL.
+            text += (
+                "; another program (an earlier `sandbox serve`?) listens there: give another "
+                "--port, or --port 0 for any free one"
+            )
+        raise options.CommandFailed(text) from None
 
 
 def _control(

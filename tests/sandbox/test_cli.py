@@ -193,3 +193,20 @@ def test_clock_refuses_a_malformed_duration() -> None:
 def test_every_subcommand_help_has_examples(command: str) -> None:
     code, out = run("sandbox", command, "--help")
     assert code == 0 and "Examples:" in out and f"dropstream-sync sandbox {command}" in out
+
+
+def test_serving_on_a_port_in_use_says_to_pick_another(served: Served, tmp_path: Path) -> None:
+    # A second `sandbox serve` (8765 is everyone's default) said only "Address already in use".
+    port = served.info["url"].rsplit(":", 1)[1]
+    result = subprocess.run(
+        [*CLI, "sandbox", "serve", "--port", port, "--state", str(tmp_path / "other")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: cannot serve on 127.0.0.1:{port}: Address already in use; another program (an "
+        "earlier `sandbox serve`?) listens there: give another --port, or --port 0 for any "
+        "free one\n"
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import importlib
 import io
-import json
 import sys
 from typing import Any, Final
 
@@ -173,6 +172,8 @@ def _console_fallback(exc: UnicodeError) -> tuple[str, int]:
     its names exact but for those symbols (`--out` writes UTF-8 whatever the console)."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
+    import json  # here: `--help` does not pay for it (quality.md's start-up figure)
+
     shown = []
     for char in exc.object[exc.start : exc.end]:
         if char in _ASCII_SYMBOLS:

@@ -52,7 +52,8 @@ Examples:
 QUIRK_HELP = (
     "Answer as a DropStream differing from the model might (repeatable): no-link, "
     "no-total, cap:N, envelope, ignore-per-page, repeat-page, "
-    "no-authorization-requests, adapter-keys, no-expires-in. See docs/sandbox.md."
+    "no-authorization-requests, adapter-keys, no-expires-in, authorization-key, "
+    "adapter-settings, status-case, channel-keys. See docs/sandbox.md."
 )
 
 

@@ -36,6 +36,12 @@ QUIRKS: Final[dict[str, str]] = {
     "adapter-keys": "Amazon adapters answer marketplace and channel instead of marketplace_id "
     "and fulfillment_channel",
     "no-expires-in": "the token answer has no expires_in",
+    "authorization-key": "Amazon adapters answer their authorization object as "
+    "amazon_authorization",
+    "adapter-settings": "Amazon adapters answer their four settings inside a settings object",
+    "status-case": "authorization and authorization-request statuses answer capitalized "
+    "(Authorized, Pending)",
+    "channel-keys": "connection channels answer channel_type instead of type",
 }
 # The names hold no regex character but "-", which is literal outside a class.
 PATTERN: Final = (
@@ -45,6 +51,12 @@ PATTERN: Final = (
 DEFAULT_PER_PAGE: Final = 25
 _PAGE_SIZE: Final = 100  # the most the handlers answer at once
 _ADAPTER_RENAMES: Final = (("marketplace_id", "marketplace"), ("fulfillment_channel", "channel"))
+_SETTINGS: Final = (
+    "fulfillment_channel",
+    "import_order_statuses",
+    "fulfillment_latency",
+    "fulfillment_channel_code",
+)
 _INVITE_TEMPLATES: Final = frozenset(
     {
         "/authorization_requests",
@@ -103,11 +115,13 @@ class Quirks:
     def answer(self, method: str, template: str, query: dict[str, str], run: Run) -> Reply:
         """The answer to one API request, `run` calling the real handler with a query."""
         if method != "GET":
-            return run(query)
+            reply = run(query)
+            if template == "/stores/{id}/authorization_requests":
+                self._objects(template, [reply.body])
+            return reply
         if "{" in template:
             reply = run(query)
-            if template == "/stores/{id}":
-                self._adapters([reply.body])
+            self._objects(template, reply.body if isinstance(reply.body, list) else [reply.body])
             return reply
         if self.cap is not None:
             reply = self._capped(query, run)
@@ -119,8 +133,8 @@ class Quirks:
             if "ignore-per-page" in self.names:
                 query.pop("per_page", None)
             reply = run(query)
-        if template == "/stores" and isinstance(reply.body, list):
-            self._adapters(reply.body)
+        if isinstance(reply.body, list):
+            self._objects(template, reply.body)
         if "no-link" in self.names:
             reply.headers.pop("Link", None)
         if "no-total" in self.names:
@@ -156,11 +170,39 @@ class Quirks:
         reply.headers.pop("X-Total-Count", None)
         return reply
 
-    def _adapters(self, stores: list[Any]) -> None:
-        if "adapter-keys" not in self.names:
-            return
-        for store in stores:
-            adapter = store.get("adapter") if isinstance(store, dict) else None
-            if isinstance(adapter, dict) and "marketplace_id" in adapter:
-                for old, new in _ADAPTER_RENAMES:
-                    adapter[new] = adapter.pop(old, None)
+    def _objects(self, template: str, objects: list[Any]) -> None:
+        """Rewrite the objects of an answer in place, as the quirks set say."""
+        if template.startswith("/stores") and not template.endswith("authorization_requests"):
+            for store in objects:
+                adapter = store.get("adapter") if isinstance(store, dict) else None
+                if isinstance(adapter, dict):
+                    self._adapter(adapter)
+        elif template.endswith("/channels") and "channel-keys" in self.names:
+            self._channels(objects)
+        elif template.startswith("/connections") and "channel-keys" in self.names:
+            for connection in objects:
+                if isinstance(connection, dict) and isinstance(connection.get("channels"), list):
+                    self._channels(connection["channels"])
+        elif "authorization_requests" in template and "status-case" in self.names:
+            for request in objects:
+                if isinstance(request, dict) and isinstance(request.get("status"), str):
+                    request["status"] = request["status"].capitalize()
+
+    def _adapter(self, adapter: dict[str, Any]) -> None:
+        names = self.names
+        authorization = adapter.get("authorization")
+        if "status-case" in names and isinstance(authorization, dict):
+            authorization["status"] = str(authorization.get("status")).capitalize()
+        if "adapter-keys" in names and "marketplace_id" in adapter:
+            for old, new in _ADAPTER_RENAMES:
+                adapter[new] = adapter.pop(old, None)
+        if "adapter-settings" in names and "fulfillment_channel_code" in adapter:
+            adapter["settings"] = {key: adapter.pop(key, None) for key in _SETTINGS}
+        if "authorization-key" in names and "authorization" in adapter:
+            adapter["amazon_authorization"] = adapter.pop("authorization")
+
+    @staticmethod
+    def _channels(channels: list[Any]) -> None:
+        for channel in channels:
+            if isinstance(channel, dict) and "type" in channel:
+                channel["channel_type"] = channel.pop("type")

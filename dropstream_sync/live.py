@@ -61,6 +61,10 @@ class RequestStatus(StrEnum):
 
 
 PLATFORM_AMAZON: Final = "amazon"
+# A store's authorization whose status the answer did not give (no authorization object in
+# the adapter, or no status word in it): not `missing`, which would invite a merchant who may
+# well be authorized. Not an API word; client/api.py sets it, the planner invites nobody.
+AUTH_UNREADABLE: Final = "unreadable"
 
 _Model = TypeVar("_Model")
 

@@ -473,19 +473,26 @@ def warehouse(d: Mapping[str, Any]) -> live.Warehouse:
 
 
 _NO_AUTHORIZATION: Final = live.Authorization()
+_UNREAD_AUTHORIZATION: Final = live.Authorization(status=live.AUTH_UNREADABLE)
 _MISSING_WORD: Final = next(
     w for w, s in AUTHORIZATION_STATUSES.items() if s is live.AuthStatus.MISSING
 )
 
 
 def authorization(d: Any) -> live.Authorization:
-    """The store adapter's read-only `authorization` [assumed]; absent means missing."""
+    """The store adapter's read-only `authorization` [assumed]. An adapter without that
+    object, or an object without a status word, reads as unreadable, not as `missing`: the
+    model says every Amazon store has one, so its absence means the API names or nests it
+    otherwise, and reading "missing" would email an invite to a merchant who may well be
+    authorized already."""
     # JSON objects decode to dict; the exact check is much cheaper than the Mapping ABC's,
     # and a plan builds ten thousand of these.
     if not isinstance(d, dict):
-        return _NO_AUTHORIZATION
+        return _UNREAD_AUTHORIZATION
     partner = d.get(SELLING_PARTNER_KEY)
     word = d.get(AUTHORIZATION_STATUS_KEY)
+    if not isinstance(word, str) or not word:
+        return _UNREAD_AUTHORIZATION
     if (
         word == _MISSING_WORD
         and partner is None
@@ -493,11 +500,8 @@ def authorization(d: Any) -> live.Authorization:
         and d.get("expires_at") is None
     ):
         return _NO_AUTHORIZATION  # frozen, so one instance serves every unauthorized store
-    status: live.AuthStatus | str = live.AuthStatus.MISSING
-    if isinstance(word, str) and word:
-        status = AUTHORIZATION_STATUSES.get(word, word)
     return live.Authorization(
-        status=status,
+        status=AUTHORIZATION_STATUSES.get(word, word),
         selling_partner_id=partner if isinstance(partner, str) else None,
         authorized_at=parse_time(d.get("authorized_at")),
         expires_at=parse_time(d.get("expires_at")),

@@ -23,6 +23,7 @@ from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore, StoreSettings
 from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
+    AUTH_UNREADABLE,
     PLATFORM_AMAZON,
     AuthorizationRequest,
     AuthStatus,
@@ -556,10 +557,15 @@ class _Planner:
             # does not know may mean the store is authorized after all; an email cannot be
             # unsent, so nobody is invited (nor shown as needing to authorize) until a
             # person has looked.
+            what = (
+                "could not be read from the live store (no authorization status in its adapter)"
+                if status == AUTH_UNREADABLE
+                else f"reads {str(status)!a}, which this tool does not know (it knows "
+                f"{', '.join(AuthStatus)})"
+            )
             self.warnings.append(
                 f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
-                f"Amazon authorization reads {str(status)!a}, which this tool does not know "
-                f"(it knows {', '.join(AuthStatus)}): no invite is planned and no connection "
+                f"Amazon authorization {what}: no invite is planned and no connection "
                 "is made or enabled for it; run `dropstream-sync doctor` and check the store "
                 "in DropStream"
             )

@@ -230,7 +230,8 @@ def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
             import_order_statuses=(),
             fulfillment_latency=None,
             fulfillment_channel_code=None,
-            authorization=live.Authorization(),
+            # "authorized" where the object should be: not read as "missing" (an invite).
+            authorization=live.Authorization(status=live.AUTH_UNREADABLE),
         ),
     )
 

@@ -1,0 +1,87 @@
+"""A DropStream whose objects are shaped otherwise than the model (the sandbox's quirk modes
+`authorization-key`, `adapter-settings`, `status-case`, `channel-keys`): doctor says what
+differs, and plan and apply neither email merchants nor change what they could not read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dropstream_sync import workflows
+from dropstream_sync.client import SyncReadClient, SyncWriteClient
+from dropstream_sync.planner.model import Plan
+from tests.doctor.on_sandbox import Box
+from tests.doctor.test_doctor import check, populate, run
+
+# populate(): Merchant 0's store authorized and connected, Merchant 1's invited (pending),
+# Merchant 2's never authorized.
+CONFIG = "version: 1\nprune: false\nmerchants:\n" + "".join(
+    f"""  - name: Merchant {i}
+    email: m{i}@example.com
+    stores:
+      - name: Store {i}
+        marketplace: US
+        channels: {{sales_order: true, shipment: true}}
+"""
+    for i in range(3)
+)
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Box:
+    b = Box(tmp_path / "sb")
+    populate(b)
+    return b
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    path = tmp_path / "stores.yaml"
+    path.write_text(CONFIG)
+    return str(path)
+
+
+def plan_of(box: Box, config: str) -> Plan:
+    with SyncReadClient(box.reader()) as client:
+        return workflows.load_and_plan([config], client)
+
+
+def emails(box: Box) -> int:
+    return len(box.admin("GET", "/_sandbox/outbox"))
+
+
+def invites_posted(box: Box) -> int:
+    return box.writes().get("POST /stores/{id}/authorization_requests", 0)
+
+
+# -- the authorization under another key ----------------------------------------------------
+
+
+def test_doctor_names_the_authorization_under_another_key(box: Box) -> None:
+    box.quirks("authorization-key")
+
+    report = run(box)
+
+    adapter = check(report, "amazon adapter")
+    assert adapter.status == "fail" and report.exit_code == 5
+    assert "missing authorization" in adapter.summary
+    assert "amazon_authorization" in adapter.summary
+
+
+def test_an_unreadable_authorization_sends_no_invite_and_makes_no_connection(
+    box: Box, config: str
+) -> None:
+    # Read as `missing`, the authorized Merchant 0 and the never-authorized Merchant 2
+    # would both be emailed an invite; nobody can tell them apart from this answer.
+    box.quirks("authorization-key")
+    sent, posted = emails(box), invites_posted(box)
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [config], audit_log=None)
+
+    assert (emails(box), invites_posted(box)) == (sent, posted)
+    assert not [c for c in applied.plan.changes if c.kind in ("invite", "reinvite", "enable")]
+    warned = [w for w in applied.plan.warnings if "could not be read from the live store" in w]
+    assert len(warned) == 3, applied.plan.warnings
+    assert "no invite is planned" in warned[0] and "dropstream-sync doctor" in warned[0]

@@ -484,6 +484,20 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
             )
             if bad:
                 problems.append(f"{bad} with a {key} that is not an integer")
+    if path == api.AUTHORIZATION_REQUESTS:
+        words = sorted(
+            {
+                str(item.get(api.REQUEST_STATUS_KEY))[:40]
+                for item in items
+                if item.get(api.REQUEST_STATUS_KEY) not in api.REQUEST_STATUSES
+            }
+        )
+        if words:
+            problems.append(
+                f"{len(words)} status word(s) the model does not know "
+                f"({', '.join(words[:5])}; it knows "
+                f"{', '.join(api.REQUEST_STATUSES)})"
+            )
     if api.ENABLED_AT_KEY in required:
         bad = 0
         for item in items:

@@ -217,6 +217,7 @@ ADAPTER_KEY: Final = "adapter"
 MARKETPLACE_KEY: Final = "marketplace_id"
 AUTHORIZATION_KEY: Final = "authorization"
 AUTHORIZATION_STATUS_KEY: Final = "status"
+REQUEST_STATUS_KEY: Final = "status"  # an authorization request's
 SELLING_PARTNER_KEY: Final = "selling_partner_id"
 AUTHORIZATION_FIELDS: Final = (
     AUTHORIZATION_STATUS_KEY,

@@ -227,9 +227,7 @@ class ReadClient:
             connections=tuple(connections.result()),
             # Filtered on status again so that a server ignoring the filter cannot pass
             # expired requests off as pending, or the other way round.
-            authorization_requests=tuple(
-                r for r in (requests.result() or ()) if r.status == live.RequestStatus.PENDING
-            ),
+            authorization_requests=tuple(r for r in (requests.result() or ()) if _maybe_pending(r)),
             expired_authorization_requests=tuple(
                 r for r in (expired.result() or ()) if r.status == live.RequestStatus.EXPIRED
             ),
@@ -305,7 +303,12 @@ class ReadClient:
         found = await self._unless_missing(status, read())
         if found is None:
             return None
-        return [r for r in found if r.status == status and r.store_id in ids]
+        return [
+            r
+            for r in found
+            if r.store_id in ids
+            and (r.status == status or (status == api.PENDING and _maybe_pending(r)))
+        ]
 
     async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
         """The requests of one status, or None when the API has no such endpoint [assumed]."""
@@ -517,3 +520,13 @@ def _object(parse: Callable[[Mapping[str, Any]], M]) -> Callable[[Any], M]:
         return parse(data)
 
     return parse_object
+
+
+_REQUEST_WORDS: Final = frozenset(live.RequestStatus)
+
+
+def _maybe_pending(request: live.AuthorizationRequest) -> bool:
+    """A request the pending list may keep: pending, or listed as pending with a status word
+    the model does not know (kept, so the planner sends no second invite over what may well
+    be a pending link; doctor names the word)."""
+    return request.status == live.RequestStatus.PENDING or request.status not in _REQUEST_WORDS

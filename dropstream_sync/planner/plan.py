@@ -102,6 +102,8 @@ class _Index:
         default_factory=lambda: defaultdict(list)
     )
     expired: dict[int, AuthorizationRequest] = field(default_factory=dict)  # the latest
+    # Listed as pending, but with a status word the model does not know: the latest per store.
+    unknown: dict[int, AuthorizationRequest] = field(default_factory=dict)
 
     @classmethod
     def of(cls, live: LiveState) -> _Index:
@@ -120,6 +122,8 @@ class _Index:
         for r in sorted(live.authorization_requests, key=_BY_ID):
             if r.status == RequestStatus.PENDING:
                 ix.requests[r.store_id].append(r)
+            elif r.status not in _REQUEST_WORDS:
+                ix.unknown[r.store_id] = r
         for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
             ix.expired[r.store_id] = r
         return ix
@@ -570,6 +574,17 @@ class _Planner:
                 "in DropStream"
             )
             return
+        unknown = self.ix.unknown.get(ls.id) if request is None else None
+        if unknown is not None:
+            # The list asked for pending requests answered this one with another word: it may
+            # well be a pending link, and a second invite is a second email.
+            self.warnings.append(
+                f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
+                f"invitation {unknown.id} reads {str(unknown.status)!a}, which this tool does "
+                f"not know (it knows {', '.join(RequestStatus)}): no invite is planned for "
+                "it; run `dropstream-sync doctor` and check the store in DropStream"
+            )
+            return
         if not m.email:
             if request is not None:
                 self.cancel(m, s.name, request, "the merchant has no email in the config")
@@ -777,6 +792,7 @@ _NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no emai
 # costs about ten times a global's on Python 3.11.
 _AUTHORIZED: Final = AuthStatus.AUTHORIZED
 _AUTH_WORDS: Final = frozenset(AuthStatus)
+_REQUEST_WORDS: Final = frozenset(RequestStatus)
 _NEEDS_UI_KIND: Final = PendingKind.NEEDS_UI_AUTHORIZATION
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")

@@ -39,8 +39,8 @@ QUIRKS: Final[dict[str, str]] = {
     "authorization-key": "Amazon adapters answer their authorization object as "
     "amazon_authorization",
     "adapter-settings": "Amazon adapters answer their four settings inside a settings object",
-    "status-case": "authorization and authorization-request statuses answer capitalized "
-    "(Authorized, Pending)",
+    "request-status-case": "authorization requests answer their status capitalized "
+    "(Pending, Completed)",
     "channel-keys": "connection channels answer channel_type instead of type",
 }
 # The names hold no regex character but "-", which is literal outside a class.
@@ -183,16 +183,13 @@ class Quirks:
             for connection in objects:
                 if isinstance(connection, dict) and isinstance(connection.get("channels"), list):
                     self._channels(connection["channels"])
-        elif "authorization_requests" in template and "status-case" in self.names:
+        elif "authorization_requests" in template and "request-status-case" in self.names:
             for request in objects:
                 if isinstance(request, dict) and isinstance(request.get("status"), str):
                     request["status"] = request["status"].capitalize()
 
     def _adapter(self, adapter: dict[str, Any]) -> None:
         names = self.names
-        authorization = adapter.get("authorization")
-        if "status-case" in names and isinstance(authorization, dict):
-            authorization["status"] = str(authorization.get("status")).capitalize()
         if "adapter-keys" in names and "marketplace_id" in adapter:
             for old, new in _ADAPTER_RENAMES:
                 adapter[new] = adapter.pop(old, None)

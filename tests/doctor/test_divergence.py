@@ -1,5 +1,5 @@
 """A DropStream whose objects are shaped otherwise than the model (the sandbox's quirk modes
-`authorization-key`, `adapter-settings`, `status-case`, `channel-keys`): doctor says what
+`authorization-key`, `adapter-settings`, `request-status-case`, `channel-keys`): doctor says what
 differs, and plan and apply neither email merchants nor change what they could not read."""
 
 from __future__ import annotations
@@ -85,3 +85,40 @@ def test_an_unreadable_authorization_sends_no_invite_and_makes_no_connection(
     warned = [w for w in applied.plan.warnings if "could not be read from the live store" in w]
     assert len(warned) == 3, applied.plan.warnings
     assert "no invite is planned" in warned[0] and "dropstream-sync doctor" in warned[0]
+
+
+# -- status words in another case -----------------------------------------------------------
+
+
+def test_doctor_names_status_words_the_model_does_not_know(box: Box) -> None:
+    box.quirks("request-status-case")
+
+    report = run(box)
+
+    assert report.exit_code == 5
+    shapes = check(report, "shapes")
+    assert shapes.status == "fail"
+    assert "authorization_requests: 1 status word(s) the model does not know (Pending" in (
+        shapes.summary
+    )
+
+
+def test_a_pending_invitation_under_another_word_is_not_sent_again(box: Box, config: str) -> None:
+    # Merchant 1 has a pending link, listed by `status=pending` as "Pending": read as no
+    # invitation at all, the plan would post a second one (the sandbox refuses it with a
+    # 409; a service without that rule would send a second email).
+    box.quirks("request-status-case")
+    sent, posted = len(box.admin("GET", "/_sandbox/outbox")), invites_posted(box)
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [config], audit_log=None)
+
+    outbox = box.admin("GET", "/_sandbox/outbox")[sent:]
+    assert [mail["to"] for mail in outbox] == ["m2@example.com"]  # never invited before
+    assert invites_posted(box) == posted + 1
+    assert [c.store for c in applied.plan.changes if c.kind in ("invite", "reinvite")] == [
+        "Store 2"
+    ]
+    warned = [w for w in applied.plan.warnings if "its invitation" in w]
+    assert len(warned) == 1 and "'Store 1'" in warned[0] and "'Pending'" in warned[0]
+    assert "no invite is planned" in warned[0]

@@ -498,6 +498,19 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
                 f"({', '.join(words[:5])}; it knows "
                 f"{', '.join(api.REQUEST_STATUSES)})"
             )
+    if path == api.CONNECTIONS:
+        unread = sum(
+            not isinstance(item.get(api.CHANNELS_KEY), list)
+            or api.connection({**item, api.ID_KEY: 0}).channels is None
+            for item in items
+            if _readable_connection(item)
+        )
+        if unread:
+            keys = _channel_keys(items)
+            problems.append(
+                f"{unread} whose {api.CHANNELS_KEY} are not a list of "
+                f"{{{', '.join(api.CHANNEL_FIELDS)}}}" + (f" ({keys})" if keys else "")
+            )
     if api.ENABLED_AT_KEY in required:
         bad = 0
         for item in items:
@@ -510,6 +523,37 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
                 f"{bad} with an {api.ENABLED_AT_KEY} that is neither null nor a timestamp"
             )
     return problems
+
+
+def _readable_connection(item: Mapping[str, Any]) -> bool:
+    """Whether the rest of the connection reads (its own problems are counted apart)."""
+    try:
+        api.connection({**item, api.CHANNELS_KEY: []})
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def _channel_keys(items: Sequence[Mapping[str, Any]]) -> str:
+    """The keys of the first channel entry of another shape, or what it is instead."""
+    for item in items:
+        channels = item.get(api.CHANNELS_KEY)
+        for entry in channels if isinstance(channels, list) else ():
+            if not isinstance(entry, Mapping):
+                return f"an entry is a JSON {_json_kind(entry)}, not an object"
+            if set(api.CHANNEL_FIELDS) - set(entry):
+                return "an entry's keys: " + ", ".join(sorted(map(str, entry))[:10])
+    return ""
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "null"
 
 
 def _shape_check(seen: _Seen) -> Check:

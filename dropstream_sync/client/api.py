@@ -242,6 +242,9 @@ REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
         "expires_at",
     ),
 }
+# [doc] a connection lists its channels as `[{id, type, enabled_at}]`.
+CHANNELS_KEY: Final = "channels"
+CHANNEL_FIELDS: Final = ("id", "type", "enabled_at")
 # Rate headers a server might send (best effort; the client depends on none of them).
 RATE_HEADERS: Final = (
     "x-amzn-RateLimit-Limit",
@@ -606,7 +609,7 @@ def connection(d: Mapping[str, Any]) -> live.Connection:
         warehouse_id=_int(d, "warehouse_id"),
         name=_str(d, "name"),
         enabled_at=parse_time(d.get("enabled_at")),
-        channels=_channels(d.get("channels")),
+        channels=_channels(d.get(CHANNELS_KEY)),
     )
 
 
@@ -616,13 +619,24 @@ def _channels(value: Any) -> tuple[live.Channel, ...] | None:
     alone and warns, rather than reading each connection's channels one by one."""
     if not isinstance(value, list):
         return None
-    return tuple(channel(c) for c in value if isinstance(c, dict))
+    try:
+        return tuple(channel(c) for c in value)
+    except (ValueError, TypeError, KeyError):
+        # Entries of another shape (the type under another key, a bare string, `enabled`
+        # for `enabled_at`) are channels all the same: read as none, the plan would say
+        # the connection has none and plan to enable ones it cannot see.
+        return None
 
 
-def channel(d: Mapping[str, Any]) -> live.Channel:
-    """One entry of `GET /connections/{id}/channels` [doc]."""
+def channel(d: Any) -> live.Channel:
+    """One entry of `GET /connections/{id}/channels` [doc]; another shape is a ValueError
+    (an unexpected answer), never a channel of no type."""
+    if not isinstance(d, dict):
+        raise ValueError("a channel is not an object")
+    if ENABLED_AT_KEY not in d:
+        raise ValueError("a channel has no enabled_at")
     return live.Channel(
-        id=_int(d, "id"), type=_str(d, "type"), enabled_at=parse_time(d.get("enabled_at"))
+        id=_int(d, "id"), type=_key_str(d, "type"), enabled_at=parse_time(d[ENABLED_AT_KEY])
     )
 
 

@@ -203,9 +203,10 @@ def channels(
         if s.channels:
             p.warnings.append(
                 f"{s.source}: store '{s.name}' of merchant '{m.name}': the API listed "
-                f"connection {conn.id} without its channels, so `channels:` is not checked "
-                "for it (the tool reads channels with the connection list only, never one "
-                "connection at a time)"
+                f"connection {conn.id} without its channels, or with channels of another "
+                "shape, so `channels:` is not checked for it (the tool reads channels with "
+                "the connection list only, never one connection at a time; "
+                "`dropstream-sync doctor` shows the shape)"
             )
         return None
     final = {ch.type: ch.enabled for ch in conn.channels}

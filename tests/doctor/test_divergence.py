@@ -122,3 +122,35 @@ def test_a_pending_invitation_under_another_word_is_not_sent_again(box: Box, con
     warned = [w for w in applied.plan.warnings if "its invitation" in w]
     assert len(warned) == 1 and "'Store 1'" in warned[0] and "'Pending'" in warned[0]
     assert "no invite is planned" in warned[0]
+
+
+# -- channels of another shape --------------------------------------------------------------
+
+
+def test_doctor_names_the_keys_of_channels_of_another_shape(box: Box) -> None:
+    box.quirks("channel-keys")
+
+    report = run(box)
+
+    shapes = check(report, "shapes")
+    assert shapes.status == "fail" and report.exit_code == 5
+    assert (
+        "connections: 1 whose channels are not a list of {id, type, enabled_at} "
+        "(an entry's keys: channel_type, enabled_at, id)"
+    ) in shapes.summary
+
+
+def test_channels_of_another_shape_are_unknown_not_absent(box: Box, config: str) -> None:
+    # Read as channels of no type, the plan told the user the connection had no
+    # sales_order channel because "DropStream offers a channel only when both platforms
+    # support it", and that it would run with no channel enabled.
+    box.quirks("channel-keys")
+
+    plan = plan_of(box, config)
+
+    assert not [c for c in plan.changes if c.kind == "update_channel"]
+    assert not [w for w in plan.warnings if "both platforms support it" in w], plan.warnings
+    assert not [w for w in plan.warnings if "no channel enabled" in w], plan.warnings
+    warned = [w for w in plan.warnings if "channels of another shape" in w]
+    assert len(warned) == 1 and "connection 1" in warned[0]
+    assert "`channels:` is not checked" in warned[0]

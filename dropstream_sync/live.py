@@ -128,6 +128,9 @@ class Store:
     fulfillment_channel_code: str | None = "DEFAULT"
     authorization: Authorization = field(default_factory=Authorization)
     enabled_at: datetime | None = None
+    # The settings (StoreSettings' names) the answer did not give at all: their values above
+    # are defaults, not what DropStream holds, and the plan must not "update" them.
+    unread_settings: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:

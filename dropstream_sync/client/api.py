@@ -546,7 +546,17 @@ def store(d: Mapping[str, Any]) -> live.Store:
         _READ_4(a.get(_SETTING_4)),
         authorization(a.get(AUTHORIZATION_KEY)),
         None if enabled is None else parse_time(enabled),
+        ()
+        if _SETTING_1 in a and _SETTING_2 in a and _SETTING_3 in a and _SETTING_4 in a
+        else _unread_settings(a),
     )
+
+
+def _unread_settings(adapter: Mapping[str, Any]) -> tuple[str, ...]:
+    """The settings an adapter does not carry [assumed: every Amazon adapter has all four]:
+    read as absent they would be planned as changes, and sent under keys the API may
+    ignore or nest elsewhere."""
+    return tuple(key for key in ADAPTER_SETTING_KEYS if key not in adapter)
 
 
 _NO_ADAPTER: Final[Mapping[str, Any]] = {}
@@ -591,6 +601,7 @@ if tuple(f.name for f in dataclasses.fields(live.Store)) != (
     *StoreSettings.names(),
     "authorization",
     "enabled_at",
+    "unread_settings",
 ):
     raise TypeError("api.store() no longer reads every field of live.Store: update it")
 

@@ -525,9 +525,17 @@ class _Planner:
         patch: dict[str, Any] = {}
         if ls.name != s.name:
             fields.append(FieldChange("name", ls.name, s.name))
+        unread = ls.unread_settings
+        if unread:
+            self.warnings.append(
+                f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': "
+                f"{', '.join(unread)} could not be read from the live store (not in its "
+                "adapter), so the plan neither compares nor sends them; run "
+                "`dropstream-sync doctor` to see the adapter's keys"
+            )
         if have != want:
             for key, before, after in zip(StoreSettings.names(), have, want, strict=True):
-                if before != after:
+                if before != after and key not in unread:
                     fields.append(FieldChange(key, _wire(before), _wire(after)))
                     patch[key] = _wire(after)
         if fields:

@@ -154,3 +154,39 @@ def test_channels_of_another_shape_are_unknown_not_absent(box: Box, config: str)
     warned = [w for w in plan.warnings if "channels of another shape" in w]
     assert len(warned) == 1 and "connection 1" in warned[0]
     assert "`channels:` is not checked" in warned[0]
+
+
+# -- the settings nested otherwise ----------------------------------------------------------
+
+
+def test_doctor_names_settings_nested_otherwise(box: Box) -> None:
+    box.quirks("adapter-settings")
+
+    report = run(box)
+
+    adapter = check(report, "amazon adapter")
+    assert adapter.status == "fail" and report.exit_code == 5
+    assert adapter.summary.endswith(
+        "missing fulfillment_channel, import_order_statuses, fulfillment_latency, "
+        "fulfillment_channel_code; other keys: settings"
+    )
+
+
+def test_settings_that_cannot_be_read_are_neither_compared_nor_sent(box: Box, config: str) -> None:
+    # Read as absent, every store's settings differed from the config: apply PATCHed all
+    # of them with keys this API keeps elsewhere, and reported each update done.
+    box.quirks("adapter-settings")
+    patched = box.writes().get("PATCH /stores/{id}", 0)
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [config], audit_log=None)
+
+    assert not [c for c in applied.plan.changes if c.kind == "update_store"]
+    assert box.writes().get("PATCH /stores/{id}", 0) == patched + 1  # Store 0 enabled only
+    warned = [w for w in applied.plan.warnings if "could not be read from the live store" in w]
+    assert len(warned) == 3
+    assert (
+        "fulfillment_channel, import_order_statuses, fulfillment_latency, "
+        "fulfillment_channel_code could not be read from the live store (not in its adapter), "
+        "so the plan neither compares nor sends them"
+    ) in warned[0]

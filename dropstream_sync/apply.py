@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
+from dropstream_sync import catalog
 from dropstream_sync.client import EMPTY_ACCOUNT, UNSET, WriteClient
 from dropstream_sync.client.settings import is_loopback
 from dropstream_sync.errors import (
@@ -740,7 +741,32 @@ class Applier:
         await self._client.update_store(
             store_id, name=d.name, settings_patch=d.settings_patch or None
         )
+        if d.settings_patch:
+            # "PATCH merges the adapter keys it is given" is assumed: a service that answers
+            # 204 and keeps a setting (a key it does not know, one it holds read-only) must
+            # not be reported as updated, so the settings sent are read back.
+            await self._check_settings(store_id, d.settings_patch)
         return Effect(store_id)
+
+    async def _check_settings(self, store_id: int, sent: Mapping[str, Any]) -> None:
+        try:
+            store = await self._client.get_store(store_id)
+        except ApiError:
+            # The PATCH was answered as done; a read that fails after its retries cannot
+            # say otherwise, and the next plan compares the settings again.
+            return
+        kept = [
+            f"{key} {_setting_form(getattr(store, key))!r} (sent {_setting_form(value)!r})"
+            for key, value in sorted(sent.items())
+            if key in store.unread_settings
+            or _setting_form(getattr(store, key)) != _setting_form(value)
+        ]
+        if kept:
+            raise DropstreamSyncError(
+                f"PATCH of store {store_id} was answered as done, but the store still reads "
+                f"{'; '.join(kept)}: the API did not take the settings; run "
+                "`dropstream-sync doctor` and check the store in DropStream"
+            )
 
     async def _cancel_invite(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CancelInvite)
@@ -865,6 +891,14 @@ class Applier:
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=None)
         return Effect(d.store_id)
+
+
+def _setting_form(value: Any) -> Any:
+    """A store setting as sent and as read compare: statuses as a sorted list, in their
+    canonical spelling (the API may answer them in its own order)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted({catalog.canonical_status(str(v)) or str(v) for v in value})
+    return value
 
 
 _CUSTOMERS: Final = "customers"

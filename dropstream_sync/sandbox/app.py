@@ -352,6 +352,8 @@ class SandboxApp:
                 raise ApiError(
                     422, "The request body must be a JSON object.", {"body": ["is required"]}
                 )
+            if quirks is not None:
+                body = quirks.request_body(op.method, op.template, body)
             host = request.headers.get("host") or "sandbox.local"
             base_url = f"{scope.get('scheme', 'http')}://{host}"
 

@@ -42,6 +42,8 @@ QUIRKS: Final[dict[str, str]] = {
     "request-status-case": "authorization requests answer their status capitalized "
     "(Pending, Completed)",
     "channel-keys": "connection channels answer channel_type instead of type",
+    "patch-ignores-settings": "PATCH /stores/{id} answers 204 but ignores the adapter "
+    "settings it is sent",
 }
 # The names hold no regex character but "-", which is literal outside a class.
 PATTERN: Final = (
@@ -111,6 +113,20 @@ class Quirks:
         if "no-expires-in" in self.names:
             return {k: v for k, v in body.items() if k != "expires_in"}
         return body
+
+    def request_body(self, method: str, template: str, body: Any) -> Any:
+        """The body the handler gets: a PATCH's adapter settings dropped under
+        patch-ignores-settings (the answer is the handler's 204 all the same)."""
+        if (
+            "patch-ignores-settings" not in self.names
+            or (method, template) != ("PATCH", "/stores/{id}")
+            or not isinstance(body, dict)
+            or not isinstance(body.get("adapter"), dict)
+        ):
+            return body
+        adapter = {k: v for k, v in body["adapter"].items() if k not in _SETTINGS}
+        rest = {k: v for k, v in body.items() if k != "adapter"}
+        return {**rest, "adapter": adapter} if adapter else rest
 
     def answer(self, method: str, template: str, query: dict[str, str], run: Run) -> Reply:
         """The answer to one API request, `run` calling the real handler with a query."""

@@ -190,3 +190,34 @@ def test_settings_that_cannot_be_read_are_neither_compared_nor_sent(box: Box, co
         "fulfillment_channel_code could not be read from the live store (not in its adapter), "
         "so the plan neither compares nor sends them"
     ) in warned[0]
+
+
+# -- a PATCH answered as done that changed nothing ------------------------------------------
+
+
+def test_settings_a_patch_did_not_take_are_reported_failed_not_updated(
+    box: Box, tmp_path: Path
+) -> None:
+    # The API answers 204 and keeps the settings (a key it does not know, or holds read
+    # only): before, apply reported the update done and every later plan planned it again.
+    box.quirks("patch-ignores-settings")
+    config = tmp_path / "latency.yaml"
+    config.write_text(
+        CONFIG.replace(
+            "        marketplace: US\n",
+            "        marketplace: US\n        fulfillment_latency: 3\n",
+            1,
+        )
+    )
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [str(config)], audit_log=None)
+
+    assert applied.report is not None
+    (update,) = [r for r in applied.report.results if r.change.kind == "update_store"]
+    assert str(update.outcome) == "failed"
+    assert update.error == (
+        "PATCH of store 1 was answered as done, but the store still reads "
+        "fulfillment_latency None (sent 3): the API did not take the settings; run "
+        "`dropstream-sync doctor` and check the store in DropStream"
+    )

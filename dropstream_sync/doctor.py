@@ -623,9 +623,10 @@ def _adapter_check(seen: _Seen) -> Check:
             FAIL,
             f"{where}: {what}{extra}",
             SHAPE,
-            "plan reads those settings as unknown and would plan updates for them; "
-            "apply would send keys the API may not know; invites and connections "
-            "depend on the authorization",
+            "plan stops at a store whose marketplace it cannot read, neither compares "
+            "nor sends a setting it cannot read (it warns), and while a store's "
+            "authorization cannot be read or has a status it does not know, invites "
+            "nobody and makes or enables no connection for it",
             REPORT_IT,
         )
     return Check("amazon adapter", OK, f"{where}: the model's keys and authorization object{extra}")

@@ -839,8 +839,25 @@ class Applier:
             await self._set_channels(connection_id, d.channels, now)
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
+            await self._check_enabled(connection_id)
             await c.update_store(d.store_id, enabled_at=now)
         return Effect(connection_id, connection_id, note=note)
+
+    async def _check_enabled(self, connection_id: int) -> None:
+        """`PATCH /connections/{id}` taking `enabled_at` is assumed: a service that answers
+        204 and leaves the connection off must not be reported as enabled (orders that
+        arrive meanwhile are never imported), so the connection is read back."""
+        try:
+            connection = await self._client.get_connection(connection_id)
+        except ApiError:
+            return  # answered as done; the next plan reads it again
+        if connection.enabled_at is None:
+            raise DropstreamSyncError(
+                f"PATCH of connection {connection_id} was answered as done, but the "
+                "connection still reads disabled: the API did not take enabled_at, and no "
+                "orders flow through it; run `dropstream-sync doctor` and enable it in the "
+                "DropStream UI"
+            )
 
     async def _set_channels(
         self, connection_id: int, wanted: Mapping[str, bool], now: datetime
@@ -878,6 +895,7 @@ class Applier:
         d = change.detail_as(Enable)
         if d.connection:
             await self._client.update_connection(d.connection_id, enabled_at=now)
+            await self._check_enabled(d.connection_id)
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=now)
         return Effect(d.store_id)

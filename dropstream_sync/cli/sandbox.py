@@ -53,8 +53,8 @@ QUIRK_HELP = (
     "Answer as a DropStream differing from the model might (repeatable): no-link, "
     "no-total, cap:N, envelope, ignore-per-page, repeat-page, "
     "no-authorization-requests, adapter-keys, no-expires-in, authorization-key, "
-    "adapter-settings, request-status-case, channel-keys, patch-ignores-settings. "
-    "See docs/sandbox.md."
+    "adapter-settings, request-status-case, channel-keys, patch-ignores-settings, "
+    "patch-ignores-enabled. See docs/sandbox.md."
 )
 
 

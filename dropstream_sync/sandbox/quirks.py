@@ -44,6 +44,7 @@ QUIRKS: Final[dict[str, str]] = {
     "channel-keys": "connection channels answer channel_type instead of type",
     "patch-ignores-settings": "PATCH /stores/{id} answers 204 but ignores the adapter "
     "settings it is sent",
+    "patch-ignores-enabled": "PATCH /connections/{id} answers 204 but ignores enabled_at",
 }
 # The names hold no regex character but "-", which is literal outside a class.
 PATTERN: Final = (
@@ -116,7 +117,14 @@ class Quirks:
 
     def request_body(self, method: str, template: str, body: Any) -> Any:
         """The body the handler gets: a PATCH's adapter settings dropped under
-        patch-ignores-settings (the answer is the handler's 204 all the same)."""
+        patch-ignores-settings, a connection PATCH's enabled_at under patch-ignores-enabled
+        (the answer is the handler's 204 all the same)."""
+        if (
+            "patch-ignores-enabled" in self.names
+            and (method, template) == ("PATCH", "/connections/{id}")
+            and isinstance(body, dict)
+        ):
+            return {k: v for k, v in body.items() if k != "enabled_at"}
         if (
             "patch-ignores-settings" not in self.names
             or (method, template) != ("PATCH", "/stores/{id}")

@@ -221,3 +221,24 @@ def test_settings_a_patch_did_not_take_are_reported_failed_not_updated(
         "fulfillment_latency None (sent 3): the API did not take the settings; run "
         "`dropstream-sync doctor` and check the store in DropStream"
     )
+
+
+def test_a_connection_the_api_left_disabled_is_reported_failed_not_enabled(
+    box: Box, config: str
+) -> None:
+    # Store 0 is authorized and its connection disabled: the plan enables it. An API that
+    # answers the PATCH 204 and keeps the connection off made apply say "enable" was done,
+    # while no orders flowed (and those arriving meanwhile are never imported).
+    box.quirks("patch-ignores-enabled")
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [config], audit_log=None)
+
+    assert applied.report is not None
+    (enable,) = [r for r in applied.report.results if r.change.kind == "enable"]
+    assert str(enable.outcome) == "failed"
+    assert enable.error == (
+        "PATCH of connection 1 was answered as done, but the connection still reads "
+        "disabled: the API did not take enabled_at, and no orders flow through it; run "
+        "`dropstream-sync doctor` and enable it in the DropStream UI"
+    )

@@ -123,7 +123,9 @@ def is_terminal(stream: TextIO | None) -> bool:
 
 
 def decide_color(*, no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    # no-color.org: NO_COLOR "present and not an empty string"; `NO_COLOR=` (an empty value,
+    # as a CI template that blanks the variable leaves it) keeps colour on.
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 # -- where to connect ----------------------------------------------------------------------

@@ -239,3 +239,18 @@ def test_ctrl_c_at_the_apply_prompt_is_an_interrupt_and_changes_nothing(account:
     assert process.returncode == 130
     assert terminal.endswith(b"Interrupted.\r\n"), terminal
     assert account.api("GET", "/customers") == []
+
+
+@pytest.mark.parametrize(("value", "coloured"), [("1", False), ("0", False), ("", True)])
+def test_no_color_set_to_any_value_but_empty_turns_colour_off(
+    tmp_path: Path, value: str, coloured: bool
+) -> None:
+    # no-color.org: "present and not an empty string (regardless of its value)".
+    env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "NO_COLOR": value}
+    config = str(Path(__file__).resolve().parents[2] / "examples" / "stores.yaml")
+    code, terminal, err = run_with_terminal(
+        ["plan", config, "--sandbox", str(tmp_path / "sb")], env, tmp_path, terminal="stdout"
+    )
+    assert code == 0, err
+    assert b'create store "Acme Outdoors US"' in terminal
+    assert (b"\x1b[" in terminal) is coloured

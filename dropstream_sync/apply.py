@@ -352,9 +352,11 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
     if digest == plan.live_fingerprint:
         return
     before, after = dict(plan.live_index), index
-    changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
-    gone = sorted(before.keys() - after.keys())
-    new = sorted(after.keys() - before.keys())
+    changed = sorted(
+        (k for k in before.keys() & after.keys() if before[k] != after[k]), key=_in_id_order
+    )
+    gone = sorted(before.keys() - after.keys(), key=_in_id_order)
+    new = sorted(after.keys() - before.keys(), key=_in_id_order)
     parts = []
     for label, keys in (("changed", changed), ("gone", gone), ("new", new)):
         if keys:
@@ -365,6 +367,12 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         f"plan is stale: live objects changed since it was made ({what}). "
         "Run plan again and review the new plan."
     )
+
+
+def _in_id_order(key: str) -> tuple[str, int, str]:
+    """`store/2` before `store/10`: a fingerprint key is a kind and a decimal id."""
+    kind, _, ident = key.partition("/")
+    return kind, len(ident), ident
 
 
 Clock = Callable[[], datetime]

@@ -125,3 +125,21 @@ def test_a_fresh_plan_names_only_objects_its_fingerprint_covers(
     except PlanError:
         return
     assert made.objects_outside(made.live_index.keys()) == []
+
+
+def test_a_stale_plan_lists_what_changed_in_id_order() -> None:
+    from dataclasses import replace
+
+    from dropstream_sync.apply import check_fresh
+    from dropstream_sync.errors import StalePlanError
+    from tests.planner.scenario import account, live_store, merchant, state, store
+
+    ids = (2, 10, 9)
+    desired = state(merchant("Acme", *(store("Acme", f"S{i}") for i in ids)))
+    live = account(*(live_store(i, f"S{i}") for i in ids))
+    made = plan(desired, live, now=NOW)
+    renamed = replace(live, stores=tuple(replace(s, name=s.name + "!") for s in live.stores))
+    with pytest.raises(StalePlanError) as caught:
+        check_fresh(made, renamed)
+    # Numbers in number order: as text, store/10 came before store/2.
+    assert "changed: store/2, store/9, store/10)" in str(caught.value)

@@ -851,21 +851,26 @@ class Applier:
             await c.update_store(d.store_id, enabled_at=now)
         return Effect(connection_id, connection_id, note=note)
 
-    async def _check_enabled(self, connection_id: int) -> None:
+    async def _check_enabled(self, connection_id: int, *, enabled: bool = True) -> None:
         """`PATCH /connections/{id}` taking `enabled_at` is assumed: a service that answers
-        204 and leaves the connection off must not be reported as enabled (orders that
-        arrive meanwhile are never imported), so the connection is read back."""
+        204 and leaves the connection as it was must not be reported as switched (off,
+        orders that arrive meanwhile are never imported; on, orders keep flowing from a
+        store the config stopped), so the connection is read back."""
         try:
             connection = await self._client.get_connection(connection_id)
         except ApiError:
             return  # answered as done; the next plan reads it again
-        if connection.enabled_at is None:
-            raise DropstreamSyncError(
-                f"PATCH of connection {connection_id} was answered as done, but the "
-                "connection still reads disabled: the API did not take enabled_at, and no "
-                "orders flow through it; run `dropstream-sync doctor` and enable it in the "
-                "DropStream UI"
-            )
+        if (connection.enabled_at is not None) == enabled:
+            return
+        if enabled:
+            still = "disabled: the API did not take enabled_at, and no orders flow through it"
+        else:
+            still = "enabled: the API did not take enabled_at, and orders still flow through it"
+        raise DropstreamSyncError(
+            f"PATCH of connection {connection_id} was answered as done, but the connection "
+            f"still reads {still}; run `dropstream-sync doctor` and "
+            f"{'enable' if enabled else 'disable'} it in the DropStream UI"
+        )
 
     async def _set_channels(
         self, connection_id: int, wanted: Mapping[str, bool], now: datetime
@@ -914,6 +919,7 @@ class Applier:
         # look live to the warehouse side for a moment; the other order never does.
         if d.connection and d.connection_id is not None:
             await self._client.update_connection(d.connection_id, enabled_at=None)
+            await self._check_enabled(d.connection_id, enabled=False)
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=None)
         return Effect(d.store_id)

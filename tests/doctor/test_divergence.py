@@ -242,3 +242,31 @@ def test_a_connection_the_api_left_disabled_is_reported_failed_not_enabled(
         "disabled: the API did not take enabled_at, and no orders flow through it; run "
         "`dropstream-sync doctor` and enable it in the DropStream UI"
     )
+
+
+def test_a_connection_the_api_left_enabled_is_reported_failed_not_disabled(
+    box: Box, config: str, tmp_path: Path
+) -> None:
+    # Store 0 enabled first, on an API that takes the PATCH; then the config switches it off
+    # on one that answers 204 and keeps it on: orders would keep flowing, reported "disabled".
+    with SyncWriteClient(box.writer()) as client:
+        assert workflows.apply(client, [config], audit_log=None).report is not None
+    box.quirks("patch-ignores-enabled")
+    off = tmp_path / "off.yaml"
+    off.write_text(
+        CONFIG.replace(
+            "        marketplace: US\n", "        marketplace: US\n        enabled: false\n", 1
+        )
+    )
+
+    with SyncWriteClient(box.writer()) as client:
+        applied = workflows.apply(client, [str(off)], audit_log=None)
+
+    assert applied.report is not None
+    (disable,) = [r for r in applied.report.results if r.change.kind == "disable"]
+    assert str(disable.outcome) == "failed"
+    assert disable.error == (
+        "PATCH of connection 1 was answered as done, but the connection still reads "
+        "enabled: the API did not take enabled_at, and orders still flow through it; run "
+        "`dropstream-sync doctor` and disable it in the DropStream UI"
+    )

@@ -367,8 +367,9 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
             summary,
             PAGINATION,
             f"the reader asks for {api.PAGE_PARAM} 2, 3, ... until one brings nothing new "
-            "(a request more per list); if the server ignores the page asked, a first "
-            "answer of a length that looks like a cap is refused by plan",
+            "(a request more per list); were page 2 to answer page 1's items again (the "
+            "page asked ignored), the list would be refused by plan and apply, whatever "
+            "its length",
             "nothing for now; if plan refuses a list, " + REPORT_IT,
         )
     return Check(cid, OK, summary)
@@ -404,8 +405,9 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
         means = f"pages are sized by the server ({came}); the reader follows them as they come"
     else:
         means = (
-            f"the reader sees this list whole only while it fits one answer ({came}); a "
-            "longer one is refused by plan"
+            f"the reader sees this list whole only while it fits one answer ({came}) and "
+            f"the server counts it ({api.TOTAL_COUNT_HEADER}) or links its next page "
+            f"({api.LINK_HEADER}); a longer one is refused by plan"
         )
     return _Paging(f"{' and '.join(wrong)} ignored", means, link)
 

@@ -158,19 +158,11 @@ ENVELOPE_KEYS: Final = frozenset(
     }
 )
 # ... a list answered with no Link and no X-Total-Count: the next page tells whether there
-# are more. A page that brings nothing new ends the list, as does one of these statuses,
-# which some servers answer for a page past the last ...
+# are more. An empty page ends the list, as does one of these statuses, which some servers
+# answer for a page past the last. A page 2 that answers only page 1's items again means the
+# server ignores `page`: what lies past the first answer cannot be read, and no length tells
+# a whole list from one cut at a cap (30 as well as 100), so such a read is refused.
 PAST_LAST_PAGE_STATUSES: Final = frozenset({404})
-# ... and if the next page repeats the first (the server ignores `page`), the first is all
-# that can be read: refused when its length is one of the sizes servers cap lists at.
-ROUND_PAGE_SIZES: Final = frozenset({25, 50})
-ROUND_MULTIPLE: Final = 50  # and every multiple of it from ROUND_MIN on: 100, 150, 250, 1000
-ROUND_MIN: Final = 100
-
-
-def looks_capped(length: int) -> bool:
-    """Whether a list of `length` items with no pagination signal looks cut at a cap."""
-    return length in ROUND_PAGE_SIZES or (length >= ROUND_MIN and length % ROUND_MULTIPLE == 0)
 
 
 def envelope_keys(body: Any) -> list[str]:

@@ -7,10 +7,14 @@ stay on the API's origin, because following it sends the bearer token.
 
 A read that may be partial stops with PartialReadError instead of returning what it got,
 because a plan made from it would create and disable objects it never saw: a first page
-with no pagination signal that page 2 only repeats (a server ignoring `page`) and whose
-length looks like a cap (`api.looks_capped`), an object with pagination keys where a list
-was expected (`api.envelope_keys`), or a page whose ids are exactly those of an earlier
-page (a server ignoring `page`).
+with no pagination signal that page 2 only repeats (a server ignoring `page`: whatever its
+length, the first answer may be a cap), an object with pagination keys where a list was
+expected (`api.envelope_keys`), or a page whose ids are exactly those of an earlier page (a
+server ignoring `page`).
+
+What that costs: nothing where the first page carries `X-Total-Count` or `Link` (the model,
+and the sandbox's default); one request more than the pages where it carries neither (the
+empty page, or the repeat, that ends the read).
 """
 
 from __future__ import annotations
@@ -128,9 +132,14 @@ class Pager:
         parse: Callable[[Mapping[str, Any]], M],
     ) -> bool:
         """The rest of a list whose first page said nothing of more: pages 2, 3, ... for as
-        long as each brings objects not read yet; False past `budget` pages. A page 2 that
-        only repeats the first means the server ignores `page`: the first page is then all
-        that can be read, and is refused when its length looks like a cap."""
+        long as each brings objects not read yet; False past `budget` pages.
+
+        A short first page is no proof of the end here: a server that ignores `per_page`
+        and `page` and answers its first N rows (N = 30 as readily as 100) sends the same
+        answer as a whole list of N. So page 2 is always asked, once: empty (or 404), the
+        list has ended; new objects, `page` is honoured and the pages are followed; only
+        page 1's objects again, the server ignores `page`, nothing past the first answer
+        can be read, and the read is refused whatever its length."""
         for number in range(2, _MAX_PAGES + 2):
             try:
                 response = await self._get(path, {**query, api.PAGE_PARAM: number})
@@ -141,14 +150,10 @@ class Pager:
             page = self._page(path, response, parse)
             del response
             if not pages.brings_new(page):
-                if number == 2 and page.ids and api.looks_capped(len(first.ids)):
-                    raise PartialReadError(
-                        path,
-                        f"it answered exactly {len(first.ids)} items, no sign of more "
-                        f"pages (no {api.LINK_HEADER}, no {api.TOTAL_COUNT_HEADER}), and "
-                        f"the same items again for {api.PAGE_PARAM}=2, as a capped list "
-                        "that ignores the page asked would",
-                    )
+                if number == 2 and page.ids:
+                    raise _page_ignored(path, first, page)
+                # Past page 2, `page` is known to be honoured: a page of nothing new (rows
+                # that moved back as others were deleted) is the end.
                 return True
             if budget is not None and number - 1 > budget:
                 return False
@@ -291,6 +296,17 @@ def _parsed_or_not(
         return parse(item)
     except (KeyError, TypeError, ValueError) as exc:
         return _Unreadable(exc)
+
+
+def _page_ignored(path: str, first: _Page[Any], second: _Page[Any]) -> PartialReadError:
+    again = "the same items again" if set(second.ids) == set(first.ids) else "only items of page 1"
+    count = len(first.ids)
+    return PartialReadError(
+        path,
+        f"it answered {count} items with no sign of more pages (no {api.LINK_HEADER}, no "
+        f"{api.TOTAL_COUNT_HEADER}), and {again} for {api.PAGE_PARAM}=2: the server ignores "
+        f"the page asked, so whether the list holds more than these {count} cannot be read",
+    )
 
 
 def _answered_twice(path: str, items: int) -> PartialReadError:

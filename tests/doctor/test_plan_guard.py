@@ -65,22 +65,31 @@ def test_one_pagination_signal_or_a_smaller_page_is_enough_to_read_whole(
     assert _customers_read(box) == 130
 
 
-@pytest.mark.parametrize("cap", [100, 50])
-def test_a_list_cut_at_a_round_number_without_signal_stops_the_plan(
+@pytest.mark.parametrize("cap", [100, 50, 37, 1])
+def test_a_list_cut_at_any_length_without_signal_stops_the_plan(
     box: Box, config: str, cap: int
 ) -> None:
+    # No Link, no total, and the same first rows for page=2: 37 is no more proof of the
+    # end than 100 (before, a length that was not round was read as the whole list).
     box.quirks(f"cap:{cap}")
     with pytest.raises(PartialReadError) as caught:
         _plan(box, config)
     assert caught.value.list_path == "/customers"
     assert "/customers" in str(caught.value) and "dropstream-sync doctor" in str(caught.value)
-    assert f"exactly {cap} items" in str(caught.value)
+    assert f"answered {cap} items with no sign of more pages" in str(caught.value)
 
 
-def test_a_short_list_without_signal_is_read_as_whole(box: Box, config: str) -> None:
-    box.quirks("cap:37")  # no Link, no total, and a length no server caps at
-    assert _plan(box, config) is not None
-    assert _customers_read(box) == 37
+def test_a_whole_list_from_a_server_ignoring_page_is_refused_too(
+    tmp_path: Path, config: str
+) -> None:
+    # 7 customers under cap:30: the whole list, but answered just as a list cut at 7 would.
+    box = Box(tmp_path / "small")
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(7)]}
+    )
+    box.quirks("cap:30")
+    with pytest.raises(PartialReadError, match="same items again for page=2"):
+        _plan(box, config)
 
 
 def test_pages_without_any_signal_are_read_until_one_brings_nothing_new(

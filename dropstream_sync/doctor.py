@@ -395,12 +395,24 @@ async def _paging(probe: Probe, spec: _List, known: int, seen: _Seen) -> _Paging
     if not (one.ok and two.ok) or items_one is None or items_two is None:
         return _Paging("small pages not answered", "the reader's page requests may fail")
     per_page = len(items_one) <= SMALL_PAGE
-    page = bool(items_two) and _ids(items_one) != _ids(items_two)
     link = api.next_link(one.headers) is not None
+    came = f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}"
+    if not items_two:
+        # An empty page 2 is no sign that `page` is ignored (a server ignoring it answers
+        # page 1 again): the list fits one of the server's own pages, so `page` is untried.
+        if per_page:
+            return _Paging(f"{api.PER_PAGE_PARAM} honoured, {api.PAGE_PARAM} untried", link=link)
+        return _Paging(
+            f"{api.PER_PAGE_PARAM} ignored, {api.PAGE_PARAM} untried",
+            f"pages are sized by the server ({came}); the reader follows them as they come",
+            link,
+        )
+    # Honoured when page 2 brings an object page 1 did not (not merely another order); ids
+    # compared by repr, as a hostile answer's id may be a list or an object.
+    page = not {repr(i) for i in _ids(items_two)} <= {repr(i) for i in _ids(items_one)}
     if per_page and page:
         return _Paging(f"{api.PER_PAGE_PARAM} and {api.PAGE_PARAM} honoured", link=link)
     wrong = [p for p, ok in ((api.PER_PAGE_PARAM, per_page), (api.PAGE_PARAM, page)) if not ok]
-    came = f"{len(items_one)} items came for {api.PER_PAGE_PARAM}={SMALL_PAGE}"
     if page:
         means = f"pages are sized by the server ({came}); the reader follows them as they come"
     else:

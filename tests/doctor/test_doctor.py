@@ -187,6 +187,30 @@ def test_no_pagination_signal_at_all_is_looked_at(box: Box) -> None:
     assert report.exit_code == 0
 
 
+@pytest.mark.parametrize(
+    "quirks", [("ignore-per-page",), ("ignore-per-page", "no-link", "no-total")]
+)
+def test_an_empty_small_page_2_is_not_taken_for_page_ignored(
+    tmp_path: Path, quirks: tuple[str, ...]
+) -> None:
+    """20 customers from a server ignoring per_page (pages of 25): page 2 of 2 is empty, as
+    the list fits one of its pages. doctor said "per_page and page ignored" and that a
+    longer list would be refused by plan, though the server honours `page` and the reader
+    reads longer lists page by page."""
+    box = Box(tmp_path / "sb")
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(20)]}
+    )
+    box.quirks(*quirks)
+    report = run(box)
+    customers = check(report, "list customers")
+    assert customers.status == "warn", customers
+    assert customers.summary.endswith("per_page ignored, page untried"), customers.summary
+    assert "and page ignored" not in customers.summary
+    assert "the reader follows them" in customers.means and "refused" not in customers.means
+    assert report.exit_code == 0, report.text()
+
+
 def test_other_adapter_keys_are_a_shape_failure(box: Box) -> None:
     box.quirks("adapter-keys")
     report = run(box)

@@ -14,7 +14,8 @@ server ignoring `page`).
 
 What that costs: nothing where the first page carries `X-Total-Count` or `Link` (the model,
 and the sandbox's default); one request more than the pages where it carries neither (the
-empty page, or the repeat, that ends the read).
+empty page, or the repeat, that ends the read), or where the pages pass the count it gives
+(a count of something else) with no `Link` to follow.
 """
 
 from __future__ import annotations
@@ -82,11 +83,7 @@ class Pager:
         pages.add(first)
         link = first.following
         read = 1
-        if total is None and link is None and first.ids:
-            # No sign either way [assumed]: the next page tells whether there is one.
-            budget = None if max_pages is None else max_pages - read
-            if not await self._unsignalled(path, query, first, pages, budget, parse):
-                return None
+        last = first
         if total is not None and first.ids and len(first.ids) < total:
             count = api.page_count(total, len(first.ids))
             if max_pages is not None and count > max_pages:
@@ -97,6 +94,16 @@ class Pager:
             # Rows added while reading push the list past the total: keep following.
             link = rest[-1].following if rest else link
             read += len(rest)
+            last = rest[-1] if rest else first
+        # No sign either way [assumed], or a count the pages read already passed, with a full
+        # last page (a count of something else: trusted, it would end the read here). The
+        # next page tells whether there is one.
+        unsignalled = link is None and bool(first.ids)
+        unsignalled = unsignalled and (total is None or _past(total, first, last, pages))
+        if unsignalled and not await self._unsignalled(
+            path, query, (first, total), pages, read + 1, max_pages, parse
+        ):
+            return None
         budget = None if max_pages is None else max_pages - read
         if not await self._follow_links(path, link, pages, budget, parse):
             return None
@@ -126,21 +133,24 @@ class Pager:
         self,
         path: str,
         query: Mapping[str, Any],
-        first: _Page[M],
+        counted: tuple[_Page[M], int | None],
         pages: _Collected[M],
-        budget: int | None,
+        start: int,
+        max_pages: int | None,
         parse: Callable[[Mapping[str, Any]], M],
     ) -> bool:
-        """The rest of a list whose first page said nothing of more: pages 2, 3, ... for as
-        long as each brings objects not read yet; False past `budget` pages.
+        """The rest of a list whose pages said nothing of more: pages `start`, `start` + 1,
+        ... for as long as each brings objects not read yet; False past `max_pages` pages.
 
         A short first page is no proof of the end here: a server that ignores `per_page`
         and `page` and answers its first N rows (N = 30 as readily as 100) sends the same
         answer as a whole list of N. So page 2 is always asked, once: empty (or 404), the
         list has ended; new objects, `page` is honoured and the pages are followed; only
         page 1's objects again, the server ignores `page`, nothing past the first answer
-        can be read, and the read is refused whatever its length."""
-        for number in range(2, _MAX_PAGES + 2):
+        can be read, and the read is refused whatever its length.
+        `counted`: the first page, and the count the server gave (one it passed) if any."""
+        first, total = counted
+        for number in range(start, _MAX_PAGES + 2):
             try:
                 response = await self._get(path, {**query, api.PAGE_PARAM: number})
             except ApiError as exc:
@@ -151,11 +161,11 @@ class Pager:
             del response
             if not pages.brings_new(page):
                 if number == 2 and page.ids:
-                    raise _page_ignored(path, first, page)
+                    raise _page_ignored(path, first, page, total)
                 # Past page 2, `page` is known to be honoured: a page of nothing new (rows
                 # that moved back as others were deleted) is the end.
                 return True
-            if budget is not None and number - 1 > budget:
+            if max_pages is not None and number > max_pages:
                 return False
             pages.add(page)
         raise ApiError("the pages never end", method="GET", path=path)
@@ -298,14 +308,28 @@ def _parsed_or_not(
         return _Unreadable(exc)
 
 
-def _page_ignored(path: str, first: _Page[Any], second: _Page[Any]) -> PartialReadError:
+def _past(total: int, first: _Page[Any], last: _Page[Any], pages: _Collected[Any]) -> bool:
+    """Whether the pages read, ending in `last`, hold more objects than the `total` counted,
+    the last page as full as the first: the count is not this list's (one of something
+    else, or of the page itself), and the list may go on. (Rows added while it was read do
+    the same now and then: the next page, empty, then costs a request.)"""
+    return pages.size > total and len(last.ids) >= len(first.ids)
+
+
+def _page_ignored(
+    path: str, first: _Page[Any], second: _Page[Any], total: int | None
+) -> PartialReadError:
     again = "the same items again" if set(second.ids) == set(first.ids) else "only items of page 1"
     count = len(first.ids)
+    if total is None:
+        signs = f"no sign of more pages (no {api.LINK_HEADER}, no {api.TOTAL_COUNT_HEADER})"
+    else:
+        signs = f"no {api.LINK_HEADER} and an {api.TOTAL_COUNT_HEADER} ({total}) below them"
     return PartialReadError(
         path,
-        f"it answered {count} items with no sign of more pages (no {api.LINK_HEADER}, no "
-        f"{api.TOTAL_COUNT_HEADER}), and {again} for {api.PAGE_PARAM}=2: the server ignores "
-        f"the page asked, so whether the list holds more than these {count} cannot be read",
+        f"it answered {count} items with {signs}, and {again} for {api.PAGE_PARAM}=2: the "
+        f"server ignores the page asked, so whether the list holds more than these {count} "
+        "cannot be read",
     )
 
 
@@ -353,6 +377,11 @@ class _Collected(Generic[M]):
     def brings_new(self, page: _Page[M]) -> bool:
         """Whether `page` holds an object (by id) that no page so far held."""
         return not self._ids.issuperset(page.ids)
+
+    @property
+    def size(self) -> int:
+        """The objects read so far (by id)."""
+        return len(self._ids)
 
     @property
     def count(self) -> int:

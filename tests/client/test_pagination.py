@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from dropstream_sync.client import api
-from dropstream_sync.errors import ApiError
+from dropstream_sync.errors import ApiError, PartialReadError
 from tests.client.on_sandbox import US, Alter, Altered, Box, answer
 
 
@@ -81,6 +81,49 @@ def test_without_link_or_total_a_page_budget_stops_at_the_first_page_past_it(
     assert within(2) is None
     assert _pages(box) == [1, 2, 3]  # the third page showed the list is longer
     assert within(3) == ids
+
+
+@pytest.mark.parametrize("total", ["0", "1", "99", "150"])
+def test_a_total_the_pages_pass_is_not_taken_for_the_list_s(box: Box, total: str) -> None:
+    # X-Total-Count counting something else, and no Link: trusted, it ended the read once
+    # the pages held that many, 100 or 200 of 250 customers read as the whole list.
+    ids = _customers(box, 250)
+
+    async def miscounted(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return answer(response, headers={"X-Total-Count": total}, drop=("Link",))
+
+    customers = asyncio.run(box.reader(Altered(box.wire, miscounted)).list_customers())
+
+    assert [c.id for c in customers] == ids
+    assert _pages(box) == [1, 2, 3, 4]  # as with no count at all: the empty page 4 ends it
+
+
+def test_a_total_below_page_1_from_a_server_ignoring_page_is_refused(box: Box) -> None:
+    _customers(box, 130)
+    box.control("POST", "/_sandbox/quirks", {"quirks": ["repeat-page"]})
+
+    async def miscounted(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return answer(response, headers={"X-Total-Count": "1"}, drop=("Link",))
+
+    with pytest.raises(PartialReadError) as caught:
+        asyncio.run(box.reader(Altered(box.wire, miscounted)).list_customers())
+
+    assert (
+        "it answered 100 items with no Link and an X-Total-Count (1) below them, and the "
+        "same items again for page=2" in str(caught.value)
+    )
+    assert _pages(box) == [1, 2]
+
+
+def test_a_total_met_by_full_pages_costs_no_request_more(box: Box) -> None:
+    # 200 customers, 200 counted: two full pages, and the count is believed.
+    _customers(box, 200)
+    no_link = Altered(box.wire, _without("Link"))
+
+    customers = asyncio.run(box.reader(no_link).list_customers())
+
+    assert len(customers) == 200
+    assert _pages(box) == [1, 2]
 
 
 def test_without_link_or_total_a_404_past_the_last_page_ends_the_list(box: Box) -> None:

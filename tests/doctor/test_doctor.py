@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from dropstream_sync.client import ClientSettings, ReadClient, Secret, TokenCredentials
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.doctor import Report, diagnose
-from tests.client.on_sandbox import URL, ScriptedFaults
+from tests.client.on_sandbox import URL, Altered, ScriptedFaults, answer
 from tests.doctor.on_sandbox import Box, Served
 
 US = "ATVPDKIKX0DER"
@@ -208,6 +209,33 @@ def test_an_empty_small_page_2_is_not_taken_for_page_ignored(
     assert customers.summary.endswith("per_page ignored, page untried"), customers.summary
     assert "and page ignored" not in customers.summary
     assert "the reader follows them" in customers.means and "refused" not in customers.means
+    assert report.exit_code == 0, report.text()
+
+
+def test_a_count_below_what_is_read_is_looked_at(tmp_path: Path) -> None:
+    """X-Total-Count of something else (here: always 150) on 250 customers with no Link:
+    the reader read all 250 past it, and doctor said nothing of the count."""
+    box = Box(tmp_path / "sb")
+    box.admin(
+        "POST", "/_sandbox/seed", {"customers": [{"company_name": f"C{i}"} for i in range(250)]}
+    )
+    box.quirks("no-link")
+
+    async def go() -> Report:
+        async def miscount(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+            if request.url.path == "/customers":
+                return answer(response, headers={"X-Total-Count": "150"})
+            return response
+
+        wire = Altered(box.transport, miscount)
+        async with ReadClient(box.settings(), transport=wire) as client:
+            return await diagnose(client)
+
+    report = asyncio.run(go())
+    customers = check(report, "list customers")
+    assert customers.status == "warn", customers
+    assert customers.summary.startswith("250 read of X-Total-Count 150;"), customers.summary
+    assert "X-Total-Count does not count this list" in customers.means
     assert report.exit_code == 0, report.text()
 
 

@@ -511,11 +511,17 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
             if bad:
                 problems.append(f"{bad} with a {key} that is not an integer")
     if path == api.AUTHORIZATION_REQUESTS:
+        # A request without the key is counted above ("without status"); a word that is
+        # not a string (a list, an object) cannot be looked up, and is unknown all the same.
         words = sorted(
             {
-                str(item.get(api.REQUEST_STATUS_KEY))[:40]
+                str(word)[:40]
                 for item in items
-                if item.get(api.REQUEST_STATUS_KEY) not in api.REQUEST_STATUSES
+                if api.REQUEST_STATUS_KEY in item
+                and (
+                    not isinstance(word := item[api.REQUEST_STATUS_KEY], str)
+                    or word not in api.REQUEST_STATUSES
+                )
             }
         )
         if words:

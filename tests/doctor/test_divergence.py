@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient, SyncWriteClient
 from dropstream_sync.planner.model import Plan
+from tests.client.on_sandbox import Altered, answer
 from tests.doctor.on_sandbox import Box
 from tests.doctor.test_doctor import check, populate, run
 
@@ -101,6 +103,25 @@ def test_doctor_names_status_words_the_model_does_not_know(box: Box) -> None:
     assert "authorization_requests: 1 status word(s) the model does not know (Pending" in (
         shapes.summary
     )
+
+
+def test_doctor_names_a_status_that_is_not_a_word_and_does_not_crash(box: Box) -> None:
+    # No quirk answers a status of another JSON type: the answer is altered on its way.
+    async def listed(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/authorization_requests":
+            return response
+        items = response.json()
+        for item in items:
+            item["status"] = [item["status"]]
+        return answer(response, body=items)
+
+    box.transport = Altered(box.transport, listed)
+
+    report = run(box)
+
+    assert report.exit_code == 5
+    shapes = check(report, "shapes")
+    assert "1 status word(s) the model does not know (['pending']" in shapes.summary
 
 
 def test_a_pending_invitation_under_another_word_is_not_sent_again(box: Box, config: str) -> None:

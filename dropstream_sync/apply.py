@@ -51,6 +51,7 @@ from dropstream_sync.planner.details import NeutralizeDuplicate, neutralized_nam
 from dropstream_sync.planner.fingerprint import live_fingerprint
 from dropstream_sync.planner.model import (
     PHASES,
+    REPLAN,
     CancelInvite,
     Change,
     ChangeKind,
@@ -177,10 +178,7 @@ class ApplyReport:
 
     def _again(self) -> str:
         if self.saved_plan:
-            return (
-                "make a new plan (`dropstream-sync plan --out FILE`) and apply that: the "
-                "saved plan no longer matches the account"
-            )
+            return f"make a new plan (`{REPLAN}`) and apply that: {_SAVED_PLAN_STALE}"
         return "run apply again"
 
     def summary_line(self) -> str:
@@ -208,8 +206,8 @@ class ApplyReport:
                 f" {self.not_started} change(s) not started. Every change attempted is "
                 "listed above (and in the audit log); "
                 + (
-                    "make a new plan (`dropstream-sync plan --out FILE`) to see what is "
-                    "left and apply that: the saved plan no longer matches the account."
+                    f"make a new plan (`{REPLAN}`) to see what is left and apply that: "
+                    f"{_SAVED_PLAN_STALE}."
                     if self.saved_plan
                     else "run `dropstream-sync plan` to see what is left, then apply "
                     "again: it finds what was done."
@@ -234,6 +232,9 @@ class ApplyReport:
         problems = self.problems()
         if problems:
             raise ApplyError(problems)
+
+
+_SAVED_PLAN_STALE: Final = "the saved plan no longer matches the account"
 
 
 def _signal_name(signum: int) -> str:

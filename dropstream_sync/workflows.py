@@ -426,6 +426,7 @@ def check_targets(plan: Plan, live: LiveState, source: str) -> None:
     cover (another merchant's store, an object that does not exist): applying it would
     write where nobody reviewed. Runs after the live read, before the first write."""
     from dropstream_sync.planner.fingerprint import live_fingerprint
+    from dropstream_sync.planner.model import REPLAN
 
     _, covered = live_fingerprint(live, plan.merchants)
     outside = plan.objects_outside(covered.keys())
@@ -439,7 +440,7 @@ def check_targets(plan: Plan, live: LiveState, source: str) -> None:
     raise PlanFileError(
         f"{source}: {len(outside)} change(s) name live objects outside the plan's merchants "
         f"({scope}): {shown}{more}. Nothing was changed; make the plan again with "
-        "`dropstream-sync plan --out FILE` and review it"
+        f"`{REPLAN}` and review it"
     )
 
 

@@ -17,6 +17,7 @@ from dropstream_sync.errors import ConfigError, StalePlanError
 from dropstream_sync.planner import Plan
 from dropstream_sync.render import FORMATS, render, write
 from tests.apply.sandbox_clients import LosesStoreAnswers, on_sandbox
+from tests.cli_in_process import run
 
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "stores.yaml")
 
@@ -104,7 +105,7 @@ def test_a_saved_plan_is_applied_without_being_asked_about(
 
 
 def test_after_a_saved_plan_left_an_unknown_outcome_the_advice_is_a_new_plan_which_converges(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "stores.yaml"
     config.write_text(
@@ -122,15 +123,19 @@ def test_after_a_saved_plan_left_an_unknown_outcome_the_advice_is_a_new_plan_whi
     ]
     told = " ".join([report.summary_line(), *report.problems()])
     assert "run apply again" not in told
-    assert told.count("make a new plan (`dropstream-sync plan --out FILE`) and apply that") == 2
+    assert told.count("make a new plan (`") == 2
+    # The command the advice gives runs as written, once its placeholders are filled in.
+    advised = told.split("make a new plan (`dropstream-sync ")[1].split("`")[0].split()
+    fresh = tmp_path / "plan2.json"
+    filled = [{"PATH...": str(config), "FILE": str(fresh)}.get(a, a) for a in advised]
+    code, _, err = run(capsys, *filled, "--sandbox", str(tmp_path / "state"))
+    assert code == 0, err
 
     # The advice is true: the same file is refused, and a new plan converges.
     honest, _ = on_sandbox(WriteClient, tmp_path / "state")
     with honest:
         with pytest.raises(StalePlanError):
             workflows.apply(honest, [str(saved)])
-        fresh = tmp_path / "plan2.json"
-        fresh.write_text(render(workflows.load_and_plan([str(config)], honest), "json"))
         again = workflows.apply(honest, [str(fresh)]).report
         assert again is not None and [r.change.kind for r in again.results] == ["invite"]
         assert again.ok

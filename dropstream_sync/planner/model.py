@@ -79,6 +79,10 @@ __all__ = [
 ]
 
 FORMAT_VERSION: Final = "1"
+# The command that makes a plan to save, for the messages that send the user to one (a
+# stale, edited or partly applied saved plan): `plan` takes the config paths, so a bare
+# `plan --out FILE` copied from a message was "Missing argument 'PATH...'".
+REPLAN: Final = "dropstream-sync plan PATH... --out FILE"
 
 K = ChangeKind
 # Apply phases, in order (product.md §6). A kind's phase is its index here.
@@ -354,7 +358,7 @@ class Plan:
             raise PlanFileError(
                 f"{source}: the plan file was edited after it was saved: its content no longer "
                 f"matches the plan_digest written with it ({written} != {actual}). Make the "
-                "plan again with `dropstream-sync plan --out FILE`, review it, and apply that"
+                f"plan again with `{REPLAN}`, review it, and apply that"
             )
         return plan
 

@@ -204,6 +204,15 @@ _NO_PLAN_FILE = (
 )
 
 
+def refuse_missing_plan_file(paths: Sequence[str]) -> None:
+    """PlanFileError for `apply plan.json` before any plan was saved. Checked before
+    connecting too (the command line): without credentials yet, a newcomer was told only
+    "no DropStream credentials", and set them to meet the missing file next."""
+    if len(paths) == 1 and paths[0].endswith(".json") and not os.path.lexists(paths[0]):
+        # Read as a config, it was "no such file or folder" and "configuration is invalid".
+        raise PlanFileError(_NO_PLAN_FILE.format(path=paths[0], quoted=shlex.quote(paths[0])))
+
+
 def is_plan_file(paths: Sequence[str]) -> bool:
     """Whether `apply`'s arguments name a saved plan (one existing plan file)."""
     return len(paths) == 1 and _looks_like_plan(paths[0])
@@ -294,9 +303,7 @@ def apply(
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
-    if len(paths) == 1 and paths[0].endswith(".json") and not os.path.lexists(paths[0]):
-        # Read as a config, it was "no such file or folder" and "configuration is invalid".
-        raise PlanFileError(_NO_PLAN_FILE.format(path=paths[0], quoted=shlex.quote(paths[0])))
+    refuse_missing_plan_file(paths)
     if not saved and any(_looks_like_plan(p) for p in paths):
         raise SettingsError(
             "a saved plan cannot be mixed with config paths: apply the plan "

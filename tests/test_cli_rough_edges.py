@@ -479,7 +479,14 @@ def test_apply_of_a_plan_file_not_saved_yet_says_how_to_save_one(
     # Before: "plan.json:1:1: no such file or folder" and "error: configuration is invalid",
     # as if plan.json had been meant as a config.
     monkeypatch.chdir(tmp_path)
-    for command in (("apply", "plan.json", "--sandbox", "sb"), ("show", "plan.json")):
+    # Without credentials too: they were the only thing said, and the file came next.
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for command in (
+        ("apply", "plan.json", "--sandbox", "sb"),
+        ("apply", "plan.json"),
+        ("show", "plan.json"),
+    ):
         code, out, err = run(capsys, *command)
         assert code == 1 and out == ""
         assert err == (

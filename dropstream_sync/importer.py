@@ -57,13 +57,9 @@ def live_to_config(
     for store in live.stores:
         if store.platform == PLATFORM_AMAZON:
             stores_by_customer.setdefault(store.customer_id, []).append(store)
-    first_warehouse: dict[int, int] = {}
-    for wh in sorted(live.warehouses, key=lambda w: w.id):
-        first_warehouse.setdefault(wh.customer_id, wh.id)
+    first_warehouse = _first_warehouses(live)
     warehouse_name = _nameable(live.warehouses)
-    connections_of: dict[int, list[Connection]] = {}
-    for c in sorted(live.connections, key=lambda c: c.id):
-        connections_of.setdefault(c.store_id, []).append(c)
+    connections_of = _connections_of(live)
     pending = {r.store_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
     email_of: dict[int, str] = {}
     # A pending invitation's email wins (the newest, if several): another email would make
@@ -100,6 +96,22 @@ def live_to_config(
         ]
         merchants.append(merchant)
     return {"version": 1, "merchants": merchants}
+
+
+def _first_warehouses(live: LiveState) -> dict[int, int]:
+    """Customer id -> its first (default) warehouse: the one a store names none for."""
+    first: dict[int, int] = {}
+    for wh in sorted(live.warehouses, key=lambda w: w.id):
+        first.setdefault(wh.customer_id, wh.id)
+    return first
+
+
+def _connections_of(live: LiveState) -> dict[int, list[Connection]]:
+    """Store id -> its connections, oldest first (the document and its notes agree)."""
+    of: dict[int, list[Connection]] = {}
+    for c in sorted(live.connections, key=lambda c: c.id):
+        of.setdefault(c.store_id, []).append(c)
+    return of
 
 
 def _nameable(warehouses: Iterable[Warehouse]) -> dict[int, Warehouse]:
@@ -250,12 +262,8 @@ def _unnamed_warehouses(
     nameable = _nameable(live.warehouses)
     by_id = {w.id: w for w in live.warehouses}
     alike = _alike(live.warehouses)
-    first_warehouse: dict[int, int] = {}
-    for wh in sorted(live.warehouses, key=lambda w: w.id):
-        first_warehouse.setdefault(wh.customer_id, wh.id)
-    connections_of: dict[int, list[Connection]] = {}
-    for c in sorted(live.connections, key=lambda c: c.id):
-        connections_of.setdefault(c.store_id, []).append(c)
+    first_warehouse = _first_warehouses(live)
+    connections_of = _connections_of(live)
     lines = []
     for store in sorted(live.stores, key=lambda s: s.id):
         merchant = names.get(store.customer_id)

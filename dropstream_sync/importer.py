@@ -11,14 +11,13 @@ recent request of any status, and otherwise left out, with a comment.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Collection, Iterable
-from typing import Any, Final
+from typing import Any
 
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
-from dropstream_sync.config.models import NAME_MAX_LEN, NAME_PATTERN
+from dropstream_sync.config.models import is_name
 from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
 from dropstream_sync.live import (
     PLATFORM_AMAZON,
@@ -33,7 +32,6 @@ from dropstream_sync.live import (
 )
 
 _DEFAULTS = StoreSettings()
-_NAME: Final = re.compile(NAME_PATTERN)
 _STATUS_ORDER = {s: i for i, s in enumerate(catalog.ORDER_STATUSES)}
 
 HEADER = """\
@@ -124,9 +122,7 @@ def _nameable(warehouses: Iterable[Warehouse]) -> dict[int, Warehouse]:
     return {
         w.id: w
         for w in warehouses
-        if alike[(w.customer_id, name_key(w.description))] == 1
-        and len(w.description) <= NAME_MAX_LEN
-        and _NAME.fullmatch(w.description)
+        if alike[(w.customer_id, name_key(w.description))] == 1 and is_name(w.description)
     }
 
 

@@ -204,8 +204,13 @@ def _describe(char: str, at: int) -> str:
     return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at character {at + 1}"
 
 
+def is_name(value: str) -> bool:
+    """Whether a config can hold `value` as a name (import asks it of live descriptions)."""
+    return len(value) <= NAME_MAX_LEN and _NAME_RE.fullmatch(value) is not None
+
+
 def _check_name(value: str) -> str:
-    if len(value) <= NAME_MAX_LEN and _NAME_RE.fullmatch(value):
+    if is_name(value):
         return value
     if len(value) > NAME_MAX_LEN:
         raise ValueError(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .context import Reply
+from .validation import AMAZON_DEFAULTS
 
 CAP_MAX: Final = 9999
 CAP_RE: Final = re.compile(r"cap:([1-9][0-9]{0,3})")
@@ -54,12 +55,7 @@ PATTERN: Final = (
 DEFAULT_PER_PAGE: Final = 25
 _PAGE_SIZE: Final = 100  # the most the handlers answer at once
 _ADAPTER_RENAMES: Final = (("marketplace_id", "marketplace"), ("fulfillment_channel", "channel"))
-_SETTINGS: Final = (
-    "fulfillment_channel",
-    "import_order_statuses",
-    "fulfillment_latency",
-    "fulfillment_channel_code",
-)
+_SETTINGS: Final = tuple(AMAZON_DEFAULTS)  # the four wizard settings of an Amazon adapter
 _INVITE_TEMPLATES: Final = frozenset(
     {
         "/authorization_requests",

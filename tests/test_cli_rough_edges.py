@@ -473,6 +473,26 @@ def test_a_saved_plan_given_to_plan_is_named_as_a_plan_not_a_pile_of_unknown_key
         ]
 
 
+def test_a_plan_saved_under_a_yaml_name_is_told_how_to_apply_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # apply reads a .yaml name as a config: the advice was `apply plan.yaml`, which only
+    # printed the same line again.
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "sb", "--out", "plan.yaml")
+    assert code == 0, err
+    code, out, err = run(capsys, "apply", "plan.yaml", "--sandbox", "sb")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0] == (
+        "plan.yaml:1:1: a saved plan, not a config: `dropstream-sync show plan.yaml` shows it; "
+        "apply reads a .yaml or .yml file as a config, so rename it (`mv plan.yaml plan.json`) "
+        "and run `dropstream-sync apply plan.json`"
+    )
+    (tmp_path / "plan.yaml").rename(tmp_path / "plan.json")
+    code, _, err = run(capsys, "apply", "plan.json", "--sandbox", "sb", "--auto-approve")
+    assert code == 0, err
+
+
 def test_apply_of_a_plan_file_not_saved_yet_says_how_to_save_one(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

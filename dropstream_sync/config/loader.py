@@ -374,16 +374,7 @@ def _load_file(
     if "format_version" in data and "version" not in data:
         # A saved plan (`plan --out`) given where a config goes (`plan plan.json`) was a
         # dozen unknown keys, one per key of the plan, none of them saying what it was.
-        problems.append(
-            Problem(
-                name,
-                1,
-                1,
-                "",
-                f"a saved plan, not a config: `dropstream-sync show {shlex.quote(name)}` "
-                f"shows it, `dropstream-sync apply {shlex.quote(name)}` applies it",
-            )
-        )
+        problems.append(Problem(name, 1, 1, "", _saved_plan_here(path)))
         return None
     if _not_a_config(data):
         # A workflow, compose or pre-commit file in the config folder (or `validate .`) was
@@ -428,6 +419,20 @@ def _load_file(
     if yaml_problems:
         return None
     return checked
+
+
+def _saved_plan_here(path: Path) -> str:
+    name = shlex.quote(str(path))
+    said = f"a saved plan, not a config: `dropstream-sync show {name}` shows it"
+    if path.suffix not in (".yaml", ".yml"):
+        return f"{said}, `dropstream-sync apply {name}` applies it"
+    # `plan --out plan.yaml`: apply reads a YAML name as a config (docs/cli.md), so
+    # `apply plan.yaml` would only print this line again.
+    renamed = shlex.quote(str(path.with_suffix(".json")))
+    return (
+        f"{said}; apply reads a .yaml or .yml file as a config, so rename it "
+        f"(`mv {name} {renamed}`) and run `dropstream-sync apply {renamed}`"
+    )
 
 
 def _not_a_config(data: dict[Any, Any]) -> bool:

@@ -697,7 +697,8 @@ def _renewal_window(f: _File) -> Iterable[Problem]:
     yield f.at(
         ("reauthorize_days",),
         f"an Amazon authorization lasts {life} days, so a window of {days} asks merchants "
-        f"to renew {when} (the default is 30)",
+        f"to renew {when} (the default is "
+        f"{models.StoresFile.model_fields['reauthorize_days'].default})",
         severity="warning",
     )
 

@@ -399,6 +399,8 @@ async def on_signals(stop: Stop, work: Awaitable[T]) -> T:
 
 def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
     """Refuse a saved plan made for another server or account (sends nothing)."""
+    from dropstream_sync.planner.model import REPLAN
+
     if _same_server(plan.api_url, api_url) and plan.account == account:
         return
     # The file's URL is quoted (repr): it is the file's text, and may hold anything.
@@ -406,8 +408,8 @@ def check_made_for(plan: Plan, api_url: str, account: str, source: str) -> None:
     here = f"account {account!r} at {api_url}"
     raise PlanFileError(
         f"{source}: the plan was made for {made}, but this apply is for {here}; a plan is "
-        "applied only where it was made. Make a plan here with `dropstream-sync plan --out "
-        "FILE`, review it, and apply that"
+        f"applied only where it was made. Make a plan here with `{REPLAN}`, review it, and "
+        "apply that"
     )
 
 

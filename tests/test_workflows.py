@@ -13,7 +13,7 @@ from dropstream_sync import workflows
 from dropstream_sync.cli.connect import SandboxSession, open_sandbox
 from dropstream_sync.client import WriteClient
 from dropstream_sync.config import load_text
-from dropstream_sync.errors import ConfigError, StalePlanError
+from dropstream_sync.errors import ConfigError, PlanFileError, StalePlanError
 from dropstream_sync.planner import Plan
 from dropstream_sync.render import FORMATS, render, write
 from tests.apply.sandbox_clients import LosesStoreAnswers, on_sandbox
@@ -104,6 +104,33 @@ def test_a_saved_plan_is_applied_without_being_asked_about(
     assert "confirm" not in hooks.seen and "planned" not in " ".join(hooks.seen)
 
 
+def run_advice(
+    capsys: pytest.CaptureFixture[str], told: str, config: Path, out: Path, state: Path
+) -> int:
+    """Runs the `dropstream-sync plan ...` command a message advises, as written but for its
+    placeholders (the config, the file to save), on the sandbox in `state`: its exit code."""
+    advised = told.split("`dropstream-sync plan ", 1)[1].split("`")[0].split()
+    filled = [{"PATH...": str(config), "FILE": str(out)}.get(a, a) for a in advised]
+    code, _, err = run(capsys, "plan", *filled, "--sandbox", str(state))
+    assert code == 0, err
+    return code
+
+
+def test_a_plan_made_for_another_account_is_refused_with_a_command_that_makes_one_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "stores.yaml"
+    config.write_text(ONE_STORE)
+    state = tmp_path / "state"
+    opened = open_sandbox(str(state))
+    with opened.client:
+        plan = workflows.load_and_plan([str(config)], opened.client)
+    with pytest.raises(PlanFileError) as refused:
+        workflows.check_made_for(plan, "https://api.getdropstream.com", "customer:7", "p.json")
+    assert run_advice(capsys, str(refused.value), config, tmp_path / "here.json", state) == 0
+    assert (tmp_path / "here.json").is_file()
+
+
 def test_after_a_saved_plan_left_an_unknown_outcome_the_advice_is_a_new_plan_which_converges(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -124,12 +151,8 @@ def test_after_a_saved_plan_left_an_unknown_outcome_the_advice_is_a_new_plan_whi
     told = " ".join([report.summary_line(), *report.problems()])
     assert "run apply again" not in told
     assert told.count("make a new plan (`") == 2
-    # The command the advice gives runs as written, once its placeholders are filled in.
-    advised = told.split("make a new plan (`dropstream-sync ")[1].split("`")[0].split()
     fresh = tmp_path / "plan2.json"
-    filled = [{"PATH...": str(config), "FILE": str(fresh)}.get(a, a) for a in advised]
-    code, _, err = run(capsys, *filled, "--sandbox", str(tmp_path / "state"))
-    assert code == 0, err
+    assert run_advice(capsys, told, config, fresh, tmp_path / "state") == 0
 
     # The advice is true: the same file is refused, and a new plan converges.
     honest, _ = on_sandbox(WriteClient, tmp_path / "state")

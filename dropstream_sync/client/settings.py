@@ -268,16 +268,40 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
 def _misnamed(env: Mapping[str, str]) -> list[tuple[str, str]]:
     """(set, meant) for each variable whose name is a near miss of one the client reads
     (DROPSTREAM_USER, DROPSTREAM_PASS, DROPSTREAM_URL): set, it was silently not read."""
-    import difflib
-
     found = []
     for name in sorted(env):
         if name in _CLIENT_VARIABLES or name in _OTHER_VARIABLES or not env[name].strip():
             continue
-        close = difflib.get_close_matches(name.upper(), _CLIENT_VARIABLES, n=1, cutoff=0.8)
-        if close:
-            found.append((name, close[0]))
+        meant = _meant(name.upper())
+        if meant:
+            found.append((name, meant))
     return found
+
+
+_PREFIX: Final = "DROPSTREAM_"
+
+
+def _meant(name: str) -> str | None:
+    """The client variable `name` was likely meant as. Compared whole, every name shares the
+    long DROPSTREAM_ prefix, so DROPSTREAM_EMAIL or DROPSTREAM_ENV read as misspelt
+    DROPSTREAM_API_URL and DROPSTREAM_TOKEN (and the URL one was warned of on every run);
+    so the rest is compared: one part of the other (USER, PASS, URL, API_TOKEN), or a typo."""
+    import difflib
+
+    if not name.startswith(_PREFIX):
+        # The prefix itself misspelt (DROPSTEAM_USERNAME): nearly the whole name agrees.
+        close = difflib.get_close_matches(name, _CLIENT_VARIABLES, n=1, cutoff=0.9)
+        return close[0] if close else None
+    given = name.removeprefix(_PREFIX)
+    rests = {variable.removeprefix(_PREFIX): variable for variable in _CLIENT_VARIABLES}
+    # The longest variable inside the name (PASSWORD_FILE in PASSWORD_FILE_PATH), else the
+    # shortest the name is part of (PASS: PASSWORD, not PASSWORD_FILE).
+    inside = [rest for rest in rests if rest in given]
+    around = [rest for rest in rests if given in rest] if len(given) >= 3 else []
+    if inside or around:
+        return rests[max(inside, key=len) if inside else min(around, key=len)]
+    close = difflib.get_close_matches(given, rests, n=1, cutoff=0.85)
+    return rests[close[0]] if close else None
 
 
 def _misnamed_note(env: Mapping[str, str]) -> str:

@@ -286,8 +286,21 @@ def test_a_password_file_others_can_read_gets_a_warning(
             "error: no DropStream credentials: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD "
             "(or DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN",
         ),
+        # Names that share only the prefix are another script's, not misspellings: compared
+        # whole, they read as DROPSTREAM_API_URL and DROPSTREAM_TOKEN.
+        (
+            {"DROPSTREAM_EMAIL": "ops@acme.example", "DROPSTREAM_ENV": "prod"},
+            "error: no DropStream credentials: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD "
+            "(or DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN",
+        ),
+        (
+            {"DROPSTREAM_API_TOKEN": "s3cret-pw"},
+            "error: no DropStream credentials: set DROPSTREAM_USERNAME and DROPSTREAM_PASSWORD "
+            "(or DROPSTREAM_PASSWORD_FILE), or DROPSTREAM_TOKEN; DROPSTREAM_API_TOKEN is set "
+            "but not read: did you mean DROPSTREAM_TOKEN?",
+        ),
     ],
-    ids=["user-and-pass", "passwd", "user", "note-token"],
+    ids=["user-and-pass", "passwd", "user", "note-token", "other-names", "api-token"],
 )
 def test_a_misspelt_credential_variable_is_named_with_the_one_meant(
     env: dict[str, str],
@@ -319,4 +332,7 @@ def test_a_misspelt_url_variable_is_warned_about_before_the_real_service_is_aske
     ]
     caplog.clear()
     settings_from_env("http://127.0.0.1:8765", env)  # a URL was given: nothing to say
+    assert caplog.records == []
+    # Another script's variable is not a misspelt URL, warned of on every run.
+    settings_from_env(None, {**LOGIN, "DROPSTREAM_EMAIL": "ops@acme.example"})
     assert caplog.records == []

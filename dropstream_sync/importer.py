@@ -170,6 +170,38 @@ def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> 
             f"marketplace ({store.marketplace_id or 'none read'}) is not an Amazon marketplace "
             "the config can name; run `dropstream-sync doctor` to see the adapter's keys"
         )
+    lines += _unread_settings(live, names, wanted)
+    return lines
+
+
+def _written_merchant(store: Store, names: dict[int, str], wanted: set[str] | None) -> str | None:
+    """The merchant of a store the document holds (an Amazon store of a marketplace the
+    config can name, of a merchant in scope), else None."""
+    merchant = names.get(store.customer_id)
+    if (
+        store.platform != PLATFORM_AMAZON
+        or store.marketplace_id not in catalog.BY_ID
+        or (wanted is not None and merchant not in wanted)
+    ):
+        return None
+    return merchant
+
+
+def _unread_settings(live: LiveState, names: dict[int, str], wanted: set[str] | None) -> list[str]:
+    """One line per written store whose adapter does not carry some settings (Store.
+    unread_settings): the file leaves them out, which reads as the defaults, so an AFN store
+    would be recorded as MFN; the plan leaves them alone, but the file is not their record."""
+    lines = []
+    for store in sorted(live.stores, key=lambda s: s.id):
+        merchant = _written_merchant(store, names, wanted)
+        if merchant is None or not store.unread_settings:
+            continue
+        lines.append(
+            f"note: store {store.id} {store.name!r} of {merchant!r} is written without "
+            f"{', '.join(store.unread_settings)}: they could not be read from the live store "
+            "(not in its adapter), so the file shows the defaults, not what DropStream holds; "
+            "run `dropstream-sync doctor` to see the adapter's keys"
+        )
     return lines
 
 
@@ -234,6 +266,8 @@ def _settings(store: Store) -> dict[str, Any]:
     file then gives no changes), statuses in their canonical spelling and Amazon's order."""
     out: dict[str, Any] = {}
     for name in StoreSettings.names():
+        if name in store.unread_settings:
+            continue  # not read: its value is a default, not the store's (left_out() says)
         value = getattr(store, name)
         default = getattr(_DEFAULTS, name)
         if name == "import_order_statuses":
@@ -262,7 +296,7 @@ def _unnamed_warehouses(
     connections_of = _connections_of(live)
     lines = []
     for store in sorted(live.stores, key=lambda s: s.id):
-        merchant = names.get(store.customer_id)
+        merchant = _written_merchant(store, names, wanted)
         connections = connections_of.get(store.id, [])
         warehouses = list(dict.fromkeys(c.warehouse_id for c in connections))
         unnamed = next(
@@ -277,10 +311,7 @@ def _unnamed_warehouses(
         if (
             unnamed is None
             or not _written(warehouses, first_warehouse.get(store.customer_id))
-            or store.platform != PLATFORM_AMAZON
-            or store.marketplace_id not in catalog.BY_ID
             or merchant is None
-            or (wanted is not None and merchant not in wanted)
         ):
             continue
         why = _why_unnamed(by_id.get(unnamed.warehouse_id), store.customer_id, alike)

@@ -321,6 +321,35 @@ def test_a_store_disabled_in_the_ui_with_its_connection_on_is_imported_switched_
     assert [str(c.kind) for c in again.changes] == ["disable"]
 
 
+def test_settings_the_adapter_does_not_carry_are_said_not_written_as_the_defaults(
+    tmp_path: Path,
+) -> None:
+    """A server nesting the settings (the sandbox's `adapter-settings` quirk): the file
+    cannot say an FBA store's fulfillment_channel, and says so rather than recording MFN."""
+    from dropstream_sync.client.sync import SyncReadClient
+    from tests.client.on_sandbox import Box
+
+    box = Box(tmp_path / "state", quirks=["adapter-settings"])
+    fba = {**adapter(MARKETS[0], {}), "fulfillment_channel": "AFN"}
+    box.seed(
+        {
+            "customers": [{"id": 1, "company_name": "Acme"}],
+            "stores": [{"id": 1, "customer_id": 1, "name": "Acme US", "adapter": fba}],
+        }
+    )
+    with SyncReadClient(box.reader()) as client:
+        imported = workflows.import_account(client, (), "imported.yaml")
+        store_id = client.read_live().stores[0].id
+
+    assert imported.stores == 1 and "fulfillment_channel" not in imported.text
+    assert imported.notes == (
+        f"note: store {store_id} 'Acme US' of 'Acme' is written without fulfillment_channel, "
+        "import_order_statuses, fulfillment_latency, fulfillment_channel_code: they could not "
+        "be read from the live store (not in its adapter), so the file shows the defaults, not "
+        "what DropStream holds; run `dropstream-sync doctor` to see the adapter's keys",
+    )
+
+
 def test_a_store_whose_marketplace_cannot_be_read_is_named_not_silently_left_out(
     tmp_path: Path,
 ) -> None:

@@ -117,7 +117,8 @@ def _said_if_made_on_the_sandbox(paths: tuple[str, ...], sandbox_dir: str | None
         raise SettingsError(
             f"{paths[0]} was planned on the built-in sandbox (--sandbox), which needs no "
             f"credentials: apply it there with `dropstream-sync apply {shlex.quote(paths[0])} "
-            "--sandbox [DIR]` (DIR: the folder it was planned in, default .dropstream-sandbox)"
+            "--sandbox [DIR]` (DIR: the folder it was planned in, default "
+            f"{options.DEFAULT_SANDBOX_DIR})"
         ) from None
 
 

@@ -799,7 +799,9 @@ def _cross_checks(files: list[_File], resolved: dict[int, StoreSettings]) -> Ite
                             "fulfillment_latency means nothing for AFN (Amazon ships those orders)",
                             severity="warning",
                         )
-                    if settings.fulfillment_channel_code != "DEFAULT":
+                    # `default` in another case gets the spelling warning below instead:
+                    # one value, one warning.
+                    if settings.fulfillment_channel_code.upper() != "DEFAULT":
                         yield f.at(
                             code_at,
                             "a custom fulfillment_channel_code is not used for FBA (AFN) stock",

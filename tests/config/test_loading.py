@@ -167,14 +167,16 @@ def test_default_in_another_case_is_warned_of_as_a_custom_location(
         tmp_path,
         "version: 1\nmerchants:\n  - name: A\n    stores:\n"
         f"      - {{name: S1, marketplace: US, fulfillment_channel_code: {spelt}}}\n"
-        f"      - {{name: S2, marketplace: DE, fulfillment_channel_code: {spelt}}}\n",
+        f"      - {{name: S2, marketplace: DE, fulfillment_channel_code: {spelt}}}\n"
+        "      - {name: S3, marketplace: CA, fulfillment_channel: AFN,"
+        f" fulfillment_channel_code: {spelt}}}\n",
     )
     loaded = load([path])
     # Sent as written: a warning, not a silent rewrite of the user's value.
     codes = [s.settings.fulfillment_channel_code for s in loaded.desired.merchants[0].stores]
-    assert codes == [spelt, spelt]
+    assert codes == [spelt, spelt, spelt]
     said = [(w.line, w.message) for w in loaded.warnings]
-    assert [line for line, _ in said] == [5, 6]
+    assert [line for line, _ in said] == [5, 6, 7]  # one warning a value, AFN or not
     assert all(f"'{spelt}' is taken as a custom" in m and "'DEFAULT'" in m for _, m in said)
 
 

@@ -66,6 +66,19 @@ def load_config(
     return result
 
 
+def check_plan_file_name(out: str) -> None:
+    """Refuse `plan --out plan.yaml`: `apply` reads a YAML name as a config, never as a
+    plan, so that file could not be applied (and a config folder would read it as one)."""
+    from dropstream_sync.config.loader import YAML_SUFFIXES
+
+    if out.endswith(YAML_SUFFIXES):
+        stem = out[: out.rindex(".")]
+        raise SettingsError(
+            f"--out {out}: a .yaml/.yml file is read as a config, never as a saved plan, so "
+            f"`apply` could not apply it; name it {stem}.json (or any name without .yaml/.yml)"
+        )
+
+
 def check_not_a_config_file(out: str, files: Sequence[str]) -> None:
     """Refuse to write `out` (plan --out, report --out) over one of the config files just
     read: `plan stores.yaml --out stores.yaml` replaced the config with the plan's JSON."""
@@ -225,7 +238,9 @@ def _looks_like_plan(path: str) -> bool:
     file = Path(path)
     if path.endswith(".json"):
         return file.is_file()
-    if path.endswith((".yaml", ".yml")) or not file.is_file():
+    from dropstream_sync.config.loader import YAML_SUFFIXES
+
+    if path.endswith(YAML_SUFFIXES) or not file.is_file():
         return False
     try:
         with file.open("rb") as stream:

@@ -479,8 +479,17 @@ def test_a_plan_saved_under_a_yaml_name_is_told_how_to_apply_it(
     # apply reads a .yaml name as a config: the advice was `apply plan.yaml`, which only
     # printed the same line again.
     monkeypatch.chdir(tmp_path)
+    # `plan --out plan.yaml` is refused now; an older version wrote it, or a hand renamed it.
     code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "sb", "--out", "plan.yaml")
+    assert code == 1 and not (tmp_path / "plan.yaml").exists()
+    assert err.splitlines()[-1] == (
+        "error: --out plan.yaml: a .yaml/.yml file is read as a config, never as a saved "
+        "plan, so `apply` could not apply it; name it plan.json (or any name without "
+        ".yaml/.yml)"
+    )
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "sb", "--out", "saved.json")
     assert code == 0, err
+    (tmp_path / "saved.json").rename(tmp_path / "plan.yaml")
     code, out, err = run(capsys, "apply", "plan.yaml", "--sandbox", "sb")
     assert code == 1 and out == ""
     assert err.splitlines()[0] == (

@@ -196,16 +196,15 @@ def chosen_max_rate() -> float | None:
     return float(value) if value is not None else None
 
 
-CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".json")
-
-
 def is_config_path(value: str) -> bool:
     """A config file or folder (or a plan file), which `--sandbox` must not take as its DIR.
 
     A name with a config suffix counts even when missing, so that a typo is reported as a
     missing config, not made into a sandbox folder; a folder counts when it holds YAML."""
+    from dropstream_sync.config.loader import YAML_SUFFIXES  # not at start-up (--help)
+
     path = Path(value)
-    if value.endswith(CONFIG_SUFFIXES) or path.is_file():
+    if value.endswith((*YAML_SUFFIXES, ".json")) or path.is_file():
         return True
     if not path.is_dir():
         return False
@@ -213,7 +212,7 @@ def is_config_path(value: str) -> bool:
     # whose process folders come and go) raised FileNotFoundError from rglob, a traceback;
     # os.walk passes over what vanished, and does not follow links round in circles.
     for _folder, _subfolders, files in os.walk(path):
-        if any(name.endswith((".yaml", ".yml")) for name in files):
+        if any(name.endswith(YAML_SUFFIXES) for name in files):
             return True
     return False
 

@@ -42,16 +42,21 @@ def read_account(
     api_url: str | None,
     sandbox_dir: str | None,
     out: str | None = None,
+    *,
+    plan_file: bool = False,
 ) -> tuple[LoadResult, PlanAndLive]:
     """What `plan` and `report` start from: the config (its warnings said as it loads) and
     its plan against the live account, read through a read-only client. `out`, the file
-    the command will write, must not be one of the config's."""
+    the command will write, must not be one of the config's, nor (a `plan_file`) have a
+    name `apply` would read as a config."""
     from dropstream_sync import workflows
 
     # The config is checked before anything is sent: an invalid file costs no request.
     config = workflows.load_config(paths, warn)
     if out:
         workflows.check_not_a_config_file(out, config.files)
+        if plan_file:
+            workflows.check_plan_file_name(out)
     with open_client(api_url, sandbox_dir, write=False) as client:
         return config, workflows.make_plan_and_live(config, client, merchants)
 
@@ -93,7 +98,7 @@ def plan(
     api_url: str | None,
     sandbox_dir: str | None,
 ) -> None:
-    config, read = read_account(paths, merchants, api_url, sandbox_dir, out)
+    config, read = read_account(paths, merchants, api_url, sandbox_dir, out, plan_file=True)
     the_plan = read.plan
     if fmt == "text":
         options.say_warnings(the_plan, config.warnings)

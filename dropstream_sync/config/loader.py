@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -33,6 +33,9 @@ from dropstream_sync.desired import (
 )
 from dropstream_sync.errors import ConfigError, Problem
 from dropstream_sync.heap import collector_paused
+
+# What a config folder holds, and what `apply` reads as a config, never as a saved plan.
+YAML_SUFFIXES: Final = (".yaml", ".yml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,7 @@ def _folder(folder: Path, problems: list[Problem]) -> list[Path]:
                 problems.append(Problem(str(here / name), 1, 1, "", _link(here / name, "folder")))
         for name in names:
             path = here / name
-            if path.suffix not in (".yaml", ".yml"):
+            if path.suffix not in YAML_SUFFIXES:
                 continue
             if path.is_symlink():
                 problems.append(Problem(str(path), 1, 1, "", _link(path, "file")))
@@ -424,7 +427,7 @@ def _load_file(
 def _saved_plan_here(path: Path) -> str:
     name = shlex.quote(str(path))
     said = f"a saved plan, not a config: `dropstream-sync show {name}` shows it"
-    if path.suffix not in (".yaml", ".yml"):
+    if path.suffix not in YAML_SUFFIXES:
         return f"{said}, `dropstream-sync apply {name}` applies it"
     # `plan --out plan.yaml`: apply reads a YAML name as a config (docs/cli.md), so
     # `apply plan.yaml` would only print this line again.

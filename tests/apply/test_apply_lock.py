@@ -143,6 +143,22 @@ def test_a_login_and_a_token_of_it_name_one_account(tmp_path: Path) -> None:
         assert held_by_other((SANDBOX_URL, key), (SANDBOX_URL, key), tmp_path / "locks")
 
 
+def apply_on_sandbox(workdir: Path, folder: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`apply --sandbox FOLDER stores.yaml --auto-approve` in `workdir`, as a user runs it
+    (no DropStream variables), with `env` added."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
+    environment.update(NO_COLOR="1", **env)
+    return subprocess.run(
+        [*CLI, "apply", "--sandbox", folder, "stores.yaml", "--auto-approve"],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def a_folder_of_another_user(parent: Path) -> Path:
     folder = parent / "dropstream-sync"
     if os.getuid() == 0:
@@ -169,17 +185,7 @@ def test_a_second_os_user_on_a_shared_lock_folder_gets_a_clear_message(tmp_path:
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
-    env.update(XDG_RUNTIME_DIR=str(shared), NO_COLOR="1")
-    result = subprocess.run(
-        [*CLI, "apply", "--sandbox", str(tmp_path / "sb"), "stores.yaml", "--auto-approve"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    result = apply_on_sandbox(tmp_path, str(tmp_path / "sb"), XDG_RUNTIME_DIR=str(shared))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "belongs to another user" in result.stderr
@@ -196,23 +202,10 @@ def test_sandboxes_of_two_folders_do_not_wait_for_each_other(
         "      - {name: Acme US, marketplace: US}\n"
     )
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSTREAM_")}
-    env["NO_COLOR"] = "1"
-
-    def apply_in(folder: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CLI, "apply", "--sandbox", folder, "stores.yaml", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
 
     busy = open_sandbox(str(tmp_path / "busy"))
     with busy.client, workflows.apply_lock(busy.client):  # an apply running there
-        elsewhere = apply_in("other")
+        elsewhere = apply_on_sandbox(tmp_path, "other")
         assert elsewhere.returncode == 0, elsewhere.stderr
         assert "Apply complete: 2 done" in elsewhere.stdout
         # The same folder, spelt another way, is the same account: it waits.

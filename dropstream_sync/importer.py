@@ -132,6 +132,13 @@ def _alike(warehouses: Iterable[Warehouse]) -> Counter[tuple[int, str]]:
     return Counter((w.customer_id, name_key(w.description)) for w in warehouses)
 
 
+def _named_for(nameable: dict[int, Warehouse], warehouse_id: int, store: Store) -> bool:
+    """Whether the store's config entry can name this warehouse: one of its merchant's,
+    with a description the config can hold (`_nameable`)."""
+    warehouse = nameable.get(warehouse_id)
+    return warehouse is not None and warehouse.customer_id == store.customer_id
+
+
 def _written(warehouses: list[int], default_wh: int | None) -> bool:
     """Whether a store connected to `warehouses` names them: not when it has no connection,
     or one, to the merchant's default warehouse (what naming none means)."""
@@ -222,9 +229,7 @@ def _store(
     # A warehouse the config cannot name (left_out() says which) is not written, nor are
     # the store's others: naming none keeps every live connection of the store as it is,
     # where another warehouse's description would plan a new, billed connection to that.
-    if _written(warehouses, default_wh) and all(
-        w in names and names[w].customer_id == store.customer_id for w in warehouses
-    ):
+    if _written(warehouses, default_wh) and all(_named_for(names, w, store) for w in warehouses):
         if len(warehouses) > 1:
             entry["warehouses"] = [names[w].description for w in warehouses]
         else:
@@ -300,13 +305,7 @@ def _unnamed_warehouses(
         connections = connections_of.get(store.id, [])
         warehouses = list(dict.fromkeys(c.warehouse_id for c in connections))
         unnamed = next(
-            (
-                c
-                for c in connections
-                if c.warehouse_id not in nameable
-                or nameable[c.warehouse_id].customer_id != store.customer_id
-            ),
-            None,
+            (c for c in connections if not _named_for(nameable, c.warehouse_id, store)), None
         )
         if (
             unnamed is None

@@ -930,7 +930,7 @@ def _setting_form(value: Any) -> Any:
     """A store setting as sent and as read compare: statuses as a sorted list, in their
     canonical spelling (the API may answer them in its own order)."""
     if isinstance(value, list | tuple | set | frozenset):
-        return sorted({catalog.canonical_status(str(v)) or str(v) for v in value})
+        return list(catalog.canonical_statuses(tuple(map(str, value))))
     return value
 
 

@@ -121,6 +121,14 @@ def canonical_status(text: str) -> str | None:
     return _STATUS_BY_KEY.get(_status_key(text))
 
 
+@lru_cache(maxsize=256)
+def canonical_statuses(statuses: tuple[str, ...]) -> tuple[str, ...]:
+    """A set of order statuses as it compares: v0 spellings (an unknown one as given), sorted
+    and without repeats; order and spelling never make a change (product.md)."""
+    # An account has a handful of distinct status lists, shared by thousands of stores.
+    return tuple(sorted({canonical_status(x) or x for x in statuses}))
+
+
 @lru_cache(maxsize=1024)
 def canonical_marketplace(code: str) -> str | None:
     """The catalog code of a marketplace given in any case (GB -> UK), or None if unknown."""

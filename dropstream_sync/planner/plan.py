@@ -818,7 +818,7 @@ def _settings_form(raw: tuple[Any, ...]) -> tuple[Any, ...]:
     # An account has a handful of distinct combinations of settings, shared by thousands of
     # stores: each is put in this form once.
     values = [tuple(sorted(v)) if isinstance(v, _COLLECTIONS) else v for v in raw]
-    values[_STATUSES_AT] = _canonical_statuses(tuple(raw[_STATUSES_AT]))
+    values[_STATUSES_AT] = catalog.canonical_statuses(tuple(raw[_STATUSES_AT]))
     return tuple(values)
 
 
@@ -837,12 +837,6 @@ def _wire(value: Any) -> Any:
     """A setting's value as a change shows it: a collection as a list (the wire form of
     `StoreSettings.to_dict()`)."""
     return list(value) if isinstance(value, tuple) else value
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_statuses(statuses: tuple[str, ...]) -> tuple[str, ...]:
-    # An account has a handful of distinct status lists, shared by thousands of stores.
-    return tuple(sorted({catalog.canonical_status(x) or x for x in statuses}))
 
 
 def _neutralizing(

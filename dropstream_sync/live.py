@@ -60,6 +60,9 @@ class RequestStatus(StrEnum):
     CANCELED = "canceled"
 
 
+# The request status words the model knows; another one is kept and warned of, not dropped.
+REQUEST_WORDS: Final = frozenset(RequestStatus)
+
 PLATFORM_AMAZON: Final = "amazon"
 # A store's authorization whose status the answer did not give (no authorization object in
 # the adapter, or no status word in it): not `missing`, which would invite a merchant who may

@@ -522,11 +522,8 @@ def _object(parse: Callable[[Mapping[str, Any]], M]) -> Callable[[Any], M]:
     return parse_object
 
 
-_REQUEST_WORDS: Final = frozenset(live.RequestStatus)
-
-
 def _maybe_pending(request: live.AuthorizationRequest) -> bool:
     """A request the pending list may keep: pending, or listed as pending with a status word
     the model does not know (kept, so the planner sends no second invite over what may well
     be a pending link; doctor names the word)."""
-    return request.status == live.RequestStatus.PENDING or request.status not in _REQUEST_WORDS
+    return request.status == live.RequestStatus.PENDING or request.status not in live.REQUEST_WORDS

@@ -25,6 +25,7 @@ from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
     AUTH_UNREADABLE,
     PLATFORM_AMAZON,
+    REQUEST_WORDS,
     AuthorizationRequest,
     AuthStatus,
     Connection,
@@ -122,7 +123,7 @@ class _Index:
         for r in sorted(live.authorization_requests, key=_BY_ID):
             if r.status == RequestStatus.PENDING:
                 ix.requests[r.store_id].append(r)
-            elif r.status not in _REQUEST_WORDS:
+            elif r.status not in REQUEST_WORDS:
                 ix.unknown[r.store_id] = r
         for r in sorted(live.expired_authorization_requests, key=lambda r: (r.created_at, r.id)):
             ix.expired[r.store_id] = r
@@ -553,7 +554,7 @@ class _Planner:
         expires: datetime | None = None
         if self.authorized(ls):
             expires = ls.authorization.expires_at
-            if expires is None or expires - self.now > timedelta(days=m.reauthorize_days):
+            if expires is None or not renewal_due(expires, self.now, m.reauthorize_days):
                 # A renewal request still pending from a wider window is left to the merchant.
                 return
             renewal = (
@@ -800,7 +801,6 @@ _NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no emai
 # costs about ten times a global's on Python 3.11.
 _AUTHORIZED: Final = AuthStatus.AUTHORIZED
 _AUTH_WORDS: Final = frozenset(AuthStatus)
-_REQUEST_WORDS: Final = frozenset(RequestStatus)
 _NEEDS_UI_KIND: Final = PendingKind.NEEDS_UI_AUTHORIZATION
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")
@@ -831,6 +831,12 @@ def _desired_settings(settings: StoreSettings) -> tuple[Any, ...]:
 
 
 _COLLECTIONS: Final = (frozenset, set, tuple, list)
+
+
+def renewal_due(expires_at: datetime, now: datetime, reauthorize_days: int) -> bool:
+    """Whether an authorization expiring at `expires_at` is due for its renewal `reinvite`
+    (within `reauthorize_days` of `now`); the report asks the same."""
+    return expires_at - now <= timedelta(days=reauthorize_days)
 
 
 def _wire(value: Any) -> Any:

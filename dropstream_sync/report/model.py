@@ -21,6 +21,7 @@ from dropstream_sync.desired import DesiredMerchant, DesiredStore
 from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store, name_key
 from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
+from dropstream_sync.planner.plan import renewal_due
 from dropstream_sync.timestamps import utc_stamp
 
 FORMAT_VERSION: Final = "1"
@@ -476,13 +477,13 @@ def _store_row(
         # An expired authorization keeps its expiry: its days are negative whether or not
         # the API has flipped its status yet (docs/report-format.md: "negative days: lapsed").
         days_left = _days(a.expires_at - now)
-    # Due as the planner judges a `reinvite` (expiry - now <= reauthorize_days), not by the
-    # rounded-down day count: 30.5 days left is outside a 30-day window, and the report
-    # must not call due a renewal the next apply does not send.
+    # Due by the planner's own rule for a `reinvite`, not by the rounded-down day count:
+    # 30.5 days left is outside a 30-day window, and the report must not call due a renewal
+    # the next apply does not send.
     renewal = (
         status == "authorized"
         and a.expires_at is not None
-        and a.expires_at - now <= timedelta(days=m.reauthorize_days)
+        and renewal_due(a.expires_at, now, m.reauthorize_days)
     )
     return StoreRow(
         name,

@@ -115,6 +115,18 @@ def test_a_url_with_a_query_is_one_error_line_from_the_command_line(
     assert err.startswith("error: the API URL must not have a query")
 
 
+def plan_with(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    """`plan` with only these DropStream credential variables set, at a URL nothing serves
+    (a credential refused before connecting never gets there)."""
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9")
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
@@ -137,11 +149,7 @@ def test_a_credential_that_cannot_be_sent_is_one_error_line_without_it(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9")
+    code, out, err = plan_with(env, capsys, monkeypatch)
     assert code == 1
     assert "Traceback" not in err
     assert err.startswith("error: DROPSTREAM_") and says in err, err
@@ -310,11 +318,7 @@ def test_a_misspelt_credential_variable_is_named_with_the_one_meant(
 ) -> None:
     # DROPSTREAM_USER / DROPSTREAM_PASS (the names other tools use) were silently not read:
     # "no DropStream credentials", with the variables the newcomer had just set.
-    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:9")
+    code, out, err = plan_with(env, capsys, monkeypatch)
     assert (code, out, err) == (1, "", says + "\n")
     assert "s3cret" not in err
 

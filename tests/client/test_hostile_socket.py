@@ -9,11 +9,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.doctor.on_sandbox import Served
 from tests.hostile import Hostile, Rule
@@ -27,18 +25,6 @@ merchants:
       - name: Acme US
         marketplace: US
 """
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    with Served(tmp_path / "sb") as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def proxy(served: Served) -> Iterator[Hostile]:
-    with Hostile(served.url) as server:
-        yield server
 
 
 def cli(

@@ -5,7 +5,6 @@ the output that could not write it (tests/hostile.py rewrites the sandbox's answ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,6 @@ import pytest
 from tests.client.test_hostile_socket import cli
 from tests.doctor.on_sandbox import Served
 from tests.hostile import Hostile, Rule
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    with Served(tmp_path / "sb") as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def proxy(served: Served) -> Iterator[Hostile]:
-    with Hostile(served.url) as server:
-        yield server
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """An independent property-based run against a served sandbox (issue 14.7): schemathesis, with
-all its checks and a bounded number of examples per operation, reads the document the sandbox
-serves at /openapi.json and finds no 5xx and no answer that breaks the document."""
+all its checks but one the documented model contradicts, and a bounded number of examples per
+operation, reads the document the sandbox serves at /openapi.json and finds no 5xx and no
+answer that breaks the document."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ CONFIG = """
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "410", "422", "429"]
 """
+# `DELETE /authorization_requests/{id}` cancels a request, which stays listed and readable
+# as `canceled` (dropstream-api.md; the planner and the report read canceled requests):
+# schemathesis's use_after_free (ST301) takes every 2xx DELETE for a removal, and its
+# stateful phase came upon that sequence in some runs only.
+NOT_CHECKED = "use_after_free"
 # Faults and rate limits make the sandbox fail on purpose, and quirks make it answer other
 # than its document on purpose; the clock would expire the token and a reset would empty the
 # account halfway through the run.
@@ -40,6 +46,8 @@ def test_schemathesis_finds_nothing_against_a_served_sandbox(live: Live, tmp_pat
             f"{live.url}/openapi.json",
             "--checks",
             "all",
+            "--exclude-checks",
+            NOT_CHECKED,
             "--max-examples",
             "40",
             "--seed",

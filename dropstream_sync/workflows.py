@@ -576,8 +576,6 @@ def _first_plan_line(change: Change) -> str:
     if change.kind in (ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION):
         prefix = "connection." if change.kind is ChangeKind.UPDATE_CONNECTION else ""
         said += [f"{prefix}{f.path}: {shown(f.before)} → {shown(f.after)}" for f in change.fields]
-    elif change.kind is ChangeKind.CREATE_CONNECTION:
-        said.append("a new connection, billed from then on")
     elif isinstance(change.detail, Enable | Disable):
         # A store on with its connection off (or the other way) is a state no `enabled:`
         # holds: say which of the two the plan switches.

@@ -20,9 +20,12 @@ STILL_BILLED: Final = (
 )
 ORDERS_LOST: Final = "orders placed while disabled are not imported later"
 EMAIL_SENT: Final = "sends the merchant an email that cannot be unsent"
+BILLED: Final = "a new connection: DropStream bills it from then on, enabled or not"
 
 COSTS: Final[Mapping[ChangeKind, tuple[str, ...]]] = MappingProxyType(
     {
+        # The wizard's Finalize: the one change that adds to the bill (product.md §2).
+        ChangeKind.CREATE_CONNECTION: (BILLED,),
         ChangeKind.DISABLE: (STILL_BILLED, ORDERS_LOST),
         ChangeKind.INVITE: (EMAIL_SENT,),
         ChangeKind.REINVITE: (EMAIL_SENT,),

@@ -133,7 +133,7 @@ def _reinvite(c: Change) -> Row:
 def _create_connection(c: Change) -> Row:
     d = c.detail_as(CreateConnection)
     state = "enabled" if d.enable else "disabled"
-    return Row("+", f"create connection {_quoted(c)} (warehouse {d.warehouse_id}, {state}; billed)")
+    return Row("+", f"create connection {_quoted(c)} (warehouse {d.warehouse_id}, {state})")
 
 
 def _update_connection(c: Change) -> Row:

@@ -486,7 +486,8 @@ def test_the_import_note_says_what_each_change_of_the_first_plan_does_and_costs(
     # neither what would change nor that the new connection is billed.
     assert imported.notes == (
         "note: a plan of this file now has 2 change(s) (1 create_connection, 1 update_connection):",
-        "  create_connection Acme / Acme CA: a new connection, billed from then on",
+        "  create_connection Acme / Acme CA: a new connection: DropStream bills it from then on,"
+        " enabled or not",
         '  update_connection Acme / Acme US: connection.name: "Acme \\u202eUSA" → "Acme US"',
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dropstream_sync.planner import Plan, plan
-from dropstream_sync.planner.costs import EMAIL_SENT, ORDERS_LOST, STILL_BILLED
+from dropstream_sync.planner.costs import BILLED, EMAIL_SENT, ORDERS_LOST, STILL_BILLED
 from dropstream_sync.render import render_json, render_markdown, render_text
 from tests.planner.scenario import NOW, account, connected, merchant, state, store
 
@@ -62,3 +62,17 @@ def test_a_saved_plan_reads_back_with_the_same_costs() -> None:
     p = disabling_plan()
     again = Plan.from_json(render_json(p), "plan.json")
     assert render_json(again) == render_json(p)
+
+
+def test_a_new_connection_says_it_is_billed_in_every_format() -> None:
+    # Was `cost: []` in the JSON plan: a CI gate reading `cost` to ask for approval of what
+    # adds to the bill let the wizard's Finalize, the one change that does, through unasked.
+    authorized_s, _ = connected(1, "Acme US", enabled=False)
+    p = plan(state(merchant("Acme", store("Acme", "Acme US"))), account(authorized_s), now=NOW)
+    (created,) = [c for c in p.changes if c.kind == "create_connection"]
+    assert created.store == "Acme US"
+    doc = json.loads(render_json(p))
+    assert [c["cost"] for c in doc["changes"] if c["kind"] == "create_connection"] == [[BILLED]]
+    for text in (render_text(p), render_markdown(p)):
+        assert f"cost: {BILLED}" in text, text
+    assert p.summary()["billing"]["connections_added"] == 1

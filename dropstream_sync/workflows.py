@@ -60,6 +60,7 @@ def load_config(
     """The config (files or folders), checked; warnings go to `on_warning`. Sends nothing."""
     from dropstream_sync.config import load
 
+    refuse_missing_paths(paths)
     result = load(paths)
     for warning in result.warnings:
         on_warning(warning)
@@ -201,7 +202,7 @@ def read_plan_file(path: str) -> Plan:
         # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise PlanFileError(_NO_PLAN_FILE.format(path=path, quoted=shlex.quote(path))) from None
+        raise PlanFileError(_save_a_plan_first(path, "no such plan file")) from None
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -209,21 +210,43 @@ def read_plan_file(path: str) -> Plan:
     return Plan.from_json(text, path)
 
 
-# `apply plan.json` before any `plan --out` is the first thing a newcomer tries after the
-# README: the next step is the command that makes the file.
-_NO_PLAN_FILE = (
-    "{path}: no such plan file: save one first with `dropstream-sync plan PATH... --out "
-    "{quoted}`, or plan and apply config files at once with `dropstream-sync apply PATH...`"
-)
+def _save_a_plan_first(path: str, what: str, one: str = "one") -> str:
+    """`{path}: {what}` and the next step: `apply plan.json` (or `apply tfplan`, as Terraform
+    users write it) before any `plan --out` is the first thing a newcomer tries after the
+    README, and the command that makes that very file is what to run."""
+    from dropstream_sync.planner.model import REPLAN
+
+    make = REPLAN.removesuffix("FILE") + shlex.quote(path)
+    return (
+        f"{path}: {what}: save {one} first with `{make}`, or plan and apply config files at "
+        "once with `dropstream-sync apply PATH...`"
+    )
 
 
-def refuse_missing_plan_file(paths: Sequence[str]) -> None:
-    """PlanFileError for `apply plan.json` before any plan was saved. Checked before
-    connecting too (the command line): without credentials yet, a newcomer was told only
-    "no DropStream credentials", and set them to meet the missing file next."""
-    if len(paths) == 1 and paths[0].endswith(".json") and not os.path.lexists(paths[0]):
-        # Read as a config, it was "no such file or folder" and "configuration is invalid".
-        raise PlanFileError(_NO_PLAN_FILE.format(path=paths[0], quoted=shlex.quote(paths[0])))
+def refuse_missing_paths(paths: Sequence[str]) -> None:
+    """SettingsError naming the config paths that name nothing. Read as a config, such a
+    path was "PATH:1:1: no such file or folder" and "configuration is invalid", as if a
+    file had been read and found wrong. An empty path, or a broken symlink, is the loader's
+    to name (it says which)."""
+    missing = [p for p in paths if p and not os.path.lexists(p)]
+    if missing:
+        raise SettingsError(f"{', '.join(missing)}: no such file or folder")
+
+
+def refuse_missing_apply_paths(paths: Sequence[str]) -> None:
+    """`apply`'s arguments, checked before connecting (the command line) too: without
+    credentials yet, a newcomer was told only "no DropStream credentials", and set them to
+    meet the missing file next. One missing path that is no YAML name may be the plan
+    file the user meant to save (`plan.json`, `tfplan`): PlanFileError saying how."""
+    from dropstream_sync.config.loader import YAML_SUFFIXES
+
+    if len(paths) == 1 and paths[0] and not os.path.lexists(paths[0]):
+        path = paths[0]
+        if path.endswith(".json"):
+            raise PlanFileError(_save_a_plan_first(path, "no such plan file"))
+        if not path.endswith((*YAML_SUFFIXES, "/", os.sep)):
+            raise PlanFileError(_save_a_plan_first(path, "no such file or folder", "a plan"))
+    refuse_missing_paths(paths)
 
 
 def is_plan_file(paths: Sequence[str]) -> bool:
@@ -318,7 +341,7 @@ def apply(
 
     hooks = hooks or ApplyHooks()
     saved = is_plan_file(paths)
-    refuse_missing_plan_file(paths)
+    refuse_missing_apply_paths(paths)
     if not saved and any(_looks_like_plan(p) for p in paths):
         raise SettingsError(
             "a saved plan cannot be mixed with config paths: apply the plan "

@@ -525,6 +525,50 @@ def test_apply_of_a_plan_file_not_saved_yet_says_how_to_save_one(
         )
 
 
+def test_a_missing_path_is_named_as_missing_and_apply_of_one_says_how_to_save_a_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: `apply tfplan` (Terraform's plan file name) was "no DropStream credentials",
+    # or with them "tfplan:1:1: no such file or folder" and "error: configuration is
+    # invalid"; `plan nosuchdir` was the same pair of lines, as if a file had been read.
+    monkeypatch.chdir(tmp_path)
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD", "DROPSTREAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    said = {
+        "tfplan": (
+            "error: tfplan: no such file or folder: save a plan first with `dropstream-sync "
+            "plan PATH... --out tfplan`, or plan and apply config files at once with "
+            "`dropstream-sync apply PATH...`\n"
+        ),
+        "missing.json": (
+            "error: missing.json: no such plan file: save one first with `dropstream-sync "
+            "plan PATH... --out missing.json`, or plan and apply config files at once with "
+            "`dropstream-sync apply PATH...`\n"
+        ),
+    }
+    for command, expected in [
+        (("apply", "tfplan"), said["tfplan"]),
+        (("apply", "tfplan", "--sandbox", "sb"), said["tfplan"]),
+        (("apply", "missing.json"), said["missing.json"]),
+        (("apply", "missing.json", "--sandbox", "sb"), said["missing.json"]),
+        (("plan", "nosuchdir"), "error: nosuchdir: no such file or folder\n"),
+        (("plan", "nosuchdir", "--sandbox", "sb"), "error: nosuchdir: no such file or folder\n"),
+        (("report", "nosuchdir", "--sandbox", "sb"), "error: nosuchdir: no such file or folder\n"),
+        (("apply", "stores/", "--sandbox", "sb"), "error: stores/: no such file or folder\n"),
+        (("apply", EXAMPLE, "b.yaml"), "error: b.yaml: no such file or folder\n"),
+    ]:
+        code, out, err = run(capsys, *command)
+        assert (code, out, err) == (1, "", expected), command
+    assert not (tmp_path / "sb").exists()  # refused before the sandbox was opened
+    # The advice, with the config for PATH..., makes the file that apply then applies.
+    advised = said["tfplan"].split("`")[1].replace("PATH...", EXAMPLE).split()[1:]
+    code, _, err = run(capsys, *advised, "--sandbox", "sb")
+    assert code == 0, err
+    code, out, err = run(capsys, "apply", "tfplan", "--sandbox", "sb")
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("Apply complete:")
+
+
 @pytest.mark.parametrize(
     ("login", "first"), [(True, "POST /auth/token"), (False, "GET /customers")]
 )

@@ -68,7 +68,7 @@ def apply(
     from dropstream_sync import workflows
 
     hooks = _Terminal(fmt, auto_approve)
-    workflows.refuse_missing_plan_file(paths)
+    workflows.refuse_missing_apply_paths(paths)
     try:
         client = open_client(api_url, sandbox_dir, write=True)
     except SettingsError:

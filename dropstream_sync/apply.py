@@ -146,6 +146,9 @@ class ApplyReport:
     # Applied from a saved plan: once any change took effect that plan no longer matches
     # the account and is refused as stale, so "run apply again" is advice for a new plan.
     saved_plan: bool = False
+    # The `dropstream-sync plan` the advice names, as the user can run it: the command line
+    # sets it (it knows the paths and where they connected). None: the generic form.
+    plan_command: str | None = None
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -178,8 +181,15 @@ class ApplyReport:
 
     def _again(self) -> str:
         if self.saved_plan:
-            return f"make a new plan (`{REPLAN}`) and apply that: {_SAVED_PLAN_STALE}"
+            return f"make a new plan (`{self._replan()}`) and apply that: {_SAVED_PLAN_STALE}"
         return "run apply again"
+
+    def _replan(self) -> str:
+        if self.plan_command is not None:
+            return self.plan_command
+        # `plan` takes the config paths: a bare `dropstream-sync plan` copied from the
+        # advice was "Missing argument 'PATH...'".
+        return REPLAN if self.saved_plan else "dropstream-sync plan PATH..."
 
     def summary_line(self) -> str:
         head = (
@@ -206,11 +216,11 @@ class ApplyReport:
                 f" {self.not_started} change(s) not started. Every change attempted is "
                 "listed above (and in the audit log); "
                 + (
-                    f"make a new plan (`{REPLAN}`) to see what is left and apply that: "
-                    f"{_SAVED_PLAN_STALE}."
+                    f"make a new plan (`{self._replan()}`) to see what is left and apply "
+                    f"that: {_SAVED_PLAN_STALE}."
                     if self.saved_plan
-                    else "run `dropstream-sync plan` to see what is left, then apply "
-                    "again: it finds what was done."
+                    else f"run `{self._replan()}` to see what is left, then apply again: it "
+                    "finds what was done."
                 )
             )
             return text

@@ -97,7 +97,47 @@ def apply(
             click.echo("Nothing to apply.")
         return
     hooks.finish()
+    applied.report.plan_command = _plan_command(paths, merchants, api_url, sandbox_dir)
     _finish(applied.report, fmt)
+
+
+def _plan_command(
+    paths: tuple[str, ...], merchants: tuple[str, ...], api_url: str | None, sandbox_dir: str | None
+) -> str:
+    """The `dropstream-sync plan` that shows what is left after this apply, to copy as it
+    is: the paths given, and where this apply connected (an --api-url typed on the command
+    line, --sandbox DIR), or the plan would be of another account. A saved plan records no
+    config paths: PATH... stands for them, and --out names the same file, made anew."""
+    from dropstream_sync.workflows import is_plan_file
+
+    saved = is_plan_file(paths)
+    flags: list[str] = []
+    if not saved:
+        for name in merchants:
+            flags += ["--merchant", name]
+    source = click.get_current_context().get_parameter_source("api_url")
+    if api_url is not None and source is click.core.ParameterSource.COMMANDLINE:
+        flags += ["--api-url", api_url]
+    if sandbox_dir == options.DEFAULT_SANDBOX_DIR:
+        flags.append("--sandbox")
+    elif sandbox_dir is not None:
+        # `--sandbox stores.json` would be read as the default folder and a path to plan.
+        flags += (
+            [f"--sandbox={sandbox_dir}"]
+            if options.is_config_path(sandbox_dir)
+            else [
+                "--sandbox",
+                sandbox_dir,
+            ]
+        )
+    if saved:
+        flags += ["--out", paths[0]]
+    words = [shlex.quote(word) for word in flags]
+    shown = ["PATH..."] if saved else [shlex.quote(path) for path in paths]
+    if any(path.startswith("-") for path in paths):
+        shown = ["--", *shown]  # the options come first then: after `--`, all are paths
+        return " ".join(["dropstream-sync", "plan", *words, *shown])
+    return " ".join(["dropstream-sync", "plan", *shown, *words])
 
 
 def _said_if_made_on_the_sandbox(paths: tuple[str, ...], sandbox_dir: str | None) -> None:

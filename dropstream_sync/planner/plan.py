@@ -570,17 +570,10 @@ class _Planner:
             # does not know may mean the store is authorized after all; an email cannot be
             # unsent, so nobody is invited (nor shown as needing to authorize) until a
             # person has looked.
-            what = (
-                "could not be read from the live store (no authorization status in its adapter)"
-                if status == AUTH_UNREADABLE
-                else f"reads {str(status)!a}, which this tool does not know (it knows "
-                f"{', '.join(AuthStatus)})"
-            )
             self.warnings.append(
                 f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
-                f"Amazon authorization {what}: no invite is planned and no connection "
-                "is made or enabled for it; run `dropstream-sync doctor` and check the store "
-                "in DropStream"
+                f"Amazon authorization {unknown_authorization(status)}: no invite is planned "
+                f"and no connection is made or enabled for it; {CHECK_THE_STORE}"
             )
             return
         unknown = self.ix.unknown.get(ls.id) if request is None else None
@@ -591,7 +584,7 @@ class _Planner:
                 f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
                 f"invitation {unknown.id} reads {str(unknown.status)!a}, which this tool does "
                 f"not know (it knows {', '.join(RequestStatus)}): no invite is planned for "
-                "it; run `dropstream-sync doctor` and check the store in DropStream"
+                f"it; {CHECK_THE_STORE}"
             )
             return
         if not m.email:
@@ -797,6 +790,9 @@ class _Planner:
 _BY_ID: Final = operator.attrgetter("id")
 _PENDING_ORDER: Final = operator.attrgetter("merchant", "store", "kind")
 _NEEDS_UI: Final = "the merchant authorizes Amazon in the DropStream UI (no email in config)"
+# What a person does about a store the plan leaves alone because it could not tell its state:
+# the plan's warnings and the report's `unknown` stores say it in these words.
+CHECK_THE_STORE: Final = "run `dropstream-sync doctor` and check the store in DropStream"
 # Enum members asked of every store, looked up once: a member's lookup through its class
 # costs about ten times a global's on Python 3.11.
 _AUTHORIZED: Final = AuthStatus.AUTHORIZED
@@ -804,6 +800,16 @@ _AUTH_WORDS: Final = frozenset(AuthStatus)
 _NEEDS_UI_KIND: Final = PendingKind.NEEDS_UI_AUTHORIZATION
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")
+
+
+def unknown_authorization(status: str) -> str:
+    """Why the plan invites nobody for a store whose authorization `status` is none of
+    AuthStatus (the plan's warning and the report's `unknown` store both say it)."""
+    if status == AUTH_UNREADABLE:
+        return "could not be read from the live store (no authorization status in its adapter)"
+    return (
+        f"reads {str(status)!a}, which this tool does not know (it knows {', '.join(AuthStatus)})"
+    )
 
 
 def _live_settings(ls: Store) -> tuple[Any, ...]:

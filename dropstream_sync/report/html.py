@@ -18,7 +18,7 @@ from typing import Final
 
 from dropstream_sync.errors import printable
 from dropstream_sync.report.model import STATUSES, Report, StoreRow, Week
-from dropstream_sync.report.text import STATUS_WORDS, store_cells
+from dropstream_sync.report.text import STATUS_WORDS, UNKNOWN_NOTE, store_cells
 
 SCRIPT: Final = (
     "(function(){var h=document.documentElement,seen=[];"
@@ -36,7 +36,14 @@ POLICY: Final = (
 )
 
 # A symbol beside each status word: the meaning is in the words, colour only helps.
-SYMBOLS: Final = {"authorized": "✓", "pending": "…", "missing": "○", "expired": "✕", "revoked": "✕"}
+SYMBOLS: Final = {
+    "authorized": "✓",
+    "pending": "…",
+    "missing": "○",
+    "expired": "✕",
+    "revoked": "✕",
+    "unknown": "?",
+}
 
 CSS: Final = """
 :root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg-alt: #f6f8fa;
@@ -63,6 +70,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .summary dd { margin: 0; font-size: 1.4rem; font-weight: 600; }
 .st-authorized { color: var(--ok); } .st-pending, .due { color: var(--warn); }
 .st-missing { color: var(--muted); } .st-expired, .st-revoked { color: var(--bad); }
+.st-unknown { color: var(--warn); }
 .blocked { border: 2px solid var(--bad); border-radius: 6px; padding: .5rem 1rem; }
 svg.chart { width: 100%; max-width: 60rem; height: auto; display: block; }
 svg .bar { fill: var(--bar); } svg .bar.in-window { fill: var(--due); }
@@ -250,10 +258,13 @@ def render_html(report: Report) -> str:
         "no renewal due.</p>"
         if not report.findings
         else f"<p>{report.findings} finding(s): stores that need someone (not authorized, "
-        "drifted or due for renewal)"
+        + ("authorization unreadable, " if s["unknown"] else "")
+        + "drifted or due for renewal)"
         + (", and a blocked plan" if report.blocked_reasons else "")
         + ".</p>"
     )
+    if s["unknown"]:
+        out.append(f"<p>{s['unknown']} {e(UNKNOWN_NOTE)}.</p>")
     out.append("</section>")
 
     out.append(

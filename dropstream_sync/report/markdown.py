@@ -13,7 +13,7 @@ from datetime import datetime
 from dropstream_sync.errors import printable
 from dropstream_sync.render.markdown import ListBudget, inline
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
-from dropstream_sync.report.text import store_cells
+from dropstream_sync.report.text import UNKNOWN_NOTE, store_cells
 
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
@@ -97,6 +97,8 @@ def _summary(report: Report, budget: ListBudget) -> list[str]:
         f"| findings | {s['findings']} |",
         "",
     ]
+    if s["unknown"]:
+        head += [f"{s['unknown']} {UNKNOWN_NOTE}.", ""]
     return head
 
 

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
-from dropstream_sync.live import AuthorizationRequest, Connection, LiveState, Store, name_key
+from dropstream_sync.live import (
+    AuthorizationRequest,
+    AuthStatus,
+    Connection,
+    LiveState,
+    Store,
+    name_key,
+)
 from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
 from dropstream_sync.planner.plan import renewal_due
@@ -27,12 +34,16 @@ from dropstream_sync.timestamps import utc_stamp
 FORMAT_VERSION: Final = "1"
 WEEKS: Final = 53  # 365 days, in weeks from now (the last one is a single day long)
 HORIZON_DAYS: Final = 365
-STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked")
+# `unknown`: the authorization could not be read, or reads a word the model does not know
+# (not live.AuthStatus). The plan invites nobody for such a store (it may be authorized), so
+# the report must not count it `missing`, which tells the merchant to authorize.
+STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked", "unknown")
 # Drift is what `apply` would put back: a field someone changed in DropStream.
 DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
 # The API statuses whose `expires_at` is when the authorization lapses (or lapsed): a
 # revoked one ended when the merchant revoked it, whatever its old expiry says.
 _LAPSES: Final = frozenset({"authorized", "expired"})
+_AUTH_WORDS: Final = frozenset(AuthStatus)
 
 
 def _days(delta: timedelta) -> int:
@@ -108,7 +119,9 @@ class StoreRow(_Row):
     managed: bool  # in the config (False: a live store of the merchant the config omits)
     wanted: bool  # the config wants it authorized (listed, and not `enabled: false`)
     status: str  # one of STATUSES
-    authorization: str  # the API's own status (missing | authorized | expired | revoked)
+    # The API's own status (missing | authorized | expired | revoked), another word as it came,
+    # or live.AUTH_UNREADABLE.
+    authorization: str
     seller_id: str | None
     authorized_at: datetime | None
     expires_at: datetime | None
@@ -208,9 +221,10 @@ class Report:
     def headline(self) -> str:
         """The account in one line, as the demo ends with it."""
         s = self.summary()
+        unknown = f", {s['unknown']} unreadable" if s["unknown"] else ""
         return (
             f"{s['stores']} stores: {s['authorized']} authorized, {s['pending']} pending, "
-            f"{s['missing']} not authorized; {s['renewals_due']} renewal(s) due; "
+            f"{s['missing']} not authorized{unknown}; {s['renewals_due']} renewal(s) due; "
             f"{s['drift']} drifted"
         )
 
@@ -524,14 +538,18 @@ def _invitation(
 
 def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
     """The store's authorization as the report counts it: an authorization past its
-    expiry is expired even before the API says so, and a live invitation is pending."""
+    expiry is expired even before the API says so, and a live invitation is pending. One
+    the tool cannot read or does not know is unknown, invitation or not: the store may be
+    authorized, and the plan leaves it to a person (it warns, as the report's page says)."""
     a = ls.authorization
     lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
     if a.status == "authorized" and not lapsed:
         return "authorized"
+    if a.status not in _AUTH_WORDS:
+        return "unknown"
     if invitation is not None and invitation.expires_at > now:
         return "pending"
-    return "expired" if lapsed else a.status if a.status in STATUSES else "missing"
+    return "expired" if lapsed else a.status
 
 
 def _connections(connections: Sequence[Connection]) -> tuple[ConnectionState, ...]:

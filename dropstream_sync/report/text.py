@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from dropstream_sync.planner.plan import CHECK_THE_STORE, unknown_authorization
 from dropstream_sync.render.rows import value
 from dropstream_sync.report.model import StoreRow
 
@@ -14,7 +15,14 @@ STATUS_WORDS = {
     "missing": "not authorized",
     "expired": "expired",
     "revoked": "revoked",
+    # Not "not authorized": nobody knows, and the merchant is asked for nothing.
+    "unknown": "authorization unreadable",
 }
+# What the pages say of the `unknown` stores, beside their count (the plan's own words).
+UNKNOWN_NOTE = (
+    "store(s) whose Amazon authorization this tool could not read: the plan invites nobody "
+    f"for them and makes or enables no connection; {CHECK_THE_STORE}"
+)
 
 
 def status_text(s: StoreRow) -> str:
@@ -25,6 +33,10 @@ def status_text(s: StoreRow) -> str:
         text += " (not in the config)"
     if s.status == "pending" and s.authorization not in ("missing", "authorized"):
         text += f" (was {s.authorization})"
+    elif s.status == "unknown":
+        text += f": it {unknown_authorization(s.authorization)}"
+        # The plan warns of a store it wants authorized; one it does not want needs no one.
+        text += f"; {CHECK_THE_STORE}" if s.wanted else ""
     return text
 
 

@@ -62,6 +62,8 @@ class RequestStatus(StrEnum):
 
 # The request status words the model knows; another one is kept and warned of, not dropped.
 REQUEST_WORDS: Final = frozenset(RequestStatus)
+# The authorization status words it knows; another one (or AUTH_UNREADABLE) invites nobody.
+AUTH_WORDS: Final = frozenset(AuthStatus)
 
 PLATFORM_AMAZON: Final = "amazon"
 # A store's authorization whose status the answer did not give (no authorization object in

@@ -24,6 +24,7 @@ from dropstream_sync.desired import DesiredMerchant, DesiredState, DesiredStore,
 from dropstream_sync.errors import PlanError
 from dropstream_sync.live import (
     AUTH_UNREADABLE,
+    AUTH_WORDS,
     PLATFORM_AMAZON,
     REQUEST_WORDS,
     AuthorizationRequest,
@@ -565,7 +566,7 @@ class _Planner:
                 self.cancel(m, s.name, request, "enabled: false: no authorization wanted")
             return
         status = ls.authorization.status
-        if status not in _AUTH_WORDS:
+        if status not in AUTH_WORDS:
             # product.md invites for `missing`, `expired` or `revoked` only. A word the model
             # does not know may mean the store is authorized after all; an email cannot be
             # unsent, so nobody is invited (nor shown as needing to authorize) until a
@@ -796,7 +797,6 @@ CHECK_THE_STORE: Final = "run `dropstream-sync doctor` and check the store in Dr
 # Enum members asked of every store, looked up once: a member's lookup through its class
 # costs about ten times a global's on Python 3.11.
 _AUTHORIZED: Final = AuthStatus.AUTHORIZED
-_AUTH_WORDS: Final = frozenset(AuthStatus)
 _NEEDS_UI_KIND: Final = PendingKind.NEEDS_UI_AUTHORIZATION
 _SETTINGS_OF: Final = operator.attrgetter(*StoreSettings.names())
 _STATUSES_AT: Final = StoreSettings.names().index("import_order_statuses")

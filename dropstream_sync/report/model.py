@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
 from dropstream_sync.live import (
+    AUTH_WORDS,
     AuthorizationRequest,
-    AuthStatus,
     Connection,
     LiveState,
     Store,
@@ -43,7 +43,6 @@ DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNE
 # The API statuses whose `expires_at` is when the authorization lapses (or lapsed): a
 # revoked one ended when the merchant revoked it, whatever its old expiry says.
 _LAPSES: Final = frozenset({"authorized", "expired"})
-_AUTH_WORDS: Final = frozenset(AuthStatus)
 
 
 def _days(delta: timedelta) -> int:
@@ -545,7 +544,7 @@ def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
     lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
     if a.status == "authorized" and not lapsed:
         return "authorized"
-    if a.status not in _AUTH_WORDS:
+    if a.status not in AUTH_WORDS:
         return "unknown"
     if invitation is not None and invitation.expires_at > now:
         return "pending"

@@ -583,9 +583,8 @@ class _Planner:
             # well be a pending link, and a second invite is a second email.
             self.warnings.append(
                 f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': its "
-                f"invitation {unknown.id} reads {str(unknown.status)!a}, which this tool does "
-                f"not know (it knows {', '.join(RequestStatus)}): no invite is planned for "
-                f"it; {CHECK_THE_STORE}"
+                f"{unknown_invitation(unknown.id, unknown.status)}: no invite is planned "
+                f"for it; {CHECK_THE_STORE}"
             )
             return
         if not m.email:
@@ -809,6 +808,15 @@ def unknown_authorization(status: str) -> str:
         return "could not be read from the live store (no authorization status in its adapter)"
     return (
         f"reads {str(status)!a}, which this tool does not know (it knows {', '.join(AuthStatus)})"
+    )
+
+
+def unknown_invitation(request_id: int, status: str) -> str:
+    """An invitation listed among the pending ones under a word that is none of
+    RequestStatus (the plan's warning and the report's `unknown` store both say it)."""
+    return (
+        f"invitation {request_id} reads {str(status)!a}, which this tool does not know "
+        f"(it knows {', '.join(RequestStatus)})"
     )
 
 

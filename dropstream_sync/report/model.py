@@ -20,9 +20,11 @@ from dropstream_sync import catalog
 from dropstream_sync.desired import DesiredMerchant, DesiredStore
 from dropstream_sync.live import (
     AUTH_WORDS,
+    REQUEST_WORDS,
     AuthorizationRequest,
     Connection,
     LiveState,
+    RequestStatus,
     Store,
     name_key,
 )
@@ -86,6 +88,10 @@ class Invitation(_Row):
     expires_at: datetime
     age_days: int
     expires_in_days: int
+    # `pending`, or a word the model does not know as the API answered it to the list of
+    # pending requests (live.REQUEST_WORDS): the store is then `unknown`, and the plan
+    # invites nobody for it, since it may well be a pending link.
+    status: str
 
 
 # A drifted field is the change the plan would make to put it back (a connection's fields
@@ -313,9 +319,16 @@ class _Live:
             if c.store_id in self.store_by_id:
                 self.connections[c.store_id].append(c)
         self.requests: dict[int, AuthorizationRequest] = {}
+        # Listed as pending with a word the model does not know: the newest per store, which
+        # the planner warns of (and invites nobody) when no pending one is listed.
+        self.unknown: dict[int, AuthorizationRequest] = {}
         for r in sorted(live.authorization_requests, key=_BY_ID):
-            if r.status == "pending" and r.store_id in self.store_by_id:
+            if r.store_id not in self.store_by_id:
+                continue
+            if r.status == RequestStatus.PENDING:
                 self.requests[r.store_id] = r  # the newest pending one, as the planner uses
+            elif r.status not in REQUEST_WORDS:
+                self.unknown[r.store_id] = r
 
 
 def _match(m: DesiredMerchant, live_stores: list[Store]) -> dict[int, DesiredStore]:
@@ -412,7 +425,7 @@ class _Tally:
     def add(self, row: StoreRow, live: Store | None) -> None:
         self.counts[row.status] += 1
         self.billed += len(row.connections)
-        if row.invitation is not None:
+        if row.invitation is not None and row.invitation.status == RequestStatus.PENDING:
             self.invitations.append(row.invitation)
         if live is None or row.authorization not in _LAPSES or not row.expires_at:
             return
@@ -483,7 +496,8 @@ def _store_row(
             tuple(drift),
         )
     a = ls.authorization
-    invitation = _invitation(m, name, ix.requests.get(ls.id), now)
+    request = ix.requests.get(ls.id) or ix.unknown.get(ls.id)
+    invitation = _invitation(m, name, request, now)
     status = _status(ls, invitation, now)
     days_left = None
     if a.status in _LAPSES and a.expires_at is not None:
@@ -532,6 +546,7 @@ def _invitation(
         request.expires_at,
         _days(now - request.created_at),
         _days(request.expires_at - now),
+        str(request.status),
     )
 
 
@@ -539,12 +554,16 @@ def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
     """The store's authorization as the report counts it: an authorization past its
     expiry is expired even before the API says so, and a live invitation is pending. One
     the tool cannot read or does not know is unknown, invitation or not: the store may be
-    authorized, and the plan leaves it to a person (it warns, as the report's page says)."""
+    authorized, and the plan leaves it to a person (it warns, as the report's page says).
+    So is one not authorized whose invitation reads a word the tool does not know: it may
+    be a pending link, and the plan invites nobody for it."""
     a = ls.authorization
     lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
     if a.status == "authorized" and not lapsed:
         return "authorized"
     if a.status not in AUTH_WORDS:
+        return "unknown"
+    if invitation is not None and invitation.status != RequestStatus.PENDING:
         return "unknown"
     if invitation is not None and invitation.expires_at > now:
         return "pending"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from dropstream_sync.planner.plan import CHECK_THE_STORE, unknown_authorization
+from dropstream_sync.live import AUTH_WORDS
+from dropstream_sync.planner.plan import (
+    CHECK_THE_STORE,
+    unknown_authorization,
+    unknown_invitation,
+)
 from dropstream_sync.render.rows import value
 from dropstream_sync.report.model import StoreRow
 
@@ -20,13 +25,15 @@ STATUS_WORDS = {
 }
 # What the pages say of the `unknown` stores, beside their count (the plan's own words).
 UNKNOWN_NOTE = (
-    "store(s) whose Amazon authorization this tool could not read: the plan invites nobody "
-    f"for them and makes or enables no connection; {CHECK_THE_STORE}"
+    "store(s) whose Amazon authorization, or invitation, this tool could not read: the plan "
+    f"invites nobody for them; {CHECK_THE_STORE}"
 )
 
 
 def status_text(s: StoreRow) -> str:
-    text = STATUS_WORDS[s.status]
+    # `unknown` of a store known to be not authorized: it is the invitation nobody can read.
+    unread_invitation = s.status == "unknown" and s.authorization in AUTH_WORDS
+    text = "invitation unreadable" if unread_invitation else STATUS_WORDS[s.status]
     if s.store_id is None:
         text += " (store not created yet)"
     elif not s.managed:
@@ -34,7 +41,11 @@ def status_text(s: StoreRow) -> str:
     if s.status == "pending" and s.authorization not in ("missing", "authorized"):
         text += f" (was {s.authorization})"
     elif s.status == "unknown":
-        text += f": it {unknown_authorization(s.authorization)}"
+        if unread_invitation and s.invitation is not None:
+            i = s.invitation
+            text += f": {s.authorization}, and its {unknown_invitation(i.request_id, i.status)}"
+        else:
+            text += f": it {unknown_authorization(s.authorization)}"
         # The plan warns of a store it wants authorized; one it does not want needs no one.
         text += f"; {CHECK_THE_STORE}" if s.wanted else ""
     return text
@@ -58,6 +69,8 @@ def invitation_text(s: StoreRow) -> str:
     if i is None:
         return "-"
     state = f"expires {i.expires_at:%Y-%m-%d}" if i.expires_in_days >= 0 else "expired"
+    if i.status != "pending":
+        state += f", reads {i.status!a}"
     return f"to {i.email}, {i.age_days} days old, {state}"
 
 

@@ -100,3 +100,34 @@ def test_an_authorization_word_the_model_does_not_know_is_unknown(
     assert "not authorized" not in row
     assert "reads 'Authorised', which this tool does not know" in row
     assert "dropstream-sync doctor" in row
+
+
+def test_an_invitation_under_a_word_the_model_does_not_know_is_unknown(tmp_path: Path) -> None:
+    # Merchant 1's store waits on a link, listed by `status=pending` as "Pending": the plan
+    # warns and invites nobody, so the report must not call it "not authorized, no
+    # invitation waiting" (the drift issue would ask the merchant to authorize).
+    box = Box(tmp_path / "sb")
+    populate(box)
+    box.quirks("request-status-case")
+    config = tmp_path / "stores.yaml"
+    config.write_text(CONFIG)
+
+    doc, markdown, page, warnings = _reports(box, config)
+
+    stores = {s["name"]: s for m in doc["merchants"] for s in m["stores"]}
+    store = stores["Store 1"]
+    assert (store["status"], store["authorization"]) == ("unknown", "missing")
+    assert store["invitation"]["status"] == "Pending"
+    # The others read as before: the quirk changes only the requests' words.
+    assert (stores["Store 0"]["status"], stores["Store 2"]["status"]) == ("authorized", "missing")
+    summary = doc["summary"]
+    assert (summary["unknown"], summary["missing"], summary["pending"]) == (1, 1, 0)
+    assert doc["pending_invitations"] == []  # nobody can say it is waiting
+    (warning,) = [w for w in warnings if "which this tool does not know" in w]
+    assert "Store 1" in warning
+    row = next(line for line in markdown.splitlines() if line.startswith("| Store 1 |"))
+    assert "not authorized" not in row
+    assert "invitation unreadable: missing, and its invitation" in row
+    assert "reads 'Pending', which this tool does not know" in row
+    assert "dropstream-sync doctor" in row
+    assert page.count('class="st st-unknown"') == 1

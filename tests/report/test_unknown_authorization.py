@@ -21,7 +21,14 @@ from tests.doctor.test_doctor import populate
 from tests.seeded import US, seed
 
 
-def _reports(box: Box, config: Path) -> tuple[dict[str, Any], str, str, list[str]]:
+def _reports(tmp_path: Path, quirk: str) -> tuple[dict[str, Any], str, str, list[str]]:
+    """The JSON, Markdown and HTML report and the plan's warnings of populate()'s state read
+    under `quirk`, for the three merchants of the doctor tests' CONFIG."""
+    box = Box(tmp_path / "sb")
+    populate(box)
+    box.quirks(quirk)
+    config = tmp_path / "stores.yaml"
+    config.write_text(CONFIG)
     with SyncReadClient(box.reader()) as client:
         read = workflows.make_plan_and_live(workflows.load_config([str(config)]), client)
     doc: dict[str, Any] = json.loads(workflows.report_text(read, "json"))
@@ -33,13 +40,7 @@ def _reports(box: Box, config: Path) -> tuple[dict[str, Any], str, str, list[str
 def test_unreadable_authorizations_are_unknown_not_missing(tmp_path: Path) -> None:
     # populate(): Store 0 authorized, Store 1 invited (pending), Store 2 never authorized;
     # under the quirk none of the three can be told apart, and the plan invites none.
-    box = Box(tmp_path / "sb")
-    populate(box)
-    box.quirks("authorization-key")
-    config = tmp_path / "stores.yaml"
-    config.write_text(CONFIG)
-
-    doc, markdown, page, warnings = _reports(box, config)
+    doc, markdown, page, warnings = _reports(tmp_path, "authorization-key")
 
     stores = {s["name"]: s for m in doc["merchants"] for s in m["stores"]}
     assert {n: (s["status"], s["authorization"]) for n, s in stores.items()} == {
@@ -106,13 +107,7 @@ def test_an_invitation_under_a_word_the_model_does_not_know_is_unknown(tmp_path:
     # Merchant 1's store waits on a link, listed by `status=pending` as "Pending": the plan
     # warns and invites nobody, so the report must not call it "not authorized, no
     # invitation waiting" (the drift issue would ask the merchant to authorize).
-    box = Box(tmp_path / "sb")
-    populate(box)
-    box.quirks("request-status-case")
-    config = tmp_path / "stores.yaml"
-    config.write_text(CONFIG)
-
-    doc, markdown, page, warnings = _reports(box, config)
+    doc, markdown, page, warnings = _reports(tmp_path, "request-status-case")
 
     stores = {s["name"]: s for m in doc["merchants"] for s in m["stores"]}
     store = stores["Store 1"]

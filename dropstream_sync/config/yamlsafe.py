@@ -247,8 +247,20 @@ def _check_depth(text: str) -> None:
     shallow by a cheaper bound and skip even that."""
     if not _may_nest_deeper(text):
         return
+    try:
+        _count_depth(text, Loader)
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem):
+            raise
+        # libyaml 0.2.6 (PyYAML 6.0.4's wheels) refuses 1,000 levels itself, and its scanner
+        # reads that far ahead of the events: the Python parser finds the first level too
+        # deep, where it is (this file is refused either way).
+        _count_depth(text, yaml.SafeLoader)
+
+
+def _count_depth(text: str, loader: Any) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=Loader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -498,7 +498,9 @@ def _store_row(
     a = ls.authorization
     request = ix.requests.get(ls.id) or ix.unknown.get(ls.id)
     invitation = _invitation(m, name, request, now)
-    status = _status(ls, invitation, now)
+    # The address the plan wants the invitation at: it replaces one sent elsewhere (a
+    # `reinvite`) for a store it wants authorized, and leaves any other store's alone.
+    status = _status(ls, invitation, now, m.email if wants_enabled else None)
     days_left = None
     if a.status in _LAPSES and a.expires_at is not None:
         # An expired authorization keeps its expiry: its days are negative whether or not
@@ -550,13 +552,14 @@ def _invitation(
     )
 
 
-def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
+def _status(ls: Store, invitation: Invitation | None, now: datetime, email: str | None) -> str:
     """The store's authorization as the report counts it: an authorization past its
-    expiry is expired even before the API says so, and a live invitation is pending. One
-    the tool cannot read or does not know is unknown, invitation or not: the store may be
-    authorized, and the plan leaves it to a person (it warns, as the report's page says).
-    So is one not authorized whose invitation reads a word the tool does not know: it may
-    be a pending link, and the plan invites nobody for it."""
+    expiry is expired even before the API says so, and a live invitation is pending, unless
+    it went to another address than `email` (the plan then sends a new one, so nobody is
+    waiting on it). One the tool cannot read or does not know is unknown, invitation or
+    not: the store may be authorized, and the plan leaves it to a person (it warns, as the
+    report's page says). So is one not authorized whose invitation reads a word the tool
+    does not know: it may be a pending link, and the plan invites nobody for it."""
     a = ls.authorization
     lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
     if a.status == "authorized" and not lapsed:
@@ -565,9 +568,15 @@ def _status(ls: Store, invitation: Invitation | None, now: datetime) -> str:
         return "unknown"
     if invitation is not None and invitation.status != RequestStatus.PENDING:
         return "unknown"
-    if invitation is not None and invitation.expires_at > now:
+    if invitation is not None and invitation.expires_at > now and not _elsewhere(invitation, email):
         return "pending"
     return "expired" if lapsed else a.status
+
+
+def _elsewhere(invitation: Invitation, email: str | None) -> bool:
+    """Sent to another address than `email`, compared as the planner does (mail is
+    delivered case-insensitively); never, without one."""
+    return email is not None and invitation.email.casefold() != email.casefold()
 
 
 def _connections(connections: Sequence[Connection]) -> tuple[ConnectionState, ...]:

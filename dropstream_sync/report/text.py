@@ -23,6 +23,7 @@ STATUS_WORDS = {
     # Not "not authorized": nobody knows, and the merchant is asked for nothing.
     "unknown": "authorization unreadable",
 }
+_UNAUTHORIZED = frozenset({"missing", "expired", "revoked"})
 # What the pages say of the `unknown` stores, beside their count (the plan's own words).
 UNKNOWN_NOTE = (
     "store(s) whose Amazon authorization, or invitation, this tool could not read: the plan "
@@ -64,13 +65,17 @@ def expiry_text(s: StoreRow, now: datetime) -> str:
     return text + ", renewal due" if s.in_renewal_window else text
 
 
-def invitation_text(s: StoreRow) -> str:
+def invitation_text(s: StoreRow, now: datetime) -> str:
     i = s.invitation
     if i is None:
         return "-"
     state = f"expires {i.expires_at:%Y-%m-%d}" if i.expires_in_days >= 0 else "expired"
     if i.status != "pending":
         state += f", reads {i.status!a}"
+    elif s.status in _UNAUTHORIZED and i.expires_at > now:
+        # Still waiting, yet the store is not counted pending: the link went to another
+        # address than the config's, and the plan's `reinvite` replaces it.
+        state += "; not the config's email: the plan replaces it"
     return f"to {i.email}, {i.age_days} days old, {state}"
 
 
@@ -122,7 +127,7 @@ def store_cells(s: StoreRow, now: datetime) -> StoreCells:
     return StoreCells(
         status_text(s),
         expiry_text(s, now),
-        invitation_text(s),
+        invitation_text(s, now),
         s.seller_id or "-",
         connection_text(s),
         channels_text(s),

@@ -89,8 +89,9 @@ class Invitation(_Row):
     age_days: int
     expires_in_days: int
     # `pending`, or a word the model does not know as the API answered it to the list of
-    # pending requests (live.REQUEST_WORDS): the store is then `unknown`, and the plan
-    # invites nobody for it, since it may well be a pending link.
+    # pending requests (live.REQUEST_WORDS): the store is then `unknown` (if not authorized,
+    # or due for renewal), and the plan invites nobody for it, since it may well be a
+    # pending link.
     status: str
 
 
@@ -500,7 +501,7 @@ def _store_row(
     invitation = _invitation(m, name, request, now)
     # The address the plan wants the invitation at: it replaces one sent elsewhere (a
     # `reinvite`) for a store it wants authorized, and leaves any other store's alone.
-    status = _status(ls, invitation, now, m.email if wants_enabled else None)
+    status = _status(ls, invitation, now, m.email if wants_enabled else None, m.reauthorize_days)
     days_left = None
     if a.status in _LAPSES and a.expires_at is not None:
         # An expired authorization keeps its expiry: its days are negative whether or not
@@ -552,21 +553,27 @@ def _invitation(
     )
 
 
-def _status(ls: Store, invitation: Invitation | None, now: datetime, email: str | None) -> str:
+def _status(
+    ls: Store, invitation: Invitation | None, now: datetime, email: str | None, window: int
+) -> str:
     """The store's authorization as the report counts it: an authorization past its
     expiry is expired even before the API says so, and a live invitation is pending, unless
     it went to another address than `email` (the plan then sends a new one, so nobody is
     waiting on it). One the tool cannot read or does not know is unknown, invitation or
     not: the store may be authorized, and the plan leaves it to a person (it warns, as the
-    report's page says). So is one not authorized whose invitation reads a word the tool
-    does not know: it may be a pending link, and the plan invites nobody for it."""
+    report's page says). So is one not authorized, or due for renewal (within `window`
+    days), whose invitation reads a word the tool does not know: it may be a pending link,
+    and the plan invites nobody for it."""
     a = ls.authorization
     lapsed = a.status == "authorized" and a.expires_at is not None and a.expires_at <= now
+    unread = invitation is not None and invitation.status != RequestStatus.PENDING
     if a.status == "authorized" and not lapsed:
-        return "authorized"
+        # Not "renewal due", which the next apply would send: the plan warns instead.
+        due = unread and a.expires_at is not None and renewal_due(a.expires_at, now, window)
+        return "unknown" if due else "authorized"
     if a.status not in AUTH_WORDS:
         return "unknown"
-    if invitation is not None and invitation.status != RequestStatus.PENDING:
+    if unread:
         return "unknown"
     if invitation is not None and invitation.expires_at > now and not _elsewhere(invitation, email):
         return "pending"

@@ -349,6 +349,11 @@ def test_a_store_the_report_says_needs_authorizing_is_taken_care_of_by_the_plan(
             key,
             row.status,
         )
+        if row.in_renewal_window:
+            # "Renewal due" is a renewal the next apply sends, or one the plan lists as
+            # waiting (on the merchant, the UI or the invite budget): never one it only
+            # warns it cannot send.
+            assert key in invited or key in pending, (key, status_text(row))
         if key in pending and merchant == UNMAILED:
             kinds = {p.kind for p in read.plan.pending if (p.merchant, p.store) == key}
             assert "needs_ui_authorization" in kinds, (key, kinds)

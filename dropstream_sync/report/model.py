@@ -28,6 +28,7 @@ from dropstream_sync.live import (
     Store,
     name_key,
 )
+from dropstream_sync.planner import health
 from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
 from dropstream_sync.planner.plan import renewal_due
@@ -347,7 +348,10 @@ def _match(m: DesiredMerchant, live_stores: list[Store]) -> dict[int, DesiredSto
             if s.id in ids:
                 out[s.id] = s
         elif same := by_name.get(name_key(s.name)):
-            out[same[0].id] = s
+            # Namesakes in other marketplaces are other stores (the planner's rule): the
+            # config's is the first one in its own marketplace, if there is one.
+            here = [ls for ls in same if health.marketplace_code(ls) == s.marketplace]
+            out[(here or same)[0].id] = s
     return out
 
 
@@ -456,7 +460,10 @@ def _section(
     pairs += [(ls.name, ls, None) for ls in live_stores if ls.id not in matched]
     rows: list[StoreRow] = []
     for name, ls, wanted in pairs:
-        row = _store_row(m, name, ls, wanted, ix, now, drift.get((m.name, name), ()))
+        # The plan updates only the config's stores; a live one it does not list may share
+        # the name (a duplicate, a namesake in another marketplace), never the drift.
+        fields = drift.get((m.name, name), ()) if wanted is not None else ()
+        row = _store_row(m, name, ls, wanted, ix, now, fields)
         tally.add(row, ls)
         rows.append(row)
     # The managed stores first, each part by name: two stable sorts on C-level keys.

@@ -30,6 +30,7 @@ from tests.seeded import US
 UK = "A1F83G8C2ARO7P"
 SELLER = "A1SELLER"
 MAIL = "ops@mail.example"
+OLD = "old@mail.example"  # an address the merchant no longer uses
 # The merchants: one with an email (invited by the plan), one without (authorizes in the
 # DropStream UI), one not yet in DropStream.
 MAILED, UNMAILED, NEW = "Mail Co", "No Mail Co", "New Co"
@@ -49,94 +50,99 @@ class Live:
     """A live store of the seed: its authorization, invitations and connection."""
 
     auth: str = "missing"  # missing | authorized | expired | revoked | lapsed (see _auth)
-    expires_in: float = 200.0  # days, of an authorization given
+    expires_in: float | None = 200.0  # days, of an authorization given (None: no expiry)
     invitations: tuple[tuple[str, float], ...] = ()  # (email, days until it expires)
     connection: str | None = None  # its name; None: no connection
     connection_on: bool = True
     store_on: bool = True
     channels_on: bool = True
     latency: int | None = None  # fulfillment_latency live (the config has none)
+    market: str = US
 
 
-# store name -> (its live state, or None: in the config only; its config line, or None:
-# not in the config). The name says the state.
-MAILED_STORES: dict[str, tuple[Live | None, str | None]] = {
-    "authorized": (Live("authorized", connection="authorized"), ""),
-    "authorized, no connection": (Live("authorized"), ""),
-    "renewal due": (Live("authorized", 10, connection="renewal due"), ""),
-    "renewal due, invited": (
-        Live("authorized", 10, ((MAIL, 5),), connection="renewal due, invited"),
-        "",
+@dataclass(frozen=True)
+class State:
+    """A store name in one state: its live stores (seeded in order, the first with the
+    lowest id; none: only in the config), its config entry, and the statuses the report
+    gives its rows under no quirk (the config's store first, then the others of that name)."""
+
+    statuses: tuple[str, ...]
+    lives: tuple[Live, ...]
+    market: str | None = "US"  # the config's marketplace code; None: not in the config
+    extra: str = ""  # a further line of its config entry
+
+
+def _s(statuses: str, *lives: Live, market: str | None = "US", extra: str = "") -> State:
+    return State(tuple(statuses.split()), lives, market, extra)
+
+
+def _on(name: str, expires_in: float | None = 200.0, **more: Any) -> Live:
+    """Authorized and connected under its own name, store, connection and channels on."""
+    return Live("authorized", expires_in, connection=name, **more)
+
+
+# The name says the state.
+MAILED_STORES: dict[str, State] = {
+    "authorized": _s("authorized", _on("authorized")),
+    "authorized, no expiry": _s("authorized", _on("authorized, no expiry", None)),
+    "authorized, no connection": _s("authorized", Live("authorized")),
+    "renewal due": _s("authorized", _on("renewal due", 10)),
+    "renewal due, invited": _s(
+        "authorized", _on("renewal due, invited", 10, invitations=((MAIL, 5),))
+    ),
+    "renewal due, invited at another address": _s(
+        "authorized",
+        _on("renewal due, invited at another address", 10, invitations=((OLD, 5),)),
     ),
     # The API still says authorized, but the 365 days are over.
-    "lapsed, still authorized": (Live("lapsed", connection="lapsed, still authorized"), ""),
-    "expired": (Live("expired", -20), ""),
-    "revoked": (Live("revoked", 100), ""),
-    "never authorized": (Live(), ""),
-    "invited": (Live(invitations=((MAIL, 5),)), ""),
-    "invited, expired before": (Live("expired", -20, ((MAIL, 5),)), ""),
-    "invited at another address": (Live(invitations=(("old@mail.example", 5),)), ""),
-    "invitation lapsed": (Live(invitations=((MAIL, -3),)), ""),
-    "invitations lapsed twice": (Live(invitations=((MAIL, -30), (MAIL, -3))), ""),
-    "switched off": (Live(), "enabled: false"),
-    "switched off, invited": (Live(invitations=((MAIL, 5),)), "enabled: false"),
-    "switched off, authorized": (
-        Live("authorized", connection="switched off, authorized"),
-        "enabled: false",
+    "lapsed, still authorized": _s(
+        "expired", Live("lapsed", connection="lapsed, still authorized")
     ),
-    "not created yet": (None, ""),
-    "not in the config, authorized": (Live("authorized", connection="x"), None),
-    "not in the config, invited": (Live(invitations=((MAIL, 5),)), None),
-    "connection off": (Live("authorized", connection="connection off", connection_on=False), ""),
-    "store off": (Live("authorized", connection="store off", store_on=False), ""),
-    "channels off": (
-        Live("authorized", connection="channels off", channels_on=False),
-        "channels: {sales_order: true}",
+    "expired": _s("expired", Live("expired", -20)),
+    "revoked": _s("revoked", Live("revoked", 100)),
+    "never authorized": _s("missing", Live()),
+    "invited": _s("pending", Live(invitations=((MAIL, 5),))),
+    "invited, expired before": _s("pending", Live("expired", -20, ((MAIL, 5),))),
+    "invited at another address": _s("missing", Live(invitations=((OLD, 5),))),
+    "invitation lapsed": _s("missing", Live(invitations=((MAIL, -3),))),
+    "invitations lapsed twice": _s("missing", Live(invitations=((MAIL, -30), (MAIL, -3)))),
+    "switched off": _s("missing", Live(), extra="enabled: false"),
+    "switched off, invited": _s("pending", Live(invitations=((MAIL, 5),)), extra="enabled: false"),
+    "switched off, authorized": _s(
+        "authorized", _on("switched off, authorized"), extra="enabled: false"
     ),
-    "connection renamed": (Live("authorized", connection="an old name"), ""),
-    "settings drifted": (Live("authorized", connection="settings drifted", latency=3), ""),
-    "settings drifted, never authorized": (Live(latency=3), ""),
+    "not created yet": _s("missing", market="UK"),
+    "not in the config, authorized": _s("authorized", _on("x"), market=None),
+    "not in the config, invited": _s("pending", Live(invitations=((MAIL, 5),)), market=None),
+    # Two live stores of this name: the config's is the one in its marketplace (UK), the
+    # other (US, the lower id) is not in the config.
+    "in two marketplaces": _s(
+        "missing authorized", _on("in two marketplaces"), Live(market=UK), market="UK"
+    ),
+    # Two live stores of this name in its marketplace: the plan keeps the first and
+    # neutralizes the second.
+    "duplicated": _s("missing missing", Live(latency=3), Live()),
+    "connection off": _s("authorized", _on("connection off", connection_on=False)),
+    "store off": _s("authorized", _on("store off", store_on=False)),
+    "channels off": _s(
+        "authorized", _on("channels off", channels_on=False), extra="channels: {sales_order: true}"
+    ),
+    "connection renamed": _s("authorized", Live("authorized", connection="an old name")),
+    "settings drifted": _s("authorized", _on("settings drifted", latency=3)),
+    "settings drifted, never authorized": _s("missing", Live(latency=3)),
 }
-UNMAILED_STORES: dict[str, tuple[Live | None, str | None]] = {
-    "authorized": (Live("authorized", connection="authorized"), ""),
-    "renewal due": (Live("authorized", 10, connection="renewal due"), ""),
-    "expired": (Live("expired", -20), ""),
-    "never authorized": (Live(), ""),
-    "invited": (Live(invitations=((MAIL, 5),)), ""),
+UNMAILED_STORES: dict[str, State] = {
+    "authorized": _s("authorized", _on("authorized")),
+    "renewal due": _s("authorized", _on("renewal due", 10)),
+    "expired": _s("expired", Live("expired", -20)),
+    "never authorized": _s("missing", Live()),
+    "invited": _s("pending", Live(invitations=((MAIL, 5),))),
 }
-# Under no quirk: the status the report gives each store (the seed is the state it names).
-STATUS = {
-    (MAILED, "authorized"): "authorized",
-    (MAILED, "authorized, no connection"): "authorized",
-    (MAILED, "renewal due"): "authorized",
-    (MAILED, "renewal due, invited"): "authorized",
-    (MAILED, "lapsed, still authorized"): "expired",
-    (MAILED, "expired"): "expired",
-    (MAILED, "revoked"): "revoked",
-    (MAILED, "never authorized"): "missing",
-    (MAILED, "invited"): "pending",
-    (MAILED, "invited, expired before"): "pending",
-    (MAILED, "invited at another address"): "missing",
-    (MAILED, "invitation lapsed"): "missing",
-    (MAILED, "invitations lapsed twice"): "missing",
-    (MAILED, "switched off"): "missing",
-    (MAILED, "switched off, invited"): "pending",
-    (MAILED, "switched off, authorized"): "authorized",
-    (MAILED, "not created yet"): "missing",
-    (MAILED, "not in the config, authorized"): "authorized",
-    (MAILED, "not in the config, invited"): "pending",
-    (MAILED, "connection off"): "authorized",
-    (MAILED, "store off"): "authorized",
-    (MAILED, "channels off"): "authorized",
-    (MAILED, "connection renamed"): "authorized",
-    (MAILED, "settings drifted"): "authorized",
-    (MAILED, "settings drifted, never authorized"): "missing",
-    (UNMAILED, "authorized"): "authorized",
-    (UNMAILED, "renewal due"): "authorized",
-    (UNMAILED, "expired"): "expired",
-    (UNMAILED, "never authorized"): "missing",
-    (UNMAILED, "invited"): "pending",
-    (NEW, "first store"): "missing",
+NEW_STORES: dict[str, State] = {"first store": _s("missing")}
+MERCHANTS: dict[str, tuple[str | None, dict[str, State]]] = {
+    MAILED: (MAIL, MAILED_STORES),
+    UNMAILED: (None, UNMAILED_STORES),
+    NEW: ("ops@new.example", NEW_STORES),
 }
 
 
@@ -158,92 +164,83 @@ def _auth(now: datetime, live: Live) -> dict[str, Any]:
             "authorized_at": _at(now, -366),
             "expires_at": lapsed.strftime("%Y-%m-%dT%H:%M:%S+14:00"),
         }
+    given = -165 if live.expires_in is None else live.expires_in - 365
     return {
         "status": live.auth,
         "selling_partner_id": SELLER,
-        "authorized_at": _at(now, live.expires_in - 365),
-        "expires_at": _at(now, live.expires_in),
+        "authorized_at": _at(now, given),
+        "expires_at": None if live.expires_in is None else _at(now, live.expires_in),
     }
 
 
 def _seed(box: Box, now: datetime) -> None:
     doc: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("customers", "warehouses", "stores", "connections")
+        kind: [] for kind in ("customers", "warehouses", "stores", "connections")
     }
     doc["authorization_requests"] = []
     on = _at(now, -100)
-    for cid, (merchant, stores) in enumerate(
-        ((MAILED, MAILED_STORES), (UNMAILED, UNMAILED_STORES)), 1
-    ):
+    for cid, (merchant, (_, states)) in enumerate(MERCHANTS.items(), 1):
+        if merchant == NEW:
+            continue  # not in DropStream yet
         doc["customers"].append({"id": cid, "company_name": merchant})
         doc["warehouses"].append(
             {"id": cid, "customer_id": cid, "description": f"{merchant} WH", "enabled_at": on}
         )
-        for name, (live, _) in stores.items():
-            if live is None:
-                continue
-            sid = len(doc["stores"]) + 1
-            doc["stores"].append(
-                {
-                    "id": sid,
-                    "customer_id": cid,
-                    "name": name,
-                    "enabled_at": on if live.connection and live.store_on else None,
-                    "adapter": {
-                        "marketplace_id": US,
-                        **SETTINGS,
-                        "fulfillment_latency": live.latency,
-                        "authorization": _auth(now, live),
-                    },
-                }
-            )
-            if live.connection is not None:
-                channel_on = on if live.channels_on else None
-                doc["connections"].append(
+        for name, state in states.items():
+            for live in state.lives:
+                sid = len(doc["stores"]) + 1
+                adapter = {"marketplace_id": live.market, **SETTINGS}
+                adapter["fulfillment_latency"] = live.latency
+                adapter["authorization"] = _auth(now, live)
+                doc["stores"].append(
                     {
+                        "id": sid,
                         "customer_id": cid,
-                        "warehouse_id": cid,
-                        "store_id": sid,
-                        "name": live.connection,
-                        "enabled_at": on if live.connection_on else None,
-                        "channels": [
-                            {"type": "sales_order", "enabled_at": channel_on},
-                            {"type": "shipment", "enabled_at": channel_on},
-                        ],
+                        "name": name,
+                        "enabled_at": on if live.connection and live.store_on else None,
+                        "adapter": adapter,
                     }
                 )
-            for email, days in live.invitations:
-                doc["authorization_requests"].append(
+                if live.connection is not None:
+                    channel_on = on if live.channels_on else None
+                    doc["connections"].append(
+                        {
+                            "customer_id": cid,
+                            "warehouse_id": cid,
+                            "store_id": sid,
+                            "name": live.connection,
+                            "enabled_at": on if live.connection_on else None,
+                            "channels": [
+                                {"type": "sales_order", "enabled_at": channel_on},
+                                {"type": "shipment", "enabled_at": channel_on},
+                            ],
+                        }
+                    )
+                doc["authorization_requests"] += [
                     {
                         "store_id": sid,
                         "email": email,
                         "created_at": _at(now, days - 7),
                         "expires_at": _at(now, days),
                     }
-                )
+                    for email, days in live.invitations
+                ]
     box.admin("POST", "/_sandbox/seed", doc)
 
 
 def _config(safety: str) -> str:
-    def stores(listed: dict[str, tuple[Live | None, str | None]]) -> str:
-        lines = []
-        for name, (live, extra) in listed.items():
-            if extra is None:
-                continue
-            lines.append(
-                f'      - name: "{name}"\n        marketplace: {"UK" if live is None else "US"}\n'
-            )
-            if extra:
-                lines.append(f"        {extra}\n")
-        return "".join(lines)
+    text = f"version: 1\nreauthorize_days: 30\n{safety}merchants:\n"
+    for merchant, (email, states) in MERCHANTS.items():
+        text += f"  - name: {merchant}\n" + (f"    email: {email}\n" if email else "")
+        text += "    stores:\n"
+        for name, state in states.items():
+            if state.market is not None:
+                text += f'      - name: "{name}"\n        marketplace: {state.market}\n'
+                text += f"        {state.extra}\n" if state.extra else ""
+    return text
 
-    return (
-        f"version: 1\nreauthorize_days: 30\n{safety}merchants:\n"
-        f"  - name: {MAILED}\n    email: {MAIL}\n    stores:\n{stores(MAILED_STORES)}"
-        f"  - name: {UNMAILED}\n    stores:\n{stores(UNMAILED_STORES)}"
-        f"  - name: {NEW}\n    email: ops@new.example\n    stores:\n"
-        '      - name: "first store"\n        marketplace: US\n'
-    )
+
+Key = tuple[str, str]  # (merchant, store name), as the plan's changes and pending items name it
 
 
 @dataclass(frozen=True)
@@ -252,15 +249,20 @@ class Read:
     plan: Plan
     report: Report
 
-    def rows(self) -> dict[tuple[str, str], StoreRow]:
-        return {(m.name, s.name): s for m in self.report.merchants for s in m.stores}
+    def rows(self) -> dict[Key, StoreRow]:
+        """The report's rows of the config's stores."""
+        return {(m.name, s.name): s for m in self.report.merchants for s in m.stores if s.managed}
 
-    def changed(self, kinds: Iterable[ChangeKind]) -> set[tuple[str, str]]:
+    def others(self) -> list[tuple[str, StoreRow]]:
+        """Its rows of live stores the config does not list (a name may have several)."""
+        return [(m.name, s) for m in self.report.merchants for s in m.stores if not s.managed]
+
+    def changed(self, kinds: Iterable[ChangeKind]) -> set[Key]:
         wanted = set(kinds)
         return {(c.merchant, c.store) for c in self.plan.changes if c.kind in wanted and c.store}
 
-    def pending(self) -> set[tuple[str, str]]:
-        return {(p.merchant, p.store) for p in self.plan.pending}
+    def pending(self, *kinds: str) -> set[Key]:
+        return {(p.merchant, p.store) for p in self.plan.pending if not kinds or p.kind in kinds}
 
     def warned_no_invite(self, merchant: str, row: StoreRow) -> bool:
         """The plan warns that it invites nobody for this store (it could not tell its
@@ -306,11 +308,17 @@ def read(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_the_account_holds_every_state_it_names(read: Read) -> None:
-    statuses = {key: row.status for key, row in read.rows().items()}
-    assert statuses.keys() == STATUS.keys()
+    shown: dict[Key, list[str]] = {}
+    for merchant, row in [*((k[0], r) for k, r in read.rows().items()), *read.others()]:
+        shown.setdefault((merchant, row.name), []).append(row.status)
+    expected = {
+        (merchant, name): list(state.statuses)
+        for merchant, (_, states) in MERCHANTS.items()
+        for name, state in states.items()
+    }
+    assert shown.keys() == expected.keys()
     if read.quirk == "none":
-        assert statuses == STATUS
-    # Each way the plan has of dealing with a store is exercised somewhere.
+        assert shown == expected
     if read.plan.blocked_reasons:
         assert read.report.summary()["queued_invites"] > 0
 
@@ -383,12 +391,16 @@ def test_the_drift_is_the_fields_the_plan_puts_back(read: Read) -> None:
         for key, row in read.rows().items()
         if row.drift
     }
+    # The plan updates only the stores of the config: a live store it does not list (a
+    # duplicate it neutralizes, a namesake in another marketplace) has no drift.
+    assert [(m, row.name, row.store_id) for m, row in read.others() if row.drift] == []
     assert {k: sorted(v, key=str) for k, v in shown.items()} == {
         k: sorted(v, key=str) for k, v in planned.items()
     }
     if read.quirk == "none":
         assert set(shown) == {
             (MAILED, "connection renamed"),
+            (MAILED, "duplicated"),
             (MAILED, "settings drifted"),
             (MAILED, "settings drifted, never authorized"),
         }

@@ -271,7 +271,10 @@ def render_html(report: Report) -> str:
         '<section id="timeline" aria-labelledby="h-timeline"><h2 id="h-timeline">Expiry '
         "timeline</h2><p>Amazon authorizations last 365 days and Amazon sends no notice "
         f"when one lapses. Bars inside the hatched band (the first {report.reauthorize_days}"
-        " days) are due for renewal now: the next apply sends their invitations.</p>"
+        " days) are due for renewal now: the next apply invites their merchants again, but "
+        "where an invitation is already waiting, the merchant has no email in the config "
+        "(renewed in the DropStream UI), max_invites_per_run holds it back, or the API has "
+        "no invite endpoint (sent from the DropStream UI): the plan lists those as pending.</p>"
     )
     if report.already_expired:
         out.append(

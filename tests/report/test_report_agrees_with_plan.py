@@ -20,7 +20,7 @@ import pytest
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient
 from dropstream_sync.planner.model import ChangeKind, Plan
-from dropstream_sync.report import build_report
+from dropstream_sync.report import build_report, render_html
 from dropstream_sync.report.model import Report, StoreRow
 from dropstream_sync.report.text import expiry_text, invitation_text, status_text
 from dropstream_sync.timestamps import utc_stamp
@@ -466,3 +466,24 @@ def test_findings_are_the_stores_the_plan_acts_on_or_leaves_to_someone(read: Rea
     blocked = bool(read.plan.blocked_reasons)
     assert read.report.findings == len(acted) + blocked
     assert read.report.summary()["blocked"] == blocked
+
+
+# Why the plan holds back a renewal, in the words the HTML page's timeline gives for it.
+HELD_BECAUSE = {
+    "awaiting_merchant": "an invitation is already waiting",
+    "needs_ui_authorization": "the merchant has no email in the config",
+    "queued": "max_invites_per_run holds it back",
+    "send_from_ui": "the API has no invite endpoint",
+}
+
+
+def test_the_timeline_says_why_a_renewal_due_is_not_sent(read: Read) -> None:
+    """The page says the next apply sends the renewals inside the band: where the plan
+    lists one as pending instead, the page names that reason too."""
+    page = render_html(read.report)
+    due = {key for key, row in read.rows().items() if row.in_renewal_window}
+    assert due <= read.changed({ChangeKind.REINVITE}) | read.pending()
+    held = {p.kind for p in read.plan.pending if (p.merchant, p.store) in due}
+    assert held or not due, "the account has renewals the plan holds back"
+    for kind in held:
+        assert HELD_BECAUSE[kind] in page, kind

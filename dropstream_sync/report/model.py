@@ -30,7 +30,13 @@ from dropstream_sync.live import (
 )
 from dropstream_sync.planner import health
 from dropstream_sync.planner.fingerprint import LiveFingerprint
-from dropstream_sync.planner.model import ChangeKind, FieldChange, PendingKind, Plan
+from dropstream_sync.planner.model import (
+    ChangeKind,
+    FieldChange,
+    PendingKind,
+    Plan,
+    TargetType,
+)
 from dropstream_sync.planner.plan import renewal_due
 from dropstream_sync.timestamps import utc_stamp
 
@@ -41,8 +47,20 @@ HORIZON_DAYS: Final = 365
 # (not live.AuthStatus). The plan invites nobody for such a store (it may be authorized), so
 # the report must not count it `missing`, which tells the merchant to authorize.
 STATUSES: Final = ("authorized", "pending", "missing", "expired", "revoked", "unknown")
-# Drift is what `apply` would put back: a field someone changed in DropStream.
-DRIFT_KINDS: Final = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
+# Drift is what `apply` would put back: a field someone changed in DropStream, a channel
+# switched off, a store or connection switched on or off. Connections are made enabled and
+# with their channels once the store is authorized, so none of these is a step of the
+# lifecycle: each is live state that differs from the config (a sales_order channel off
+# means no orders flow, and must not leave the drift issue closed).
+DRIFT_KINDS: Final = frozenset(
+    {
+        ChangeKind.UPDATE_STORE,
+        ChangeKind.UPDATE_CONNECTION,
+        ChangeKind.UPDATE_CHANNEL,
+        ChangeKind.ENABLE,
+        ChangeKind.DISABLE,
+    }
+)
 # The API statuses whose `expires_at` is when the authorization lapses (or lapsed): a
 # revoked one ended when the merchant revoked it, whatever its old expiry says.
 _LAPSES: Final = frozenset({"authorized", "expired"})
@@ -409,7 +427,9 @@ def _drift_by_store(plan: Plan) -> dict[tuple[str, str], list[Drift]]:
     drift: dict[tuple[str, str], list[Drift]] = defaultdict(list)
     for c in plan.changes:
         if c.kind in DRIFT_KINDS and c.store is not None:
-            prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
+            # A connection's fields start with `connection.`; a store-targeted enable or
+            # disable switches the store and its first connection, and reads `enabled`.
+            prefix = "connection." if c.target.type == TargetType.CONNECTION else ""
             drift[(c.merchant, c.store)].extend(
                 Drift(prefix + f.path, f.before, f.after) for f in c.fields
             )

@@ -19,8 +19,9 @@ import pytest
 
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient
-from dropstream_sync.planner.model import ChangeKind, Plan
+from dropstream_sync.planner.model import ChangeKind, FieldChange, Plan, TargetType
 from dropstream_sync.report import build_report, render_html
+from dropstream_sync.report.markdown import render_markdown
 from dropstream_sync.report.model import Report, StoreRow
 from dropstream_sync.report.text import expiry_text, invitation_text, status_text
 from dropstream_sync.timestamps import utc_stamp
@@ -41,7 +42,16 @@ SETTINGS = {
     "fulfillment_channel_code": "DEFAULT",
 }
 INVITES = frozenset({ChangeKind.INVITE, ChangeKind.REINVITE})
-DRIFT = frozenset({ChangeKind.UPDATE_STORE, ChangeKind.UPDATE_CONNECTION})
+# The changes that put back live state: fields, channels, a store's or connection's switch.
+DRIFT = frozenset(
+    {
+        ChangeKind.UPDATE_STORE,
+        ChangeKind.UPDATE_CONNECTION,
+        ChangeKind.UPDATE_CHANNEL,
+        ChangeKind.ENABLE,
+        ChangeKind.DISABLE,
+    }
+)
 UNAUTHORIZED = frozenset({"missing", "expired", "revoked"})
 
 
@@ -428,13 +438,14 @@ def test_the_drift_is_the_fields_the_plan_puts_back(read: Read) -> None:
     planned: dict[tuple[str, str], list[tuple[str, Any, Any]]] = {}
     for c in read.plan.changes:
         if c.kind in DRIFT and c.store:
-            prefix = "connection." if c.kind == ChangeKind.UPDATE_CONNECTION else ""
+            prefix = "connection." if c.target.type == TargetType.CONNECTION else ""
             planned.setdefault((c.merchant, c.store), []).extend(
                 (prefix + f.path, f.before, f.after) for f in c.fields
             )
+    rows = read.rows()
     shown = {
         key: [(d.path, d.before, d.after) for d in row.drift]
-        for key, row in read.rows().items()
+        for key, row in rows.items()
         if row.drift
     }
     # The plan updates only the stores of the config: a live store it does not list (a
@@ -445,12 +456,26 @@ def test_the_drift_is_the_fields_the_plan_puts_back(read: Read) -> None:
     }
     if read.quirk == "none":
         assert set(shown) == {
+            # a channel, a connection or the store switched off in DropStream, and a store
+            # the config switches off still on: each one the next apply puts back
+            (MAILED, "channels off"),
+            (MAILED, "connection off"),
+            (MAILED, "store off"),
+            (MAILED, "switched off, authorized"),
             (MAILED, "connection renamed"),
             (MAILED, "duplicated"),
             (MAILED, "pinned, renamed"),
             (MAILED, "settings drifted"),
             (MAILED, "settings drifted, never authorized"),
         }
+        # What the drift issue shows: the channel that takes no orders, live then config.
+        assert rows[(MAILED, "channels off")].drift == (
+            FieldChange("connection.channels.sales_order", False, True),
+        )
+        line = next(
+            ln for ln in render_markdown(read.report).splitlines() if "| channels off |" in ln
+        )
+        assert "connection.channels.sales\\_order: live false, config true" in line
 
 
 def test_findings_are_the_stores_the_plan_acts_on_or_leaves_to_someone(read: Read) -> None:

@@ -799,12 +799,15 @@ def same_email(a: str, b: str) -> bool:
 def find_pending_request(
     requests: Iterable[live.AuthorizationRequest], store_id: int, email: str | None = None
 ) -> live.AuthorizationRequest | None:
-    """At most one request per store is pending [assumed: a second POST answers 409]."""
+    """At most one request per store is pending [assumed: a second POST answers 409].
+    A status word the model does not know counts as pending, as in the client's pending
+    list and the planner: after a lost answer, a request answered `Pending` is the one that
+    POST made (its email was sent), not a reason to post again into a 409 and say failed."""
     return _newest(
         r
         for r in requests
         if r.store_id == store_id
-        and r.status == live.RequestStatus.PENDING
+        and (r.status == live.RequestStatus.PENDING or r.status not in live.REQUEST_WORDS)
         and (email is None or same_email(r.email, email))
     )
 

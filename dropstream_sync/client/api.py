@@ -771,13 +771,16 @@ def find_customer(customers: Iterable[live.Customer], company_name: str) -> live
 def find_store(
     stores: Iterable[live.Store], customer_id: int, name: str, marketplace_id: str | None = None
 ) -> live.Store | None:
+    """A store whose marketplace could not be read (no `marketplace_id` in its adapter) is
+    not of another marketplace, as in the planner: after a lost answer it is the store that
+    POST made, not a reason to post a second one (billed, and in no record)."""
     return _newest(
         s
         for s in stores
         if s.customer_id == customer_id
         and s.name == name
         and s.platform == live.PLATFORM_AMAZON
-        and (marketplace_id is None or s.marketplace_id == marketplace_id)
+        and (marketplace_id is None or s.marketplace_id in (marketplace_id, None))
     )
 
 

@@ -649,8 +649,9 @@ class Applier:
     async def _create_merchant(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CreateMerchant)
         c = self._client
+        found: list[bool] = []
         async with self._reads.writing(_CUSTOMERS, change.id):
-            own = await c.create_customer(d.company_name)
+            own = await c.create_customer(d.company_name, on_found=lambda: found.append(True))
         self._made(change, f"customer {own}", own)
         customers = await self._verify(change, _CUSTOMERS, c.list_customers)
         if customers is None:
@@ -658,7 +659,7 @@ class Applier:
         same = [x.id for x in customers if x.company_name == d.company_name]
         kept = min([own, *same])
         if kept == own:
-            return Effect(own, own)
+            return Effect(own, own, note=_found(f"customer {own}", "made it") if found else None)
         new_name = neutralized_name(d.company_name, kept)
         await c.rename_customer(own, new_name)
         return Effect(
@@ -668,6 +669,11 @@ class Applier:
             note=(
                 f"a concurrent apply created customer {kept} first: this apply uses it, and its "
                 f"own customer {own} was renamed {new_name!r}"
+                if not found
+                # The read after the lost answer took the newest, which may be the other
+                # run's: which of the two this run made, nothing tells.
+                else f"{_lost(f'customers {kept} and {own}')}: this apply uses {kept}, the "
+                f"first, and customer {own} was renamed {new_name!r}"
             ),
         )
 
@@ -685,8 +691,15 @@ class Applier:
         c = self._client
         customer_id = self._id(d.customer_id, d.customer_ref, "customer_id")
         key = _stores_key(customer_id)
+        found: list[bool] = []
         async with self._reads.writing(key, change.id):
-            own = await c.create_store(customer_id, d.name, d.marketplace_id, d.settings)
+            own = await c.create_store(
+                customer_id,
+                d.name,
+                d.marketplace_id,
+                d.settings,
+                on_found=lambda: found.append(True),
+            )
         self._made(change, f"store {own}", own)
         stores = await self._verify(change, key, lambda: c.list_stores(customer_id=customer_id))
         if stores is None:
@@ -700,7 +713,7 @@ class Applier:
         ]
         kept = min([own, *same])
         if kept == own:
-            return Effect(own, own)
+            return Effect(own, own, note=_found(f"store {own}", "made it") if found else None)
         new_name = neutralized_name(d.name, kept)
         canceled = await self._neutralize_store(own, new_name, enabled=True)
         return Effect(
@@ -708,8 +721,13 @@ class Applier:
             own,
             yielded=True,
             note=(
-                f"a concurrent apply created store {kept} first: this apply uses it, and its own "
-                f"store {own} was disabled and renamed {new_name!r}"
+                (
+                    f"a concurrent apply created store {kept} first: this apply uses it, and its "
+                    f"own store {own} was disabled and renamed {new_name!r}"
+                    if not found
+                    else f"{_lost(f'stores {kept} and {own}')}: this apply uses {kept}, the "
+                    f"first, and store {own} was disabled and renamed {new_name!r}"
+                )
                 + (
                     f", its pending request(s) {', '.join(map(str, canceled))} canceled"
                     if canceled
@@ -811,15 +829,22 @@ class Applier:
     async def _request(self, store_id: int, email: str) -> Effect:
         # The target is the store; the request is what was created (its own field).
         existing: list[bool] = []
+        found: list[bool] = []
         request = await self._client.create_authorization_request(
-            store_id, email, on_existing=lambda: existing.append(True)
+            store_id,
+            email,
+            on_existing=lambda: existing.append(True),
+            on_found=lambda: found.append(True),
         )
         # A concurrent apply sent it (409), and it is taken as this change's request: the
         # note says this run sent no email, so two runners' logs do not count one twice.
+        # Found by a read after a lost answer, it may be either run's: the note says so.
         note = (
             f"request {request.id} to this email was already pending (another apply sent "
             "it): this apply sent no email"
             if existing
+            else _found(f"request {request.id} to this email", "sent its email")
+            if found
             else None
         )
         return Effect(store_id, request.id, note=note)
@@ -828,19 +853,24 @@ class Applier:
         d = change.detail_as(CreateConnection)
         c = self._client
         existing: list[bool] = []
+        found: list[bool] = []
         connection_id = await c.create_connection(
             d.customer_id,
             d.store_id,
             d.warehouse_id,
             d.name,
             on_existing=lambda: existing.append(True),
+            on_found=lambda: found.append(True),
         )
         # A concurrent apply made it (409): this run takes it as its own and finishes it,
-        # and says that it made no second one.
+        # and says that it made no second one (or, found after a lost answer, that it may
+        # be either run's).
         note = (
             f"connection {connection_id} already existed (another apply made it): this "
             "apply made no connection"
             if existing
+            else _found(f"connection {connection_id} (billed)", "made it")
+            if found
             else None
         )
         # Billed from now on, whatever the channel and enable requests below answer: a
@@ -942,6 +972,24 @@ def _setting_form(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return list(catalog.canonical_statuses(tuple(map(str, value))))
     return value
+
+
+def _found(what: str, did: str) -> str:
+    """The note of a create whose answer was lost and whose object a read found: without an
+    idempotency key nothing tells whether this apply's POST made it or a concurrent apply's
+    did, so two runners' logs must not both count it as surely made (an email, a bill)."""
+    return (
+        f"its answer was lost and a read found {what}: this apply {did}, or a concurrent apply did"
+    )
+
+
+def _lost(both: str) -> str:
+    """`_found` for a create that then met a duplicate: which of `both` this apply made, the
+    read cannot tell."""
+    return (
+        f"its answer was lost and a read found {both} of this name: this apply made one, "
+        "or a concurrent apply did"
+    )
 
 
 _CUSTOMERS: Final = "customers"

@@ -393,13 +393,22 @@ class WriteClient(ReadClient):
 
     _read_only: ClassVar[bool] = False
 
-    async def create_customer(self, company_name: str) -> int:
+    async def create_customer(
+        self, company_name: str, *, on_found: Callable[[], None] | None = None
+    ) -> int:
+        """`on_found` is told when the answer was lost and a read found the customer (made
+        by this call, or by a concurrent apply: HttpCore.create)."""
+
         async def find() -> int | None:
             found = api.find_customer(await self.list_customers(), company_name)
             return None if found is None else found.id
 
         return await self._core.create(
-            api.CUSTOMERS, api.customer_body(company_name), parse=api.created_id, find=find
+            api.CUSTOMERS,
+            api.customer_body(company_name),
+            parse=api.created_id,
+            find=find,
+            on_found=on_found,
         )
 
     async def rename_customer(self, customer_id: int, company_name: str) -> None:
@@ -408,9 +417,16 @@ class WriteClient(ReadClient):
         await self._core.patch(api.customer_path(customer_id), api.customer_body(company_name))
 
     async def create_store(
-        self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+        self,
+        customer_id: int,
+        name: str,
+        marketplace_id: str,
+        settings: StoreSettings,
+        *,
+        on_found: Callable[[], None] | None = None,
     ) -> int:
-        """A new Amazon store, created disabled; returns its id."""
+        """A new Amazon store, created disabled; returns its id (`on_found`: as for
+        create_customer)."""
 
         async def find() -> int | None:
             stores = await self.list_stores(api.AMAZON, customer_id=customer_id)
@@ -418,7 +434,9 @@ class WriteClient(ReadClient):
             return None if found is None else found.id
 
         body = api.store_create_body(customer_id, name, marketplace_id, settings)
-        return await self._core.create(api.STORES, body, parse=api.created_id, find=find)
+        return await self._core.create(
+            api.STORES, body, parse=api.created_id, find=find, on_found=on_found
+        )
 
     async def update_store(
         self,
@@ -439,11 +457,17 @@ class WriteClient(ReadClient):
             await self._core.patch(api.store_path(store_id), body)
 
     async def create_authorization_request(
-        self, store_id: int, email: str, *, on_existing: Callable[[], None] | None = None
+        self,
+        store_id: int,
+        email: str,
+        *,
+        on_existing: Callable[[], None] | None = None,
+        on_found: Callable[[], None] | None = None,
     ) -> live.AuthorizationRequest:
         """Send the merchant an authorization link. If a request to the same email is
         already pending (a concurrent apply, or a lost answer), that one is returned;
-        `on_existing` is told when it was not this call's (no email was sent)."""
+        `on_existing` is told when it was not this call's (no email was sent), `on_found`
+        when it may have been this call's or a concurrent apply's (a lost answer)."""
 
         async def find() -> live.AuthorizationRequest | None:
             pending = await self.list_authorization_requests(api.PENDING, store_id=store_id)
@@ -452,7 +476,12 @@ class WriteClient(ReadClient):
         path = api.store_authorization_requests_path(store_id)
         body = api.authorization_request_body(email)
         return await self._core.create(
-            path, body, parse=_object(api.authorization_request), find=find, on_existing=on_existing
+            path,
+            body,
+            parse=_object(api.authorization_request),
+            find=find,
+            on_existing=on_existing,
+            on_found=on_found,
         )
 
     async def cancel_authorization_request(self, request_id: int) -> None:
@@ -475,10 +504,12 @@ class WriteClient(ReadClient):
         name: str,
         *,
         on_existing: Callable[[], None] | None = None,
+        on_found: Callable[[], None] | None = None,
     ) -> int:
         """The wizard's Finalize; the connection starts disabled. If the connection with
         this (customer, store, warehouse) already exists, its id is returned (and
-        `on_existing` told, when this call did not make it)."""
+        `on_existing` told, when this call did not make it; `on_found`, when this call
+        or a concurrent apply may have: a lost answer)."""
 
         async def find() -> int | None:
             found = api.find_connection(
@@ -491,7 +522,12 @@ class WriteClient(ReadClient):
 
         body = api.connection_create_body(customer_id, store_id, warehouse_id, name)
         return await self._core.create(
-            api.CONNECTIONS, body, parse=api.created_id, find=find, on_existing=on_existing
+            api.CONNECTIONS,
+            body,
+            parse=api.created_id,
+            find=find,
+            on_existing=on_existing,
+            on_found=on_found,
         )
 
     async def update_connection(

@@ -303,12 +303,16 @@ class HttpCore:
         parse: Callable[[Any], T],
         find: Callable[[], Awaitable[T | None]],
         on_existing: Callable[[], None] | None = None,
+        on_found: Callable[[], None] | None = None,
     ) -> T:
         """POST, never blindly twice: after an unknown outcome `find` reads whether the first
         POST took effect; if it did, its result is returned and nothing is posted again.
         A 409 is answered the same way: when `find` shows the object that conflicts is the
         one asked for (a concurrent apply, or an earlier run), that object is the result,
-        and `on_existing` is told, unless an attempt of this call may have made it."""
+        and `on_existing` is told, unless an attempt of this call may have made it.
+        `on_found` is told when the result is an object a read found after an attempt
+        whose answer was lost: this call made it, or a concurrent one did (the API has no
+        idempotency key to tell), so a record must not count it as surely this call's."""
         request = Request("POST", path, json=body)
         found: list[T] = []
 
@@ -321,16 +325,23 @@ class HttpCore:
         exchange = await self._send_with_retries(request, recover=took_effect)
         if exchange.response is None:
             log.info("POST %s: the answer was lost, but a read found what it created", path)
+            if on_found is not None:
+                on_found()
             return found[0]
         if exchange.response.status_code == 409 and await took_effect():
             log.info("POST %s: 409, and what conflicts is what was asked for", path)
-            if on_existing is not None and not exchange.may_have_committed:
+            if exchange.may_have_committed:
+                if on_found is not None:
+                    on_found()
+            elif on_existing is not None:
                 on_existing()
             return found[0]
         if redirect_may_have_committed(request, exchange.response.status_code):
             # A redirect is never followed, and may come after the POST was done (a 303
             # is how a server says it was): the read tells, as after a lost answer.
             if await self._recovered(request, took_effect):
+                if on_found is not None:
+                    on_found()
                 return found[0]
             # The read showed nothing was made: a plain failure.
             raise self.errors.for_response(request, exchange.response)

@@ -9,7 +9,8 @@ way the records misstate it (empty: the record is true):
   saying so, one a concurrent apply made), of the recorded merchant/store;
 - every object made, every invitation email sent and every billed connection made is claimed
   by exactly one record: as done (ok), as "may have taken effect" (unknown), or as a failure
-  that names it (a connection made before a later step failed);
+  that names it (a connection made before a later step failed); or, found by a read after a
+  lost answer, by records that each say "this apply made it, or a concurrent apply did";
 - a record that says no email was sent (no connection made) is of an object made before, or
   by another record; nothing "failed" was made without saying so.
 """
@@ -26,6 +27,8 @@ from typing import Any
 MADE_OUTCOMES = ("ok", "unknown")
 NO_EMAIL = "this apply sent no email"
 NO_CONNECTION = "this apply made no connection"
+# Found by a read after a lost answer: this run's POST made it, or a concurrent run's did.
+EITHER = "or a concurrent apply did"
 INVITES = ("invite", "reinvite")
 
 
@@ -95,14 +98,30 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         return f"{r['kind']} {r['merchant']}/{r['store']} ({r['outcome']}, {r['change_id']})"
 
     def claims(kind: str | tuple[str, ...], *, unless: str | None = None) -> Counter[int]:
+        """How many records say they surely made each id (not "sent no email", not "this
+        apply or a concurrent one": those are `either`)."""
         return Counter(
             r["created_id"]
             for r in of(kind)
-            if r["created_id"] is not None and not (unless and unless in (r["note"] or ""))
+            if r["created_id"] is not None
+            and not (unless and unless in (r["note"] or ""))
+            and EITHER not in (r["note"] or "")
+        )
+
+    def either(kind: str | tuple[str, ...]) -> Counter[int]:
+        return Counter(
+            r["created_id"]
+            for r in of(kind)
+            if r["created_id"] is not None and EITHER in (r["note"] or "")
+        )
+
+    def by(kind: str | tuple[str, ...], ident: int) -> str:
+        return "; ".join(
+            who(r) + f" note={r['note']!r}" for r in of(kind) if r["created_id"] == ident
         )
 
     # -- customers ------------------------------------------------------------------------
-    made = claims("create_merchant")
+    made, maybe = claims("create_merchant"), either("create_merchant")
     for r in of("create_merchant"):
         cid = r["created_id"]
         if r["outcome"] == "ok":
@@ -116,12 +135,12 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
     for cid in new_customers:
         name = after.customers[cid]["company_name"]
         if made[cid] > 1:
-            say(f"customer {cid} ({name!r}) is claimed as made by {made[cid]} records")
-        if made[cid] == 0 and not _maybe(records, "create_merchant", merchant=name):
+            say(f"customer {cid} ({name!r}) is claimed as made by {by('create_merchant', cid)}")
+        if made[cid] + maybe[cid] == 0 and not _maybe(records, "create_merchant", merchant=name):
             say(f"customer {cid} ({name!r}) was made, but no record says so")
 
     # -- stores ----------------------------------------------------------------------------
-    made = claims("create_store")
+    made, maybe = claims("create_store"), either("create_store")
     for r in of("create_store"):
         sid = r["created_id"]
         if r["outcome"] == "ok":
@@ -133,12 +152,12 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
     for sid in new_stores:
         store = after.stores[sid]
         if made[sid] > 1:
-            say(f"store {sid} ({store['name']!r}) is claimed as made by {made[sid]} records")
-        if made[sid] == 0 and not _maybe(records, "create_store", store=store["name"]):
+            say(f"store {sid} ({store['name']!r}) is claimed as made by {by('create_store', sid)}")
+        if made[sid] + maybe[sid] == 0 and not _maybe(records, "create_store", store=store["name"]):
             say(f"store {sid} ({store['name']!r}) was made, but no record says so")
 
     # -- invitations: requests and the emails sent -------------------------------------------
-    sent = claims(INVITES, unless=NO_EMAIL)
+    sent, maybe = claims(INVITES, unless=NO_EMAIL), either(INVITES)
     for r in of(INVITES):
         rid = r["created_id"]
         if rid is None:
@@ -150,7 +169,7 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         if r["outcome"] == "ok" and request["store_id"] != r["target"]["id"]:
             say(f"{who(r)}: request {rid} is of store {request['store_id']}, not the target")
         says_none = NO_EMAIL in (r["note"] or "")
-        if says_none and rid in new_mails and sent[rid] == 0:
+        if says_none and rid in new_mails and sent[rid] + maybe[rid] == 0:
             say(f"{who(r)}: says it sent no email, but request {rid}'s email was sent now")
         if not says_none and r["outcome"] == "ok" and rid not in new_mails:
             say(f"{who(r)}: recorded as sending request {rid}'s email, but none was sent now")
@@ -159,8 +178,8 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         if mails_per_request[rid] != 1:
             say(f"request {rid} ({store!r}) sent {mails_per_request[rid]} emails")
         if sent[rid] > 1:
-            say(f"request {rid}'s email ({store!r}) is recorded as sent by {sent[rid]} records")
-        if sent[rid] == 0 and not _maybe(records, INVITES, store=store):
+            say(f"request {rid}'s email ({store!r}) is recorded as sent by {by(INVITES, rid)}")
+        if sent[rid] + maybe[rid] == 0 and not _maybe(records, INVITES, store=store):
             say(f"request {rid}'s email ({store!r}) was sent, but no record says so")
     for r in of(INVITES):
         if r["outcome"] == "failed" and r["created_id"] is None:
@@ -168,13 +187,13 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
             unclaimed = [
                 rid
                 for rid in new_mails
-                if after.requests[rid]["store_id"] == store_id and sent[rid] == 0
+                if after.requests[rid]["store_id"] == store_id and sent[rid] + maybe[rid] == 0
             ]
             if unclaimed:
                 say(f"{who(r)}: failed, but request(s) {unclaimed} of its store were sent")
 
     # -- connections (billed) ----------------------------------------------------------------
-    made = claims("create_connection", unless=NO_CONNECTION)
+    made, maybe = claims("create_connection", unless=NO_CONNECTION), either("create_connection")
     for r in of("create_connection"):
         cid = r["created_id"]
         if cid is None:
@@ -186,7 +205,7 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         if after.stores[connection["store_id"]]["name"] != r["store"]:
             say(f"{who(r)}: connection {cid} is not of store {r['store']!r}")
         says_none = NO_CONNECTION in (r["note"] or "")
-        if says_none and cid in new_connections and made[cid] == 0:
+        if says_none and cid in new_connections and made[cid] + maybe[cid] == 0:
             say(f"{who(r)}: says it made no connection, but connection {cid} was made now")
         if not says_none and cid not in new_connections:
             say(f"{who(r)}: recorded as making connection {cid}, but it was not made now")
@@ -195,8 +214,9 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
     for cid in new_connections:
         store = after.stores[after.connections[cid]["store_id"]]["name"]
         if made[cid] > 1:
-            say(f"connection {cid} ({store!r}) is recorded as made by {made[cid]} records")
-        if made[cid] == 0 and not _maybe(records, "create_connection", store=store):
+            claimers = by("create_connection", cid)
+            say(f"connection {cid} ({store!r}) is recorded as made by {claimers}")
+        if made[cid] + maybe[cid] == 0 and not _maybe(records, "create_connection", store=store):
             say(f"connection {cid} ({store!r}) was made (billed), but no record says so")
     return found
 
@@ -208,13 +228,17 @@ def _maybe(
     merchant: str | None = None,
     store: str | None = None,
 ) -> bool:
-    """Whether a record of that object says it may have taken effect without naming what
-    it made (an unknown outcome)."""
+    """Whether a record of that object says it may have made it without naming it (an
+    unknown outcome), or that it cannot tell which of the look-alikes it made."""
     kinds = (kinds,) if isinstance(kinds, str) else kinds
     return any(
         r["kind"] in kinds
-        and r["outcome"] == "unknown"
-        and r["created_id"] is None
+        and (
+            (r["outcome"] == "unknown" and r["created_id"] is None)
+            # Found by a read after a lost answer, among look-alikes: which it made, the
+            # record says it cannot tell.
+            or EITHER in (r["note"] or "")
+        )
         and (merchant is None or r["merchant"] == merchant)
         and (store is None or r["store"] == store)
         for r in records

@@ -36,7 +36,12 @@ class LosesStoreAnswers(WriteClient):
     lost and the read meant to find it failed too: an error that may have committed."""
 
     async def create_store(
-        self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+        self,
+        customer_id: int,
+        name: str,
+        marketplace_id: str,
+        settings: StoreSettings,
+        **kwargs: Any,
     ) -> int:
         await super().create_store(customer_id, name, marketplace_id, settings)
         raise TransportError(
@@ -59,7 +64,7 @@ class CountsOverlap(WriteClient):
         self.most = 0
         self._full = asyncio.Event()
 
-    async def create_customer(self, company_name: str) -> int:
+    async def create_customer(self, company_name: str, **kwargs: Any) -> int:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         if self.in_flight >= self.until:
@@ -71,6 +76,6 @@ class CountsOverlap(WriteClient):
             # ignored its limit would show more calls in flight.
             for _ in range(5):
                 await asyncio.sleep(0)
-            return await super().create_customer(company_name)
+            return await super().create_customer(company_name, **kwargs)
         finally:
             self.in_flight -= 1

@@ -39,15 +39,20 @@ class RacedByAnotherApply(WriteClient):
     """Before each of its first creates, "another apply" creates the same object: what two
     machines do when both planned against an account without it."""
 
-    async def create_customer(self, company_name: str) -> int:
+    async def create_customer(self, company_name: str, **kwargs: Any) -> int:
         await super().create_customer(company_name)
-        return await super().create_customer(company_name)
+        return await super().create_customer(company_name, **kwargs)
 
     async def create_store(
-        self, customer_id: int, name: str, marketplace_id: str, settings: StoreSettings
+        self,
+        customer_id: int,
+        name: str,
+        marketplace_id: str,
+        settings: StoreSettings,
+        **kwargs: Any,
     ) -> int:
         await super().create_store(customer_id, name, marketplace_id, settings)
-        return await super().create_store(customer_id, name, marketplace_id, settings)
+        return await super().create_store(customer_id, name, marketplace_id, settings, **kwargs)
 
 
 def test_the_run_whose_objects_came_second_takes_the_first_and_neutralizes_its_own(

@@ -217,10 +217,10 @@ class HangsOn(WriteClient):
         super().__init__(*args, **kwargs)
         self.hang = hang
 
-    async def create_customer(self, company_name: str) -> int:
+    async def create_customer(self, company_name: str, **kwargs: Any) -> int:
         if company_name == self.hang:
             await asyncio.Event().wait()
-        return await super().create_customer(company_name)
+        return await super().create_customer(company_name, **kwargs)
 
 
 def test_changes_still_in_flight_when_the_grace_runs_out_end_unknown_and_are_recorded(

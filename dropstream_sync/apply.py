@@ -782,16 +782,18 @@ class Applier:
             # "PATCH merges the adapter keys it is given" is assumed: a service that answers
             # 204 and keeps a setting (a key it does not know, one it holds read-only) must
             # not be reported as updated, so the settings sent are read back.
-            await self._check_settings(store_id, d.settings_patch)
+            return Effect(store_id, note=await self._check_settings(store_id, d.settings_patch))
         return Effect(store_id)
 
-    async def _check_settings(self, store_id: int, sent: Mapping[str, Any]) -> None:
+    async def _check_settings(self, store_id: int, sent: Mapping[str, Any]) -> str | None:
+        """None when the settings read as sent; the note of a read-back that failed."""
         try:
             store = await self._client.get_store(store_id)
         except ApiError:
             # The PATCH was answered as done; a read that fails after its retries cannot
-            # say otherwise, and the next plan compares the settings again.
-            return
+            # say otherwise, and the next plan compares the settings again. The record
+            # says it was not confirmed: "done" alone would claim what nothing checked.
+            return _unconfirmed(f"store {store_id}'s settings")
         kept = [
             f"{key} {_setting_form(getattr(store, key))!r} (sent {_setting_form(value)!r})"
             for key, value in sorted(sent.items())
@@ -804,6 +806,7 @@ class Applier:
                 f"{'; '.join(kept)}: the API did not take the settings; run "
                 "`dropstream-sync doctor` and check the store in DropStream"
             )
+        return None
 
     async def _cancel_invite(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(CancelInvite)
@@ -888,21 +891,24 @@ class Applier:
             await self._set_channels(connection_id, d.channels, now)
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
-            await self._check_enabled(connection_id)
+            unconfirmed = await self._check_enabled(connection_id)
             await c.update_store(d.store_id, enabled_at=now)
+            note = "; ".join(n for n in (note, unconfirmed) if n) or None
         return Effect(connection_id, connection_id, note=note)
 
-    async def _check_enabled(self, connection_id: int, *, enabled: bool = True) -> None:
+    async def _check_enabled(self, connection_id: int, *, enabled: bool = True) -> str | None:
         """`PATCH /connections/{id}` taking `enabled_at` is assumed: a service that answers
         204 and leaves the connection as it was must not be reported as switched (off,
         orders that arrive meanwhile are never imported; on, orders keep flowing from a
-        store the config stopped), so the connection is read back."""
+        store the config stopped), so the connection is read back. None when it reads as
+        sent; the note of a read-back that failed (done as answered, not confirmed)."""
         try:
             connection = await self._client.get_connection(connection_id)
         except ApiError:
-            return  # answered as done; the next plan reads it again
+            # Answered as done; the next plan reads it again.
+            return _unconfirmed(f"connection {connection_id}")
         if (connection.enabled_at is not None) == enabled:
-            return
+            return None
         if enabled:
             still = "disabled: the API did not take enabled_at, and no orders flow through it"
         else:
@@ -947,23 +953,25 @@ class Applier:
 
     async def _enable(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(Enable)
+        note = None
         if d.connection:
             await self._client.update_connection(d.connection_id, enabled_at=now)
-            await self._check_enabled(d.connection_id)
+            note = await self._check_enabled(d.connection_id)
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=now)
-        return Effect(d.store_id)
+        return Effect(d.store_id, note=note)
 
     async def _disable(self, change: Change, now: datetime) -> Effect:
         d = change.detail_as(Disable)
         # The connection first: a disabled store behind an enabled connection would still
         # look live to the warehouse side for a moment; the other order never does.
+        note = None
         if d.connection and d.connection_id is not None:
             await self._client.update_connection(d.connection_id, enabled_at=None)
-            await self._check_enabled(d.connection_id, enabled=False)
+            note = await self._check_enabled(d.connection_id, enabled=False)
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=None)
-        return Effect(d.store_id)
+        return Effect(d.store_id, note=note)
 
 
 def _setting_form(value: Any) -> Any:
@@ -972,6 +980,13 @@ def _setting_form(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return list(catalog.canonical_statuses(tuple(map(str, value))))
     return value
+
+
+def _unconfirmed(what: str) -> str:
+    return (
+        f"answered as done, but the read meant to confirm {what} failed: not confirmed; "
+        "the next plan compares again"
+    )
 
 
 def _found(what: str, did: str) -> str:

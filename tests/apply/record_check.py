@@ -29,6 +29,8 @@ NO_EMAIL = "this apply sent no email"
 NO_CONNECTION = "this apply made no connection"
 # Found by a read after a lost answer: this run's POST made it, or a concurrent run's did.
 EITHER = "or a concurrent apply did"
+# A write answered as done whose read-back failed.
+UNCONFIRMED = "not confirmed"
 INVITES = ("invite", "reinvite")
 
 
@@ -218,7 +220,36 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
             say(f"connection {cid} ({store!r}) is recorded as made by {claimers}")
         if made[cid] + maybe[cid] == 0 and not _maybe(records, "create_connection", store=store):
             say(f"connection {cid} ({store!r}) was made (billed), but no record says so")
+
+    # -- writes answered "done": each took, or the record says it was not confirmed ---------
+    def done(r: dict[str, Any]) -> bool:
+        return r["outcome"] == "ok" and UNCONFIRMED not in (r["note"] or "")
+
+    for r in of("update_store"):
+        store = after.stores.get(r["target"]["id"])
+        if not done(r) or store is None:
+            continue
+        adapter = json.loads(store["adapter"])
+        for f in r["fields"]:
+            now = store["name"] if f["path"] == "name" else adapter.get(f["path"])
+            if _setting(now) != _setting(f["after"]):
+                say(f"{who(r)}: done, but {f['path']} reads {now!r}, not {f['after']!r}")
+    for r in of(("enable", "disable")):
+        store = after.stores.get(r["target"]["id"])
+        if not done(r) or store is None:
+            continue
+        on = r["kind"] == "enable"
+        live = [("store", store)] + [
+            ("connection", c) for c in after.connections.values() if c["store_id"] == store["id"]
+        ]
+        for what, obj in live:
+            if (obj["enabled_at"] is not None) != on:
+                say(f"{who(r)}: done, but {what} {obj['id']} reads {'dis' if on else 'en'}abled")
     return found
+
+
+def _setting(value: Any) -> Any:
+    return sorted(value) if isinstance(value, list) else value
 
 
 def _maybe(

@@ -245,6 +245,10 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         for what, obj in live:
             if (obj["enabled_at"] is not None) != on:
                 say(f"{who(r)}: done, but {what} {obj['id']} reads {'dis' if on else 'en'}abled")
+    for r in of("cancel_invite"):
+        request = after.requests.get(r["target"]["id"])
+        if done(r) and request is not None and request["status"] == "pending":
+            say(f"{who(r)}: done, but request {request['id']} is still pending")
     return found
 
 

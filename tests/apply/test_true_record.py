@@ -148,6 +148,10 @@ def lifecycle(
                 desired["merchants"][0]["email"] = "new-ops@merchant.example"
                 config.write_text(yaml.safe_dump(desired))
                 box.authorize(0.5)
+            if step == 2:
+                # A merchant is to authorize in the UI from now on: its invites are canceled.
+                del desired["merchants"][2]["email"]
+                config.write_text(yaml.safe_dump(desired))
             if step == 3:
                 box.authorize()
                 # Settings change and a store is paused: updates and a disable, read back.

@@ -226,21 +226,21 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         return r["outcome"] == "ok" and UNCONFIRMED not in (r["note"] or "")
 
     for r in of("update_store"):
-        store = after.stores.get(r["target"]["id"])
-        if not done(r) or store is None:
+        updated = after.stores.get(r["target"]["id"])
+        if not done(r) or updated is None:
             continue
-        adapter = json.loads(store["adapter"])
+        adapter = json.loads(updated["adapter"])
         for f in r["fields"]:
-            now = store["name"] if f["path"] == "name" else adapter.get(f["path"])
+            now = updated["name"] if f["path"] == "name" else adapter.get(f["path"])
             if _setting(now) != _setting(f["after"]):
                 say(f"{who(r)}: done, but {f['path']} reads {now!r}, not {f['after']!r}")
     for r in of(("enable", "disable")):
-        store = after.stores.get(r["target"]["id"])
-        if not done(r) or store is None:
+        switched = after.stores.get(r["target"]["id"])
+        if not done(r) or switched is None:
             continue
         on = r["kind"] == "enable"
-        live = [("store", store)] + [
-            ("connection", c) for c in after.connections.values() if c["store_id"] == store["id"]
+        live = [("store", switched)] + [
+            ("connection", c) for c in after.connections.values() if c["store_id"] == switched["id"]
         ]
         for what, obj in live:
             if (obj["enabled_at"] is not None) != on:

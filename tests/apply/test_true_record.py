@@ -113,7 +113,13 @@ def checked_apply(
     report: ApplyReport | None = None
     box.faults(seed)
     try:
-        report = workflows.apply(box.client, [str(config)], audit_log=audit, hooks=hooks).report
+        report = workflows.apply(
+            box.client,
+            [str(config)],
+            audit_log=audit,
+            hooks=hooks,
+            parallelism=1 + (seed or 0) % 8,
+        ).report
     except DropstreamSyncError:
         pass  # the plan's read failed through the faults: nothing may have been made then
     finally:
@@ -177,7 +183,7 @@ def lifecycle(
     return kinds
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_the_record_of_an_apply_through_faults_is_true(tmp_path: Path, seed: int) -> None:
     lifecycle(tmp_path, seed, (3, 3))
 
@@ -196,11 +202,8 @@ ANSWER_QUIRKS = (
 
 
 @pytest.mark.parametrize("quirk", ANSWER_QUIRKS)
-@pytest.mark.parametrize("seed", range(2))
-def test_the_record_is_true_when_the_server_answers_otherwise(
-    tmp_path: Path, quirk: str, seed: int
-) -> None:
-    lifecycle(tmp_path, seed, (3, 3), (quirk,))
+def test_the_record_is_true_when_the_server_answers_otherwise(tmp_path: Path, quirk: str) -> None:
+    lifecycle(tmp_path, 0, (3, 3), (quirk,))
 
 
 # Quirks that make a write look done when it was not: the change must not read as done (so
@@ -216,7 +219,7 @@ def test_the_record_is_true_when_writes_answer_done_but_do_not_take(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(6, 80))
+@pytest.mark.parametrize("seed", range(4, 80))
 def test_the_record_of_an_apply_through_faults_is_true_for_many_seeds(
     tmp_path: Path, seed: int
 ) -> None:
@@ -225,7 +228,7 @@ def test_the_record_of_an_apply_through_faults_is_true_for_many_seeds(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("quirk", ANSWER_QUIRKS)
-@pytest.mark.parametrize("seed", range(2, 12))
+@pytest.mark.parametrize("seed", range(1, 12))
 def test_the_record_is_true_when_the_server_answers_otherwise_for_many_seeds(
     tmp_path: Path, quirk: str, seed: int
 ) -> None:

@@ -194,7 +194,9 @@ def interrupted(
 @pytest.mark.parametrize(
     ("signals", "fmt"),
     [
-        ((signal.SIGINT,), "text"),
+        # tests/e2e/test_interruptions.py runs a SIGINT in the default suite; these check
+        # the record of each against the database, and the new plan's apply after it.
+        pytest.param((signal.SIGINT,), "text", marks=pytest.mark.slow),
         pytest.param((signal.SIGTERM,), "json", marks=pytest.mark.slow),
         pytest.param((signal.SIGINT, signal.SIGINT), "json", marks=pytest.mark.slow),
         pytest.param((signal.SIGTERM, signal.SIGINT), "text", marks=pytest.mark.slow),
@@ -255,7 +257,9 @@ def concurrently(
 @pytest.mark.parametrize(
     "faults",
     [
-        None,
+        # tests/reliability/test_concurrent_applies.py runs applies at once in the default
+        # suite; these check the runners' logs together against the database.
+        pytest.param(None, marks=pytest.mark.slow),
         pytest.param({"rate": 0.2, "after_commit_share": 0.5, "seed": 5}, marks=pytest.mark.slow),
         pytest.param({"rate": 0.3, "after_commit_share": 0.5, "seed": 6}, marks=pytest.mark.slow),
     ],

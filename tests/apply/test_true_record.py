@@ -174,7 +174,9 @@ def lifecycle(
                 kinds |= {(str(r.change.kind), str(r.outcome)) for r in report.results}
         # Then, calm, it converges and the whole log holds: nothing is left to do.
         box.authorize()
-        for _ in range(2):
+        # (A connection whose channels could not be read, channel-keys, is enabled by the
+        # apply after the one that made it.)
+        for _ in range(3):
             report, found = checked_apply(box, config, audit, None)
             assert found == []
     if converges:

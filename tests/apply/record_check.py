@@ -41,6 +41,7 @@ class Truth:
     connections: dict[int, dict[str, Any]]
     requests: dict[int, dict[str, Any]]
     mails: dict[int, dict[str, Any]]  # outbox row id -> row
+    channels: dict[tuple[int, str], dict[str, Any]]  # (connection id, type) -> row
 
     @classmethod
     def read(cls, state: Path, username: str | None = None) -> Truth:
@@ -62,12 +63,21 @@ class Truth:
                 )
                 return {r["id"]: dict(r) for r in db.execute(query, (account,))}
 
+            channels = {
+                (r["connection_id"], r["type"]): dict(r)
+                for r in db.execute(
+                    "SELECT ch.* FROM channels ch JOIN connections c ON c.id = ch.connection_id"
+                    " WHERE c.account_id = ?",
+                    (account,),
+                )
+            }
             return cls(
                 rows("customers"),
                 rows("stores"),
                 rows("connections"),
                 rows("authorization_requests"),
                 rows("outbox"),
+                channels,
             )
         finally:
             db.close()
@@ -245,6 +255,16 @@ def problems(before: Truth, after: Truth, records: list[dict[str, Any]]) -> list
         for what, obj in live:
             if (obj["enabled_at"] is not None) != on:
                 say(f"{who(r)}: done, but {what} {obj['id']} reads {'dis' if on else 'en'}abled")
+    for r in of(("create_connection", "update_channel")):
+        connection = r["created_id"] if r["kind"] == "create_connection" else r["target"]["id"]
+        if not done(r) or connection is None:
+            continue
+        for f in r["fields"]:
+            kind = f["path"].removeprefix("channels.")
+            channel = after.channels.get((connection, kind))
+            on = channel is not None and channel["enabled_at"] is not None
+            if f["path"].startswith("channels.") and channel is not None and on != f["after"]:
+                say(f"{who(r)}: done, but channel {kind} of {connection} reads {on}")
     for r in of("cancel_invite"):
         request = after.requests.get(r["target"]["id"])
         if done(r) and request is not None and request["status"] == "pending":

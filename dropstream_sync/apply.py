@@ -369,14 +369,16 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
     gone = sorted(before.keys() - after.keys(), key=_in_id_order)
     new = sorted(after.keys() - before.keys(), key=_in_id_order)
     parts = []
-    for label, keys in (("changed", changed), ("gone", gone), ("new", new)):
+    # "no longer listed", not "gone": a request the merchant approved has left the
+    # pending list, and a store moved to another customer has left this one's.
+    for label, keys in (("changed", changed), ("no longer listed", gone), ("new", new)):
         if keys:
             shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
             parts.append(f"{label}: {shown}")
     what = "; ".join(parts) or "the live state differs"
     raise StalePlanError(
         f"plan is stale: live objects changed since it was made ({what}). "
-        "Run plan again and review the new plan."
+        f"Make the plan again with `{REPLAN}`, review it, and apply that"
     )
 
 

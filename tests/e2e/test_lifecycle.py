@@ -180,6 +180,27 @@ def test_stale_saved_plan_is_refused(account: Account) -> None:
     assert f"store/{store_id}" in refused.stderr or "store" in refused.stderr
 
 
+def test_a_plan_made_stale_by_an_approval_says_what_left_and_what_to_run(
+    account: Account,
+) -> None:
+    # The common case: the plan was saved while a merchant's invite was pending, and the
+    # merchant approved it before the apply. It was "gone: authorization_request/N" (it is
+    # not gone: it left the pending list) and "Run plan again", with no command to copy.
+    path = str(account.write_config(config(US)))
+    account.cli("apply", path, "--auto-approve", check=True)
+    account.cli("plan", path, "--out", "plan.json", check=True)
+    (mail,) = account.outbox_for(EMAIL)
+    approve_all(account)
+
+    refused = account.cli("apply", "plan.json")
+
+    assert refused.returncode == 1
+    request = f"authorization_request/{mail['authorization_request_id']}"
+    assert f"no longer listed: {request}" in refused.stderr, refused.stderr
+    assert "gone:" not in refused.stderr
+    assert "Make the plan again with `dropstream-sync plan PATH... --out FILE`" in refused.stderr
+
+
 def test_blocked_plan_is_refused_then_forced(account: Account) -> None:
     account.write_config(config({**US, "protect": True}))
     converge(account, "stores.yaml")

@@ -811,6 +811,19 @@ def unknown_authorization(status: str) -> str:
     )
 
 
+def _meant(name: str, names: Sequence[str]) -> str:
+    """`--merchant 'kumo stationery'` for the config's 'Kumo Stationery': the name exactly as
+    the config spells it, the one a typo is closest to, or nothing."""
+    key = name_key(name).casefold()
+    same = [n for n in names if name_key(n).casefold() == key]
+    if not same:
+        import difflib
+
+        folded = {n.casefold(): n for n in names}
+        same = [folded[n] for n in difflib.get_close_matches(key, folded, n=1)]
+    return f" (did you mean {same[0]!r}?)" if same else ""
+
+
 def unknown_invitation(request_id: int, status: str) -> str:
     """An invitation listed among the pending ones under a word that is none of
     RequestStatus (the plan's warning and the report's `unknown` store both say it)."""
@@ -915,7 +928,13 @@ def plan(
     if wanted is not None:
         unknown = sorted(wanted - desired.merchant_names())
         if unknown:
-            raise PlanError([f"--merchant {name!r} is not in the config" for name in unknown])
+            known = sorted(desired.merchant_names())
+            raise PlanError(
+                [
+                    f"--merchant {name!r} is not in the config{_meant(name, known)}"
+                    for name in unknown
+                ]
+            )
     scope = [
         m
         for m in sorted(desired.merchants, key=lambda m: m.name)

@@ -109,7 +109,18 @@ def test_report_command_writes_each_format(
     assert "Bella Cosmetics" not in text
     code, out, err = run(capsys, "report", EXAMPLE, "--sandbox", sandbox, "--merchant", "Nobody")
     assert code == 1 and "--merchant 'Nobody' is not in the config" in err
+    assert "did you mean" not in err  # nothing in the config is like it
     assert "Traceback" not in err
+    # Typed as said, not as the config spells it: the name it means is given to copy.
+    code, out, err = run(
+        capsys, "report", EXAMPLE, "--sandbox", sandbox, "--merchant", "acme outdoors"
+    )
+    assert code == 1
+    assert "--merchant 'acme outdoors' is not in the config (did you mean 'Acme Outdoors'?)" in err
+    code, out, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", sandbox, "--merchant", "Acme Outdors"
+    )
+    assert code == 1 and "(did you mean 'Acme Outdoors'?)" in err
 
 
 def test_report_reads_exactly_what_plan_reads(tmp_path: Path) -> None:

@@ -5,8 +5,14 @@ docs/cli.md promise."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli_in_process import EXAMPLE, run
 
 CLI = [sys.executable, "-m", "dropstream_sync"]
 
@@ -16,3 +22,72 @@ def test_python_m_with_the_package_name_runs_the_command_line() -> None:
     result = subprocess.run([*CLI, "plan", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: dropstream-sync plan [OPTIONS] PATH...")
+
+
+def _into_a_closed_pipe(
+    *args: str, unbuffered: bool, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The command with its stdout a pipe whose reader has gone (`| head` after its lines),
+    so its first write meets a broken pipe."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [*CLI, *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=cwd,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_apply_piped_into_head_makes_every_change_and_exits_0(
+    unbuffered: bool, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Before: the broken pipe came out of a change's result line inside the applier's
+    # tasks: a traceback per change, the apply stopped half done, exit 1.
+    state = str(tmp_path / "state")
+    result = _into_a_closed_pipe(
+        "apply", EXAMPLE, "--sandbox", state, "--auto-approve", unbuffered=unbuffered, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", state, "--detailed-exitcode")
+    assert code == 0, out + err  # every change was made
+    assert "No changes." in out
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_plan_piped_into_head_keeps_its_detailed_exit_code(
+    unbuffered: bool, tmp_path: Path
+) -> None:
+    # Before: click turned the broken pipe into exit 1 ("error"), so a CI step running
+    # `plan --detailed-exitcode | head` with pipefail read a plan with changes as a failure.
+    state = str(tmp_path / "state")
+    result = _into_a_closed_pipe(
+        "plan",
+        EXAMPLE,
+        "--sandbox",
+        state,
+        "--detailed-exitcode",
+        unbuffered=unbuffered,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ""
+
+
+def test_import_piped_into_head_exits_0(tmp_path: Path) -> None:
+    # `import` writes its YAML as bytes, under the text layer.
+    state = str(tmp_path / "state")
+    result = _into_a_closed_pipe("import", "--sandbox", state, unbuffered=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

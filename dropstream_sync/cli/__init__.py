@@ -108,6 +108,7 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the group and maps every expected failure to an exit code."""
     _write_any_text_on_a_narrow_console()
+    _keep_going_when_the_reader_leaves()
     try:
         result: Any = cli.main(args=argv, prog_name="dropstream-sync", standalone_mode=False)
     except click.exceptions.Abort as exc:
@@ -198,6 +199,56 @@ def _write_any_text_on_a_narrow_console() -> None:
         except LookupError:
             continue
         stream.reconfigure(errors="dropstream-sync-console")
+
+
+class _ReaderMayLeave(io.FileIO):
+    """A standard stream whose reader may close it early (`plan | head`, `apply | tee` that
+    dies): from the first broken pipe on, what is written goes to the null device.
+
+    Without it the broken pipe was an exception in whatever was writing: click turned it
+    into exit 1 (so `plan --detailed-exitcode | head` lost its 2), and in `apply` it came out
+    of a change's result line, inside the applier's tasks: asyncio printed a traceback per
+    change and the apply stopped half done. Now the command ends as if its output had been
+    read, with its own exit code; an apply makes all its changes. It is the bottom layer,
+    under the buffer and the text, because `import` writes its YAML to stdout as bytes."""
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            import os
+
+            # The descriptor itself is pointed at the null device: what is still buffered
+            # above, and Python's flush at exit, go there instead of failing again.
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(nowhere, self.fileno())
+            finally:
+                os.close(nowhere)
+            return memoryview(data).nbytes
+
+
+def _keep_going_when_the_reader_leaves() -> None:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        # Only the process's own streams (a test's capture is no pipe), and only once.
+        if type(stream) is not io.TextIOWrapper:
+            continue
+        layer = stream.buffer
+        unbuffered = isinstance(layer, io.FileIO)  # PYTHONUNBUFFERED=1, python -u
+        raw = layer if unbuffered else getattr(layer, "raw", None)
+        if type(raw) is not io.FileIO:
+            continue
+        stream.flush()
+        bottom = _ReaderMayLeave(raw.fileno(), "w", closefd=False)
+        wrapped = io.TextIOWrapper(
+            bottom if unbuffered else io.BufferedWriter(bottom),
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=stream.line_buffering,
+            write_through=stream.write_through,
+        )
+        setattr(sys, name, wrapped)
 
 
 def _output_full(exc: OSError) -> bool:

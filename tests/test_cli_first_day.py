@@ -91,3 +91,34 @@ def test_import_piped_into_head_exits_0(tmp_path: Path) -> None:
     result = _into_a_closed_pipe("import", "--sandbox", state, unbuffered=False, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["plan", "report"])
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("missing/plan.json", "the folder missing does not exist; create it first"),
+        ("stores.yaml/plan.json", "stores.yaml is not a folder"),
+    ],
+)
+def test_an_out_file_whose_folder_cannot_hold_it_is_refused_before_connecting(
+    command: str,
+    out: str,
+    says: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the whole account was read and planned first (nothing listens on port 1
+    # here, so that was this error), then "cannot write ...: No such file or directory",
+    # and no plan printed either.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stores.yaml").write_text(Path(EXAMPLE).read_text())
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "pw")
+    code, out_text, err = run(
+        capsys, command, "stores.yaml", "--out", out, "--api-url", "http://127.0.0.1:1"
+    )
+    assert code == 1
+    assert err == f"error: --out {out}: {says}\n"
+    assert out_text == ""

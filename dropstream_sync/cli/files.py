@@ -19,6 +19,23 @@ from typing import TextIO
 from dropstream_sync.errors import SettingsError
 
 
+def check_folder_of(path: str, flag: str) -> None:
+    """Refuse, before anything is read from DropStream, a FILE whose folder is missing, is
+    not a folder or cannot be written: `plan --out` found out only once the whole account
+    had been read and planned, and then printed no plan either."""
+    folder = Path(os.path.realpath(path)).parent
+    shown = os.path.dirname(path) or "."
+    if not folder.exists():
+        raise SettingsError(f"{flag} {path}: the folder {shown} does not exist; create it first")
+    if not folder.is_dir():
+        raise SettingsError(f"{flag} {path}: {shown} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{flag} {path}: the folder {shown} cannot be written (permission denied); "
+            f"give {flag} a path in a folder you can write"
+        )
+
+
 def write_whole(path: str, write: Callable[[TextIO], object]) -> None:
     """`write` the file at `path` (UTF-8), all or nothing; SettingsError naming it."""
     temporary: Path | None = None

@@ -54,9 +54,12 @@ def read_account(
     # The config is checked before anything is sent: an invalid file costs no request.
     config = workflows.load_config(paths, warn)
     if out:
+        from dropstream_sync.cli.files import check_folder_of
+
         workflows.check_not_a_config_file(out, config.files)
         if plan_file:
             workflows.check_plan_file_name(out)
+        check_folder_of(out, "--out")
     with open_client(api_url, sandbox_dir, write=False) as client:
         return config, workflows.make_plan_and_live(config, client, merchants)
 

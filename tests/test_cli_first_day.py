@@ -5,9 +5,12 @@ docs/cli.md promise."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -122,3 +125,43 @@ def test_an_out_file_whose_folder_cannot_hold_it_is_refused_before_connecting(
     assert code == 1
     assert err == f"error: --out {out}: {says}\n"
     assert out_text == ""
+
+
+class _NotDropStream(http.server.SimpleHTTPRequestHandler):
+    """`python -m http.server`: a web server that answers a POST 501 Not Implemented."""
+
+    posts = 0
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if self.command == "POST":
+            type(self).posts += 1
+        super().send_error(code, message, explain)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_dropstream(tmp_path: Path) -> Iterator[str]:
+    _NotDropStream.posts = 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotDropStream)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_web_server_that_is_not_dropstream_is_one_request_and_says_check_the_url(
+    not_dropstream: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: its 501 to POST /auth/token was retried 8 times over ~20 s, and the error
+    # ended "(gave up after 8 attempt(s) in 18.3 s)" with nothing about the URL.
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "pw")
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", not_dropstream)
+    assert code == 1 and out == ""
+    assert err.startswith("error: POST /auth/token -> 501: ")
+    assert "(check the API URL: it is the API's base" in err
+    assert f"`dropstream-sync doctor --api-url {not_dropstream}`" in err
+    assert "attempt" not in err and _NotDropStream.posts == 1

@@ -340,9 +340,19 @@ RETRY_AFTER_HEADER: Final = "Retry-After"  # on a 429: how long to wait [assumed
 DATE_HEADER: Final = "Date"  # [doc, HTTP] the server's clock, which its timestamps are on
 
 
+# [doc, HTTP: RFC 9110 15.6.2, 15.6.6] 501 Not Implemented and 505 HTTP Version Not
+# Supported say the server does not do this at all: another try gets the same answer. A
+# newcomer meets 501 from a web server that is not DropStream (`python -m http.server`
+# answers a POST so), which was retried for twenty seconds.
+NEVER_RETRIED_5XX: Final = frozenset({501, 505})
+
+
 def retryable_status(status: int) -> bool:
-    """429 and every 5xx are worth another try [assumed]; other statuses are final."""
-    return status == RATE_LIMITED_STATUS or 500 <= status <= 599
+    """429 and a 5xx but 501 and 505 are worth another try [assumed]; other statuses are
+    final."""
+    return status == RATE_LIMITED_STATUS or (
+        500 <= status <= 599 and status not in NEVER_RETRIED_5XX
+    )
 
 
 # [assumed] a 429 is refused before the request is processed, so a POST answered 429 did not

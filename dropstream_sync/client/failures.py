@@ -177,9 +177,10 @@ class ErrorMap:
         cls = api.error_class(status)
         if cls is AuthenticationError:
             sentence = f"{sentence} ({self._auth_hint(request, status)})"
-        if status == 404 and _always_there(request):
+        if status in _NOT_THIS_API and _always_there(request):
             # The token request and the documented lists exist on every DropStream: a 404
-            # there is the URL (a `/api` or `/v1` pasted after the host), not the account.
+            # there is the URL (a `/api` or `/v1` pasted after the host), not the account;
+            # a 405 or 501 (the method unknown) is a web server that is not DropStream's API.
             sentence = (
                 f"{sentence} (check the API URL: it is the API's base, such as "
                 f"{api.DEFAULT_API_URL}; `dropstream-sync doctor --api-url {self._api_url}` "
@@ -253,6 +254,9 @@ class ErrorMap:
 # The lists DropStream documents [doc]; /authorization_requests is [assumed] and may be
 # missing (client/clients.py reads on without it).
 _DOCUMENTED_LISTS: Final = frozenset({api.CUSTOMERS, api.WAREHOUSES, api.STORES, api.CONNECTIONS})
+
+
+_NOT_THIS_API: Final = frozenset({404, 405, 501})
 
 
 def _always_there(request: Request) -> bool:

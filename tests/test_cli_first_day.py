@@ -165,3 +165,13 @@ def test_a_web_server_that_is_not_dropstream_is_one_request_and_says_check_the_u
     assert "(check the API URL: it is the API's base" in err
     assert f"`dropstream-sync doctor --api-url {not_dropstream}`" in err
     assert "attempt" not in err and _NotDropStream.posts == 1
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_sandbox_serve_on_a_port_that_cannot_be_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Before: an OverflowError traceback from bind().
+    code, _, err = run(capsys, "sandbox", "serve", "--port", port, "--state", str(tmp_path / "s"))
+    assert code == 1
+    assert f"Invalid value for '--port': {port} is not in the range 0<=x<=65535." in err

@@ -71,7 +71,14 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 
 @sandbox.command("serve", help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free).")
+@click.option(
+    "--port",
+    # A port past 65535 was an OverflowError traceback from bind().
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0: any free).",
+)
 @options.state("State folder.", type=click.Path(file_okay=False))
 @click.option("--username", default=None, help="Login to create (default: demo).")
 @click.option("--password", default=None, help="Its password (default: generated, kept).")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_in_process import EXAMPLE, run
+from tests.sandbox.test_cli import Served
 
 CLI = [sys.executable, "-m", "dropstream_sync"]
 
@@ -175,3 +176,24 @@ def test_sandbox_serve_on_a_port_that_cannot_be_is_a_usage_error(
     code, _, err = run(capsys, "sandbox", "serve", "--port", port, "--state", str(tmp_path / "s"))
     assert code == 1
     assert f"Invalid value for '--port': {port} is not in the range 0<=x<=65535." in err
+
+
+def test_sandbox_served_on_every_address_prints_a_url_the_tool_accepts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "DropStream sandbox at http://0.0.0.0:PORT", and its "Try:" line, which the
+    # tool refused ("refusing plain http:// to 0.0.0.0").
+    server = Served(tmp_path / "state", "--host", "0.0.0.0")
+    try:
+        url = server.info["url"]
+        assert url.startswith("http://127.0.0.1:")
+        monkeypatch.setenv("DROPSTREAM_USERNAME", server.info["username"])
+        monkeypatch.setenv("DROPSTREAM_PASSWORD", server.info["password"])
+        code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", url)
+        assert code == 0, err
+        assert "Plan: 4 merchant(s) to create" in out
+        code, out, err = run(capsys, "sandbox", "outbox", "--state", str(server.state))
+        assert (code, out) == (0, "The outbox is empty.\n"), err
+    finally:
+        server.stop()
+    assert f"DropStream sandbox at {url} (listening on 0.0.0.0)" in server.log.read_text()

@@ -72,6 +72,9 @@ def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
+_LOOPBACK_OF_WILDCARD = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+
+
 def serve(
     app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765, announce: Any = print
 ) -> None:
@@ -91,8 +94,13 @@ def serve(
     target.unlink(missing_ok=True)
     sock = listen(host, port)
     bound = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
+    # A wildcard address listens on every address, loopback too. The URL printed, and kept
+    # for the control commands, is the loopback one: the tool refuses plain http to 0.0.0.0
+    # as to any host that is not loopback, so `--host 0.0.0.0` printed a URL it refused.
+    reach = _LOOPBACK_OF_WILDCARD.get(host, host)
+    shown_host = f"[{reach}]" if ":" in reach else reach
     url = f"http://{shown_host}:{bound}"
+    listening = f" (listening on {host or '0.0.0.0'})" if reach != host else ""
 
     def started() -> None:
         record = {
@@ -112,7 +120,7 @@ def serve(
             else ""
         )
         announce(
-            f"DropStream sandbox at {url}\n"
+            f"DropStream sandbox at {url}{listening}\n"
             f"  login:     {info.username} / {info.password}\n"
             f"  admin key: {info.admin_key}  (header X-Sandbox-Admin)\n"
             f"  state:     {state}  (also written to {target})\n"

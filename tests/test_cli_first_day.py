@@ -197,3 +197,20 @@ def test_sandbox_served_on_every_address_prints_a_url_the_tool_accepts(
     finally:
         server.stop()
     assert f"DropStream sandbox at {url} (listening on 0.0.0.0)" in server.log.read_text()
+
+
+@pytest.mark.parametrize("command", ["plan", "report", "apply", "import", "doctor"])
+def test_an_empty_api_url_typed_is_refused_not_taken_for_the_default(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--api-url "$URL"` with URL unset. Before: it counted as not given, and the command
+    # went on to DROPSTREAM_API_URL (here nothing listens: "cannot reach ...") or to the
+    # real service, with this environment's login.
+    monkeypatch.setenv("DROPSTREAM_API_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "pw")
+    paths = [EXAMPLE] if command in ("plan", "report", "apply") else []
+    code, out, err = run(capsys, command, *paths, "--api-url", "")
+    assert code == 1 and out == ""
+    assert "Invalid value for '--api-url': an empty URL (an unset shell variable?)" in err
+    assert "cannot reach" not in err

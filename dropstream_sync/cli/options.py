@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:
     from dropstream_sync.errors import Problem
@@ -130,12 +131,27 @@ def decide_color(*, no_color: bool) -> bool:
 
 # -- where to connect ----------------------------------------------------------------------
 
+def _typed_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # `--api-url "$URL"` with URL unset is `--api-url ""`, which meant "not given": the
+    # command went on to DROPSTREAM_API_URL, or to the real service, with the login of
+    # whichever environment this is. (An empty DROPSTREAM_API_URL is unset, as click reads
+    # it, the way a CI template that blanks a variable leaves it.)
+    if value == "" and ctx.get_parameter_source("api_url") is ParameterSource.COMMANDLINE:
+        raise click.BadParameter(
+            "an empty URL (an unset shell variable?): give the API's URL, or leave "
+            "--api-url out to use DROPSTREAM_API_URL or the default "
+            "https://api.getdropstream.com"
+        )
+    return value
+
+
 api_url = click.option(
     "--api-url",
     "api_url",
     envvar="DROPSTREAM_API_URL",
     default=None,
     metavar="URL",
+    callback=_typed_url,
     help=(
         "DropStream API base URL (env DROPSTREAM_API_URL; default "
         "https://api.getdropstream.com). Plain http:// only to loopback."

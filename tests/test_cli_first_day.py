@@ -214,3 +214,19 @@ def test_an_empty_api_url_typed_is_refused_not_taken_for_the_default(
     assert code == 1 and out == ""
     assert "Invalid value for '--api-url': an empty URL (an unset shell variable?)" in err
     assert "cannot reach" not in err
+
+
+def test_sandbox_reset_without_a_terminal_says_to_add_yes() -> None:
+    # In CI or with `< /dev/null` the question meets the end of stdin. Before: a bare
+    # "Aborted.", which does not say how to reset without being asked.
+    result = subprocess.run(
+        [*CLI, "sandbox", "reset", "--url", "http://127.0.0.1:1", "--admin-key", "k"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "error: nobody answered (stdin ended): add --yes to empty it without asking\n"
+    )

@@ -252,7 +252,17 @@ def reset(url: str | None, admin_key: str | None, state: str, yes: bool) -> None
     if not yes and sys.stdin is None:
         # Started with stdin closed (<&-): there is nobody to ask, and input() would raise.
         raise options.CommandFailed("nobody to ask (stdin is closed): add --yes to empty it")
-    if not yes and not click.confirm("Empty every sandbox account?", err=True):
-        raise click.Abort()
+    if not yes:
+        try:
+            agreed = click.confirm("Empty every sandbox account?", err=True)
+        except click.Abort as exc:
+            if isinstance(exc.__context__, EOFError):
+                # No terminal (CI, `< /dev/null`): this was a bare "Aborted.", exit 1.
+                raise options.CommandFailed(
+                    "nobody answered (stdin ended): add --yes to empty it without asking"
+                ) from None
+            raise
+        if not agreed:
+            raise click.Abort()
     _control(url, admin_key, state, lambda admin: admin.reset())
     click.echo("Sandbox emptied.")

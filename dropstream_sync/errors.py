@@ -178,7 +178,8 @@ class PartialReadError(ApiError):
         self.reason = reason
         super().__init__(
             f"the list {list_path} may not have been read whole: {reason}. Nothing was "
-            "planned from it (a plan would create or disable objects it never read); run "
+            "planned, imported or reported from it (a plan would create or disable objects "
+            "it never read; an import would leave them out of the file); run "
             "`dropstream-sync doctor` to see how this API paginates",
             method="GET",
             path=list_path,

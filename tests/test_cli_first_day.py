@@ -230,3 +230,26 @@ def test_sandbox_reset_without_a_terminal_says_to_add_yes() -> None:
     assert result.stderr.endswith(
         "error: nobody answered (stdin ended): add --yes to empty it without asking\n"
     )
+
+
+def test_import_from_a_list_that_may_be_partial_says_nothing_was_imported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: import said "Nothing was planned from it (a plan would create or disable
+    # objects it never read)", about a plan nobody had asked for.
+    state = tmp_path / "state"
+    assert run(capsys, "apply", EXAMPLE, "--sandbox", str(state), "--auto-approve")[0] == 0
+    server = Served(state, "--quirk", "cap:100")
+    try:
+        monkeypatch.setenv("DROPSTREAM_USERNAME", server.info["username"])
+        monkeypatch.setenv("DROPSTREAM_PASSWORD", server.info["password"])
+        output = tmp_path / "all.yaml"
+        code, _, err = run(
+            capsys, "import", "--api-url", server.info["url"], "--output", str(output)
+        )
+    finally:
+        server.stop()
+    assert code == 1 and not output.exists()
+    assert "may not have been read whole" in err
+    assert "Nothing was planned, imported or reported from it" in err
+    assert "an import would leave them out of the file" in err

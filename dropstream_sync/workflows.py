@@ -197,6 +197,16 @@ def read_plan_file(path: str) -> Plan:
     if not path:
         # Path("") is the current folder, refused as "Is a directory" under no name at all.
         raise PlanFileError("an empty path names no plan file (an unset variable?)")
+    from dropstream_sync.config.loader import YAML_SUFFIXES
+
+    if path.endswith(YAML_SUFFIXES):
+        # `show stores.yaml`, to see the config: it was "stores.yaml:1:1: not a JSON plan:
+        # Expecting value" (or, missing, advice to save a plan under that name, which
+        # `plan --out` refuses).
+        raise PlanFileError(
+            f"{path}: a .yaml/.yml file is a config, never a saved plan (`plan --out` saves "
+            f"JSON): `dropstream-sync plan {shlex.quote(path)}` shows what it would change"
+        )
     try:
         # utf-8-sig: an editor on Windows saves a reformatted plan with a byte-order mark,
         # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").

@@ -253,3 +253,13 @@ def test_import_from_a_list_that_may_be_partial_says_nothing_was_imported(
     assert "may not have been read whole" in err
     assert "Nothing was planned, imported or reported from it" in err
     assert "an import would leave them out of the file" in err
+
+
+def test_show_of_a_config_says_to_plan_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: "error: ...stores.yaml:1:1: not a JSON plan: Expecting value".
+    code, out, err = run(capsys, "show", EXAMPLE)
+    assert code == 1 and out == ""
+    assert err == (
+        f"error: {EXAMPLE}: a .yaml/.yml file is a config, never a saved plan (`plan --out` "
+        f"saves JSON): `dropstream-sync plan {EXAMPLE}` shows what it would change\n"
+    )

@@ -263,3 +263,20 @@ def test_show_of_a_config_says_to_plan_it(capsys: pytest.CaptureFixture[str]) ->
         f"error: {EXAMPLE}: a .yaml/.yml file is a config, never a saved plan (`plan --out` "
         f"saves JSON): `dropstream-sync plan {EXAMPLE}` shows what it would change\n"
     )
+
+
+def test_a_second_serve_on_a_taken_port_leaves_the_running_sandbox_reachable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `sandbox serve` typed again in another terminal. Before: the failed start removed the
+    # running sandbox's sandbox.json first, and its controls then said "no running sandbox
+    # found (.../sandbox.json missing)" while it ran.
+    server = Served(tmp_path / "state")
+    try:
+        port = server.info["url"].rsplit(":", 1)[1]
+        code, _, err = run(capsys, "sandbox", "serve", "--port", port, "--state", str(server.state))
+        assert code == 1 and "Address already in use" in err
+        code, out, err = run(capsys, "sandbox", "outbox", "--state", str(server.state))
+        assert (code, out) == (0, "The outbox is empty.\n"), err
+    finally:
+        server.stop()

@@ -90,9 +90,12 @@ def serve(
     info = app.sandbox_info
     state = Path(info.state_dir)
     target = state / "sandbox.json"
-    # A file left by a server that was killed would point control commands at nothing.
-    target.unlink(missing_ok=True)
     sock = listen(host, port)
+    # A file left by a server that was killed would point control commands at nothing. Only
+    # once this one listens: a start that fails (the port taken, most often by a sandbox
+    # already serving this folder) removed the running one's file, and its controls then
+    # said "no running sandbox found".
+    target.unlink(missing_ok=True)
     bound = sock.getsockname()[1]
     # A wildcard address listens on every address, loopback too. The URL printed, and kept
     # for the control commands, is the loopback one: the tool refuses plain http to 0.0.0.0

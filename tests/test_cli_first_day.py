@@ -280,3 +280,28 @@ def test_a_second_serve_on_a_taken_port_leaves_the_running_sandbox_reachable(
         assert (code, out) == (0, "The outbox is empty.\n"), err
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("command", ["plan", "report", "apply", "import", "doctor"])
+def test_api_url_and_sandbox_both_typed_is_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Before: --sandbox won, the URL was ignored without a word, and the plan of the
+    # sandbox (here "No changes.") read as the server's.
+    paths = [EXAMPLE] if command in ("plan", "report", "apply") else []
+    state = str(tmp_path / "state")
+    code, out, err = run(
+        capsys, command, *paths, "--sandbox", state, "--api-url", "https://ds.example"
+    )
+    assert code == 1 and out == ""
+    assert "Error: --api-url and --sandbox name two places to connect: give one" in err
+    assert not Path(state).exists()
+
+
+def test_sandbox_beside_dropstream_api_url_in_the_environment_is_the_sandbox(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DROPSTREAM_API_URL", "https://ds.example")
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "state"))
+    assert code == 0, err
+    assert "Plan: 4 merchant(s) to create" in out

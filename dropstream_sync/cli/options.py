@@ -249,7 +249,21 @@ class ConnectedCommand(click.Command):
     """A command with `connection_options`: reads `--sandbox stores.yaml` as a flag and a path."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, sandbox_args(args))
+        args = super().parse_args(ctx, sandbox_args(args))
+        # Both typed: `--sandbox` won and the URL was ignored without a word, so a plan of
+        # the sandbox read as one of the server named. (DROPSTREAM_API_URL set in the
+        # environment is not typed: `--sandbox` is how to try something beside it.)
+        if (
+            ctx.params.get("sandbox_dir") is not None
+            and ctx.params.get("api_url")
+            and ctx.get_parameter_source("api_url") is ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--api-url and --sandbox name two places to connect: give one (--sandbox "
+                "is the built-in sandbox in this process)",
+                ctx,
+            )
+        return args
 
 
 # -- what to work on -----------------------------------------------------------------------

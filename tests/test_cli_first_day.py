@@ -305,3 +305,18 @@ def test_sandbox_beside_dropstream_api_url_in_the_environment_is_the_sandbox(
     code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "state"))
     assert code == 0, err
     assert "Plan: 4 merchant(s) to create" in out
+
+
+def test_a_sandbox_control_with_url_but_no_admin_key_asks_for_the_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "no running sandbox found (.dropstream-sandbox/sandbox.json missing): start one
+    # with `dropstream-sync sandbox serve`, or give --url and --admin-key", to someone who
+    # had given --url.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DROPSTREAM_SANDBOX_ADMIN_KEY", raising=False)
+    code, out, err = run(capsys, "sandbox", "outbox", "--url", "http://127.0.0.1:8765")
+    assert code == 1 and out == ""
+    assert err.startswith(
+        "error: --url http://127.0.0.1:8765 given without its admin key: add --admin-key KEY"
+    )

@@ -147,7 +147,18 @@ def _control(
 
     try:
         if url is None or admin_key is None:
-            found_url, found_key = find_served(state)
+            try:
+                found_url, found_key = find_served(state)
+            except AdminError:
+                if url is None:
+                    raise
+                # It said "no running sandbox found ...: start one ..., or give --url and
+                # --admin-key" to someone who had given --url.
+                raise options.CommandFailed(
+                    f"--url {url} given without its admin key: add --admin-key KEY (or "
+                    "DROPSTREAM_SANDBOX_ADMIN_KEY), the one `sandbox serve` printed, or "
+                    "--state DIR, the folder it serves"
+                ) from None
             url, admin_key = url or found_url, admin_key or found_key
         return asyncio.run(go(AdminClient(url, admin_key)))
     except AdminError as exc:

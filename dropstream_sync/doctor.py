@@ -201,7 +201,10 @@ async def diagnose(client: ReadClient) -> Report:
 
 def _url_check(url: str, answer: Answer, what: str) -> Check:
     if answer.status is None:
-        reason = str(answer.error) if answer.error else "no answer"
+        from dropstream_sync.client.failures import without_what_to_try
+
+        # The error's own advice is to run doctor, which this is: its `do` line says the rest.
+        reason = without_what_to_try(str(answer.error)) if answer.error else "no answer"
         return Check(
             "url",
             FAIL,

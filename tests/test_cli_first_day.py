@@ -320,3 +320,18 @@ def test_a_sandbox_control_with_url_but_no_admin_key_asks_for_the_key(
     assert err.startswith(
         "error: --url http://127.0.0.1:8765 given without its admin key: add --admin-key KEY"
     )
+
+
+def test_doctor_at_a_port_nobody_listens_on_does_not_tell_you_to_run_doctor(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: its url check read "... Check the URL, or run `dropstream-sync doctor
+    # --api-url http://127.0.0.1:1` to see what answers there", the command just run.
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "pw")
+    code, out, _ = run(capsys, "doctor", "--api-url", "http://127.0.0.1:1")
+    assert code == 3
+    url_line = next(line for line in out.splitlines() if line.startswith("✗ url: "))
+    assert url_line.endswith(")") and "connection refused: nothing listens there" in url_line
+    assert "run `dropstream-sync doctor" not in out
+    assert "do: check the URL (--api-url / DROPSTREAM_API_URL)" in out

@@ -229,10 +229,7 @@ class ErrorMap:
         )
 
     def _what_to_try(self) -> str:
-        hint = (
-            f". Check the URL, or run `dropstream-sync doctor --api-url {self._api_url}` "
-            "to see what answers there"
-        )
+        hint = f"{WHAT_TO_TRY} --api-url {self._api_url}` to see what answers there"
         host = httpx.URL(self._api_url).host
         if is_loopback(host):
             hint += "; for a local sandbox, start one with `dropstream-sync sandbox serve`"
@@ -254,6 +251,15 @@ class ErrorMap:
 # The lists DropStream documents [doc]; /authorization_requests is [assumed] and may be
 # missing (client/clients.py reads on without it).
 _DOCUMENTED_LISTS: Final = frozenset({api.CUSTOMERS, api.WAREHOUSES, api.STORES, api.CONNECTIONS})
+
+
+# How the advice an unreachable URL gets begins; `doctor`, which is that advice, leaves it out.
+WHAT_TO_TRY: Final = ". Check the URL, or run `dropstream-sync doctor"
+
+
+def without_what_to_try(text: str) -> str:
+    """`text` without the advice to run doctor (for doctor's own report of the error)."""
+    return text.split(WHAT_TO_TRY, 1)[0]
 
 
 _NOT_THIS_API: Final = frozenset({404, 405, 501})

@@ -335,3 +335,48 @@ def test_doctor_at_a_port_nobody_listens_on_does_not_tell_you_to_run_doctor(
     assert url_line.endswith(")") and "connection refused: nothing listens there" in url_line
     assert "run `dropstream-sync doctor" not in out
     assert "do: check the URL (--api-url / DROPSTREAM_API_URL)" in out
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ftp://ds.example", "invalid API URL 'ftp://ds.example': it must start with https://"),
+        ("http://ds.example", "refusing plain http:// to ds.example"),
+    ],
+)
+def test_a_bad_url_in_dropstream_api_url_says_it_came_from_the_environment(
+    url: str,
+    says: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the same words as a typed --api-url, to someone who had typed none.
+    monkeypatch.setenv("DROPSTREAM_API_URL", url)
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "pw")
+    code, out, err = run(capsys, "plan", EXAMPLE)
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: DROPSTREAM_API_URL (in the environment): {says}")
+    # --sandbox leaves the variable aside, as before.
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "state"))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "nan"])
+def test_a_bad_dropstream_max_rate_says_it_came_from_the_environment(
+    value: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: "Invalid value for '--max-rate': ..." alone, to someone who had typed none.
+    monkeypatch.setenv("DROPSTREAM_MAX_RATE", value)
+    state = str(tmp_path / "state")
+    code, out, err = run(capsys, "plan", EXAMPLE, "--sandbox", state)
+    assert code == 1 and out == ""
+    assert "Invalid value for '--max-rate'" in err
+    assert err.endswith(" (from DROPSTREAM_MAX_RATE in the environment)\n")
+    monkeypatch.delenv("DROPSTREAM_MAX_RATE")
+    code, _, err = run(capsys, "plan", EXAMPLE, "--max-rate", value, "--sandbox", state)
+    assert code == 1 and "DROPSTREAM_MAX_RATE" not in err

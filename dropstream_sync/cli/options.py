@@ -131,6 +131,7 @@ def decide_color(*, no_color: bool) -> bool:
 
 # -- where to connect ----------------------------------------------------------------------
 
+
 def _typed_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     # `--api-url "$URL"` with URL unset is `--api-url ""`, which meant "not given": the
     # command went on to DROPSTREAM_API_URL, or to the real service, with the login of
@@ -178,15 +179,36 @@ def _remember_max_rate(ctx: click.Context, _param: click.Parameter, value: float
     # command does not have to pass it along.
     if value is not None and value != value:
         # NaN passes the range check (no comparison with it is true) and paced nothing.
-        raise click.BadParameter("nan is not a number of requests per second")
+        said = "nan is not a number of requests per second"
+        if ctx.get_parameter_source("max_rate") is ParameterSource.ENVIRONMENT:
+            said += " (from DROPSTREAM_MAX_RATE in the environment)"
+        raise click.BadParameter(said)
     if value is not None:
         ctx.meta[MAX_RATE_KEY] = value
+
+
+class _Rate(click.FloatRange):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            # "Invalid value for '--max-rate'" to someone who typed no --max-rate.
+            name = param.name if param is not None else None
+            if (
+                ctx is not None
+                and name is not None
+                and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT
+            ):
+                raise click.BadParameter(
+                    f"{exc.message} (from DROPSTREAM_MAX_RATE in the environment)", ctx, param
+                ) from None
+            raise
 
 
 max_rate = click.option(
     "--max-rate",
     envvar="DROPSTREAM_MAX_RATE",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_Rate(min=0, min_open=True),
     default=None,
     metavar="N",
     expose_value=False,
@@ -263,7 +285,25 @@ class ConnectedCommand(click.Command):
                 "is the built-in sandbox in this process)",
                 ctx,
             )
+        if (
+            ctx.params.get("sandbox_dir") is None
+            and ctx.params.get("api_url")
+            and ctx.get_parameter_source("api_url") is ParameterSource.ENVIRONMENT
+        ):
+            _check_url_from_the_environment(ctx.params["api_url"])
         return args
+
+
+def _check_url_from_the_environment(url: str) -> None:
+    # Refused later as "invalid API URL 'x'" or "refusing plain http:// to x", which did
+    # not say where the URL came from to someone who had typed no --api-url.
+    from dropstream_sync.client.settings import check_api_url
+    from dropstream_sync.errors import SettingsError
+
+    try:
+        check_api_url(url)
+    except SettingsError as exc:
+        raise CommandFailed(f"DROPSTREAM_API_URL (in the environment): {exc}") from None
 
 
 # -- what to work on -----------------------------------------------------------------------

@@ -380,3 +380,23 @@ def test_a_bad_dropstream_max_rate_says_it_came_from_the_environment(
     monkeypatch.delenv("DROPSTREAM_MAX_RATE")
     code, _, err = run(capsys, "plan", EXAMPLE, "--max-rate", value, "--sandbox", state)
     assert code == 1 and "DROPSTREAM_MAX_RATE" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "typed", "meant"),
+    [
+        (["plan", EXAMPLE, "-out=tfplan"], "-out", "--out"),
+        (["plan", EXAMPLE, "-detailed-exitcode"], "-detailed-exitcode", "--detailed-exitcode"),
+        (["apply", EXAMPLE, "-auto-approve"], "-auto-approve", "--auto-approve"),
+        (["-no-color", "plan", EXAMPLE], "-no-color", "--no-color"),
+    ],
+)
+def test_a_terraform_flag_with_one_dash_names_the_option_meant(
+    args: list[str], typed: str, meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: click read `-out` as the short options -o -u -t: "No such option '-o'".
+    code, out, err = run(capsys, *args)
+    assert code == 1 and out == ""
+    assert err.endswith(
+        f"Error: No such option '{typed}': options take two dashes here; did you mean '{meant}'?\n"
+    )

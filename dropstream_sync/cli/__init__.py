@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _one_dash_said(exc, sys.argv[1:] if argv is None else argv).show()
         sys.exit(1)
     except Exception as exc:
         # The exception tree is imported only when something went wrong: `--help` is faster
@@ -152,6 +152,25 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _one_dash_said(exc: click.ClickException, argv: list[str]) -> click.ClickException:
+    """Terraform's flags take one dash (`plan -out=tfplan`, `apply -auto-approve`); here click
+    read `-out` as the short options -o, -u, -t and said "No such option '-o'", which names
+    nothing the user typed. Such a word that is one of the command's long options with one
+    dash too few is named, with the option meant."""
+    if not isinstance(exc, click.NoSuchOption) or exc.ctx is None:
+        return exc
+    longs = {opt for param in exc.ctx.command.params for opt in param.opts if opt[:2] == "--"}
+    for word in argv:
+        typed = word.split("=", 1)[0]
+        if typed[:1] == "-" and typed[:2] != "--" and "-" + typed in longs:
+            return click.UsageError(
+                f"No such option '{typed}': options take two dashes here; did you mean "
+                f"'-{typed}'?",
+                exc.ctx,
+            )
+    return exc
 
 
 # The tool's own symbols, as ASCII, on a console whose encoding lacks them.

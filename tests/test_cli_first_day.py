@@ -400,3 +400,18 @@ def test_a_terraform_flag_with_one_dash_names_the_option_meant(
     assert err.endswith(
         f"Error: No such option '{typed}': options take two dashes here; did you mean '{meant}'?\n"
     )
+
+
+@pytest.mark.parametrize("typed", ["-json", "--json"])
+def test_show_with_terraforms_json_flag_names_format_json(
+    typed: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `terraform show -json tfplan`. Before: "No such option '-j'" (and for --json, click's
+    # "No such option: --json" with no suggestion).
+    plan_file = str(tmp_path / "plan.json")
+    assert (
+        run(capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "s"), "--out", plan_file)[0] == 0
+    )
+    code, out, err = run(capsys, "show", plan_file, typed)
+    assert code == 1 and out == ""
+    assert err.endswith(f"Error: No such option '{typed}'; did you mean '--format json'?\n")

@@ -164,12 +164,16 @@ def _one_dash_said(exc: click.ClickException, argv: list[str]) -> click.ClickExc
     longs = {opt for param in exc.ctx.command.params for opt in param.opts if opt[:2] == "--"}
     for word in argv:
         typed = word.split("=", 1)[0]
-        if typed[:1] == "-" and typed[:2] != "--" and "-" + typed in longs:
-            return click.UsageError(
-                f"No such option '{typed}': options take two dashes here; did you mean "
-                f"'-{typed}'?",
-                exc.ctx,
+        if typed in ("-json", "--json") and "--format" in longs:
+            # `terraform show -json tfplan`
+            said = f"No such option '{typed}'; did you mean '--format json'?"
+        elif typed[:1] == "-" and typed[:2] != "--" and "-" + typed in longs:
+            said = (
+                f"No such option '{typed}': options take two dashes here; did you mean '-{typed}'?"
             )
+        else:
+            continue
+        return click.UsageError(said, exc.ctx)
     return exc
 
 

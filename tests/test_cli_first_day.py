@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import http.server
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -415,3 +417,29 @@ def test_show_with_terraforms_json_flag_names_format_json(
     code, out, err = run(capsys, "show", plan_file, typed)
     assert code == 1 and out == ""
     assert err.endswith(f"Error: No such option '{typed}'; did you mean '--format json'?\n")
+
+
+def test_sandbox_serve_outside_a_checkout_suggests_a_config_that_exists(tmp_path: Path) -> None:
+    # Before: "Try: ... dropstream-sync plan examples/stores.yaml" wherever it ran, and
+    # outside a checkout (an installed tool) that was "no such file or folder".
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*CLI, "sandbox", "serve", "--port", "0", "--state", "state"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "Try: " not in log.read_text():
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "sandbox serve did not start"
+            time.sleep(0.05)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    tried = next(line for line in log.read_text().splitlines() if line.startswith("Try: "))
+    config = tried.split("dropstream-sync plan ", 1)[1]
+    assert config != "examples/stores.yaml"
+    assert Path(config).is_file()

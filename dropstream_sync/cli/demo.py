@@ -29,7 +29,8 @@ Examples:
 PACKAGED_EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "stores.yaml"
 
 
-def _example_path(config: str | None) -> Path:
+def example_path(config: str | None) -> Path:
+    """`config`, else examples/stores.yaml in a checkout, else the copy in the package."""
     if config:
         return Path(config)
     local = Path("examples/stores.yaml")
@@ -70,7 +71,7 @@ def demo(config: str | None, approve: int, keep: bool) -> None:
     from dropstream_sync.sandbox.admin import AdminError
 
     try:
-        _tour(_example_path(config), state, approve)
+        _tour(example_path(config), state, approve)
     except AdminError as exc:
         raise DropstreamSyncError(f"the sandbox refused a control request: {exc}") from None
     finally:

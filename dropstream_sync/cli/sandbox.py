@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -116,11 +117,21 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 def serve(host: str, port: int, state: str, **app_options: Any) -> None:
     # The other options are named as SandboxApp's keyword arguments, so they pass straight on.
     from dropstream_sync.cli.connect import create_sandbox_app
+    from dropstream_sync.cli.demo import example_path
     from dropstream_sync.sandbox import serve as run
 
     app = create_sandbox_app(state, "--state", **app_options)
+    # The "Try:" line names a config the user has: examples/stores.yaml exists only in a
+    # checkout, so elsewhere (an installed tool) it is the copy inside the package.
+    example = shlex.quote(str(example_path(None)))
     try:
-        run(app, host=host, port=port, announce=lambda text: click.echo(text, err=True))
+        run(
+            app,
+            host=host,
+            port=port,
+            announce=lambda text: click.echo(text, err=True),
+            example=example,
+        )
     except OSError as exc:
         import errno
 

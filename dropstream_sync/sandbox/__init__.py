@@ -76,7 +76,12 @@ _LOOPBACK_OF_WILDCARD = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 
 def serve(
-    app: SandboxApp, *, host: str = "127.0.0.1", port: int = 8765, announce: Any = print
+    app: SandboxApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    announce: Any = print,
+    example: str = "examples/stores.yaml",
 ) -> None:
     """Serve `app` with uvicorn until SIGINT/SIGTERM, then return normally. Once it listens
     (port 0 picks a free port) it announces the URL and login and writes them to
@@ -129,7 +134,7 @@ def serve(
             f"  state:     {state}  (also written to {target})\n"
             f"{quirks}"
             f"Try: DROPSTREAM_API_URL={url} DROPSTREAM_USERNAME={info.username} "
-            "DROPSTREAM_PASSWORD=... dropstream-sync plan examples/stores.yaml\n"
+            f"DROPSTREAM_PASSWORD=... dropstream-sync plan {example}\n"
             "Stop with Ctrl-C."
         )
 

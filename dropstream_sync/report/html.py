@@ -18,7 +18,7 @@ from typing import Final
 
 from dropstream_sync.errors import printable
 from dropstream_sync.report.model import STATUSES, Report, StoreRow, Week
-from dropstream_sync.report.text import STATUS_WORDS, UNKNOWN_NOTE, store_cells
+from dropstream_sync.report.text import STATUS_WORDS, UNKNOWN_NOTE, canceled_text, store_cells
 
 SCRIPT: Final = (
     "(function(){var h=document.documentElement,seen=[];"
@@ -296,7 +296,8 @@ def render_html(report: Report) -> str:
         out.extend(
             f'<tr><th scope="row">{e(i.store)}</th><td>{e(i.merchant)}</td><td>{e(i.email)}</td>'
             f'<td class="num">{i.age_days}</td><td>{i.created_at:%Y-%m-%d}</td>'
-            f"<td>{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days)</td></tr>"
+            f"<td>{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days){e(canceled_text(i))}"
+            "</td></tr>"
             for i in report.invitations
         )
         out.append("</tbody></table>")

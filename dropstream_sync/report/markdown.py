@@ -13,7 +13,7 @@ from datetime import datetime
 from dropstream_sync.errors import printable
 from dropstream_sync.render.markdown import ListBudget, inline
 from dropstream_sync.report.model import STATUSES, MerchantSection, Report, StoreRow
-from dropstream_sync.report.text import UNKNOWN_NOTE, store_cells
+from dropstream_sync.report.text import UNKNOWN_NOTE, canceled_text, store_cells
 
 MARKER = "<!-- dropstream-sync:report"
 LIMIT = 60_000
@@ -134,7 +134,7 @@ def _invitations(report: Report, budget: ListBudget) -> list[str]:
         "|---|---|---|---:|---|",
         [
             f"| {md(i.merchant)} | {md(i.store)} | {md(i.email)} | {i.age_days} | "
-            f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days) |"
+            f"{i.expires_at:%Y-%m-%d} (in {i.expires_in_days} days){md(canceled_text(i))} |"
             for i in shown
         ],
         left_out=len(report.invitations) - len(shown),

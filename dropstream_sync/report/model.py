@@ -31,6 +31,7 @@ from dropstream_sync.live import (
 from dropstream_sync.planner import health
 from dropstream_sync.planner.fingerprint import LiveFingerprint
 from dropstream_sync.planner.model import (
+    CancelInvite,
     ChangeKind,
     FieldChange,
     PendingKind,
@@ -112,6 +113,9 @@ class Invitation(_Row):
     # or due for renewal), and the plan invites nobody for it, since it may well be a
     # pending link.
     status: str
+    # Why the plan cancels it (its `cancel_invite`: the store switched off or pruned, the
+    # merchant without an email), or None: nobody should chase a merchant over it.
+    canceled_by_plan: str | None
 
 
 # A drifted field is the change the plan would make to put it back (a connection's fields
@@ -318,7 +322,8 @@ def _marketplace(ls: Store) -> str:
 class _Live:
     """The live lists indexed once, so a report of 10,000 stores stays linear."""
 
-    def __init__(self, live: LiveState, names: set[str]) -> None:
+    def __init__(self, live: LiveState, names: set[str], canceled: Mapping[int, str]) -> None:
+        self.canceled = canceled  # request id -> why the plan cancels it
         # Desired merchant name -> its customer, matched as the planner matches (by
         # live.name_key, the lowest id of look-alikes kept).
         wanted = {name_key(n): n for n in names}
@@ -385,7 +390,10 @@ def build_report(
     merchants = [
         m for m in sorted(plan.desired.merchants, key=lambda m: m.name) if m.name in in_scope
     ]
-    ix = _Live(live, in_scope)
+    canceled = {
+        d.request_id: d.reason for c in plan.changes if isinstance(d := c.detail, CancelInvite)
+    }
+    ix = _Live(live, in_scope, canceled)
     drift = _drift_by_store(plan)
     tally = _Tally(now)
     sections = [_section(m, ix, now, drift, tally) for m in merchants]
@@ -525,7 +533,7 @@ def _store_row(
         )
     a = ls.authorization
     request = ix.requests.get(ls.id) or ix.unknown.get(ls.id)
-    invitation = _invitation(m, name, request, now)
+    invitation = _invitation(m, name, request, now, ix.canceled)
     # The address the plan wants the invitation at: it replaces one sent elsewhere (a
     # `reinvite`) for a store it wants authorized, and leaves any other store's alone.
     status = _status(ls, invitation, now, m.email if wants_enabled else None, m.reauthorize_days)
@@ -563,7 +571,11 @@ def _store_row(
 
 
 def _invitation(
-    m: DesiredMerchant, name: str, request: AuthorizationRequest | None, now: datetime
+    m: DesiredMerchant,
+    name: str,
+    request: AuthorizationRequest | None,
+    now: datetime,
+    canceled: Mapping[int, str],
 ) -> Invitation | None:
     if request is None:
         return None
@@ -577,6 +589,7 @@ def _invitation(
         _days(now - request.created_at),
         _days(request.expires_at - now),
         str(request.status),
+        canceled.get(request.id),
     )
 
 

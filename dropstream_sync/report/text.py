@@ -12,7 +12,7 @@ from dropstream_sync.planner.plan import (
     unknown_invitation,
 )
 from dropstream_sync.render.rows import value
-from dropstream_sync.report.model import StoreRow
+from dropstream_sync.report.model import Invitation, StoreRow
 
 STATUS_WORDS = {
     "authorized": "authorized",
@@ -65,12 +65,22 @@ def expiry_text(s: StoreRow, now: datetime) -> str:
     return text + ", renewal due" if s.in_renewal_window else text
 
 
+def canceled_text(i: Invitation) -> str:
+    """What the tables add of an invitation the plan cancels: it is still waiting, and
+    listed as such, but nobody should chase the merchant over it."""
+    if i.canceled_by_plan is None:
+        return ""
+    return f"; the next apply cancels it ({i.canceled_by_plan})"
+
+
 def invitation_text(s: StoreRow, now: datetime) -> str:
     i = s.invitation
     if i is None:
         return "-"
     state = f"expires {i.expires_at:%Y-%m-%d}" if i.expires_in_days >= 0 else "expired"
-    if i.status != "pending":
+    if i.canceled_by_plan is not None:
+        state += canceled_text(i)
+    elif i.status != "pending":
         state += f", reads {i.status!a}"
     elif s.status in _UNAUTHORIZED and i.expires_at > now:
         # Still waiting, yet the store is not counted pending: the link went to another

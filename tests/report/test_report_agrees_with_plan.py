@@ -512,3 +512,31 @@ def test_the_timeline_says_why_a_renewal_due_is_not_sent(read: Read) -> None:
     assert held or not due, "the account has renewals the plan holds back"
     for kind in held:
         assert HELD_BECAUSE[kind] in page, kind
+
+
+def test_an_invitation_the_plan_cancels_is_marked_so_in_every_table(read: Read) -> None:
+    # "switched off, invited" (enabled: false): the invitation is still waiting, so the
+    # report lists it, but the next apply cancels it; the pages said only "pending", and a
+    # 3PL working down "Pending invitations" chased a merchant for a link about to go.
+    canceled = {
+        c.target.id: c.fields[0].after
+        for c in read.plan.changes
+        if c.kind == ChangeKind.CANCEL_INVITE and c.target.id is not None
+    }
+    marked = {
+        i.request_id
+        for m in read.report.merchants
+        for row in m.stores
+        if (i := row.invitation) is not None and i.canceled_by_plan is not None
+    }
+    assert marked == set(canceled)
+    if read.quirk == "none":
+        row = read.rows()[(MAILED, "switched off, invited")]
+        assert row.invitation is not None and row.invitation.request_id in canceled
+        said = "the next apply cancels it (enabled: false: no authorization wanted)"
+        assert said in invitation_text(row, read.report.now)
+        table = [ln for ln in render_markdown(read.report).splitlines() if said in ln]
+        # Its line among the pending invitations (the Markdown lists only the stores that
+        # need someone, and a store switched off needs nobody).
+        assert len(table) == 1 and table[0].startswith(f"| {MAILED} | switched off, invited |")
+        assert said in render_html(read.report)

@@ -178,3 +178,22 @@ def new_account(server: Server, workdir: Path, prefix: str) -> Account:
         timeout=30,
     ).raise_for_status()
     return Account(server, username, password, workdir)
+
+
+def signal_in_turn(
+    process: subprocess.Popen[str], signals: tuple[signal.Signals, ...] | list[signal.Signals]
+) -> tuple[str, str]:
+    """Send `signals` to a running apply, then wait for it: its stdout and whole stderr.
+    Signals sent back to back may reach the process as one, so the next is sent only once
+    the apply said it got this one ("stopping")."""
+    seen: list[str] = []
+    for i, sig in enumerate(signals):
+        process.send_signal(sig)
+        if i + 1 < len(signals):
+            assert process.stderr is not None
+            while "stopping" not in (line := process.stderr.readline()):
+                assert line, "the apply ended before it acknowledged the signal"
+                seen.append(line)
+            seen.append(line)
+    out, err = process.communicate(timeout=120)
+    return out, "".join(seen) + err

@@ -34,7 +34,15 @@ from dropstream_sync.planner.model import (
     TargetType,
 )
 from tests.apply.sandbox_clients import on_sandbox
-from tests.e2e.harness import CLI, Account, Server, new_account, start_server, stop_server
+from tests.e2e.harness import (
+    CLI,
+    Account,
+    Server,
+    new_account,
+    signal_in_turn,
+    start_server,
+    stop_server,
+)
 from tests.reliability.checks import all_pages, assert_exactly_one_of_each, fleet
 
 pytestmark = pytest.mark.e2e
@@ -85,19 +93,7 @@ def interrupt(tenant: Account, *signals: signal.Signals) -> tuple[int, str, str]
     process = start_apply(tenant)
     wait_for_audit_line(tenant, process)
     assert process.poll() is None, "the apply ended before the signal"
-    seen = []
-    for i, sig in enumerate(signals):
-        process.send_signal(sig)
-        if i + 1 < len(signals):
-            # Signals sent back to back may reach the process as one: send the next only
-            # once the apply said it got this one.
-            assert process.stderr is not None
-            while "stopping" not in (line := process.stderr.readline()):
-                assert line, "the apply ended before it acknowledged the signal"
-                seen.append(line)
-            seen.append(line)
-    out, err = process.communicate(timeout=120)
-    err = "".join(seen) + err
+    out, err = signal_in_turn(process, signals)
     assert "Traceback" not in err, err
     return process.returncode, out, err
 

@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 
 from tests.apply.record_check import Truth, problems, read_audit, same_story
-from tests.e2e.harness import CLI, Account, Server, new_account, start_server, stop_server
+from tests.e2e.harness import (
+    CLI,
+    Account,
+    Server,
+    new_account,
+    signal_in_turn,
+    start_server,
+    stop_server,
+)
 from tests.reliability.checks import fleet
 
 pytestmark = pytest.mark.e2e
@@ -165,18 +173,8 @@ def interrupted(
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no audit line after 120 s"
         time.sleep(0.01)
-    said: list[str] = []
-    for i, sig in enumerate(signals):
-        process.send_signal(sig)
-        if i + 1 < len(signals):
-            # Back to back, two signals may arrive as one: the next once this one is said.
-            assert process.stderr is not None
-            while "stopping" not in (line := process.stderr.readline()):
-                assert line, "the apply ended before it acknowledged the signal"
-                said.append(line)
-            said.append(line)
-    out, err = process.communicate(timeout=120)
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, "".join(said) + err)
+    out, err = signal_in_turn(process, signals)
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 128 + signals[0], (out, done.stderr)
     records = read_audit(audit)[start_at:]

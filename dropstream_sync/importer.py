@@ -50,7 +50,7 @@ def live_to_config(
 ) -> dict[str, Any]:
     """The config document (version 1) for the merchants with Amazon stores, or those named;
     `history`: authorization requests of any status (one list read), for the emails."""
-    wanted = set(merchant_names) if merchant_names else None
+    wanted = _wanted(merchant_names)
     stores_by_customer: dict[int, list[Store]] = {}
     for store in live.stores:
         if store.platform == PLATFORM_AMAZON:
@@ -73,7 +73,7 @@ def live_to_config(
 
     merchants = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
-        if wanted is not None and customer.company_name not in wanted:
+        if wanted is not None and name_key(customer.company_name) not in wanted:
             continue
         stores = sorted(stores_by_customer.get(customer.id, []), key=lambda s: (s.name, s.id))
         if not stores:
@@ -94,6 +94,13 @@ def live_to_config(
         ]
         merchants.append(merchant)
     return {"version": 1, "merchants": merchants}
+
+
+def _wanted(merchant_names: Collection[str] | None) -> set[str] | None:
+    """The merchants asked for (`--merchant`), as names are compared (live.name_key): the
+    client reads "Café" typed precomposed as the live customer spelt with a combining
+    accent, so the document must hold it too, not drop it as another merchant."""
+    return {name_key(n) for n in merchant_names} if merchant_names else None
 
 
 def _first_warehouses(live: LiveState) -> dict[int, int]:
@@ -160,7 +167,7 @@ def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> 
     the config can name (unreadable, or another adapter shape). Said, never silent: the file
     is the account's record, and `prune: true` on it would disable such a store. And one
     per store written without its warehouse, which the config cannot name."""
-    wanted = set(merchant_names) if merchant_names else None
+    wanted = _wanted(merchant_names)
     names = {c.id: c.company_name for c in live.customers}
     lines = _unnamed_warehouses(live, names, wanted)
     for store in sorted(live.stores, key=lambda s: s.id):
@@ -169,7 +176,7 @@ def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> 
             store.platform != PLATFORM_AMAZON
             or store.marketplace_id in catalog.BY_ID
             or merchant is None
-            or (wanted is not None and merchant not in wanted)
+            or (wanted is not None and name_key(merchant) not in wanted)
         ):
             continue
         lines.append(
@@ -188,7 +195,7 @@ def _written_merchant(store: Store, names: dict[int, str], wanted: set[str] | No
     if (
         store.platform != PLATFORM_AMAZON
         or store.marketplace_id not in catalog.BY_ID
-        or (wanted is not None and merchant not in wanted)
+        or (wanted is not None and (merchant is None or name_key(merchant) not in wanted))
     ):
         return None
     return merchant

@@ -518,18 +518,42 @@ def import_account(
     """The live account (or the merchants named) as config; `name` is where it will be
     written, for the notes. SettingsError when a named merchant has no Amazon store."""
     from dropstream_sync.importer import left_out, live_to_config, render_config
+    from dropstream_sync.live import name_key
 
     live, history = _live_and_request_history(client, merchants)
     document = live_to_config(live, merchants or None, history)
-    missing = sorted(set(merchants) - {m["name"] for m in document["merchants"]})
+    # Compared as the reader and the planner compare names (live.name_key): "Café" typed
+    # precomposed is the merchant DropStream spells with a combining accent.
+    written = {name_key(m["name"]) for m in document["merchants"]}
+    missing = sorted(m for m in set(merchants) if name_key(m) not in written)
     if missing:
         raise SettingsError(
-            "no Amazon stores found for merchant(s): " + ", ".join(repr(m) for m in missing)
+            "no Amazon stores found for merchant(s): "
+            + ", ".join(repr(m) for m in missing)
+            + _spelt_otherwise(live, missing)
         )
     text = render_config(document)
     stores = sum(len(m["stores"]) for m in document["merchants"])
     notes = left_out(live, merchants or None) + _first_plan_notes(text, live, client, name)
     return Imported(text, len(document["merchants"]), stores, tuple(notes))
+
+
+def _spelt_otherwise(live: LiveState, missing: Sequence[str]) -> str:
+    """A hint naming the live customers that a `--merchant` name differs from only in case,
+    spacing or look-alike letters (the reader keeps those customers, to warn of them)."""
+    from dropstream_sync.live import loose_name_key
+
+    near = {loose_name_key(m) for m in missing}
+    spelt = sorted(
+        {c.company_name for c in live.customers if loose_name_key(c.company_name) in near}
+    )
+    if not spelt:
+        return ""
+    return (
+        "; DropStream has a customer named "
+        + " or ".join(repr(n) for n in spelt)
+        + ": pass --merchant the name as DropStream spells it"
+    )
 
 
 def _live_and_request_history(

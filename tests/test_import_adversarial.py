@@ -1,0 +1,143 @@
+"""`import` of live accounts it has never seen, through the command line on the in-process
+sandbox: names YAML would read as something else, look-alike spellings, odd invitation
+emails. Each is imported, the file validated and planned: the file must read back as the
+same names and plan with no changes, or the note must say why not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dropstream_sync.config import load_text
+from tests.cli_in_process import run
+from tests.seeded import US, seed
+
+AUTHORIZED = {
+    "status": "authorized",
+    "selling_partner_id": "A1SELLER",
+    "authorized_at": "2026-11-01T00:00:00Z",
+    "expires_at": "2027-06-01T00:00:00Z",
+}
+ON = "2026-01-01T00:00:00Z"
+
+
+def _store(sid: int, customer: int, name: str, market: str = US, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "customer_id": customer,
+        "name": name,
+        "enabled_at": ON,
+        "adapter": {
+            "marketplace_id": market,
+            "fulfillment_channel": "MFN",
+            "import_order_statuses": ["Unshipped"],
+            "fulfillment_latency": None,
+            "fulfillment_channel_code": "DEFAULT",
+            "authorization": AUTHORIZED,
+        },
+        **extra,
+    }
+
+
+def _account(name: str) -> dict[str, Any]:
+    """One merchant, store, connection and warehouse all called `name` (the connection to a
+    second warehouse, so the file names it), and a completed invitation for the email."""
+    return {
+        "customers": [{"id": 1, "company_name": name}],
+        "warehouses": [
+            {"id": 1, "customer_id": 1, "description": "Main"},
+            {"id": 2, "customer_id": 1, "description": name},
+        ],
+        "stores": [_store(1, 1, name)],
+        "connections": [
+            {
+                "id": 1,
+                "customer_id": 1,
+                "store_id": 1,
+                "warehouse_id": 2,
+                "name": name,
+                "enabled_at": ON,
+                "channels": [{"type": "sales_order", "enabled_at": ON}],
+            }
+        ],
+        "authorization_requests": [
+            {
+                "store_id": 1,
+                "email": "ops@acme.example",
+                "status": "completed",
+                "created_at": "2026-10-01T00:00:00Z",
+                "completed_at": "2026-10-01T00:00:00Z",
+                "expires_at": "2026-10-08T00:00:00Z",
+            }
+        ],
+    }
+
+
+def _import(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, account: dict[str, Any], *args: str
+) -> tuple[Path, Path, str]:
+    state = tmp_path / "state"
+    seed(state, account)
+    out = tmp_path / "stores.yaml"
+    code, _, err = run(capsys, "import", "--sandbox", str(state), "--output", str(out), *args)
+    assert code == 0, err
+    return state, out, err
+
+
+def _plans_no_changes(capsys: pytest.CaptureFixture[str], state: Path, out: Path) -> None:
+    code, stdout, err = run(capsys, "validate", str(out))
+    assert code == 0, err
+    code, stdout, err = run(
+        capsys, "plan", "--sandbox", str(state), str(out), "--detailed-exitcode"
+    )
+    assert (code, stdout.splitlines()[-1]) == (0, "No changes."), stdout + err
+
+
+NAMES = [
+    *("yes", "no", "on", "off", "null", "~", "true", "FALSE", "nan", ".NaN", ".inf"),
+    *("0x1F", "0o17", "1e3", "012", "+1", "-1", "1_000", "1:30", "2026-01-01"),
+    *("*star", "&anchor", "!tag", "!!str x", "%YAML", "@at", "`tick", "#hash", "<<", "="),
+    *("- dash", "-", "? q", "?", ": colon", "a: b", "a #b", "[x]", "{x}", "|pipe", ">gt"),
+    *("---", "...", "a,b", "'", '"', 'q"uote', "q'uote", "back\\slash", "a\\nb"),
+    *("Cafe\u0301", "\u05e9\u05dc\u05d5\u05dd", "emoji \U0001f389", "Ⅻ", "x" * 255),
+]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=[ascii(n)[1:-1][:30] for n in NAMES])
+def test_a_name_yaml_would_read_otherwise_is_imported_as_itself(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, out, err = _import(capsys, tmp_path, _account(name))
+    assert "note:" not in err
+    desired = load_text(out.read_text(encoding="utf-8"), str(out))
+    (merchant,) = desired.merchants
+    (store,) = merchant.stores
+    assert (merchant.name, store.name, store.warehouse) == (name, name, name)
+    _plans_no_changes(capsys, state, out)
+
+
+def test_merchant_named_in_another_unicode_form_is_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--merchant "Café Co"` typed with a precomposed é names the customer DropStream
+    spells with e and a combining accent, as plan --merchant does; import said "no Amazon
+    stores found"."""
+    account = _account("Cafe\u0301 Co")
+    state, out, _ = _import(capsys, tmp_path, account, "--merchant", "Caf\u00e9 Co")
+    (merchant,) = load_text(out.read_text(encoding="utf-8"), str(out)).merchants
+    assert merchant.name == "Cafe\u0301 Co"
+    _plans_no_changes(capsys, state, out)
+
+
+def test_merchant_named_in_another_case_is_refused_naming_the_live_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "state", _account("Acme Outdoors"))
+    code, out, err = run(
+        capsys, "import", "--sandbox", str(tmp_path / "state"), "--merchant", "acme outdoors"
+    )
+    assert (code, out) == (1, "")
+    assert "'acme outdoors'" in err and "named 'Acme Outdoors'" in err, err
+    assert "Traceback" not in err

@@ -6,7 +6,8 @@ is written (`warehouses:` when there are several; none, with a note, when one of
 description the config cannot name it by), with the channels they agree on, and a
 switched-off store is written `enabled: false`. What the API cannot tell (a merchant's
 invite email) is taken from the merchant's pending authorization request, else its most
-recent request of any status, and otherwise left out, with a comment.
+recent request of any status (left out, with a note, when the config would refuse it),
+and otherwise left out, with a comment.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from dropstream_sync import catalog
 from dropstream_sync.config import yamlsafe
-from dropstream_sync.config.models import is_name
+from dropstream_sync.config.models import is_email, is_name
 from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
 from dropstream_sync.live import (
     PLATFORM_AMAZON,
@@ -59,17 +60,7 @@ def live_to_config(
     warehouse_name = _nameable(live.warehouses)
     connections_of = _connections_of(live)
     pending = {r.store_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
-    email_of: dict[int, str] = {}
-    # A pending invitation's email wins (the newest, if several): another email would make
-    # the first plan cancel it and send a new one. Without one, the most recent request
-    # of any status: a merchant whose last invitation was completed keeps its email, so
-    # renewals can be sent again.
-    requests = {r.id: r for r in (*history, *live.authorization_requests)}.values()
-    for request in sorted(
-        requests, key=lambda r: (r.status == RequestStatus.PENDING, r.created_at, r.id)
-    ):
-        if request.email:
-            email_of[request.customer_id] = request.email
+    email_of = _held_emails(live, history)
 
     merchants = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
@@ -94,6 +85,38 @@ def live_to_config(
         ]
         merchants.append(merchant)
     return {"version": 1, "merchants": merchants}
+
+
+def _invite_emails(live: LiveState, history: Iterable[AuthorizationRequest]) -> dict[int, str]:
+    """Customer id -> the email its invitations went to, as the file would write it."""
+    email_of: dict[int, str] = {}
+    # A pending invitation's email wins (the newest, if several): another email would make
+    # the first plan cancel it and send a new one. Without one, the most recent request
+    # of any status: a merchant whose last invitation was completed keeps its email, so
+    # renewals can be sent again.
+    requests = {r.id: r for r in (*history, *live.authorization_requests)}.values()
+    for request in sorted(
+        requests, key=lambda r: (r.status == RequestStatus.PENDING, r.created_at, r.id)
+    ):
+        if request.email:
+            email_of[request.customer_id] = request.email
+    return email_of
+
+
+def _held_emails(live: LiveState, history: Iterable[AuthorizationRequest]) -> dict[int, str]:
+    """The emails the file writes: an old invitation's email the config would refuse
+    (DropStream keeps what it was sent: a space, no dot in the domain) is left out, with a
+    note (left_out): written, it made the whole file fail to validate and plan, for a hint
+    the account does not need; left out, the merchant is one with no email, as planned.
+    A pending invitation's is written all the same: left out, the plan would cancel the
+    invitation the merchant may be about to accept, so the file says it must be fixed."""
+    waiting = _waiting(live)
+    return {c: e for c, e in _invite_emails(live, history).items() if is_email(e) or c in waiting}
+
+
+def _waiting(live: LiveState) -> set[int]:
+    """Customer ids with a pending invitation."""
+    return {r.customer_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
 
 
 def _wanted(merchant_names: Collection[str] | None) -> set[str] | None:
@@ -162,7 +185,11 @@ def _why_unnamed(
     return f"is described {warehouse.description!r} (not a name the config can hold)"
 
 
-def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> list[str]:
+def left_out(
+    live: LiveState,
+    merchant_names: Collection[str] | None = None,
+    history: Iterable[AuthorizationRequest] = (),
+) -> list[str]:
     """One line per live Amazon store the document cannot hold: its marketplace is not one
     the config can name (unreadable, or another adapter shape). Said, never silent: the file
     is the account's record, and `prune: true` on it would disable such a store. And one
@@ -185,6 +212,34 @@ def left_out(live: LiveState, merchant_names: Collection[str] | None = None) -> 
             "the config can name; run `dropstream-sync doctor` to see the adapter's keys"
         )
     lines += _unread_settings(live, names, wanted)
+    lines += _unheld_emails(live, history, wanted)
+    return lines
+
+
+def _unheld_emails(
+    live: LiveState, history: Iterable[AuthorizationRequest], wanted: set[str] | None
+) -> list[str]:
+    """One line per written merchant whose last invitation went to an email the config
+    cannot hold, so the file has no `email:` for it (_held_emails)."""
+    amazon = {s.customer_id for s in live.stores if s.platform == PLATFORM_AMAZON}
+    emails = _invite_emails(live, history)
+    held = _held_emails(live, history)
+    lines = []
+    for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
+        email = emails.get(customer.id)
+        if (
+            email is None
+            or customer.id in held
+            or customer.id not in amazon
+            or (wanted is not None and name_key(customer.company_name) not in wanted)
+        ):
+            continue
+        lines.append(
+            f"note: merchant {customer.company_name!r} is written without `email:`: its last "
+            f"invitation went to {email!r}, which is not an email address the config can "
+            "hold; with no email the plan sends it no invites: add `email:` with its "
+            "address to send them"
+        )
     return lines
 
 

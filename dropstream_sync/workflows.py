@@ -534,7 +534,7 @@ def import_account(
         )
     text = render_config(document)
     stores = sum(len(m["stores"]) for m in document["merchants"])
-    notes = left_out(live, merchants or None) + _first_plan_notes(text, live, client, name)
+    notes = left_out(live, merchants or None, history) + _first_plan_notes(text, live, client, name)
     return Imported(text, len(document["merchants"]), stores, tuple(notes))
 
 

@@ -74,6 +74,11 @@ def _check_marketplace(value: str) -> str:
 EMAIL_MAX_LEN: Final = 254
 
 
+def is_email(value: str) -> bool:
+    """Whether a config can hold `value` as an email (import asks it of live invitations)."""
+    return len(value) <= EMAIL_MAX_LEN and EMAIL_RE.fullmatch(value) is not None
+
+
 def _check_email(value: str) -> str:
     if len(value) > EMAIL_MAX_LEN:
         raise ValueError(

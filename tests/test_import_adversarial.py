@@ -197,3 +197,20 @@ def test_a_pending_invitation_to_an_email_the_config_refuses_is_written_for_fixi
     assert "note: a plan of this file stops with an error; fix it before planning:" in err
     assert f"merchants[0].email: {email!r} is not an email address" in err
     assert f"email: {email!r}" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("under", ["notes.txt/stores.yaml", "notes.txt/acme/stores.yaml"])
+def test_output_under_a_file_names_the_file_in_the_way(
+    under: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "cannot write notes.txt/stores.yaml: File exists", as if stores.yaml were."""
+    seed(tmp_path / "state", _account("Acme"))
+    (tmp_path / "notes.txt").write_text("kept\n")
+    output = str(tmp_path / under)
+    code, out, err = run(capsys, "import", "--sandbox", str(tmp_path / "state"), "--output", output)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: cannot write {output}: {tmp_path / 'notes.txt'} is a file, not a folder; "
+        "choose another --output path\n"
+    )
+    assert (tmp_path / "notes.txt").read_text() == "kept\n"

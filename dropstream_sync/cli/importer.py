@@ -45,12 +45,21 @@ def import_(
         # the next plan refuses) and a `…` as `...` (a rename in the next plan).
         click.echo(imported.text.encode("utf-8"), nl=False)
     else:
+        folder = Path(output).parent
         try:
             # `import --output stores/all.yaml` starts the config folder (docs/onboarding.md's
             # first commands), so the folder is made when it is missing.
-            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SettingsError(f"cannot write {output}: {exc.strerror}") from None
+            # A file where a folder of the path should be: mkdir says "File exists", which
+            # reads as if the YAML file itself were in the way.
+            blocking = next(
+                (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
+            )
+            why = f"{blocking} is a file, not a folder" if blocking else exc.strerror
+            raise SettingsError(
+                f"cannot write {output}: {why}; choose another --output path"
+            ) from None
         write_whole(output, lambda stream: stream.write(imported.text))
         click.echo(
             f"Wrote {output}: {imported.merchants} merchants, {imported.stores} stores.", err=True

@@ -69,7 +69,7 @@ def live_to_config(
         stores = sorted(stores_by_customer.get(customer.id, []), key=lambda s: (s.name, s.id))
         if not stores:
             continue
-        merchant: dict[str, Any] = {"name": customer.company_name}
+        merchant: dict[str, Any] = {"name": _merchant_name(customer.company_name)}
         if customer.id in email_of:
             merchant["email"] = email_of[customer.id]
         merchant["stores"] = [
@@ -213,7 +213,7 @@ def left_out(
         )
     lines += _unread_settings(live, names, wanted)
     lines += _unheld_emails(live, history, wanted)
-    return lines
+    return _unheld_merchant_names(live, wanted) + lines
 
 
 def _unheld_emails(
@@ -382,5 +382,51 @@ def _unnamed_warehouses(
             f"{unnamed.warehouse_id}, which {why} (the config names a warehouse by its "
             "description); with no warehouse named, the plan keeps the store's connections "
             "as they are"
+        )
+    return lines
+
+
+def _merchant_name(name: str) -> str:
+    """The name a merchant is written by: its company name, or, when the config refuses that
+    (" Acme", a zero-width space in it) but not the name the planner matches it by
+    (live.name_key: surrounding spaces and invisible format characters dropped), that one:
+    the plan finds the customer by it and says how DropStream spells it, where the name as
+    spelt made the whole file fail to validate and plan."""
+    if is_name(name):
+        return name
+    key = name_key(name)
+    return key if is_name(key) else name
+
+
+def _unheld_merchant_names(live: LiveState, wanted: set[str] | None) -> list[str]:
+    """One line per written merchant whose name the config refuses: written as the planner
+    matches it (_merchant_name), or, when even that cannot be held ("Love ❤️": a variation
+    selector), as it is, which cannot be planned. A store is renamed from the file (its id
+    is pinned), a merchant is not: it is found by its name, and another name in the file
+    would plan a new merchant, so the note says to rename it in DropStream."""
+    amazon = {s.customer_id for s in live.stores if s.platform == PLATFORM_AMAZON}
+    lines = []
+    for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
+        name = customer.company_name
+        if (
+            is_name(name)
+            or customer.id not in amazon
+            or (wanted is not None and name_key(name) not in wanted)
+        ):
+            continue
+        written = _merchant_name(name)
+        if written != name:
+            lines.append(
+                f"note: merchant {name!a} (customer {customer.id}) is written as "
+                f"{written!r}, the name the plan finds it by: the config cannot hold "
+                "surrounding spaces or invisible characters (each plan warns of the "
+                "spelling until the customer is renamed in DropStream to match)"
+            )
+            continue
+        lines.append(
+            f"note: merchant {name!a} (customer {customer.id}) is written with a name the "
+            "config cannot hold (the error below says why); a merchant is found by its "
+            "name, so another name in this file would plan a new merchant: rename the "
+            "customer in DropStream to a name the config can hold, then import again"
         )
     return lines

@@ -214,3 +214,41 @@ def test_output_under_a_file_names_the_file_in_the_way(
         "choose another --output path\n"
     )
     assert (tmp_path / "notes.txt").read_text() == "kept\n"
+
+
+def _merchant_named(name: str) -> dict[str, Any]:
+    account = _account("Acme US")
+    account["customers"] = [{"id": 1, "company_name": name}]
+    return account
+
+
+@pytest.mark.parametrize(
+    ("live", "written"),
+    [(" Acme", "Acme"), ("Acme ", "Acme"), ("Ac\u200bme", "Acme"), ("\ufeffAcme", "Acme")],
+)
+def test_a_merchant_name_the_config_refuses_is_written_as_the_plan_finds_it(
+    live: str, written: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written as spelt, the file failed validation ("must not start with a space: 'Acme'
+    is meant"); the name the plan matches the customer by plans no changes."""
+    state, out, err = _import(capsys, tmp_path, _merchant_named(live))
+    assert f"note: merchant {live!a} (customer 1) is written as {written!r}" in err
+    assert "stops with an error" not in err
+    (merchant,) = load_text(out.read_text(encoding="utf-8"), str(out)).merchants
+    assert merchant.name == written
+    _plans_no_changes(capsys, state, out)
+
+
+def test_a_merchant_name_the_config_cannot_hold_at_all_says_to_rename_it_in_dropstream(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Love ❤️" (a variation selector): the validation error says "delete it", which in
+    the file would name a merchant that does not exist; the note says what works."""
+    name = "Love \u2764\ufe0f"
+    _, _, err = _import(capsys, tmp_path, _merchant_named(name))
+    assert (
+        f"note: merchant {name!a} (customer 1) is written with a name the config cannot "
+        "hold (the error below says why)"
+    ) in err
+    assert "rename the customer in DropStream" in err
+    assert "note: a plan of this file stops with an error" in err

@@ -443,3 +443,26 @@ def test_sandbox_serve_outside_a_checkout_suggests_a_config_that_exists(tmp_path
     config = tried.split("dropstream-sync plan ", 1)[1]
     assert config != "examples/stores.yaml"
     assert Path(config).is_file()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", EXAMPLE, "--out"),
+        ("report", EXAMPLE, "--out"),
+        ("import", "--output"),
+        ("apply", EXAMPLE, "--auto-approve", "--audit-log"),
+    ],
+    ids=["plan --out", "report --out", "import --output", "apply --audit-log"],
+)
+def test_an_empty_file_name_is_refused_before_anything_is_read(
+    args: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--out "$PLAN"` with PLAN unset. import's `--output ""` wrote the YAML to stdout
+    # (the empty name read as none); the others read the whole account before "cannot
+    # write : Is a directory", and apply made its changes with no audit log.
+    state = tmp_path / "sb"
+    code, out, err = run(capsys, *args, "", "--sandbox", str(state))
+    assert code == 1 and out == ""
+    assert "an empty path (an unset shell variable?): give a file name" in err
+    assert not state.exists()  # nothing connected, no sandbox made

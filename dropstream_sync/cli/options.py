@@ -342,8 +342,21 @@ def out_file(help: str, flag: str = "--out") -> Callable[[F], F]:
     the page), `--output` (import), `--audit-log` (apply); received under the flag's own
     name (`out`, `output`, `audit_log`), None when not given."""
     return click.option(
-        flag, type=click.Path(dir_okay=False), default=None, metavar="FILE", help=help
+        flag,
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help=help,
+        callback=_named_file,
     )
+
+
+def _named_file(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    # `--out "$PLAN"` with PLAN unset: it was "cannot write : Is a directory" after the whole
+    # account had been read (import), or the output went to stdout (`--output ""` is falsy).
+    if value == "":
+        raise click.BadParameter("an empty path (an unset shell variable?): give a file name")
+    return value
 
 
 show_pending = click.option(

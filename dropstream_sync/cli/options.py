@@ -177,12 +177,6 @@ MAX_RATE_KEY: Final = "dropstream_sync.max_rate"
 def _remember_max_rate(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
     # Kept on the context, where the composition root (connect.py) finds it, so that each
     # command does not have to pass it along.
-    if value is not None and value != value:
-        # NaN passes the range check (no comparison with it is true) and paced nothing.
-        said = "nan is not a number of requests per second"
-        if ctx.get_parameter_source("max_rate") is ParameterSource.ENVIRONMENT:
-            said += " (from DROPSTREAM_MAX_RATE in the environment)"
-        raise click.BadParameter(said)
     if value is not None:
         ctx.meta[MAX_RATE_KEY] = value
 
@@ -190,7 +184,11 @@ def _remember_max_rate(ctx: click.Context, _param: click.Parameter, value: float
 class _Rate(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            return super().convert(value, param, ctx)
+            rate = super().convert(value, param, ctx)
+            if rate != rate:
+                # NaN passes the range check (no comparison with it is true) and paced nothing.
+                self.fail("nan is not a number of requests per second", param, ctx)
+            return rate
         except click.BadParameter as exc:
             # "Invalid value for '--max-rate'" to someone who typed no --max-rate.
             name = param.name if param is not None else None

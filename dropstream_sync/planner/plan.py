@@ -814,12 +814,12 @@ def unknown_authorization(status: str) -> str:
 def _meant(name: str, names: Sequence[str]) -> str:
     """`--merchant 'kumo stationery'` for the config's 'Kumo Stationery': the name exactly as
     the config spells it, the one a typo is closest to, or nothing."""
-    key = name_key(name).casefold()
-    same = [n for n in names if name_key(n).casefold() == key]
+    key = loose_name_key(name)
+    same = [n for n in names if loose_name_key(n) == key]
     if not same:
         import difflib
 
-        folded = {n.casefold(): n for n in names}
+        folded = {loose_name_key(n): n for n in names}
         same = [folded[n] for n in difflib.get_close_matches(key, folded, n=1)]
     return f" (did you mean {same[0]!r}?)" if same else ""
 

@@ -642,8 +642,7 @@ class _Planner:
                 Target(T.STORE, ls.id),
                 field_change,
             )
-        elif request.email.casefold() != m.email.casefold():
-            # Mail is delivered case-insensitively; a server that lowercases must not loop us.
+        elif not same_address(request.email, m.email):
             self.add(
                 Reinvite(ls.id, m.email, request.id, f"the invitation went to {request.email}"),
                 m.name,
@@ -809,6 +808,13 @@ def unknown_authorization(status: str) -> str:
     return (
         f"reads {str(status)!a}, which this tool does not know (it knows {', '.join(AuthStatus)})"
     )
+
+
+def same_address(a: str, b: str) -> bool:
+    """Whether an invitation sent to `a` went to the config's `b`: mail is delivered
+    case-insensitively, and a server that lowercases must not loop us into reinviting
+    (the plan's reinvite and the report's pending status both ask it)."""
+    return a.casefold() == b.casefold()
 
 
 def _meant(name: str, names: Sequence[str]) -> str:

@@ -38,7 +38,7 @@ from dropstream_sync.planner.model import (
     Plan,
     TargetType,
 )
-from dropstream_sync.planner.plan import renewal_due
+from dropstream_sync.planner.plan import renewal_due, same_address
 from dropstream_sync.timestamps import utc_stamp
 
 FORMAT_VERSION: Final = "1"
@@ -611,9 +611,7 @@ def _status(
         # Not "renewal due", which the next apply would send: the plan warns instead.
         due = unread and a.expires_at is not None and renewal_due(a.expires_at, now, window)
         return "unknown" if due else "authorized"
-    if a.status not in AUTH_WORDS:
-        return "unknown"
-    if unread:
+    if a.status not in AUTH_WORDS or unread:
         return "unknown"
     if invitation is not None and invitation.expires_at > now and not _elsewhere(invitation, email):
         return "pending"
@@ -621,9 +619,9 @@ def _status(
 
 
 def _elsewhere(invitation: Invitation, email: str | None) -> bool:
-    """Sent to another address than `email`, compared as the planner does (mail is
-    delivered case-insensitively); never, without one."""
-    return email is not None and invitation.email.casefold() != email.casefold()
+    """Sent to another address than `email`, compared as the planner does; never, without
+    one."""
+    return email is not None and not same_address(invitation.email, email)
 
 
 def _connections(connections: Sequence[Connection]) -> tuple[ConnectionState, ...]:

@@ -120,16 +120,11 @@ def _plan_command(
         flags += ["--api-url", api_url]
     if sandbox_dir == options.DEFAULT_SANDBOX_DIR:
         flags.append("--sandbox")
-    elif sandbox_dir is not None:
+    elif sandbox_dir is not None and options.is_config_path(sandbox_dir):
         # `--sandbox stores.json` would be read as the default folder and a path to plan.
-        flags += (
-            [f"--sandbox={sandbox_dir}"]
-            if options.is_config_path(sandbox_dir)
-            else [
-                "--sandbox",
-                sandbox_dir,
-            ]
-        )
+        flags.append(f"--sandbox={sandbox_dir}")
+    elif sandbox_dir is not None:
+        flags += ["--sandbox", sandbox_dir]
     if saved:
         flags += ["--out", paths[0]]
     words = [shlex.quote(word) for word in flags]

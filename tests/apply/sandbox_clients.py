@@ -13,21 +13,26 @@ from dropstream_sync.client.settings import BasicCredentials, ClientSettings, Li
 from dropstream_sync.client.sync import SyncWriteClient
 from dropstream_sync.desired import StoreSettings
 from dropstream_sync.errors import TransportError
-from dropstream_sync.sandbox import create_app, inprocess_transport
+from dropstream_sync.sandbox import SandboxApp, create_app, inprocess_transport
 
 W = TypeVar("W", bound=WriteClient)
+
+
+def sandbox_settings(app: SandboxApp, **options: Any) -> ClientSettings:
+    """Client settings for `app`'s login, unpaced, as `--sandbox` sets them up."""
+    info = app.sandbox_info
+    return ClientSettings(
+        SANDBOX_URL,
+        BasicCredentials(info.username, Secret(info.password)),
+        Limits(rate_limit_rps=None),
+        **options,
+    )
 
 
 def on_sandbox(cls: type[W], state: Path, **kwargs: Any) -> tuple[SyncWriteClient, W]:
     """A `cls` client (and its sync façade) on a sandbox keeping its state in `state`."""
     app = create_app(state)
-    info = app.sandbox_info
-    settings = ClientSettings(
-        SANDBOX_URL,
-        BasicCredentials(info.username, Secret(info.password)),
-        Limits(rate_limit_rps=None),
-    )
-    client = cls(settings, transport=inprocess_transport(app), **kwargs)
+    client = cls(sandbox_settings(app), transport=inprocess_transport(app), **kwargs)
     return SyncWriteClient(client), client
 
 

@@ -19,13 +19,12 @@ import pytest
 import yaml
 
 from dropstream_sync import workflows
-from dropstream_sync.cli.connect import SANDBOX_URL
 from dropstream_sync.client import WriteClient
 from dropstream_sync.client.limiter import Timing
-from dropstream_sync.client.settings import BasicCredentials, ClientSettings, Limits, Secret
 from dropstream_sync.client.sync import SyncWriteClient
 from dropstream_sync.sandbox import control, create_app, inprocess_transport
 from tests.apply.record_check import Truth, problems, read_audit
+from tests.apply.sandbox_clients import sandbox_settings
 from tests.client.on_sandbox import ScriptedFaults
 
 CONFIG = {
@@ -59,13 +58,7 @@ def test_a_create_found_after_a_lost_answer_is_not_counted_as_surely_this_runs(
     state = tmp_path / "state"
     app = create_app(state)
     wire = ScriptedFaults(inprocess_transport(app))
-    info = app.sandbox_info
-    settings = ClientSettings(
-        SANDBOX_URL,
-        BasicCredentials(info.username, Secret(info.password)),
-        Limits(rate_limit_rps=None),
-        lock_scope=str(state),
-    )
+    settings = sandbox_settings(app, lock_scope=str(state))
     client = SyncWriteClient(WriteClient(settings, transport=wire, timing=Timing(sleep=_no_wait)))
     config = tmp_path / "stores.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
@@ -130,13 +123,7 @@ def test_a_create_that_cannot_tell_which_of_two_look_alikes_it_made_says_so(
     made the one it had made itself."""
     state = tmp_path / "state"
     app = create_app(state)
-    info = app.sandbox_info
-    settings = ClientSettings(
-        SANDBOX_URL,
-        BasicCredentials(info.username, Secret(info.password)),
-        Limits(rate_limit_rps=None),
-        lock_scope=str(state),
-    )
+    settings = sandbox_settings(app, lock_scope=str(state))
     wire = AnotherRunnerRightAfter(inprocess_transport(app), path)
     client = SyncWriteClient(WriteClient(settings, transport=wire, timing=Timing(sleep=_no_wait)))
     config = tmp_path / "stores.yaml"

@@ -78,7 +78,7 @@ def plan_connections(
     p: _Planner, m: DesiredMerchant, s: DesiredStore, customer: Customer, ls: Store
 ) -> None:
     connections = p.ix.connections.get(ls.id, ())
-    named = p.warehouses_named[id(s)]
+    named = p.warehouses_named.get(id(s), ())  # no entry: it names no warehouse
     if named is None:
         return  # a warehouse it names does not exist (the error is recorded)
     if s.enabled and not named and not connections and not p.connectable(m, ls):

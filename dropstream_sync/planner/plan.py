@@ -161,7 +161,7 @@ class _Planner:
         self.neutralized: set[int] = set()  # live stores a neutralize_duplicate takes care of
         self.held: dict[int, bool] = {}  # store id -> held back: another seller authorized it
         # id(desired store) -> the ids of the warehouses it names (None: one does not exist),
-        # looked up once per merchant
+        # looked up once per merchant; absent when it names none
         self.warehouses_named: dict[int, list[int] | None] = {}
         # loose name -> live customers (near_customers), built the first time it is asked
         self.near: dict[str, list[Customer]] | None = None
@@ -292,10 +292,10 @@ class _Planner:
             )
         for s in m.stores:
             # A misspelt warehouse is an error now, not months later when the merchant
-            # has authorized and the connection is finally planned.
-            self.warehouses_named[id(s)] = (
-                _connections.warehouse_ids(self, m, s, customer) if s.warehouse_names() else []
-            )
+            # has authorized and the connection is finally planned. (A store that names
+            # none, nearly every one, has no entry.)
+            if s.warehouses or s.warehouse is not None:
+                self.warehouses_named[id(s)] = _connections.warehouse_ids(self, m, s, customer)
         live_stores = self.ix.stores_by_customer.get(customer.id, [])
         self.pinned_elsewhere(m, live_stores)
         self.existing += len(live_stores)
@@ -376,8 +376,13 @@ class _Planner:
             if ls.id not in pinned:
                 by_name[name_key(ls.name)].append(ls)
         for s in m.stores:
-            errors_before = len(self.errors)
-            live = self.match(m, s, customer, by_name)
+            same = by_name.get(name_key(s.name)) if s.id is None else None
+            live: Store | None
+            if same is not None and len(same) == 1 and same[0].name == s.name:
+                live = same[0]  # nearly every store: the one live store of exactly its name
+            else:
+                errors_before = len(self.errors)
+                live = self.match(m, s, customer, by_name)
             if live is None:
                 # No match at all means a new store; a match that failed (an error was just
                 # recorded) means nothing for this store.
@@ -519,10 +524,10 @@ class _Planner:
         _connections.plan_connections(self, m, s, customer, ls)
 
     def update_store(self, m: DesiredMerchant, s: DesiredStore, ls: Store) -> None:
+        if ls.name == s.name and _as_configured(ls, s.settings):
+            return  # nearly every store
         want = _desired_settings(s.settings)
         have = _live_settings(ls)
-        if have == want and ls.name == s.name:
-            return  # nearly every store
         fields: list[FieldChange] = []
         patch: dict[str, Any] = {}
         if ls.name != s.name:
@@ -837,6 +842,29 @@ def unknown_invitation(request_id: int, status: str) -> str:
         f"invitation {request_id} reads {str(status)!a}, which this tool does not know "
         f"(it knows {', '.join(RequestStatus)})"
     )
+
+
+def _as_configured(ls: Store, want: StoreSettings) -> bool:
+    """Every setting read, and each exactly the configured value: the question asked of every
+    store, answered without building the compared forms below (two-thirds of a store's
+    update check). False says only "compare them": spellings and order may still agree."""
+    return (
+        not ls.unread_settings
+        and ls.fulfillment_channel == want.fulfillment_channel
+        and ls.fulfillment_latency == want.fulfillment_latency
+        and ls.fulfillment_channel_code == want.fulfillment_channel_code
+        and frozenset(ls.import_order_statuses) == want.import_order_statuses
+    )
+
+
+# _as_configured names the settings: a fifth one fails here, at import, not silently.
+if StoreSettings.names() != (
+    "fulfillment_channel",
+    "import_order_statuses",
+    "fulfillment_latency",
+    "fulfillment_channel_code",
+):
+    raise AssertionError("planner.plan._as_configured must compare every StoreSettings field")
 
 
 def _live_settings(ls: Store) -> tuple[Any, ...]:

@@ -58,6 +58,38 @@ def test_status_set_order_and_spelling_never_make_a_change() -> None:
     assert p.changes == ()
 
 
+@pytest.mark.parametrize(
+    ("live_settings", "updated"),
+    [
+        ({}, []),
+        ({"import_order_statuses": ("PartiallyShipped", "Unshipped", "Unshipped")}, []),
+        # The same number of words, but one repeated and one missing: not the config's set.
+        ({"import_order_statuses": ("Unshipped", "Unshipped")}, ["import_order_statuses"]),
+        ({"import_order_statuses": ("Unshipped",)}, ["import_order_statuses"]),
+        ({"fulfillment_channel": "AFN"}, ["fulfillment_channel"]),
+        ({"fulfillment_channel": None}, ["fulfillment_channel"]),
+        ({"fulfillment_latency": 0}, ["fulfillment_latency"]),
+        ({"fulfillment_channel_code": "PRIME"}, ["fulfillment_channel_code"]),
+    ],
+)
+def test_a_live_setting_is_updated_exactly_when_it_differs_from_the_config(
+    live_settings: dict[str, object], updated: list[str]
+) -> None:
+    s, c = connected(1, "Acme US", **live_settings)
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
+    assert [f.path for ch in p.changes for f in ch.fields] == updated
+    assert kinds(p) == (["update_store"] if updated else [])
+
+
+def test_a_setting_not_read_is_warned_of_even_when_the_defaults_standing_for_it_agree() -> None:
+    # The values a store that was not fully read holds are defaults, equal to the config's:
+    # still no "no change" in silence, the plan says the setting was not compared.
+    s, c = connected(1, "Acme US", unread_settings=("fulfillment_latency",))
+    p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))
+    assert p.changes == ()
+    assert any("fulfillment_latency could not be read" in w for w in p.warnings)
+
+
 def test_changed_setting_is_an_update_with_before_and_after() -> None:
     s, c = connected(1, "Acme US", fulfillment_latency=5)
     desired = state(

@@ -528,10 +528,13 @@ def _shape_problems(path: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
             }
         )
         if words:
+            # What the reads make of such a request (live.listed_as), so that doctor, the
+            # plan and the report tell one story: it is neither dropped nor guessed at.
             problems.append(
                 f"{len(words)} status word(s) the model does not know "
                 f"({', '.join(words[:5])}; it knows "
-                f"{', '.join(api.REQUEST_STATUSES)})"
+                f"{', '.join(api.REQUEST_STATUSES)}): a store whose pending request reads one "
+                f"is invited by nobody, and one read from the expired list counts as expired"
             )
     if path == api.CONNECTIONS:
         unread = sum(

@@ -65,6 +65,17 @@ REQUEST_WORDS: Final = frozenset(RequestStatus)
 # The authorization status words it knows; another one (or AUTH_UNREADABLE) invites nobody.
 AUTH_WORDS: Final = frozenset(AuthStatus)
 
+
+def listed_as(request: AuthorizationRequest, status: RequestStatus) -> bool:
+    """Whether a request read from the API's list of `status` (`?status=pending`,
+    `?status=expired`) counts as one of that list: its word is that status, or a word the
+    model does not know, kept as the API spelled it (doctor names it). Dropped, a "Pending"
+    link would be invited over, and an "Expired" one would make a store's reinvite a first
+    invite and leave the report's repeated expiries empty. A known word of another status
+    is dropped: a server ignoring the filter cannot pass one list off as the other."""
+    return request.status == status or request.status not in REQUEST_WORDS
+
+
 PLATFORM_AMAZON: Final = "amazon"
 # A store's authorization whose status the answer did not give (no authorization object in
 # the adapter, or no status word in it): not `missing`, which would invite a merchant who may

@@ -31,6 +31,11 @@ log = logging.getLogger("dropstream_sync.client")
 
 M = TypeVar("M")
 
+_PENDING: Final = api.REQUEST_STATUSES[api.PENDING]
+_EXPIRED: Final = api.REQUEST_STATUSES[api.EXPIRED]
+# The list a `?status=` word reads -> the model's status its requests are kept as.
+_LISTED: Final = {api.PENDING: _PENDING, api.EXPIRED: _EXPIRED}
+
 # More merchants than this are read as the whole account, without looking their ids up first:
 # their own reads (three or more each) would cost more than the lists of all but the largest
 # accounts.
@@ -227,9 +232,11 @@ class ReadClient:
             connections=tuple(connections.result()),
             # Filtered on status again so that a server ignoring the filter cannot pass
             # expired requests off as pending, or the other way round.
-            authorization_requests=tuple(r for r in (requests.result() or ()) if _maybe_pending(r)),
+            authorization_requests=tuple(
+                r for r in (requests.result() or ()) if live.listed_as(r, _PENDING)
+            ),
             expired_authorization_requests=tuple(
-                r for r in (expired.result() or ()) if r.status == live.RequestStatus.EXPIRED
+                r for r in (expired.result() or ()) if live.listed_as(r, _EXPIRED)
             ),
             authorization_requests_missing=requests.result() is None,
         )
@@ -303,12 +310,7 @@ class ReadClient:
         found = await self._unless_missing(status, read())
         if found is None:
             return None
-        return [
-            r
-            for r in found
-            if r.store_id in ids
-            and (r.status == status or (status == api.PENDING and _maybe_pending(r)))
-        ]
+        return [r for r in found if r.store_id in ids and live.listed_as(r, _LISTED[status])]
 
     async def _requests(self, status: str) -> list[live.AuthorizationRequest] | None:
         """The requests of one status, or None when the API has no such endpoint [assumed]."""
@@ -556,10 +558,3 @@ def _object(parse: Callable[[Mapping[str, Any]], M]) -> Callable[[Any], M]:
         return parse(data)
 
     return parse_object
-
-
-def _maybe_pending(request: live.AuthorizationRequest) -> bool:
-    """A request the pending list may keep: pending, or listed as pending with a status word
-    the model does not know (kept, so the planner sends no second invite over what may well
-    be a pending link; doctor names the word)."""
-    return request.status == live.RequestStatus.PENDING or request.status not in live.REQUEST_WORDS

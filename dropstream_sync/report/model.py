@@ -26,6 +26,7 @@ from dropstream_sync.live import (
     LiveState,
     RequestStatus,
     Store,
+    listed_as,
     name_key,
 )
 from dropstream_sync.planner import health
@@ -651,7 +652,9 @@ def _repeated(
     for r in expired:
         merchant = by_customer.get(r.customer_id)
         store = ix.store_by_id.get(r.store_id)
-        if merchant is None or r.status != "expired":
+        # An expired one, or one the expired list answered with a word the model does not
+        # know ("Expired"), as the client keeps it and the plan reinvites on it.
+        if merchant is None or not listed_as(r, RequestStatus.EXPIRED):
             continue
         per[merchant][store.name if store else f"store {r.store_id}"] += 1
         last[merchant] = max(last.get(merchant, r.expires_at), r.expires_at)

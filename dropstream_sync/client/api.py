@@ -536,63 +536,107 @@ def store(d: Mapping[str, Any]) -> live.Store:
         name = _key_str(d, "name")
     if type(platform) is not str:
         platform = _key_str(d, "platform")
+    # The four settings in StoreSettings' order (checked below at import). Nearly every
+    # adapter carries all four, each of its kind: read here in one pass of type checks; any
+    # other adapter is read setting by setting (_settings_read_otherwise).
+    channel, statuses, latency, code = (
+        a.get(_SETTING_1, _ABSENT),
+        a.get(_SETTING_2, _ABSENT),
+        a.get(_SETTING_3, _ABSENT),
+        a.get(_SETTING_4, _ABSENT),
+    )
+    unread: tuple[str, ...] = ()
+    if (
+        type(channel) is str
+        and type(statuses) is list
+        and (latency is None or type(latency) is int)
+        and type(code) is str
+        and (read := _statuses(statuses)) is not None
+    ):
+        statuses = read
+    else:
+        channel, statuses, latency, code, unread = _settings_read_otherwise(a)
     return live.Store(
         store_id,
         customer_id,
         name,
         PLATFORMS.get(platform, platform),
         marketplace if isinstance(marketplace, str) else None,
-        _READ_1(a.get(_SETTING_1)),
-        _READ_2(a.get(_SETTING_2)),
-        _READ_3(a.get(_SETTING_3)),
-        _READ_4(a.get(_SETTING_4)),
+        channel,
+        statuses,
+        latency,
+        code,
         authorization(a.get(AUTHORIZATION_KEY)),
         None if enabled is None else parse_time(enabled),
-        ()
-        if _SETTING_1 in a and _SETTING_2 in a and _SETTING_3 in a and _SETTING_4 in a
-        else _unread_settings(a),
+        unread,
     )
 
 
-def _unread_settings(adapter: Mapping[str, Any]) -> tuple[str, ...]:
-    """The settings an adapter does not carry [assumed: every Amazon adapter has all four]:
-    read as absent they would be planned as changes, and sent under keys the API may
-    ignore or nest elsewhere."""
-    return tuple(key for key in ADAPTER_SETTING_KEYS if key not in adapter)
+_ABSENT: Final = object()  # a setting the adapter does not carry
+_WRONG: Final = object()  # a setting's reader: a value of another kind than the setting's
+
+
+def _settings_read_otherwise(adapter: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The four settings of an adapter that lacks one or holds one of another kind, and
+    the names of those it lacks or holds so (Store.unread_settings) [assumed: every Amazon
+    adapter has all four, of the kinds DropStream validates]. Each such setting holds the
+    model's "no value" (None, or no statuses) and is named unread: read as a value, `"3"`
+    or `2.5` for the latency would be null, `5` for the channel none, `"Unshipped"` for
+    the statuses none, and the plan would "update" from a value DropStream does not hold,
+    or see no change where there is one. Unread, the plan neither compares nor sends them
+    (it warns)."""
+    values: list[Any] = []
+    unread: list[str] = []
+    for key, read, unknown in _SETTING_READERS:
+        value = read(adapter[key]) if key in adapter else _ABSENT
+        if value is _ABSENT or value is _WRONG:
+            unread.append(key)
+            value = unknown
+        values.append(value)
+    return (*values, tuple(unread))
 
 
 _NO_ADAPTER: Final[Mapping[str, Any]] = {}
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _text(value: Any) -> Any:
+    """A text setting: a string, or null (a value DropStream may hold; the plan sets it)."""
+    return value if value is None or isinstance(value, str) else _WRONG
 
 
-def _number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _number(value: Any) -> Any:
+    """A number setting (the latency): an integer or null; not a bool, a float or a string."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return _WRONG
 
 
-def _status_list(value: Any) -> tuple[str, ...]:
-    return _statuses(tuple(value)) if isinstance(value, list) else ()
+def _status_list(value: Any) -> Any:
+    """The statuses: a list of strings; null, a string or a list of anything else is not."""
+    read = _statuses(value) if isinstance(value, list) else None
+    return _WRONG if read is None else read
 
 
 def _reader(default: Any) -> Callable[[Any], Any]:
-    """How to read a setting from the adapter, told by its StoreSettings default's kind;
-    a value of another kind reads as unknown."""
+    """How to read a setting from the adapter, told by its StoreSettings default's kind."""
     if isinstance(default, frozenset):
         return _status_list
     return _text if isinstance(default, str) else _number
 
 
-# Each store setting, by its StoreSettings name [assumed: the adapter key is that name].
+# Each store setting, by its StoreSettings name [assumed: the adapter key is that name], its
+# reader, and what it reads as when unknown (the model's "no value" of its kind).
 _SETTING_READERS: Final = tuple(
-    (f.name, _reader(getattr(StoreSettings(), f.name))) for f in dataclasses.fields(StoreSettings)
+    (f.name, reader, () if reader is _status_list else None)
+    for f in dataclasses.fields(StoreSettings)
+    for reader in [_reader(getattr(StoreSettings(), f.name))]
 )
-# store() reads the settings in StoreSettings' order, unpacked here rather than looped
-# over (a third of its time): a fifth setting fails this line at import, not silently.
-(_SETTING_1, _READ_1), (_SETTING_2, _READ_2), (_SETTING_3, _READ_3), (_SETTING_4, _READ_4) = (
-    _SETTING_READERS
-)
+# store() reads the settings in StoreSettings' order, spelled out rather than looped over
+# (a third of its time), with the checks of these readers inlined: a fifth setting, or one
+# of another kind, fails this line at import, not silently.
+(_SETTING_1, _SETTING_2, _SETTING_3, _SETTING_4) = (key for key, _, _ in _SETTING_READERS)
+if tuple(reader for _, reader, _ in _SETTING_READERS) != (_text, _status_list, _number, _text):
+    raise TypeError("api.store() no longer checks the kinds of StoreSettings: update it")
 # store() passes live.Store's fields by position: it must follow the model.
 if tuple(f.name for f in dataclasses.fields(live.Store)) != (
     "id",
@@ -608,10 +652,18 @@ if tuple(f.name for f in dataclasses.fields(live.Store)) != (
     raise TypeError("api.store() no longer reads every field of live.Store: update it")
 
 
+def _statuses(values: list[Any]) -> tuple[str, ...] | None:
+    """The statuses of a list of strings (None if an entry is not one)."""
+    try:
+        return _status_tuple(tuple(values))
+    except TypeError:  # an entry that cannot be hashed (a list, an object): not a status
+        return None
+
+
 @functools.lru_cache(maxsize=1024)
-def _statuses(values: tuple[Any, ...]) -> tuple[str, ...]:
+def _status_tuple(values: tuple[Any, ...]) -> tuple[str, ...] | None:
     # Few distinct status sets exist; sharing their tuples saves time and memory.
-    return tuple(map(str, values))
+    return values if all(type(v) is str for v in values) else None
 
 
 def connection(d: Mapping[str, Any]) -> live.Connection:

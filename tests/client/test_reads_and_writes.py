@@ -232,6 +232,8 @@ def test_a_store_field_of_the_wrong_type_reads_as_unknown(box: Box) -> None:
             fulfillment_channel_code=None,
             # "authorized" where the object should be: not read as "missing" (an invite).
             authorization=live.Authorization(status=live.AUTH_UNREADABLE),
+            # Read as null and the default, the plan would "update" what DropStream holds.
+            unread_settings=StoreSettings.names(),
         ),
     )
 

@@ -866,13 +866,14 @@ def find_pending_request(
 ) -> live.AuthorizationRequest | None:
     """At most one request per store is pending [assumed: a second POST answers 409].
     A status word the model does not know counts as pending, as in the client's pending
-    list and the planner: after a lost answer, a request answered `Pending` is the one that
-    POST made (its email was sent), not a reason to post again into a 409 and say failed."""
+    list (live.listed_as) and the planner: after a lost answer, a request answered
+    `Pending` is the one that POST made (its email was sent), not a reason to post again
+    into a 409 and say failed."""
     return _newest(
         r
         for r in requests
         if r.store_id == store_id
-        and (r.status == live.RequestStatus.PENDING or r.status not in live.REQUEST_WORDS)
+        and live.listed_as(r, live.RequestStatus.PENDING)
         and (email is None or same_email(r.email, email))
     )
 

@@ -2,12 +2,15 @@
 these, renders what comes back and maps errors to exit codes.
 
     load_config(paths) -> LoadResult                       the config, checked (no request)
+    check_merchants(result, merchants)                     --merchant names in it (no request)
     make_plan(result, client, merchants) -> Plan           ... planned against live
     load_and_plan(paths, client, merchants) -> Plan        both
     make_plan_and_live(result, client, merchants)          ... keeping the live read (report)
     report_text(read, fmt) -> str                          the audit report of that read
     read_plan_file(path) -> Plan                           a saved plan (`plan --out`)
-    apply(client, paths, hooks=...) -> Applied             lock, plan or read, check, run
+    read_apply_input(paths, merchants) -> ApplyInput       apply's arguments, read (no request)
+    apply_input(client, given, hooks=...) -> Applied       lock, plan or read, check, run
+    apply(client, paths, hooks=...) -> Applied             both
     import_account(client, merchants, name) -> Imported    the live account as YAML
 
 Nothing here prints or asks: what a person sees and answers comes in through the
@@ -65,6 +68,16 @@ def load_config(
     for warning in result.warnings:
         on_warning(warning)
     return result
+
+
+def check_merchants(result: LoadResult, merchants: Sequence[str]) -> None:
+    """Refuse a `--merchant` that names no merchant of the loaded config (PlanError, with
+    the name meant). Sends nothing: the commands ask it before they build a client, so a
+    typo costs no token request and no read of the whole account, and is not hidden behind
+    a login that fails."""
+    from dropstream_sync.planner.plan import refuse_unknown_merchants
+
+    refuse_unknown_merchants(result.desired, merchants)
 
 
 def check_plan_file_name(out: str) -> None:
@@ -164,6 +177,8 @@ def make_plan_and_live(
 ) -> PlanAndLive:
     """The plan of a loaded config, with the live read it was made from (which also holds
     the expired invitations the report shows: one list read, never a request per store)."""
+    # Both sent nothing yet: refused here, a wrong name or account costs no read.
+    check_merchants(result, merchants)
     check_account(result.desired, client.api_url, client.aio.account)
     names = merchants or sorted(result.desired.merchant_names())
     log.info(
@@ -331,25 +346,26 @@ def apply_lock(client: SyncWriteClient, *, timeout: float = 600.0) -> ApplyLock:
     return ApplyLock(client.api_url, account, scope=client.aio.lock_scope, timeout=timeout)
 
 
-def apply(
-    client: SyncWriteClient,
+@dataclass(frozen=True, slots=True)
+class ApplyInput:
+    """`apply`'s arguments, read and checked without a client: a saved plan (`saved_plan`,
+    from the one path), or the loaded config and the merchants to plan of it."""
+
+    paths: tuple[str, ...]
+    saved_plan: Plan | None
+    config: LoadResult | None
+    merchants: tuple[str, ...] = ()
+
+
+def read_apply_input(
     paths: Sequence[str],
-    *,
     merchants: Sequence[str] = (),
-    force: bool = False,
-    parallelism: int = 4,
-    audit_log: Path | None = None,
-    hooks: ApplyHooks | None = None,
-) -> Applied:
-    """Apply a saved plan (`paths` is one plan file) or a fresh plan of config paths.
-
-    Under the account's apply lock: a saved plan is checked against live (StalePlanError),
-    a fresh one is made and shown; a blocked plan is refused unless `force`
-    (BlockedPlanError); a fresh plan is confirmed; then the changes run.
-    """
-    from dropstream_sync.apply import AuditLog, Stop, apply_plan, check_fresh
-
-    hooks = hooks or ApplyHooks()
+    on_warning: Callable[[Problem], None] = _ignore,
+) -> ApplyInput:
+    """Read what `apply` is given, sending nothing: a saved plan (PlanFileError when it cannot
+    be read), or the config (ConfigError; its warnings go to `on_warning`) and its
+    `--merchant` names. The command line reads it before it connects, so that a wrong file
+    or name is said as such, not as missing credentials or after the token request."""
     saved = is_plan_file(paths)
     refuse_missing_apply_paths(paths)
     if not saved and any(_looks_like_plan(p) for p in paths):
@@ -362,15 +378,63 @@ def apply(
             "--merchant chooses what to plan; a saved plan is applied exactly "
             "as saved (make it with `plan --merchant NAME --out FILE`)"
         )
-    # A saved plan is read and checked against this client before any request: a plan
-    # of another server or account, or an edited one, never gets as far as a read.
-    saved_plan = read_plan_file(paths[0]) if saved else None
+    if saved:
+        return ApplyInput(tuple(paths), read_plan_file(paths[0]), None)
+    config = load_config(paths, on_warning)
+    check_merchants(config, merchants)
+    return ApplyInput(tuple(paths), None, config, tuple(merchants))
+
+
+def apply(
+    client: SyncWriteClient,
+    paths: Sequence[str],
+    *,
+    merchants: Sequence[str] = (),
+    force: bool = False,
+    parallelism: int = 4,
+    audit_log: Path | None = None,
+    hooks: ApplyHooks | None = None,
+) -> Applied:
+    """Apply a saved plan (`paths` is one plan file) or a fresh plan of config paths:
+    `read_apply_input`, then `apply_input`."""
+    hooks = hooks or ApplyHooks()
+    return apply_input(
+        client,
+        read_apply_input(paths, merchants, hooks.warning),
+        force=force,
+        parallelism=parallelism,
+        audit_log=audit_log,
+        hooks=hooks,
+    )
+
+
+def apply_input(
+    client: SyncWriteClient,
+    given: ApplyInput,
+    *,
+    force: bool = False,
+    parallelism: int = 4,
+    audit_log: Path | None = None,
+    hooks: ApplyHooks | None = None,
+) -> Applied:
+    """Apply what `read_apply_input` read.
+
+    Under the account's apply lock: a saved plan is checked against live (StalePlanError),
+    a fresh one is made and shown; a blocked plan is refused unless `force`
+    (BlockedPlanError); a fresh plan is confirmed; then the changes run.
+    """
+    from dropstream_sync.apply import AuditLog, Stop, apply_plan, check_fresh
+
+    hooks = hooks or ApplyHooks()
+    saved_plan, config, paths = given.saved_plan, given.config, given.paths
+    saved = saved_plan is not None
+    # A saved plan is checked against this client before any request: a plan of another
+    # server or account, or an edited one, never gets as far as a read. (The config was
+    # loaded before the lock, by read_apply_input: naming the account for the lock is
+    # already a request, and an invalid config must send none.)
     if saved_plan is not None:
         check_made_for(saved_plan, client.api_url, client.aio.account, paths[0])
         check_account(saved_plan.desired, client.api_url, client.aio.account)
-    # Loaded before the lock: naming the account for the lock is already a request, and an
-    # invalid config must send none.
-    config = None if saved else load_config(paths, hooks.warning)
     # Opened before any request, so a path that cannot be written is refused before the
     # first change instead of after it (when that change would go unrecorded).
     with (
@@ -384,7 +448,7 @@ def apply(
             check_targets(plan, live, paths[0])
         else:
             assert config is not None
-            plan = make_plan(config, client, merchants)
+            plan = make_plan(config, client, given.merchants)
             hooks.planned(plan)
         if plan.blocked and not force:
             raise BlockedPlanError(

@@ -14,7 +14,7 @@ import click
 from dropstream_sync.cli import options
 from dropstream_sync.cli.connect import open_client
 from dropstream_sync.errors import DropstreamSyncError, Problem, SettingsError
-from dropstream_sync.workflows import ApplyHooks
+from dropstream_sync.workflows import ApplyHooks, ApplyInput
 
 if TYPE_CHECKING:
     from dropstream_sync.apply import ApplyReport, ChangeResult
@@ -68,17 +68,19 @@ def apply(
     from dropstream_sync import workflows
 
     hooks = _Terminal(fmt, auto_approve)
-    workflows.refuse_missing_apply_paths(paths)
+    # Everything that needs no network is read and checked before a client is built: a
+    # missing or broken file, an invalid config or a --merchant typo was otherwise said as
+    # "no DropStream credentials", or after the token request and the account's read.
+    given = workflows.read_apply_input(paths, merchants, hooks.warning)
     try:
         client = open_client(api_url, sandbox_dir, write=True)
     except SettingsError:
-        _said_if_made_on_the_sandbox(paths, sandbox_dir)
+        _said_if_made_on_the_sandbox(given, sandbox_dir)
         raise
     with client:
-        applied = workflows.apply(
+        applied = workflows.apply_input(
             client,
-            paths,
-            merchants=merchants,
+            given,
             force=force,
             parallelism=parallelism,
             audit_log=Path(audit_log) if audit_log else None,
@@ -135,20 +137,16 @@ def _plan_command(
     return " ".join(["dropstream-sync", "plan", *shown, *words])
 
 
-def _said_if_made_on_the_sandbox(paths: tuple[str, ...], sandbox_dir: str | None) -> None:
+def _said_if_made_on_the_sandbox(given: ApplyInput, sandbox_dir: str | None) -> None:
     """`plan --sandbox --out plan.json`, then `apply plan.json` without --sandbox (the
     onboarding's rehearsal): that was "no DropStream credentials", about an account the
-    plan was never made for. Read only when connecting failed, so a plan is read once."""
+    plan was never made for."""
     from dropstream_sync.cli.connect import SANDBOX_URL
-    from dropstream_sync.workflows import is_plan_file, read_plan_file
 
-    if sandbox_dir is not None or not is_plan_file(paths):
+    if sandbox_dir is not None or given.saved_plan is None:
         return
-    try:
-        made_at = read_plan_file(paths[0]).api_url
-    except DropstreamSyncError:
-        return  # the connection's own error is the one to say
-    if made_at == SANDBOX_URL:
+    if given.saved_plan.api_url == SANDBOX_URL:
+        paths = given.paths
         raise SettingsError(
             f"{paths[0]} was planned on the built-in sandbox (--sandbox), which needs no "
             f"credentials: apply it there with `dropstream-sync apply {shlex.quote(paths[0])} "

@@ -51,8 +51,11 @@ def read_account(
     name `apply` would read as a config."""
     from dropstream_sync import workflows
 
-    # The config is checked before anything is sent: an invalid file costs no request.
+    # The config, and the --merchant names against it, are checked before a client is
+    # built: an invalid file or a typo costs no request, and is not hidden behind a login
+    # that fails.
     config = workflows.load_config(paths, warn)
+    workflows.check_merchants(config, merchants)
     if out:
         from dropstream_sync.cli.files import check_folder_of
 

@@ -945,6 +945,21 @@ def _invite_order(c: Change) -> tuple[bool, str, str, str, str]:
     return (expires is None, expires or "", c.merchant, c.store or "", c.id)
 
 
+def refuse_unknown_merchants(desired: DesiredState, merchants: Collection[str] | None) -> None:
+    """PlanError naming each of `merchants` (`--merchant`) that is no merchant of the config,
+    with the name meant. The commands ask it as soon as the config is loaded, before they
+    connect: a typo must not cost the token request and the whole account's read (nor be
+    hidden behind a refused login). `plan` asks it too, as it cannot plan such a name."""
+    if not merchants:
+        return
+    unknown = sorted(set(merchants) - desired.merchant_names())
+    if unknown:
+        known = sorted(desired.merchant_names())
+        raise PlanError(
+            [f"--merchant {name!r} is not in the config{_meant(name, known)}" for name in unknown]
+        )
+
+
 def plan(
     desired: DesiredState,
     live: LiveState,
@@ -958,17 +973,8 @@ def plan(
     created_at: str = "",
 ) -> Plan:
     """What apply would change to make `live` match `desired`, at time `now`."""
+    refuse_unknown_merchants(desired, merchants)
     wanted = set(merchants) if merchants else None
-    if wanted is not None:
-        unknown = sorted(wanted - desired.merchant_names())
-        if unknown:
-            known = sorted(desired.merchant_names())
-            raise PlanError(
-                [
-                    f"--merchant {name!r} is not in the config{_meant(name, known)}"
-                    for name in unknown
-                ]
-            )
     scope = [
         m
         for m in sorted(desired.merchants, key=lambda m: m.name)

@@ -201,10 +201,8 @@ async def diagnose(client: ReadClient) -> Report:
 
 def _url_check(url: str, answer: Answer, what: str) -> Check:
     if answer.status is None:
-        from dropstream_sync.client.failures import without_what_to_try
-
         # The error's own advice is to run doctor, which this is: its `do` line says the rest.
-        reason = without_what_to_try(str(answer.error)) if answer.error else "no answer"
+        reason = answer.error.message if answer.error else "no answer"
         return Check(
             "url",
             FAIL,
@@ -342,7 +340,8 @@ async def _check_list(client: ReadClient, probe: Probe, spec: _List, seen: _Seen
         return Check(
             cid,
             FAIL,
-            f"reading it failed: {exc}",
+            # Its advice (when it has one) is to run doctor: the error without it.
+            f"reading it failed: {exc.message}",
             SHAPE,
             "plan and apply stop with this error",
             REPORT_IT,
@@ -453,7 +452,7 @@ def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:
         return Check(
             cid,
             FAIL,
-            str(answer.error),
+            answer.error.message if answer.error else "no answer",
             TRANSPORT,
             "plan and apply stop",
             "run doctor again; if it persists check the network",
@@ -467,7 +466,8 @@ def _list_failure(cid: str, spec: _List, answer: Answer) -> Check:
             "plan and apply stop",
             "use a login that may read " + spec.name,
         )
-    return Check(cid, FAIL, str(answer.error), SHAPE, "plan and apply stop", REPORT_IT)
+    failed = answer.error.message if answer.error else f"HTTP {answer.status}"
+    return Check(cid, FAIL, failed, SHAPE, "plan and apply stop", REPORT_IT)
 
 
 # -- the account ---------------------------------------------------------------------------

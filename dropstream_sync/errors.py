@@ -111,7 +111,11 @@ class ApplyError(DropstreamSyncError):
 
 
 class ApiError(DropstreamSyncError):
-    """An error answer (or no answer) from DropStream for one request."""
+    """An error answer (or no answer) from DropStream for one request.
+
+    str() is the whole message: `METHOD path -> status: sentence`, the advice on what to
+    try (`what_to_try`, when there is one), then the API's field reasons. `message` is the
+    same without the advice, for `doctor`: the advice is mostly to run doctor."""
 
     def __init__(
         self,
@@ -122,6 +126,7 @@ class ApiError(DropstreamSyncError):
         status: int | None = None,
         details: dict[str, list[str]] | None = None,
         may_have_committed: bool = False,
+        what_to_try: str = "",
     ) -> None:
         self.method = method
         # True when a write was sent and its answer lost (and no read could tell): the change
@@ -130,14 +135,24 @@ class ApiError(DropstreamSyncError):
         self.path = path
         self.status = status
         self.api_message = message
+        # The advice that follows the sentence (". Check the URL, or run `dropstream-sync
+        # doctor ...`"), kept apart so that doctor, which is that advice, can leave it out.
+        self.what_to_try = what_to_try
         self.details = details or {}
-        where = f"{method} {path}".strip()
-        code = f" -> {status}" if status is not None else ""
-        text = f"{where}{code}: {message}" if where else message
+        self.message = self._text("")
+        super().__init__(self._text(what_to_try))
+
+    def _text(self, what_to_try: str) -> str:
+        """`METHOD path -> status: sentence`, `what_to_try` after the sentence, then the
+        API's field reasons."""
+        where = f"{self.method} {self.path}".strip()
+        code = f" -> {self.status}" if self.status is not None else ""
+        said = self.api_message + what_to_try
+        text = f"{where}{code}: {said}" if where else said
         if self.details:
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(self.details.items()))
             text = f"{text} ({reasons})"
-        super().__init__(text)
+        return text
 
 
 class AuthenticationError(ApiError):

@@ -177,12 +177,14 @@ class ErrorMap:
         cls = api.error_class(status)
         if cls is AuthenticationError:
             sentence = f"{sentence} ({self._auth_hint(request, status)})"
+        what_to_try = ""
         if status in _NOT_THIS_API and _always_there(request):
             # The token request and the documented lists exist on every DropStream: a 404
             # there is the URL (a `/api` or `/v1` pasted after the host), not the account;
             # a 405 or 501 (the method unknown) is a web server that is not DropStream's API.
-            sentence = (
-                f"{sentence} (check the API URL: it is the API's base, such as "
+            # (Never retried, so no note follows it: the advice ends the sentence.)
+            what_to_try = (
+                f" (check the API URL: it is the API's base, such as "
                 f"{api.DEFAULT_API_URL}; `dropstream-sync doctor --api-url {self._api_url}` "
                 "shows what answers there)"
             )
@@ -195,6 +197,7 @@ class ErrorMap:
             status=status,
             details={k: [self._scrub(r) for r in v] for k, v in details.items()},
             may_have_committed=may_have_committed,
+            what_to_try=self._scrub(what_to_try),
         )
 
     def _for_transport(
@@ -210,14 +213,13 @@ class ErrorMap:
             text = f"no answer ({reason})"
         else:
             text = f"cannot reach {self._api_url}: {unreachable}"
-        text = _noted(text, note)
-        if unreachable is not None:
-            text += self._what_to_try()
+        what_to_try = self._what_to_try() if unreachable is not None else ""
         return TransportError(
-            self._scrub(text),
+            self._scrub(_noted(text, note)),
             method=request.method,
             path=request.shown,
             may_have_committed=may_have_committed,
+            what_to_try=self._scrub(what_to_try),
         )
 
     def malformed(self, method: str, path: str, status: int | None, exc: Exception) -> ApiError:
@@ -229,7 +231,12 @@ class ErrorMap:
         )
 
     def _what_to_try(self) -> str:
-        hint = f"{WHAT_TO_TRY} --api-url {self._api_url}` to see what answers there"
+        """The advice an unreachable URL gets (ApiError.what_to_try: doctor, which is that
+        advice, leaves it out of its own report)."""
+        hint = (
+            f". Check the URL, or run `dropstream-sync doctor --api-url {self._api_url}` to "
+            "see what answers there"
+        )
         host = httpx.URL(self._api_url).host
         if is_loopback(host):
             hint += "; for a local sandbox, start one with `dropstream-sync sandbox serve`"
@@ -251,15 +258,6 @@ class ErrorMap:
 # The lists DropStream documents [doc]; /authorization_requests is [assumed] and may be
 # missing (client/clients.py reads on without it).
 _DOCUMENTED_LISTS: Final = frozenset({api.CUSTOMERS, api.WAREHOUSES, api.STORES, api.CONNECTIONS})
-
-
-# How the advice an unreachable URL gets begins; `doctor`, which is that advice, leaves it out.
-WHAT_TO_TRY: Final = ". Check the URL, or run `dropstream-sync doctor"
-
-
-def without_what_to_try(text: str) -> str:
-    """`text` without the advice to run doctor (for doctor's own report of the error)."""
-    return text.split(WHAT_TO_TRY, 1)[0]
 
 
 _NOT_THIS_API: Final = frozenset({404, 405, 501})

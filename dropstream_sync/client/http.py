@@ -411,11 +411,13 @@ class HttpCore:
                     may_have_committed=uncertain and request.writes,
                     rate_hint=not asked,
                 )
+            failed = self.errors.failure(request, tried.cause)
             log.info(
-                "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                "%s %s: %s%s; retrying in %.2f s (attempt %d of %d)",
                 request.method,
                 request.path,
-                self.errors.failure(request, tried.cause).api_message,
+                failed.api_message,
+                failed.what_to_try,
                 delay,
                 budget.attempts + 1,
                 self._limits.max_attempts,

@@ -100,3 +100,77 @@ def test_a_merchant_of_the_config_is_still_planned_and_import_still_reads_live_m
     code, _, err = run(capsys, "import", "--merchant", "Nobody")
     assert code == 1 and "no Amazon stores found for merchant(s): 'Nobody'" in err
     assert account.requests().get("GET /customers", 0) >= 2
+
+
+def _saved_plan(capsys: pytest.CaptureFixture[str]) -> str:
+    """A plan saved from the built-in sandbox (no request to the served one)."""
+    code, _, err = run(capsys, "plan", EXAMPLE, "--sandbox", "made-here", "--out", "plan.json")
+    assert code == 0, err
+    return "plan.json"
+
+
+# What each case of the test below gives apply, and what it must say (a whole line exactly;
+# the parser's and the loader's words after the beginning shown are theirs).
+APPLY_REFUSALS: dict[str, str] = {
+    "saved plan with --merchant": (
+        "error: --merchant chooses what to plan; a saved plan is applied exactly as saved "
+        "(make it with `plan --merchant NAME --out FILE`)\n"
+    ),
+    "saved plan with a config": (
+        "error: a saved plan cannot be mixed with config paths: apply the plan file alone, "
+        "or give only config files and folders\n"
+    ),
+    "no plan": "error: broken.json:1:3: not a JSON plan: ",
+    "invalid config": "bad.yaml:3:5: merchants[0].colour: ",
+    "audit log in no folder": (
+        "error: --audit-log logs/audit.jsonl: the folder logs does not exist; create it first\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", APPLY_REFUSALS)
+def test_apply_refuses_what_needs_no_request_before_the_login_and_sends_nothing(
+    case: str,
+    account: Account,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Each was checked after the client was built: without credentials it was "no
+    # DropStream credentials" (or, for a plan made on the sandbox, advice to apply it there).
+    (tmp_path / "broken.json").write_text("{ not json\n")
+    (tmp_path / "bad.yaml").write_text(
+        "version: 1\nmerchants:\n  - colour: red\n    name: Acme\n    email: ops@acme.example\n"
+        "    stores: []\n"
+    )
+    args = {
+        "saved plan with --merchant": (_saved_plan(capsys), "--merchant", "Acme Outdoors"),
+        "saved plan with a config": (_saved_plan(capsys), EXAMPLE),
+        "no plan": ("broken.json",),
+        "invalid config": ("bad.yaml", "--auto-approve"),
+        "audit log in no folder": (EXAMPLE, "--auto-approve", "--audit-log", "logs/audit.jsonl"),
+    }[case]
+    code, out, err = run(capsys, "apply", *args)
+    assert (code, out) == (1, "")
+    said = APPLY_REFUSALS[case]
+    assert err == said if said.endswith("\n") else err.startswith(said)
+    assert account.sent_nothing()
+    for name in ("DROPSTREAM_USERNAME", "DROPSTREAM_PASSWORD"):
+        monkeypatch.delenv(name)
+    assert run(capsys, "apply", *args) == (code, out, err)
+    assert not (tmp_path / "logs").exists()
+
+
+def test_import_to_a_path_under_a_file_is_refused_before_the_account_is_read(
+    account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # It was refused once the whole account had been read (and its first plan made).
+    (tmp_path / "notes.txt").write_text("kept\n")
+    code, out, err = run(capsys, "import", "--output", "notes.txt/stores.yaml")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: cannot write notes.txt/stores.yaml: notes.txt is a file, not a folder; "
+        "choose another --output path\n"
+    )
+    assert account.sent_nothing()
+    assert (tmp_path / "notes.txt").read_text() == "kept\n"

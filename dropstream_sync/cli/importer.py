@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import click
@@ -37,6 +39,10 @@ def import_(
 ) -> None:
     from dropstream_sync.workflows import import_account
 
+    if output is not None:
+        # Before connecting: a path that cannot be made was found out only once the whole
+        # account had been read.
+        _refuse_unmakeable(output)
     with open_client(api_url, sandbox_dir, write=False) as client:
         imported = import_account(client, merchants, output or "<stdout>")
     if output is None:
@@ -51,14 +57,9 @@ def import_(
             # first commands), so the folder is made when it is missing.
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            # A file where a folder of the path should be: mkdir says "File exists", which
-            # reads as if the YAML file itself were in the way.
-            blocking = next(
-                (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
-            )
-            why = f"{blocking} is a file, not a folder" if blocking else exc.strerror
+            _refuse_unmakeable(output)  # what got in the way since, if it can be named
             raise SettingsError(
-                f"cannot write {output}: {why}; choose another --output path"
+                f"cannot write {output}: {exc.strerror}; choose another --output path"
             ) from None
         write_whole(output, lambda stream: stream.write(imported.text))
         click.echo(
@@ -66,3 +67,19 @@ def import_(
         )
     for note in imported.notes:
         click.echo(note, err=True)
+
+
+def _refuse_unmakeable(output: str) -> None:
+    """SettingsError when `output` cannot be made, found without making anything: a file
+    where a folder of its path should be (mkdir says "File exists", which reads as if the
+    YAML file itself were in the way), or a nearest existing folder that cannot be
+    written. The folders still missing are made once the account is read."""
+    folder = Path(output).parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        why = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        why = os.strerror(errno.EACCES)
+    else:
+        return
+    raise SettingsError(f"cannot write {output}: {why}; choose another --output path")

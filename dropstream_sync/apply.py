@@ -394,6 +394,11 @@ Clock = Callable[[], datetime]
 # off (and recorded as unknown): a create retried through back-off ends well within it.
 STOP_GRACE_SECONDS: Final = 30.0
 INTERRUPTED: Final = "interrupted while in flight: it may have taken effect"
+# Cut short while only a read of it was in flight: every write it sent had been answered.
+STOPPED_READING: Final = (
+    "stopped before it finished, while reading: no write of it was in flight, so nothing "
+    "more took effect; the next plan shows what is left"
+)
 
 
 class Stop:
@@ -401,7 +406,8 @@ class Stop:
 
     The first `request()` lets the changes in flight finish (for at most `grace` seconds)
     and starts no new one; a second, or the grace running out, cuts the ones still in
-    flight short: they end `unknown`, and are recorded like every other attempted change.
+    flight short, and they are recorded like every other attempted change: `unknown` when a
+    write of theirs was unanswered, else as far as the answers go (`Applier._read`).
     """
 
     def __init__(
@@ -490,6 +496,9 @@ class Applier:
         # the object's id and what it means): its result then says so, not just "failed".
         self._partly: dict[str, tuple[int | None, str]] = {}
         self._outcome: dict[str, Outcome] = {}
+        # Changes whose writes were all answered and that now wait for a read (`_read`):
+        # what they end as if a stop cuts them there.
+        self._reading: dict[str, Effect | None] = {}
         self._reads = _ReadAfterWrites(pace=lambda: client.pacer.rate, parallelism=parallelism)
         self._places: dict[str, _Place] = {}
 
@@ -576,12 +585,18 @@ class Applier:
         try:
             effect = await _HANDLERS[change.kind](self, change, self._clock())
         except asyncio.CancelledError:
-            # Stopped at once (a second signal): what was sent may have committed.
+            # Stopped at once (a second signal, or the grace ran out).
             made, what = self._partly.pop(change.id, (None, None))
+            cut = self._reading.pop(change.id, _WRITING)
+            if isinstance(cut, Effect):
+                # All it had left was a read that checks: its writes were answered, so it is
+                # done as they say (the note says what was not checked), not "unknown".
+                return self._done(change, cut, started)
             return ChangeResult(
                 change,
-                UNKNOWN,
-                INTERRUPTED,
+                # A write in flight may have committed; a read in flight changed nothing.
+                UNKNOWN if cut is _WRITING else FAILED,
+                INTERRUPTED if cut is _WRITING else STOPPED_READING,
                 created_id=made,
                 seconds=time.monotonic() - started,
                 target_id=made,
@@ -599,7 +614,12 @@ class Applier:
                 target_id=made,
                 note=what,
             )
+        finally:
+            self._reading.pop(change.id, None)
         self._partly.pop(change.id, None)
+        return self._done(change, effect, started)
+
+    def _done(self, change: Change, effect: Effect, started: float) -> ChangeResult:
         if effect.ref_id is not None:
             self._created[change.id] = effect.ref_id
         return ChangeResult(
@@ -611,6 +631,16 @@ class Applier:
             effect.target_id,
             effect.note,
         )
+
+    async def _read(self, change: Change, read: Awaitable[R], *, done: Effect | None) -> R:
+        """`read`, awaited when every write of `change` so far was answered. A stop that
+        cuts the change short here finds no write in flight, so its record must not say
+        "may have taken effect": it ends `done` (ok) when the read only checks what the
+        answers said, else (more writes were to follow) failed, naming what it made."""
+        self._reading[change.id] = done
+        result = await read  # cancelled: the entry stays, for `_attempt` to read
+        del self._reading[change.id]
+        return result
 
     def _id(self, value: int | None, ref: str | None, key: str) -> int:
         """A given id, or the one a change earlier in this run created."""
@@ -655,13 +685,18 @@ class Applier:
         async with self._reads.writing(_CUSTOMERS, change.id):
             own = await c.create_customer(d.company_name, on_found=lambda: found.append(True))
         self._made(change, f"customer {own}", own)
-        customers = await self._verify(change, _CUSTOMERS, c.list_customers)
+        made = _found(f"customer {own}", "made it") if found else None
+        customers = await self._read(
+            change,
+            self._verify(change, _CUSTOMERS, c.list_customers),
+            done=Effect(own, own, note=_notes(made, _UNCHECKED)),
+        )
         if customers is None:
-            return Effect(own, own, note=_UNVERIFIED)
+            return Effect(own, own, note=_notes(made, _UNVERIFIED))
         same = [x.id for x in customers if x.company_name == d.company_name]
         kept = min([own, *same])
         if kept == own:
-            return Effect(own, own, note=_found(f"customer {own}", "made it") if found else None)
+            return Effect(own, own, note=made)
         new_name = neutralized_name(d.company_name, kept)
         await c.rename_customer(own, new_name)
         return Effect(
@@ -703,9 +738,14 @@ class Applier:
                 on_found=lambda: found.append(True),
             )
         self._made(change, f"store {own}", own)
-        stores = await self._verify(change, key, lambda: c.list_stores(customer_id=customer_id))
+        made = _found(f"store {own}", "made it") if found else None
+        stores = await self._read(
+            change,
+            self._verify(change, key, lambda: c.list_stores(customer_id=customer_id)),
+            done=Effect(own, own, note=_notes(made, _UNCHECKED)),
+        )
         if stores is None:
-            return Effect(own, own, note=_UNVERIFIED)
+            return Effect(own, own, note=_notes(made, _UNVERIFIED))
         same = [
             s.id
             for s in stores
@@ -715,9 +755,9 @@ class Applier:
         ]
         kept = min([own, *same])
         if kept == own:
-            return Effect(own, own, note=_found(f"store {own}", "made it") if found else None)
+            return Effect(own, own, note=made)
         new_name = neutralized_name(d.name, kept)
-        canceled = await self._neutralize_store(own, new_name, enabled=True)
+        canceled = await self._neutralize_store(own, new_name, enabled=True, change=change)
         return Effect(
             kept,
             own,
@@ -744,6 +784,7 @@ class Applier:
         new_name: str,
         *,
         enabled: bool,
+        change: Change,
         requests: tuple[int, ...] | None = None,
     ) -> list[int]:
         """Cancel the store's pending requests (all of them, when `requests` is None), then
@@ -751,7 +792,9 @@ class Applier:
         so the next plan proposes this again instead of losing sight of it."""
         c = self._client
         if requests is None:
-            pending = await c.list_authorization_requests(store_id=store_id)
+            pending = await self._read(
+                change, c.list_authorization_requests(store_id=store_id), done=None
+            )
             requests = tuple(r.id for r in pending if r.store_id == store_id)
         for request_id in requests:
             await c.cancel_authorization_request(request_id)
@@ -763,7 +806,11 @@ class Applier:
         c = self._client
         if d.object_type == "store":
             await self._neutralize_store(
-                d.object_id, d.new_name, enabled=d.object_id in d.store_ids, requests=d.request_ids
+                d.object_id,
+                d.new_name,
+                enabled=d.object_id in d.store_ids,
+                change=change,
+                requests=d.request_ids,
             )
             return Effect(d.object_id)
         # A customer: its stores first (no more emails, nothing enabled), the rename last.
@@ -784,10 +831,18 @@ class Applier:
             # "PATCH merges the adapter keys it is given" is assumed: a service that answers
             # 204 and keeps a setting (a key it does not know, one it holds read-only) must
             # not be reported as updated, so the settings sent are read back.
-            return Effect(store_id, note=await self._check_settings(store_id, d.settings_patch))
+            what = f"store {store_id}'s settings"
+            note = await self._read(
+                change,
+                self._check_settings(store_id, d.settings_patch, what),
+                done=Effect(store_id, note=_unconfirmed(what, stopped=True)),
+            )
+            return Effect(store_id, note=note)
         return Effect(store_id)
 
-    async def _check_settings(self, store_id: int, sent: Mapping[str, Any]) -> str | None:
+    async def _check_settings(
+        self, store_id: int, sent: Mapping[str, Any], what: str
+    ) -> str | None:
         """None when the settings read as sent; the note of a read-back that failed."""
         try:
             store = await self._client.get_store(store_id)
@@ -795,7 +850,7 @@ class Applier:
             # The PATCH was answered as done; a read that fails after its retries cannot
             # say otherwise, and the next plan compares the settings again. The record
             # says it was not confirmed: "done" alone would claim what nothing checked.
-            return _unconfirmed(f"store {store_id}'s settings")
+            return _unconfirmed(what)
         kept = [
             f"{key} {_setting_form(getattr(store, key))!r} (sent {_setting_form(value)!r})"
             for key, value in sorted(sent.items())
@@ -890,10 +945,11 @@ class Applier:
             # Known only now that the connection exists: one read of its channels, then a
             # PATCH for each the config wants otherwise. Before the connection is enabled,
             # so that it never goes live without them.
-            await self._set_channels(connection_id, d.channels, now)
+            await self._set_channels(change, connection_id, d.channels, now)
         if d.enable:
             await c.update_connection(connection_id, enabled_at=now)
-            unconfirmed = await self._check_enabled(connection_id)
+            # The store's PATCH is still to come: cut short here, the change did not finish.
+            unconfirmed = await self._read(change, self._check_enabled(connection_id), done=None)
             await c.update_store(d.store_id, enabled_at=now)
             note = "; ".join(n for n in (note, unconfirmed) if n) or None
         return Effect(connection_id, connection_id, note=note)
@@ -922,9 +978,10 @@ class Applier:
         )
 
     async def _set_channels(
-        self, connection_id: int, wanted: Mapping[str, bool], now: datetime
+        self, change: Change, connection_id: int, wanted: Mapping[str, bool], now: datetime
     ) -> None:
-        channels = {ch.type: ch for ch in await self._client.list_channels(connection_id)}
+        listed = await self._read(change, self._client.list_channels(connection_id), done=None)
+        channels = {ch.type: ch for ch in listed}
         missing = sorted(t for t, on in wanted.items() if on and t not in channels)
         if missing:
             raise DropstreamSyncError(
@@ -958,7 +1015,11 @@ class Applier:
         note = None
         if d.connection:
             await self._client.update_connection(d.connection_id, enabled_at=now)
-            note = await self._check_enabled(d.connection_id)
+            note = await self._read(
+                change,
+                self._check_enabled(d.connection_id),
+                done=None if d.store else Effect(d.store_id, note=_stopped(d.connection_id)),
+            )
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=now)
         return Effect(d.store_id, note=note)
@@ -970,7 +1031,11 @@ class Applier:
         note = None
         if d.connection and d.connection_id is not None:
             await self._client.update_connection(d.connection_id, enabled_at=None)
-            note = await self._check_enabled(d.connection_id, enabled=False)
+            note = await self._read(
+                change,
+                self._check_enabled(d.connection_id, enabled=False),
+                done=None if d.store else Effect(d.store_id, note=_stopped(d.connection_id)),
+            )
         if d.store:
             await self._client.update_store(d.store_id, enabled_at=None)
         return Effect(d.store_id, note=note)
@@ -984,11 +1049,24 @@ def _setting_form(value: Any) -> Any:
     return value
 
 
-def _unconfirmed(what: str) -> str:
+def _unconfirmed(what: str, *, stopped: bool = False) -> str:
+    if stopped:
+        return (
+            f"answered as done, but the apply was stopped during the read meant to confirm "
+            f"{what}: not confirmed; the next plan compares again"
+        )
     return (
         f"answered as done, but the read meant to confirm {what} failed: not confirmed; "
         "the next plan compares again"
     )
+
+
+def _stopped(connection_id: int) -> str:
+    return _unconfirmed(f"connection {connection_id}", stopped=True)
+
+
+def _notes(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 def _found(what: str, did: str) -> str:
@@ -1010,9 +1088,15 @@ def _lost(both: str) -> str:
 
 
 _CUSTOMERS: Final = "customers"
+# Not in a `_read`: what is in flight of the change may be a write.
+_WRITING: Final = object()
 _UNVERIFIED: Final = (
     "the read meant to find a concurrent apply's duplicate failed; the next "
     "plan names any duplicate"
+)
+_UNCHECKED: Final = (
+    "the apply was stopped during the read meant to find a concurrent apply's duplicate; "
+    "the next plan names any duplicate"
 )
 R = TypeVar("R")
 

@@ -224,7 +224,8 @@ class _Terminal(ApplyHooks):
             )
         else:
             click.echo(
-                f"\n{name} again: stopping now; changes in flight are recorded as unknown.",
+                f"\n{name} again: stopping now; a change in flight whose write is still "
+                "unanswered is recorded as unknown.",
                 err=True,
             )
 

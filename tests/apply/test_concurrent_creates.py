@@ -185,9 +185,13 @@ def test_a_create_whose_neutralization_failed_names_the_object_it_made(tmp_path:
     assert line["created_id"] == customers[-1] and line["outcome"] == "failed"
 
 
-def test_a_create_interrupted_after_its_post_names_the_object_it_made(tmp_path: Path) -> None:
+def test_a_create_interrupted_after_its_post_is_ok_and_names_the_object_it_made(
+    tmp_path: Path,
+) -> None:
     """A store made, whose change was then cut short (a second Ctrl-C while its verifying
-    read ran), exists and is billed: its unknown result and audit line name it."""
+    read ran), exists and is billed: the POST's answer said so, so its result and audit
+    line are ok and name it (not "unknown": nothing of it was in flight but a read), and
+    say that the check for a concurrent apply's duplicate was not made."""
     desired = load_text(CONFIG, "stores.yaml")
     client, cut = on_sandbox(StoppedWhileVerifying, tmp_path / "cut")
     cut.stop = Stop(grace=5)
@@ -203,13 +207,16 @@ def test_a_create_interrupted_after_its_post_names_the_object_it_made(tmp_path: 
         stores = [s.id for s in client.read_live().stores]
     assert [(str(r.change.kind), r.outcome) for r in report.results] == [
         ("create_merchant", "ok"),
-        ("create_store", "unknown"),
+        ("create_store", "ok"),
     ]
     store = report.results[1]
     assert len(stores) == 1 and store.created_id == stores[0], store.line()
-    assert f"(store {stores[0]})" in store.line()
+    assert store.line().startswith(f"✓ create_store Acme / Acme US (store {stores[0]})")
+    assert "stopped during the read meant to find a concurrent apply's duplicate" in store.line()
+    assert report.interrupted == signal.SIGINT and report.count("unknown") == 0
     line = json.loads((tmp_path / "cut.jsonl").read_text().splitlines()[1])
     assert line["created_id"] == stores[0] and line["target"]["id"] == stores[0]
+    assert line["outcome"] == "ok" and line["error"] is None
 
 
 class AnotherApplyFirst(WriteClient):

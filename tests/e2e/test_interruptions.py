@@ -33,6 +33,7 @@ from dropstream_sync.planner.model import (
     Target,
     TargetType,
 )
+from tests.apply.record_check import Truth, problems
 from tests.apply.sandbox_clients import on_sandbox
 from tests.e2e.harness import (
     CLI,
@@ -191,7 +192,9 @@ def test_a_second_sigint_stops_at_once_and_records_what_was_in_flight_as_unknown
     assert "SIGINT again: stopping now" in err
     records = assert_nothing_lost(tenant, out, planned)
     unknown = [r for r in records if r["outcome"] == "unknown"]
-    assert unknown, "nothing was in flight at the second signal"
+    # A create whose answer came and that only waited for its verifying read is ok.
+    reading = [r for r in records if "stopped during the read" in (r["note"] or "")]
+    assert unknown or reading, "nothing was in flight at the second signal"
     assert all("interrupted while in flight" in r["error"] for r in unknown)
     # Nothing unrecorded: every live object is one the log says was made, or one whose
     # create was in flight (unknown) when the apply stopped.
@@ -203,6 +206,64 @@ def test_a_second_sigint_stops_at_once_and_records_what_was_in_flight_as_unknown
     made = created(records, "create_store", "ok")
     assert made <= stores and len(stores) <= len(made) + maybe.get("create_store", 0)
     settle(tenant, config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kind", "post", "read"),
+    [
+        ("create_merchant", "POST /customers", "GET /customers"),
+        ("create_store", "POST /stores", "GET /stores"),
+    ],
+)
+def test_a_second_sigint_after_a_creates_answer_records_it_ok_with_the_id_it_got(
+    tmp_path: Path, kind: str, post: str, read: str
+) -> None:
+    """The second Ctrl-C comes while a create whose POST was answered waits for the read
+    that looks for a concurrent apply's duplicate: the object surely exists with the id
+    the answer gave, so the record is ok with that id (not "unknown"), and says the look
+    for a duplicate was cut short."""
+    state = tmp_path / "sandbox"
+    state.mkdir()
+    # Every request takes 1.5 s: the verifying read is in flight well after it arrives.
+    server = start_server(state, "--latency-ms", "1500")
+    try:
+        tenant = new_account(server, tmp_path, "cut")
+        tenant.write_config(fleet(1, 1))
+        before = Truth.read(state, tenant.username)
+
+        def count(route: str) -> int:
+            return int(tenant.control("GET", "/_sandbox/stats")["requests"].get(route, 0))
+
+        process = start_apply(tenant)
+        deadline = time.monotonic() + 120
+        while count(post) == 0:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.01)
+        # The POST arrived; once the read after it arrives too (counted as it comes in,
+        # answered 1.5 s later), the POST was answered and the read is in flight.
+        reads = count(read)
+        while count(read) == reads:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.01)
+        out, err = signal_in_turn(process, (signal.SIGINT, signal.SIGINT))
+        after = Truth.read(state, tenant.username)
+    finally:
+        stop_server(server)
+
+    assert "Traceback" not in err, err
+    assert process.returncode == 130, (out, err)
+    assert "SIGINT again: stopping now" in err
+    records = audit(tenant)
+    [cut] = [r for r in records if r["kind"] == kind]
+    made = after.customers if kind == "create_merchant" else after.stores
+    assert len(made) == 1
+    [ident] = made
+    assert (cut["outcome"], cut["created_id"], cut["target"]["id"]) == ("ok", ident, ident), cut
+    assert cut["error"] is None
+    assert "stopped during the read meant to find a concurrent apply's duplicate" in cut["note"]
+    assert problems(before, after, records) == []
+    assert any(line.startswith(f"✓ {kind} ") for line in out.splitlines()), out
 
 
 class HangsOn(WriteClient):

@@ -20,6 +20,7 @@ import fcntl
 import getpass
 import hashlib
 import json
+import logging
 import os
 import pwd
 import signal
@@ -68,6 +69,8 @@ from dropstream_sync.planner.model import (
     UpdateStore,
 )
 from dropstream_sync.timestamps import utc_stamp
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -1315,7 +1318,8 @@ class ApplyLock:
         timeout: float = 600.0,
         folder: Path | None = None,
     ) -> None:
-        self._folder = folder
+        self._folder = folder  # worked out once (lock_folder() may log why it falls back)
+        self._given = folder is not None
         self._keys = [lock_key(api_url, account, scope)]
         if account != EMPTY_ACCOUNT:
             self._keys.append(lock_key(api_url, EMPTY_ACCOUNT, scope))
@@ -1327,12 +1331,19 @@ class ApplyLock:
         return self._path(self._keys[0])
 
     def _path(self, key: str) -> Path:
-        folder = self._folder if self._folder is not None else lock_folder()
-        return folder / f"apply-{key}.lock"
+        if self._folder is None:
+            self._folder = lock_folder()
+        return self._folder / f"apply-{key}.lock"
 
     def __enter__(self) -> ApplyLock:
         folder = self._folder if self._folder is not None else lock_folder()
-        private_folder(folder)
+        self._folder = folder
+        # Under $XDG_RUNTIME_DIR only our own folder is made: the runtime dir itself is the
+        # login session's (lock_folder() checked that it is there; if it went since, the
+        # apply stops with a message rather than making one).
+        runtime = os.environ.get(LOCK_FOLDER_ENV)
+        in_runtime = not self._given and bool(runtime) and folder.parent == Path(str(runtime))
+        private_folder(folder, parents=not in_runtime)
         deadline = time.monotonic() + self._timeout
         try:
             path = self._path(self._keys[0])
@@ -1397,19 +1408,57 @@ LOCK_FOLDER_ENV: Final = "XDG_RUNTIME_DIR"
 
 def lock_folder() -> Path:
     """This OS user's folder for apply locks: `$XDG_RUNTIME_DIR/dropstream-sync` (a per-user
-    folder on systemd machines), else `$XDG_CACHE_HOME` or `~/.cache`, `dropstream-sync/locks`."""
-    runtime = os.environ.get(LOCK_FOLDER_ENV)
-    if runtime:
-        return Path(runtime) / "dropstream-sync"
+    folder on systemd machines), else `$XDG_CACHE_HOME` or `~/.cache`, `dropstream-sync/locks`.
+    An `XDG_RUNTIME_DIR` that is not an absolute path to a folder that exists is passed over
+    (with a warning), as though unset."""
+    runtime = _runtime_dir()
+    return _fallback_folder() if runtime is None else runtime / "dropstream-sync"
+
+
+def _runtime_dir() -> Path | None:
+    """`$XDG_RUNTIME_DIR` when it can be used. The XDG Base Directory spec makes it the login
+    session's (made at login, owned by the user, 0700, removed at logout) and says a relative
+    path is to be ignored: one that is missing is not ours to make (made by us, it would
+    outlive the session, with whatever owner and mode we gave it), so the locks go where they
+    go when it is unset."""
+    value = os.environ.get(LOCK_FOLDER_ENV)
+    if not value:
+        return None
+    path = Path(value)
+    why = (
+        "is not an absolute path"
+        if not path.is_absolute()
+        else None
+        if path.is_dir()
+        else "is not a folder"
+        if path.exists()
+        else "does not exist"
+    )
+    if why is None:
+        return path
+    log.warning(
+        "%s=%s %s (a runtime folder is the login session's to make, not this tool's): "
+        "the apply lock is kept in %s, as when %s is unset",
+        LOCK_FOLDER_ENV,
+        printable(value),
+        why,
+        _fallback_folder(),
+        LOCK_FOLDER_ENV,
+    )
+    return None
+
+
+def _fallback_folder() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "dropstream-sync" / "locks"
 
 
-def private_folder(folder: Path) -> None:
-    """Make `folder` (mode 0700) or check that it is this user's own; SettingsError, never a
-    traceback, when it belongs to someone else or cannot be made."""
+def private_folder(folder: Path, *, parents: bool = True) -> None:
+    """Make `folder` (mode 0700; with `parents`, the folders above it too) or check that it
+    is this user's own; SettingsError, never a traceback, when it belongs to someone else or
+    cannot be made."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=parents, exist_ok=True)
         info = folder.stat()
     except OSError as exc:
         raise SettingsError(

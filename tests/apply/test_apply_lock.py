@@ -94,6 +94,7 @@ def test_the_lock_lives_in_a_private_folder_and_is_removed_after(tmp_path: Path)
 
 
 def test_the_lock_folder_is_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "run").mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     assert lock_folder() == tmp_path / "run" / "dropstream-sync"
     monkeypatch.delenv("XDG_RUNTIME_DIR")
@@ -192,6 +193,33 @@ def test_a_second_os_user_on_a_shared_lock_folder_gets_a_clear_message(tmp_path:
     assert "XDG_RUNTIME_DIR" in result.stderr
 
 
+@pytest.mark.parametrize("runtime", ["session/gone", "relative/run"])
+def test_a_runtime_folder_that_is_not_there_is_not_made_the_lock_goes_to_the_cache(
+    tmp_path: Path, runtime: str
+) -> None:
+    """XDG_RUNTIME_DIR is the login session's: made at login (owned by the user, 0700) and
+    removed at logout. One that does not exist (a variable kept across `su`, a container
+    given the host's) is not this tool's to make, nor is a relative one (the XDG spec says to
+    ignore it): the lock goes where it goes when the variable is unset, and a warning says so."""
+    (tmp_path / "stores.yaml").write_text(
+        "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
+        "      - {name: Acme US, marketplace: US}\n"
+    )
+    value = str(tmp_path / runtime) if runtime.startswith("session") else runtime
+    cache = tmp_path / "cache"
+    result = apply_on_sandbox(tmp_path, "sb", XDG_RUNTIME_DIR=value, XDG_CACHE_HOME=str(cache))
+
+    assert result.returncode == 0, result.stderr
+    assert "Apply complete: 2 done" in result.stdout
+    assert not (tmp_path / runtime.split("/")[0]).exists()
+    locks = cache / "dropstream-sync" / "locks"
+    assert locks.is_dir() and stat.S_IMODE(locks.stat().st_mode) == 0o700
+    why = "does not exist" if runtime.startswith("session") else "is not an absolute path"
+    assert f"XDG_RUNTIME_DIR={value} {why}" in result.stderr
+    assert f"the apply lock is kept in {locks}, as when XDG_RUNTIME_DIR is unset" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_sandboxes_of_two_folders_do_not_wait_for_each_other(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,6 +229,7 @@ def test_sandboxes_of_two_folders_do_not_wait_for_each_other(
         "version: 1\nmerchants:\n  - name: Acme\n    stores:\n"
         "      - {name: Acme US, marketplace: US}\n"
     )
+    (tmp_path / "run").mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
 
     busy = open_sandbox(str(tmp_path / "busy"))

@@ -277,6 +277,11 @@ def test_a_second_serve_on_a_taken_port_leaves_the_running_sandbox_reachable(
     try:
         port = server.info["url"].rsplit(":", 1)[1]
         code, _, err = run(capsys, "sandbox", "serve", "--port", port, "--state", str(server.state))
+        # Refused before it listens: the folder is served (tests/e2e/test_serve_one_folder.py).
+        assert code == 1 and "is already served: another `sandbox serve` (pid" in err
+        # Another folder, the same port: the port is what is taken.
+        other = str(tmp_path / "other")
+        code, _, err = run(capsys, "sandbox", "serve", "--port", port, "--state", other)
         assert code == 1 and "Address already in use" in err
         code, out, err = run(capsys, "sandbox", "outbox", "--state", str(server.state))
         assert (code, out) == (0, "The outbox is empty.\n"), err

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -118,32 +120,45 @@ def serve(host: str, port: int, state: str, **app_options: Any) -> None:
     # The other options are named as SandboxApp's keyword arguments, so they pass straight on.
     from dropstream_sync.cli.connect import create_sandbox_app
     from dropstream_sync.cli.demo import example_path
+    from dropstream_sync.sandbox import AlreadyServed, serving
     from dropstream_sync.sandbox import serve as run
 
-    app = create_sandbox_app(state, "--state", **app_options)
-    # The "Try:" line names a config the user has: examples/stores.yaml exists only in a
-    # checkout, so elsewhere (an installed tool) it is the copy inside the package.
-    example = shlex.quote(str(example_path(None)))
-    try:
-        run(
-            app,
-            host=host,
-            port=port,
-            announce=lambda text: click.echo(text, err=True),
-            example=example,
-        )
-    except OSError as exc:
-        import errno
-
-        text = f"cannot serve on {host}:{port}: {exc.strerror}"
-        if exc.errno == errno.EADDRINUSE:
-            # Most often a sandbox started earlier (8765 is everyone's default): the way on is
-            # another port, or that sandbox's URL.
-            text += (
-                "; another program (an earlier `sandbox serve`?) listens there: give another "
-                "--port, or --port 0 for any free one"
+    with contextlib.ExitStack() as held:
+        if state:  # an empty name is create_sandbox_app's to refuse, before any folder
+            try:
+                # Taken before the folder is opened: a second server on it is refused before
+                # it changes anything there (the running one's sandbox.json above all).
+                held.enter_context(serving(Path(state)))
+            except AlreadyServed as exc:
+                raise options.CommandFailed(str(exc)) from None
+            except OSError:
+                pass  # a folder it cannot use: create_sandbox_app says so, just below
+        app = create_sandbox_app(state, "--state", **app_options)
+        # The "Try:" line names a config the user has: examples/stores.yaml exists only in a
+        # checkout, so elsewhere (an installed tool) it is the copy inside the package.
+        example = shlex.quote(str(example_path(None)))
+        try:
+            run(
+                app,
+                host=host,
+                port=port,
+                announce=lambda text: click.echo(text, err=True),
+                example=example,
             )
-        raise options.CommandFailed(text) from None
+        except AlreadyServed as exc:  # not held above (its lock file could not be opened)
+            raise options.CommandFailed(str(exc)) from None
+        except OSError as exc:
+            import errno
+
+            text = f"cannot serve on {host}:{port}: {exc.strerror}"
+            if exc.errno == errno.EADDRINUSE:
+                # Most often a sandbox started earlier (8765 is everyone's default): the way on is
+                # another port, or that sandbox's URL.
+                text += (
+                    "; another program (an earlier `sandbox serve`?) listens there: give another "
+                    "--port, or --port 0 for any free one"
+                )
+            raise options.CommandFailed(text) from None
 
 
 def _control(

@@ -7,8 +7,12 @@ assumptions back to it. Use it served (`dropstream-sync sandbox serve`) or in-pr
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +20,17 @@ import httpx
 
 from .app import SandboxApp, SandboxInfo
 from .errors import ConnectionDropped
+from .store import private_folder
 
 __all__ = [
+    "AlreadyServed",
     "SandboxApp",
     "SandboxInfo",
     "create_app",
     "inprocess_transport",
     "listen",
     "serve",
+    "serving",
 ]
 
 
@@ -75,6 +82,64 @@ def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 _LOOPBACK_OF_WILDCARD = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 
+class AlreadyServed(Exception):
+    """Another process serves this state folder (`serving`); the message names it."""
+
+
+# The state folders this process serves, and the open lock of each (`serving`).
+_SERVED: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def serving(state_dir: Path) -> Iterator[None]:
+    """Hold `<state>/serve.lock` (an flock, which the kernel lets go of however the process
+    ends) while serving `state_dir`; AlreadyServed when another process holds it.
+
+    One folder, one server: `sandbox.json` tells clients where the folder is served, and a
+    second server on it would write its own URL and keys over the first's, sending the first
+    one's clients to it (and, stopping, remove the file while the first still ran). The
+    lock file holds the holder's pid, for the refusal's message. Re-entrant in one process
+    (the command line takes it before it opens the folder; `serve` takes it too)."""
+    key = Path(state_dir).resolve()
+    if key in _SERVED:
+        yield
+        return
+    private_folder(Path(state_dir))
+    fd = os.open(Path(state_dir) / "serve.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise AlreadyServed(_served_by(Path(state_dir), holder)) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _SERVED[key] = fd
+    try:
+        yield
+    finally:
+        del _SERVED[key]
+        os.close(fd)  # lets go of the lock
+
+
+def _served_by(state: Path, holder: str) -> str:
+    pid = f" (pid {holder})" if holder.isdigit() else ""
+    info_file = state / "sandbox.json"
+    try:
+        url = str(json.loads(info_file.read_text())["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        where = "is starting on it"  # it writes sandbox.json once it listens
+    else:
+        where = f"serves it at {url} (login and admin key in {info_file})"
+    return (
+        f"the sandbox folder {state} is already served: another `sandbox serve`{pid} {where}. "
+        "Use that one, stop it first, or give another --state folder"
+    )
+
+
 def serve(
     app: SandboxApp,
     *,
@@ -85,10 +150,15 @@ def serve(
 ) -> None:
     """Serve `app` with uvicorn until SIGINT/SIGTERM, then return normally. Once it listens
     (port 0 picks a free port) it announces the URL and login and writes them to
-    `<state>/sandbox.json` (mode 0600), which it removes on the way out."""
-    import contextlib
+    `<state>/sandbox.json` (mode 0600), which it removes on the way out. One server per
+    state folder: AlreadyServed, before anything is touched, when another one serves it."""
+    info = app.sandbox_info
+    with serving(Path(info.state_dir)):
+        _serve(app, host, port, announce, example)
+
+
+def _serve(app: SandboxApp, host: str, port: int, announce: Any, example: str) -> None:
     import logging
-    from collections.abc import Iterator
 
     import uvicorn
 
@@ -96,10 +166,9 @@ def serve(
     state = Path(info.state_dir)
     target = state / "sandbox.json"
     sock = listen(host, port)
-    # A file left by a server that was killed would point control commands at nothing. Only
-    # once this one listens: a start that fails (the port taken, most often by a sandbox
-    # already serving this folder) removed the running one's file, and its controls then
-    # said "no running sandbox found".
+    # A file left by a server that was killed would point control commands at nothing (the
+    # serve lock says no other server runs on this folder). Only once this one listens: a
+    # start that fails (the port taken) removed a file it had no need to touch.
     target.unlink(missing_ok=True)
     bound = sock.getsockname()[1]
     # A wildcard address listens on every address, loopback too. The URL printed, and kept

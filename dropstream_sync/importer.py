@@ -22,6 +22,8 @@ from dropstream_sync.config.models import is_email, is_name
 from dropstream_sync.desired import CHANNEL_TYPES, StoreSettings
 from dropstream_sync.live import (
     PLATFORM_AMAZON,
+    UNREAD_SETTINGS_CHECK,
+    UNREAD_SETTINGS_WHY,
     AuthorizationRequest,
     AuthStatus,
     Connection,
@@ -267,9 +269,8 @@ def _unread_settings(live: LiveState, names: dict[int, str], wanted: set[str] | 
             continue
         lines.append(
             f"note: store {store.id} {store.name!r} of {merchant!r} is written without "
-            f"{', '.join(store.unread_settings)}: they could not be read from the live store "
-            "(not in its adapter), so the file shows the defaults, not what DropStream holds; "
-            "run `dropstream-sync doctor` to see the adapter's keys"
+            f"{', '.join(store.unread_settings)}: they {UNREAD_SETTINGS_WHY}, so the file "
+            f"shows the defaults, not what DropStream holds; {UNREAD_SETTINGS_CHECK}"
         )
     return lines
 

@@ -81,6 +81,15 @@ PLATFORM_AMAZON: Final = "amazon"
 # the adapter, or no status word in it): not `missing`, which would invite a merchant who may
 # well be authorized. Not an API word; client/api.py sets it, the planner invites nobody.
 AUTH_UNREADABLE: Final = "unreadable"
+# Why a setting is in Store.unread_settings, and what a person does about it: the plan's
+# warning and import's note both say it (client/api.py decides which settings those are).
+UNREAD_SETTINGS_WHY: Final = (
+    "could not be read from the live store (missing from its adapter, or not of the kind "
+    "DropStream validates for it)"
+)
+UNREAD_SETTINGS_CHECK: Final = (
+    "check the store's settings in DropStream (`dropstream-sync doctor` lists the adapter's keys)"
+)
 
 _Model = TypeVar("_Model")
 

@@ -27,6 +27,8 @@ from dropstream_sync.live import (
     AUTH_WORDS,
     PLATFORM_AMAZON,
     REQUEST_WORDS,
+    UNREAD_SETTINGS_CHECK,
+    UNREAD_SETTINGS_WHY,
     AuthorizationRequest,
     AuthStatus,
     Connection,
@@ -536,9 +538,8 @@ class _Planner:
         if unread:
             self.warnings.append(
                 f"{s.source}: store '{s.name}' (id {ls.id}) of merchant '{m.name}': "
-                f"{', '.join(unread)} could not be read from the live store (not in its "
-                "adapter), so the plan neither compares nor sends them; run "
-                "`dropstream-sync doctor` to see the adapter's keys"
+                f"{', '.join(unread)} {UNREAD_SETTINGS_WHY}, so the plan neither compares nor "
+                f"sends them; {UNREAD_SETTINGS_CHECK}"
             )
         if have != want:
             for key, before, after in zip(StoreSettings.names(), have, want, strict=True):

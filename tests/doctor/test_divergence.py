@@ -208,8 +208,9 @@ def test_settings_that_cannot_be_read_are_neither_compared_nor_sent(box: Box, co
     assert len(warned) == 3
     assert (
         "fulfillment_channel, import_order_statuses, fulfillment_latency, "
-        "fulfillment_channel_code could not be read from the live store (not in its adapter), "
-        "so the plan neither compares nor sends them"
+        "fulfillment_channel_code could not be read from the live store (missing from its "
+        "adapter, or not of the kind DropStream validates for it), so the plan neither compares "
+        "nor sends them"
     ) in warned[0]
 
 

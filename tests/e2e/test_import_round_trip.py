@@ -345,8 +345,9 @@ def test_settings_the_adapter_does_not_carry_are_said_not_written_as_the_default
     assert imported.notes == (
         f"note: store {store_id} 'Acme US' of 'Acme' is written without fulfillment_channel, "
         "import_order_statuses, fulfillment_latency, fulfillment_channel_code: they could not "
-        "be read from the live store (not in its adapter), so the file shows the defaults, not "
-        "what DropStream holds; run `dropstream-sync doctor` to see the adapter's keys",
+        "be read from the live store (missing from its adapter, or not of the kind DropStream "
+        "validates for it), so the file shows the defaults, not what DropStream holds; check "
+        "the store's settings in DropStream (`dropstream-sync doctor` lists the adapter's keys)",
     )
 
 

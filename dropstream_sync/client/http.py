@@ -621,8 +621,11 @@ class HttpCore:
             ) from None
         # Refused here, once, rather than as a traceback of whichever output writes the
         # name first (plan --format json, report, --out). An emoji's escaped surrogate pair
-        # is text: the exact check runs only when an escape is there at all.
-        if _SURROGATE_ESCAPE.search(response.content):
+        # is text: the exact check runs only when an escape is there at all. An answer with
+        # no backslash, the usual one, is told by one memchr, not a scan of the pattern
+        # (about fifty times the cost: 2 ms of a 10,000-store read).
+        content = response.content
+        if b"\\" in content and _SURROGATE_ESCAPE.search(content):
             try:
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
             except UnicodeEncodeError as exc:

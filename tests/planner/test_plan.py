@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_status_set_order_and_spelling_never_make_a_change() -> None:
     ],
 )
 def test_a_live_setting_is_updated_exactly_when_it_differs_from_the_config(
-    live_settings: dict[str, object], updated: list[str]
+    live_settings: dict[str, Any], updated: list[str]
 ) -> None:
     s, c = connected(1, "Acme US", **live_settings)
     p = run(state(merchant("Acme", store("Acme", "Acme US"))), account(s, connections=(c,)))

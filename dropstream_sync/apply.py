@@ -227,10 +227,18 @@ class ApplyReport:
                 )
             )
             return text
-        if self.unknown:
-            text += (
-                f" {len(self.unknown)} change(s) may have taken effect without an answer "
-                f"saying so: {self._again()}; it finds what was done."
+        # A failed change needs the same advice as an unknown one: after a saved plan the
+        # file is stale once anything took effect (a failed change may have done part of
+        # its work), and re-running it is refused; docs/cli.md promises the summary says so.
+        failed, unknown = len(self.failures), len(self.unknown)
+        if failed or unknown:
+            said = [f"{failed} change(s) failed"] if failed else []
+            if unknown:
+                said.append(
+                    f"{unknown} change(s) may have taken effect without an answer saying so"
+                )
+            text += f" {' and '.join(said)}: {self._again()}" + (
+                "; it finds what was done." if unknown else "."
             )
         return text
 
@@ -244,7 +252,11 @@ class ApplyReport:
         unknown outcome is not a success until a second apply has confirmed it)."""
         problems = self.problems()
         if problems:
-            raise ApplyError(problems)
+            # An unknown change carries the advice on its own line; a failed one had none,
+            # so `error: N change(s) failed` ended without saying what to do next.
+            raise ApplyError(
+                problems, f"For what failed, {self._again()}." if self.failures else ""
+            )
 
 
 _SAVED_PLAN_STALE: Final = "the saved plan no longer matches the account"

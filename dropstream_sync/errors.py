@@ -105,9 +105,12 @@ class BlockedPlanError(DropstreamSyncError):
 
 
 class ApplyError(DropstreamSyncError):
-    def __init__(self, failures: Sequence[str]) -> None:
+    def __init__(self, failures: Sequence[str], advice: str = "") -> None:
         self.failures = tuple(failures)
-        super().__init__(f"{len(self.failures)} change(s) failed:\n" + "\n".join(self.failures))
+        # `advice`: what to do next, one last line (not counted among the failures).
+        self.advice = advice
+        lines = [*self.failures, advice] if advice else list(self.failures)
+        super().__init__(f"{len(self.failures)} change(s) failed:\n" + "\n".join(lines))
 
 
 class ApiError(DropstreamSyncError):

@@ -63,6 +63,41 @@ def test_an_empty_sandbox_folder_is_refused_and_the_working_folder_left_alone(
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "stores.yaml"),
+        ("report", "stores.yaml"),
+        ("apply", "stores.yaml", "--auto-approve"),
+        ("doctor",),
+        ("import",),
+    ],
+)
+@pytest.mark.parametrize("sandbox_first", [False, True])
+def test_an_empty_sandbox_folder_as_its_own_argument_is_the_same_refusal(
+    args: tuple[str, ...],
+    sandbox_first: bool,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `--sandbox "$DIR"`, DIR unset, in a folder holding YAML: "" (the working folder) was
+    # taken for a config path, so --sandbox became the default folder and "" a path to plan
+    # ("'':1:1: an empty path names no file or folder", or doctor's "unexpected extra
+    # argument"), where `--sandbox=""` gave the refusal.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stores.yaml").write_text(Path(EXAMPLE).read_text())
+    command, rest = args[0], list(args[1:])
+    given = ["--sandbox", "", *rest] if sandbox_first else [*rest, "--sandbox", ""]
+    code, out, err = run(capsys, command, *given)
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: --sandbox: an empty folder name (an unset variable?); give a folder, or "
+        "--sandbox alone for the default\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stores.yaml"]
+
+
+@pytest.mark.parametrize(
     ("files", "says"),
     [
         ({"secrets.json": b"{}"}, "(KeyError: 'signing_key')"),

@@ -239,6 +239,11 @@ def is_config_path(value: str) -> bool:
     missing config, not made into a sandbox folder; a folder counts when it holds YAML."""
     from dropstream_sync.config.loader import YAML_SUFFIXES  # not at start-up (--help)
 
+    if not value:
+        # Path("") is the working folder, which counts when it holds YAML: `--sandbox ""`
+        # (an unset variable) was then read as the default folder and an empty config path,
+        # "'':1:1: an empty path names no file or folder", not the --sandbox refusal.
+        return False
     path = Path(value)
     if value.endswith((*YAML_SUFFIXES, ".json")) or path.is_file():
         return True

@@ -9,6 +9,7 @@ server that echoes credentials back cannot get them printed.
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import ssl
 from collections.abc import Mapping
@@ -69,15 +70,35 @@ class AnswerTooLarge(httpx.TransportError):
     """An answer longer than any the API gives (`Limits.max_answer_bytes`): not read on."""
 
 
+# A secret shorter than this is masked only where it stands as a whole token, not inside a
+# word: a password of "x" made "sandbox" into "sandbo***" in every message. A word of the
+# tool's own text that holds a short secret's letters says nothing of it; where a server
+# echoes the secret it stands apart (quoted, after `=` or `:`, between spaces). A longer
+# secret is masked wherever it occurs, inside a word too: there it is no coincidence.
+WHOLE_TOKEN_BELOW: Final = 8
+
+
+def _pattern(secret: str) -> re.Pattern[str]:
+    """Where `secret` is masked: anywhere when long, else not touching a word character on
+    a side where the secret itself ends in one (a secret "-x" is masked in "a-x" too)."""
+    escaped = re.escape(secret)
+    if len(secret) >= WHOLE_TOKEN_BELOW:
+        return re.compile(escaped)
+    before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+    return re.compile(before + escaped + after)
+
+
 class Scrubber:
-    """Replaces every known secret, in each form it travels in, by ***."""
+    """Replaces every known secret, in each form it travels in, by *** (a short one only as
+    a whole token: WHOLE_TOKEN_BELOW)."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        self._secrets: dict[str, re.Pattern[str]] = {}
 
     def remember(self, secret: str) -> None:
-        if secret:
-            self._secrets.add(secret)
+        if secret and secret not in self._secrets:
+            self._secrets[secret] = _pattern(secret)
 
     def remember_login(self, username: str, password: str) -> None:
         self.remember(password)
@@ -91,7 +112,7 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         # Longest first, so that a secret inside another is not left half-replaced.
         for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+            text = self._secrets[secret].sub("***", text)
         return text
 
 

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from dropstream_sync.client import (
     settings_from_env,
 )
 from dropstream_sync.errors import ApiError, AuthenticationError
+from tests.cli_in_process import EXAMPLE, run
 from tests.client.on_sandbox import Box
 
 # For the hostile servers below, which the sandbox cannot be: they echo what they are sent.
@@ -177,3 +179,70 @@ def test_a_server_echoing_the_basic_credential_or_token_gets_neither_printed(
             assert secret not in text
     assert "***" in str(caught.value)
     assert caught.value.status == (401 if token_status == 401 else 400)
+
+
+def test_a_short_password_leaves_the_words_that_hold_its_letters_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Before: every "x" in the message was masked, "for a local sandbo***, start one with
+    # `dropstream-sync sandbo*** serve`".
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DROPSTREAM_USERNAME", "ops")
+    monkeypatch.setenv("DROPSTREAM_PASSWORD", "x")
+    code, out, err = run(capsys, "plan", EXAMPLE, "--api-url", "http://127.0.0.1:1")
+    assert (code, out) == (1, "")
+    assert "connection refused" in err and "***" not in err
+    assert err.rstrip().endswith(
+        "for a local sandbox, start one with `dropstream-sync sandbox serve`"
+    )
+
+
+@pytest.mark.parametrize("password", ["x", "x7", "-x", "pa55"])
+def test_a_short_password_echoed_by_a_server_is_masked_wherever_it_stands_apart(
+    password: str,
+) -> None:
+    basic = base64.b64encode(f"u:{password}".encode()).decode()
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            401,
+            json={
+                "error": (
+                    f"bad password {password}; password={password}&grant_type=password, "
+                    f'"{password}", u:{password}@host, ({basic}), {password}, not{password}here'
+                ),
+                "details": {"password": [password]},
+            },
+        )
+
+    login = BasicCredentials("u", Secret(password))
+    reader = ReadClient(
+        ClientSettings("https://api.test", login, Limits(rate_limit_rps=None)),
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        asyncio.run(reader.list_customers())
+    message = str(caught.value)
+    assert (
+        'bad password ***; password=***&grant_type=password, "***", u:***@host, (***), ***'
+    ) in message
+    assert caught.value.details == {"password": ["***"]}
+    # Not inside a word: there its letters are no sign of it (a word of the tool's own).
+    assert message.count("***") == 7 and f"not{password}here" in message  # 7: with details
+
+
+def test_a_long_password_is_masked_inside_a_word_too() -> None:
+    password = "Sekrit-12"  # 9 characters: at or over WHOLE_TOKEN_BELOW
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": f"got x{password}y and {password}"})
+
+    login = BasicCredentials("u", Secret(password))
+    reader = ReadClient(
+        ClientSettings("https://api.test", login, Limits(rate_limit_rps=None)),
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        asyncio.run(reader.list_customers())
+    assert password not in str(caught.value)
+    assert "got x***y and ***" in str(caught.value)

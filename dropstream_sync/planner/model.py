@@ -334,8 +334,12 @@ class Plan:
             "warnings": list(self.warnings),
             "desired": self.desired.to_dict(),
         }
-        document["plan_digest"] = plan_digest(document)
-        return document
+        # Each whole-number float written as the integer it equals (`30.0` as `30`), as jq
+        # and JSON.stringify write it: their reformat then changes no number, and an earlier
+        # version, whose digest is of the numbers as written, still reads this one's plans.
+        whole: dict[str, Any] = _whole_numbers(document)
+        whole["plan_digest"] = _digest_of(whole)
+        return whole
 
     def objects_outside(self, covered: Collection[str]) -> list[tuple[Change, str]]:
         """Each change's live object (`store/12`, ...) that is not in `covered`, the keys of
@@ -353,8 +357,8 @@ class Plan:
         except wire.Invalid as exc:
             raise PlanFileError(f"{source}: not a dropstream-sync plan: {exc}") from None
         # Checked after the shape, so that a broken field is named rather than just "edited".
-        actual = plan_digest({k: v for k, v in d.items() if k != "plan_digest"})
-        if written != actual:
+        actual = plan_digest(d)
+        if written != actual and written not in _digests_as_written_before(d):
             raise PlanFileError(
                 f"{source}: the plan file was edited after it was saved: its content no longer "
                 f"matches the plan_digest written with it ({written} != {actual}). Make the "
@@ -426,14 +430,81 @@ class Plan:
 
 
 def plan_digest(document: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a plan document
-    without its own `plan_digest`; encoded piece by piece, as a large plan is written."""
+    """sha256 of the canonical JSON of a plan document without its own `plan_digest`: keys
+    sorted, no spaces, UTF-8, and every whole-number float written as the integer it equals.
+
+    The canonical form is of the values, not of the text, so that reformatting a saved plan
+    is not an edit: jq and JavaScript's JSON.stringify write `30.0` as `30` (and `1e2` as
+    `100`, `-0.0` as `-0`), which a JSON reader gives back as an int, not the float written;
+    escapes (`\\u00e9` or `é`), spaces and key order are gone once the text is parsed. A
+    number a tool really changes (jq 1.6 rounds an integer beyond 2**53) is a changed value,
+    and stays an edit."""
+    return _digest_of(_whole_numbers({k: v for k, v in document.items() if k != "plan_digest"}))
+
+
+def _digest_of(document: Mapping[str, Any]) -> str:
+    # Encoded piece by piece, as a large plan is written.
     body = {k: v for k, v in document.items() if k != "plan_digest"}
     encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256()
     for chunk in encoder.iterencode(body):
         digest.update(chunk.encode())
     return "sha256:" + digest.hexdigest()
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`value` with each float that is a whole number (`30.0`, `-0.0`) as the int it equals;
+    a container is copied only where something in it changes (a plan rarely holds a float).
+    bool is not a float, and NaN and infinities are not whole numbers: both stay as they are."""
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is dict:
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            if type(item) in _CONTAINERS_AND_FLOAT:
+                new = _whole_numbers(item)
+                if new is not item:
+                    changed = changed if changed is not None else dict(value)
+                    changed[key] = new
+        return value if changed is None else changed
+    if kind is list:
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            if type(item) in _CONTAINERS_AND_FLOAT:
+                new = _whole_numbers(item)
+                if new is not item:
+                    items = items if items is not None else list(value)
+                    items[index] = new
+        return value if items is None else items
+    return value
+
+
+_CONTAINERS_AND_FLOAT: Final = (dict, list, float)
+
+# The plan's float fields: the only floats a plan held before whole numbers were written as
+# integers. Such a plan's digest is of its numbers as written (`30.0`), so after a reformat
+# that wrote `30` it matches only with these fields made floats again.
+_FLOAT_FIELDS: Final = ("max_update_percent", "max_disable_percent")
+
+
+def _digests_as_written_before(d: Mapping[str, Any]) -> list[str]:
+    """The digests a plan saved by an earlier version may carry for this content: of its
+    numbers as they are, and with each float field that holds an integer made a float again
+    (the earlier version wrote a config's `30` as `30.0`, and the default as `30`, so either
+    may be the one written). Each is of the same values, so an edited value matches none of
+    them. Only called when the current digest does not match."""
+    body = {k: v for k, v in d.items() if k != "plan_digest"}
+    found = [_digest_of(body)]
+    desired = body.get("desired")
+    safety = desired.get("safety") if isinstance(desired, dict) else None
+    if not isinstance(desired, dict) or not isinstance(safety, dict):
+        return found
+    ints = [f for f in _FLOAT_FIELDS if type(safety.get(f)) is int]
+    for mask in range(1, 2 ** len(ints)):
+        as_float = {f: float(safety[f]) for i, f in enumerate(ints) if mask >> i & 1}
+        found.append(_digest_of({**body, "desired": {**desired, "safety": {**safety, **as_float}}}))
+    return found
 
 
 # A detail's integer field naming a live object, by how its name ends (cancel_request_id is

@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
@@ -488,23 +488,24 @@ _CONTAINERS_AND_FLOAT: Final = (dict, list, float)
 _FLOAT_FIELDS: Final = ("max_update_percent", "max_disable_percent")
 
 
-def _digests_as_written_before(d: Mapping[str, Any]) -> list[str]:
+def _digests_as_written_before(d: Mapping[str, Any]) -> Iterator[str]:
     """The digests a plan saved by an earlier version may carry for this content: of its
     numbers as they are, and with each float field that holds an integer made a float again
     (the earlier version wrote a config's `30` as `30.0`, and the default as `30`, so either
     may be the one written). Each is of the same values, so an edited value matches none of
-    them. Only called when the current digest does not match."""
+    them. Only asked when the current digest does not match, and one by one (a digest of a
+    large plan takes a while), so `in` stops at the first that matches."""
     body = {k: v for k, v in d.items() if k != "plan_digest"}
-    found = [_digest_of(body)]
+    yield _digest_of(body)
     desired = body.get("desired")
     safety = desired.get("safety") if isinstance(desired, dict) else None
     if not isinstance(desired, dict) or not isinstance(safety, dict):
-        return found
-    ints = [f for f in _FLOAT_FIELDS if type(safety.get(f)) is int]
+        return
+    # Beyond 2**53 an int has no float of the same value; no percent was ever written so.
+    ints = [f for f in _FLOAT_FIELDS if type(safety.get(f)) is int and abs(safety[f]) <= 2**53]
     for mask in range(1, 2 ** len(ints)):
         as_float = {f: float(safety[f]) for i, f in enumerate(ints) if mask >> i & 1}
-        found.append(_digest_of({**body, "desired": {**desired, "safety": {**safety, **as_float}}}))
-    return found
+        yield _digest_of({**body, "desired": {**desired, "safety": {**safety, **as_float}}})
 
 
 # A detail's integer field naming a live object, by how its name ends (cancel_request_id is

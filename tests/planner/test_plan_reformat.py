@@ -172,6 +172,7 @@ def _percent_to(value: str) -> Callable[[str], str]:
 EDITS: dict[str, Callable[[str], str]] = {
     "percent": _percent_to("31"),
     "percent-fraction": _percent_to("30.5"),
+    "percent-no-float-has": _percent_to("1" + "0" * 400),
     "latency": lambda t: t.replace('"fulfillment_latency": 2', '"fulfillment_latency": 3', 1),
     "accent": lambda t: t.replace("Café Côte FR", "Cafe Côte FR"),
 }

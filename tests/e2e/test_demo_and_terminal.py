@@ -43,7 +43,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: object) -> None:
 
 
 def test_demo_fits_a_screenful_or_two_and_its_hint_names_a_file_the_user_has(
-    tmp_path: Path,
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Run where there is no examples/ folder (as after `pip install`): the closing hint
     must not point inside the installed package, and apply's lines are apply's own."""
@@ -56,6 +56,11 @@ def test_demo_fits_a_screenful_or_two_and_its_hint_names_a_file_the_user_has(
     named = Path(hint.split("dropstream-sync plan ", 1)[1].split(" ", 1)[0])
     assert named.is_file(), hint
     assert "site-packages" not in str(named) and "dropstream_sync" not in named.parts, hint
+    # The report folder the demo keeps is in the TMPDIR the tests give it (tests/conftest.py),
+    # pytest's own folder, so the suite leaves no dropstream-demo-out-* in /tmp.
+    report = next(x for x in lines if x.strip().startswith("Report: "))
+    kept = Path(report.split("Report: ", 1)[1]).parent
+    assert kept.is_relative_to(tmp_path_factory.getbasetemp()), report
 
 
 def read_until(master: int, text: bytes, *, seconds: float = 60) -> bytes:

@@ -284,13 +284,20 @@ class AuditLog:
     line that cannot be written (a full disk) sets `error`: the apply starts no further
     change, and says so, rather than go on unrecorded or end in a traceback."""
 
-    def __init__(self, path: Path, config_digest: str = "") -> None:
-        self.path = path
-        self._digest = config_digest
+    @staticmethod
+    def check_folder(path: Path) -> None:
+        """SettingsError when the folder of the log at `path` does not exist; the command line
+        asks it before connecting too. Only that: the log is appended to in place, so a file
+        that may be written in a folder that may not is a good log (opening it says the rest)."""
         if not path.parent.is_dir():
             raise SettingsError(
                 f"--audit-log {path}: the folder {path.parent} does not exist; create it first"
             )
+
+    def __init__(self, path: Path, config_digest: str = "") -> None:
+        self.path = path
+        self._digest = config_digest
+        self.check_folder(path)
         try:
             self._fh: IO[str] | None = path.open("a", encoding="utf-8")
         except OSError as exc:

@@ -73,7 +73,10 @@ def apply(
     # "no DropStream credentials", or after the token request and the account's read.
     given = workflows.read_apply_input(paths, merchants, hooks.warning)
     if audit_log:
-        _refuse_missing_audit_folder(Path(audit_log))
+        # Its folder is missing: said as such, not as "no DropStream credentials".
+        from dropstream_sync.apply import AuditLog
+
+        AuditLog.check_folder(Path(audit_log))
     try:
         client = open_client(api_url, sandbox_dir, write=True)
     except SettingsError:
@@ -103,18 +106,6 @@ def apply(
     hooks.finish()
     applied.report.plan_command = _plan_command(paths, merchants, api_url, sandbox_dir)
     _finish(applied.report, fmt)
-
-
-def _refuse_missing_audit_folder(path: Path) -> None:
-    """The audit log's folder, checked before the client is built: the log is opened before
-    the first request, but without credentials its missing folder was said as "no
-    DropStream credentials". (Only that: the log is appended to in place, so a file that
-    may be written in a folder that may not is a good log; opening it says the rest.)"""
-    if not path.parent.is_dir():
-        # As apply.AuditLog says it.
-        raise SettingsError(
-            f"--audit-log {path}: the folder {path.parent} does not exist; create it first"
-        )
 
 
 def _plan_command(

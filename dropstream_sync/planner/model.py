@@ -439,11 +439,12 @@ def plan_digest(document: Mapping[str, Any]) -> str:
     escapes (`\\u00e9` or `é`), spaces and key order are gone once the text is parsed. A
     number a tool really changes (jq 1.6 rounds an integer beyond 2**53) is a changed value,
     and stays an edit."""
-    return _digest_of(_whole_numbers({k: v for k, v in document.items() if k != "plan_digest"}))
+    return _digest_of(_whole_numbers(document))
 
 
 def _digest_of(document: Mapping[str, Any]) -> str:
-    # Encoded piece by piece, as a large plan is written.
+    """The sha256 of `document`'s canonical JSON, without its own `plan_digest`, and of its
+    numbers as they are. Encoded piece by piece, as a large plan is written."""
     body = {k: v for k, v in document.items() if k != "plan_digest"}
     encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256()
@@ -495,9 +496,8 @@ def _digests_as_written_before(d: Mapping[str, Any]) -> Iterator[str]:
     may be the one written). Each is of the same values, so an edited value matches none of
     them. Only asked when the current digest does not match, and one by one (a digest of a
     large plan takes a while), so `in` stops at the first that matches."""
-    body = {k: v for k, v in d.items() if k != "plan_digest"}
-    yield _digest_of(body)
-    desired = body.get("desired")
+    yield _digest_of(d)
+    desired = d.get("desired")
     safety = desired.get("safety") if isinstance(desired, dict) else None
     if not isinstance(desired, dict) or not isinstance(safety, dict):
         return
@@ -505,7 +505,7 @@ def _digests_as_written_before(d: Mapping[str, Any]) -> Iterator[str]:
     ints = [f for f in _FLOAT_FIELDS if type(safety.get(f)) is int and abs(safety[f]) <= 2**53]
     for mask in range(1, 2 ** len(ints)):
         as_float = {f: float(safety[f]) for i, f in enumerate(ints) if mask >> i & 1}
-        yield _digest_of({**body, "desired": {**desired, "safety": {**safety, **as_float}}})
+        yield _digest_of({**d, "desired": {**desired, "safety": {**safety, **as_float}}})
 
 
 # A detail's integer field naming a live object, by how its name ends (cancel_request_id is

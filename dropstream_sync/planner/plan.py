@@ -379,18 +379,18 @@ class _Planner:
                 by_name[name_key(ls.name)].append(ls)
         for s in m.stores:
             same = by_name.get(name_key(s.name)) if s.id is None else None
-            live: Store | None
             if same is not None and len(same) == 1 and same[0].name == s.name:
                 live = same[0]  # nearly every store: the one live store of exactly its name
             else:
                 errors_before = len(self.errors)
-                live = self.match(m, s, customer, by_name)
-            if live is None:
-                # No match at all means a new store; a match that failed (an error was just
-                # recorded) means nothing for this store.
-                if len(self.errors) == errors_before:
-                    self.new_store(m, s, customer.id, None)
-                continue
+                found = self.match(m, s, customer, by_name)
+                if found is None:
+                    # No match at all means a new store; a match that failed (an error was
+                    # just recorded) means nothing for this store.
+                    if len(self.errors) == errors_before:
+                        self.new_store(m, s, customer.id, None)
+                    continue
+                live = found
             if live.id in matched:
                 self.errors.append(
                     f"{s.source}: store '{s.name}' and store "

@@ -13,7 +13,7 @@ and otherwise left out, with a comment.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from dropstream_sync import catalog
@@ -62,7 +62,7 @@ def live_to_config(
     warehouse_name = _nameable(live.warehouses)
     connections_of = _connections_of(live)
     pending = {r.store_id for r in live.authorization_requests if r.status == RequestStatus.PENDING}
-    email_of = _held_emails(live, history)
+    email_of = _held_emails(live, _invite_emails(live, history))
 
     merchants = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
@@ -105,15 +105,16 @@ def _invite_emails(live: LiveState, history: Iterable[AuthorizationRequest]) -> 
     return email_of
 
 
-def _held_emails(live: LiveState, history: Iterable[AuthorizationRequest]) -> dict[int, str]:
-    """The emails the file writes: an old invitation's email the config would refuse
+def _held_emails(live: LiveState, emails: Mapping[int, str]) -> dict[int, str]:
+    """The emails the file writes, of the invitations' `emails` (_invite_emails): an old
+    invitation's email the config would refuse
     (DropStream keeps what it was sent: a space, no dot in the domain) is left out, with a
     note (left_out): written, it made the whole file fail to validate and plan, for a hint
     the account does not need; left out, the merchant is one with no email, as planned.
     A pending invitation's is written all the same: left out, the plan would cancel the
     invitation the merchant may be about to accept, so the file says it must be fixed."""
     waiting = _waiting(live)
-    return {c: e for c, e in _invite_emails(live, history).items() if is_email(e) or c in waiting}
+    return {c: e for c, e in emails.items() if is_email(e) or c in waiting}
 
 
 def _waiting(live: LiveState) -> set[int]:
@@ -225,7 +226,7 @@ def _unheld_emails(
     cannot hold, so the file has no `email:` for it (_held_emails)."""
     amazon = {s.customer_id for s in live.stores if s.platform == PLATFORM_AMAZON}
     emails = _invite_emails(live, history)
-    held = _held_emails(live, history)
+    held = _held_emails(live, emails)
     lines = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
         email = emails.get(customer.id)

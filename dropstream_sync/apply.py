@@ -973,7 +973,7 @@ class Applier:
             # The store's PATCH is still to come: cut short here, the change did not finish.
             unconfirmed = await self._read(change, self._check_enabled(connection_id), done=None)
             await c.update_store(d.store_id, enabled_at=now)
-            note = "; ".join(n for n in (note, unconfirmed) if n) or None
+            note = _notes(note, unconfirmed)
         return Effect(connection_id, connection_id, note=note)
 
     async def _check_enabled(self, connection_id: int, *, enabled: bool = True) -> str | None:

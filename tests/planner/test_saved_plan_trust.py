@@ -143,3 +143,26 @@ def test_a_stale_plan_lists_what_changed_in_id_order() -> None:
         check_fresh(made, renamed)
     # Numbers in number order: as text, store/10 came before store/2.
     assert "changed: store/2, store/9, store/10)" in str(caught.value)
+
+
+def test_a_plan_with_a_key_written_twice_is_refused_at_that_object() -> None:
+    # `plan --out` never writes a key twice. Python's reader keeps the last value, so a
+    # copy with `"account": "someone-else"` written before the real one matched its digest
+    # and was applied, while a reader that keeps the first (or a reviewer's eye) sees the
+    # other account: the file says two things, and is refused rather than read one way.
+    text = json.dumps(saved(), indent=2)
+    twice = text.replace('"account": ', '"account": "someone-else",\n  "account": ', 1)
+    assert json.loads(twice)["account"] == "ops@3pl.example"
+    with pytest.raises(PlanFileError) as refused:
+        Plan.from_json(twice, SOURCE)
+    message = str(refused.value)
+    assert message.startswith(f"{SOURCE}:1:1: not a dropstream-sync plan: ")
+    assert "'account' twice" in message
+    # Deeper down, the object that holds the key twice is the one named.
+    nested = text.replace('"kind": ', '"kind": "disable", "kind": ', 1)
+    line = next(n for n, row in enumerate(nested.splitlines(), 1) if '"kind": "disable", ' in row)
+    with pytest.raises(PlanFileError) as refused:
+        Plan.from_json(nested, SOURCE)
+    where = str(refused.value).split(": not a")[0]
+    assert where.startswith(f"{SOURCE}:") and int(where.split(":")[1]) < line
+    assert "'kind' twice" in str(refused.value)

@@ -371,7 +371,13 @@ class Plan:
         """Parse and read a saved plan's JSON text; every problem is a PlanFileError that
         starts with `source` (and the line and column for a JSON syntax error)."""
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_once_each)
+        except _KeyTwice as twice:
+            line, col = _object_with_key_twice(text)
+            raise PlanFileError(
+                f"{source}:{line}:{col}: not a dropstream-sync plan: the object here has the "
+                f"key {twice.key!r} twice (`plan --out` writes each key once: edited?)"
+            ) from None
         except json.JSONDecodeError as exc:
             raise PlanFileError(
                 f"{source}:{exc.lineno}:{exc.colno}: not a JSON plan: {exc.msg}"
@@ -427,6 +433,65 @@ class Plan:
             account=r.text("account"),
             tool_version=r.text("tool_version", default=""),
         )
+
+
+class _KeyTwice(Exception):
+    """A JSON object of a saved plan holds `key` twice (not a ValueError: that is the
+    reader's own, caught as a number too long)."""
+
+    def __init__(self, key: str, start: int = 0) -> None:
+        super().__init__(key)
+        self.key = key
+        self.start = start
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key written twice. json keeps the last value,
+    another reader (or a reviewer's eye) the first, so such a file says two things and
+    its digest, of the last, vouches for only one of them."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return found
+
+
+def _object_with_key_twice(text: str) -> tuple[int, int]:
+    """Line and column (1-based) of the opening brace of the first object found holding a
+    key twice. Only on that refusal: the C reader tells no positions, so the text is read
+    again by the pure-Python one, whose object reader is wrapped to know where it began."""
+    import json.decoder
+    import json.scanner
+
+    decoder = json.JSONDecoder()
+
+    def parse_object(
+        s_and_end: tuple[str, int], strict: bool, scan_once: Any, hook: Any, pairs: Any, memo: Any
+    ) -> tuple[dict[str, Any], int]:
+        start = s_and_end[1] - 1
+
+        def once_here(found: list[tuple[str, Any]]) -> dict[str, Any]:
+            try:
+                return _once_each(found)
+            except _KeyTwice as twice:
+                raise _KeyTwice(twice.key, start) from None
+
+        result: tuple[dict[str, Any], int] = json.decoder.JSONObject(  # type: ignore[attr-defined]
+            s_and_end, strict, scan_once, None, once_here, memo
+        )
+        return result
+
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        decoder.decode(text)
+    except _KeyTwice as twice:
+        line = text.count("\n", 0, twice.start) + 1
+        return line, twice.start - (text.rfind("\n", 0, twice.start) + 1) + 1
+    return 1, 1
 
 
 def plan_digest(document: Mapping[str, Any]) -> str:

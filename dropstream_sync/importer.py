@@ -66,7 +66,7 @@ def live_to_config(
 
     merchants = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
-        if wanted is not None and name_key(customer.company_name) not in wanted:
+        if not _in_scope(customer.company_name, wanted):
             continue
         stores = sorted(stores_by_customer.get(customer.id, []), key=lambda s: (s.name, s.id))
         if not stores:
@@ -127,6 +127,12 @@ def _wanted(merchant_names: Collection[str] | None) -> set[str] | None:
     client reads "Café" typed precomposed as the live customer spelt with a combining
     accent, so the document must hold it too, not drop it as another merchant."""
     return {name_key(n) for n in merchant_names} if merchant_names else None
+
+
+def _in_scope(merchant: str, wanted: set[str] | None) -> bool:
+    """Whether the merchant of this company name is one the document is for: every
+    merchant when none was asked for, else one of `wanted` (_wanted), compared by name_key."""
+    return wanted is None or name_key(merchant) in wanted
 
 
 def _first_warehouses(live: LiveState) -> dict[int, int]:
@@ -206,7 +212,7 @@ def left_out(
             store.platform != PLATFORM_AMAZON
             or store.marketplace_id in catalog.BY_ID
             or merchant is None
-            or (wanted is not None and name_key(merchant) not in wanted)
+            or not _in_scope(merchant, wanted)
         ):
             continue
         lines.append(
@@ -234,7 +240,7 @@ def _unheld_emails(
             email is None
             or customer.id in held
             or customer.id not in amazon
-            or (wanted is not None and name_key(customer.company_name) not in wanted)
+            or not _in_scope(customer.company_name, wanted)
         ):
             continue
         lines.append(
@@ -253,7 +259,8 @@ def _written_merchant(store: Store, names: dict[int, str], wanted: set[str] | No
     if (
         store.platform != PLATFORM_AMAZON
         or store.marketplace_id not in catalog.BY_ID
-        or (wanted is not None and (merchant is None or name_key(merchant) not in wanted))
+        or merchant is None
+        or not _in_scope(merchant, wanted)
     ):
         return None
     return merchant
@@ -410,11 +417,7 @@ def _unheld_merchant_names(live: LiveState, wanted: set[str] | None) -> list[str
     lines = []
     for customer in sorted(live.customers, key=lambda c: (c.company_name, c.id)):
         name = customer.company_name
-        if (
-            is_name(name)
-            or customer.id not in amazon
-            or (wanted is not None and name_key(name) not in wanted)
-        ):
+        if is_name(name) or customer.id not in amazon or not _in_scope(name, wanted):
             continue
         written = _merchant_name(name)
         if written != name:

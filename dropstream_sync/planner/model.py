@@ -525,24 +525,17 @@ def _whole_numbers(value: Any) -> Any:
     kind = type(value)
     if kind is float:
         return int(value) if value.is_integer() else value
-    if kind is dict:
-        changed: dict[str, Any] | None = None
-        for key, item in value.items():
+    if kind is dict or kind is list:
+        # One rule for both containers: copied (dict or list of the same items) at the first
+        # item that changes, and the original returned when none does.
+        changed: Any = None
+        for key, item in value.items() if kind is dict else enumerate(value):
             if type(item) in _CONTAINERS_AND_FLOAT:
                 new = _whole_numbers(item)
                 if new is not item:
-                    changed = changed if changed is not None else dict(value)
+                    changed = changed if changed is not None else kind(value)
                     changed[key] = new
         return value if changed is None else changed
-    if kind is list:
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            if type(item) in _CONTAINERS_AND_FLOAT:
-                new = _whole_numbers(item)
-                if new is not item:
-                    items = items if items is not None else list(value)
-                    items[index] = new
-        return value if items is None else items
     return value
 
 

@@ -386,9 +386,7 @@ class Plan:
             # Not a syntax error: Python refuses to read an integer of more than 4,300 digits
             # (a guard against slow conversions), which no plan ever holds.
             found = re.search(f"[0-9]{{{sys.get_int_max_str_digits() + 1},}}", text)
-            start = found.start() if found else 0
-            line = text.count("\n", 0, start) + 1
-            col = start - text.rfind("\n", 0, start)
+            line, col = wire.line_column(text, found.start() if found else 0)
             raise PlanFileError(
                 f"{source}:{line}:{col}: not a dropstream-sync plan: a number of "
                 f"{len(found.group()) if found else 'too many'} digits"
@@ -489,8 +487,7 @@ def _object_with_key_twice(text: str) -> tuple[int, int]:
     try:
         decoder.decode(text)
     except _KeyTwice as twice:
-        line = text.count("\n", 0, twice.start) + 1
-        return line, twice.start - (text.rfind("\n", 0, twice.start) + 1) + 1
+        return wire.line_column(text, twice.start)
     return 1, 1
 
 

@@ -251,6 +251,11 @@ def _check_keys(
 _TOKEN: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """Line and column (1-based) of the character at `offset` of `text`."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
 def position_beyond(text: str, limit: int) -> tuple[int, int]:
     """Line and column (1-based) of the first bracket nested deeper than `limit` (only
     called for a document already known to be that deep; strings are skipped whole)."""
@@ -260,9 +265,7 @@ def position_beyond(text: str, limit: int) -> tuple[int, int]:
         if token in "[{":
             depth += 1
             if depth > limit:
-                start = match.start()
-                line = text.count("\n", 0, start) + 1
-                return line, start - (text.rfind("\n", 0, start) + 1) + 1
+                return line_column(text, match.start())
         elif token in "]}":
             depth -= 1
     return 1, 1

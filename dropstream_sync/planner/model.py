@@ -488,6 +488,11 @@ def _object_with_key_twice(text: str) -> tuple[int, int]:
         decoder.decode(text)
     except _KeyTwice as twice:
         return wire.line_column(text, twice.start)
+    except RecursionError:
+        # The pure-Python reader takes several frames a level where the C one takes one, so
+        # a file the C reader read whole can be too deep for it: the file is refused all the
+        # same, at its start.
+        pass
     return 1, 1
 
 

@@ -166,3 +166,13 @@ def test_a_plan_with_a_key_written_twice_is_refused_at_that_object() -> None:
     where = str(refused.value).split(": not a")[0]
     assert where.startswith(f"{SOURCE}:") and int(where.split(":")[1]) < line
     assert "'kind' twice" in str(refused.value)
+
+
+def test_a_key_written_twice_deep_inside_is_refused_without_a_traceback() -> None:
+    # The C reader reads 600 levels; the pure-Python one that looks for the object's position
+    # takes several frames a level, and its RecursionError reached the user as a traceback.
+    text = '{"a":' * 600 + '{"k":1,"k":2}' + "}" * 600
+    with pytest.raises(PlanFileError) as refused:
+        Plan.from_json(text, SOURCE)
+    assert str(refused.value).startswith(f"{SOURCE}:1:1: not a dropstream-sync plan: ")
+    assert "'k' twice" in str(refused.value)

@@ -626,10 +626,12 @@ def _live_and_request_history(
     """The live state, and the authorization requests of every status (one paginated list
     read beside the others, never a read per store): a merchant's email is recovered from
     its most recent request even when none is pending. An API without the endpoint gives
-    no history."""
+    no history. The history is read beside the plan's lists but refused (a list that may be
+    partial) only after them, so import names the list plan names for the same account."""
     import asyncio
 
     from dropstream_sync.client import api
+    from dropstream_sync.client.clients import InOrder
     from dropstream_sync.client.pages import first_leaf
     from dropstream_sync.errors import ApiError
 
@@ -644,8 +646,9 @@ def _live_and_request_history(
     async def read() -> tuple[LiveState, list[AuthorizationRequest]]:
         try:
             async with asyncio.TaskGroup() as group:
-                state = group.create_task(client.aio.read_live(merchants or None))
-                requests = group.create_task(history())
+                ordered = InOrder(group)
+                state = ordered.start(client.aio.read_live(merchants or None))
+                requests = ordered.start(history())
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         return state.result(), requests.result()

@@ -249,9 +249,14 @@ def test_import_from_a_list_that_may_be_partial_says_nothing_was_imported(
         code, _, err = run(
             capsys, "import", "--api-url", server.info["url"], "--output", str(output)
         )
+        planned = run(capsys, "plan", EXAMPLE, "--api-url", server.info["url"])
     finally:
         server.stop()
     assert code == 1 and not output.exists()
+    # The same refusal as plan's for this account, exit code and words: before, import
+    # named /authorization_requests (its read of every invitation went out first).
+    assert (code, err) == (planned[0], planned[2])
+    assert err.startswith("error: GET /customers: the list /customers may not have been")
     assert "may not have been read whole" in err
     assert "Nothing was planned, imported or reported from it" in err
     assert "an import would leave them out of the file" in err

@@ -13,7 +13,7 @@ import dataclasses
 import enum
 import logging
 import operator
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Self, TypeVar, Unpack
@@ -25,7 +25,7 @@ from dropstream_sync.client.limiter import Pacer
 from dropstream_sync.client.pages import first_leaf, gather_all
 from dropstream_sync.client.settings import BasicCredentials, ClientSettings
 from dropstream_sync.desired import StoreSettings
-from dropstream_sync.errors import ApiError, ConflictError
+from dropstream_sync.errors import ApiError, ConflictError, PartialReadError
 
 log = logging.getLogger("dropstream_sync.client")
 
@@ -40,6 +40,36 @@ _LISTED: Final = {api.PENDING: _PENDING, api.EXPIRED: _EXPIRED}
 # their own reads (three or more each) would cost more than the lists of all but the largest
 # accounts.
 _NARROW_MAX: Final = 20
+
+
+class InOrder:
+    """Reads started at once in one TaskGroup whose refusals come in the order they were
+    started: a read that may be partial (PartialReadError) is refused only once every read
+    started before it is done. Against a server that ignores `page` every list is refused
+    alike, and the one named was whichever answer came back first (`/stores` one run,
+    `/customers` the next; import's history of invitations, sent first, most often). Now
+    it is the first list in the order the reads were started, so plan, import and report
+    name the same list for the same account."""
+
+    def __init__(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
+        self._started: list[asyncio.Task[Any]] = []
+
+    def start(self, read: Coroutine[Any, Any, M]) -> asyncio.Task[M]:
+        task = self._group.create_task(_refused_after(tuple(self._started), read))
+        self._started.append(task)
+        return task
+
+
+async def _refused_after(before: tuple[asyncio.Task[Any], ...], read: Awaitable[M]) -> M:
+    try:
+        return await read
+    except PartialReadError:
+        # An earlier read that fails too cancels this wait (the TaskGroup stops the rest),
+        # so its error is the one raised; one that finishes whole lets this one be raised.
+        if before:
+            await asyncio.wait(before)
+        raise
 
 
 class _Unset(enum.Enum):
@@ -215,13 +245,15 @@ class ReadClient:
     async def _read_account(self, customers: list[live.Customer] | None) -> live.LiveState:
         try:
             async with asyncio.TaskGroup() as group:
+                # In the order `read_live(names)` reads them: /customers first.
+                ordered = InOrder(group)
                 if customers is None:
-                    read = group.create_task(self.list_customers())
-                warehouses = group.create_task(self.list_warehouses())
-                stores = group.create_task(self.list_stores(api.AMAZON))
-                connections = group.create_task(self.list_connections())
-                requests = group.create_task(self._requests(api.PENDING))
-                expired = group.create_task(self._requests(api.EXPIRED))
+                    read = ordered.start(self.list_customers())
+                warehouses = ordered.start(self.list_warehouses())
+                stores = ordered.start(self.list_stores(api.AMAZON))
+                connections = ordered.start(self.list_connections())
+                requests = ordered.start(self._requests(api.PENDING))
+                expired = ordered.start(self._requests(api.EXPIRED))
         except BaseExceptionGroup as failed:
             raise first_leaf(failed) from None
         return live.LiveState(

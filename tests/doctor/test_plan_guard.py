@@ -10,7 +10,9 @@ import pytest
 from dropstream_sync import workflows
 from dropstream_sync.client import SyncReadClient, SyncWriteClient
 from dropstream_sync.errors import PartialReadError, PlanError
+from tests.cli_in_process import EXAMPLE
 from tests.doctor.on_sandbox import Box
+from tests.seeded import US
 
 CONFIG = """\
 version: 1
@@ -33,11 +35,15 @@ def box(tmp_path: Path) -> Box:
     return b
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> str:
-    path = tmp_path / "stores.yaml"
+def _config(folder: Path) -> str:
+    path = folder / "stores.yaml"
     path.write_text(CONFIG)
     return str(path)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    return _config(tmp_path)
 
 
 def _plan(box: Box, config: str) -> object:
@@ -159,3 +165,45 @@ def test_a_store_whose_marketplace_cannot_be_read_stops_the_plan_saying_so(
 
     assert "its marketplace could not be read from the live store" in str(caught.value)
     assert "None" not in str(caught.value)
+
+
+def test_import_names_the_list_plan_names_for_the_same_account(tmp_path: Path) -> None:
+    # An account with invitations, on a server that ignores `page`: every list is refused.
+    # Before: import named /authorization_requests (its whole-history read went out first),
+    # plan /customers, as if two different lists were wrong.
+    box = Box(tmp_path / "sb")
+    with SyncWriteClient(box.writer()) as client:
+        workflows.apply(client, [EXAMPLE], audit_log=None)
+    box.quirks("cap:100")
+    with pytest.raises(PartialReadError) as planned:
+        _plan(box, EXAMPLE)
+    with SyncReadClient(box.reader()) as client, pytest.raises(PartialReadError) as imported:
+        workflows.import_account(client)
+    assert planned.value.list_path == imported.value.list_path == "/customers"
+    assert str(imported.value) == str(planned.value)
+
+
+def test_import_still_refuses_a_partial_history_when_the_other_lists_read_whole(
+    tmp_path: Path,
+) -> None:
+    # The held-back refusal is not lost: here only the request history spans two pages.
+    # Here only the request history spans two pages, and the server repeats page 1 for it.
+    box = Box(tmp_path / "sb")
+    done = {"email": "ops@c0.example", "status": "completed", "expires_at": "2026-01-01T00:00:00Z"}
+    box.admin(
+        "POST",
+        "/_sandbox/seed",
+        {
+            "customers": [{"id": 1, "company_name": "C0"}],
+            "stores": [
+                {"id": 1, "customer_id": 1, "name": "C0 US", "adapter": {"marketplace_id": US}}
+            ],
+            "authorization_requests": [{**done, "store_id": 1} for _ in range(150)],
+        },
+    )
+    box.quirks("repeat-page")
+    with SyncReadClient(box.reader()) as client:
+        workflows.load_and_plan([_config(tmp_path)], client)  # the plan's lists read whole
+        with pytest.raises(PartialReadError) as caught:
+            workflows.import_account(client)
+    assert caught.value.list_path == "/authorization_requests"

@@ -322,27 +322,28 @@ class HttpCore:
                 found.append(existing)
             return existing is not None
 
-        exchange = await self._send_with_retries(request, recover=took_effect)
-        if exchange.response is None:
-            log.info("POST %s: the answer was lost, but a read found what it created", path)
+        def found_after_lost_answer() -> T:
+            # This call made it, or a concurrent one did: the caller is told (on_found).
             if on_found is not None:
                 on_found()
             return found[0]
+
+        exchange = await self._send_with_retries(request, recover=took_effect)
+        if exchange.response is None:
+            log.info("POST %s: the answer was lost, but a read found what it created", path)
+            return found_after_lost_answer()
         if exchange.response.status_code == 409 and await took_effect():
             log.info("POST %s: 409, and what conflicts is what was asked for", path)
             if exchange.may_have_committed:
-                if on_found is not None:
-                    on_found()
-            elif on_existing is not None:
+                return found_after_lost_answer()
+            if on_existing is not None:
                 on_existing()
             return found[0]
         if redirect_may_have_committed(request, exchange.response.status_code):
             # A redirect is never followed, and may come after the POST was done (a 303
             # is how a server says it was): the read tells, as after a lost answer.
             if await self._recovered(request, took_effect):
-                if on_found is not None:
-                    on_found()
-                return found[0]
+                return found_after_lost_answer()
             # The read showed nothing was made: a plain failure.
             raise self.errors.for_response(request, exchange.response)
         response = self._checked(request, exchange)

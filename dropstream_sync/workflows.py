@@ -223,16 +223,54 @@ def read_plan_file(path: str) -> Plan:
             f"JSON): `dropstream-sync plan {shlex.quote(path)}` shows what it would change"
         )
     try:
-        # utf-8-sig: an editor on Windows saves a reformatted plan with a byte-order mark,
-        # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = _plan_bytes(path)
     except FileNotFoundError:
         raise PlanFileError(_save_a_plan_first(path, "no such plan file")) from None
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    try:
+        # utf-8-sig: an editor on Windows saves a reformatted plan with a byte-order mark,
+        # which json refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PlanFileError(f"{path}: not a JSON plan: not UTF-8 text ({exc.reason})") from None
     return Plan.from_json(text, path)
+
+
+# The largest saved plan read. A plan is about 1.5 KB a store when every store is created and
+# invited, so a config at its 10 MB limit (about 170,000 stores written compactly) plans to
+# about 260 MB: twice that is refused, and no real plan is. Without a bound, `show /dev/zero`
+# (or a pipe that never ends) read until memory ran out and ended in a MemoryError traceback.
+MAX_PLAN_BYTES = 512 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def _plan_bytes(path: str) -> bytes:
+    """The bytes of a saved plan, read in chunks: PlanFileError past MAX_PLAN_BYTES, or at
+    the first NUL byte (JSON text holds none, not even in a string: binary data, refused
+    at once rather than read to the limit)."""
+    chunks: list[bytes] = []
+    size = 0
+    with open(path, "rb") as stream:  # a pipe too: `show <(gunzip -c plan.json.gz)`
+        while chunk := stream.read(_CHUNK):
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                from dropstream_sync.planner.wire import line_column
+
+                before = (b"".join(chunks) + chunk[:nul]).decode("utf-8-sig", "replace")
+                line, column = line_column(before, len(before))
+                raise PlanFileError(
+                    f"{path}:{line}:{column}: not a JSON plan: a NUL byte (binary data; "
+                    "`plan --out` writes JSON text)"
+                )
+            size += len(chunk)
+            if size > MAX_PLAN_BYTES:
+                raise PlanFileError(
+                    f"{path}: not a saved plan: larger than {MAX_PLAN_BYTES // 1024 // 1024} MB "
+                    "(the largest plan a config can make is about half that)"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _save_a_plan_first(path: str, what: str, one: str = "one") -> str:

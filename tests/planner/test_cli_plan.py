@@ -208,3 +208,44 @@ def test_a_new_merchant_spelt_like_a_live_customer_but_for_case_is_warned_about(
         "warning: merchant 'BELLA Cosmetics' would be created as a new DropStream customer, "
         "but live customer 1 ('Bella Cosmetics') differs from it only in letter case or spacing"
     ) in err
+
+
+def test_a_saved_plan_with_a_nul_byte_is_refused_at_that_byte(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # JSON text holds no NUL byte: binary data is refused at its first chunk, so
+    # `show /dev/zero` stops at once where it read until memory ran out (MemoryError).
+    saved = tmp_path / "plan.json"
+    code, _, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"), "--out", str(saved)
+    )
+    assert code == 0, err
+    first, rest = saved.read_bytes().split(b"\n", 1)
+    saved.write_bytes(first + b"\n  \x00" + rest)
+    for args in (["show"], ["apply", "--sandbox", str(tmp_path / "sb")]):
+        code, _, err = run(capsys, *args, str(saved))
+        assert code == 1
+        assert f"{saved}:2:3: not a JSON plan: a NUL byte" in err, err
+        assert "Traceback" not in err
+
+
+def test_a_saved_plan_beyond_the_size_limit_is_refused_before_it_is_read_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dropstream_sync import workflows
+
+    saved = tmp_path / "plan.json"
+    code, _, err = run(
+        capsys, "plan", EXAMPLE, "--sandbox", str(tmp_path / "sb"), "--out", str(saved)
+    )
+    assert code == 0, err
+    # The real limit is 512 MB; a file just over a lowered one shows the rule.
+    monkeypatch.setattr(workflows, "MAX_PLAN_BYTES", saved.stat().st_size - 1)
+    monkeypatch.setattr(workflows, "_CHUNK", 64)
+    code, _, err = run(capsys, "show", str(saved))
+    assert code == 1
+    assert f"{saved}: not a saved plan: larger than" in err, err
+    monkeypatch.setattr(workflows, "MAX_PLAN_BYTES", saved.stat().st_size)
+    code, out, err = run(capsys, "show", str(saved))
+    assert code == 0, err
+    assert out.rstrip().splitlines()[-1].startswith("Plan:")

@@ -335,7 +335,8 @@ def _looks_like_plan(path: str) -> bool:
             if re.match(rb'\s*\{\s*"', stream.read(4096)) is None:
                 return False
             stream.seek(0)
-            return b'"format_version"' in stream.read()
+            # Bounded as the plan's own read is: a larger one is refused as too large.
+            return b'"format_version"' in stream.read(MAX_PLAN_BYTES + 1)
     except OSError:
         return False  # read as a config, which names the file and why it cannot be read
 
